@@ -1,0 +1,80 @@
+"""Staff roles: Django groups and the permissions each one carries.
+
+Apps that add permissions list them here; `sync_roles` (run by migrations and by `manage.py sync_roles`)
+creates missing groups and grants what is listed. It never removes a permission an administrator added by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+
+REVIEWER = "Registration reviewer"
+SUPPORT_AGENT = "Support agent"
+MODERATOR = "Moderator"
+MANAGER = "Manager"
+ADMINISTRATOR = "Administrator"
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    REVIEWER: [
+        "accounts.review_registration",
+        "accounts.view_registration",
+        "accounts.view_blockrule",
+        "accounts.add_blockrule",
+        "accounts.change_blockrule",
+        "accounts.manage_block_rules",
+    ],
+    SUPPORT_AGENT: [],
+    MODERATOR: [],
+    MANAGER: [
+        "sla.view_compliance",
+        "accounts.view_registration",
+    ],
+    ADMINISTRATOR: [
+        "accounts.review_registration",
+        "accounts.view_registration",
+        "accounts.view_blockrule",
+        "accounts.add_blockrule",
+        "accounts.change_blockrule",
+        "accounts.delete_blockrule",
+        "accounts.manage_block_rules",
+        "accounts.view_user",
+        "accounts.change_user",
+        "sla.view_compliance",
+        "sla.view_clock",
+        "sla.view_calendar",
+        "sla.add_calendar",
+        "sla.change_calendar",
+        "sla.view_policy",
+        "sla.change_policy",
+        "sla.view_businesshours",
+        "sla.add_businesshours",
+        "sla.change_businesshours",
+        "sla.delete_businesshours",
+        "sla.view_holiday",
+        "sla.add_holiday",
+        "sla.change_holiday",
+        "sla.delete_holiday",
+        "audit.view_auditentry",
+    ],
+}
+ROLES = tuple(ROLE_PERMISSIONS)
+
+
+def sync_roles(apps: Any = global_apps) -> None:
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    # Permissions are normally created after all migrations ran; a data migration needs them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = None
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for code in codes:
+            app_label, codename = code.split(".")
+            wanted.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+        group.permissions.add(*wanted)

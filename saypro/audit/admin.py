@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import AuditEntry
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("at", "actor_label", "action", "target_type", "target_repr", "reason")
+    list_filter = ("action", "target_type")
+    search_fields = ("actor_label", "target_repr", "reason", "target_id")
+    date_hierarchy = "at"
+    list_select_related = ("target_type",)
+    show_full_result_count = False
+
+    # The trail is evidence: nobody edits or deletes it, not even a superuser.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

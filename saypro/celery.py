@@ -1,0 +1,20 @@
+"""The Celery app and the one beat schedule of the project."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saypro.settings")
+
+app = Celery("saypro")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "sla-sweep": {"task": "saypro.sla.tasks.sweep", "schedule": 60.0},
+    "registrations-verification-grace": {
+        "task": "accounts.tasks.registrations_escalate_unverified",
+        "schedule": crontab(minute="*/10"),
+    },
+}

@@ -1,0 +1,162 @@
+"""The SLA kernel's tables: calendars, policies, clocks and the clocks' event log.
+
+Every promise of the product is a Clock on an object. Apps start, pause, resume and stop clocks through
+saypro.sla.services; none computes a deadline itself.
+"""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+
+class Calendar(models.Model):
+    class Kind(models.TextChoices):
+        ALWAYS = "always", "24/7"
+        BUSINESS = "business", "Business hours"
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ALWAYS)
+    time_zone = models.CharField(max_length=64, default="UTC")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BusinessHours(models.Model):
+    """One working interval on a weekday; several rows on one weekday make a split shift."""
+
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday … 6 = Sunday")
+    start = models.TimeField()
+    end = models.TimeField()
+
+    class Meta:
+        ordering = ["weekday", "start"]
+        verbose_name_plural = "business hours"
+
+    def __str__(self) -> str:
+        return f"{self.weekday} {self.start:%H:%M}–{self.end:%H:%M}"
+
+    def clean(self) -> None:
+        if self.weekday > 6:
+            raise ValidationError({"weekday": "Use 0 (Monday) to 6 (Sunday)."})
+        if self.end <= self.start:
+            raise ValidationError({"end": "The end must be after the start."})
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="holiday_once_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class Policy(models.Model):
+    """A target for one metric, measured on one calendar, with its warning points."""
+
+    metric = models.CharField(max_length=50, db_index=True)
+    name = models.CharField(max_length=100)
+    target = models.DurationField()
+    warn_percents = models.JSONField(default=list, help_text="Warning points in % of the target, e.g. [75, 90].")
+    calendar = models.ForeignKey(Calendar, on_delete=models.PROTECT, related_name="policies")
+    is_default = models.BooleanField(default=False, help_text="The policy used when the caller names none.")
+
+    class Meta:
+        verbose_name_plural = "policies"
+        constraints = [
+            models.UniqueConstraint(fields=["metric"], condition=Q(is_default=True), name="policy_one_default"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.metric})"
+
+
+class ClockState(models.TextChoices):
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    STOPPED = "stopped", "Stopped"
+
+
+class Clock(models.Model):
+    """One deadline on one object. At most one clock per metric and object is open at a time."""
+
+    metric = models.CharField(max_length=50)
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="clocks")
+    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    target_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("target_type", "target_id")
+    state = models.CharField(max_length=10, choices=ClockState.choices, default=ClockState.RUNNING)
+    started_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    # The 75 % point: from here on the item is "at risk". Null while paused.
+    risk_at = models.DateTimeField(null=True, blank=True)
+    # The next warn or due point the sweep must look at; null when nothing is left to do (paused, breached, stopped).
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    remaining_seconds = models.FloatField(null=True, blank=True, help_text="Calendar seconds left when paused.")
+    paused_seconds = models.FloatField(default=0)
+    warned_percent = models.PositiveSmallIntegerField(default=0)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    met = models.BooleanField(null=True)
+    # Wall-clock seconds from start to stop, less the paused time: the "time to decision" of reports.
+    elapsed_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "target_type", "target_id"],
+                condition=~Q(state="stopped"),
+                name="clock_one_open_per_target",
+            ),
+        ]
+        indexes = [
+            # The sweep: running clocks whose next point has passed.
+            models.Index(fields=["next_check_at"], name="clock_sweep", condition=Q(next_check_at__isnull=False)),
+            # Live tiles: open clocks per metric by deadline.
+            models.Index(fields=["metric", "due_at"], name="clock_open_due", condition=~Q(state="stopped")),
+            # Compliance per deadline date.
+            models.Index(fields=["metric", "due_at", "state"], name="clock_metric_due"),
+            models.Index(fields=["metric", "stopped_at"], name="clock_metric_stopped"),
+            models.Index(fields=["target_type", "target_id"], name="clock_target"),
+        ]
+        permissions = [("view_compliance", "Can see SLA compliance on dashboards")]
+
+    def __str__(self) -> str:
+        return f"{self.metric} on {self.target_type_id}:{self.target_id} due {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class ClockEvent(models.Model):
+    class Kind(models.TextChoices):
+        START = "start", "Started"
+        PAUSE = "pause", "Paused"
+        RESUME = "resume", "Resumed"
+        WARN = "warn", "Warned"
+        BREACH = "breach", "Breached"
+        STOP = "stop", "Stopped"
+        RETARGET = "retarget", "Policy changed"
+
+    clock = models.ForeignKey(Clock, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+    # Set once the metric's handler (e-mail, escalation) has run, so a re-delivered task does nothing.
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["clock", "at"], name="clockevent_clock_at")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"
