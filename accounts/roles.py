@@ -68,9 +68,11 @@ def sync_roles(apps: Any = global_apps) -> None:
     Permission = apps.get_model("auth", "Permission")
     # Permissions are normally created after all migrations ran; a data migration needs them now.
     for app_config in apps.get_app_configs():
+        # Restored afterwards: the project's registry keeps its real models module (post_migrate needs it).
+        models_module = getattr(app_config, "models_module", None)
         app_config.models_module = True
         create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
+        app_config.models_module = models_module
     for role, codes in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         wanted = []

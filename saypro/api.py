@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from saypro.errors import DomainError
@@ -19,6 +21,38 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "-id"
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class UncountedOffsetPagination(pagination.LimitOffsetPagination):
+    """Offset pages without COUNT(*): for short, computed orderings such as a queue sorted by deadline."""
+
+    default_limit = 50
+    max_limit = 200
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any]:
+        self.request = request
+        self.limit = self.get_limit(request) or self.default_limit
+        self.offset = self.get_offset(request)
+        rows = list(queryset[self.offset : self.offset + self.limit + 1])
+        self.has_more = len(rows) > self.limit
+        return rows[: self.limit]
+
+    def get_next_link(self) -> str | None:
+        if not self.has_more:
+            return None
+        url = self.request.build_absolute_uri()
+        url = replace_query_param(url, self.limit_query_param, self.limit)
+        return replace_query_param(url, self.offset_query_param, self.offset + self.limit)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response({"next": self.get_next_link(), "results": data})
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["results"],
+            "properties": {"next": {"type": "string", "nullable": True, "format": "uri"}, "results": schema},
+        }
 
 
 def _field_messages(detail: Any) -> dict[str, list[str]]:
@@ -66,4 +100,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 def validation_error_response(fields: dict[str, list[str]]) -> Response:
-    return Response(error_body("invalid", "The request has invalid fields.", fields), status=status.HTTP_400_BAD_REQUEST)
+    body = error_body("invalid", "The request has invalid fields.", fields)
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)

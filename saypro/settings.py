@@ -80,9 +80,7 @@ def email_settings(url: str) -> dict[str, object]:
             "EMAIL_USE_SSL": scheme == "smtps",
             "EMAIL_USE_TLS": query.get("tls", ["0"])[0] in {"1", "true", "yes"},
         }
-    raise ImproperlyConfigured(
-        f"EMAIL_URL={url!r}: the scheme must be console, locmem, file, smtp or smtps."
-    )
+    raise ImproperlyConfigured(f"EMAIL_URL={url!r}: the scheme must be console, locmem, file, smtp or smtps.")
 
 
 # --- Core -------------------------------------------------------------------------------------
@@ -271,9 +269,10 @@ DEMO_MODE = env_bool("SAYPRO_DEMO_MODE", DEBUG)
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: DRF takes the first class's WWW-Authenticate header, so a call without credentials gets 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -1,0 +1,71 @@
+"""Normalising the identities a sign-up presents, so that duplicates and returning offenders are recognised."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+
+import phonenumbers
+from django.conf import settings
+from ua_parser import parse as parse_user_agent
+
+from .models import DeviceType
+
+# Providers that ignore dots in the local part; all of these (and most others) ignore a "+tag".
+DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def canonical_email(email: str) -> str:
+    """Fold case, +tags, and dots where the provider ignores them: j.doe+ads@Gmail.com → jdoe@gmail.com."""
+    local, _, domain = email.strip().lower().rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in DOTLESS_DOMAINS:
+        domain = DOTLESS_DOMAINS[domain]
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def email_domain(email: str) -> str:
+    return email.rpartition("@")[2].lower()
+
+
+def normalise_phone(raw: str, country: str = "") -> str:
+    """Return the E.164 form of a phone number, or raise ValueError with a reason a user can act on."""
+    try:
+        number = phonenumbers.parse(raw, country.upper() or None)
+    except phonenumbers.NumberParseException:
+        raise ValueError("Enter a phone number with its country code, e.g. +27 82 123 4567.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("This is not a valid phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def subnet_of(ip: str | None) -> str:
+    """The /24 of an IPv4 address or the /48 of an IPv6 one: the unit of a sign-up burst from one network."""
+    if not ip:
+        return ""
+    address = ipaddress.ip_address(ip)
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def fingerprint(kind: str, value: str) -> str:
+    """A keyed hash: it recognises a returning identity without keeping the identity itself."""
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def device_type(user_agent: str) -> str:
+    if not user_agent:
+        return DeviceType.OTHER
+    result = parse_user_agent(user_agent)
+    device = result.device.family if result.device else ""
+    os_family = result.os.family if result.os else ""
+    if device in {"iPad", "Kindle"} or "Tablet" in device or (os_family == "Android" and "Mobile" not in user_agent):
+        return DeviceType.TABLET
+    if os_family in {"iOS", "Android", "Windows Phone", "KaiOS", "BlackBerry OS"}:
+        return DeviceType.MOBILE
+    if os_family in {"Windows", "Mac OS X", "Linux", "Ubuntu", "Chrome OS", "Fedora", "macOS"}:
+        return DeviceType.DESKTOP
+    return DeviceType.OTHER

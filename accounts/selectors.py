@@ -1,0 +1,160 @@
+"""Reads for the review queue, the registration detail page and the registration tiles."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import BooleanField, Case, Count, F, FilteredRelation, Prefetch, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from saypro.audit.selectors import audit_for_object
+from saypro.sla import selectors as sla_selectors
+from saypro.sla.models import Clock
+
+from .models import PENDING_STATUSES, Registration, RegistrationSignal, RegistrationStatus
+
+METRIC = "registration.approval"
+
+
+def _with_clock(queryset: QuerySet[Registration], now: datetime) -> QuerySet[Registration]:
+    """Annotate each registration with its open approval clock (one join, no extra query per row)."""
+    return queryset.annotate(
+        open_clock=FilteredRelation("clocks", condition=Q(clocks__metric=METRIC) & ~Q(clocks__state="stopped")),
+    ).annotate(
+        due_at=F("open_clock__due_at"),
+        risk_at=F("open_clock__risk_at"),
+        clock_state=F("open_clock__state"),
+        breached_at=F("open_clock__breached_at"),
+        is_breached=Case(
+            When(open_clock__breached_at__isnull=False, then=Value(True)),
+            When(open_clock__state="running", open_clock__due_at__lte=now, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+        is_at_risk=Case(
+            When(
+                open_clock__state="running", open_clock__risk_at__lte=now, open_clock__due_at__gt=now, then=Value(True)
+            ),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+    )
+
+
+def registration_queue(
+    *,
+    status: str | None = None,
+    reason: str | None = None,
+    risk_min: int | None = None,
+    risk_max: int | None = None,
+    country: str | None = None,
+    q: str | None = None,
+    at_risk: bool = False,
+    breached: bool = False,
+    now: datetime | None = None,
+) -> QuerySet[Registration]:
+    """Pending registrations (or those of one status), soonest deadline first."""
+    now = now or timezone.now()
+    queryset = (
+        Registration.objects.filter(status=status)
+        if status
+        else Registration.objects.filter(status__in=PENDING_STATUSES)
+    )
+    if reason:
+        queryset = queryset.filter(signals__code=reason)
+    if risk_min is not None:
+        queryset = queryset.filter(risk_score__gte=risk_min)
+    if risk_max is not None:
+        queryset = queryset.filter(risk_score__lte=risk_max)
+    if country:
+        queryset = queryset.filter(user__country=country.upper())
+    if q:
+        queryset = queryset.filter(Q(user__email__icontains=q) | Q(user__full_name__icontains=q))
+    queryset = _with_clock(queryset, now)
+    if at_risk:
+        queryset = queryset.filter(is_at_risk=True)
+    if breached:
+        queryset = queryset.filter(is_breached=True)
+    return (
+        queryset.select_related("user", "claimed_by", "decided_by")
+        .prefetch_related(Prefetch("signals", queryset=RegistrationSignal.objects.order_by("-weight")))
+        .order_by(F("due_at").asc(nulls_last=True), "submitted_at", "pk")
+    )
+
+
+def registration_detail(*, pk: int, now: datetime | None = None) -> Registration:
+    return (
+        _with_clock(Registration.objects.filter(pk=pk), now or timezone.now())
+        .select_related("user", "claimed_by", "decided_by")
+        .prefetch_related(Prefetch("signals", queryset=RegistrationSignal.objects.order_by("-weight")))
+        .get()
+    )
+
+
+def registration_clock(*, registration: Registration) -> Clock | None:
+    """The newest approval clock of a registration, open or stopped."""
+    return (
+        Clock.objects.filter(
+            metric=METRIC,
+            target_type=ContentType.objects.get_for_model(Registration),
+            target_id=registration.pk,
+        )
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def registration_history(*, registration: Registration) -> dict[str, Any]:
+    """The applicant's audit trail and other sign-ups sharing an IP, network or phone number."""
+    related = Q(pk__in=[])
+    if registration.ip_address:
+        related |= Q(ip_address=registration.ip_address)
+    if registration.subnet:
+        related |= Q(subnet=registration.subnet)
+    if registration.phone_e164:
+        related |= Q(phone_e164=registration.phone_e164)
+    related |= Q(canonical_email=registration.canonical_email)
+    others = (
+        Registration.objects.filter(related)
+        .exclude(pk=registration.pk)
+        .select_related("user")
+        .order_by("-started_at")[:20]
+    )
+    return {"audit": list(audit_for_object(registration)[:50]), "related": list(others)}
+
+
+def _period_starts(now: datetime) -> dict[str, datetime]:
+    local = timezone.localtime(now)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = midnight - timedelta(days=midnight.weekday())
+    month = midnight.replace(day=1)
+    quarter = month.replace(month=3 * ((month.month - 1) // 3) + 1)
+    return {"week": week, "month": month, "quarter": quarter}
+
+
+def registration_tiles(*, now: datetime | None = None) -> dict[str, Any]:
+    """Live registration figures, all from the SLA kernel's clocks."""
+    now = now or timezone.now()
+    counts = sla_selectors.queue_counts(metric=METRIC, now=now)
+    compliance = {
+        name: sla_selectors.compliance(metric=METRIC, start=start, end=now, now=now)
+        for name, start in _period_starts(now).items()
+    }
+    quarter_start = _period_starts(now)["quarter"]
+    stats = sla_selectors.stop_time_stats(metric=METRIC, start=quarter_start, end=now)
+    approvals = Registration.objects.filter(
+        decided_at__gte=quarter_start, decided_at__lt=now, status=RegistrationStatus.APPROVED
+    ).aggregate(total=Count("pk"), automatic=Count("pk", filter=Q(auto_approved=True)))
+    approved_count = approvals["total"]
+    automatic = approvals["automatic"]
+    return {
+        "pending": counts.open,
+        "at_risk": counts.at_risk,
+        "breached": counts.breached,
+        "compliance": compliance,
+        "decision_time": stats,
+        "auto_approval_rate": automatic / approved_count if approved_count else None,
+        "approved_this_quarter": approved_count,
+    }

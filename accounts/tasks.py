@@ -1,0 +1,137 @@
+"""Celery tasks for registrations. Each takes ids, loads rows, calls a service, and is safe to run twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from saypro.mail import send_template
+
+from . import services
+from .models import PhoneCode, Registration, RegistrationStatus
+from .sms import SmsUnavailable, get_backend
+from .tokens import make_email_token
+
+STATUS_PATH = "/register/status/"
+
+
+def _registration(registration_id: int) -> Registration | None:
+    return Registration.objects.select_related("user").filter(pk=registration_id).first()
+
+
+@shared_task
+def screen_registration(registration_id: int) -> None:
+    registration = _registration(registration_id)
+    if registration is not None:
+        services.registration_screen(registration=registration)
+
+
+@shared_task
+def send_registration_acknowledgement(registration_id: int) -> None:
+    registration = _registration(registration_id)
+    if registration is None:
+        return
+    clock = services.sla.clock_open_for(metric=services.METRIC, target=registration)
+    deadline = clock.due_at if clock else registration.submitted_at
+    user = registration.user
+    send_template(
+        to=[user.email],
+        template="accounts/email/acknowledgement.txt",
+        context={
+            "name": user.get_short_name(),
+            "deadline": timezone.localtime(deadline) if deadline else None,
+            "email_verified": registration.email_verified_at is not None,
+            "verify_url": f"{settings.SITE_URL}/register/verify-email/{make_email_token(user)}/",
+            "status_url": f"{settings.SITE_URL}{STATUS_PATH}",
+        },
+        once_key=f"registration-ack:{registration.pk}",
+    )
+
+
+@shared_task
+def send_email_verification(registration_id: int) -> None:
+    registration = _registration(registration_id)
+    if registration is None or registration.email_verified_at:
+        return
+    user = registration.user
+    send_template(
+        to=[user.email],
+        template="accounts/email/verify_email.txt",
+        context={
+            "name": user.get_short_name(),
+            "verify_url": f"{settings.SITE_URL}/register/verify-email/{make_email_token(user)}/",
+            "max_age_hours": settings.EMAIL_VERIFICATION_MAX_AGE_HOURS,
+        },
+    )
+
+
+@shared_task
+def deliver_phone_code(phone_code_id: int) -> None:
+    phone_code = PhoneCode.objects.select_related("registration").filter(pk=phone_code_id).first()
+    if phone_code is None or phone_code.consumed_at or phone_code.expires_at <= timezone.now():
+        return
+    code = services.phone_code_issue(phone_code=phone_code)
+    if code is None:
+        return
+    try:
+        get_backend().send(
+            to=phone_code.phone_e164, body=f"Your SayPro verification code is {code}. It expires in 10 minutes."
+        )
+    except SmsUnavailable as exc:
+        services.registration_verification_unavailable(
+            registration=phone_code.registration, detail=f"SMS gateway unavailable: {exc}"[:300]
+        )
+
+
+@shared_task
+def send_registration_decision(registration_id: int) -> None:
+    registration = _registration(registration_id)
+    if registration is None or registration.status not in (RegistrationStatus.APPROVED, RegistrationStatus.REJECTED):
+        return
+    approved = registration.status == RegistrationStatus.APPROVED
+    send_template(
+        to=[registration.user.email],
+        template="accounts/email/approved.txt" if approved else "accounts/email/rejected.txt",
+        context={"name": registration.user.get_short_name(), "reason": registration.decision_reason},
+        once_key=f"registration-decision:{registration.pk}",
+    )
+
+
+@shared_task
+def send_registration_info_request(registration_id: int) -> None:
+    registration = _registration(registration_id)
+    if registration is None or registration.status != RegistrationStatus.INFO_REQUESTED:
+        return
+    send_template(
+        to=[registration.user.email],
+        template="accounts/email/info_request.txt",
+        context={
+            "name": registration.user.get_short_name(),
+            "message": registration.info_request,
+            "status_url": f"{settings.SITE_URL}{STATUS_PATH}",
+        },
+    )
+
+
+@shared_task
+def registrations_escalate_unverified() -> int:
+    """Hand low-risk applicants who have not verified within the grace period to the reviewers."""
+    cutoff = timezone.now() - timedelta(hours=settings.REGISTRATION_VERIFICATION_GRACE_HOURS)
+    stale = Registration.objects.filter(status=RegistrationStatus.VERIFYING, submitted_at__lte=cutoff)
+    count = 0
+    for registration in stale.iterator(chunk_size=200):
+        services.registration_escalate_unverified(registration=registration)
+        count += 1
+    return count
+
+
+def staff_emails(*group_names: str) -> list[str]:
+    return list(
+        Group.objects.filter(name__in=group_names, user__is_active=True)
+        .values_list("user__email", flat=True)
+        .distinct()
+    )

@@ -1,0 +1,27 @@
+"""Fixed-window rate limits kept in the shared cache (Redis in production, a file cache by default)."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+
+from saypro.errors import RateLimited
+
+
+def hit(key: str, *, limit: int, window: int) -> int:
+    """Count one event for `key` in the current window and return the count so far."""
+    bucket = f"rl:{key}:{int(time.time() // window)}"
+    cache.add(bucket, 0, timeout=window + 1)
+    try:
+        return cache.incr(bucket)
+    except ValueError:
+        # The bucket expired between add() and incr(): this event opens a new window.
+        cache.set(bucket, 1, timeout=window + 1)
+        return 1
+
+
+def check(key: str, *, limit: int, window: int, message: str) -> None:
+    """Count one event and raise RateLimited once more than `limit` happen within `window` seconds."""
+    if hit(key, limit=limit, window=window) > limit:
+        raise RateLimited(message)

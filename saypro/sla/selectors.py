@@ -1,0 +1,139 @@
+"""Compliance and queue figures, aggregated in the database over the Clock table."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Avg, Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from .models import Clock, ClockState
+
+
+@dataclass(frozen=True)
+class Compliance:
+    achieved: int
+    breached: int
+
+    @property
+    def rate(self) -> float | None:
+        decided = self.achieved + self.breached
+        return self.achieved / decided if decided else None
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    open: int
+    at_risk: int
+    breached: int
+
+
+@dataclass(frozen=True)
+class StopStats:
+    count: int
+    average: float | None
+    median: float | None
+    p90: float | None
+
+
+ACHIEVED = Q(state=ClockState.STOPPED, met=True, breached_at__isnull=True)
+
+
+def _breached(now: datetime) -> Q:
+    """Breached: marked by the sweep, stopped late, or still running past its deadline (sweep not yet run)."""
+    return (
+        Q(breached_at__isnull=False)
+        | Q(state=ClockState.STOPPED, met=False)
+        | Q(state=ClockState.RUNNING, due_at__lte=now)
+    )
+
+
+def compliance(*, metric: str, start: datetime, end: datetime, now: datetime | None = None) -> Compliance:
+    """Achieved ÷ (achieved + breached) over clocks due in [start, end); open ones in time are left out."""
+    now = now or timezone.now()
+    row = Clock.objects.filter(metric=metric, due_at__gte=start, due_at__lt=end).aggregate(
+        achieved=Count("pk", filter=ACHIEVED),
+        breached=Count("pk", filter=_breached(now)),
+    )
+    return Compliance(achieved=row["achieved"], breached=row["breached"])
+
+
+def compliance_series(
+    *, metric: str, start: datetime, end: datetime, tz: tzinfo, now: datetime | None = None
+) -> list[tuple[date, int, int, float | None]]:
+    """Per local due date: (date, achieved, breached, rate), for trend lines."""
+    now = now or timezone.now()
+    rows = (
+        Clock.objects.filter(metric=metric, due_at__gte=start, due_at__lt=end)
+        .annotate(day=TruncDate("due_at", tzinfo=tz))
+        .values("day")
+        .annotate(
+            achieved=Count("pk", filter=ACHIEVED),
+            breached=Count("pk", filter=_breached(now)),
+        )
+        .order_by("day")
+    )
+    return [
+        (
+            row["day"],
+            row["achieved"],
+            row["breached"],
+            row["achieved"] / (row["achieved"] + row["breached"]) if row["achieved"] + row["breached"] else None,
+        )
+        for row in rows
+    ]
+
+
+def queue_counts(*, metric: str, now: datetime | None = None) -> QueueCounts:
+    now = now or timezone.now()
+    row = (
+        Clock.objects.filter(metric=metric)
+        .exclude(state=ClockState.STOPPED)
+        .aggregate(
+            open=Count("pk"),
+            at_risk=Count(
+                "pk",
+                filter=Q(state=ClockState.RUNNING, breached_at__isnull=True, risk_at__lte=now, due_at__gt=now),
+            ),
+            breached=Count("pk", filter=Q(breached_at__isnull=False) | Q(state=ClockState.RUNNING, due_at__lte=now)),
+        )
+    )
+    return QueueCounts(open=row["open"], at_risk=row["at_risk"], breached=row["breached"])
+
+
+def _percentile(queryset: models.QuerySet[Clock], count: int, fraction: float) -> float | None:
+    """The nearest-rank percentile, read with ORDER BY … OFFSET so it runs in the database on any backend."""
+    if count == 0:
+        return None
+    offset = max(0, min(count - 1, math.ceil(fraction * count) - 1))
+    return queryset.order_by("elapsed_seconds").values_list("elapsed_seconds", flat=True)[offset]
+
+
+def stop_time_stats(*, metric: str, start: datetime, end: datetime) -> StopStats:
+    stopped = Clock.objects.filter(
+        metric=metric,
+        state=ClockState.STOPPED,
+        stopped_at__gte=start,
+        stopped_at__lt=end,
+        elapsed_seconds__isnull=False,
+    )
+    row = stopped.aggregate(count=Count("pk"), average=Avg("elapsed_seconds"))
+    count = row["count"]
+    return StopStats(
+        count=count,
+        average=row["average"],
+        median=_percentile(stopped, count, 0.5),
+        p90=_percentile(stopped, count, 0.9),
+    )
+
+
+def open_clocks_by_target(*, metric: str, model: type[models.Model], ids: list[int]) -> dict[int, Clock]:
+    clocks = Clock.objects.filter(
+        metric=metric, target_type=ContentType.objects.get_for_model(model), target_id__in=ids
+    ).exclude(state=ClockState.STOPPED)
+    return {clock.target_id: clock for clock in clocks}

@@ -1,0 +1,185 @@
+"""The registration API: the applicant's own steps, the staff queue, permissions, errors and query counts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from rest_framework.test import APIClient
+
+from accounts.models import Registration, RegistrationStatus
+from tests.accounts.helpers import SIGNUP, submitted
+
+pytestmark = pytest.mark.django_db
+
+CREATE = "/api/v1/registrations/"
+ME = "/api/v1/registrations/me/"
+STAFF = "/api/v1/staff/registrations/"
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def as_user(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def assert_error_shape(response, status, field=None):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "fields"}
+    if field:
+        assert field in body["error"]["fields"], body
+
+
+def test_sign_up_returns_the_applicants_token_and_status(api, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(CREATE, SIGNUP, format="json", HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0)")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == RegistrationStatus.SCREENING
+    assert body["deadline"] is not None
+    assert "risk_score" not in body and "password" not in body
+    registration = Registration.objects.get()
+    assert registration.device_type == "mobile"
+    applicant = APIClient(HTTP_AUTHORIZATION=f"Token {body['token']}")
+    own = applicant.get(ME).json()
+    assert own["id"] == registration.pk and own["status"] == RegistrationStatus.VERIFYING
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("email", "nope"), ("phone", "123"), ("full_name", "x" * 151), ("age_band", "old"), ("email", "a" * 300)],
+)
+def test_sign_up_bad_input_gets_the_error_shape_with_field_messages(api, field, value):
+    response = api.post(CREATE, {**SIGNUP, field: value}, format="json")
+    assert_error_shape(response, 400, field)
+    assert Registration.objects.count() == 0
+
+
+def test_sign_up_with_malformed_json_is_a_clear_400(api):
+    response = api.generic("POST", CREATE, "{not json", content_type="application/json")
+    assert_error_shape(response, 400)
+
+
+def test_applicant_verifies_email_and_phone_through_the_api(
+    api, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.SMS_FILE_PATH = str(tmp_path)
+    settings.SMS_BACKEND = "accounts.sms.FileSmsBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        token = api.post(CREATE, SIGNUP, format="json").json()["token"]
+    applicant = APIClient(HTTP_AUTHORIZATION=f"Token {token}")
+    link = next(m.body for m in mail.outbox if "/register/verify-email/" in m.body)
+    email_token = re.search(r"/register/verify-email/([^/\s]+)/", link).group(1)
+    assert api.post("/api/v1/registrations/verify-email/", {"token": email_token}, format="json").status_code == 200
+    assert_error_shape(api.post("/api/v1/registrations/verify-email/", {"token": email_token}, format="json"), 400)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert applicant.post("/api/v1/registrations/me/phone/send/").status_code == 202
+    assert_error_shape(applicant.post("/api/v1/registrations/me/phone/send/"), 429)
+    sms = next(tmp_path.glob("*.log")).read_text()
+    code = re.search(r"code is (\d{6})", sms).group(1)
+    assert_error_shape(
+        applicant.post("/api/v1/registrations/me/phone/confirm/", {"code": "12"}, format="json"), 400, "code"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = applicant.post("/api/v1/registrations/me/phone/confirm/", {"code": code}, format="json")
+    assert response.status_code == 200
+    assert response.json()["status"] == RegistrationStatus.APPROVED
+
+
+def test_applicant_endpoints_need_a_signed_in_applicant(api, reviewer):
+    assert_error_shape(api.get(ME), 401)
+    # A staff member without a registration has no "own registration".
+    assert_error_shape(as_user(reviewer).get(ME), 404)
+
+
+def test_staff_queue_is_for_reviewers_and_administrators_only(
+    api, reviewer, administrator, agent, moderator, manager, user
+):
+    submitted()
+    assert_error_shape(api.get(STAFF), 401)
+    for person in (agent, moderator, manager, user):
+        assert_error_shape(as_user(person).get(STAFF), 403)
+    for person in (reviewer, administrator):
+        assert as_user(person).get(STAFF).status_code == 200
+
+
+def test_applicant_cannot_use_staff_endpoints_on_their_own_registration(api, django_capture_on_commit_callbacks):
+    token = api.post(CREATE, SIGNUP, format="json").json()["token"]
+    applicant = APIClient(HTTP_AUTHORIZATION=f"Token {token}")
+    pk = Registration.objects.get().pk
+    assert_error_shape(applicant.post(f"{STAFF}{pk}/approve/", {}, format="json"), 403)
+    assert_error_shape(applicant.get(f"{STAFF}{pk}/"), 403)
+
+
+def test_staff_queue_filters_and_orders_by_deadline(reviewer):
+    import time_machine
+
+    with time_machine.travel("2026-03-02 08:00:00Z", tick=False):
+        late = submitted(email="late@mailinator.com", phone="+27825550601", country="ZA")
+    with time_machine.travel("2026-03-02 09:00:00Z", tick=False):
+        early_ng = submitted(email="ng@example.com", phone="+2348031234567", country="NG")
+    with time_machine.travel("2026-03-02 10:00:00Z", tick=False):
+        client = as_user(reviewer)
+        ids = [row["id"] for row in client.get(STAFF).json()["results"]]
+        assert ids == [late.pk, early_ng.pk]
+        assert [r["id"] for r in client.get(STAFF, {"country": "NG"}).json()["results"]] == [early_ng.pk]
+        rows = client.get(STAFF, {"reason": "disposable_email"}).json()["results"]
+        assert [r["id"] for r in rows] == [late.pk]
+        assert rows[0]["signals"][0]["code"] == "disposable_email"
+        assert [r["id"] for r in client.get(STAFF, {"risk_min": 50}).json()["results"]] == [late.pk]
+        assert [r["id"] for r in client.get(STAFF, {"q": "ng@"}).json()["results"]] == [early_ng.pk]
+        assert_error_shape(client.get(STAFF, {"status": "bogus"}), 400, "status")
+
+
+def test_staff_queue_query_count_does_not_grow_with_rows(reviewer, django_assert_max_num_queries):
+    client = as_user(reviewer)
+    for n in range(3):
+        submitted(email=f"q{n}@example.com", phone=f"+2782555070{n}")
+    with django_assert_max_num_queries(6):
+        assert len(client.get(STAFF).json()["results"]) == 3
+    for n in range(3, 30):
+        submitted(email=f"q{n}@example.com", phone=f"+278255507{n:02d}")
+    with django_assert_max_num_queries(6):
+        assert len(client.get(STAFF).json()["results"]) == 30
+
+
+def test_staff_queue_pages_without_counting(reviewer):
+    for n in range(5):
+        submitted(email=f"p{n}@example.com", phone=f"+2782555080{n}")
+    client = as_user(reviewer)
+    first = client.get(STAFF, {"limit": 2}).json()
+    assert len(first["results"]) == 2 and first["next"]
+    last = client.get(STAFF, {"limit": 2, "offset": 4}).json()
+    assert len(last["results"]) == 1 and last["next"] is None
+
+
+def test_approve_and_reject_endpoints(reviewer, administrator):
+    one = submitted(email="one@example.com", phone="+27825550901")
+    two = submitted(email="two@example.com", phone="+27825550902")
+    client = as_user(reviewer)
+    response = client.post(f"{STAFF}{one.pk}/approve/", {"reason": "ok"}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "approved"
+    assert_error_shape(client.post(f"{STAFF}{two.pk}/reject/", {}, format="json"), 400, "reason")
+    assert client.post(f"{STAFF}{two.pk}/reject/", {"reason": "fake"}, format="json").json()["status"] == "rejected"
+    conflict = as_user(administrator).post(f"{STAFF}{one.pk}/reject/", {"reason": "x"}, format="json")
+    assert_error_shape(conflict, 409)
+    assert "already approved by reviewer@saypro.example" in conflict.json()["error"]["message"]
+    assert_error_shape(client.post(f"{STAFF}999999/approve/", {}, format="json"), 404)
+    assert_error_shape(
+        client.post(f"{STAFF}{one.pk}/approve/", {"delay_cause": "nonsense"}, format="json"), 400, "delay_cause"
+    )
+
+
+def test_support_agent_cannot_approve(agent):
+    registration = submitted()
+    assert_error_shape(as_user(agent).post(f"{STAFF}{registration.pk}/approve/", {}, format="json"), 403)
+    registration.refresh_from_db()
+    assert registration.status != RegistrationStatus.APPROVED

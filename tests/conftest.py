@@ -1,0 +1,160 @@
+"""Persona fixtures and the test-wide Celery mode.
+
+Unit tests run Celery tasks in-process (eager) so that a service's side effects are visible in the same test;
+tests marked `worker` run a real worker on the configured broker (Redis in CI, the filesystem transport locally).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.conf import settings as django_settings
+from django.core import mail
+
+from accounts import roles
+from saypro.celery import app as celery_app
+from tests.factories import PASSWORD, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(request):
+    eager = request.node.get_closest_marker("worker") is None
+    celery_app.conf.task_always_eager = eager
+    celery_app.conf.task_eager_propagates = eager
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _locmem_email(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings):
+    """Rate limits live in the cache; each test starts with none spent.
+
+    With Redis configured the tests use it (as CI does); otherwise an in-memory cache, so that a developer's
+    file cache is left alone.
+    """
+    from django.core.cache import cache
+
+    if not settings.REDIS_URL:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def reviewer(db):
+    return UserFactory(email="reviewer@saypro.example", roles=[roles.REVIEWER])
+
+
+@pytest.fixture
+def agent(db):
+    return UserFactory(email="agent@saypro.example", roles=[roles.SUPPORT_AGENT])
+
+
+@pytest.fixture
+def moderator(db):
+    return UserFactory(email="moderator@saypro.example", roles=[roles.MODERATOR])
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(email="manager@saypro.example", roles=[roles.MANAGER])
+
+
+@pytest.fixture
+def administrator(db):
+    return UserFactory(email="admin@saypro.example", roles=[roles.ADMINISTRATOR])
+
+
+@pytest.fixture
+def outsider(db):
+    """A signed-in staff account with no role."""
+    user = UserFactory(email="outsider@saypro.example")
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    return user
+
+
+@pytest.fixture
+def user(db):
+    """A marketplace user."""
+    return UserFactory(email="member@example.com")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_filesystem_broker(tmp_path_factory):
+    """Without Redis, the filesystem broker gets folders of its own, so a developer's running worker cannot
+    take the tests' tasks. Set once, at the start of the session, before any connection to the old folders exists."""
+    if django_settings.REDIS_URL:
+        return
+    root = tmp_path_factory.mktemp("broker")
+    folders = {name: root / name for name in ("out", "control", "processed")}
+    for folder in folders.values():
+        folder.mkdir()
+    celery_app.conf.broker_transport_options = {
+        **django_settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        "data_folder_in": str(folders["out"]),
+        "data_folder_out": str(folders["out"]),
+        "control_folder": str(folders["control"]),
+        "processed_folder": str(folders["processed"]),
+    }
+
+
+@pytest.fixture
+def celery_worker_live(_private_filesystem_broker, transactional_db):
+    """A real Celery worker, in threads of this process, consuming from the configured broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=20):
+        yield
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
+    """Poll until `predicate()` is truthy (a worker runs in another thread); fail after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("the worker did not finish in time")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The production hasher is slow on purpose; tests only need a correct one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Re-create what data migrations insert (calendars, policies, roles) after a transactional test flushed it."""
+    if not {"transactional_db", "live_server", "celery_worker_live"} & set(request.fixturenames):
+        return
+    request.getfixturevalue("transactional_db")
+    from django.apps import apps as django_apps
+
+    for module, functions in REFERENCE_MIGRATIONS:
+        migration = importlib.import_module(module)
+        for name in functions:
+            getattr(migration, name)(django_apps, None)
+
+
+REFERENCE_MIGRATIONS = [
+    ("saypro.sla.migrations.0002_default_calendar", ["create_always_calendar"]),
+    ("accounts.migrations.0002_registration_policy_and_roles", ["create_policy", "create_roles"]),
+]
