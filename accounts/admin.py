@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
@@ -56,7 +58,7 @@ class RegistrationAdmin(admin.ModelAdmin):
     @admin.action(description="Approve the selected registrations", permissions=["review"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[Registration]) -> None:
         result = services.registrations_bulk_decide(
-            ids=list(queryset.values_list("pk", flat=True)), by=request.user, decision="approve"
+            ids=list(queryset.values_list("pk", flat=True)), by=cast(User, request.user), decision="approve"
         )
         self.message_user(request, f"{len(result.decided)} approved.", messages.SUCCESS)
         for pk, why in result.skipped.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django.shortcuts import get_object_or_404
@@ -21,7 +21,7 @@ from saypro.api import UncountedOffsetPagination
 from saypro.permissions import has_perm
 
 from . import selectors, services
-from .models import AgeBand, DelayCause, Registration, RegistrationSignal, RegistrationStatus
+from .models import AgeBand, DelayCause, Registration, RegistrationSignal, RegistrationStatus, User
 
 CanReview = has_perm("accounts.review_registration")
 
@@ -108,8 +108,8 @@ class StaffRegistrationSerializer(serializers.ModelSerializer):
     due_at = serializers.DateTimeField(allow_null=True)
     is_at_risk = serializers.BooleanField()
     is_breached = serializers.BooleanField()
-    claimed_by = serializers.StringRelatedField()
-    decided_by = serializers.StringRelatedField()
+    claimed_by = serializers.EmailField(source="claimed_by.email", read_only=True, allow_null=True)
+    decided_by = serializers.EmailField(source="decided_by.email", read_only=True, allow_null=True)
 
     class Meta:
         model = Registration
@@ -315,7 +315,7 @@ class _DecisionView(APIView):
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         action = services.registration_approve if self.decision == "approve" else services.registration_reject
-        action(registration=registration, by=request.user, **data.validated_data)
+        action(registration=registration, by=cast(User, request.user), **data.validated_data)
         return Response(StaffRegistrationSerializer(selectors.registration_detail(pk=pk)).data)
 
 

@@ -74,9 +74,9 @@ def registration_queue(
         queryset = queryset.filter(Q(user__email__icontains=q) | Q(user__full_name__icontains=q))
     queryset = _with_clock(queryset, now)
     if at_risk:
-        queryset = queryset.filter(is_at_risk=True)
+        queryset = queryset.filter(is_at_risk=True)  # type: ignore[misc]  # an annotation
     if breached:
-        queryset = queryset.filter(is_breached=True)
+        queryset = queryset.filter(is_breached=True)  # type: ignore[misc]  # an annotation
     return (
         queryset.select_related("user", "claimed_by", "decided_by")
         .prefetch_related(Prefetch("signals", queryset=RegistrationSignal.objects.order_by("-weight")))

@@ -81,7 +81,11 @@ def _on_commit(task_path: str, *args: Any) -> None:
 
 
 def _lock(registration: Registration) -> Registration:
-    return Registration.objects.select_for_update(of=("self",)).select_related("user", "decided_by").get(pk=registration.pk)
+    return (
+        Registration.objects.select_for_update(of=("self",))
+        .select_related("user", "decided_by")
+        .get(pk=registration.pk)
+    )
 
 
 # --- Sign-up ------------------------------------------------------------------------------------------
@@ -178,7 +182,7 @@ def registration_start(
                 profile_completed_at=now if screening.profile_is_complete(user) else None,
             )
             if id_document is not None:
-                # The upload path names the registration, so the file is stored once the row has its id.
+                # The upload path needs the registration's id, so the file is attached after the insert.
                 registration.id_document = id_document
                 registration.save(update_fields=["id_document"])
             audit_record(actor=user, action="registration.start", target=registration)
@@ -516,7 +520,7 @@ def _decide(
         raise AlreadyDecided(registration)
     registration.refresh_from_db()
     sla.clock_stop(metric=METRIC, target=registration, at=now)
-    action = {Status.APPROVED: "registration.approve", Status.REJECTED: "registration.reject"}[status]
+    action = "registration.approve" if status == Status.APPROVED else "registration.reject"
     if automatic:
         action = "registration.auto_approve"
     audit_record(

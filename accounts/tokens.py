@@ -24,7 +24,7 @@ class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
         super().__init__()
         self.timeout = settings.EMAIL_VERIFICATION_MAX_AGE_HOURS * 3600
 
-    def _make_hash_value(self, user: User, timestamp: int) -> str:  # type: ignore[override]
+    def _make_hash_value(self, user: User, timestamp: int) -> str:
         verified: datetime | None = user.email_verified_at
         return f"{user.pk}{user.email}{verified.isoformat() if verified else ''}{timestamp}"
 

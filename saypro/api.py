@@ -40,6 +40,7 @@ class UncountedOffsetPagination(pagination.LimitOffsetPagination):
     def get_next_link(self) -> str | None:
         if not self.has_more:
             return None
+        assert self.request is not None and self.limit is not None and self.offset is not None
         url = self.request.build_absolute_uri()
         url = replace_query_param(url, self.limit_query_param, self.limit)
         return replace_query_param(url, self.offset_query_param, self.offset + self.limit)
