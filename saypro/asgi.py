@@ -1,16 +1,9 @@
-"""
-ASGI config for saypro project.
-
-It exposes the ASGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/asgi/
-"""
+"""The ASGI application, for an ASGI server in place of gunicorn."""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'saypro.settings')
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saypro.settings")
 
 application = get_asgi_application()

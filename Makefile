@@ -1,0 +1,71 @@
+# SayPro Ops: `make run` starts the whole product locally, `make test` runs the test suite.
+# Needs only Python 3.11+ and make; everything else is installed into .venv.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+RUN_ADDR ?= 127.0.0.1:8000
+PYTEST_ARGS ?=
+
+# Stamps record which requirement files are installed, so a re-run installs nothing unless one changed.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+
+.DEFAULT_GOAL := help
+.PHONY: help venv install install-dev run migrate seed test chromium lint typecheck clean
+
+help:
+	@echo "make run        install, migrate, load demo data and start web + worker + beat on http://$(RUN_ADDR)/"
+	@echo "make test       install the development tools and run the whole test suite"
+	@echo "make lint       ruff"
+	@echo "make typecheck  mypy"
+	@echo "make migrate    apply migrations and sync the staff roles"
+	@echo "make seed       load demo data (when the database is empty) and the demo staff logins"
+	@echo "make clean      remove the virtualenv and caches (the data in var/ stays)"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SayPro Ops needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+venv: $(PY)
+
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(PIP) install --quiet -r requirements.txt
+	@touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $(RUNTIME_STAMP) $@
+
+install: $(RUNTIME_STAMP)
+
+install-dev: $(DEV_STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py sync_roles
+
+seed: migrate
+	$(PY) manage.py seed_demo --users 2000 --seed 1 --if-empty
+	$(PY) manage.py ensure_staff
+
+run: seed
+	$(PY) scripts/run_dev.py --addr $(RUN_ADDR)
+
+chromium:
+	@sh scripts/ensure_chromium.sh
+
+test: install-dev chromium
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+typecheck: install-dev
+	$(VENV)/bin/mypy .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,18 @@
+"""Gunicorn settings of the web container (`gunicorn --config scripts/gunicorn_config.py saypro.wsgi`)."""
+
+from __future__ import annotations
+
+import os
+
+bind = "0.0.0.0:8000"
+# Sized to the cores this container may use (its CPU set, not the host's count); WEB_CONCURRENCY overrides.
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * len(os.sched_getaffinity(0)) + 1)
+timeout = 60
+graceful_timeout = 30
+# Recycling workers now and then bounds the damage of a slow leak; the jitter keeps them from restarting together.
+max_requests = 2000
+max_requests_jitter = 200
+# Heartbeat files on tmpfs: a container's overlay file system can stall them and get workers killed.
+worker_tmp_dir = "/dev/shm"
+accesslog = "-"
+errorlog = "-"

@@ -1,0 +1,110 @@
+"""Run the web server, a Celery worker and Celery beat together, as `make run` does.
+
+Each process's output is shown line by line behind its name. Ctrl-C (or SIGTERM) stops all three, and so
+does any one of them exiting: a product without its worker or its beat would silently miss its deadlines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+STOP_GRACE_SECONDS = 15.0
+
+
+def commands(addr: str) -> dict[str, list[str]]:
+    python = sys.executable
+    return {
+        "web": [python, "manage.py", "runserver", "--noreload", addr],
+        "worker": [python, "-m", "celery", "-A", "saypro", "worker", "-l", "info", "--concurrency", "2"],
+        "beat": [python, "-m", "celery", "-A", "saypro", "beat", "-l", "info"],
+    }
+
+
+def relay(name: str, stream: IO[str], lock: threading.Lock) -> None:
+    for line in iter(stream.readline, ""):
+        with lock:
+            sys.stdout.write(f"{name:<6}| {line}")
+            sys.stdout.flush()
+    stream.close()
+
+
+def stop_all(processes: dict[str, subprocess.Popen[str]]) -> None:
+    for proc in processes.values():
+        if proc.poll() is None:
+            proc.terminate()
+    for name, proc in processes.items():
+        try:
+            proc.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            print(f"{name} did not stop within {STOP_GRACE_SECONDS:.0f} s; killing it", flush=True)
+            # The worker's pool processes share its process group: take them down with it.
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--addr", default="127.0.0.1:8000", help="address of the web server (host:port)")
+    args = parser.parse_args(argv)
+
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stopping.set()
+
+    previous_handlers = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    lock = threading.Lock()
+    processes: dict[str, subprocess.Popen[str]] = {}
+    relays: list[threading.Thread] = []
+    exit_code = 0
+    try:
+        for name, command in commands(args.addr).items():
+            # A session of its own keeps the terminal's Ctrl-C from reaching the children directly: each gets one
+            # SIGTERM from here, since a second signal turns Celery's warm shutdown into a cold one.
+            proc = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
+            processes[name] = proc
+            assert proc.stdout is not None
+            thread = threading.Thread(target=relay, args=(name, proc.stdout, lock), daemon=True)
+            thread.start()
+            relays.append(thread)
+        with lock:
+            print(f"SayPro Ops: http://{args.addr}/  (web, worker and beat; Ctrl-C stops all three)", flush=True)
+
+        while not stopping.wait(0.5):
+            exited = {name: proc.returncode for name, proc in processes.items() if proc.poll() is not None}
+            if exited:
+                for name, code in exited.items():
+                    with lock:
+                        print(f"{name} exited with code {code}; stopping the others", flush=True)
+                exit_code = 1
+                break
+    finally:
+        stop_all(processes)
+        for thread in relays:
+            thread.join(timeout=2)
+        for sig, handler in previous_handlers.items():
+            signal.signal(sig, handler)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The API's shared plumbing: one error shape, 401 for missing credentials, an OpenAPI schema and offline docs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+from drf_spectacular.validation import validate_schema
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.urls("tests.foundation.probe_api")
+
+
+def assert_error_shape(body: dict, code: str) -> dict:
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"code", "message", "fields"}
+    assert error["code"] == code
+    assert isinstance(error["message"], str) and error["message"]
+    return error
+
+
+@pytest.fixture
+def api(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_request_without_credentials_gets_401_with_the_error_shape(db):
+    response = APIClient().get("/probe/1/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert_error_shape(response.json(), "not_authenticated")
+
+
+def test_request_with_an_unknown_token_gets_401_with_the_error_shape(db):
+    response = APIClient().get("/probe/1/", HTTP_AUTHORIZATION="Token not-a-real-token")
+
+    assert response.status_code == 401
+    assert_error_shape(response.json(), "authentication_failed")
+
+
+def test_a_valid_token_authenticates(user):
+    token = Token.objects.create(user=user)
+
+    response = APIClient().get(f"/probe/{user.pk}/", HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert response.status_code == 200
+    assert response.json() == {"email": user.email}
+
+
+def test_missing_object_gets_404_with_the_error_shape(api):
+    response = api.get("/probe/999999/")
+
+    assert response.status_code == 404
+    assert_error_shape(response.json(), "not_found")
+
+
+def test_invalid_input_gets_400_with_messages_per_field(api):
+    response = api.post("/probe/1/", {"email": "not-an-address", "count": 0}, format="json")
+
+    assert response.status_code == 400
+    error = assert_error_shape(response.json(), "invalid")
+    assert set(error["fields"]) == {"email", "count"}
+    assert all(isinstance(message, str) for messages in error["fields"].values() for message in messages)
+
+
+def test_forbidden_transition_gets_409_with_the_error_shape(api):
+    response = api.delete("/probe/1/")
+
+    assert response.status_code == 409
+    error = assert_error_shape(response.json(), "forbidden_transition")
+    assert error["message"] == "This user cannot be deleted while a review is open."
+
+
+@pytest.mark.urls("saypro.urls")
+def test_openapi_schema_is_served_and_valid(client, db):
+    response = client.get("/api/schema/", {"format": "json"})
+
+    assert response.status_code == 200
+    schema = response.json()
+    validate_schema(schema)
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "SayPro Ops API"
+
+
+@pytest.mark.urls("saypro.urls")
+def test_api_docs_render_with_assets_served_by_the_app_itself(client, db):
+    response = client.get("/api/docs/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert not re.search(r"cdn|unpkg|jsdelivr", html, re.IGNORECASE)
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+    assert any("/static/drf_spectacular_sidecar/swagger-ui-dist/" in asset for asset in assets)
+    for asset in assets:
+        assert asset.startswith("/static/"), asset
+        assert finders.find(asset.removeprefix("/static/")), f"{asset} is not a static file of the project"

@@ -1,0 +1,69 @@
+"""A bad deployment value stops start-up with ImproperlyConfigured and names the variable."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from tests.foundation.support import child_env, run_manage, run_python
+
+SETUP = "import django; django.setup()"
+
+
+def test_defaults_start_without_any_variable(tmp_path):
+    result = run_python(SETUP, child_env(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG='maybe'"),
+        ({"DATABASE_CONN_MAX_AGE": "x"}, "DATABASE_CONN_MAX_AGE='x'"),
+        ({"REDIS_URL": "http://cache.internal:6379/0"}, "REDIS_URL='http://cache.internal:6379/0'"),
+        ({"EMAIL_URL": "ftp://mail.saypro.example"}, "EMAIL_URL='ftp://mail.saypro.example'"),
+        ({"SAYPRO_TIME_ZONE": "Mars/Base"}, "SAYPRO_TIME_ZONE='Mars/Base'"),
+        ({"DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "ops.saypro.example"}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "short", "DJANGO_ALLOWED_HOSTS": "x"}, "DJANGO_SECRET_KEY"),
+        ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "k" * 64}, "DJANGO_ALLOWED_HOSTS must be set"),
+        ({"SLA_SWEEP_BATCH_SIZE": "0"}, "SLA_SWEEP_BATCH_SIZE=0"),
+    ],
+    ids=[
+        "debug",
+        "conn-max-age",
+        "redis-scheme",
+        "email-scheme",
+        "time-zone",
+        "no-secret",
+        "short-secret",
+        "no-hosts",
+        "batch-size",
+    ],
+)
+def test_bad_value_stops_start_up_with_a_message_naming_it(tmp_path, overrides, named):
+    result = run_python(SETUP, child_env(tmp_path, **overrides))
+
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: ")
+    assert named in last_line
+
+
+def test_deploy_checks_pass_with_production_variables(tmp_path):
+    env = child_env(
+        tmp_path,
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        DJANGO_ALLOWED_HOSTS="ops.saypro.example",
+        DJANGO_CSRF_TRUSTED_ORIGINS="https://ops.saypro.example",
+        SAYPRO_SITE_URL="https://ops.saypro.example",
+        DJANGO_BEHIND_PROXY="1",
+        EMAIL_URL="smtp://mailer:secret@smtp.saypro.example:587?tls=1",
+    )
+
+    result = run_manage(["check", "--deploy", "--fail-level", "WARNING"], env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -1,0 +1,154 @@
+"""The developer tooling: `make run`'s steps, the process supervisor, container probes, documented settings."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.foundation.support import ROOT
+
+
+def load_script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"scripts_{name}", ROOT / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_dry_run(target: str) -> list[str]:
+    make = shutil.which("make")
+    assert make, "make is required to build and test SayPro Ops"
+    result = subprocess.run([make, "-n", target], cwd=ROOT, capture_output=True, text=True, check=True)
+    return result.stdout.splitlines()
+
+
+def position(lines: list[str], fragment: str) -> int:
+    return next(i for i, line in enumerate(lines) if fragment in line)
+
+
+def test_make_run_migrates_syncs_roles_seeds_creates_staff_then_starts_everything():
+    lines = make_dry_run("run")
+
+    steps = [
+        "manage.py migrate --noinput",
+        "manage.py sync_roles",
+        "manage.py seed_demo --users 2000 --seed 1 --if-empty",
+        "manage.py ensure_staff",
+        "scripts/run_dev.py --addr 127.0.0.1:8000",
+    ]
+    assert [position(lines, step) for step in steps] == sorted(position(lines, step) for step in steps)
+
+
+def test_make_test_prepares_chromium_and_runs_pytest():
+    lines = make_dry_run("test")
+
+    assert position(lines, "scripts/ensure_chromium.sh") < position(lines, "/bin/pytest")
+
+
+def sleeper(seconds: int = 60) -> list[str]:
+    return [sys.executable, "-c", f"import time; print('up', flush=True); time.sleep({seconds})"]
+
+
+def test_run_dev_stops_everything_when_one_process_exits(monkeypatch, capsys):
+    run_dev = load_script("run_dev")
+    monkeypatch.setattr(
+        run_dev,
+        "commands",
+        lambda addr: {
+            "web": sleeper(),
+            "worker": [sys.executable, "-c", "print('worker failed', flush=True); raise SystemExit(3)"],
+            "beat": sleeper(),
+        },
+    )
+
+    assert run_dev.main([]) == 1
+
+    out = capsys.readouterr().out
+    assert "worker| worker failed" in out
+    assert "worker exited with code 3; stopping the others" in out
+
+
+def test_run_dev_stops_all_processes_on_sigterm(monkeypatch):
+    run_dev = load_script("run_dev")
+    started: list[int] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        proc = real_popen(*args, **kwargs)
+        started.append(proc.pid)
+        return proc
+
+    monkeypatch.setattr(run_dev.subprocess, "Popen", recording_popen)
+    monkeypatch.setattr(run_dev, "commands", lambda addr: {name: sleeper() for name in ("web", "worker", "beat")})
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def terminate_once_started():
+        # The handler is installed before the first process starts, so SIGTERM can come at any point after.
+        while len(started) < 3:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_once_started, daemon=True).start()
+
+    assert run_dev.main(["--addr", "127.0.0.1:0"]) == 0
+    for pid in started:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert signal.getsignal(signal.SIGTERM) is previous
+
+
+def write_schedule(var_dir: Path, age_seconds: float) -> None:
+    schedule = var_dir / "celerybeat-schedule.db"
+    schedule.write_bytes(b"")
+    stamp = time.time() - age_seconds
+    os.utime(schedule, (stamp, stamp))
+
+
+def run_healthcheck(kind: str, var_dir: Path) -> int:
+    env = {**os.environ, "SAYPRO_VAR_DIR": str(var_dir)}
+    return subprocess.run(
+        [sys.executable, "scripts/healthcheck.py", kind], cwd=ROOT, env=env, capture_output=True, check=False
+    ).returncode
+
+
+def test_beat_probe_is_healthy_while_the_schedule_file_is_fresh(tmp_path):
+    write_schedule(tmp_path, age_seconds=30)
+
+    assert run_healthcheck("beat", tmp_path) == 0
+
+
+def test_beat_probe_is_unhealthy_when_the_schedule_file_is_stale_or_missing(tmp_path):
+    assert run_healthcheck("beat", tmp_path) == 1
+
+    write_schedule(tmp_path, age_seconds=3600)
+
+    assert run_healthcheck("beat", tmp_path) == 1
+
+
+def test_gunicorn_workers_follow_the_cores_unless_web_concurrency_is_set(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    assert load_script("gunicorn_config").workers == 2 * len(os.sched_getaffinity(0)) + 1
+
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert load_script("gunicorn_config").workers == 3
+
+
+def test_every_environment_variable_the_settings_read_is_documented_in_the_readme():
+    source = (ROOT / "saypro" / "settings.py").read_text()
+    read = set(re.findall(r"""(?:env_\w+|os\.environ\.get)\(\s*["']([A-Z][A-Z0-9_]+)["']""", source))
+    readme = (ROOT / "README.md").read_text()
+
+    assert read, "no environment variables found in settings.py"
+    assert {name for name in read if f"`{name}`" not in readme} == set()
