@@ -143,7 +143,11 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True)
 def _reference_data(request):
     """Re-create what data migrations insert (calendars, policies, roles) after a transactional test flushed it."""
-    if not {"transactional_db", "live_server", "celery_worker_live"} & set(request.fixturenames):
+    marker = request.node.get_closest_marker("django_db")
+    marked_transactional = marker is not None and marker.kwargs.get("transaction", False)
+    if not marked_transactional and not {"transactional_db", "live_server", "celery_worker_live"} & set(
+        request.fixturenames
+    ):
         return
     request.getfixturevalue("transactional_db")
     from django.apps import apps as django_apps

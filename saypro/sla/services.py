@@ -1,77 +1,107 @@
-"""Starting, pausing, resuming and stopping clocks, and the sweep that warns and breaches them.
+"""Starting, pausing, resuming, stopping and retargeting clocks, and the sweep that warns and breaches them.
 
 Apps call these with their object; no app computes a deadline itself. Every change locks the clock row; the
 sweep claims rows with compare-and-set so that a re-run, or two workers at once, never warn or breach twice.
+The clock's own event log (ClockEvent) is its trail: the app transition that starts or stops a clock records
+the audit entry with the person who acted.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from . import calendars
-from .models import BusinessHours, Calendar, Clock, ClockEvent, ClockState, Holiday, Policy
+from . import calendars, handlers
+from .calendars import CalendarSpec, spec_for
+from .models import Clock, ClockEvent, ClockState, Policy
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_RISK_PERCENT = 75
 
+__all__ = [
+    "SweepResult",
+    "clock_event_handle",
+    "clock_open_for",
+    "clock_pause",
+    "clock_resume",
+    "clock_retarget",
+    "clock_start",
+    "clock_stop",
+    "sla_sweep",
+    "spec_for",
+]
 
-def spec_for(calendar: Calendar) -> calendars.CalendarSpec:
-    """The arithmetic view of a calendar (two small queries for a business calendar, none for 24/7)."""
-    if calendar.kind == Calendar.Kind.ALWAYS:
-        return calendars.ALWAYS
-    hours: dict[int, list[tuple[Any, Any]]] = {}
-    for row in BusinessHours.objects.filter(calendar=calendar).order_by("weekday", "start"):
-        hours.setdefault(row.weekday, []).append((row.start, row.end))
-    holidays = frozenset(Holiday.objects.filter(calendar=calendar).values_list("date", flat=True))
-    return calendars.CalendarSpec(
-        kind=calendar.kind,
-        tz=calendar.time_zone,
-        hours={day: tuple(intervals) for day, intervals in hours.items()},
-        holidays=holidays,
-    )
+
+def _instant(at: datetime | None) -> datetime:
+    if at is None:
+        return timezone.now()
+    if timezone.is_naive(at):
+        raise ValueError(f"Clock times must be timezone-aware, not {at!r}.")
+    return at
 
 
 def _target_seconds(policy: Policy) -> float:
     return policy.target.total_seconds()
 
 
+def _warn_percents(policy: Policy) -> list[int]:
+    return sorted(policy.warn_percents)
+
+
 def _risk_percent(policy: Policy) -> int:
     return min(policy.warn_percents) if policy.warn_percents else DEFAULT_RISK_PERCENT
 
 
-def _point(spec: calendars.CalendarSpec, clock: Clock, percent: int) -> datetime:
+def _point(spec: CalendarSpec, clock: Clock, percent: int) -> datetime:
     """The instant a running clock reaches `percent` of its target."""
     left = (1 - percent / 100) * _target_seconds(clock.policy)
     return calendars.subtract(spec, clock.due_at, left)
 
 
-def _next_check(spec: calendars.CalendarSpec, clock: Clock) -> datetime | None:
-    """The next warn point not yet reached, else the due point, else nothing (already breached)."""
+def _next_check(spec: CalendarSpec, clock: Clock) -> datetime | None:
+    """The next warn point not yet warned, else the due point, else nothing (already breached)."""
     if clock.breached_at is not None:
         return None
-    for percent in sorted(clock.policy.warn_percents):
+    for percent in _warn_percents(clock.policy):
         if percent > clock.warned_percent:
             return _point(spec, clock, percent)
     return clock.due_at
 
 
-def _schedule(spec: calendars.CalendarSpec, clock: Clock) -> None:
+def _schedule(spec: CalendarSpec, clock: Clock) -> None:
     clock.risk_at = _point(spec, clock, _risk_percent(clock.policy))
     clock.next_check_at = _next_check(spec, clock)
+
+
+def _passed(spec: CalendarSpec, clock: Clock, now: datetime) -> tuple[int | None, bool]:
+    """The highest warn point passed but not yet warned (if any), and whether the deadline passed unrecorded.
+
+    Decided from the stored deadline alone, so a sweep that runs late catches up with one warning at the
+    highest point and one breach rather than replaying every point it missed.
+    """
+    passed = [p for p in _warn_percents(clock.policy) if p > clock.warned_percent and now >= _point(spec, clock, p)]
+    breach = clock.breached_at is None and now >= clock.due_at
+    return max(passed, default=None), breach
 
 
 def _event(clock: Clock, kind: str, at: datetime, **data: Any) -> ClockEvent:
     event = ClockEvent.objects.create(clock=clock, kind=kind, at=at, data=data)
     if kind in (ClockEvent.Kind.WARN, ClockEvent.Kind.BREACH):
+        # Imported here: the tasks module imports this one for the sweep.
         from .tasks import handle_event
 
-        transaction.on_commit(lambda: handle_event.delay(event.pk))
+        # Robust: the clock's state is committed by now, so a broker that cannot take the message is logged
+        # and the sweep carries on with the other clocks instead of stopping half-way.
+        transaction.on_commit(lambda: handle_event.delay(event.pk), robust=True)
     return event
 
 
@@ -84,7 +114,15 @@ def _open_clocks(metric: str, target: models.Model) -> models.QuerySet[Clock]:
 
 
 def _locked(metric: str, target: models.Model) -> Clock | None:
+    # `of=("self",)`: lock the clock only, not the policy and calendar rows joined in for the arithmetic.
     return _open_clocks(metric, target).select_for_update(of=("self",)).select_related("policy__calendar").first()
+
+
+def _default_policy(metric: str) -> Policy:
+    try:
+        return Policy.objects.select_related("calendar").get(metric=metric, is_default=True)
+    except Policy.DoesNotExist:
+        raise ImproperlyConfigured(f"No default SLA policy for the metric {metric!r}.") from None
 
 
 def clock_open_for(*, metric: str, target: models.Model) -> Clock | None:
@@ -96,11 +134,13 @@ def clock_start(
     *, metric: str, target: models.Model, at: datetime | None = None, policy: Policy | None = None
 ) -> Clock:
     """Start the metric's clock on `target`; if one is already open, return it unchanged."""
+    at = _instant(at)
     existing = _locked(metric, target)
     if existing is not None:
         return existing
-    at = at or timezone.now()
-    policy = policy or Policy.objects.select_related("calendar").get(metric=metric, is_default=True)
+    policy = policy or _default_policy(metric)
+    if policy.metric != metric:
+        raise ValueError(f"The policy {policy} measures {policy.metric!r}, not {metric!r}.")
     spec = spec_for(policy.calendar)
     clock = Clock(
         metric=metric,
@@ -112,7 +152,16 @@ def clock_start(
         due_at=calendars.add(spec, at, _target_seconds(policy)),
     )
     _schedule(spec, clock)
-    clock.save()
+    try:
+        # A savepoint, because two requests may both find no open clock; the database admits one open clock
+        # per metric and object, so the second insert fails here and returns the clock the first one opened.
+        with transaction.atomic():
+            clock.save()
+    except IntegrityError:
+        existing = _locked(metric, target)
+        if existing is None:
+            raise
+        return existing
     _event(clock, ClockEvent.Kind.START, at, due_at=clock.due_at.isoformat(), policy=policy.pk)
     return clock
 
@@ -120,33 +169,42 @@ def clock_start(
 @transaction.atomic
 def clock_pause(*, metric: str, target: models.Model, at: datetime | None = None) -> Clock | None:
     """Stop counting while the work waits on someone outside the team (the user)."""
+    at = _instant(at)
     clock = _locked(metric, target)
     if clock is None or clock.state != ClockState.RUNNING:
         return clock
-    at = at or timezone.now()
     spec = spec_for(clock.policy.calendar)
+    # The sweep never looks at a paused clock: a deadline that passed before the pause (the sweep not having
+    # run since) is recorded now, or the breach would be missing from the queue, the compliance figures and
+    # the escalation for as long as the clock stays paused.
+    _, breach = _passed(spec, clock, at)
+    if breach:
+        clock.breached_at = at
     clock.state = ClockState.PAUSED
     clock.paused_at = at
     clock.remaining_seconds = calendars.working_seconds(spec, at, clock.due_at)
     clock.risk_at = None
     clock.next_check_at = None
-    clock.save(update_fields=["state", "paused_at", "remaining_seconds", "risk_at", "next_check_at"])
+    clock.save(update_fields=["state", "paused_at", "remaining_seconds", "risk_at", "next_check_at", "breached_at"])
+    if breach:
+        _event(clock, ClockEvent.Kind.BREACH, at, due_at=clock.due_at.isoformat())
     _event(clock, ClockEvent.Kind.PAUSE, at, remaining_seconds=clock.remaining_seconds)
     return clock
 
 
 @transaction.atomic
 def clock_resume(*, metric: str, target: models.Model, at: datetime | None = None) -> Clock | None:
+    at = _instant(at)
     clock = _locked(metric, target)
     if clock is None or clock.state != ClockState.PAUSED or clock.paused_at is None:
         return clock
-    at = at or timezone.now()
     spec = spec_for(clock.policy.calendar)
     clock.paused_seconds += max(0.0, (at - clock.paused_at).total_seconds())
     clock.due_at = calendars.add(spec, at, clock.remaining_seconds or 0.0)
     clock.state = ClockState.RUNNING
     clock.paused_at = None
     clock.remaining_seconds = None
+    # Warn points passed while paused are not possible (time stood still); those not yet warned are scheduled.
     _schedule(spec, clock)
     clock.save(
         update_fields=[
@@ -166,14 +224,16 @@ def clock_resume(*, metric: str, target: models.Model, at: datetime | None = Non
 @transaction.atomic
 def clock_stop(*, metric: str, target: models.Model, at: datetime | None = None) -> Clock | None:
     """The promise was kept or broken: record which, and how long it took."""
+    at = _instant(at)
     clock = _locked(metric, target)
     if clock is None:
         return None
-    at = at or timezone.now()
     paused = clock.paused_seconds
     if clock.state == ClockState.PAUSED and clock.paused_at is not None:
         paused += max(0.0, (at - clock.paused_at).total_seconds())
-    late = clock.breached_at is not None or (clock.state == ClockState.RUNNING and at > clock.due_at)
+    # A paused clock's deadline stands still: it is late only if it was already overdue when it was paused.
+    decided_at = clock.paused_at if clock.state == ClockState.PAUSED and clock.paused_at is not None else at
+    late = clock.breached_at is not None or decided_at > clock.due_at
     clock.state = ClockState.STOPPED
     clock.stopped_at = at
     clock.met = not late
@@ -190,24 +250,56 @@ def clock_stop(*, metric: str, target: models.Model, at: datetime | None = None)
 
 @transaction.atomic
 def clock_retarget(*, metric: str, target: models.Model, policy: Policy, at: datetime | None = None) -> Clock | None:
-    """Measure an open clock against another policy (e.g. a ticket's priority changed), from its start."""
+    """Measure an open clock against another policy (e.g. a ticket's priority changed).
+
+    The working time already used counts against the new target, measured on the calendar it was used under;
+    paused time does not count, because the remaining time stands still while paused.
+    """
+    at = _instant(at)
     clock = _locked(metric, target)
     if clock is None or clock.policy_id == policy.pk:
         return clock
-    at = at or timezone.now()
+    if policy.metric != metric:
+        raise ValueError(f"The policy {policy} measures {policy.metric!r}, not {metric!r}.")
+    old_spec = spec_for(clock.policy.calendar)
     spec = spec_for(policy.calendar)
+    old_target = _target_seconds(clock.policy)
     clock.policy = policy
-    # Paused wall time does not count, so the new deadline is shifted by it.
-    shifted_start = clock.started_at + timedelta(seconds=clock.paused_seconds)
-    due = calendars.add(spec, shifted_start, _target_seconds(policy))
+    breach = False
     if clock.state == ClockState.PAUSED and clock.paused_at is not None:
-        clock.remaining_seconds = max(0.0, calendars.working_seconds(spec, clock.paused_at, due))
+        # Negative when the new target is already used up: the clock is overdue, and is recorded so now
+        # because the sweep does not look at paused clocks.
+        clock.remaining_seconds = _target_seconds(policy) - (old_target - (clock.remaining_seconds or 0.0))
+        due = calendars.add(spec, clock.paused_at, clock.remaining_seconds)
+        breach = clock.breached_at is None and clock.remaining_seconds <= 0
+        if breach:
+            clock.breached_at = at
+    else:
+        used = old_target - calendars.working_seconds(old_spec, at, clock.due_at)
+        due = calendars.add(spec, at, _target_seconds(policy) - used)
     clock.due_at = due
     if clock.state == ClockState.RUNNING:
-        clock.warned_percent = max([p for p in policy.warn_percents if p <= clock.warned_percent], default=0)
+        # Keep only warnings already given for points the new policy has also passed: a longer target
+        # still warns at its own 75 %, a shorter one warns at once for a point passed but never announced.
+        clock.warned_percent = max(
+            (p for p in policy.warn_percents if p <= clock.warned_percent and _point(spec, clock, p) <= at),
+            default=0,
+        )
         _schedule(spec, clock)
-    clock.save(update_fields=["policy", "due_at", "remaining_seconds", "warned_percent", "risk_at", "next_check_at"])
+    clock.save(
+        update_fields=[
+            "policy",
+            "due_at",
+            "remaining_seconds",
+            "warned_percent",
+            "risk_at",
+            "next_check_at",
+            "breached_at",
+        ]
+    )
     _event(clock, ClockEvent.Kind.RETARGET, at, policy=policy.pk, due_at=due.isoformat())
+    if breach:
+        _event(clock, ClockEvent.Kind.BREACH, at, due_at=due.isoformat())
     return clock
 
 
@@ -221,30 +313,31 @@ class SweepResult:
     batches: int = 0
 
 
-def _sweep_one(clock: Clock, now: datetime, spec: calendars.CalendarSpec, result: SweepResult) -> None:
-    breach = now >= clock.due_at and clock.breached_at is None
-    passed = [p for p in clock.policy.warn_percents if p > clock.warned_percent and now >= _point(spec, clock, p)]
-    # After downtime several points may have passed: one warning for the highest, not a storm.
-    level = max(passed, default=clock.warned_percent)
-    update: dict[str, Any] = {"warned_percent": level}
-    if passed:
+def _sweep_one(clock: Clock, now: datetime, spec: CalendarSpec, result: SweepResult) -> None:
+    level, breach = _passed(spec, clock, now)
+    update: dict[str, Any] = {}
+    if level is not None:
+        update["warned_percent"] = level
         update["warned_at"] = now
     if breach:
         update["breached_at"] = now
     probe = Clock(
         due_at=clock.due_at,
         policy=clock.policy,
-        warned_percent=level,
+        warned_percent=update.get("warned_percent", clock.warned_percent),
         breached_at=update.get("breached_at", clock.breached_at),
     )
     update["next_check_at"] = _next_check(spec, probe)
     with transaction.atomic():
-        claimed = Clock.objects.filter(pk=clock.pk, state=ClockState.RUNNING, next_check_at=clock.next_check_at).update(
-            **update
-        )
+        # Compare-and-set: a second worker that read the same row, or a pause, resume, stop or retarget that
+        # moved it meanwhile, leaves this update matching nothing. On PostgreSQL the second UPDATE waits for the
+        # first one's commit and then re-checks the condition against the new row.
+        claimed = Clock.objects.filter(
+            pk=clock.pk, state=ClockState.RUNNING, next_check_at=clock.next_check_at, due_at=clock.due_at
+        ).update(**update)
         if claimed != 1:
-            return  # another sweep, or a stop/pause, got there first
-        if passed:
+            return
+        if level is not None:
             _event(clock, ClockEvent.Kind.WARN, now, percent=level)
             result.warned += 1
         if breach:
@@ -255,16 +348,20 @@ def _sweep_one(clock: Clock, now: datetime, spec: calendars.CalendarSpec, result
 def sla_sweep(
     *, now: datetime | None = None, batch_size: int | None = None, max_batches: int | None = None
 ) -> SweepResult:
-    """Warn and breach every running clock whose next point has passed, in bounded batches."""
-    now = now or timezone.now()
+    """Warn and breach every running clock whose next point has passed, in bounded batches.
+
+    Each clock is claimed in its own short transaction, so a long run holds no locks and loses nothing done
+    before a crash; the next run picks up whatever is still due.
+    """
+    now = _instant(now)
     batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
     result = SweepResult()
-    specs: dict[int, calendars.CalendarSpec] = {}
+    specs: dict[int, CalendarSpec] = {}
     last_seen: tuple[datetime, int] | None = None
     while max_batches is None or result.batches < max_batches:
         batch = Clock.objects.filter(state=ClockState.RUNNING, next_check_at__lte=now)
         if last_seen is not None:
-            # Keyset paging: rows a concurrent worker left untouched are not read again in this run.
+            # Keyset paging: rows a concurrent worker left untouched, or that failed, are not read again.
             at, pk = last_seen
             batch = batch.filter(models.Q(next_check_at__gt=at) | models.Q(next_check_at=at, pk__gt=pk))
         rows = list(batch.select_related("policy__calendar").order_by("next_check_at", "pk")[:batch_size])
@@ -275,6 +372,32 @@ def sla_sweep(
             calendar = clock.policy.calendar
             if calendar.pk not in specs:
                 specs[calendar.pk] = spec_for(calendar)
-            _sweep_one(clock, now, specs[calendar.pk], result)
+            try:
+                _sweep_one(clock, now, specs[calendar.pk], result)
+            except calendars.CalendarError:
+                # A calendar emptied of its hours after the clock started: report it, keep sweeping the others.
+                logger.exception(
+                    "SLA clock %s cannot be swept: its calendar %s has no working time", clock.pk, calendar
+                )
         last_seen = (rows[-1].next_check_at, rows[-1].pk)  # type: ignore[assignment]
     return result
+
+
+# --- Handlers -------------------------------------------------------------------------------------
+
+
+def clock_event_handle(*, event_id: int) -> bool:
+    """Run the metric's handler for one event, once even if asked twice; True if it ran now.
+
+    The claim and the handler share a transaction: a second delivery waits on the claimed row and then finds
+    it handled, while a handler that fails (mail server down) rolls the claim back for the retry.
+    """
+    with transaction.atomic():
+        claimed = ClockEvent.objects.filter(pk=event_id, handled_at__isnull=True).update(handled_at=timezone.now())
+        if claimed != 1:
+            return False
+        event = ClockEvent.objects.select_related("clock__policy").get(pk=event_id)
+        handler = handlers.handler_for(event.clock.metric)
+        if handler is not None:
+            handler(event)
+    return True

@@ -1,32 +1,27 @@
+"""The SLA kernel's Celery tasks: the beat's sweep, and the handler run for each warning and breach."""
+
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import transaction
-from django.utils import timezone
+from django.db import OperationalError
 
-from . import handlers
-from .models import ClockEvent
-from .services import sla_sweep
+from . import services
 
 
-@shared_task
+@shared_task(name="saypro.sla.tasks.sweep")
 def sweep() -> dict[str, int]:
-    result = sla_sweep()
+    result = services.sla_sweep()
     return {"warned": result.warned, "breached": result.breached, "batches": result.batches}
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+# OSError: a mail server or gateway that is down. OperationalError: a deadlock, a dropped connection or a busy
+# SQLite file. Both are worth another try, and the claim in clock_event_handle makes the retry safe.
+@shared_task(
+    name="saypro.sla.tasks.handle_event",
+    autoretry_for=(OSError, OperationalError),
+    retry_backoff=True,
+    max_retries=8,
+)
 def handle_event(event_id: int) -> None:
-    """Run the metric's handler for one warn/breach event, once even if the task is delivered twice.
-
-    The claim and the handler share a transaction: a second delivery waits on the claimed row and then finds
-    it handled, while a handler that fails (mail server down) rolls the claim back for the retry.
-    """
-    with transaction.atomic():
-        claimed = ClockEvent.objects.filter(pk=event_id, handled_at__isnull=True).update(handled_at=timezone.now())
-        if claimed != 1:
-            return
-        event = ClockEvent.objects.select_related("clock").get(pk=event_id)
-        handler = handlers.handler_for(event.clock.metric)
-        if handler is not None:
-            handler(event)
+    """Run the metric's handler for one warn/breach event, once even if the task is delivered twice."""
+    services.clock_event_handle(event_id=event_id)

@@ -1,0 +1,130 @@
+"""Calendars and policies are set up here; clocks are only looked at, because services move them."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import available_timezones
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import BusinessHours, Calendar, Clock, ClockEvent, Holiday, Policy
+
+
+class BusinessHoursInline(admin.TabularInline):
+    model = BusinessHours
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+class CalendarForm(forms.ModelForm):
+    class Meta:
+        model = Calendar
+        fields = ("name", "kind", "time_zone")
+
+    def clean_time_zone(self) -> str:
+        # An unknown zone would only fail later, when a clock is started on the calendar.
+        time_zone: str = self.cleaned_data["time_zone"]
+        if time_zone not in available_timezones():
+            raise forms.ValidationError("Use a time zone name such as Africa/Johannesburg or UTC.")
+        return time_zone
+
+
+@admin.register(Calendar)
+class CalendarAdmin(admin.ModelAdmin):
+    form = CalendarForm
+    list_display = ("name", "kind", "time_zone")
+    list_filter = ("kind",)
+    search_fields = ("name",)
+    inlines = [BusinessHoursInline, HolidayInline]
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = Policy
+        fields = ("metric", "name", "target", "warn_percents", "calendar", "is_default")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # No warning points is a valid policy (the clock is then "at risk" from 75 %); `[]` counts as blank.
+        self.fields["warn_percents"].required = False
+
+    def clean_target(self) -> Any:
+        target = self.cleaned_data["target"]
+        if target is not None and target.total_seconds() <= 0:
+            raise forms.ValidationError("The target must be longer than zero.")
+        return target
+
+    def clean_warn_percents(self) -> list[int]:
+        # The sweep compares and sorts these numbers; anything else would stop it for every clock of the policy.
+        value = self.cleaned_data["warn_percents"]
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(type(p) is int and 0 < p < 100 for p in value):
+            raise forms.ValidationError("Give a list of whole percentages between 1 and 99, e.g. [75, 90].")
+        return sorted(set(value))
+
+
+@admin.register(Policy)
+class PolicyAdmin(admin.ModelAdmin):
+    form = PolicyForm
+    list_display = ("name", "metric", "target", "warn_percents", "calendar", "is_default")
+    list_filter = ("metric", "is_default", "calendar")
+    search_fields = ("name", "metric")
+    list_select_related = ("calendar",)
+    show_full_result_count = False
+
+
+class ClockEventInline(admin.TabularInline):
+    model = ClockEvent
+    extra = 0
+    fields = ("kind", "at", "data", "handled_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Clock)
+class ClockAdmin(admin.ModelAdmin):
+    """Read-only: a clock moves only through saypro.sla.services, which keep its deadlines and events in step."""
+
+    list_display = (
+        "id",
+        "metric",
+        "policy",
+        "target_type",
+        "target_id",
+        "state",
+        "started_at",
+        "due_at",
+        "warned_percent",
+        "breached_at",
+        "met",
+    )
+    list_filter = ("metric", "state", "met", "due_at")
+    search_fields = ("=target_id",)
+    ordering = ("-due_at",)
+    list_select_related = ("policy", "target_type")
+    show_full_result_count = False
+    inlines = [ClockEventInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
