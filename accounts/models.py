@@ -282,3 +282,24 @@ class PhoneCode(models.Model):
 
     def __str__(self) -> str:
         return f"Code for {self.phone_e164} sent {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class AgentProfile(models.Model):
+    """What routing needs to know about a staff member who answers users (support, messaging, moderation)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent_profile")
+    languages = models.JSONField(default=list, blank=True, help_text='Language codes spoken, e.g. ["en", "zu"].')
+    regions = models.JSONField(default=list, blank=True, help_text="Regions covered; empty means every region.")
+    working_hours = models.ForeignKey(
+        "sla.Calendar",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The agent's shift calendar; empty means always on duty.",
+    )
+    is_available = models.BooleanField(default=True, help_text="Off for leave or breaks: no new assignments.")
+    max_open_items = models.PositiveIntegerField(default=40)
+
+    def __str__(self) -> str:
+        return f"Agent profile of {self.user}"

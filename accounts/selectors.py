@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from saypro.audit.selectors import audit_for_object
 from saypro.sla import selectors as sla_selectors
+from saypro.sla.calendars import working_seconds
 from saypro.sla.models import Clock
+from saypro.sla.services import spec_for
 
-from .models import PENDING_STATUSES, Registration, RegistrationSignal, RegistrationStatus
+from .models import PENDING_STATUSES, AgentProfile, Registration, RegistrationSignal, RegistrationStatus
 
 METRIC = "registration.approval"
 
@@ -158,3 +160,15 @@ def registration_tiles(*, now: datetime | None = None) -> dict[str, Any]:
         "auto_approval_rate": automatic / approved_count if approved_count else None,
         "approved_this_quarter": approved_count,
     }
+
+
+def agent_is_on_duty(*, profile: AgentProfile, at: datetime | None = None) -> bool:
+    """Whether the agent is available and inside a working interval of their shift calendar at `at`."""
+    if not profile.is_available or not profile.user.is_active:
+        return False
+    if profile.working_hours is None:
+        return True
+    spec = spec_for(profile.working_hours)
+    moment = at or timezone.now()
+    # On duty when some working time lies within the next second.
+    return working_seconds(spec, moment, moment + timedelta(seconds=1)) > 0

@@ -4,10 +4,17 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.urls import auth_urlpatterns
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include(auth_urlpatterns)),
+    path("", include("saypro.health")),
+    path("dashboard/", include("reports.urls")),
+    path("api/v1/", include("accounts.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("accounts.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,0 +1,494 @@
+"""`manage.py seed_demo`: deterministic, realistic demo data that the product's own rules would have produced."""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+import pytest
+import time_machine
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import CommandError, call_command
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from accounts import demo, roles, screening
+from accounts.identity import canonical_email, fingerprint
+from accounts.models import (
+    DECIDED_STATUSES,
+    PENDING_STATUSES,
+    AgeBand,
+    BlockRule,
+    IdentityFingerprint,
+    Registration,
+    RegistrationSignal,
+    RegistrationStatus,
+    User,
+)
+from saypro.audit.models import AuditEntry
+from saypro.sla import services as sla
+from saypro.sla.models import BusinessHours, Calendar, Clock, ClockEvent, ClockState, Policy
+from tests.factories import RegistrationFactory, UserFactory
+
+END = date(2025, 7, 1)
+TZ = ZoneInfo("Africa/Johannesburg")
+AS_OF = datetime(2025, 7, 1, tzinfo=TZ)
+USERS = 300
+FRAUD_CODES = {
+    RegistrationSignal.Code.DISPOSABLE_EMAIL,
+    RegistrationSignal.Code.DUPLICATE_EMAIL,
+    RegistrationSignal.Code.DUPLICATE_PHONE,
+    RegistrationSignal.Code.IP_VELOCITY,
+    RegistrationSignal.Code.SUBNET_VELOCITY,
+    RegistrationSignal.Code.BLOCK_RULE,
+    RegistrationSignal.Code.REREGISTRATION,
+    RegistrationSignal.Code.HONEYPOT,
+    RegistrationSignal.Code.TOO_FAST,
+}
+
+
+@pytest.fixture(autouse=True)
+def _demo_mode(settings):
+    settings.DEMO_MODE = True
+
+
+def seed_demo(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out, stderr=StringIO(), verbosity=0)
+    return out.getvalue()
+
+
+def seed(users: int = USERS, seed_value: int = 7, *extra: str) -> str:
+    return seed_demo("--users", str(users), "--seed", str(seed_value), "--end", END.isoformat(), *extra)
+
+
+def snapshot() -> dict[str, object]:
+    """Everything the demo wrote, without primary keys."""
+    registrations = sorted(
+        Registration.objects.values_list(
+            "user__email",
+            "status",
+            "started_at",
+            "submitted_at",
+            "decided_at",
+            "risk_score",
+            "decided_by__email",
+            "campaign",
+            "ip_address",
+            "delay_cause",
+        )
+    )
+    emails = dict(Registration.objects.values_list("pk", "user__email"))
+    clocks = sorted(
+        (emails[target_id], *rest)
+        for target_id, *rest in Clock.objects.values_list(
+            "target_id", "state", "due_at", "met", "breached_at", "elapsed_seconds", "warned_percent"
+        )
+    )
+    return {
+        "registrations": registrations,
+        "clocks": clocks,
+        "signals": sorted(RegistrationSignal.objects.values_list("registration__user__email", "code", "created_at")),
+        "events": Counter(ClockEvent.objects.values_list("kind", flat=True)),
+        "audit": Counter(AuditEntry.objects.values_list("action", "actor_label")),
+        "fingerprints": sorted(IdentityFingerprint.objects.values_list("kind", "digest")),
+    }
+
+
+def wipe() -> None:
+    ClockEvent.objects.all().delete()
+    Clock.objects.all().delete()
+    AuditEntry.objects.all().delete()
+    IdentityFingerprint.objects.all().delete()
+    BlockRule.objects.all().delete()
+    User.objects.filter(is_staff=False).delete()
+
+
+def simulate(users: int, seed_value: int) -> tuple[demo.SignupSimulator, list[demo.Signup]]:
+    """The accounts phase's simulation alone (no rows written), for proportions over a larger sample."""
+    ctx = demo.DemoContext(seed=seed_value, user_count=users, period=demo.Period.ending(END))
+    ctx.rng = random.Random(f"{seed_value}:accounts.demo.accounts_phase")
+    policy = Policy.objects.select_related("calendar").get(metric=demo.METRIC, is_default=True)
+    simulator = demo.SignupSimulator(ctx, policy=policy, reviewers=demo.reviewers_ensure())
+    return simulator, simulator.run()
+
+
+# --- The command --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_same_seed_gives_the_same_data_whatever_the_batch_size():
+    seed()
+    first = snapshot()
+    wipe()
+    seed(USERS, 7, "--batch-size", "37")
+
+    assert snapshot() == first
+    assert len(first["registrations"]) == USERS
+
+
+@pytest.mark.django_db
+def test_a_different_seed_gives_different_data():
+    seed(USERS, 7)
+    first = snapshot()
+    wipe()
+    seed(USERS, 8)
+    second = snapshot()
+
+    first_emails = {row[0] for row in first["registrations"]}
+    second_emails = {row[0] for row in second["registrations"]}
+    assert len(first_emails & second_emails) < USERS // 4
+    assert first["events"] != second["events"] or first["audit"] != second["audit"]
+
+
+@pytest.mark.django_db
+def test_if_empty_does_nothing_when_marketplace_users_exist():
+    UserFactory()
+
+    out = seed(USERS, 7, "--if-empty")
+
+    assert "already exist" in out
+    assert User.objects.filter(is_staff=False).count() == 1
+    assert not Clock.objects.exists()
+
+
+@pytest.mark.django_db
+def test_if_empty_seeds_a_database_that_has_only_staff(reviewer, administrator):
+    seed(50, 7, "--if-empty")
+
+    assert User.objects.filter(is_staff=False).count() == 50
+
+
+@pytest.mark.django_db
+def test_a_second_run_without_if_empty_is_refused():
+    seed(20)
+
+    with pytest.raises(CommandError, match="already exist"):
+        seed(20)
+    assert User.objects.filter(is_staff=False).count() == 20
+
+
+@pytest.mark.django_db
+def test_demo_data_is_refused_outside_demo_mode(settings):
+    settings.DEMO_MODE = False
+
+    with pytest.raises(CommandError, match="SAYPRO_DEMO_MODE"):
+        seed(20)
+    assert not User.objects.filter(is_staff=False).exists()
+
+
+@pytest.mark.django_db
+def test_without_end_the_quarter_ends_at_the_start_of_today():
+    with time_machine.travel(datetime(2025, 3, 15, 16, 30, tzinfo=TZ), tick=False):
+        seed_demo("--users", "60", "--seed", "3")
+
+    start_of_today = datetime(2025, 3, 15, tzinfo=TZ)
+    started = Registration.objects.values_list("started_at", flat=True)
+    assert max(started) < start_of_today
+    assert min(started) >= start_of_today - timedelta(days=demo.PERIOD_DAYS)
+
+
+@pytest.mark.django_db
+def test_inserts_in_batches_not_row_by_row(django_assert_max_num_queries):
+    # SQLite splits a batch at its variable limit, so the bound is generous; one row at a time would be ~2,000.
+    with django_assert_max_num_queries(150):
+        seed(USERS, 7)
+
+
+@pytest.mark.django_db
+def test_progress_bars_are_written_to_stderr(capsys):
+    out = StringIO()
+    call_command("seed_demo", "--users", "30", "--seed", "1", "--end", END.isoformat(), stdout=out)
+
+    assert "accounts: write" in capsys.readouterr().err
+    assert "accounts: write" not in out.getvalue()
+    assert "accounts.Registration" in out.getvalue()
+
+
+# --- What the data looks like -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_fraud_and_pending_shares_are_roughly_right():
+    _, signups = simulate(2000, 11)
+    statuses = Counter(s.status for s in signups)
+    submitted = [s for s in signups if s.submitted_at is not None]
+
+    assert 0.07 <= sum(1 for s in signups if s.fraudulent) / len(signups) <= 0.09
+    assert 0.002 <= sum(statuses[status] for status in PENDING_STATUSES) / len(signups) <= 0.04
+    assert 0.6 <= len(submitted) / len(signups) <= 0.85
+    # Most decisions are automatic; the reviewers see the risky rest.
+    assert 0.7 <= sum(1 for s in submitted if s.auto_approved) / len(submitted) <= 0.92
+    fraud_decided = [s for s in signups if s.fraudulent and s.status in DECIDED_STATUSES]
+    assert sum(1 for s in fraud_decided if s.status == RegistrationStatus.REJECTED) / len(fraud_decided) >= 0.75
+
+
+@pytest.mark.django_db
+def test_the_queue_holds_the_last_two_days_with_some_at_risk_and_some_breached():
+    simulator, signups = simulate(5000, 5)
+    end = simulator.period.end
+    pending = [s for s in signups if s.status in PENDING_STATUSES]
+    clocks = [s.clock.fields for s in pending if s.clock is not None]
+
+    assert pending
+    assert all(s.submitted_at is not None for s in pending)
+    recent = [s for s in pending if s.submitted_at is not None and s.submitted_at >= end - timedelta(days=2)]
+    assert len(recent) >= len(pending) / 2
+    assert any(c["risk_at"] is not None and c["risk_at"] <= end < c["due_at"] for c in clocks)
+    assert any(c["breached_at"] is not None for c in clocks)
+
+
+@pytest.mark.django_db
+def test_rows_look_like_a_marketplace_in_southern_west_and_east_africa():
+    seed()
+    users = User.objects.filter(is_staff=False)
+    registrations = Registration.objects.all()
+
+    assert {country for (country,) in users.values_list("country").distinct()} <= {"ZA", "NG", "KE", "GH", "EG"}
+    for phone in users.values_list("phone", flat=True):
+        number = phonenumbers.parse(phone)
+        assert phonenumbers.is_valid_number(number), phone
+        assert phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == phone
+    for email, canonical in registrations.values_list("user__email", "canonical_email"):
+        assert canonical == canonical_email(email)
+    assert set(users.exclude(age_band="").values_list("age_band", flat=True)) <= set(AgeBand.values)
+    devices = Counter(registrations.values_list("device_type", flat=True))
+    assert devices.most_common(1)[0][0] == "mobile"
+    assert devices["mobile"] > USERS / 2
+    assert 2 <= registrations.exclude(campaign="").values("campaign").distinct().count() <= 3
+
+
+@pytest.mark.django_db
+def test_sign_ups_peak_in_the_evening_and_are_rare_at_night():
+    _, signups = simulate(1000, 2)
+    hours = Counter(s.started_at.astimezone(ZoneInfo(s.country.tz)).hour for s in signups if not s.fraudulent)
+
+    evening = sum(hours[h] for h in (18, 19, 20, 21))
+    night = sum(hours[h] for h in (1, 2, 3, 4))
+    assert evening > 5 * night
+
+
+@pytest.mark.django_db
+def test_funnel_steps_are_in_order_and_some_applicants_never_submit():
+    seed()
+    registrations = list(Registration.objects.all())
+    never_submitted = [r for r in registrations if r.submitted_at is None]
+
+    assert never_submitted
+    assert all(r.status == RegistrationStatus.STARTED for r in never_submitted)
+    for r in registrations:
+        steps = [r.email_verified_at, r.phone_verified_at, r.profile_completed_at, r.submitted_at]
+        assert all(r.started_at <= at < AS_OF for at in steps if at is not None)
+        assert r.screened_at is None or (r.submitted_at is not None and r.submitted_at <= r.screened_at)
+        assert r.decided_at is None or (r.submitted_at is not None and r.submitted_at <= r.decided_at < AS_OF)
+
+
+@pytest.mark.django_db
+def test_signals_use_screening_weights_and_agree_with_screening():
+    seed()
+    time_local = {
+        RegistrationSignal.Code.DISPOSABLE_EMAIL,
+        RegistrationSignal.Code.IP_VELOCITY,
+        RegistrationSignal.Code.SUBNET_VELOCITY,
+        RegistrationSignal.Code.HONEYPOT,
+        RegistrationSignal.Code.TOO_FAST,
+    }
+    screened = Registration.objects.filter(screened_at__isnull=False).select_related("user").prefetch_related("signals")
+
+    assert screened
+    for registration in screened:
+        signals = list(registration.signals.all())
+        assert registration.risk_score == sum(signal.weight for signal in signals)
+        assert all(signal.weight == screening.WEIGHTS[signal.code] for signal in signals)
+        stored = {signal.code for signal in signals} & time_local
+        found = {finding.code for finding in screening.screen(registration, rules=[])} & time_local
+        assert stored == found, registration
+    assert RegistrationSignal.objects.filter(code__in=FRAUD_CODES).exists()
+
+
+@pytest.mark.django_db
+def test_auto_approvals_are_fast_and_reviews_are_done_by_the_demo_reviewers():
+    seed()
+    auto = Registration.objects.filter(auto_approved=True)
+    reviewed = Registration.objects.filter(status__in=DECIDED_STATUSES, auto_approved=False)
+
+    assert auto.count() > reviewed.count()
+    assert not auto.exclude(decided_by=None).exists()
+    delays = [(r.decided_at - r.submitted_at).total_seconds() for r in auto]
+    assert statistics.median(delays) < 5 * 60
+    reviewers = set(User.objects.filter(groups__name=roles.REVIEWER).values_list("pk", flat=True))
+    assert {pk for pk in reviewed.values_list("decided_by", flat=True)} <= reviewers
+    assert not Registration.objects.filter(status=RegistrationStatus.REJECTED, decision_reason="").exists()
+    demo_reviewers = User.objects.filter(email__in=[email for email, _ in demo.REVIEWERS])
+    assert demo_reviewers.count() == len(demo.REVIEWERS)
+    assert not any(user.has_usable_password() for user in demo_reviewers)
+
+
+@pytest.mark.django_db
+def test_every_decision_has_one_audit_entry_with_its_actor():
+    seed()
+    registration_type = ContentType.objects.get_for_model(Registration)
+    entries = {
+        int(entry.target_id): entry
+        for entry in AuditEntry.objects.filter(target_type=registration_type).select_related("actor")
+    }
+    decided = Registration.objects.filter(status__in=DECIDED_STATUSES)
+
+    assert len(entries) == decided.count() == AuditEntry.objects.filter(target_type=registration_type).count()
+    for registration in decided:
+        entry = entries[registration.pk]
+        assert entry.at == registration.decided_at
+        assert entry.actor_id == registration.decided_by_id
+        if registration.auto_approved:
+            assert (entry.action, entry.actor_label) == ("registration.auto_approve", "system")
+        elif registration.status == RegistrationStatus.APPROVED:
+            assert entry.action == "registration.approve"
+        else:
+            assert entry.action == "registration.reject"
+            assert entry.reason == registration.decision_reason
+
+
+@pytest.mark.django_db
+def test_rejected_identities_leave_fingerprints():
+    seed()
+    rejected = Registration.objects.filter(status=RegistrationStatus.REJECTED)
+    digests = set(IdentityFingerprint.objects.values_list("kind", "digest"))
+
+    assert rejected.exists()
+    for registration in rejected:
+        assert ("email", fingerprint("email", registration.canonical_email)) in digests
+        assert ("phone", fingerprint("phone", registration.phone_e164)) in digests
+
+
+# --- SLA clocks ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_every_submitted_registration_has_one_consistent_48_hour_clock():
+    seed(USERS, 6)
+    registration_type = ContentType.objects.get_for_model(Registration)
+    clocks = {c.target_id: c for c in Clock.objects.filter(metric=demo.METRIC, target_type=registration_type)}
+    registrations = list(Registration.objects.all())
+
+    assert len(clocks) == sum(1 for r in registrations if r.submitted_at is not None)
+    for r in registrations:
+        clock = clocks.get(r.pk)
+        if r.submitted_at is None:
+            assert clock is None
+            continue
+        assert clock is not None
+        assert clock.started_at == r.submitted_at
+        if clock.events.filter(kind=ClockEvent.Kind.PAUSE).exists():
+            assert clock.due_at >= r.submitted_at + timedelta(hours=48)
+        else:
+            assert clock.due_at == r.submitted_at + timedelta(hours=48)
+        if r.status in DECIDED_STATUSES:
+            assert clock.state == ClockState.STOPPED
+            assert clock.stopped_at == r.decided_at
+            assert clock.met is not None and clock.elapsed_seconds is not None
+            assert clock.next_check_at is None
+            assert bool(r.delay_cause) == (clock.met is False)
+        elif r.status == RegistrationStatus.INFO_REQUESTED:
+            assert clock.state == ClockState.PAUSED
+        else:
+            assert clock.state == ClockState.RUNNING
+            assert clock.met is None
+            assert clock.next_check_at is not None or clock.breached_at is not None
+        if not clock.paused_seconds and clock.state != ClockState.PAUSED:
+            assert clock.risk_at == clock.started_at + timedelta(hours=36)
+        if clock.breached_at is not None:
+            assert clock.breached_at >= clock.due_at
+            assert clock.events.filter(kind=ClockEvent.Kind.BREACH).count() == 1
+
+
+def _business_policy() -> Policy:
+    """Office hours with a lunch break, for clocks of other apps' demo phases."""
+    calendar, created = Calendar.objects.get_or_create(
+        name="Office hours", defaults={"kind": Calendar.Kind.BUSINESS, "time_zone": "Africa/Lagos"}
+    )
+    if created:
+        for weekday in range(5):
+            BusinessHours.objects.create(calendar=calendar, weekday=weekday, start=time(8), end=time(12))
+            BusinessHours.objects.create(calendar=calendar, weekday=weekday, start=time(13), end=time(17))
+    policy, _ = Policy.objects.get_or_create(
+        metric="demo.office",
+        defaults={"name": "Office", "target": timedelta(hours=24), "warn_percents": [50, 90], "calendar": calendar},
+    )
+    return policy
+
+
+@pytest.mark.django_db
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    business=st.booleans(),
+    start_minutes=st.integers(0, 7 * 24 * 60),
+    pauses=st.lists(st.tuples(st.integers(1, 60 * 60), st.one_of(st.none(), st.integers(1, 60 * 60))), max_size=2),
+    stop_after=st.one_of(st.none(), st.integers(1, 150 * 60)),
+    as_of_after=st.integers(1, 200 * 60),
+    lag_seed=st.integers(0, 1000),
+    # An hourly sweep leaves room for a pause or a stop between a deadline and its breach being recorded.
+    sweep_every=st.sampled_from([60.0, 3600.0]),
+)
+# Paused five minutes after the deadline, before the hourly sweep recorded the breach, then closed: missed.
+@example(
+    business=False,
+    start_minutes=0,
+    pauses=[(48 * 60 + 5, None)],
+    stop_after=60,
+    as_of_after=200 * 60,
+    lag_seed=0,
+    sweep_every=3600.0,
+)
+def test_simulated_clocks_match_what_the_sla_kernel_records(
+    business, start_minutes, pauses, stop_after, as_of_after, lag_seed, sweep_every
+):
+    policy = (
+        _business_policy()
+        if business
+        else Policy.objects.select_related("calendar").get(metric=demo.METRIC, is_default=True)
+    )
+    started = datetime(2025, 5, 5, tzinfo=UTC) + timedelta(minutes=start_minutes)
+    moment, windows = started, []
+    for pause_in, resume_in in pauses:
+        moment += timedelta(minutes=pause_in)
+        resume = moment + timedelta(minutes=resume_in) if resume_in is not None else None
+        windows.append((moment, resume))
+        if resume is None:
+            break
+        moment = resume
+    stopped = moment + timedelta(minutes=stop_after) if stop_after is not None else None
+    as_of = started + timedelta(minutes=as_of_after)
+    simulated = demo.clock_simulate(
+        policy=policy,
+        spec=sla.spec_for(policy.calendar),
+        started_at=started,
+        as_of=as_of,
+        rng=random.Random(lag_seed),
+        pauses=windows,
+        stopped_at=stopped,
+        sweep_every=sweep_every,
+    )
+
+    # Replay the same history through the kernel: start, sweeps when the simulation swept, pauses, the stop.
+    target = RegistrationFactory()
+    sla.clock_start(metric=policy.metric, target=target, at=started, policy=policy)
+    for kind, at, _, _ in simulated.events[1:]:
+        if kind in (ClockEvent.Kind.WARN, ClockEvent.Kind.BREACH):
+            sla.sla_sweep(now=at)
+        elif kind == ClockEvent.Kind.PAUSE:
+            sla.clock_pause(metric=policy.metric, target=target, at=at)
+        elif kind == ClockEvent.Kind.RESUME:
+            sla.clock_resume(metric=policy.metric, target=target, at=at)
+        elif kind == ClockEvent.Kind.STOP:
+            sla.clock_stop(metric=policy.metric, target=target, at=at)
+    clock = Clock.objects.get(target_id=target.pk, metric=policy.metric)
+
+    for name, value in simulated.fields.items():
+        assert getattr(clock, name) == value, name
+    recorded = [(e.kind, e.at, e.data) for e in clock.events.order_by("at", "id")]
+    assert recorded == [(kind, at, data) for kind, at, data, _ in simulated.events]
