@@ -1,9 +1,10 @@
 """Deterministic demo data: a quarter of marketplace sign-ups and what screening and the reviewers made of them.
 
-`seed()` runs the PHASES in order over one DemoContext. Each phase draws from its own random stream, derived
-from the seed and the phase's dotted path, so a phase another app adds later never changes what the earlier
-ones produce. Phases insert with bulk_create in batches, one transaction per batch, so an interrupted run
-leaves whole batches only.
+`seed()` runs the phases in order over one DemoContext: accounts' own first, then each installed app's
+`demo_phases` (dotted paths listed on its AppConfig), in INSTALLED_APPS order. Each phase draws from its own
+random stream, derived from the seed and the phase's dotted path, so a phase another app adds later never
+changes what the earlier ones produce. Phases insert with bulk_create in batches, one transaction per batch,
+so an interrupted run leaves whole batches only.
 
 The accounts phase does not invent outcomes: it replays the product's own rules over simulated sign-ups
 (accounts.screening's checks and weights, accounts.services' routing, the SLA kernel's clock arithmetic and
@@ -28,6 +29,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
@@ -55,7 +57,7 @@ from .models import (
 )
 
 # Other apps append the dotted paths of their own phases; each is called with the DemoContext.
-PHASES: list[str] = ["accounts.demo.accounts_phase"]
+ACCOUNTS_PHASE = "accounts.demo.accounts_phase"
 
 DEFAULT_BATCH_SIZE = 5000
 PERIOD_DAYS = 91
@@ -532,17 +534,23 @@ def seed(
     end: date,
     batch_size: int = DEFAULT_BATCH_SIZE,
     show_progress: bool = False,
-    phases: Sequence[str] = PHASES,
+    phases: Sequence[str] | None = None,
 ) -> DemoContext:
     """Generate the demo data; the same arguments always produce the same rows (primary keys aside)."""
     ctx = DemoContext(
         seed=seed, user_count=users, period=Period.ending(end), batch_size=batch_size, show_progress=show_progress
     )
-    for path in phases:
+    for path in all_phases() if phases is None else phases:
         phase: Phase = import_string(path)
         ctx.rng = random.Random(f"{seed}:{path}")
         phase(ctx)
     return ctx
+
+
+def all_phases() -> list[str]:
+    """The accounts phase (every other phase builds on its users), then the phases the other apps list."""
+    listed = [path for config in apps.get_app_configs() for path in getattr(config, "demo_phases", ())]
+    return [ACCOUNTS_PHASE, *(path for path in listed if path != ACCOUNTS_PHASE)]
 
 
 def has_marketplace_users() -> bool:

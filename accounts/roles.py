@@ -1,7 +1,9 @@
 """Staff roles: Django groups and the permissions each one carries.
 
-Apps that add permissions list them here; `sync_roles` (run by migrations and by `manage.py sync_roles`)
-creates missing groups and grants what is listed. It never removes a permission an administrator added by hand.
+The grants below cover accounts, the SLA kernel and the audit trail. Every other app lists its own grants on
+its AppConfig as `role_permissions = {ROLE: ["app.codename", ...]}`, so an app brings its permissions with it.
+`sync_roles` (run by each app's data migration and by `manage.py sync_roles`) creates missing groups and grants
+what is listed. It never removes a permission an administrator added by hand.
 """
 
 from __future__ import annotations
@@ -63,6 +65,18 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 ROLES = tuple(ROLE_PERMISSIONS)
 
 
+def role_permissions() -> dict[str, list[str]]:
+    """The grants above plus those every installed app lists on its AppConfig."""
+    merged = {role: list(codes) for role, codes in ROLE_PERMISSIONS.items()}
+    # The project's registry, even inside a migration: the grants are code, not historical state.
+    for app_config in global_apps.get_app_configs():
+        for role, codes in getattr(app_config, "role_permissions", {}).items():
+            if role not in merged:
+                raise ValueError(f"{app_config.name} grants permissions to the unknown role {role!r}.")
+            merged[role].extend(code for code in codes if code not in merged[role])
+    return merged
+
+
 def sync_roles(apps: Any = global_apps) -> None:
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
@@ -73,7 +87,7 @@ def sync_roles(apps: Any = global_apps) -> None:
         app_config.models_module = True
         create_permissions(app_config, verbosity=0, apps=apps)
         app_config.models_module = models_module
-    for role, codes in ROLE_PERMISSIONS.items():
+    for role, codes in role_permissions().items():
         group, _ = Group.objects.get_or_create(name=role)
         wanted = []
         for code in codes:

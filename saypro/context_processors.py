@@ -29,6 +29,7 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("Messages", "messaging:home", "messaging.view_conversation"),
     NavEntry("Support", "support:home", "support.view_ticket"),
     NavEntry("Moderation", "moderation:home", "moderation.view_case"),
+    NavEntry("Marketplace", "marketplace:home", "marketplace.view_listing"),
     NavEntry("Reports", "dashboard:reports", "sla.view_compliance"),
     NavEntry("Admin", "admin:index", "accounts.change_user"),
 ]

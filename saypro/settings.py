@@ -117,6 +117,10 @@ INSTALLED_APPS = [
     "saypro.audit",
     "saypro.ml",
     "accounts",
+    "marketplace",
+    "messaging",
+    "support",
+    "moderation",
     "reports",
 ]
 

@@ -54,7 +54,7 @@ def test_sync_roles_twice_grants_every_listed_permission_and_nothing_else(db):
     output = run("sync_roles")
 
     assert role_grants() == first
-    for role, codes in roles.ROLE_PERMISSIONS.items():
+    for role, codes in roles.role_permissions().items():
         assert first[role] == set(codes), role
         assert role in output
 

@@ -1,0 +1,2 @@
+app_name = "support-api"
+urlpatterns: list = []
