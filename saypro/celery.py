@@ -7,12 +7,14 @@ from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saypro.settings")
 
-app = Celery("saypro")
+# Every task publishes through the outbox fallback: a broker outage delays work instead of losing it.
+app = Celery("saypro", task_cls="saypro.outbox.base:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     "sla-sweep": {"task": "saypro.sla.tasks.sweep", "schedule": 60.0},
+    "outbox-drain": {"task": "saypro.outbox.tasks.drain", "schedule": 60.0},
     "registrations-verification-grace": {
         "task": "accounts.tasks.registrations_escalate_unverified",
         "schedule": crontab(minute="*/10"),

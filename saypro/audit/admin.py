@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from saypro.paginators import EstimatedCountPaginator
+
 from .models import AuditEntry
 
 
@@ -12,6 +14,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     list_select_related = ("target_type",)
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     # The trail is evidence: nobody edits or deletes it, not even a superuser.
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -9,6 +9,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from saypro.paginators import EstimatedCountPaginator
+
 from .models import BusinessHours, Calendar, Clock, ClockEvent, Holiday, Policy
 
 
@@ -118,6 +120,7 @@ class ClockAdmin(admin.ModelAdmin):
     ordering = ("-due_at",)
     list_select_related = ("policy", "target_type")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     inlines = [ClockEventInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

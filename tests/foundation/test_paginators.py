@@ -1,0 +1,43 @@
+"""Admin change lists on big tables: the planner's estimate unfiltered (PostgreSQL), a capped count filtered."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from saypro import paginators
+from saypro.audit.models import AuditEntry
+from saypro.audit.services import audit_record
+from saypro.paginators import EstimatedCountPaginator
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def entries(user):
+    for n in range(5):
+        audit_record(actor=None, action=f"test.action{n % 2}", target=user, reason=str(n))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {AuditEntry._meta.db_table}")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the row estimate is PostgreSQL's")
+def test_an_unfiltered_list_of_a_big_table_reads_the_planner_estimate(entries, monkeypatch, django_assert_num_queries):
+    monkeypatch.setattr(paginators, "EXACT_BELOW", 1)
+    paginator = EstimatedCountPaginator(AuditEntry.objects.all(), 2)
+    with django_assert_num_queries(1) as captured:
+        assert paginator.count == 5
+    assert "reltuples" in captured.captured_queries[0]["sql"]
+
+
+def test_a_small_table_is_counted_exactly(entries):
+    assert EstimatedCountPaginator(AuditEntry.objects.all(), 2).count == 5
+
+
+def test_a_filtered_list_counts_no_further_than_the_cap(entries, monkeypatch):
+    monkeypatch.setattr(paginators, "CAP", 1)
+    filtered = AuditEntry.objects.filter(action__startswith="test.")
+    assert EstimatedCountPaginator(filtered, 2).count == 2
+    monkeypatch.setattr(paginators, "CAP", 100)
+    assert EstimatedCountPaginator(filtered, 2).count == 5
