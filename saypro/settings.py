@@ -285,7 +285,44 @@ REGISTRATION_MIN_FORM_SECONDS = env_int("REGISTRATION_MIN_FORM_SECONDS", 3)
 REGISTRATION_VERIFICATION_GRACE_HOURS = env_int("REGISTRATION_VERIFICATION_GRACE_HOURS", 12, minimum=1)
 EMAIL_VERIFICATION_MAX_AGE_HOURS = env_int("EMAIL_VERIFICATION_MAX_AGE_HOURS", 72, minimum=1)
 SLA_SWEEP_BATCH_SIZE = env_int("SLA_SWEEP_BATCH_SIZE", 500, minimum=1)
+# Reports: days the rollup task recomputes on each run (late changes included), and the staffing assumption
+# (items one person decides per hour) behind the staff-hours recommendations.
+REPORTS_ROLLUP_RECENT_DAYS = env_int("REPORTS_ROLLUP_RECENT_DAYS", 7, minimum=1)
+REPORTS_ITEMS_PER_STAFF_HOUR = env_int("REPORTS_ITEMS_PER_STAFF_HOUR", 12, minimum=1)
 DEMO_MODE = env_bool("SAYPRO_DEMO_MODE", DEBUG)
+# Messaging: the classifier's confidence (in %) below which an agent sets the category, users' messages per
+# hour, and the days a conversation may wait on the user before it is resolved automatically.
+MESSAGING_CATEGORY_MIN_CONFIDENCE = env_int("MESSAGING_CATEGORY_MIN_CONFIDENCE", 60, minimum=0) / 100
+MESSAGING_USER_MESSAGES_PER_HOUR = env_int("MESSAGING_USER_MESSAGES_PER_HOUR", 20, minimum=1)
+MESSAGING_AUTO_RESOLVE_DAYS = env_int("MESSAGING_AUTO_RESOLVE_DAYS", 7, minimum=1)
+# A labelled CSV (Bitext `intent` column) the weekly retraining of the category classifier starts from.
+MESSAGING_CATEGORY_BOOTSTRAP_CSV = env_str("MESSAGING_CATEGORY_BOOTSTRAP_CSV", "")
+# Support: live chat opening hours ("HH:MM-HH:MM", local to SUPPORT_LIVE_CHAT_TIME_ZONE) and ticket behaviour.
+SUPPORT_LIVE_CHAT_HOURS = env_str("SUPPORT_LIVE_CHAT_HOURS", "08:00-22:00")
+SUPPORT_LIVE_CHAT_TIME_ZONE = env_str("SUPPORT_LIVE_CHAT_TIME_ZONE", TIME_ZONE)
+try:
+    zoneinfo.ZoneInfo(SUPPORT_LIVE_CHAT_TIME_ZONE)
+    _chat_open, _chat_close = (
+        tuple(int(part) for part in bound.strip().split(":")) for bound in SUPPORT_LIVE_CHAT_HOURS.split("-")
+    )
+    if not (len(_chat_open) == len(_chat_close) == 2 and (0, 0) <= _chat_open < _chat_close <= (24, 0)):
+        raise ValueError
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"SUPPORT_LIVE_CHAT_HOURS={SUPPORT_LIVE_CHAT_HOURS!r} / SUPPORT_LIVE_CHAT_TIME_ZONE="
+        f"{SUPPORT_LIVE_CHAT_TIME_ZONE!r}: use e.g. 08:00-22:00 and a known time zone."
+    ) from None
+# Days after solving during which a requester's answer reopens the ticket; afterwards it is closed.
+SUPPORT_REOPEN_DAYS = env_int("SUPPORT_REOPEN_DAYS", 7, minimum=1)
+# Below this classifier confidence (in %) a ticket waits in the triage view for an agent.
+SUPPORT_TRIAGE_MIN_CONFIDENCE = env_int("SUPPORT_TRIAGE_MIN_CONFIDENCE", 60, minimum=1) / 100
+SUPPORT_AUTO_ASSIGN = env_bool("SUPPORT_AUTO_ASSIGN", True)
+# Satisfaction surveys: links valid this many days, a rating changeable this many days, points per answer.
+SUPPORT_SURVEY_LINK_DAYS = env_int("SUPPORT_SURVEY_LINK_DAYS", 14, minimum=1)
+SUPPORT_SURVEY_CHANGE_DAYS = env_int("SUPPORT_SURVEY_CHANGE_DAYS", 7, minimum=1)
+SUPPORT_SURVEY_POINTS = env_int("SUPPORT_SURVEY_POINTS", 10)
+# A guidance answer counts as a deflection when the user read an article and filed no ticket within this time.
+SUPPORT_DEFLECTION_HOURS = env_int("SUPPORT_DEFLECTION_HOURS", 24, minimum=1)
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,6 +1,82 @@
 from django.apps import AppConfig
 
+from accounts import roles
+
+AGENT_GRANTS = [
+    "support.view_ticket",
+    "support.add_ticket",
+    "support.change_ticket",
+    "support.reply_ticket",
+    "support.view_macro",
+    "support.view_department",
+    "support.view_knownissue",
+    "support.add_knownissue",
+    "support.change_knownissue",
+    "support.view_article",
+]
+FIGURES = ["support.view_support_figures", "sla.view_compliance"]
+
 
 class SupportConfig(AppConfig):
     name = "support"
     verbose_name = "Support tickets and help center"
+
+    role_permissions = {
+        roles.SUPPORT_AGENT: AGENT_GRANTS,
+        roles.MANAGER: [
+            "support.view_ticket",
+            *FIGURES,
+            "support.handle_followup",
+            "support.view_surveyfollowup",
+            "support.view_macro",
+            "support.add_macro",
+            "support.change_macro",
+            "support.view_article",
+            "support.add_article",
+            "support.change_article",
+            "support.view_knownissue",
+        ],
+        roles.ADMINISTRATOR: [
+            *AGENT_GRANTS,
+            *FIGURES,
+            "support.handle_followup",
+            *(
+                f"support.{action}_{model}"
+                for model in (
+                    "department",
+                    "supportpolicy",
+                    "supporttarget",
+                    "triagerule",
+                    "macro",
+                    "article",
+                    "articlecategory",
+                    "knownissue",
+                    "surveyfollowup",
+                )
+                for action in ("view", "add", "change", "delete")
+            ),
+            "support.view_survey",
+            "support.view_pointsentry",
+        ],
+    }
+    demo_phases = ["support.demo.support_phase"]
+
+    def ready(self) -> None:
+        from accounts.routing import load_register
+        from saypro.sla.promises import Promise, promise_register
+
+        from . import sla_handlers  # noqa: F401  (registers the ticket clocks' warn/breach handlers)
+        from .selectors import open_load
+
+        promise_register(
+            Promise(
+                metric="ticket.resolution",
+                title="Tickets resolved within 24 h",
+                deadline_text="resolved within 24 h",
+                target_rate=0.95,
+                queue_permission="support.view_ticket",
+                items_url_name="support:home",
+                order=30,
+            )
+        )
+        load_register("support.tickets", open_load)

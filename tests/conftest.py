@@ -161,4 +161,6 @@ def _reference_data(request):
 REFERENCE_MIGRATIONS = [
     ("saypro.sla.migrations.0002_default_calendar", ["create_always_calendar"]),
     ("accounts.migrations.0002_registration_policy_and_roles", ["create_policy", "create_roles"]),
+    ("messaging.migrations.0002_policies_and_roles", ["create_policies", "create_roles"]),
+    ("support.migrations.0002_reference_data", ["create_reference_data", "create_roles"]),
 ]

@@ -1,0 +1,2 @@
+def support_phase(ctx):
+    pass

@@ -1,0 +1,332 @@
+"""Reads for the agent workspace, the requester's API and the help center. Metrics live in support.metrics."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from saypro.audit.models import AuditEntry
+from saypro.audit.selectors import audit_for_object
+
+from .models import (
+    FIRST_RESPONSE,
+    OPEN_STATUSES,
+    RESOLUTION,
+    Article,
+    Department,
+    Macro,
+    Ticket,
+    TicketMessage,
+)
+
+QUEUE_VIEWS = {
+    "mine": "Mine",
+    "team": "My team",
+    "unassigned": "Unassigned",
+    "triage": "Triage",
+    "at_risk": "At risk",
+    "breached": "Breached",
+    "all": "All open",
+}
+
+
+# --- Macros ---------------------------------------------------------------------------------------------------
+
+
+def macros_usable(*, surface: str = "ticket", department: Department | None = None) -> QuerySet[Macro]:
+    """The active macros an agent may use here: `surface` "ticket" (then those for every department plus the
+    ticket's `department`) or "conversation" (those marked for conversations, of any or the given department)."""
+    if surface not in ("ticket", "conversation"):
+        raise ValueError(f"Unknown macro surface {surface!r}: use 'ticket' or 'conversation'.")
+    macros = Macro.objects.filter(is_active=True)
+    macros = macros.filter(for_tickets=True) if surface == "ticket" else macros.filter(for_conversations=True)
+    scope = Q(department__isnull=True)
+    if department is not None:
+        scope |= Q(department=department)
+    return macros.filter(scope).select_related("department").order_by("name")
+
+
+# --- The agent's queues ------------------------------------------------------------------------------------------
+
+
+def _with_clocks(queryset: QuerySet[Ticket], now: datetime) -> QuerySet[Ticket]:
+    """Annotate each ticket with its open first-response and resolution clocks (two joins, no query per row).
+
+    At risk and breached follow the resolution clock, the metric of the promise, so a queue filtered with
+    ?at_risk=on or ?breached=on lists exactly the tickets behind the dashboard's counts."""
+    return queryset.annotate(
+        fr_clock=FilteredRelation("clocks", condition=Q(clocks__metric=FIRST_RESPONSE) & ~Q(clocks__state="stopped")),
+        res_clock=FilteredRelation("clocks", condition=Q(clocks__metric=RESOLUTION) & ~Q(clocks__state="stopped")),
+    ).annotate(
+        first_response_due=F("fr_clock__due_at"),
+        first_response_state=F("fr_clock__state"),
+        first_response_risk=F("fr_clock__risk_at"),
+        due_at=F("res_clock__due_at"),
+        risk_at=F("res_clock__risk_at"),
+        clock_state=F("res_clock__state"),
+        is_breached=Case(
+            When(res_clock__breached_at__isnull=False, then=Value(True)),
+            When(res_clock__state="running", res_clock__due_at__lte=now, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+        is_at_risk=Case(
+            When(
+                res_clock__state="running",
+                res_clock__breached_at__isnull=True,
+                res_clock__risk_at__lte=now,
+                res_clock__due_at__gt=now,
+                then=Value(True),
+            ),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+        first_response_breached=Case(
+            When(fr_clock__breached_at__isnull=False, then=Value(True)),
+            When(fr_clock__state="running", fr_clock__due_at__lte=now, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+    )
+
+
+def _view_filter(view: str, user: User) -> Q:
+    if view == "mine":
+        return Q(assignee=user)
+    if view == "team":
+        return Q(department__members=user)
+    if view == "unassigned":
+        return Q(assignee__isnull=True, needs_triage=False)
+    if view == "triage":
+        return Q(needs_triage=True)
+    return Q()
+
+
+def ticket_queue(
+    *,
+    user: User,
+    view: str = "all",
+    at_risk: bool = False,
+    breached: bool = False,
+    q: str = "",
+    department: Department | None = None,
+    priority: str = "",
+    channel: str = "",
+    status: str = "",
+    now: datetime | None = None,
+) -> QuerySet[Ticket]:
+    """Open tickets of one view (QUEUE_VIEWS), breached first, then the soonest resolution deadline."""
+    now = now or timezone.now()
+    tickets = Ticket.objects.filter(status=status) if status else Ticket.objects.filter(status__in=OPEN_STATUSES)
+    tickets = tickets.filter(_view_filter(view, user))
+    if department is not None:
+        tickets = tickets.filter(department=department)
+    if priority:
+        tickets = tickets.filter(priority=priority)
+    if channel:
+        tickets = tickets.filter(channel=channel)
+    if q:
+        term = q.strip().lstrip("#")
+        match = Q(subject__icontains=term) | Q(requester__email__icontains=term)
+        if term.isdigit():
+            match |= Q(pk=int(term))
+        tickets = tickets.filter(match)
+    tickets = _with_clocks(tickets, now)
+    if at_risk or view == "at_risk":
+        tickets = tickets.filter(is_at_risk=True)  # type: ignore[misc]  # an annotation
+    if breached or view == "breached":
+        tickets = tickets.filter(is_breached=True)  # type: ignore[misc]  # an annotation
+    return tickets.select_related("requester", "assignee", "department").order_by(
+        F("is_breached").desc(), F("due_at").asc(nulls_last=True), "created_at", "pk"
+    )
+
+
+def queue_view_counts(*, user: User, now: datetime | None = None) -> dict[str, int]:
+    """How many open tickets each view holds, in one aggregate query."""
+    now = now or timezone.now()
+    tickets = _with_clocks(Ticket.objects.filter(status__in=OPEN_STATUSES), now)
+    team = set(user.support_departments.values_list("pk", flat=True))
+    row = tickets.aggregate(
+        mine=Count("pk", filter=Q(assignee=user), distinct=True),
+        team=Count("pk", filter=Q(department__in=team), distinct=True),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True, needs_triage=False), distinct=True),
+        triage=Count("pk", filter=Q(needs_triage=True), distinct=True),
+        at_risk=Count("pk", filter=Q(is_at_risk=True), distinct=True),
+        breached=Count("pk", filter=Q(is_breached=True), distinct=True),
+        all=Count("pk", distinct=True),
+    )
+    return {key: int(value or 0) for key, value in row.items()}
+
+
+def ticket_detail(*, pk: int, now: datetime | None = None) -> Ticket:
+    try:
+        return (
+            _with_clocks(Ticket.objects.filter(pk=pk), now or timezone.now())
+            .select_related("requester", "assignee", "department", "known_issue", "merged_into", "triage_rule")
+            .get()
+        )
+    except Ticket.DoesNotExist:
+        raise Http404("No such ticket.") from None
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    kind: str  # "requester", "reply", "note" or "event"
+    who: str
+    text: str
+    message: TicketMessage | None = None
+    entry: AuditEntry | None = None
+
+
+EVENT_TEXT = {
+    "ticket.create": "opened the ticket",
+    "ticket.triage": "triaged",
+    "ticket.assign": "changed the assignee",
+    "ticket.status": "changed the status",
+    "ticket.priority": "changed the priority",
+    "ticket.department": "moved it to another department",
+    "ticket.merge": "merged it into another ticket",
+    "ticket.merged_in": "merged another ticket into this one",
+    "ticket.reopen": "reopened it by answering",
+    "ticket.known_issue": "linked a known issue",
+    "ticket.cc": "changed the CC list",
+}
+
+
+def ticket_timeline(*, ticket: Ticket) -> list[TimelineItem]:
+    """The request, every message and every recorded change, oldest first."""
+    items = [
+        TimelineItem(at=ticket.created_at, kind="requester", who=ticket.requester.get_full_name(), text=ticket.body)
+    ]
+    for message in ticket.messages.select_related("author", "macro").prefetch_related("attachments"):
+        items.append(
+            TimelineItem(
+                at=message.created_at,
+                kind=message.kind,
+                who=message.author.get_full_name() if message.author else "system",
+                text=message.body,
+                message=message,
+            )
+        )
+    for entry in audit_for_object(ticket).exclude(action__in=["ticket.reply", "ticket.note", "ticket.requester_reply"]):
+        detail = entry.reason or _event_detail(entry.data)
+        items.append(
+            TimelineItem(
+                at=entry.at,
+                kind="event",
+                who=entry.actor.get_full_name() if entry.actor else "system",
+                text=EVENT_TEXT.get(entry.action, entry.action) + (f": {detail}" if detail else ""),
+                entry=entry,
+            )
+        )
+    return sorted(items, key=lambda item: (item.at, item.kind != "requester"))
+
+
+def _event_detail(data: dict[str, Any]) -> str:
+    if "from" in data and "to" in data and isinstance(data["to"], str):
+        return f"{data['from'] or '—'} → {data['to']}"
+    return ""
+
+
+def ticket_for_requester(*, user: User, pk: int) -> Ticket:
+    """A requester's own ticket; anyone else's is a 404, so ids cannot be probed."""
+    ticket = Ticket.objects.select_related("department").filter(pk=pk, requester=user).first()
+    if ticket is None:
+        raise Http404("No such ticket.")
+    return ticket
+
+
+def tickets_of_requester(*, user: User) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(requester=user).select_related("department")
+
+
+def public_messages(*, ticket: Ticket) -> QuerySet[TicketMessage]:
+    """What the requester sees: their own messages and public replies, never internal notes."""
+    return (
+        ticket.messages.exclude(kind=TicketMessage.Kind.NOTE).select_related("author").prefetch_related("attachments")
+    )
+
+
+def open_load(user_ids: Any) -> dict[int, int]:
+    """Open tickets per assignee: support's share of an agent's load (accounts.routing)."""
+    rows = (
+        Ticket.objects.filter(assignee_id__in=list(user_ids), status__in=OPEN_STATUSES)
+        .values("assignee_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["assignee_id"]: row["n"] for row in rows}
+
+
+# --- Help center ---------------------------------------------------------------------------------------------
+
+SEARCH_WORD = re.compile(r"\w{2,}")
+
+
+def _terms(text: str) -> list[str]:
+    return SEARCH_WORD.findall(text.lower())[:12]
+
+
+def article_search(*, q: str, limit: int = 20) -> list[Article]:
+    """Published articles matching `q`, best first: PostgreSQL full-text search (stemmed, ranked, title weighted
+    above body) on PostgreSQL; elsewhere every word must appear, and title hits rank above body hits."""
+    terms = _terms(q)
+    if not terms:
+        return []
+    published = Article.objects.filter(is_published=True).select_related("category")
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        vector = SearchVector("title", weight="A", config="english") + SearchVector(
+            "body", weight="B", config="english"
+        )
+        query = SearchQuery(" ".join(terms), search_type="plain", config="english")
+        return list(
+            published.annotate(rank=SearchRank(vector, query)).filter(rank__gt=0).order_by("-rank", "title")[:limit]
+        )
+    matches = published
+    for term in terms:
+        matches = matches.filter(Q(title__icontains=term) | Q(body__icontains=term))
+    score = sum(
+        (
+            Case(When(title__icontains=term, then=Value(1)), default=Value(0), output_field=IntegerField())
+            for term in terms
+        ),
+        Value(0, output_field=IntegerField()),
+    )
+    return list(matches.annotate(score=score).order_by("-score", "title")[:limit])
+
+
+def article_matches(question: str, *, limit: int = 3) -> list[tuple[Article, float]]:
+    """The published articles closest to a question, each with a confidence between 0 and 1: the cosine
+    similarity of TF-IDF vectors over the articles' titles (counted twice) and bodies."""
+    articles = list(Article.objects.filter(is_published=True).select_related("category"))
+    if not articles or not _terms(question):
+        return []
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode", stop_words="english")
+    documents = vectorizer.fit_transform([f"{a.title} {a.title} {a.body}" for a in articles])
+    scores = cosine_similarity(vectorizer.transform([question]), documents)[0]
+    ranked = sorted(zip(articles, scores, strict=True), key=lambda pair: (-pair[1], pair[0].title))
+    return [(article, float(score)) for article, score in ranked[:limit] if score > 0]

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+from django.test import TestCase
+
+from support import services
+from support.models import Channel, Department, Ticket
+
+
+def make_ticket(
+    requester, *, subject="My payout has not arrived", body="I sold a bike last week.", **options
+) -> Ticket:
+    """A ticket created through the service, with its after-commit work (acknowledgement, triage) done."""
+    options.setdefault("channel", Channel.WEB)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return services.ticket_create(requester=requester, subject=subject, body=body, **options)
+
+
+@pytest.fixture
+def ticket_for():
+    return make_ticket
+
+
+@pytest.fixture
+def billing(db):
+    return Department.objects.get(slug="billing")
+
+
+@pytest.fixture
+def accounts_department(db):
+    return Department.objects.get(slug="accounts")
