@@ -1,6 +1,60 @@
 from django.apps import AppConfig
 
+from accounts import roles
+
+VIEW = ["messaging.view_conversation", "messaging.view_message", "messaging.view_categorylabel"]
+ANSWER = [
+    *VIEW,
+    "messaging.reply_conversation",
+    "messaging.start_conversation",
+    "messaging.assign_conversation",
+    "messaging.escalate_conversation",
+]
+
 
 class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = "Messages between users and admins"
+
+    # Support agents answer; managers and administrators see (administrators may also answer and configure);
+    # moderators see threads behind policy reports, but only the support role answers users.
+    role_permissions = {
+        roles.SUPPORT_AGENT: ANSWER,
+        roles.MODERATOR: VIEW,
+        roles.MANAGER: VIEW,
+        roles.ADMINISTRATOR: [
+            *ANSWER,
+            "messaging.view_teammembership",
+            "messaging.add_teammembership",
+            "messaging.delete_teammembership",
+            "messaging.view_resolutionpolicy",
+            "messaging.change_resolutionpolicy",
+            "messaging.view_volumetarget",
+            "messaging.add_volumetarget",
+            "messaging.change_volumetarget",
+        ],
+    }
+
+    def ready(self) -> None:
+        from accounts.routing import load_register
+        from saypro.sla.promises import Promise, promise_register
+
+        from . import (
+            integrations,
+            selectors,
+            sla_handlers,  # noqa: F401  (registers the conversation clocks' warn/breach handlers)
+        )
+
+        promise_register(
+            Promise(
+                metric="message.first_response",
+                title="Messages answered within 24 h (90 %, rising to 95 %)",
+                deadline_text="answered within 24 h",
+                target_rate=0.9,
+                queue_permission="messaging.view_conversation",
+                items_url_name="messaging:home",
+                order=20,
+            )
+        )
+        load_register("messaging", selectors.open_conversations_per_agent)
+        integrations.moderation_register()

@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include(auth_urlpatterns)),
     path("", include("saypro.health")),
     path("dashboard/messages/", include("messaging.urls")),
+    path("messages/", include("messaging.user_urls")),
     path("dashboard/support/", include("support.urls")),
     path("dashboard/marketplace/", include("marketplace.urls")),
     path("dashboard/moderation/", include("moderation.urls")),

@@ -1,0 +1,728 @@
+"""Reads for the agent inbox, the thread page and the API: conversations with their clocks, in one query."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, TruncWeek
+from django.utils import timezone
+
+from accounts.models import User
+from saypro.sla import selectors as sla_selectors
+from saypro.sla.models import Clock, ClockState
+
+from .models import (
+    PUBLIC_KINDS,
+    UNRESOLVED_STATUSES,
+    Attachment,
+    Category,
+    Conversation,
+    Initiator,
+    Message,
+    MessageKind,
+    ResolutionPolicy,
+    Status,
+    VolumeTarget,
+)
+
+FIRST_RESPONSE = "message.first_response"
+RESOLUTION = "message.resolution"
+
+
+class View:
+    """The inbox's views. `ALL` is every unresolved conversation."""
+
+    ALL = "all"
+    MINE = "mine"
+    UNASSIGNED = "unassigned"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+    RESOLVED = "resolved"
+    CHOICES = (
+        (ALL, "All open"),
+        (MINE, "Mine"),
+        (UNASSIGNED, "Unassigned"),
+        (AT_RISK, "At risk"),
+        (BREACHED, "Breached"),
+        (RESOLVED, "Resolved"),
+    )
+
+
+def _clock_fields(prefix: str, now: datetime) -> dict[str, Any]:
+    """Annotations for the open clock joined as `prefix`: its deadline, state, and whether it is at risk or late."""
+    relation = f"{prefix}_clock"
+    return {
+        f"{prefix}_due": F(f"{relation}__due_at"),
+        f"{prefix}_risk": F(f"{relation}__risk_at"),
+        f"{prefix}_state": F(f"{relation}__state"),
+        f"{prefix}_remaining": F(f"{relation}__remaining_seconds"),
+        f"{prefix}_breached": Case(
+            When(**{f"{relation}__breached_at__isnull": False}, then=Value(True)),
+            When(**{f"{relation}__state": ClockState.RUNNING, f"{relation}__due_at__lte": now}, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+        f"{prefix}_at_risk": Case(
+            When(
+                **{
+                    f"{relation}__state": ClockState.RUNNING,
+                    f"{relation}__breached_at__isnull": True,
+                    f"{relation}__risk_at__lte": now,
+                    f"{relation}__due_at__gt": now,
+                },
+                then=Value(True),
+            ),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+    }
+
+
+def with_clocks(queryset: QuerySet[Conversation], now: datetime) -> QuerySet[Conversation]:
+    """Each conversation with its open first-response (`fr_*`) and resolution (`res_*`) clock, joined once each."""
+    open_clock = ~Q(clocks__state=ClockState.STOPPED)
+    return (
+        queryset.annotate(
+            fr_clock=FilteredRelation("clocks", condition=Q(clocks__metric=FIRST_RESPONSE) & open_clock),
+            res_clock=FilteredRelation("clocks", condition=Q(clocks__metric=RESOLUTION) & open_clock),
+        )
+        .annotate(**_clock_fields("fr", now), **_clock_fields("res", now))
+        .annotate(
+            is_breached=Case(
+                When(Q(fr_breached=True) | Q(res_breached=True), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            is_at_risk=Case(
+                When(Q(fr_breached=True) | Q(res_breached=True), then=Value(False)),
+                When(Q(fr_at_risk=True) | Q(res_at_risk=True), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            # The next deadline that is counting down: the answer if one is owed, else the resolution.
+            next_due=Coalesce(
+                Case(When(fr_state=ClockState.RUNNING, then=F("fr_due"))),
+                Case(When(res_state=ClockState.RUNNING, then=F("res_due"))),
+            ),
+        )
+    )
+
+
+def _unread() -> Exists:
+    """A user message the team has not seen yet."""
+    return Exists(
+        Message.objects.filter(conversation=OuterRef("pk"), kind=MessageKind.USER, hidden_at__isnull=True).filter(
+            Q(created_at__gt=OuterRef("staff_read_at")) | Q(conversation__staff_read_at__isnull=True)
+        )
+    )
+
+
+def inbox(
+    *,
+    user: User,
+    view: str = View.ALL,
+    category: str | None = None,
+    status: str | None = None,
+    region: str | None = None,
+    ad_category: str | None = None,
+    q: str | None = None,
+    at_risk: bool = False,
+    breached: bool = False,
+    now: datetime | None = None,
+) -> QuerySet[Conversation]:
+    """The agent inbox: soonest deadline first, then the longest-waiting.
+
+    `category="none"` lists the conversations nobody has categorised yet (the classifier was unsure)."""
+    now = now or timezone.now()
+    if view == View.RESOLVED or status == Status.RESOLVED:
+        queryset = Conversation.objects.filter(status=Status.RESOLVED)
+    else:
+        queryset = Conversation.objects.filter(status__in=[status] if status else UNRESOLVED_STATUSES)
+    if view == View.MINE:
+        queryset = queryset.filter(assigned_to=user)
+    elif view == View.UNASSIGNED:
+        queryset = queryset.filter(assigned_to__isnull=True)
+    if category == "none":
+        queryset = queryset.filter(category="")
+    elif category:
+        queryset = queryset.filter(category=category)
+    if region:
+        queryset = queryset.filter(region__iexact=region)
+    if ad_category:
+        queryset = queryset.filter(ad_category__iexact=ad_category)
+    if q:
+        queryset = queryset.filter(
+            Q(subject__icontains=q) | Q(user__email__icontains=q) | Q(user__full_name__icontains=q)
+        )
+    queryset = with_clocks(queryset, now).annotate(unread=_unread())
+    if at_risk or view == View.AT_RISK:
+        queryset = queryset.filter(is_at_risk=True)  # type: ignore[misc]  # an annotation
+    if breached or view == View.BREACHED:
+        queryset = queryset.filter(is_breached=True)  # type: ignore[misc]  # an annotation
+    last = (
+        Message.objects.filter(conversation=OuterRef("pk"), kind__in=PUBLIC_KINDS)
+        .exclude(kind=MessageKind.AUTO)
+        .order_by("-created_at", "-pk")
+    )
+    queryset = queryset.annotate(
+        last_body=Subquery(last.values("body")[:1]), last_kind=Subquery(last.values("kind")[:1])
+    )
+    ordering = (
+        ["-resolved_at", "-pk"]
+        if view == View.RESOLVED or status == Status.RESOLVED
+        else [
+            F("next_due").asc(nulls_last=True),
+            "last_message_at",
+            "pk",
+        ]
+    )
+    return queryset.select_related("user", "assigned_to").order_by(*ordering)
+
+
+def view_counts(*, user: User, now: datetime | None = None) -> dict[str, int]:
+    """How many conversations each inbox view holds, in one aggregate over the unresolved ones."""
+    now = now or timezone.now()
+    row = with_clocks(Conversation.objects.filter(status__in=UNRESOLVED_STATUSES), now).aggregate(
+        all=Count("pk"),
+        mine=Count("pk", filter=Q(assigned_to=user)),
+        unassigned=Count("pk", filter=Q(assigned_to__isnull=True)),
+        at_risk=Count("pk", filter=Q(is_at_risk=True)),
+        breached=Count("pk", filter=Q(is_breached=True)),
+        uncategorised=Count("pk", filter=Q(category="")),
+    )
+    return {key: int(value or 0) for key, value in row.items()}
+
+
+def conversation_get(*, pk: int, now: datetime | None = None) -> Conversation:
+    """One conversation with its open clocks (raises Conversation.DoesNotExist)."""
+    return (
+        with_clocks(Conversation.objects.filter(pk=pk), now or timezone.now())
+        .select_related("user", "assigned_to", "resolved_by", "started_by")
+        .get()
+    )
+
+
+def conversation_for_user(*, user: User, pk: int) -> Conversation:
+    """The user's own conversation; another user's is as missing as one that does not exist."""
+    return Conversation.objects.select_related("user").get(pk=pk, user=user)
+
+
+def thread(*, conversation: Conversation, staff: bool) -> list[Message]:
+    """The messages of a conversation, oldest first, with their attachments; the user sees the public ones only."""
+    messages = Message.objects.filter(conversation=conversation)
+    if not staff:
+        messages = messages.filter(kind__in=PUBLIC_KINDS)
+    return list(
+        messages.select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
+        .order_by("created_at", "pk")
+    )
+
+
+def conversation_clocks(*, conversation: Conversation) -> dict[str, Clock | None]:
+    """The newest first-response and resolution clock of a conversation, open or stopped."""
+    clocks = (
+        Clock.objects.filter(
+            target_type=ContentType.objects.get_for_model(Conversation),
+            target_id=conversation.pk,
+            metric__in=[FIRST_RESPONSE, RESOLUTION],
+        )
+        .select_related("policy")
+        .order_by("started_at", "pk")
+    )
+    newest: dict[str, Clock | None] = {FIRST_RESPONSE: None, RESOLUTION: None}
+    for clock in clocks:
+        newest[clock.metric] = clock
+    return newest
+
+
+def user_conversations(*, user: User, exclude: int | None = None, limit: int = 20) -> list[Conversation]:
+    rows = Conversation.objects.filter(user=user).order_by("-last_message_at", "-pk")
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
+    return list(rows[:limit])
+
+
+def own_conversations(*, user: User) -> QuerySet[Conversation]:
+    """A marketplace user's conversations, newest activity first, with whether the team wrote since they read."""
+    unread = Exists(
+        Message.objects.filter(conversation=OuterRef("pk"), kind__in=[MessageKind.REPLY]).filter(
+            Q(created_at__gt=OuterRef("user_read_at")) | Q(conversation__user_read_at__isnull=True)
+        )
+    )
+    return Conversation.objects.filter(user=user).annotate(unread=unread).order_by("-last_message_at", "-pk")
+
+
+def open_conversations_per_agent(user_ids: Sequence[int]) -> Mapping[int, int]:
+    """The load counter for routing: unresolved conversations assigned to each agent."""
+    rows = (
+        Conversation.objects.filter(assigned_to_id__in=list(user_ids), status__in=UNRESOLVED_STATUSES)
+        .values("assigned_to_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["assigned_to_id"]: row["n"] for row in rows}
+
+
+# --- Volume tracking ------------------------------------------------------------------------------
+#
+# The figures managers report against, each one query (or two) aggregated in the database. Every selector takes
+# the same optional filters: `category` (a Category value), `ad_category` (the ad's marketplace category) and
+# `region` (the user's region when the conversation started). Periods are local (TIME_ZONE) calendar weeks
+# (from Monday), months and quarters; a conversation counts in the period it started in.
+
+INBOUND_TARGET_MIX: dict[str, float] = {
+    "general": 0.30,
+    "support": 0.40,
+    "complaint_policy": 0.10,
+    "renewal": 0.15,
+    "misc": 0.05,
+}
+MIX_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "general": ("General inquiries", (Category.GENERAL,)),
+    "support": ("Support requests", (Category.SUPPORT,)),
+    "complaint_policy": ("Complaints and policy violation reports", (Category.COMPLAINT, Category.POLICY)),
+    "renewal": ("Renewal and approval requests", (Category.RENEWAL,)),
+    "misc": ("Miscellaneous (feedback, suggestions)", (Category.MISC,)),
+}
+FIRST_RESPONSE_TARGET = 0.90
+FIRST_RESPONSE_STRETCH_TARGET = 0.95
+GROWTH_TARGET = (0.10, 0.15)
+# The plan for a quarter with no VolumeTarget row: 20,000 conversations (the first quarter's target).
+DEFAULT_QUARTER_VOLUME = 20_000
+PERIOD_TRUNCATE = {"week": TruncWeek, "month": TruncMonth, "quarter": TruncQuarter}
+
+
+def conversations_filtered(
+    *, category: str | None = None, ad_category: str | None = None, region: str | None = None
+) -> QuerySet[Conversation]:
+    queryset = Conversation.objects.all()
+    if category:
+        queryset = queryset.filter(category=category)
+    if ad_category:
+        queryset = queryset.filter(ad_category__iexact=ad_category)
+    if region:
+        queryset = queryset.filter(region__iexact=region)
+    return queryset
+
+
+def _local_day(value: datetime | date) -> date:
+    return timezone.localtime(value).date() if isinstance(value, datetime) else value
+
+
+@dataclass(frozen=True)
+class VolumeRow:
+    period_start: date
+    inbound: int  # conversations users started
+    outbound: int  # conversations the admin team started
+    user_messages: int  # messages users wrote (in any conversation)
+    team_replies: int  # public replies the team wrote
+
+    @property
+    def conversations(self) -> int:
+        return self.inbound + self.outbound
+
+
+def message_volume(
+    *,
+    start: datetime,
+    end: datetime,
+    period: str = "week",
+    category: str | None = None,
+    ad_category: str | None = None,
+    region: str | None = None,
+) -> list[VolumeRow]:
+    """Messages in (user-initiated conversations) and out (admin-initiated) per week, month or quarter in
+    [start, end), with the user messages and team replies written in each period; periods without any
+    activity are left out."""
+    if period not in PERIOD_TRUNCATE:
+        raise ValueError(f"Unknown period {period!r}: use week, month or quarter.")
+    truncate = PERIOD_TRUNCATE[period]
+    tz = timezone.get_current_timezone()
+    conversations = conversations_filtered(category=category, ad_category=ad_category, region=region)
+    started = (
+        conversations.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(bucket=truncate("created_at", tzinfo=tz))
+        .values("bucket")
+        .annotate(
+            inbound=Count("pk", filter=Q(initiated_by=Initiator.USER)),
+            outbound=Count("pk", filter=Q(initiated_by=Initiator.STAFF)),
+        )
+    )
+    written = (
+        Message.objects.filter(
+            created_at__gte=start,
+            created_at__lt=end,
+            kind__in=[MessageKind.USER, MessageKind.REPLY],
+            conversation__in=conversations,
+        )
+        .annotate(bucket=truncate("created_at", tzinfo=tz))
+        .values("bucket")
+        .annotate(
+            user_messages=Count("pk", filter=Q(kind=MessageKind.USER)),
+            team_replies=Count("pk", filter=Q(kind=MessageKind.REPLY)),
+        )
+    )
+    rows: dict[date, dict[str, int]] = {}
+    for row in started:
+        rows.setdefault(_local_day(row["bucket"]), {}).update(inbound=row["inbound"], outbound=row["outbound"])
+    for row in written:
+        rows.setdefault(_local_day(row["bucket"]), {}).update(
+            user_messages=row["user_messages"], team_replies=row["team_replies"]
+        )
+    return [
+        VolumeRow(
+            period_start=day,
+            inbound=values.get("inbound", 0),
+            outbound=values.get("outbound", 0),
+            user_messages=values.get("user_messages", 0),
+            team_replies=values.get("team_replies", 0),
+        )
+        for day, values in sorted(rows.items())
+    ]
+
+
+@dataclass(frozen=True)
+class CategoryShare:
+    key: str
+    label: str
+    count: int
+    share: float | None  # of the categorised inbound conversations
+    target_share: float
+
+    @property
+    def difference(self) -> float | None:
+        """Percentage points above (+) or below (−) the target share."""
+        return None if self.share is None else self.share - self.target_share
+
+
+@dataclass(frozen=True)
+class CategoryMix:
+    groups: list[CategoryShare]
+    categorised: int
+    uncategorised: int
+
+
+def category_mix(
+    *,
+    start: datetime,
+    end: datetime,
+    ad_category: str | None = None,
+    region: str | None = None,
+) -> CategoryMix:
+    """Inbound conversations started in [start, end) by category group, against the target mix (general 30 %,
+    support 40 %, complaints and policy reports 10 %, renewal/approval 15 %, miscellaneous 5 %)."""
+    counts = {
+        row["category"]: row["n"]
+        for row in conversations_filtered(ad_category=ad_category, region=region)
+        .filter(initiated_by=Initiator.USER, created_at__gte=start, created_at__lt=end)
+        .values("category")
+        .annotate(n=Count("pk"))
+    }
+    uncategorised = counts.pop("", 0)
+    categorised = sum(counts.values())
+    groups = []
+    for key, (label, members) in MIX_GROUPS.items():
+        count = sum(counts.get(member, 0) for member in members)
+        groups.append(
+            CategoryShare(
+                key=key,
+                label=label,
+                count=count,
+                share=count / categorised if categorised else None,
+                target_share=INBOUND_TARGET_MIX[key],
+            )
+        )
+    return CategoryMix(groups=groups, categorised=categorised, uncategorised=uncategorised)
+
+
+def _clocks(metric: str, conversations: QuerySet[Conversation]) -> QuerySet[Clock]:
+    return Clock.objects.filter(
+        metric=metric,
+        target_type=ContentType.objects.get_for_model(Conversation),
+        target_id__in=conversations.values("pk"),
+    )
+
+
+@dataclass(frozen=True)
+class ResponseCompliance:
+    achieved: int
+    breached: int
+    target: float = FIRST_RESPONSE_TARGET
+    stretch_target: float = FIRST_RESPONSE_STRETCH_TARGET
+
+    @property
+    def rate(self) -> float | None:
+        decided = self.achieved + self.breached
+        return self.achieved / decided if decided else None
+
+    @property
+    def meets_target(self) -> bool | None:
+        return None if self.rate is None else self.rate >= self.target
+
+    @property
+    def meets_stretch_target(self) -> bool | None:
+        return None if self.rate is None else self.rate >= self.stretch_target
+
+
+def first_response_compliance(
+    *,
+    start: datetime,
+    end: datetime,
+    category: str | None = None,
+    ad_category: str | None = None,
+    region: str | None = None,
+    now: datetime | None = None,
+) -> ResponseCompliance:
+    """Users' messages answered within 24 h, over the first-response clocks due in [start, end) (the kernel's
+    convention: a wait counts when its deadline falls in the period; waits still in time are left out)."""
+    now = now or timezone.now()
+    conversations = conversations_filtered(category=category, ad_category=ad_category, region=region)
+    row = (
+        _clocks(FIRST_RESPONSE, conversations)
+        .filter(due_at__gte=start, due_at__lt=end)
+        .aggregate(achieved=Count("pk", filter=sla_selectors.ACHIEVED), breached=Count("pk", filter=_late(now)))
+    )
+    return ResponseCompliance(achieved=row["achieved"], breached=row["breached"])
+
+
+def _late(now: datetime) -> Q:
+    # The kernel's definition (saypro.sla.selectors.compliance): breached by the sweep, stopped late, or still
+    # running past its deadline.
+    return (
+        Q(breached_at__isnull=False)
+        | Q(state=ClockState.STOPPED, met=False)
+        | Q(state=ClockState.RUNNING, due_at__lte=now)
+    )
+
+
+@dataclass(frozen=True)
+class CategoryCompliance:
+    category: str
+    label: str
+    target_hours: float | None
+    achieved: int
+    breached: int
+    average_hours: float | None  # resolved ones, less the time waiting on the user
+
+    @property
+    def rate(self) -> float | None:
+        decided = self.achieved + self.breached
+        return self.achieved / decided if decided else None
+
+
+def resolution_compliance_by_category(
+    *,
+    start: datetime,
+    end: datetime,
+    ad_category: str | None = None,
+    region: str | None = None,
+    now: datetime | None = None,
+) -> list[CategoryCompliance]:
+    """Resolution within each category's target (general 48 h, support 72 h, …), over the resolution clocks due
+    in [start, end), grouped by the conversation's current category; "" is the uncategorised."""
+    now = now or timezone.now()
+    conversations = conversations_filtered(ad_category=ad_category, region=region)
+    category_of = Conversation.objects.filter(pk=OuterRef("target_id")).values("category")[:1]
+    rows = {
+        row["category"]: row
+        for row in _clocks(RESOLUTION, conversations)
+        .filter(due_at__gte=start, due_at__lt=end)
+        .annotate(category=Subquery(category_of))
+        .values("category")
+        .annotate(
+            achieved=Count("pk", filter=sla_selectors.ACHIEVED),
+            breached=Count("pk", filter=_late(now)),
+            average=Avg("elapsed_seconds", filter=Q(state=ClockState.STOPPED)),
+        )
+    }
+    targets = {
+        row.category: row.policy.target.total_seconds() / 3600
+        for row in ResolutionPolicy.objects.select_related("policy")
+    }
+    result = []
+    for value, label in [*Category.choices, ("", "Not categorised")]:
+        row = rows.get(value, {})
+        average = row.get("average")
+        result.append(
+            CategoryCompliance(
+                category=value,
+                label=str(label),
+                target_hours=targets.get(value),
+                achieved=row.get("achieved", 0),
+                breached=row.get("breached", 0),
+                average_hours=None if average is None else average / 3600,
+            )
+        )
+    return result
+
+
+def quarter_of(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _shift_quarter(quarter_start: date, quarters: int) -> date:
+    index = quarter_start.year * 4 + (quarter_start.month - 1) // 3 + quarters
+    return date(index // 4, 3 * (index % 4) + 1, 1)
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def volume_target(*, quarter_start: date) -> int:
+    """The quarter's planned number of conversations (a VolumeTarget row, else DEFAULT_QUARTER_VOLUME)."""
+    row = VolumeTarget.objects.filter(quarter_start=quarter_of(quarter_start)).first()
+    return row.conversations if row else DEFAULT_QUARTER_VOLUME
+
+
+@dataclass(frozen=True)
+class QuarterGrowth:
+    quarter_start: date
+    conversations: int
+    previous_quarter_start: date
+    previous_conversations: int
+    target: int  # the quarter's volume plan
+    growth_target: tuple[float, float] = GROWTH_TARGET
+
+    @property
+    def growth(self) -> float | None:
+        """Change against the previous quarter, as a fraction (0.12 = +12 %)."""
+        if not self.previous_conversations:
+            return None
+        return self.conversations / self.previous_conversations - 1
+
+    @property
+    def growth_on_target(self) -> bool | None:
+        low, high = self.growth_target
+        return None if self.growth is None else low <= self.growth <= high
+
+    @property
+    def target_progress(self) -> float | None:
+        return self.conversations / self.target if self.target else None
+
+
+def quarter_growth(
+    *,
+    quarter_start: date,
+    until: datetime | None = None,
+    category: str | None = None,
+    ad_category: str | None = None,
+    region: str | None = None,
+) -> QuarterGrowth:
+    """Conversations (in and out) of the quarter against the previous quarter (target +10–15 %) and against the
+    quarter's volume target. With `until`, the quarter so far is compared with the same stretch of the previous
+    quarter, so a quarter in progress is not measured against a whole one."""
+    quarter = quarter_of(quarter_start)
+    previous = _shift_quarter(quarter, -1)
+    start, end = _local_midnight(quarter), _local_midnight(_shift_quarter(quarter, 1))
+    previous_start = _local_midnight(previous)
+    previous_end = start
+    if until is not None and until < end:
+        end = max(start, until)
+        previous_end = previous_start + (end - start)
+    row = conversations_filtered(category=category, ad_category=ad_category, region=region).aggregate(
+        current=Count("pk", filter=Q(created_at__gte=start, created_at__lt=end)),
+        previous=Count("pk", filter=Q(created_at__gte=previous_start, created_at__lt=previous_end)),
+    )
+    return QuarterGrowth(
+        quarter_start=quarter,
+        conversations=row["current"],
+        previous_quarter_start=previous,
+        previous_conversations=row["previous"],
+        target=volume_target(quarter_start=quarter),
+    )
+
+
+@dataclass(frozen=True)
+class Backlog:
+    unresolved: int
+    open: int
+    waiting_on_user: int
+    escalated: int
+    unassigned: int
+    uncategorised: int
+    at_risk: int
+    breached: int
+    oldest_started_at: datetime | None
+    by_category: dict[str, int]
+
+
+def unresolved_backlog(
+    *,
+    category: str | None = None,
+    ad_category: str | None = None,
+    region: str | None = None,
+    now: datetime | None = None,
+) -> Backlog:
+    """Every conversation not yet resolved, by status and category, with how many are at risk or breached."""
+    now = now or timezone.now()
+    unresolved = conversations_filtered(category=category, ad_category=ad_category, region=region).filter(
+        status__in=UNRESOLVED_STATUSES
+    )
+    row = with_clocks(unresolved, now).aggregate(
+        unresolved=Count("pk"),
+        open=Count("pk", filter=Q(status=Status.OPEN)),
+        waiting=Count("pk", filter=Q(status=Status.WAITING)),
+        escalated=Count("pk", filter=Q(status=Status.ESCALATED)),
+        unassigned=Count("pk", filter=Q(assigned_to__isnull=True)),
+        uncategorised=Count("pk", filter=Q(category="")),
+        at_risk=Count("pk", filter=Q(is_at_risk=True)),
+        breached=Count("pk", filter=Q(is_breached=True)),
+        oldest=Min("created_at"),
+    )
+    by_category = {
+        item["category"]: item["n"] for item in unresolved.values("category").annotate(n=Count("pk")).order_by()
+    }
+    return Backlog(
+        unresolved=row["unresolved"],
+        open=row["open"],
+        waiting_on_user=row["waiting"],
+        escalated=row["escalated"],
+        unassigned=row["unassigned"],
+        uncategorised=row["uncategorised"],
+        at_risk=row["at_risk"],
+        breached=row["breached"],
+        oldest_started_at=row["oldest"],
+        by_category=by_category,
+    )
+
+
+def _period_starts(now: datetime) -> dict[str, datetime]:
+    today = timezone.localtime(now).date()
+    week = today - timedelta(days=today.weekday())
+    return {
+        "week": _local_midnight(week),
+        "month": _local_midnight(today.replace(day=1)),
+        "quarter": _local_midnight(quarter_of(today)),
+    }
+
+
+def message_tiles(*, now: datetime | None = None) -> dict[str, Any]:
+    """The dashboard figures of the messaging promise: first-response compliance this week, month and quarter,
+    and the backlog with its at-risk and breached counts."""
+    now = now or timezone.now()
+    compliance = {
+        name: first_response_compliance(start=start, end=now, now=now) for name, start in _period_starts(now).items()
+    }
+    return {"compliance": compliance, "backlog": unresolved_backlog(now=now)}
