@@ -19,4 +19,7 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.registrations_escalate_unverified",
         "schedule": crontab(minute="*/10"),
     },
+    # Reports: rollups every 15 minutes; scheduled reports checked hourly (they start from 06:00 local time).
+    "reports-rollups-refresh": {"task": "reports.tasks.rollups_refresh", "schedule": crontab(minute="*/15")},
+    "reports-scheduled": {"task": "reports.tasks.scheduled_reports", "schedule": crontab(minute=5)},
 }

@@ -163,4 +163,5 @@ REFERENCE_MIGRATIONS = [
     ("accounts.migrations.0002_registration_policy_and_roles", ["create_policy", "create_roles"]),
     ("messaging.migrations.0002_policies_and_roles", ["create_policies", "create_roles"]),
     ("support.migrations.0002_reference_data", ["create_reference_data", "create_roles"]),
+    ("reports.migrations.0002_roles", ["create_roles"]),
 ]

@@ -1,0 +1,208 @@
+"""The report document: sections of figures, charts and tables, built once and rendered as HTML, PDF, XLSX,
+CSV and JSON. Every format reads the same document, so the web page, the PDF and the API show the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PERCENT, COUNT, HOURS, SCORE, RATIO = "percent", "count", "hours", "score", "ratio"
+
+
+@dataclass
+class Figure:
+    """One number with its comparison: the previous period's value, the change and the target."""
+
+    key: str
+    label: str
+    value: float | None
+    unit: str = COUNT
+    previous: float | None = None
+    target: float | None = None
+    # How the target reads ("≥ 95 %", "under 3 h"); blank when there is none.
+    target_text: str = ""
+    higher_is_better: bool = True
+    note: str = ""
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+    @property
+    def relative_change(self) -> float | None:
+        if self.change is None or not self.previous:
+            return None
+        return self.change / abs(self.previous)
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None or self.value is None:
+            return None
+        return self.value >= self.target if self.higher_is_better else self.value <= self.target
+
+    @property
+    def grade(self) -> str:
+        return {True: "ok", False: "bad", None: "neutral"}[self.met]
+
+    def text(self, value: float | None = None) -> str:
+        return format_value(self.value if value is None else value, self.unit)
+
+    @property
+    def change_text(self) -> str:
+        change = self.change
+        if change is None:
+            return "—"
+        sign = "+" if change > 0 else ("−" if change < 0 else "±")
+        if self.unit == PERCENT:
+            return f"{sign}{abs(change):.1f} pts"
+        relative = self.relative_change
+        base = format_value(abs(change), self.unit)
+        return f"{sign}{base}" + (f" ({sign}{abs(relative) * 100:.0f} %)" if relative is not None else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "change": self.change,
+            "relative_change": self.relative_change,
+            "met": self.met,
+            "text": self.text() if self.value is not None else "—",
+        }
+
+
+def format_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == PERCENT:
+        return f"{value:.1f} %"
+    if unit == HOURS:
+        return f"{value:.1f} h"
+    if unit == SCORE:
+        return f"{value:.2f}"
+    if unit == RATIO:
+        return f"{value:.2f}"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+@dataclass
+class Series:
+    name: str
+    values: list[float | None]
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    kind: str  # "bar", "line" or "pie"
+    labels: list[str]
+    series: list[Series]
+    unit: str = COUNT
+    # A target line on bar and line charts.
+    target: float | None = None
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    note: str = ""
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    # Paragraphs written from the data; in the summary and recommendations each cites its figure.
+    paragraphs: list[str] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    # False when the area's data is not there (its app is not installed): the section says so.
+    available: bool = True
+
+    def figure(self, key: str) -> Figure | None:
+        return next((f for f in self.figures if f.key == key), None)
+
+
+@dataclass
+class Document:
+    kind: str
+    title: str
+    period_slug: str
+    period_label: str
+    previous_label: str
+    generated_at: str
+    time_zone: str
+    sections: list[Section]
+    glossary: list[tuple[str, str]] = field(default_factory=list)
+    # Raw data behind the charts, one table per appendix: the XLSX appendices and the CSV.
+    appendices: list[Table] = field(default_factory=list)
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
+    def figures(self) -> list[tuple[Section, Figure]]:
+        return [(section, figure) for section in self.sections for figure in section.figures]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "period_slug": self.period_slug,
+            "period_label": self.period_label,
+            "previous_label": self.previous_label,
+            "generated_at": self.generated_at,
+            "time_zone": self.time_zone,
+            "sections": [
+                {
+                    "key": s.key,
+                    "title": s.title,
+                    "available": s.available,
+                    "paragraphs": s.paragraphs,
+                    "figures": [f.as_dict() for f in s.figures],
+                    "charts": [asdict(c) for c in s.charts],
+                    "tables": [asdict(t) for t in s.tables],
+                }
+                for s in self.sections
+            ],
+            "glossary": [list(entry) for entry in self.glossary],
+            "appendices": [asdict(t) for t in self.appendices],
+        }
+
+
+def document_from_dict(data: dict[str, Any]) -> Document:
+    """The stored JSON back into a document (for the preview and downloads of a finished run)."""
+    sections = [
+        Section(
+            key=s["key"],
+            title=s["title"],
+            available=s["available"],
+            paragraphs=s["paragraphs"],
+            figures=[
+                Figure(**{k: v for k, v in f.items() if k not in {"change", "relative_change", "met", "text"}})
+                for f in s["figures"]
+            ],
+            charts=[Chart(**{**c, "series": [Series(**x) for x in c["series"]]}) for c in s["charts"]],
+            tables=[Table(**t) for t in s["tables"]],
+        )
+        for s in data["sections"]
+    ]
+    return Document(
+        kind=data["kind"],
+        title=data["title"],
+        period_slug=data["period_slug"],
+        period_label=data["period_label"],
+        previous_label=data["previous_label"],
+        generated_at=data["generated_at"],
+        time_zone=data["time_zone"],
+        sections=sections,
+        glossary=[(a, b) for a, b in data["glossary"]],
+        appendices=[Table(**t) for t in data["appendices"]],
+    )

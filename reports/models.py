@@ -1,0 +1,131 @@
+"""Daily rollups that reports and history charts read, report runs with their files, and the improvement log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class DailyRollup(models.Model):
+    """One day's figures of one metric and one dimension value (blank for the total), in TIME_ZONE days.
+
+    `values` holds named numbers (counts and sums, never averages), so that any range of days adds up.
+    """
+
+    metric = models.CharField(max_length=60)
+    dimension = models.CharField(max_length=120, blank=True, default="")
+    day = models.DateField()
+    values = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["metric", "dimension", "day"], name="rollup_one_row"),
+        ]
+        indexes = [models.Index(fields=["metric", "day", "dimension"], name="rollup_metric_day")]
+
+    def __str__(self) -> str:
+        return f"{self.metric}[{self.dimension}] {self.day}: {self.values}"
+
+
+class RollupCoverage(models.Model):
+    """Which days a rollup source holds: every day from first_day to last_day, recomputed at refreshed_at."""
+
+    source = models.CharField(max_length=60, unique=True)
+    first_day = models.DateField()
+    last_day = models.DateField()
+    refreshed_at = models.DateTimeField()
+    seconds = models.FloatField(default=0, help_text="How long the last refresh of this source took.")
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.first_day} to {self.last_day}"
+
+
+class ReportKind(models.TextChoices):
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Generating"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
+def report_file_path(instance: ReportRun, filename: str) -> str:
+    return f"reports/{instance.kind}/{instance.period_slug}/{filename}"
+
+
+class ReportRun(models.Model):
+    """One report of one kind and period. Generating it again replaces its files: one row per kind and period."""
+
+    kind = models.CharField(max_length=10, choices=ReportKind.choices)
+    period_slug = models.CharField(max_length=30, help_text="e.g. 2026-W07, 2026-02, 2026-Q1")
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="Exclusive.")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    step = models.CharField(max_length=120, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    scheduled = models.BooleanField(default=False, help_text="Started by the schedule rather than by a person.")
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    generations = models.PositiveIntegerField(default=0, help_text="How many times this report was generated.")
+    error = models.TextField(blank=True)
+    # The document as generated: the HTML preview renders it, the API serves it.
+    document = models.JSONField(null=True, blank=True)
+    pdf = models.FileField(upload_to=report_file_path, blank=True)
+    xlsx = models.FileField(upload_to=report_file_path, blank=True)
+    csv = models.FileField(upload_to=report_file_path, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    xlsx_sha256 = models.CharField(max_length=64, blank=True)
+    csv_sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "period_slug"], name="report_run_once_per_period"),
+        ]
+        indexes = [
+            models.Index(fields=["-period_start", "kind"], name="report_run_recent"),
+            models.Index(fields=["status"], name="report_run_active", condition=Q(status__in=["queued", "running"])),
+        ]
+        permissions = [
+            ("download_report", "Can preview and download reports"),
+            ("generate_report", "Can generate reports on demand"),
+            ("view_metrics", "Can read the metrics API"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} report {self.period_slug}"
+
+
+class Improvement(models.Model):
+    """A change made to the product or the operation, kept by administrators for the quarterly report."""
+
+    class Kind(models.TextChoices):
+        FEATURE = "feature", "Feature update"
+        OPTIMISATION = "optimisation", "System optimisation"
+        FEEDBACK = "feedback", "Change from user feedback"
+
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    area = models.CharField(max_length=20, blank=True, help_text="accounts, messaging, support or moderation")
+    made_on = models.DateField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-made_on", "-id"]
+        indexes = [models.Index(fields=["made_on"], name="improvement_made_on")]
+
+    def __str__(self) -> str:
+        return f"{self.made_on}: {self.title}"

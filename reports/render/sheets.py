@@ -1,0 +1,159 @@
+"""XLSX (one sheet per section, then the raw-data appendices) and CSV (every figure and table row, long form).
+
+A cell that starts with = + - @ (or a tab or carriage return) would run as a formula in a spreadsheet: it is
+written as text behind a leading apostrophe, in both formats.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from ..document import Document, Section, Table
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+HEADER_FILL = PatternFill("solid", fgColor="2350C8")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+_BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
+
+
+def safe(value: Any) -> Any:
+    """Numbers stay numbers; text that a spreadsheet would run as a formula is quoted."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _sheet_title(title: str, used: set[str]) -> str:
+    base = _BAD_TITLE.sub(" ", title)[:28].strip() or "Sheet"
+    name, n = base, 2
+    while name.lower() in used:
+        name = f"{base[:25]} {n}"
+        n += 1
+    used.add(name.lower())
+    return name
+
+
+def _write_table(ws: Any, table: Table, row: int) -> int:
+    ws.cell(row=row, column=1, value=safe(table.title)).font = Font(bold=True, size=12)
+    row += 1
+    for col, name in enumerate(table.columns, start=1):
+        cell = ws.cell(row=row, column=col, value=safe(name))
+        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
+    for values in table.rows:
+        row += 1
+        for col, value in enumerate(values, start=1):
+            ws.cell(row=row, column=col, value=safe(value))
+    if table.note:
+        row += 1
+        ws.cell(row=row, column=1, value=safe(table.note)).font = Font(italic=True, color="5D6878")
+    return row + 2
+
+
+def _section_sheet(ws: Any, section: Section) -> None:
+    ws.cell(row=1, column=1, value=safe(section.title)).font = Font(bold=True, size=14)
+    row = 2
+    for paragraph in section.paragraphs:
+        ws.cell(row=row, column=1, value=safe(paragraph))
+        row += 1
+    row += 1
+    if section.figures:
+        figures = Table(
+            "figures",
+            "Figures",
+            ["Key", "Figure", "Value", "Unit", "Previous", "Change", "Target", "Met", "Note"],
+            [
+                [f.key, f.label, f.value, f.unit, f.previous, f.change, f.target_text, f.met, f.note]
+                for f in section.figures
+            ],
+        )
+        row = _write_table(ws, figures, row)
+    for chart in section.charts:
+        row = _write_table(ws, _chart_table(chart), row)
+    for table in section.tables:
+        row = _write_table(ws, table, row)
+    ws.column_dimensions["A"].width = 42
+    for col in range(2, 10):
+        ws.column_dimensions[get_column_letter(col)].width = 16
+
+
+def render_xlsx(document: Document) -> bytes:
+    workbook = Workbook()
+    used: set[str] = set()
+    first = workbook.active
+    assert first is not None
+    first.title = _sheet_title("About", used)
+    for row, (label, value) in enumerate(
+        [
+            ("Report", document.title),
+            ("Period", document.period_label),
+            ("Compared with", document.previous_label),
+            ("Generated", document.generated_at),
+            ("Time zone", document.time_zone),
+        ],
+        start=1,
+    ):
+        first.cell(row=row, column=1, value=label).font = Font(bold=True)
+        first.cell(row=row, column=2, value=safe(value))
+    glossary_row = 8
+    first.cell(row=glossary_row, column=1, value="Glossary").font = Font(bold=True, size=12)
+    for offset, (term, definition) in enumerate(document.glossary, start=1):
+        first.cell(row=glossary_row + offset, column=1, value=safe(term)).font = Font(bold=True)
+        first.cell(row=glossary_row + offset, column=2, value=safe(definition))
+    first.column_dimensions["A"].width = 28
+    first.column_dimensions["B"].width = 120
+    for section in document.sections:
+        _section_sheet(workbook.create_sheet(_sheet_title(section.title, used)), section)
+    for appendix in document.appendices:
+        ws = workbook.create_sheet(_sheet_title(appendix.title.replace("Appendix: ", "Raw "), used))
+        _write_table(ws, appendix, 1)
+        ws.freeze_panes = "A3"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def render_csv(document: Document) -> bytes:
+    """Long form, one value per line: section, table, row label, column, value — easy to load anywhere."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["section", "table", "row", "column", "value"])
+    for section in document.sections:
+        for f in section.figures:
+            for column, value in (
+                ("value", f.value),
+                ("previous", f.previous),
+                ("change", f.change),
+                ("target", f.target),
+                ("met", f.met),
+            ):
+                writer.writerow([safe(section.key), "figures", safe(f.key), column, "" if value is None else value])
+        for table in [*section.tables, *[_chart_table(c) for c in section.charts]]:
+            _csv_table(writer, section.key, table)
+    for appendix in document.appendices:
+        _csv_table(writer, "appendix", appendix)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _chart_table(chart: Any) -> Table:
+    return Table(
+        chart.key,
+        f"Chart data: {chart.title}",
+        ["", *[s.name for s in chart.series]],
+        [[label, *[s.values[i] for s in chart.series]] for i, label in enumerate(chart.labels)],
+    )
+
+
+def _csv_table(writer: Any, section: str, table: Table) -> None:
+    for index, values in enumerate(table.rows):
+        label = values[0] if values else index
+        for column, value in zip(table.columns[1:], values[1:], strict=False):
+            writer.writerow(
+                [safe(section), safe(table.key), safe(str(label)), safe(column), "" if value is None else safe(value)]
+            )

@@ -1,0 +1,284 @@
+"""Daily rollups: named sums per metric, dimension and local day, refreshed by a periodic task.
+
+A *source* computes the rows of its metrics for a range of instants with GROUP BY queries (never row by row).
+`rollups_refresh` stores what sources compute: by default the recent days again (late changes included) plus
+any day since the last refresh; with a range, it rebuilds that range. Readers get the stored days and, for the
+days a refresh has not reached yet (today, or everything before the first refresh), the same numbers computed
+on the spot by the same source: a figure never depends on whether the task has run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Count, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, TruncDate
+from django.utils import timezone
+
+from . import periods
+from .models import DailyRollup, RollupCoverage
+
+Values = dict[str, float]
+# (metric, dimension, day, values)
+Row = tuple[str, str, date, Values]
+# compute(start, end, tz, now) -> rows for the local days in [start, end)
+Compute = Callable[[datetime, datetime, tzinfo, datetime], Iterable[Row]]
+
+BATCH_DAYS = 31
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    # metric -> the names of its values
+    metrics: Mapping[str, tuple[str, ...]]
+    compute: Compute
+    # The earliest instant with data, where a first refresh starts; None when there is none yet.
+    first_at: Callable[[], datetime | None]
+
+
+_sources: dict[str, Source] = {}
+
+
+def source_register(source: Source) -> None:
+    _sources[source.name] = source
+
+
+def sources() -> list[Source]:
+    return list(_sources.values())
+
+
+def source_of(metric: str) -> Source:
+    for source in _sources.values():
+        if metric in source.metrics:
+            return source
+    raise KeyError(f"No rollup source computes {metric!r}.")
+
+
+# --- Helpers for sources ---------------------------------------------------------------------------------------
+
+
+def grouped_counts(
+    *,
+    metric: str,
+    queryset: models.QuerySet[Any],
+    day_field: str,
+    start: datetime,
+    end: datetime,
+    tz: tzinfo,
+    values: Mapping[str, Any],
+    dimensions: Mapping[str, str | models.Expression] | None = None,
+    total: bool = True,
+) -> list[Row]:
+    """One GROUP BY per dimension (and one for the total): the aggregates in `values` per local day.
+
+    `dimensions` maps a prefix to a field path or an expression, e.g. {"country": "user__country"} gives rows
+    with the dimension "country:ZA". A blank value becomes "country:" (not given).
+    """
+    base = queryset.filter(**{f"{day_field}__gte": start, f"{day_field}__lt": end}).annotate(
+        rollup_day=TruncDate(day_field, tzinfo=tz)
+    )
+    groups: list[tuple[str, str | models.Expression]] = [("", "")] if total else []
+    rows: list[Row] = []
+    for prefix, field in [*groups, *(dimensions or {}).items()]:
+        queryset_for = base
+        if isinstance(field, models.Expression):
+            queryset_for = base.annotate(rollup_dimension=field)
+            field = "rollup_dimension"
+        keys = ["rollup_day", field] if field else ["rollup_day"]
+        for row in queryset_for.values(*keys).annotate(**values).order_by():
+            dimension = f"{prefix}:{'' if row[field] is None else row[field]}" if field else ""
+            rows.append((metric, dimension, row["rollup_day"], {name: float(row[name] or 0) for name in values}))
+    return rows
+
+
+def count(**filters: Any) -> Count:
+    return Count("pk", filter=models.Q(**filters)) if filters else Count("pk")
+
+
+# --- Refresh ---------------------------------------------------------------------------------------------------
+
+
+def _chunks(first: date, last: date) -> Iterable[tuple[date, date]]:
+    day = first
+    while day <= last:
+        chunk_last = min(last, day + timedelta(days=BATCH_DAYS - 1))
+        yield day, chunk_last
+        day = chunk_last + timedelta(days=1)
+
+
+def _store(source: Source, first: date, last: date, now: datetime) -> int:
+    rows = list(
+        source.compute(
+            periods.local_midnight(first), periods.local_midnight(last + timedelta(days=1)), periods.local_tz(), now
+        )
+    )
+    with transaction.atomic():
+        DailyRollup.objects.filter(metric__in=list(source.metrics), day__gte=first, day__lte=last).delete()
+        DailyRollup.objects.bulk_create(
+            [DailyRollup(metric=m, dimension=d, day=day, values=v) for m, d, day, v in rows], batch_size=2000
+        )
+    return len(rows)
+
+
+def refresh_source(
+    source: Source, *, first: date | None = None, last: date | None = None, now: datetime | None = None
+) -> int:
+    """Store the rows of one source for complete days; returns how many rows were written."""
+    now = now or timezone.now()
+    yesterday = periods.today(now) - timedelta(days=1)
+    coverage = RollupCoverage.objects.filter(source=source.name).first()
+    if first is None:
+        recent = yesterday - timedelta(days=settings.REPORTS_ROLLUP_RECENT_DAYS - 1)
+        if coverage is not None:
+            first = min(coverage.last_day + timedelta(days=1), recent)
+        else:
+            earliest = source.first_at()
+            first = periods.today(earliest) if earliest else yesterday
+    last = min(last or yesterday, yesterday)
+    if coverage is not None:
+        # Coverage stays one unbroken range of days, so that readers can trust every day inside it.
+        if first > coverage.last_day + timedelta(days=1):
+            first = coverage.last_day + timedelta(days=1)
+        if last < coverage.first_day - timedelta(days=1):
+            last = coverage.first_day - timedelta(days=1)
+    if first > last:
+        return 0
+    started = time.monotonic()
+    written = sum(_store(source, chunk_first, chunk_last, now) for chunk_first, chunk_last in _chunks(first, last))
+    RollupCoverage.objects.update_or_create(
+        source=source.name,
+        defaults={
+            "first_day": min(first, coverage.first_day) if coverage else first,
+            "last_day": max(last, coverage.last_day) if coverage else last,
+            "refreshed_at": now,
+            "seconds": time.monotonic() - started,
+        },
+    )
+    return written
+
+
+def rollups_refresh(
+    *,
+    first: date | None = None,
+    last: date | None = None,
+    now: datetime | None = None,
+    names: Iterable[str] | None = None,
+) -> dict[str, int]:
+    wanted = set(names) if names is not None else None
+    return {
+        source.name: refresh_source(source, first=first, last=last, now=now)
+        for source in sources()
+        if wanted is None or source.name in wanted
+    }
+
+
+# --- Reading ---------------------------------------------------------------------------------------------------
+
+
+class Reader:
+    """Reads rollups as of one instant. Days past a source's coverage are computed once per reader and range."""
+
+    def __init__(self, now: datetime | None = None):
+        self.now = now or timezone.now()
+        self._coverage: dict[str, RollupCoverage | None] = {}
+        self._live: dict[tuple[str, date, date], list[Row]] = {}
+
+    def _split(
+        self, source: Source, first: date, end: date
+    ) -> tuple[tuple[date, date] | None, tuple[date, date] | None]:
+        """The stored part of [first, end), and the part after the coverage to compute on the spot."""
+        if source.name not in self._coverage:
+            self._coverage[source.name] = RollupCoverage.objects.filter(source=source.name).first()
+        coverage = self._coverage[source.name]
+        if coverage is None:
+            return None, (first, end)
+        after = coverage.last_day + timedelta(days=1)
+        stored = (first, min(end, after)) if first < min(end, after) else None
+        live = (max(first, after), end) if max(first, after) < end else None
+        return stored, live
+
+    def _live_rows(self, source: Source, metric: str, first: date, end: date) -> list[Row]:
+        key = (source.name, first, end)
+        if key not in self._live:
+            start_at, end_at = periods.local_midnight(first), min(periods.local_midnight(end), self.now)
+            self._live[key] = (
+                list(source.compute(start_at, end_at, periods.local_tz(), self.now)) if start_at < end_at else []
+            )
+        return [row for row in self._live[key] if row[0] == metric]
+
+    def daily(self, metric: str, first: date, end: date, *, dimension: str = "") -> dict[date, Values]:
+        """The values of one metric and dimension for each local day in [first, end) that has any."""
+        source = source_of(metric)
+        stored, live = self._split(source, first, end)
+        out: dict[date, Values] = {}
+        if stored:
+            for day, values in DailyRollup.objects.filter(
+                metric=metric, dimension=dimension, day__gte=stored[0], day__lt=stored[1]
+            ).values_list("day", "values"):
+                out[day] = {key: float(value) for key, value in values.items()}
+        if live:
+            for _, row_dimension, day, values in self._live_rows(source, metric, *live):
+                if row_dimension == dimension:
+                    out[day] = values
+        return out
+
+    def totals(self, metric: str, first: date, end: date, *, dimension: str = "") -> Values:
+        """The values of one metric and dimension added up over [first, end)."""
+        summed: Values = dict.fromkeys(source_of(metric).metrics[metric], 0.0)
+        for values in self.daily(metric, first, end, dimension=dimension).values():
+            for key, value in values.items():
+                summed[key] = summed.get(key, 0.0) + value
+        return summed
+
+    def by_dimension(self, metric: str, prefix: str, first: date, end: date) -> dict[str, Values]:
+        """Totals over [first, end) per value of one dimension ("country" → {"ZA": {...}, "NG": {...}})."""
+        source = source_of(metric)
+        keys = source.metrics[metric]
+        stored, live = self._split(source, first, end)
+        out: dict[str, Values] = defaultdict(lambda: dict.fromkeys(keys, 0.0))
+        marker = f"{prefix}:"
+        if stored:
+            sums = {key: Sum(Cast(KT(f"values__{key}"), models.FloatField())) for key in keys}
+            for row in (
+                DailyRollup.objects.filter(
+                    metric=metric, dimension__startswith=marker, day__gte=stored[0], day__lt=stored[1]
+                )
+                .values("dimension")
+                .annotate(**sums)
+                .order_by()
+            ):
+                sums_row: dict[str, Any] = dict(row)
+                out[sums_row["dimension"][len(marker) :]] = {key: float(sums_row[key] or 0) for key in keys}
+        if live:
+            for _, dimension, _, values in self._live_rows(source, metric, *live):
+                if dimension.startswith(marker):
+                    bucket = out[dimension[len(marker) :]]
+                    for key, value in values.items():
+                        bucket[key] = bucket.get(key, 0.0) + value
+        return dict(out)
+
+    def daily_by_dimension(self, metric: str, prefix: str, first: date, end: date) -> dict[date, dict[str, Values]]:
+        """Per local day in [first, end), the values of each value of one dimension."""
+        source = source_of(metric)
+        stored, live = self._split(source, first, end)
+        marker = f"{prefix}:"
+        out: dict[date, dict[str, Values]] = defaultdict(dict)
+        if stored:
+            for day, dimension, values in DailyRollup.objects.filter(
+                metric=metric, dimension__startswith=marker, day__gte=stored[0], day__lt=stored[1]
+            ).values_list("day", "dimension", "values"):
+                out[day][dimension[len(marker) :]] = {key: float(value) for key, value in values.items()}
+        if live:
+            for _, dimension, day, values in self._live_rows(source, metric, *live):
+                if dimension.startswith(marker):
+                    out[day][dimension[len(marker) :]] = values
+        return dict(out)

@@ -1,0 +1,110 @@
+"""The report's sections: each builder turns one period's rollups and selectors into a Section.
+
+A builder registers under its key with the area it belongs to; the area pages of the dashboard show the
+sections of their area, and every report shows them all, followed by the summary and recommendations that
+are written from the other sections' figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from ..document import Document, Section
+from ..periods import Period
+from ..rollups import Reader
+
+ACCOUNTS, MESSAGING, SUPPORT, MODERATION, GENERAL = "accounts", "messaging", "support", "moderation", "general"
+AREAS = {
+    ACCOUNTS: "Accounts",
+    MESSAGING: "Messaging",
+    SUPPORT: "Support",
+    MODERATION: "Moderation",
+}
+
+
+@dataclass
+class Context:
+    period: Period
+    previous: Period
+    reader: Reader
+
+    @property
+    def now(self) -> datetime:
+        return self.reader.now
+
+    @property
+    def end(self) -> datetime:
+        """Where the period's figures stop: its end, or now for a period still running."""
+        return min(self.period.end_at, self.now)
+
+
+Builder = Callable[[Context], Section]
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    key: str
+    area: str
+    build: Builder
+    order: int
+
+
+_specs: dict[str, SectionSpec] = {}
+
+
+def section_register(key: str, *, area: str, order: int) -> Callable[[Builder], Builder]:
+    def decorator(build: Builder) -> Builder:
+        _specs[key] = SectionSpec(key=key, area=area, build=build, order=order)
+        return build
+
+    return decorator
+
+
+def specs(area: str | None = None) -> list[SectionSpec]:
+    chosen = [s for s in _specs.values() if area is None or s.area == area]
+    return sorted(chosen, key=lambda s: s.order)
+
+
+def context_for(period: Period, now: datetime | None = None) -> Context:
+    return Context(period=period, previous=period.previous(), reader=Reader(now or timezone.now()))
+
+
+def build_sections(ctx: Context, area: str | None = None) -> list[Section]:
+    return [spec.build(ctx) for spec in specs(area)]
+
+
+def register() -> None:
+    """Import the builders (each registers itself)."""
+    from . import accounts, compliance, improvements  # noqa: F401
+
+
+def build_document(
+    *, kind: str, period: Period, now: datetime | None = None, progress: Callable[[int, str], None] | None = None
+) -> Document:
+    from ..glossary import GLOSSARY
+    from .summary import appendices, executive_summary, recommendations
+
+    ctx = context_for(period, now)
+    chosen = specs()
+    sections: list[Section] = []
+    for index, spec in enumerate(chosen):
+        if progress:
+            progress(10 + int(60 * index / max(1, len(chosen))), f"Computing {spec.key.replace('_', ' ')}")
+        sections.append(spec.build(ctx))
+    local = timezone.localtime(ctx.now)
+    return Document(
+        kind=kind,
+        title=f"SayPro {kind.capitalize()} Operations Report",
+        period_slug=period.slug,
+        period_label=period.label,
+        previous_label=ctx.previous.label,
+        generated_at=local.strftime("%Y-%m-%d %H:%M %Z"),
+        time_zone=str(local.tzinfo),
+        sections=[executive_summary(sections, ctx), *sections, recommendations(sections, ctx)],
+        glossary=list(GLOSSARY),
+        appendices=appendices(ctx),
+    )

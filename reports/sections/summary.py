@@ -1,0 +1,282 @@
+"""The executive summary and the recommendations, written by rules from the other sections' figures, each
+sentence citing the figure it rests on; and the raw-data appendices."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from saypro.sla.promises import promise_for, promises
+
+from ..document import COUNT, PERCENT, Figure, Section, Table
+from ..selectors import by_hour
+from ..sources import REG_STARTED, SLA_DUE, SLA_STARTED, SLA_STOPPED, sla_metrics
+from . import Context
+
+# A change is "big" from this many percentage points, or this share of a count with at least MIN_BASE items.
+BIG_POINTS = 2.0
+BIG_SHARE = 0.10
+MIN_BASE = 20
+AUTO_APPROVAL_FLOOR = 50.0
+DROP_OFF_CEILING = 25.0
+CAUSE_SHARE = 40.0
+
+
+def cite(section: Section, figure: Figure) -> str:
+    return f"[{section.title}: {figure.label} = {figure.text()}]"
+
+
+def _all(sections: list[Section]) -> list[tuple[Section, Figure]]:
+    return [(s, f) for s in sections for f in s.figures]
+
+
+def _change_is_big(figure: Figure) -> bool:
+    if figure.change is None or not figure.change:
+        return False
+    if figure.unit == PERCENT:
+        return abs(figure.change) >= BIG_POINTS
+    return bool(figure.previous and abs(figure.previous) >= MIN_BASE and abs(figure.relative_change or 0) >= BIG_SHARE)
+
+
+def _size(figure: Figure) -> float:
+    if figure.unit == PERCENT:
+        return abs(figure.change or 0) / 100
+    return abs(figure.relative_change or 0)
+
+
+def executive_summary(sections: list[Section], ctx: Context) -> Section:
+    summary = Section(key="summary", title="Executive summary")
+    figures = _all(sections)
+    targeted = [(s, f) for s, f in figures if f.met is not None]
+    met = [(s, f) for s, f in targeted if f.met]
+    missed = [(s, f) for s, f in targeted if not f.met]
+    summary.figures += [
+        Figure("summary.targets_met", "Targets met", float(len(met)), COUNT),
+        Figure("summary.targets_missed", "Targets missed", float(len(missed)), COUNT),
+    ]
+    compliance = next((s for s in sections if s.key == "compliance"), None)
+    findings = []
+    for figure in compliance.figures if compliance else []:
+        if figure.value is None:
+            findings.append(f"{figure.label}: no deadline fell in the period. {cite(compliance, figure)}")  # type: ignore[arg-type]
+            continue
+        verdict = "met" if figure.met else "missed"
+        compared = f", {figure.change_text} on the previous period" if figure.previous is not None else ""
+        findings.append(
+            f"{figure.label}: {figure.text()} against the target of {figure.target_text} ({verdict}{compared}). "
+            f"{cite(compliance, figure)}"  # type: ignore[arg-type]
+        )
+    summary.paragraphs += findings
+    if missed:
+        summary.paragraphs.append(
+            f"Targets missed ({len(missed)} of {len(targeted)}): "
+            + "; ".join(f"{f.label} at {f.text()} against {f.target_text} {cite(s, f)}" for s, f in missed)
+            + "."
+        )
+    if met:
+        summary.paragraphs.append(
+            f"Targets met ({len(met)} of {len(targeted)}): "
+            + "; ".join(f"{f.label} at {f.text()} {cite(s, f)}" for s, f in met)
+            + "."
+        )
+    changes = sorted((p for p in figures if _change_is_big(p[1])), key=lambda p: -_size(p[1]))[:5]
+    if changes:
+        summary.paragraphs.append(
+            "Biggest changes against the previous period: "
+            + "; ".join(
+                f"{f.label} {f.change_text} (from {f.text(f.previous)} to {f.text()}) {cite(s, f)}" for s, f in changes
+            )
+            + "."
+        )
+    summary.tables += [
+        Table(
+            "targets",
+            "Targets met and missed",
+            ["Section", "Figure", "Value", "Target", "Previous", "Change", "Met"],
+            [
+                [
+                    s.title,
+                    f.label,
+                    f.text(),
+                    f.target_text,
+                    f.text(f.previous) if f.previous is not None else "—",
+                    f.change_text,
+                    "yes" if f.met else "no",
+                ]
+                for s, f in targeted
+            ],
+        ),
+        Table(
+            "changes",
+            "Biggest changes",
+            ["Section", "Figure", "Previous", "Now", "Change"],
+            [[s.title, f.label, f.text(f.previous), f.text(), f.change_text] for s, f in changes],
+        ),
+    ]
+    return summary
+
+
+def _staffing(ctx: Context, metric: str) -> tuple[float, float, float, list[int]] | None:
+    """(extra staff-hours a day, arrivals a day, decisions a day, the peak hours) where arrivals outrun decisions."""
+    days = max(1, (min(ctx.period.end, ctx.end.date()) - ctx.period.start).days or 1)
+    hours = by_hour(ctx.reader, metric, ctx.period.start, ctx.period.end)
+    peak = [h for h, (arrived, decided) in hours.items() if arrived > decided]
+    if not peak:
+        return None
+    arrived = sum(hours[h][0] for h in peak) / days
+    decided = sum(hours[h][1] for h in peak) / days
+    return (arrived - decided) / settings.REPORTS_ITEMS_PER_STAFF_HOUR, arrived, decided, peak
+
+
+def _hour_ranges(hours: list[int]) -> str:
+    ranges: list[list[int]] = []
+    for hour in sorted(hours):
+        if ranges and ranges[-1][1] == hour - 1:
+            ranges[-1][1] = hour
+        else:
+            ranges.append([hour, hour])
+    return ", ".join(f"{a:02d}:00–{b + 1:02d}:00" for a, b in ranges)
+
+
+def recommendations(sections: list[Section], ctx: Context) -> Section:
+    out = Section(key="recommendations", title="Recommendations")
+    rows: list[list[object]] = []
+
+    def add(text: str, section: Section, figure: Figure) -> None:
+        out.paragraphs.append(f"{text} {cite(section, figure)}")
+        rows.append([text, figure.label, figure.text()])
+
+    by_key = {f.key: (s, f) for s, f in _all(sections)}
+    covered: set[str] = set()
+    for promise in promises():
+        pair = by_key.get(f"compliance.{promise.metric}")
+        if not pair or pair[1].met is not False:
+            continue
+        section, figure = pair
+        covered.add(figure.key)
+        staffing = _staffing(ctx, promise.metric)
+        if staffing and staffing[0] > 0:
+            extra, arrived, decided, peak = staffing
+            add(
+                f"Add about {extra:.1f} staff-hours a day to “{promise.title}” at {_hour_ranges(peak)}: at those hours "
+                f"{arrived:.0f} items arrive a day and {decided:.0f} are decided, so the backlog grows until the "
+                f"deadline passes (at {settings.REPORTS_ITEMS_PER_STAFF_HOUR} items per staff-hour).",
+                section,
+                figure,
+            )
+        else:
+            add(
+                f"“{promise.title}” missed its target although decisions keep up with arrivals at every hour: look "
+                "at the breached items for long waits before the first action (routing, paused clocks, hand-offs).",
+                section,
+                figure,
+            )
+    rules = [
+        (
+            "registrations.auto_approval_rate",
+            lambda f: f.value is not None and f.value < AUTO_APPROVAL_FLOOR,
+            lambda f: (
+                f"Only {f.text()} of approvals were automatic: review the screening weights and the "
+                "verification steps that send low-risk sign-ups to reviewers."
+            ),
+        ),
+    ]
+    for key, applies, text in rules:
+        pair = by_key.get(key)
+        if pair and applies(pair[1]):
+            covered.add(key)
+            add(text(pair[1]), *pair)
+    registrations = next((s for s in sections if s.key == "registrations"), None)
+    if registrations:
+        funnel = next((t for t in registrations.tables if t.key == "registrations_funnel"), None)
+        drops = [row for row in (funnel.rows if funnel else []) if row[3] is not None]
+        if drops:
+            worst = max(drops, key=lambda row: row[3])
+            if worst[3] >= DROP_OFF_CEILING:
+                conversion = registrations.figure("registrations.conversion")
+                if conversion:
+                    add(
+                        f"{worst[3]:.1f} % of sign-ups drop off at “{worst[0]}”, the largest loss in the funnel: "
+                        "simplify that step or remind applicants who stop there.",
+                        registrations,
+                        conversion,
+                    )
+        causes = next((t for t in registrations.tables if t.key == "registrations_delay_causes"), None)
+        if causes and causes.rows and causes.rows[0][2] is not None and causes.rows[0][2] >= CAUSE_SHARE:
+            within = registrations.figure("registrations.within_48h")
+            if within:
+                add(
+                    f"“{causes.rows[0][0]}” caused {causes.rows[0][2]:.0f} % of late registration decisions: "
+                    "tackle it first.",
+                    registrations,
+                    within,
+                )
+    for section, figure in _all(sections):
+        if figure.met is False and figure.key not in covered and section.key not in {"summary"}:
+            add(f"Bring {figure.label.lower()} from {figure.text()} to {figure.target_text}.", section, figure)
+    if not rows:
+        out.paragraphs.append("Every figure with a target met it; no rule asked for a change.")
+    out.tables.append(
+        Table(
+            "recommendations",
+            "Recommendations and the figures behind them",
+            ["Recommendation", "Figure", "Value"],
+            rows,
+        )
+    )
+    return out
+
+
+def appendices(ctx: Context) -> list[Table]:
+    """The daily rows behind the report's charts and figures."""
+    period, reader = ctx.period, ctx.reader
+    sla_rows = []
+    for metric in sla_metrics():
+        promise = promise_for(metric)
+        due = reader.daily(SLA_DUE, period.start, period.end, dimension=f"metric:{metric}")
+        started = reader.daily(SLA_STARTED, period.start, period.end, dimension=f"metric:{metric}")
+        stopped = reader.daily(SLA_STOPPED, period.start, period.end, dimension=f"metric:{metric}")
+        for day in period.day_list():
+            if day in due or day in started or day in stopped:
+                sla_rows.append(
+                    [
+                        day.isoformat(),
+                        metric,
+                        promise.title if promise else "",
+                        int(due.get(day, {}).get("achieved", 0)),
+                        int(due.get(day, {}).get("breached", 0)),
+                        int(started.get(day, {}).get("started", 0)),
+                        int(stopped.get(day, {}).get("stopped", 0)),
+                        int(stopped.get(day, {}).get("met", 0)),
+                        round(stopped.get(day, {}).get("seconds", 0.0), 1),
+                    ]
+                )
+    registrations = reader.daily(REG_STARTED, period.start, period.end)
+    keys = ["started", "email_verified", "phone_verified", "profile_completed", "submitted", "approved", "rejected"]
+    return [
+        Table(
+            "raw_sla_daily",
+            "Appendix: SLA clocks per day",
+            [
+                "Day",
+                "Metric",
+                "Promise",
+                "Achieved (due)",
+                "Breached (due)",
+                "Started",
+                "Stopped",
+                "Stopped in time",
+                "Seconds to stop (sum)",
+            ],
+            sla_rows,
+        ),
+        Table(
+            "raw_registrations_daily",
+            "Appendix: sign-ups per day (by start day)",
+            ["Day", *keys],
+            [
+                [day.isoformat(), *(int(registrations[day].get(k, 0)) for k in keys)]
+                for day in period.day_list()
+                if day in registrations
+            ],
+        ),
+    ]

@@ -1,0 +1,197 @@
+"""Every write of the reports app: report runs (request, generate), rollup refreshes, the improvement log."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from saypro.audit.services import audit_record
+from saypro.errors import InvalidInput
+
+from . import periods
+from .models import Improvement, ReportKind, ReportRun, RunStatus
+from .periods import Period
+
+logger = logging.getLogger(__name__)
+
+PERIOD_OF_KIND = {
+    ReportKind.WEEKLY: periods.WEEK,
+    ReportKind.MONTHLY: periods.MONTH,
+    ReportKind.QUARTERLY: periods.QUARTER,
+}
+# A run still "generating" this long after it started lost its worker: asking again starts it afresh.
+STALE_RUN = timedelta(minutes=30)
+# Scheduled reports are generated from this local hour on: ready when managers start the day.
+REPORT_HOUR = 6
+
+
+def report_period(*, kind: str, day: date) -> Period:
+    if kind not in PERIOD_OF_KIND:
+        raise InvalidInput("Unknown report kind.", fields={"kind": ["Choose weekly, monthly or quarterly."]})
+    return periods.containing(PERIOD_OF_KIND[ReportKind(kind)], day)
+
+
+@transaction.atomic
+def report_request(
+    *, kind: str, period: Period, by: Any | None, scheduled: bool = False, now: datetime | None = None
+) -> ReportRun:
+    """Queue the report of `kind` for `period`: one run per kind and period, re-generated in place."""
+    now = now or timezone.now()
+    if period.start > periods.today(now):
+        raise InvalidInput("That period has not started yet.", fields={"period": ["Choose a period that has begun."]})
+    run, created = ReportRun.objects.select_for_update().get_or_create(
+        kind=kind,
+        period_slug=period.slug,
+        defaults={
+            "period_start": period.start,
+            "period_end": period.end,
+            "requested_by": by,
+            "scheduled": scheduled,
+            "requested_at": now,
+        },
+    )
+    if not created:
+        in_flight = run.status == RunStatus.QUEUED or (
+            run.status == RunStatus.RUNNING and run.started_at is not None and now - run.started_at < STALE_RUN
+        )
+        if in_flight:
+            return run
+        run.status, run.progress, run.step, run.error = RunStatus.QUEUED, 0, "Waiting for a worker", ""
+        run.requested_by, run.scheduled, run.requested_at = by, scheduled, now
+        run.save(update_fields=["status", "progress", "step", "error", "requested_by", "scheduled", "requested_at"])
+    audit_record(actor=by, action="report.request", target=run, data={"kind": kind, "period": period.slug})
+    from . import tasks
+
+    transaction.on_commit(lambda: tasks.report_generate.delay(run.pk))
+    return run
+
+
+def _progress(run_id: int, percent: int, step: str) -> None:
+    ReportRun.objects.filter(pk=run_id).update(progress=percent, step=step[:120])
+
+
+def _replace_file(run: ReportRun, field: str, name: str, content: bytes) -> None:
+    """Store the new file, then remove the one it replaces: a download in between still finds a file."""
+    old = getattr(run, field)
+    old_name = old.name if old else ""
+    getattr(run, field).save(name, ContentFile(content), save=False)
+    setattr(run, f"{field}_sha256", hashlib.sha256(content).hexdigest())
+    if old_name and old_name != getattr(run, field).name:
+        old.storage.delete(old_name)
+
+
+def report_generate(*, run_id: int, now: datetime | None = None) -> ReportRun | None:
+    """Build and render one queued run. A second delivery of the same task finds it claimed and does nothing."""
+    from .render.pdf import render_pdf
+    from .render.sheets import render_csv, render_xlsx
+    from .sections import build_document
+
+    started = timezone.now()
+    claimed = ReportRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=started, progress=5, step="Reading the figures"
+    )
+    if claimed != 1:
+        return None
+    run = ReportRun.objects.get(pk=run_id)
+    period = Period(PERIOD_OF_KIND[ReportKind(run.kind)], run.period_start, run.period_end)
+    try:
+        document = build_document(
+            kind=run.kind, period=period, now=now, progress=lambda percent, step: _progress(run_id, percent, step)
+        )
+        base = f"saypro-{run.kind}-{run.period_slug}"
+        _progress(run_id, 75, "Drawing the PDF")
+        pdf = render_pdf(document)
+        _progress(run_id, 88, "Writing the spreadsheet and CSV")
+        xlsx, csv = render_xlsx(document), render_csv(document)
+        run.refresh_from_db()
+        with transaction.atomic():
+            _replace_file(run, "pdf", f"{base}.pdf", pdf)
+            _replace_file(run, "xlsx", f"{base}.xlsx", xlsx)
+            _replace_file(run, "csv", f"{base}.csv", csv)
+            run.document = document.as_dict()
+            run.status, run.progress, run.step = RunStatus.DONE, 100, "Ready"
+            run.finished_at = timezone.now()
+            run.generations += 1
+            run.save(
+                update_fields=[
+                    "pdf",
+                    "xlsx",
+                    "csv",
+                    "pdf_sha256",
+                    "xlsx_sha256",
+                    "csv_sha256",
+                    "document",
+                    "status",
+                    "progress",
+                    "step",
+                    "finished_at",
+                    "generations",
+                ]
+            )
+    except Exception as exc:
+        logger.exception("Report run %s failed", run_id)
+        ReportRun.objects.filter(pk=run_id).update(
+            status=RunStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now(), step="Failed"
+        )
+        raise
+    return run
+
+
+def scheduled_reports_request(*, now: datetime | None = None) -> list[ReportRun]:
+    """Queue the reports due today in TIME_ZONE: last week's on Mondays, last month's on the 1st, last quarter's
+    on a quarter's first day, from REPORT_HOUR on. Beat calls this every hour, so a missed hour catches up; a
+    report already asked for today (by the schedule or by a person) is not asked for again."""
+    now = now or timezone.now()
+    local = timezone.localtime(now, periods.local_tz())
+    if local.hour < REPORT_HOUR:
+        return []
+    today = local.date()
+    due = []
+    if today.weekday() == 0:
+        due.append(ReportKind.WEEKLY)
+    if today.day == 1:
+        due.append(ReportKind.MONTHLY)
+        if today.month in (1, 4, 7, 10):
+            due.append(ReportKind.QUARTERLY)
+    runs = []
+    for kind in due:
+        period = periods.last_complete(PERIOD_OF_KIND[kind], now)
+        asked_today = ReportRun.objects.filter(
+            kind=kind, period_slug=period.slug, requested_at__gte=periods.local_midnight(today)
+        ).exists()
+        if not asked_today:
+            runs.append(report_request(kind=kind, period=period, by=None, scheduled=True, now=now))
+    return runs
+
+
+@transaction.atomic
+def improvement_create(
+    *, by: Any, kind: str, title: str, made_on: date, description: str = "", area: str = ""
+) -> Improvement:
+    improvement = Improvement.objects.create(
+        kind=kind, title=title, made_on=made_on, description=description, area=area, created_by=by
+    )
+    audit_record(actor=by, action="improvement.create", target=improvement)
+    return improvement
+
+
+@transaction.atomic
+def improvement_update(*, improvement: Improvement, by: Any, **fields: Any) -> Improvement:
+    improvement = Improvement.objects.select_for_update().get(pk=improvement.pk)
+    for name, value in fields.items():
+        setattr(improvement, name, value)
+    improvement.save(update_fields=list(fields))
+    audit_record(actor=by, action="improvement.update", target=improvement, data={"fields": sorted(fields)})
+    return improvement
+
+
+@transaction.atomic
+def improvement_delete(*, improvement: Improvement, by: Any) -> None:
+    audit_record(actor=by, action="improvement.delete", target=improvement, reason=improvement.title)
+    improvement.delete()

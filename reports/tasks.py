@@ -1,0 +1,22 @@
+"""Celery tasks of the reports app: the rollup refresh, report generation and the morning schedule."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import rollups, services
+
+
+@shared_task(name="reports.tasks.rollups_refresh")
+def rollups_refresh() -> dict[str, int]:
+    return rollups.rollups_refresh()
+
+
+@shared_task(name="reports.tasks.report_generate")
+def report_generate(run_id: int) -> None:
+    services.report_generate(run_id=run_id)
+
+
+@shared_task(name="reports.tasks.scheduled_reports")
+def scheduled_reports() -> list[int]:
+    return [run.pk for run in services.scheduled_reports_request()]
