@@ -45,6 +45,16 @@ class UserManager(BaseUserManager["User"]):
         return self._create(email, password, **extra)
 
 
+class AccountStatus(models.TextChoices):
+    """Where an account stands. Only ACTIVE accounts may sign in or use the API (`is_active` follows it)."""
+
+    ACTIVE = "active", "Active"
+    DEACTIVATED = "deactivated", "Deactivated by the user"
+    SUSPENDED = "suspended", "Suspended"
+    BANNED = "banned", "Banned"
+    DELETED = "deleted", "Deleted (anonymised)"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A marketplace user or a staff member; staff roles are groups (see accounts.roles)."""
 
@@ -61,6 +71,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_verified_at = models.DateTimeField(null=True, blank=True)
     phone_verified_at = models.DateTimeField(null=True, blank=True)
     id_verified_at = models.DateTimeField(null=True, blank=True)
+    # Changed only through accounts.services (user_suspend, user_ban, user_reinstate, account_deactivate, …).
+    status = models.CharField(max_length=12, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
+    status_reason = models.CharField(max_length=300, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    suspended_until = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -69,7 +84,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
-        indexes = [models.Index(fields=["date_joined"], name="user_joined")]
+        indexes = [
+            models.Index(fields=["date_joined"], name="user_joined"),
+            # The expiry sweep reads only suspensions with an end.
+            models.Index(fields=["suspended_until"], name="user_suspension_ends", condition=Q(status="suspended")),
+        ]
+        permissions = [
+            ("manage_account_status", "Can suspend, ban and reinstate accounts"),
+            ("view_account_timeline", "Can view account timelines and security events"),
+            ("unlock_account", "Can release sign-in lockouts"),
+            ("process_deletion", "Can complete account deletion requests"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -303,3 +328,286 @@ class AgentProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Agent profile of {self.user}"
+
+
+# --- Account security, activity and privacy -----------------------------------------------------------------
+
+
+class AccountEvent(models.Model):
+    """One thing that happened to an account: a sign-in attempt, a change, a status decision.
+
+    Rows are only inserted. `data` holds what changed (field names, booleans, masked values), never a secret or
+    the full value of a sensitive field. Failed attempts for unknown addresses keep only `identifier`, a keyed
+    hash of the address typed.
+    """
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        SIGN_OUT = "sign_out", "Signed out"
+        LOCKOUT = "lockout", "Locked out"
+        UNLOCK = "unlock", "Lockout released"
+        SUSPICIOUS = "suspicious", "Suspicious activity"
+        PASSWORD_RESET_REQUESTED = "password_reset_requested", "Password reset requested"
+        PASSWORD_RESET_COMPLETED = "password_reset_completed", "Password reset completed"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        EMAIL_CHANGE_REQUESTED = "email_change_requested", "E-mail change requested"
+        EMAIL_CHANGED = "email_changed", "E-mail changed"
+        PROFILE_UPDATED = "profile_updated", "Profile updated"
+        PREFERENCES_CHANGED = "preferences_changed", "Notification preferences changed"
+        PRIVACY_CHANGED = "privacy_changed", "Privacy choice changed"
+        TWO_FACTOR_ENABLED = "two_factor_enabled", "Two-factor sign-in enabled"
+        TWO_FACTOR_DISABLED = "two_factor_disabled", "Two-factor sign-in disabled"
+        RECOVERY_CODES_GENERATED = "recovery_codes_generated", "Recovery codes generated"
+        DATA_EXPORTED = "data_exported", "Data exported"
+        DELETION_REQUESTED = "deletion_requested", "Deletion requested"
+        DELETED = "deleted", "Account deleted"
+        DEACTIVATED = "deactivated", "Deactivated"
+        REACTIVATED = "reactivated", "Reactivated"
+        SUSPENDED = "suspended", "Suspended"
+        BANNED = "banned", "Banned"
+        REINSTATED = "reinstated", "Reinstated"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="account_events"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    reason = models.CharField(max_length=40, blank=True, help_text="A short code: why it failed, what changed.")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=10, blank=True, help_text="web, admin, api or system.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    device_type = models.CharField(max_length=10, choices=DeviceType.choices, blank=True)
+    identifier = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the e-mail address typed.")
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "at"], name="accountevent_user_at"),
+            models.Index(fields=["kind", "at"], name="accountevent_kind_at"),
+            models.Index(fields=["identifier", "at"], name="accountevent_identifier_at"),
+            models.Index(fields=["ip_address", "at"], name="accountevent_ip_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.reason})" if self.reason else self.get_kind_display()
+
+
+class SuspiciousEvent(AccountEvent):
+    """The suspicious-activity entries of AccountEvent, listed on their own for administrators."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "suspicious event"
+
+
+class Lockout(models.Model):
+    """Sign-in refused for one e-mail identifier after repeated failures, until `until` or an admin's release."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="lockouts"
+    )
+    identifier = models.CharField(max_length=64)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    failures = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    until = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["identifier", "until"], name="lockout_active"),
+            models.Index(fields=["started_at"], name="lockout_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lockout of {self.user or self.identifier[:12]} from {self.started_at:%Y-%m-%d %H:%M}"
+
+    def is_active(self, at: Any = None) -> bool:
+        return self.released_at is None and self.until > (at or timezone.now())
+
+
+class AccountSession(models.Model):
+    """One signed-in session (browser or API token) with its device; duration = last_seen_at − started_at."""
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Web"
+        ADMIN = "admin", "Admin"
+        API = "api", "API"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account_sessions")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # The session key (web) or a hash of the token (API): what ties requests to this row.
+    key = models.CharField(max_length=64, db_index=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    subnet = models.CharField(max_length=50, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    device_type = models.CharField(max_length=10, choices=DeviceType.choices, blank=True)
+    platform = models.CharField(max_length=50, blank=True, help_text="Operating system family.")
+    browser = models.CharField(max_length=50, blank=True)
+    # Browser + platform + device type: what "a new device" means when comparing sign-ins.
+    device_key = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["started_at"], name="accountsession_started"),
+            models.Index(fields=["user", "device_key"], name="accountsession_device"),
+            models.Index(fields=["user", "subnet"], name="accountsession_subnet"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} session of {self.user} from {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ActivityDay(models.Model):
+    """What one user did on one local day (TIME_ZONE), counted per feature; written only by the activity flush."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activity_days")
+    day = models.DateField()
+    sign_ins = models.PositiveIntegerField(default=0)
+    profile_updates = models.PositiveIntegerField(default=0)
+    password_changes = models.PositiveIntegerField(default=0)
+    messages_sent = models.PositiveIntegerField(default=0)
+    listings_posted = models.PositiveIntegerField(default=0)
+    transactions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="activityday_once")]
+        indexes = [models.Index(fields=["day", "user"], name="activityday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.day}"
+
+
+class ActivityHour(models.Model):
+    """All users' actions in one local hour of one day: the "when are users most active" chart."""
+
+    day = models.DateField()
+    hour = models.PositiveSmallIntegerField()
+    actions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "hour"], name="activityhour_once")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.hour:02d}:00 ({self.actions})"
+
+
+class ActivityFlush(models.Model):
+    """An activity batch already added to ActivityDay/ActivityHour: a re-run of the flush skips it."""
+
+    batch = models.CharField(max_length=64, unique=True)
+    flushed_at = models.DateTimeField(default=timezone.now)
+    entries = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.batch
+
+
+class PasswordReset(models.Model):
+    """A password-reset (account recovery) request; completed_at − requested_at is the time to recover."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_resets")
+    requested_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    channel = models.CharField(max_length=10, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["requested_at"], name="passwordreset_requested")]
+
+    def __str__(self) -> str:
+        return f"Password reset for {self.user} at {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class EmailChange(models.Model):
+    """A requested new e-mail address, waiting for the link sent to it to be followed."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_changes")
+    new_email = models.EmailField(max_length=254)
+    requested_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"E-mail change of {self.user} requested {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class AccountPreferences(models.Model):
+    """Notification and e-mail preferences and privacy choices; every change is an AccountEvent."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences")
+    email_notifications = models.BooleanField(default=True, help_text="E-mail about messages, tickets and listings.")
+    sms_notifications = models.BooleanField(default=False)
+    product_updates = models.BooleanField(default=True, help_text="Occasional e-mail about new features.")
+    marketing_opt_in = models.BooleanField(default=False)
+    marketing_changed_at = models.DateTimeField(null=True, blank=True)
+    data_processing_consent = models.BooleanField(default=False)
+    consent_policy_version = models.CharField(max_length=20, blank=True)
+    consent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "account preferences"
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"
+
+
+class DeletionRequest(models.Model):
+    """A user's request to delete their account; an administrator completes it (anonymisation)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deletion_requests")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=500, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user"], condition=Q(status="pending"), name="deletion_one_pending"),
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"], name="deletion_queue")]
+
+    def __str__(self) -> str:
+        return f"Deletion request of {self.user} ({self.get_status_display()})"
+
+
+class Feedback(models.Model):
+    """A rating of the registration or account experience (1–5), or an answer to the NPS question (0–10)."""
+
+    class Topic(models.TextChoices):
+        REGISTRATION = "registration", "Registration experience"
+        ACCOUNT = "account", "Account experience"
+        NPS = "nps", "Would recommend (NPS)"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    topic = models.CharField(max_length=15, choices=Topic.choices)
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["topic", "created_at"], name="feedback_topic_at")]
+        verbose_name_plural = "feedback"
+
+    def __str__(self) -> str:
+        return f"{self.get_topic_display()}: {self.score}"

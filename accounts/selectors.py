@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,15 @@ from saypro.sla.calendars import working_seconds
 from saypro.sla.models import Clock
 from saypro.sla.services import spec_for
 
-from .models import PENDING_STATUSES, AgentProfile, Registration, RegistrationSignal, RegistrationStatus
+from .models import (
+    PENDING_STATUSES,
+    AccountStatus,
+    AgentProfile,
+    Registration,
+    RegistrationSignal,
+    RegistrationStatus,
+    User,
+)
 
 METRIC = "registration.approval"
 
@@ -172,3 +181,32 @@ def agent_is_on_duty(*, profile: AgentProfile, at: datetime | None = None) -> bo
     moment = at or timezone.now()
     # On duty when some working time lies within the next second.
     return working_seconds(spec, moment, moment + timedelta(seconds=1)) > 0
+
+
+@dataclass(frozen=True)
+class UserStatus:
+    """Where an account stands, as other apps should read it (e.g. to hide a banned seller's listings)."""
+
+    status: str
+    reason: str
+    since: datetime | None
+    until: datetime | None
+
+    @property
+    def can_sign_in(self) -> bool:
+        # A deactivated user reactivates the account by signing in.
+        return self.status in (AccountStatus.ACTIVE, AccountStatus.DEACTIVATED)
+
+    @property
+    def is_restricted(self) -> bool:
+        """Suspended or banned: a moderation or marketplace restriction is in force."""
+        return self.status in (AccountStatus.SUSPENDED, AccountStatus.BANNED)
+
+
+def user_status(user: User, *, now: datetime | None = None) -> UserStatus:
+    """The account's effective status: a suspension whose end has passed counts as over even before the
+    expiry task (or the user's next sign-in) has reinstated it."""
+    now = now or timezone.now()
+    if user.status == AccountStatus.SUSPENDED and user.suspended_until is not None and user.suspended_until <= now:
+        return UserStatus(AccountStatus.ACTIVE, "", user.suspended_until, None)
+    return UserStatus(user.status, user.status_reason, user.status_changed_at, user.suspended_until)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -27,10 +29,14 @@ from saypro.errors import DomainError, InvalidInput
 from saypro.sla import services as sla
 
 from . import screening
+from .events import SYSTEM, Client, event_record
 from .identity import canonical_email, device_type, fingerprint, normalise_phone, subnet_of
 from .models import (
     DECIDED_STATUSES,
     PENDING_STATUSES,
+    AccountEvent,
+    AccountSession,
+    AccountStatus,
     AgeBand,
     BlockRule,
     DelayCause,
@@ -46,6 +52,7 @@ from .tokens import user_for_email_token
 METRIC = "registration.approval"
 Status = RegistrationStatus
 Code = RegistrationSignal.Code
+Kind = AccountEvent.Kind
 
 PHONE_CODE_TTL = timedelta(minutes=10)
 PHONE_CODE_MAX_ATTEMPTS = 5
@@ -771,3 +778,221 @@ def block_rule_apply(*, rule: BlockRule, by: User) -> int:
     )
     audit_record(actor=by, action="blockrule.apply", target=rule, data={"rejected": len(result.decided)})
     return len(result.decided)
+
+
+# --- Account status: suspension, ban, reinstatement, deactivation ------------------------------------------
+#
+# One field, User.status, says where an account stands; `is_active` follows it, so Django's session
+# authentication and DRF's token authentication refuse every account that is not ACTIVE. Each transition locks
+# the user row, returns early when the account is already there, and records an audit entry and an account event.
+
+
+# A transition that lost a compare-and-set race decides again on the state the winner left.
+RACE_RETRIES = 3
+
+
+class _Conflict(DomainError):
+    def __init__(self) -> None:
+        super().__init__("The account changed meanwhile: reload it and try again.", code="conflict")
+
+
+def _lock_user(user: User) -> User:
+    return User.objects.select_for_update().get(pk=user.pk)
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(
+            "Give the reason; it is kept in the audit trail.", fields={"reason": ["A reason is required."]}
+        )
+    return reason[:300]
+
+
+def _set_account_status(user: User, status: str, *, reason: str, until: datetime | None = None) -> bool:
+    """Compare-and-set on the status as well as the row lock (SQLite has no SELECT … FOR UPDATE): False when
+    another transaction changed the status first."""
+    now = timezone.now()
+    values = {
+        "status": status,
+        "is_active": status == AccountStatus.ACTIVE,
+        "status_reason": reason,
+        "status_changed_at": now,
+        "suspended_until": until if status == AccountStatus.SUSPENDED else None,
+    }
+    if User.objects.filter(pk=user.pk, status=user.status).update(**values) != 1:
+        return False
+    for name, value in values.items():
+        setattr(user, name, value)
+    return True
+
+
+def sessions_end(*, user: User) -> int:
+    """Sign the user out everywhere: web sessions deleted, API tokens revoked. Returns the sessions ended."""
+    from django.contrib.sessions.backends.base import SessionBase
+    from rest_framework.authtoken.models import Token
+
+    now = timezone.now()
+    open_sessions = AccountSession.objects.filter(user=user, ended_at__isnull=True)
+    store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
+    for key in open_sessions.filter(channel__in=[AccountSession.Channel.WEB, AccountSession.Channel.ADMIN]).values_list(
+        "key", flat=True
+    ):
+        store(session_key=key).delete()
+    ended = open_sessions.update(ended_at=now)
+    Token.objects.filter(user=user).delete()
+    return ended
+
+
+def local_text(moment: datetime) -> str:
+    """A time as e-mails show it: local (TIME_ZONE), to the minute."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _notify(user: User, notice: str, **context: Any) -> None:
+    from . import tasks
+
+    email = user.email
+    transaction.on_commit(lambda: tasks.send_account_notice.delay(user.pk, notice, email, context))
+
+
+def _status_change(
+    user: User, *, by: User | None, status: str, kind: str, reason: str, until: datetime | None = None
+) -> bool:
+    previous = user.status
+    if not _set_account_status(user, status, reason=reason, until=until):
+        return False
+    data = {"from": previous, "until": until.isoformat() if until else None}
+    audit_record(actor=by, action=f"account.{kind}", target=user, reason=reason, data=data)
+    event_record(user=user, kind=kind, actor=by, reason=previous, data=data)
+    return True
+
+
+def user_suspend(*, user: User, by: User | None, reason: str, until: datetime | None = None) -> User:
+    """Suspend an account (until `until`, or until reinstated): signed out everywhere and told by e-mail."""
+    reason = _require_reason(reason)
+    if until is not None and until <= timezone.now():
+        raise InvalidInput("The suspension must end in the future.", fields={"until": ["Choose a future time."]})
+    if by is not None and by.pk == user.pk:
+        raise DomainError("You cannot suspend your own account.", code="self_action")
+    for _attempt in range(RACE_RETRIES):
+        with transaction.atomic():
+            user = _lock_user(user)
+            if user.status in (AccountStatus.BANNED, AccountStatus.DELETED):
+                raise DomainError(f"This account is {user.get_status_display().lower()}.", code="account_closed")
+            if user.status == AccountStatus.SUSPENDED and user.suspended_until == until:
+                return user
+            if not _status_change(
+                user, by=by, status=AccountStatus.SUSPENDED, kind=Kind.SUSPENDED, reason=reason, until=until
+            ):
+                continue
+            sessions_end(user=user)
+            _notify(user, "suspended", reason=reason, until=local_text(until) if until else "")
+            return user
+    raise _Conflict()
+
+
+def user_ban(*, user: User, by: User | None, reason: str) -> User:
+    """Ban an account for good: signed out, told by e-mail, and its e-mail and phone kept as fingerprints so a
+    new sign-up with either is flagged as a re-registration."""
+    reason = _require_reason(reason)
+    if by is not None and by.pk == user.pk:
+        raise DomainError("You cannot ban your own account.", code="self_action")
+    for _attempt in range(RACE_RETRIES):
+        with transaction.atomic():
+            user = _lock_user(user)
+            if user.status == AccountStatus.DELETED:
+                raise DomainError("This account is deleted.", code="account_closed")
+            if user.status == AccountStatus.BANNED:
+                return user
+            if not _status_change(user, by=by, status=AccountStatus.BANNED, kind=Kind.BANNED, reason=reason):
+                continue
+            _keep_identity_fingerprints(user, reason="banned")
+            sessions_end(user=user)
+            _notify(user, "banned", reason=reason)
+            return user
+    raise _Conflict()
+
+
+def _identity_values(user: User) -> list[tuple[str, str]]:
+    registration = Registration.objects.filter(user=user).first()
+    email = registration.canonical_email if registration else canonical_email(user.email)
+    phone = (registration.phone_e164 if registration else "") or user.phone
+    return [("email", email), *([("phone", phone)] if phone else [])]
+
+
+def _keep_identity_fingerprints(user: User, *, reason: str) -> None:
+    IdentityFingerprint.objects.bulk_create(
+        [
+            IdentityFingerprint(kind=kind, digest=fingerprint(kind, value), reason=reason)
+            for kind, value in _identity_values(user)
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def user_reinstate(*, user: User, by: User | None, reason: str) -> User:
+    """End a suspension or a ban (`by=None`: a suspension that ran out). The user is told by e-mail."""
+    reason = _require_reason(reason)
+    for _attempt in range(RACE_RETRIES):
+        with transaction.atomic():
+            user = _lock_user(user)
+            if user.status == AccountStatus.ACTIVE:
+                return user
+            if user.status not in (AccountStatus.SUSPENDED, AccountStatus.BANNED):
+                raise DomainError(
+                    f"A {user.get_status_display().lower()} account cannot be reinstated.", code="not_reinstatable"
+                )
+            was_banned = user.status == AccountStatus.BANNED
+            if not _status_change(user, by=by, status=AccountStatus.ACTIVE, kind=Kind.REINSTATED, reason=reason):
+                continue
+            if was_banned:
+                digests = [fingerprint(kind, value) for kind, value in _identity_values(user)]
+                IdentityFingerprint.objects.filter(digest__in=digests, reason="banned").delete()
+            _notify(user, "reinstated", reason=reason)
+            return user
+    raise _Conflict()
+
+
+def suspensions_expire(*, now: datetime | None = None) -> int:
+    """Reinstate every suspension whose end has passed; returns how many. Safe to run twice."""
+    now = now or timezone.now()
+    due = User.objects.filter(status=AccountStatus.SUSPENDED, suspended_until__lte=now).order_by("suspended_until")
+    count = 0
+    for user in due.iterator(chunk_size=200):
+        reinstated = user_reinstate(user=user, by=None, reason="The suspension ended.")
+        count += reinstated.status == AccountStatus.ACTIVE
+    return count
+
+
+def account_deactivate(*, user: User, client: Client = SYSTEM, reason: str = "") -> User:
+    """The user asks to deactivate their own account: signed out; signing in again reactivates it."""
+    with transaction.atomic():
+        user = _lock_user(user)
+        if user.status == AccountStatus.DEACTIVATED:
+            return user
+        if user.status != AccountStatus.ACTIVE:
+            raise DomainError(f"This account is {user.get_status_display().lower()}.", code="not_active")
+        reason = (reason or "").strip()[:300]
+        if not _set_account_status(user, AccountStatus.DEACTIVATED, reason=reason):
+            raise _Conflict()
+        audit_record(actor=user, action="account.deactivate", target=user, reason=reason)
+        event_record(user=user, kind=Kind.DEACTIVATED, actor=user, client=client)
+        sessions_end(user=user)
+        _notify(user, "deactivated")
+    return user
+
+
+def account_reactivate(*, user: User, by: User | None = None, client: Client = SYSTEM) -> User:
+    """A deactivated account comes back: by signing in again (`by` the user) or through an administrator."""
+    with transaction.atomic():
+        user = _lock_user(user)
+        if user.status == AccountStatus.ACTIVE:
+            return user
+        if user.status != AccountStatus.DEACTIVATED:
+            raise DomainError(f"This account is {user.get_status_display().lower()}.", code="not_deactivated")
+        if not _set_account_status(user, AccountStatus.ACTIVE, reason=""):
+            raise _Conflict()
+        audit_record(actor=by, action="account.reactivate", target=user)
+        event_record(user=user, kind=Kind.REACTIVATED, actor=by, client=client)
+    return user

@@ -135,3 +135,49 @@ def staff_emails(*group_names: str) -> list[str]:
         .values_list("user__email", flat=True)
         .distinct()
     )
+
+
+# --- Accounts: notices, activity flush, suspension expiry ----------------------------------------------------
+
+NOTICE_TEMPLATES = {
+    "suspended": "accounts/email/account_suspended.txt",
+    "banned": "accounts/email/account_banned.txt",
+    "reinstated": "accounts/email/account_reinstated.txt",
+    "deactivated": "accounts/email/account_deactivated.txt",
+    "deleted": "accounts/email/account_deleted.txt",
+    "password_changed": "accounts/email/password_changed.txt",
+    "email_changed": "accounts/email/email_changed.txt",
+    "email_change_confirm": "accounts/email/email_change_confirm.txt",
+    "password_reset": "accounts/email/password_reset.txt",
+    "suspicious": "accounts/email/suspicious_activity.txt",
+    "two_factor_enabled": "accounts/email/two_factor_enabled.txt",
+    "two_factor_disabled": "accounts/email/two_factor_disabled.txt",
+}
+
+
+@shared_task
+def send_account_notice(user_id: int, notice: str, email: str, context: dict | None = None, once_key: str = "") -> None:
+    """Tell the user about a change to their account, at the address they had when it happened (a notice about
+    an e-mail change goes to the old address; one about a deletion to the address before anonymisation)."""
+    from .models import User
+
+    user = User.objects.filter(pk=user_id).first()
+    name = user.get_short_name() if user is not None and "@deleted.invalid" not in user.email else ""
+    send_template(
+        to=[email],
+        template=NOTICE_TEMPLATES[notice],
+        context={"name": name or "there", "site_url": settings.SITE_URL, **(context or {})},
+        once_key=once_key,
+    )
+
+
+@shared_task
+def activity_flush(settle_seconds: float | None = None) -> int:
+    from . import activity
+
+    return activity.activity_flush(settle_seconds=activity.SETTLE_SECONDS if settle_seconds is None else settle_seconds)
+
+
+@shared_task
+def suspensions_expire() -> int:
+    return services.suspensions_expire()

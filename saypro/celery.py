@@ -19,6 +19,8 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.registrations_escalate_unverified",
         "schedule": crontab(minute="*/10"),
     },
+    "accounts-activity-flush": {"task": "accounts.tasks.activity_flush", "schedule": 60.0},
+    "accounts-suspensions-expire": {"task": "accounts.tasks.suspensions_expire", "schedule": crontab(minute="*/5")},
     # Reports: rollups every 15 minutes; scheduled reports checked hourly (they start from 06:00 local time).
     "reports-rollups-refresh": {"task": "reports.tasks.rollups_refresh", "schedule": crontab(minute="*/15")},
     "reports-scheduled": {"task": "reports.tasks.scheduled_reports", "schedule": crontab(minute=5)},
