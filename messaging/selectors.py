@@ -477,6 +477,10 @@ class ResponseCompliance:
         return self.achieved / decided if decided else None
 
     @property
+    def percent(self) -> float | None:
+        return None if self.rate is None else self.rate * 100
+
+    @property
     def meets_target(self) -> bool | None:
         return None if self.rate is None else self.rate >= self.target
 

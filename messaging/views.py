@@ -76,6 +76,7 @@ def _inbox_context(request: SignedInRequest) -> dict[str, Any]:
     query.pop("page", None)
     view_query = query.copy()
     view_query.pop("view", None)
+    counts = selectors.view_counts(user=request.user, now=now)
     return {
         "form": form,
         "filters": filters,
@@ -83,8 +84,7 @@ def _inbox_context(request: SignedInRequest) -> dict[str, Any]:
         "now": now,
         "filter_query": query.urlencode(),
         "view_query": view_query.urlencode(),
-        "counts": selectors.view_counts(user=request.user, now=now),
-        "views": selectors.View.CHOICES,
+        "views": [(key, label, counts.get(key)) for key, label in selectors.View.CHOICES],
         "rows_url": f"{reverse('messaging:inbox-rows')}?{request.GET.urlencode()}",
         "refresh_seconds": INBOX_REFRESH_SECONDS,
     }
