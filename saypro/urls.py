@@ -29,3 +29,8 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler400 = "saypro.error_pages.bad_request"
+handler403 = "saypro.error_pages.permission_denied"
+handler404 = "saypro.error_pages.page_not_found"
+handler500 = "saypro.error_pages.server_error"

@@ -60,6 +60,26 @@ def test_missing_object_gets_404_with_the_error_shape(api):
     assert_error_shape(response.json(), "not_found")
 
 
+@pytest.mark.urls("saypro.urls")
+def test_an_api_path_no_view_answers_gets_404_with_the_error_shape(client, db):
+    response = client.get("/api/v1/no/such/endpoint/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert_error_shape(response.json(), "not_found")
+    assert "text/html" in client.get("/no/such/page/")["Content-Type"]
+
+
+@pytest.mark.urls("saypro.urls")
+def test_every_operation_documents_the_error_shape(client, db):
+    schema = client.get("/api/schema/?format=json").json()
+    assert "Error" in schema["components"]["schemas"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status in ("400", "401", "403", "404"):
+                assert status in operation["responses"], f"{method.upper()} {path} does not document {status}"
+
+
 def test_invalid_input_gets_400_with_messages_per_field(api):
     response = api.post("/probe/1/", {"email": "not-an-address", "count": 0}, format="json")
 
