@@ -51,6 +51,10 @@ class Figure:
         return format_value(self.value if value is None else value, self.unit)
 
     @property
+    def previous_text(self) -> str:
+        return format_value(self.previous, self.unit)
+
+    @property
     def change_text(self) -> str:
         change = self.change
         if change is None:
@@ -86,6 +90,18 @@ def format_value(value: float | None, unit: str) -> str:
     if float(value).is_integer():
         return f"{int(value):,}"
     return f"{value:,.1f}"
+
+
+def cell_text(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{int(value):,}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 @dataclass

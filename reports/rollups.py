@@ -29,8 +29,8 @@ from .models import DailyRollup, RollupCoverage
 Values = dict[str, float]
 # (metric, dimension, day, values)
 Row = tuple[str, str, date, Values]
-# compute(start, end, tz, now) -> rows for the local days in [start, end)
-Compute = Callable[[datetime, datetime, tzinfo, datetime], Iterable[Row]]
+# compute(start, end, tz, now, metrics) -> rows of those of its metrics for the local days in [start, end)
+Compute = Callable[[datetime, datetime, tzinfo, datetime, frozenset[str]], Iterable[Row]]
 
 BATCH_DAYS = 31
 
@@ -118,7 +118,11 @@ def _chunks(first: date, last: date) -> Iterable[tuple[date, date]]:
 def _store(source: Source, first: date, last: date, now: datetime) -> int:
     rows = list(
         source.compute(
-            periods.local_midnight(first), periods.local_midnight(last + timedelta(days=1)), periods.local_tz(), now
+            periods.local_midnight(first),
+            periods.local_midnight(last + timedelta(days=1)),
+            periods.local_tz(),
+            now,
+            frozenset(source.metrics),
         )
     )
     with transaction.atomic():
@@ -185,35 +189,45 @@ def rollups_refresh(
 
 
 class Reader:
-    """Reads rollups as of one instant. Days past a source's coverage are computed once per reader and range."""
+    """Reads rollups as of one instant.
+
+    The days after a source's coverage (today; or every day, before the first refresh) are computed on the spot,
+    once per reader and metric, as one window from the first uncovered day to now; each read takes its days
+    from that window.
+    """
 
     def __init__(self, now: datetime | None = None):
         self.now = now or timezone.now()
         self._coverage: dict[str, RollupCoverage | None] = {}
-        self._live: dict[tuple[str, date, date], list[Row]] = {}
+        self._live: dict[str, list[Row]] = {}
+
+    def _live_start(self, source: Source) -> date:
+        if source.name not in self._coverage:
+            self._coverage[source.name] = RollupCoverage.objects.filter(source=source.name).first()
+        coverage = self._coverage[source.name]
+        if coverage is not None:
+            return coverage.last_day + timedelta(days=1)
+        earliest = source.first_at()
+        return periods.today(earliest) if earliest else periods.today(self.now)
 
     def _split(
         self, source: Source, first: date, end: date
     ) -> tuple[tuple[date, date] | None, tuple[date, date] | None]:
         """The stored part of [first, end), and the part after the coverage to compute on the spot."""
-        if source.name not in self._coverage:
-            self._coverage[source.name] = RollupCoverage.objects.filter(source=source.name).first()
-        coverage = self._coverage[source.name]
-        if coverage is None:
-            return None, (first, end)
-        after = coverage.last_day + timedelta(days=1)
+        after = self._live_start(source)
         stored = (first, min(end, after)) if first < min(end, after) else None
         live = (max(first, after), end) if max(first, after) < end else None
         return stored, live
 
     def _live_rows(self, source: Source, metric: str, first: date, end: date) -> list[Row]:
-        key = (source.name, first, end)
-        if key not in self._live:
-            start_at, end_at = periods.local_midnight(first), min(periods.local_midnight(end), self.now)
-            self._live[key] = (
-                list(source.compute(start_at, end_at, periods.local_tz(), self.now)) if start_at < end_at else []
+        if metric not in self._live:
+            start_at = periods.local_midnight(self._live_start(source))
+            self._live[metric] = (
+                list(source.compute(start_at, self.now, periods.local_tz(), self.now, frozenset({metric})))
+                if start_at < self.now
+                else []
             )
-        return [row for row in self._live[key] if row[0] == metric]
+        return [row for row in self._live[metric] if first <= row[2] < end]
 
     def daily(self, metric: str, first: date, end: date, *, dimension: str = "") -> dict[date, Values]:
         """The values of one metric and dimension for each local day in [first, end) that has any."""

@@ -6,4 +6,12 @@ app_name = "dashboard"
 urlpatterns = [
     path("", views.home, name="home"),
     path("tiles/", views.tiles, name="tiles"),
+    path("areas/<slug:area>/", views.area, name="area"),
+    path("reports/", views.reports, name="reports"),
+    path("reports/<int:pk>/", views.report, name="report"),
+    path("reports/<int:pk>/preview/", views.report_preview, name="report-preview"),
+    path("reports/<int:pk>/download/<slug:fmt>/", views.report_download, name="report-download"),
+    path("improvements/", views.improvements, name="improvements"),
+    path("improvements/<int:pk>/", views.improvement_edit, name="improvement-edit"),
+    path("improvements/<int:pk>/delete/", views.improvement_delete, name="improvement-delete"),
 ]

@@ -13,9 +13,8 @@ from xml.sax.saxutils import escape
 import reportlab
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.charts.piecharts import Pie
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -33,7 +32,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import Flowable
 
-from ..document import Chart, Document, Section, Table, format_value
+from ..document import Chart, Document, Section, Table, cell_text, format_value
 from .charts import PALETTE
 
 FONT, BOLD = "Vera", "Vera-Bold"
@@ -71,21 +70,11 @@ def _p(text: object, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape("" if text is None else str(text)), style)
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".") if not value.is_integer() else f"{int(value):,}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
 def _table(
     columns: list[str], rows: list[list[Any]], styles: dict[str, ParagraphStyle], widths: list[float] | None = None
 ) -> LongTable:
     data = [[_p(c, styles["head"]) for c in columns]]
-    data += [[_p(_cell(v), styles["cell"]) for v in row] for row in rows[:MAX_TABLE_ROWS]]
+    data += [[_p(cell_text(v), styles["cell"]) for v in row] for row in rows[:MAX_TABLE_ROWS]]
     table = LongTable(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
@@ -131,12 +120,11 @@ def _chart(chart: Chart) -> Drawing:
         drawing.add(pie)
         drawing.add(legend)
         return drawing
-    # Any: the bar and line charts share the layout attributes but not their series styling.
-    plot: Any = VerticalBarChart() if chart.kind == "bar" else HorizontalLineChart()
+    if chart.kind == "line":
+        return _line(chart, drawing, width, height)
+    plot: Any = VerticalBarChart()
     plot.x, plot.y, plot.width, plot.height = 36, 26, width - 46, height - 46
-    plot.data = [
-        [v if v is not None else (0 if chart.kind == "bar" else None) for v in s.values] for s in chart.series
-    ] or [[0]]
+    plot.data = [[v or 0 for v in s.values] for s in chart.series] or [[0]]
     plot.categoryAxis.categoryNames = [label[:14] for label in chart.labels] or [""]
     plot.categoryAxis.labels.fontName = FONT
     plot.categoryAxis.labels.fontSize = 6
@@ -151,24 +139,68 @@ def _chart(chart: Chart) -> Drawing:
     if chart.unit == "percent":
         plot.valueAxis.valueMax = 100
     for i in range(len(chart.series)):
-        colour = colors.HexColor(PALETTE[i % len(PALETTE)])
-        if chart.kind == "bar":
-            plot.bars[i].fillColor = colour
-            plot.bars[i].strokeColor = None
-        else:
-            plot.lines[i].strokeColor = colour
-            plot.lines[i].strokeWidth = 1.5
+        plot.bars[i].fillColor = colors.HexColor(PALETTE[i % len(PALETTE)])
+        plot.bars[i].strokeColor = None
     drawing.add(plot)
-    if len(chart.series) > 1:
-        legend = Legend()
-        legend.x, legend.y = width - 4, height - 4
-        legend.alignment = "right"
-        legend.fontName, legend.fontSize = FONT, 6.5
-        legend.columnMaximum = 4
-        legend.colorNamePairs = [
-            (colors.HexColor(PALETTE[i % len(PALETTE)]), s.name) for i, s in enumerate(chart.series)
-        ]
-        drawing.add(legend)
+    _legend(chart, drawing, width, height)
+    return drawing
+
+
+def _legend(chart: Chart, drawing: Drawing, width: float, height: float) -> None:
+    if len(chart.series) < 2:
+        return
+    legend: Any = Legend()
+    legend.x, legend.y = width - 4, height - 4
+    legend.alignment = "right"
+    legend.fontName, legend.fontSize = FONT, 6.5
+    legend.columnMaximum = 4
+    legend.colorNamePairs = [(colors.HexColor(PALETTE[i % len(PALETTE)]), s.name) for i, s in enumerate(chart.series)]
+    drawing.add(legend)
+
+
+def _line(chart: Chart, drawing: Drawing, width: float, height: float) -> Drawing:
+    """Lines drawn point by point like the web's SVG: a gap (no value) breaks the line instead of dropping to 0."""
+    left, bottom, right, top = 36.0, 26.0, width - 10, height - 20
+    values = [v for s in chart.series for v in s.values if v is not None]
+    maximum = 100.0 if chart.unit == "percent" else max([*values, 1.0]) * 1.1
+    n = len(chart.labels)
+    xs = [left + ((right - left) * i / (n - 1) if n > 1 else (right - left) / 2) for i in range(n)]
+
+    def y(value: float) -> float:
+        return bottom + (top - bottom) * value / maximum
+
+    for step in range(5):
+        level = maximum * step / 4
+        drawing.add(Line(left, y(level), right, y(level), strokeColor=colors.HexColor("#e3e7ee"), strokeWidth=0.5))
+        drawing.add(
+            String(
+                left - 3,
+                y(level) - 2,
+                format_value(level, chart.unit),
+                fontName=FONT,
+                fontSize=6,
+                textAnchor="end",
+                fillColor=MUTED,
+            )
+        )
+    every = max(1, -(-n // 14))
+    for i, label in enumerate(chart.labels):
+        if i % every == 0:
+            drawing.add(
+                String(xs[i], bottom - 9, label[:10], fontName=FONT, fontSize=5.5, textAnchor="middle", fillColor=MUTED)
+            )
+    for j, series in enumerate(chart.series):
+        colour = colors.HexColor(PALETTE[j % len(PALETTE)])
+        run: list[float] = []
+        for i, value in enumerate([*series.values, None]):
+            if value is None:
+                if len(run) >= 4:
+                    drawing.add(PolyLine(run, strokeColor=colour, strokeWidth=1.5))
+                run = []
+                continue
+            run += [xs[i], y(value)]
+            drawing.add(Circle(xs[i], y(value), 1.6, fillColor=colour, strokeColor=None))
+    _legend(chart, drawing, width, height)
     return drawing
 
 

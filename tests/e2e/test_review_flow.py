@@ -54,14 +54,14 @@ def test_reviewer_works_the_queue_and_sees_the_tiles_change(
 
     sign_in(page, base, reviewer.email)
     expect(page.get_by_test_id("signed-in-user")).to_have_text(reviewer.full_name)
-    expect(page.get_by_test_id("tile-pending")).to_have_text("3")
-    expect(page.get_by_test_id("tile-at_risk")).to_have_text("1")
+    expect(page.get_by_test_id("tile-registration-approval-open")).to_have_text("3")
+    expect(page.get_by_test_id("tile-registration-approval-at_risk")).to_have_text("1")
     screenshot(page, "dashboard")
 
     # A second tab keeps the dashboard open: its tiles refresh in place while the reviewer decides.
     watcher = context.new_page()
     watcher.goto(f"{base}/dashboard/")
-    expect(watcher.get_by_test_id("tile-pending")).to_have_text("3")
+    expect(watcher.get_by_test_id("tile-registration-approval-open")).to_have_text("3")
 
     nav(page, "Registrations").click()
     expect(page).to_have_url(f"{base}/dashboard/registrations/")
@@ -90,10 +90,10 @@ def test_reviewer_works_the_queue_and_sees_the_tiles_change(
     page.get_by_role("button", name="Reject", exact=True).click()
     expect(page.get_by_test_id("decision")).to_contain_text("Rejected")
 
-    expect(watcher.get_by_test_id("tile-pending")).to_have_text("1", timeout=10_000)
-    expect(watcher.get_by_test_id("tile-at_risk")).to_have_text("0")
+    expect(watcher.get_by_test_id("tile-registration-approval-open")).to_have_text("1", timeout=10_000)
+    expect(watcher.get_by_test_id("tile-registration-approval-at_risk")).to_have_text("0")
     nav(page, "Dashboard").click()
-    expect(page.get_by_test_id("tile-pending")).to_have_text("1")
+    expect(page.get_by_test_id("tile-registration-approval-open")).to_have_text("1")
 
     assert Registration.objects.get(pk=soon.pk).status == RegistrationStatus.APPROVED
     rejected = Registration.objects.get(pk=later.pk)
@@ -159,9 +159,9 @@ def test_administrator_sees_queue_and_compliance_tiles(
             with time_machine.travel(registration.submitted_at + timedelta(hours=20)):
                 services.registration_approve(registration=registration, by=reviewer)
     sign_in(page, live_server.url, administrator.email)
-    expect(page.get_by_test_id("tiles-registrations")).to_be_visible()
-    expect(page.get_by_test_id("tile-compliance_quarter")).to_have_text("100.0 %")
-    expect(page.get_by_test_id("tile-pending")).to_have_text("2")
+    expect(page.get_by_test_id("promise-registration-approval")).to_be_visible()
+    expect(page.get_by_test_id("tile-registration-approval-quarter")).to_have_text("100.0 %")
+    expect(page.get_by_test_id("tile-registration-approval-open")).to_have_text("2")
     screenshot(page, "dashboard-administrator")
 
 

@@ -1,0 +1,76 @@
+"""Forms of the reports pages: the period picker, the report request and the improvement log."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+
+from . import periods
+from .models import Improvement, ReportKind
+from .periods import Period
+from .sections import AREAS
+
+PERIOD_CHOICES = [
+    (periods.WEEK, "Week"),
+    (periods.MONTH, "Month"),
+    (periods.QUARTER, "Quarter"),
+    (periods.CUSTOM, "Custom range"),
+]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class PeriodForm(forms.Form):
+    """A week, month or quarter containing `day` (default today), or a custom range of days."""
+
+    period = forms.ChoiceField(choices=PERIOD_CHOICES, initial=periods.MONTH, required=False)
+    day = forms.DateField(required=False, widget=DateInput, label="Containing")
+    start = forms.DateField(required=False, widget=DateInput, label="From")
+    end = forms.DateField(required=False, widget=DateInput, label="To")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("period") == periods.CUSTOM:
+            start, end = data.get("start"), data.get("end")
+            if not start or not end:
+                raise forms.ValidationError("Give both the first and the last day of the custom range.")
+            try:
+                data["chosen"] = periods.custom(start, end)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        else:
+            data["chosen"] = periods.containing(data.get("period") or periods.MONTH, data.get("day") or periods.today())
+        return data
+
+    def chosen(self) -> Period:
+        """The picked period; the current month when the input is missing or wrong (the errors are shown)."""
+        if self.is_valid():
+            return self.cleaned_data["chosen"]
+        return periods.current(periods.MONTH)
+
+
+class ReportRequestForm(forms.Form):
+    kind = forms.ChoiceField(choices=ReportKind.choices, initial=ReportKind.QUARTERLY)
+    day = forms.DateField(
+        widget=DateInput, label="Any day of the period", help_text="The week, month or quarter that contains this day."
+    )
+
+    def clean_day(self) -> date:
+        day: date = self.cleaned_data["day"]
+        if day > periods.today():
+            raise forms.ValidationError("Choose a day that has begun.")
+        return day
+
+
+class ImprovementForm(forms.ModelForm):
+    area = forms.ChoiceField(choices=[("", "All areas"), *AREAS.items()], required=False)
+
+    class Meta:
+        model = Improvement
+        fields = ["kind", "title", "area", "made_on", "description"]
+        widgets = {"made_on": DateInput(), "description": forms.Textarea(attrs={"rows": 3})}
+        labels = {"made_on": "Made on", "title": "Change"}

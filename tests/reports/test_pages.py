@@ -1,0 +1,228 @@
+"""The dashboard, the area pages, report runs with their downloads, and the improvement log, per persona."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+import time_machine
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from reports import services
+from reports.models import Improvement, ReportRun, RunStatus
+from reports.render.sheets import safe
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ["user", "outsider", "agent", "moderator", "manager", "reviewer", "administrator"]
+
+
+@pytest.fixture
+def as_(client, request):
+    def sign_in(persona: str):
+        client.force_login(request.getfixturevalue(persona))
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Queued tasks run (eagerly) when the request's transaction commits, as they would on a worker."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def quarterly_run(quarter_data, manager, run_on_commit):
+    with time_machine.travel(NOW, tick=False), run_on_commit():
+        period = services.report_period(kind="quarterly", day=date(2026, 2, 1))
+        run = services.report_request(kind="quarterly", period=period, by=manager)
+    run.refresh_from_db()
+    return run
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        ("user", 403),
+        ("outsider", 403),
+        ("agent", 403),
+        ("moderator", 403),
+        ("reviewer", 403),
+        ("manager", 200),
+        ("administrator", 200),
+    ],
+)
+def test_only_managers_and_administrators_open_and_download_reports(as_, persona, expected, quarterly_run):
+    client = as_(persona)
+    pk = quarterly_run.pk
+    for url in (
+        "/dashboard/reports/",
+        f"/dashboard/reports/{pk}/",
+        f"/dashboard/reports/{pk}/preview/",
+        f"/dashboard/reports/{pk}/download/pdf/",
+        f"/dashboard/reports/{pk}/download/xlsx/",
+        f"/dashboard/reports/{pk}/download/csv/",
+    ):
+        assert client.get(url).status_code == expected, url
+
+
+@pytest.mark.parametrize(
+    ("persona", "accounts", "support"),
+    [
+        ("user", 403, 403),
+        ("outsider", 403, 403),
+        ("reviewer", 200, 403),
+        ("manager", 200, 200),
+        ("administrator", 200, 200),
+    ],
+)
+def test_area_pages_follow_the_role(as_, persona, accounts, support):
+    client = as_(persona)
+    assert client.get("/dashboard/areas/accounts/").status_code == accounts
+    assert client.get("/dashboard/areas/support/").status_code == support
+    assert client.get("/dashboard/areas/nowhere/").status_code in (403, 404)
+
+
+def test_anonymous_visitors_go_to_sign_in(client):
+    for url in ("/dashboard/reports/", "/dashboard/areas/accounts/", "/dashboard/improvements/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_quarterly_run_is_stored_with_its_files_and_checksums(quarterly_run, manager):
+    import hashlib
+
+    run = quarterly_run
+    assert run.status == RunStatus.DONE and run.progress == 100 and run.generations == 1
+    assert run.requested_by == manager and run.period_slug == "2026-Q1"
+    for fmt in ("pdf", "xlsx", "csv"):
+        content = getattr(run, fmt).read()
+        assert hashlib.sha256(content).hexdigest() == getattr(run, f"{fmt}_sha256")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(run.pdf.open("rb").read())).pages)
+    assert "Executive summary" in text and "Registrations approved within 48 h: 50.0 %" in text
+    assert "SLA achievement = achieved ÷ (achieved + breached)" in text
+
+
+def test_generating_the_same_report_again_replaces_it(quarterly_run, manager, administrator, run_on_commit):
+    first_pdf = quarterly_run.pdf.name
+    with time_machine.travel(NOW, tick=False), run_on_commit():
+        period = services.report_period(kind="quarterly", day=date(2026, 3, 31))
+        again = services.report_request(kind="quarterly", period=period, by=administrator)
+    again.refresh_from_db()
+    assert again.pk == quarterly_run.pk and ReportRun.objects.count() == 1
+    assert again.generations == 2 and again.requested_by == administrator
+    assert not quarterly_run.pdf.storage.exists(first_pdf) or again.pdf.name == first_pdf
+
+
+def test_a_manager_generates_a_report_from_the_page(as_, quarter_data, run_on_commit):
+    client = as_("manager")
+    with time_machine.travel(NOW, tick=False), run_on_commit():
+        response = client.post("/dashboard/reports/", {"kind": "monthly", "day": "2026-03-15"})
+    run = ReportRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/dashboard/reports/{run.pk}/"
+    assert run.kind == "monthly" and run.period_slug == "2026-03" and run.status == RunStatus.DONE
+    page = client.get(f"/dashboard/reports/{run.pk}/")
+    assert b'data-testid="download-pdf"' in page.content
+
+
+def test_bad_report_requests_get_form_errors(as_):
+    client = as_("manager")
+    response = client.post("/dashboard/reports/", {"kind": "yearly", "day": "soon"})
+    assert response.status_code == 200 and response.context["form"].errors.keys() == {"kind", "day"}
+    response = client.post("/dashboard/reports/", {"kind": "weekly", "day": "2999-01-01"})
+    assert "Choose a day that has begun." in response.context["form"].errors["day"]
+    assert ReportRun.objects.count() == 0
+
+
+def test_spreadsheet_has_a_sheet_per_section_raw_appendices_and_escaped_formulas(quarterly_run, administrator):
+    workbook = load_workbook(io.BytesIO(quarterly_run.xlsx.open("rb").read()))
+    names = workbook.sheetnames
+    assert names[0] == "About"
+    for title in ("Executive summary", "Registrations", "Recommendations", "Raw SLA clocks per day"):
+        assert any(name.startswith(title[:28]) for name in names), title
+    assert safe("=HYPERLINK(1)") == "'=HYPERLINK(1)" and safe("+1") == "'+1" and safe("@x") == "'@x"
+    assert safe("-2") == "'-2" and safe(-2) == -2 and safe("plain") == "plain"
+
+
+def test_formula_like_improvements_reach_the_spreadsheet_as_text(quarter_data, administrator, manager, run_on_commit):
+    Improvement.objects.create(
+        kind="feature", title="=cmd|' /C calc'!A0", made_on=date(2026, 2, 3), created_by=administrator
+    )
+    with time_machine.travel(NOW, tick=False), run_on_commit():
+        run = services.report_request(
+            kind="quarterly", period=services.report_period(kind="quarterly", day=date(2026, 2, 1)), by=manager
+        )
+    run.refresh_from_db()
+    workbook = load_workbook(io.BytesIO(run.xlsx.open("rb").read()))
+    sheet = next(workbook[name] for name in workbook.sheetnames if name.startswith("Improvements"))
+    cells = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and "calc" in c.value]
+    assert cells == ["'=cmd|' /C calc'!A0"]
+    assert "'=cmd|' /C calc'!A0" in run.csv.open("rb").read().decode()
+
+
+def test_preview_shows_the_document(as_, quarterly_run):
+    response = as_("manager").get(f"/dashboard/reports/{quarterly_run.pk}/preview/")
+    content = response.content.decode()
+    assert 'data-testid="section-summary"' in content and "<svg" in content and "<script>" not in content
+    assert "SLA achievement = achieved ÷ (achieved + breached)" in content
+
+
+def test_area_page_period_picker_and_errors(as_, quarter_data):
+    client = as_("manager")
+    with time_machine.travel(NOW, tick=False):
+        response = client.get("/dashboard/areas/accounts/", {"period": "quarter", "day": "2026-02-01"})
+        assert response.context["period"].slug == "2026-Q1"
+        figure = next(f for s in response.context["sections"] for f in s.figures if f.key == "registrations.started")
+        assert figure.value == 6
+        custom = client.get(
+            "/dashboard/areas/accounts/", {"period": "custom", "start": "2026-01-01", "end": "2026-01-31"}
+        )
+        assert custom.context["period"].slug == "2026-01-01..2026-01-31"
+        bad = client.get("/dashboard/areas/accounts/", {"period": "custom", "start": "2026-02-01", "end": "2026-01-01"})
+    assert bad.status_code == 200 and "The range ends before it starts." in bad.content.decode()
+
+
+def test_dashboard_and_area_queries_stay_constant(as_, quarter_data, django_assert_max_num_queries):
+    client = as_("administrator")
+    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(30):
+        client.get("/dashboard/")
+    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(80):
+        client.get("/dashboard/areas/accounts/", {"period": "quarter", "day": "2026-02-01"})
+
+
+@pytest.mark.parametrize(
+    ("persona", "view", "edit"),
+    [("manager", 200, 403), ("administrator", 200, 302), ("reviewer", 403, 403), ("user", 403, 403)],
+)
+def test_improvement_log_is_kept_by_administrators(as_, persona, view, edit):
+    client = as_(persona)
+    assert client.get("/dashboard/improvements/").status_code == view
+    response = client.post(
+        "/dashboard/improvements/",
+        {"kind": "feedback", "title": "Shorter sign-up form", "area": "accounts", "made_on": "2026-02-03"},
+    )
+    assert response.status_code == edit
+    assert Improvement.objects.count() == (1 if edit == 302 else 0)
+
+
+def test_administrator_edits_and_removes_an_improvement(as_, administrator):
+    entry = Improvement.objects.create(kind="feature", title="Old", made_on=date(2026, 1, 2), created_by=administrator)
+    client = as_("administrator")
+    assert (
+        client.post(
+            f"/dashboard/improvements/{entry.pk}/",
+            {"kind": "optimisation", "title": "Faster queue", "area": "", "made_on": "2026-01-02"},
+        ).status_code
+        == 302
+    )
+    entry.refresh_from_db()
+    assert (entry.kind, entry.title) == ("optimisation", "Faster queue")
+    bad = client.post(f"/dashboard/improvements/{entry.pk}/", {"kind": "x", "title": "", "made_on": "no"})
+    assert bad.status_code == 200 and set(bad.context["form"].errors) == {"kind", "title", "made_on"}
+    assert client.post(f"/dashboard/improvements/{entry.pk}/delete/").status_code == 302
+    assert not Improvement.objects.exists()
