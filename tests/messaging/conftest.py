@@ -37,6 +37,16 @@ def _rules_only_spam_detection(settings):
     settings.MODERATION_SPAM_CSV = ""
 
 
+@pytest.fixture(autouse=True)
+def _fresh_model_cache():
+    """Loaded classifiers are cached by (name, version); every test's rolled-back database reuses version 1."""
+    from saypro.ml import services as ml
+
+    ml._loaded.clear()
+    yield
+    ml._loaded.clear()
+
+
 @pytest.fixture
 def member(db):
     """A second marketplace user."""
