@@ -113,6 +113,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "saypro.sla",
     "saypro.audit",
     "saypro.ml",
@@ -133,6 +136,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.AccountSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -143,6 +148,9 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "login"
+# Password-reset links: signed, single-use (they stop working once the password changes) and expiring.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_HOURS", 2, minimum=1) * 3600
+OTP_TOTP_ISSUER = "SayPro"
 
 TEMPLATES = [
     {
@@ -290,6 +298,19 @@ SLA_SWEEP_BATCH_SIZE = env_int("SLA_SWEEP_BATCH_SIZE", 500, minimum=1)
 REPORTS_ROLLUP_RECENT_DAYS = env_int("REPORTS_ROLLUP_RECENT_DAYS", 7, minimum=1)
 REPORTS_ITEMS_PER_STAFF_HOUR = env_int("REPORTS_ITEMS_PER_STAFF_HOUR", 12, minimum=1)
 DEMO_MODE = env_bool("SAYPRO_DEMO_MODE", DEBUG)
+# Sign-in security: failures per address within the window before a lockout of ACCOUNT_LOCKOUT_MINUTES, and
+# the distinct addresses failing from one IP within the window that flag credential stuffing.
+ACCOUNT_LOCKOUT_FAILURES = env_int("ACCOUNT_LOCKOUT_FAILURES", 5, minimum=1)
+ACCOUNT_LOCKOUT_WINDOW_MINUTES = env_int("ACCOUNT_LOCKOUT_WINDOW_MINUTES", 15, minimum=1)
+ACCOUNT_LOCKOUT_MINUTES = env_int("ACCOUNT_LOCKOUT_MINUTES", 30, minimum=1)
+ACCOUNT_STUFFING_ACCOUNTS = env_int("ACCOUNT_STUFFING_ACCOUNTS", 5, minimum=2)
+# Two-factor sign-in for the staff roles that decide (administrators, reviewers, moderators): on in production,
+# off in the demo.
+STAFF_2FA_REQUIRED = env_bool("SAYPRO_STAFF_2FA_REQUIRED", not DEMO_MODE)
+# The privacy policy version users consent to; consent to an older version is asked again.
+PRIVACY_POLICY_VERSION = env_str("SAYPRO_PRIVACY_POLICY_VERSION", "2026-01")
+# Moderation: the labelled CSV (text, label = spam/ham) the spam classifier is trained on when none exists yet.
+MODERATION_SPAM_CSV = env_str("MODERATION_SPAM_CSV", str(BASE_DIR.parent / "shared" / "data" / "spam_train.csv"))
 # Messaging: the classifier's confidence (in %) below which an agent sets the category, users' messages per
 # hour, and the days a conversation may wait on the user before it is resolved automatically.
 MESSAGING_CATEGORY_MIN_CONFIDENCE = env_int("MESSAGING_CATEGORY_MIN_CONFIDENCE", 60, minimum=0) / 100
@@ -328,7 +349,7 @@ SUPPORT_DEFLECTION_HOURS = env_int("SUPPORT_DEFLECTION_HOURS", 24, minimum=1)
 REST_FRAMEWORK = {
     # Token first: DRF takes the first class's WWW-Authenticate header, so a call without credentials gets 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -340,6 +361,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "registration": env_str("THROTTLE_REGISTRATION", "20/hour"),
         "verification": env_str("THROTTLE_VERIFICATION", "30/hour"),
+        "support_report": env_str("THROTTLE_SUPPORT_REPORT", "30/hour"),
+        "support_guidance": env_str("THROTTLE_SUPPORT_GUIDANCE", "120/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -4,15 +4,19 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.security_views import admin_login
 from accounts.urls import auth_urlpatterns
 
 urlpatterns = [
+    # Before the admin: its sign-in is the one sign-in page (lockout, account events, two-factor).
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("accounts/", include(auth_urlpatterns)),
     path("", include("saypro.health")),
     path("dashboard/messages/", include("messaging.urls")),
     path("messages/", include("messaging.user_urls")),
     path("dashboard/support/", include("support.urls")),
+    path("", include("support.public_urls")),
     path("dashboard/marketplace/", include("marketplace.urls")),
     path("dashboard/moderation/", include("moderation.urls")),
     path("dashboard/", include("reports.urls")),
@@ -21,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include("support.api_urls")),
     path("api/v1/", include("marketplace.api_urls")),
     path("api/v1/", include("moderation.api_urls")),
+    path("api/v1/", include("reports.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script from a URL of its own: no inline script, so the CSP holds.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

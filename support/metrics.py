@@ -290,10 +290,10 @@ def misroute_rate(*, start: datetime, end: datetime) -> Rate:
     corrected = DepartmentTransfer.objects.filter(ticket=OuterRef("pk"), corrected_source__in=triaged)
     row = (
         Ticket.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(misrouted=Exists(corrected))
+        .annotate(was_misrouted=Exists(corrected))
         .aggregate(
-            misrouted=Count("pk", filter=Q(misrouted=True)),
-            routed=Count("pk", filter=Q(misrouted=True) | Q(triage_source__in=triaged)),
+            misrouted=Count("pk", filter=Q(was_misrouted=True)),
+            routed=Count("pk", filter=Q(was_misrouted=True) | Q(triage_source__in=triaged)),
         )
     )
     return Rate(row["misrouted"], row["routed"])

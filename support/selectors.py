@@ -17,6 +17,7 @@ from django.db.models import (
     IntegerField,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
 )
@@ -34,6 +35,7 @@ from .models import (
     Article,
     Department,
     Macro,
+    PointsEntry,
     Ticket,
     TicketMessage,
 )
@@ -330,3 +332,7 @@ def article_matches(question: str, *, limit: int = 3) -> list[tuple[Article, flo
     scores = cosine_similarity(vectorizer.transform([question]), documents)[0]
     ranked = sorted(zip(articles, scores, strict=True), key=lambda pair: (-pair[1], pair[0].title))
     return [(article, float(score)) for article, score in ranked[:limit] if score > 0]
+
+
+def points_balance(*, user: User) -> int:
+    return int(PointsEntry.objects.filter(user=user).aggregate(total=Sum("points"))["total"] or 0)

@@ -92,3 +92,56 @@
     document.querySelectorAll("form[data-bulk]").forEach(wireBulkSelection);
   });
 })();
+
+// Forms marked data-inplace="#target" post in the background and swap the target with the returned HTML (the
+// server answers requests marked X-Requested-With: fetch with that block alone). Delegated, so swapped-in forms
+// keep working; a failed request falls back to a normal submission.
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-inplace")) return;
+    var target = document.querySelector(form.getAttribute("data-inplace"));
+    if (!target || !window.fetch) return;
+    event.preventDefault();
+    var data = new FormData(form);
+    if (event.submitter && event.submitter.name) data.append(event.submitter.name, event.submitter.value);
+    form.querySelectorAll("button").forEach(function (button) { button.disabled = true; });
+    fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (response) {
+        if (response.redirected || response.status >= 500) throw new Error("fallback");
+        return response.text();
+      })
+      .then(function (html) {
+        target.innerHTML = html;
+        target.dispatchEvent(new CustomEvent("saypro:swapped", { bubbles: true }));
+      })
+      .catch(function () { form.submit(); });
+  });
+
+  // A select with data-fill-url fetches `<url with its trailing 0 replaced by the chosen value>` (JSON with a
+  // "text"), puts the text into data-fill-target, records the choice in data-fill-record and, when the answer
+  // names a status, preselects it in data-fill-status.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-fill-url")) return;
+    var record = document.querySelector(select.getAttribute("data-fill-record") || "");
+    if (!select.value) { if (record) record.value = ""; return; }
+    var url = select.getAttribute("data-fill-url").replace(/0\/$/, select.value + "/");
+    fetch(url, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (answer) {
+        if (!answer) return;
+        var box = document.querySelector(select.getAttribute("data-fill-target"));
+        if (box) {
+          box.value = box.value.trim() ? box.value.replace(/\s*$/, "\n\n") + answer.text : answer.text;
+          box.focus();
+        }
+        if (record) record.value = select.value;
+        var status = document.querySelector(select.getAttribute("data-fill-status") || "");
+        if (status && answer.status) status.value = answer.status;
+      })
+      .catch(function () {});
+  });
+})();

@@ -1,0 +1,437 @@
+"""The support API: users' own tickets, "Report an issue", live chat hours, guidance and help-center search, the
+points balance; and the staff queue."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts.models import User
+from saypro.api import UncountedOffsetPagination
+from saypro.errors import DomainError
+from saypro.permissions import has_perm
+
+from . import selectors, services
+from .models import Article, Channel, Department, Guidance, PointsEntry, Priority, Ticket, TicketMessage
+
+CanViewTickets = has_perm("support.view_ticket")
+CanAnswer = has_perm(services.ANSWER_PERMISSION)
+# What a user may choose when filing; "conversation" tickets come from messaging, "in_app" from Report an issue.
+USER_CHANNELS = [Channel.WEB, Channel.EMAIL, Channel.CHAT, Channel.SOCIAL, Channel.IN_APP]
+
+
+class ChatClosed(DomainError):
+    code = "chat_closed"
+
+
+# --- Serializers ------------------------------------------------------------------------------------------------
+
+
+class AttachmentSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = TicketMessage
+        fields = ["id", "kind", "author", "body", "created_at", "attachments"]
+
+    def get_author(self, obj: TicketMessage) -> str:
+        if obj.kind == TicketMessage.Kind.REQUESTER:
+            return "you"
+        return obj.author.get_short_name() if obj.author else "SayPro support"
+
+
+class OwnTicketSerializer(serializers.ModelSerializer):
+    department = serializers.CharField(source="department.name", allow_null=True, read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "subject",
+            "body",
+            "channel",
+            "category",
+            "department",
+            "priority",
+            "status",
+            "created_at",
+            "updated_at",
+            "first_responded_at",
+            "solved_at",
+        ]
+
+
+class OwnTicketDetailSerializer(OwnTicketSerializer):
+    messages = serializers.SerializerMethodField()
+
+    class Meta(OwnTicketSerializer.Meta):
+        fields = [*OwnTicketSerializer.Meta.fields, "messages"]
+
+    @extend_schema(responses=MessageSerializer(many=True))
+    def get_messages(self, obj: Ticket) -> list[dict[str, Any]]:
+        return MessageSerializer(selectors.public_messages(ticket=obj), many=True).data  # type: ignore[return-value]
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    body = serializers.CharField(max_length=services.BODY_MAX)
+    channel = serializers.ChoiceField(choices=USER_CHANNELS, default=Channel.WEB)
+    cc = serializers.ListField(child=serializers.CharField(max_length=254), required=False, default=list, max_length=10)
+    guidance = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="The guidance id.")
+    attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list, max_length=5)
+
+
+class ReplySerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=services.BODY_MAX)
+    attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list, max_length=5)
+
+
+class ReportIssueSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=services.BODY_MAX)
+    subject = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    page = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    app_version = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    device = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    listing_id = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    transaction_id = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    log = serializers.CharField(
+        max_length=64_000,
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        help_text=f"A client log excerpt; the last {services.CLIENT_LOG_MAX:,} characters are kept.",
+    )
+
+
+class LiveChatSerializer(serializers.Serializer):
+    open = serializers.BooleanField()
+    hours = serializers.CharField()
+    time_zone = serializers.CharField()
+    opens_at = serializers.DateTimeField(allow_null=True)
+    closes_at = serializers.DateTimeField(allow_null=True)
+
+
+class ArticleSerializer(serializers.ModelSerializer):
+    category = serializers.CharField(source="category.name")
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Article
+        fields = ["id", "title", "category", "url", "updated_at"]
+
+    def get_url(self, obj: Article) -> str:
+        return f"/help/{obj.category.slug}/{obj.slug}/"
+
+
+class GuidanceQuestionSerializer(serializers.Serializer):
+    question = serializers.CharField(max_length=1000)
+
+
+class GuidanceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    confidence = serializers.FloatField(help_text="0–1: how well the best article matches the question.")
+    articles = serializers.ListField(child=serializers.DictField())
+
+
+class GuidanceReadSerializer(serializers.Serializer):
+    article = serializers.IntegerField()
+
+
+class PointsSerializer(serializers.Serializer):
+    balance = serializers.IntegerField()
+    entries = serializers.ListField(child=serializers.DictField())
+
+
+class StaffTicketSerializer(serializers.ModelSerializer):
+    requester = serializers.EmailField(source="requester.email")
+    assignee = serializers.EmailField(source="assignee.email", allow_null=True, read_only=True)
+    department = serializers.CharField(source="department.slug", allow_null=True, read_only=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    first_response_due = serializers.DateTimeField(allow_null=True)
+    is_at_risk = serializers.BooleanField()
+    is_breached = serializers.BooleanField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "subject",
+            "requester",
+            "channel",
+            "category",
+            "department",
+            "priority",
+            "status",
+            "assignee",
+            "created_at",
+            "first_response_due",
+            "due_at",
+            "is_at_risk",
+            "is_breached",
+            "needs_triage",
+            "triage_source",
+            "triage_confidence",
+            "triage_model_version",
+        ]
+
+
+class StaffReplySerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=services.BODY_MAX)
+    public = serializers.BooleanField(default=True)
+    status = serializers.ChoiceField(choices=[("", "unchanged"), *services.Status.choices], default="", required=False)
+    macro = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+# --- The user's own tickets ------------------------------------------------------------------------------------
+
+
+class OwnTicketList(generics.ListCreateAPIView):
+    """The signed-in user's tickets, newest first; POST files a new one."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = OwnTicketSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self) -> Any:
+        return selectors.tickets_of_requester(user=cast(User, self.request.user))
+
+    @extend_schema(request=TicketCreateSerializer, responses={201: OwnTicketDetailSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = TicketCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if values["channel"] == Channel.CHAT:
+            chat = services.live_chat_status()
+            if not chat["open"]:
+                raise ChatClosed(
+                    f"Live chat is open {chat['hours']} ({chat['time_zone']}); "
+                    "use the web form or e-mail and we will answer as soon as we can."
+                )
+        guidance = None
+        if values["guidance"] is not None:
+            guidance = Guidance.objects.filter(pk=values["guidance"], user=cast(User, request.user)).first()
+        ticket = services.ticket_create(
+            requester=cast(User, request.user),
+            subject=values["subject"],
+            body=values["body"],
+            channel=values["channel"],
+            cc=values["cc"],
+            attachments=values["attachments"],
+        )
+        if guidance is not None:
+            services.guidance_link_ticket(guidance=guidance, ticket=ticket)
+        return Response(OwnTicketDetailSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+
+class OwnTicketDetail(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=OwnTicketDetailSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        ticket = selectors.ticket_for_requester(user=cast(User, request.user), pk=pk)
+        return Response(OwnTicketDetailSerializer(ticket).data)
+
+
+class OwnTicketReply(APIView):
+    """The requester answers: a pending ticket opens again, a recently solved one reopens."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=ReplySerializer, responses={201: OwnTicketDetailSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        ticket = selectors.ticket_for_requester(user=cast(User, request.user), pk=pk)
+        data = ReplySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.ticket_requester_reply(ticket=ticket, **data.validated_data)
+        ticket.refresh_from_db()
+        return Response(OwnTicketDetailSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+
+class ReportIssueView(APIView):
+    """The marketplace's "Report an issue": a platform-issue ticket with the page, app version, device, listing or
+    transaction and a client log excerpt."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "support_report"
+
+    @extend_schema(request=ReportIssueSerializer, responses={201: OwnTicketDetailSerializer})
+    def post(self, request: Request) -> Response:
+        data = ReportIssueSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ticket = services.platform_issue_report(requester=cast(User, request.user), **data.validated_data)
+        return Response(OwnTicketDetailSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+
+class LiveChatView(APIView):
+    """Whether live chat is open now, and when it next opens or closes."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=LiveChatSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(LiveChatSerializer(services.live_chat_status()).data)
+
+
+# --- Help center and guidance ------------------------------------------------------------------------------------
+
+
+class ArticleSearchView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=ArticleSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        q = str(request.query_params.get("q", ""))[:200]
+        return Response(ArticleSerializer(selectors.article_search(q=q), many=True).data)
+
+
+def _guidance_body(guidance: Guidance) -> dict[str, Any]:
+    articles = Article.objects.select_related("category").in_bulk([pk for pk, _ in guidance.suggested])
+    return {
+        "id": guidance.pk,
+        "confidence": guidance.confidence,
+        "articles": [
+            {**ArticleSerializer(articles[pk]).data, "confidence": score}
+            for pk, score in guidance.suggested
+            if pk in articles
+        ],
+    }
+
+
+class GuidanceView(APIView):
+    """Before filing a ticket: the articles that best answer the question, with a confidence."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "support_guidance"
+
+    @extend_schema(request=GuidanceQuestionSerializer, responses={201: GuidanceSerializer})
+    def post(self, request: Request) -> Response:
+        data = GuidanceQuestionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        guidance = services.guidance_answer(question=data.validated_data["question"], user=cast(Any, request.user))
+        return Response(_guidance_body(guidance), status=status.HTTP_201_CREATED)
+
+
+class GuidanceReadView(APIView):
+    """The user opened a suggested article; without a ticket afterwards this counts as a deflection."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=GuidanceReadSerializer, responses=GuidanceSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        owner = cast(User, request.user) if request.user.is_authenticated else None
+        guidance = get_object_or_404(Guidance, pk=pk, user=owner)
+        data = GuidanceReadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        article = get_object_or_404(Article, pk=data.validated_data["article"], is_published=True)
+        return Response(_guidance_body(services.guidance_read(guidance=guidance, article=article)))
+
+
+class PointsView(APIView):
+    """The signed-in user's points balance and latest ledger entries."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=PointsSerializer)
+    def get(self, request: Request) -> Response:
+        entries = PointsEntry.objects.filter(user=cast(User, request.user)).order_by("-at", "-pk")
+        return Response(
+            {
+                "balance": selectors.points_balance(user=cast(User, request.user)),
+                "entries": list(entries.values("points", "reason", "at")[:50]),
+            }
+        )
+
+
+# --- Staff ---------------------------------------------------------------------------------------------------
+
+
+class StaffTicketList(generics.ListAPIView):
+    """A queue view (mine, team, unassigned, triage, at_risk, breached, all), breached first, then by deadline."""
+
+    permission_classes = [CanViewTickets]
+    serializer_class = StaffTicketSerializer
+    pagination_class = UncountedOffsetPagination
+
+    def get_queryset(self) -> Any:
+        params = self.request.query_params
+        view = params.get("view", "all")
+        if view not in selectors.QUEUE_VIEWS:
+            raise serializers.ValidationError({"view": [f"Choose one of: {', '.join(selectors.QUEUE_VIEWS)}."]})
+        priority = params.get("priority", "")
+        if priority and priority not in Priority.values:
+            raise serializers.ValidationError({"priority": [f"Choose one of: {', '.join(Priority.values)}."]})
+        department = None
+        if params.get("department"):
+            department = Department.objects.filter(slug=params["department"]).first()
+            if department is None:
+                raise serializers.ValidationError({"department": ["Unknown department."]})
+        return selectors.ticket_queue(
+            user=cast(User, self.request.user),
+            view=view,
+            at_risk=params.get("at_risk") == "on",
+            breached=params.get("breached") == "on",
+            department=department,
+            priority=priority,
+            q=params.get("q", "")[:100],
+        )
+
+
+class StaffTicketDetail(generics.RetrieveAPIView):
+    permission_classes = [CanViewTickets]
+    serializer_class = StaffTicketSerializer
+
+    def get_object(self) -> Ticket:
+        try:
+            return selectors.ticket_detail(pk=int(self.kwargs["pk"]))
+        except Exception as exc:
+            raise NotFound() from exc
+
+
+class StaffTicketReply(APIView):
+    permission_classes = [CanAnswer]
+
+    @extend_schema(request=StaffReplySerializer, responses={201: StaffTicketSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        ticket = get_object_or_404(Ticket, pk=pk)
+        data = StaffReplySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        macro = None
+        if values["macro"] is not None:
+            macro = (
+                selectors.macros_usable(surface="ticket", department=ticket.department)
+                .filter(pk=values["macro"])
+                .first()
+            )
+            if macro is None:
+                raise serializers.ValidationError({"macro": ["Not a macro usable on this ticket."]})
+        services.ticket_reply(
+            ticket=ticket,
+            by=cast(User, request.user),
+            body=values["body"],
+            public=values["public"],
+            macro=macro,
+            status=values["status"] or None,
+        )
+        return Response(StaffTicketSerializer(selectors.ticket_detail(pk=pk)).data, status=status.HTTP_201_CREATED)

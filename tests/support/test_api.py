@@ -1,0 +1,200 @@
+"""The support API: a user's own tickets, Report an issue, live chat, guidance and deflection, points, staff queue."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from support import services
+from support.models import Article, ArticleCategory, Guidance, Status, Ticket, TicketAttachment
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def as_user(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_a_user_files_a_ticket_and_sees_only_their_own(user, django_capture_on_commit_callbacks):
+    client = as_user(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/support/tickets/", {"subject": "Payout", "body": "Where is it?"}, format="json")
+    assert response.status_code == 201 and response.json()["status"] == "new"
+    mine = response.json()["id"]
+    other = services.ticket_create(requester=UserFactory(), subject="Theirs", body="Private", channel="web")
+    listed = client.get("/api/v1/support/tickets/").json()["results"]
+    assert [row["id"] for row in listed] == [mine]
+    assert client.get(f"/api/v1/support/tickets/{other.pk}/").status_code == 404
+    assert client.post(f"/api/v1/support/tickets/{other.pk}/replies/", {"body": "hi"}, format="json").status_code == 404
+    assert APIClient().get("/api/v1/support/tickets/").status_code == 401
+
+
+def test_users_never_see_internal_notes(user, agent):
+    ticket = services.ticket_create(requester=user, subject="Q", body="?", channel="web", department="general")
+    services.ticket_reply(ticket=ticket, by=agent, body="Secret note", public=False)
+    services.ticket_reply(ticket=ticket, by=agent, body="Public answer", status=Status.PENDING)
+    detail = as_user(user).get(f"/api/v1/support/tickets/{ticket.pk}/").json()
+    assert [m["body"] for m in detail["messages"]] == ["Public answer"] and detail["status"] == "pending"
+    response = as_user(user).post(f"/api/v1/support/tickets/{ticket.pk}/replies/", {"body": "Thanks"}, format="json")
+    assert response.status_code == 201 and response.json()["status"] == "open"
+
+
+def test_bad_ticket_input_gets_the_one_error_shape(user):
+    client = as_user(user)
+    response = client.post("/api/v1/support/tickets/", {"body": "", "channel": "fax"}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and {"body", "channel"} <= set(error["fields"])
+    too_long = client.post("/api/v1/support/tickets/", {"body": "x" * 20_001}, format="json")
+    assert too_long.status_code == 400 and "body" in too_long.json()["error"]["fields"]
+    bad_cc = client.post("/api/v1/support/tickets/", {"body": "hi", "cc": ["nope"]}, format="json")
+    assert bad_cc.status_code == 400 and "cc" in bad_cc.json()["error"]["fields"]
+    exe = SimpleUploadedFile("virus.exe", b"MZ", content_type="application/x-msdownload")
+    upload = client.post("/api/v1/support/tickets/", {"body": "see file", "attachments": [exe]}, format="multipart")
+    assert upload.status_code == 400 and "attachments" in upload.json()["error"]["fields"]
+    assert not Ticket.objects.exists()
+
+
+def test_attachments_are_stored_with_the_ticket(user, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    image = SimpleUploadedFile("screen.png", b"\x89PNG....", content_type="image/png")
+    response = as_user(user).post(
+        "/api/v1/support/tickets/", {"body": "see screenshot", "attachments": [image]}, format="multipart"
+    )
+    assert response.status_code == 201
+    attachment = TicketAttachment.objects.get()
+    assert attachment.name == "screen.png" and attachment.size == 8
+
+
+def test_live_chat_tickets_are_refused_outside_the_opening_hours(user, settings):
+    settings.SUPPORT_LIVE_CHAT_TIME_ZONE = "Africa/Johannesburg"
+    client = as_user(user)
+    with time_machine.travel("2026-03-02 21:30:00Z", tick=False):  # 23:30 local
+        status = APIClient().get("/api/v1/support/live-chat/").json()
+        response = client.post("/api/v1/support/tickets/", {"body": "hello", "channel": "chat"}, format="json")
+    assert (
+        status["open"] is False
+        and status["hours"] == "08:00-22:00"
+        and status["opens_at"].startswith("2026-03-03T08:00")
+    )
+    assert response.status_code == 409 and response.json()["error"]["code"] == "chat_closed"
+    with time_machine.travel("2026-03-02 10:00:00Z", tick=False):
+        assert (
+            client.post("/api/v1/support/tickets/", {"body": "hello", "channel": "chat"}, format="json").status_code
+            == 201
+        )
+
+
+def test_report_an_issue_endpoint(user):
+    response = as_user(user).post(
+        "/api/v1/support/report-issue/",
+        {
+            "description": "Photos do not upload",
+            "page": "/sell",
+            "app_version": "4.2",
+            "device": "iPhone 15",
+            "listing_id": "L-7",
+            "log": "upload failed 500",
+        },
+        format="json",
+    )
+    assert response.status_code == 201 and response.json()["category"] == "platform_issue"
+    ticket = Ticket.objects.get()
+    assert ticket.context["listing_id"] == "L-7" and ticket.subject == "Problem on /sell"
+    oversized = as_user(user).post(
+        "/api/v1/support/report-issue/", {"description": "x", "log": "y" * 64_001}, format="json"
+    )
+    assert oversized.status_code == 400 and "log" in oversized.json()["error"]["fields"]
+
+
+@pytest.fixture
+def articles(db):
+    payments = ArticleCategory.objects.get(slug="payments")
+    account = ArticleCategory.objects.get(slug="account")
+    return [
+        Article.objects.create(
+            category=payments,
+            title="When will I get my refund?",
+            slug="refund",
+            body="Refunds reach your bank account within 5 to 7 working days after approval.",
+        ),
+        Article.objects.create(
+            category=account,
+            title="Reset your password",
+            slug="password",
+            body="Forgot your password? Use the reset link on the sign-in page.",
+        ),
+    ]
+
+
+def test_guidance_suggests_the_best_article_and_a_read_without_ticket_is_a_deflection(user, articles):
+    client = as_user(user)
+    response = client.post("/api/v1/support/guidance/", {"question": "how long does a refund take?"}, format="json")
+    body = response.json()
+    assert response.status_code == 201 and body["articles"][0]["title"] == "When will I get my refund?"
+    assert 0 < body["confidence"] <= 1 and body["articles"][0]["url"] == "/help/payments/refund/"
+    read = client.post(f"/api/v1/support/guidance/{body['id']}/read/", {"article": articles[0].pk}, format="json")
+    assert read.status_code == 200
+    guidance = Guidance.objects.get()
+    assert guidance.read_article == articles[0] and guidance.ticket is None
+    assert (
+        client.post(
+            f"/api/v1/support/guidance/{body['id']}/read/", {"article": articles[1].pk}, format="json"
+        ).status_code
+        == 400
+    )
+    # Filing after all links the ticket: no deflection.
+    client.post("/api/v1/support/tickets/", {"body": "still waiting", "guidance": body["id"]}, format="json")
+    assert Guidance.objects.get().ticket is not None
+    other = as_user(UserFactory())
+    assert (
+        other.post(
+            f"/api/v1/support/guidance/{body['id']}/read/", {"article": articles[0].pk}, format="json"
+        ).status_code
+        == 404
+    )
+
+
+def test_guidance_refuses_an_empty_question_and_help_search_is_public(articles):
+    assert APIClient().post("/api/v1/support/guidance/", {"question": "?"}, format="json").status_code == 400
+    results = APIClient().get("/api/v1/help/articles/?q=password").json()
+    assert [row["title"] for row in results] == ["Reset your password"]
+
+
+def test_points_balance_after_a_survey_answer(user, agent):
+    ticket = services.ticket_create(requester=user, subject="Q", body="?", channel="web", department="general")
+    survey = services.survey_send(target=ticket, requester=user, agent=agent, department=None, channel="web")
+    services.survey_answer(token=services.survey_token(survey), rating=5)
+    body = as_user(user).get("/api/v1/support/points/").json()
+    assert body["balance"] == 10 and body["entries"][0]["reason"] == "Answered a satisfaction survey"
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_staff_queue_endpoint_query_count_and_permissions(agent, user, rows, django_assert_max_num_queries):
+    for _ in range(rows):
+        services.ticket_create(requester=UserFactory(), subject="Q", body="?", channel="web", department="orders")
+    client = as_user(agent)
+    with django_assert_max_num_queries(6):
+        response = client.get("/api/v1/staff/tickets/?view=all&limit=50")
+    assert response.status_code == 200 and len(response.json()["results"]) == rows
+    assert client.get("/api/v1/staff/tickets/?view=nonsense").status_code == 400
+    assert as_user(user).get("/api/v1/staff/tickets/").status_code == 403
+
+
+def test_staff_reply_endpoint(agent, manager):
+    ticket = services.ticket_create(requester=UserFactory(), subject="Q", body="?", channel="web", department="orders")
+    response = as_user(agent).post(
+        f"/api/v1/staff/tickets/{ticket.pk}/reply/", {"body": "On it", "status": "solved"}, format="json"
+    )
+    assert response.status_code == 201 and response.json()["status"] == "solved"
+    assert (
+        as_user(manager).post(f"/api/v1/staff/tickets/{ticket.pk}/reply/", {"body": "x"}, format="json").status_code
+        == 403
+    )
+    bad = as_user(agent).post(f"/api/v1/staff/tickets/{ticket.pk}/reply/", {"body": "x", "macro": 99999}, format="json")
+    assert bad.status_code == 400 and "macro" in bad.json()["error"]["fields"]
