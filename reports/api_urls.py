@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import api
+
+app_name = "reports-api"
+urlpatterns = [
+    path("metrics/", api.MetricsView.as_view(), name="metrics"),
+    path("metrics/compliance/", api.ComplianceView.as_view(), name="compliance"),
+    path("metrics/reports/", api.ReportRunList.as_view(), name="report-runs"),
+]
