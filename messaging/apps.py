@@ -35,6 +35,8 @@ class MessagingConfig(AppConfig):
         ],
     }
 
+    demo_phases = ["messaging.demo.messaging_phase"]
+
     def ready(self) -> None:
         from accounts.routing import load_register
         from saypro.sla.promises import Promise, promise_register
