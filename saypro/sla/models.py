@@ -156,7 +156,15 @@ class ClockEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["clock", "at"], name="clockevent_clock_at")]
+        indexes = [
+            models.Index(fields=["clock", "at"], name="clockevent_clock_at"),
+            # The sweep's backstop: warn and breach events whose handler has not run.
+            models.Index(
+                fields=["at"],
+                name="clockevent_unhandled",
+                condition=Q(handled_at__isnull=True, kind__in=["warn", "breach"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.at:%Y-%m-%d %H:%M}"

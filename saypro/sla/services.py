@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +30,7 @@ DEFAULT_RISK_PERCENT = 75
 __all__ = [
     "SweepResult",
     "clock_event_handle",
+    "clock_events_unhandled",
     "clock_open_for",
     "clock_pause",
     "clock_resume",
@@ -384,6 +385,28 @@ def sla_sweep(
 
 
 # --- Handlers -------------------------------------------------------------------------------------
+
+
+# An event whose handler has not run this long after it happened is taken to have lost its task (a worker
+# killed before acknowledging it, a message dropped with a broker) and is handed to a worker again.
+REDISPATCH_AFTER = timedelta(minutes=10)
+REDISPATCH_LIMIT = 1000
+
+
+def clock_events_unhandled(*, now: datetime | None = None, limit: int = REDISPATCH_LIMIT) -> list[int]:
+    """Ids of warn and breach events still unhandled REDISPATCH_AFTER after they happened, oldest first.
+
+    Handing them out again is safe: `clock_event_handle` claims each event once, so a task that was only late
+    and arrives after all does nothing.
+    """
+    cutoff = _instant(now) - REDISPATCH_AFTER
+    return list(
+        ClockEvent.objects.filter(
+            kind__in=(ClockEvent.Kind.WARN, ClockEvent.Kind.BREACH), handled_at__isnull=True, at__lte=cutoff
+        )
+        .order_by("at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def clock_event_handle(*, event_id: int) -> bool:

@@ -11,7 +11,17 @@ from . import services
 @shared_task(name="saypro.sla.tasks.sweep")
 def sweep() -> dict[str, int]:
     result = services.sla_sweep()
-    return {"warned": result.warned, "breached": result.breached, "batches": result.batches}
+    # The backstop for handler tasks that never ran: a crashed worker's unacknowledged message would otherwise
+    # wait for the broker's visibility timeout (an hour on Redis) before anyone is warned.
+    stale = services.clock_events_unhandled()
+    for event_id in stale:
+        handle_event.delay(event_id)
+    return {
+        "warned": result.warned,
+        "breached": result.breached,
+        "batches": result.batches,
+        "redispatched": len(stale),
+    }
 
 
 # OSError: a mail server or gateway that is down. OperationalError: a deadlock, a dropped connection or a busy

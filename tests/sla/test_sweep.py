@@ -151,7 +151,7 @@ class TestWarningsAndBreach:
     def test_the_beat_task_sweeps_and_reports_its_counts(self, policy):
         start_clocks(2)
         with time_machine.travel(T0 + 30 * HOUR, tick=False):
-            assert tasks.sweep.delay().get() == {"warned": 2, "breached": 2, "batches": 1}
+            assert tasks.sweep.delay().get() == {"warned": 2, "breached": 2, "batches": 1, "redispatched": 0}
 
 
 @pytest.mark.django_db
@@ -273,6 +273,26 @@ class TestHandleEvent:
         breach.refresh_from_db()
         assert breach.handled_at is not None
         assert calls == [breach.pk, breach.pk]
+
+
+@pytest.mark.django_db
+def test_the_sweep_hands_out_again_the_events_whose_handler_never_ran(policy, handled):
+    """A worker killed before acknowledging a handler task must not leave the warning unsent for an hour."""
+    start_clocks(2)
+    sweep_at(T0 + 30 * HOUR)  # breaches, but the handler tasks are lost (never run)
+    assert handled == []
+    lost = set(ClockEvent.objects.filter(kind__in=["warn", "breach"]).values_list("pk", flat=True))
+
+    with time_machine.travel(T0 + 30 * HOUR + services.REDISPATCH_AFTER - timedelta(seconds=1), tick=False):
+        assert tasks.sweep()["redispatched"] == 0
+    with time_machine.travel(T0 + 30 * HOUR + services.REDISPATCH_AFTER, tick=False):
+        assert tasks.sweep()["redispatched"] == len(lost) == 4
+        assert {pk for _, pk in handled} == lost
+        # Handled now: the next sweep finds nothing to hand out, and a late original task does nothing.
+        assert tasks.sweep()["redispatched"] == 0
+        for pk in lost:
+            tasks.handle_event.delay(pk)
+    assert len(handled) == 4
 
 
 def test_two_apps_cannot_answer_the_same_metric(monkeypatch):
