@@ -120,6 +120,9 @@ def _chart(chart: Chart) -> Drawing:
         drawing.add(pie)
         drawing.add(legend)
         return drawing
+    if not chart.labels:
+        drawing.add(String(10, height / 2, "No data", fontName=FONT, fontSize=8, fillColor=MUTED))
+        return drawing
     if chart.kind == "line":
         return _line(chart, drawing, width, height)
     plot: Any = VerticalBarChart()

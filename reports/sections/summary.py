@@ -19,6 +19,8 @@ MIN_BASE = 20
 AUTO_APPROVAL_FLOOR = 50.0
 DROP_OFF_CEILING = 25.0
 CAUSE_SHARE = 40.0
+# Less extra work than this a day is not worth a staffing change: look at the breached items instead.
+MIN_STAFF_HOURS = 0.1
 
 
 def cite(section: Section, figure: Figure) -> str:
@@ -154,7 +156,7 @@ def recommendations(sections: list[Section], ctx: Context) -> Section:
         section, figure = pair
         covered.add(figure.key)
         staffing = _staffing(ctx, promise.metric)
-        if staffing and staffing[0] > 0:
+        if staffing and staffing[0] >= MIN_STAFF_HOURS:
             extra, arrived, decided, peak = staffing
             add(
                 f"Add about {extra:.1f} staff-hours a day to “{promise.title}” at {_hour_ranges(peak)}: at those hours "

@@ -1,0 +1,91 @@
+"""A manager's quarter end in a real browser: the dashboard's four promises, the quarterly report generated on
+demand with its progress, the PDF downloaded and read back."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+from pypdf import PdfReader
+
+from reports import periods
+from saypro.sla.promises import promises
+from saypro.sla.services import clock_start, clock_stop
+from tests.factories import PASSWORD, RegistrationFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+# Per promise, the hours each of four clocks took, due in the last quarter (None: still open, now breached).
+OUTCOMES = {
+    "registration.approval": (2, 20, 60, None),  # 2 of 4 within 48 h: 50.0 %
+    "message.first_response": (1, 5, 10, 30),  # 3 of 4 within 24 h: 75.0 %
+    "ticket.resolution": (3, 4, 6, 8),  # 4 of 4: 100.0 %
+    "moderation.decision": (1, 13, 14, 20),  # 1 of 4 within 12 h: 25.0 %
+}
+EXPECTED = {
+    "registration.approval": "50.0 %",
+    "message.first_response": "75.0 %",
+    "ticket.resolution": "100.0 %",
+    "moderation.decision": "25.0 %",
+}
+
+
+@pytest.fixture
+def last_quarter_clocks():
+    quarter = periods.last_complete(periods.QUARTER)
+    start = quarter.start_at + timedelta(days=20)
+    for metric, hours in OUTCOMES.items():
+        for index, taken in enumerate(hours):
+            target = RegistrationFactory(user__email=f"{metric}-{index}@example.com")
+            at = start + timedelta(days=7 * index)
+            clock_start(metric=metric, target=target, at=at)
+            if taken is not None:
+                clock_stop(metric=metric, target=target, at=at + timedelta(hours=taken))
+    return quarter
+
+
+def test_manager_generates_the_quarterly_report_and_reads_the_pdf(
+    page, live_server, manager, last_quarter_clocks, screenshot
+):
+    assert {p.metric for p in promises()} == set(OUTCOMES)
+    base = live_server.url
+    page.goto(f"{base}/dashboard/")
+    page.get_by_label("E-mail address").fill(manager.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{base}/dashboard/")
+    for metric in OUTCOMES:
+        expect(page.get_by_test_id(f"promise-{metric.replace('.', '-')}")).to_be_visible()
+    # Every registration clock of the fixture is past its deadline: one is still open, so it counts as breached.
+    expect(page.get_by_test_id("tile-registration-approval-breached")).to_have_text("1")
+    screenshot(page, "reports-dashboard")
+
+    page.get_by_role("link", name="Reports", exact=True).first.click()
+    expect(page).to_have_url(f"{base}/dashboard/reports/")
+    page.get_by_label("Kind").select_option("quarterly")
+    page.get_by_label("Any day of the period").fill(last_quarter_clocks.start.isoformat())
+    screenshot(page, "reports-list")
+    page.get_by_test_id("generate").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/reports/\d+/$"))
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "done", timeout=60_000)
+    screenshot(page, "reports-run")
+
+    with page.expect_download() as info:
+        page.get_by_test_id("download-pdf").click()
+    download = info.value
+    assert download.suggested_filename == f"saypro-quarterly-{last_quarter_clocks.slug}.pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(open(download.path(), "rb").read())).pages)
+    text = re.sub(r"\s+", " ", text)
+    assert "Executive summary" in text
+    for promise in promises():
+        assert f"{promise.title}: {EXPECTED[promise.metric]}" in text, promise.title
+
+    page.get_by_role("link", name="Preview in the browser").click()
+    expect(page.get_by_test_id("section-summary")).to_contain_text("Targets missed")
+    screenshot(page, "reports-preview")
+    page.goto(f"{base}/dashboard/areas/accounts/?period=quarter&day={last_quarter_clocks.start.isoformat()}")
+    expect(page.get_by_test_id("period-label")).to_contain_text(last_quarter_clocks.label)
+    screenshot(page, "reports-area-accounts")
