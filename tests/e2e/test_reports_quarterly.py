@@ -77,7 +77,7 @@ def test_manager_generates_the_quarterly_report_and_reads_the_pdf(
         page.get_by_test_id("download-pdf").click()
     download = info.value
     assert download.suggested_filename == f"saypro-quarterly-{last_quarter_clocks.slug}.pdf"
-    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(open(download.path(), "rb").read())).pages)
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(download.path().read_bytes())).pages)
     text = re.sub(r"\s+", " ", text)
     assert "Executive summary" in text
     for promise in promises():
