@@ -29,9 +29,9 @@ def sign_in(page, base_url: str, email: str) -> None:
 
 
 def write_in(user, body: str, *, hours_ago: float = 0, subject: str = ""):
-    with time_machine.travel(timezone.now() - timedelta(hours=hours_ago), tick=False):
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            return services.conversation_start(user=user, body=body, subject=subject)
+    past = timezone.now() - timedelta(hours=hours_ago)
+    with time_machine.travel(past, tick=False), TestCase.captureOnCommitCallbacks(execute=True):
+        return services.conversation_start(user=user, body=body, subject=subject)
 
 
 def test_agent_answers_an_unassigned_message_with_a_canned_response_and_the_clock_is_met(
@@ -81,4 +81,4 @@ def test_agent_answers_an_unassigned_message_with_a_canned_response_and_the_cloc
     screenshot(page, "messaging-thread-live")
 
     page.get_by_role("link", name="Messages").first.click()
-    expect(page.locator("[data-testid=inbox] tbody tr[data-conversation='%d']" % waiting.pk)).to_contain_text("You")
+    expect(page.locator(f"[data-testid=inbox] tbody tr[data-conversation='{waiting.pk}']")).to_contain_text("You")
