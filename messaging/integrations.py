@@ -46,8 +46,8 @@ def moderation_register() -> None:
         restore=restore,
         describe=lambda message: f"Message in conversation #{message.conversation_id}",
         url=lambda message: reverse("messaging:thread", args=[message.conversation_id]),
-        # Users write to the team with their phone numbers and ad links as a matter of course.
-        skip_signals=("phone", "link"),
+        # Users give the team their phone numbers as a matter of course.
+        skip_signals=("phone",),
     )
 
 

@@ -32,8 +32,7 @@ def on_team(user, team, **profile) -> None:
 
 @pytest.fixture(autouse=True)
 def _rules_only_spam_detection(settings):
-    """Moderation trains its spam model on first use (seconds per test); these tests run its rules alone, and
-    the spam test below switches the model back on."""
+    """Moderation trains its spam model on first use (seconds per test); these tests run its rules alone."""
     settings.MODERATION_SPAM_CSV = ""
 
 
