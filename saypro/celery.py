@@ -24,4 +24,11 @@ app.conf.beat_schedule = {
     # Reports: rollups every 15 minutes; scheduled reports checked hourly (they start from 06:00 local time).
     "reports-rollups-refresh": {"task": "reports.tasks.rollups_refresh", "schedule": crontab(minute="*/15")},
     "reports-scheduled": {"task": "reports.tasks.scheduled_reports", "schedule": crontab(minute=5)},
+    # Messaging: conversations left waiting on the user resolve after MESSAGING_AUTO_RESOLVE_DAYS; the category
+    # classifier is refitted weekly when agents have labelled something new.
+    "messaging-auto-resolve": {"task": "messaging.tasks.auto_resolve_conversations", "schedule": crontab(minute=20)},
+    "messaging-retrain-categories": {
+        "task": "messaging.tasks.retrain_category_model",
+        "schedule": crontab(minute=40, hour=3, day_of_week="sunday"),
+    },
 }
