@@ -1,0 +1,212 @@
+"""Messaging: volume in and out, the category mix against its targets, growth against the 10–15 % target and the
+quarter's volume plan, first response within 24 h and resolution by category — from messaging's selectors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from messaging import selectors as messaging
+from saypro.sla import selectors as sla_selectors
+
+from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table
+from ..periods import QUARTER
+from ..selectors import achievement, percent
+from . import MESSAGING, Context, section_register
+from .compliance import hours
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@section_register("messaging", area=MESSAGING, order=60)
+def messaging_section(ctx: Context) -> Section:
+    period, previous = ctx.period, ctx.previous
+    section = Section(key="messaging", title="Messaging")
+    start, end = period.start_at, ctx.end
+    before_start, before_end = previous.start_at, previous.end_at
+
+    def volume(a: datetime, b: datetime) -> tuple[list[messaging.VolumeRow], dict[str, int]]:
+        rows = messaging.message_volume(start=a, end=b, period="week")
+        return rows, {
+            key: sum(getattr(r, key) for r in rows) for key in ("inbound", "outbound", "user_messages", "team_replies")
+        }
+
+    rows, now_volume = volume(start, end)
+    _, before_volume = volume(before_start, before_end)
+    first = achievement(ctx.reader, messaging.FIRST_RESPONSE, period.start, period.end)
+    first_before = achievement(ctx.reader, messaging.FIRST_RESPONSE, previous.start, previous.end)
+    stats = sla_selectors.stop_time_stats(metric=messaging.FIRST_RESPONSE, start=start, end=end)
+    stats_before = sla_selectors.stop_time_stats(metric=messaging.FIRST_RESPONSE, start=before_start, end=before_end)
+    target = messaging.FIRST_RESPONSE_TARGET * 100
+    total = now_volume["inbound"] + now_volume["outbound"]
+    total_before = before_volume["inbound"] + before_volume["outbound"]
+    low, high = messaging.GROWTH_TARGET
+    section.figures += [
+        Figure(
+            "messaging.inbound",
+            "Conversations started by users",
+            now_volume["inbound"],
+            COUNT,
+            before_volume["inbound"],
+        ),
+        Figure(
+            "messaging.outbound",
+            "Conversations started by the team",
+            now_volume["outbound"],
+            COUNT,
+            before_volume["outbound"],
+        ),
+        Figure(
+            "messaging.user_messages",
+            "Messages in (from users)",
+            now_volume["user_messages"],
+            COUNT,
+            before_volume["user_messages"],
+        ),
+        Figure(
+            "messaging.team_replies",
+            "Replies out (from the team)",
+            now_volume["team_replies"],
+            COUNT,
+            before_volume["team_replies"],
+        ),
+        Figure(
+            "messaging.first_response_24h",
+            "Messages answered within 24 h",
+            first.percent,
+            PERCENT,
+            first_before.percent,
+            target=target,
+            target_text=f"≥ {target:g} % (rising to {messaging.FIRST_RESPONSE_STRETCH_TARGET * 100:g} %)",
+            note=f"{first.achieved:,} of {first.decided:,}",
+        ),
+        Figure(
+            "messaging.first_response_average",
+            "First response, average",
+            hours(stats.average),
+            HOURS,
+            hours(stats_before.average),
+            target=24.0,
+            target_text="under 24 h",
+            higher_is_better=False,
+        ),
+        Figure(
+            "messaging.first_response_median",
+            "First response, median",
+            hours(stats.median),
+            HOURS,
+            hours(stats_before.median),
+        ),
+        Figure("messaging.first_response_p90", "First response, p90", hours(stats.p90), HOURS, hours(stats_before.p90)),
+        Figure(
+            "messaging.growth",
+            "Growth in conversations on the previous period",
+            None if not total_before else 100 * (total / total_before - 1),
+            PERCENT,
+            target=low * 100,
+            target_text=f"+{low * 100:g}–{high * 100:g} %",
+            note=f"{total:,} against {total_before:,}",
+        ),
+    ]
+    if period.kind == QUARTER:
+        growth = messaging.quarter_growth(quarter_start=period.start, until=ctx.end)
+        section.figures.append(
+            Figure(
+                "messaging.volume_target",
+                "Quarterly volume target reached",
+                percent(growth.conversations, growth.target),
+                PERCENT,
+                target=100.0,
+                target_text=f"{growth.target:,} conversations",
+                note=f"{growth.conversations:,} so far",
+            )
+        )
+    backlog = messaging.unresolved_backlog(now=ctx.now)
+    section.figures.append(
+        Figure(
+            "messaging.backlog",
+            "Unresolved conversations now",
+            float(backlog.unresolved),
+            COUNT,
+            note=f"{backlog.at_risk} at risk, {backlog.breached} breached, {backlog.unassigned} unassigned",
+        )
+    )
+
+    section.charts.append(
+        Chart(
+            "messaging_volume",
+            "Conversations per week",
+            "bar",
+            [f"{r.period_start:%d %b}" for r in rows],
+            [
+                Series("Started by users", [float(r.inbound) for r in rows]),
+                Series("Started by the team", [float(r.outbound) for r in rows]),
+            ],
+        )
+    )
+    mix = messaging.category_mix(start=start, end=end)
+    section.charts.append(
+        Chart(
+            "messaging_mix",
+            "Inbound category mix",
+            "pie",
+            [g.label for g in mix.groups],
+            [Series("Conversations", [float(g.count) for g in mix.groups])],
+        )
+    )
+    section.tables.append(
+        Table(
+            "messaging_mix",
+            "Category mix against the target mix",
+            ["Category", "Conversations", "Share %", "Target %", "Difference (pts)"],
+            [
+                [
+                    g.label,
+                    g.count,
+                    _round(None if g.share is None else g.share * 100),
+                    round(g.target_share * 100, 1),
+                    _round(None if g.difference is None else g.difference * 100),
+                ]
+                for g in mix.groups
+            ],
+            note=f"{mix.uncategorised:,} conversations not categorised yet are left out of the shares.",
+        )
+    )
+    by_category = messaging.resolution_compliance_by_category(start=start, end=end, now=ctx.now)
+    section.tables.append(
+        Table(
+            "messaging_resolution",
+            "Resolution by category",
+            ["Category", "Target h", "Achieved", "Breached", "Achievement %", "Average h"],
+            [
+                [
+                    c.label,
+                    c.target_hours,
+                    c.achieved,
+                    c.breached,
+                    _round(None if c.rate is None else c.rate * 100),
+                    _round(c.average_hours, 2),
+                ]
+                for c in by_category
+                if c.achieved or c.breached or c.target_hours
+            ],
+        )
+    )
+    section.charts.append(
+        Chart(
+            "messaging_resolution",
+            "Resolution within target by category",
+            "bar",
+            [c.label for c in by_category if c.achieved or c.breached],
+            [Series("Achievement %", [(c.rate or 0) * 100 for c in by_category if c.achieved or c.breached])],
+            unit=PERCENT,
+        )
+    )
+    section.paragraphs.append(
+        f"{total:,} conversations ({now_volume['user_messages']:,} messages in, {now_volume['team_replies']:,} "
+        f"replies out); {first.percent if first.percent is not None else 0:.1f} % of first responses within 24 h."
+        if first.decided
+        else f"{total:,} conversations; no first-response deadline fell in the period."
+    )
+    return section

@@ -1,0 +1,113 @@
+"""The messaging and support sections against figures worked out by hand on small dated sets.
+
+Messaging, the week of Monday 6 April 2026 (local time, UTC+2), read on 1 June:
+  A  Mon 6 Apr 10:00  inbound; answered 12:00 (2 h), resolved 13:00.
+  B  Tue 7 Apr 09:00  inbound; answered 30 h later (Wed 8 Apr 15:00).
+  C  Wed 8 Apr 11:00  inbound; never answered.
+  D  Tue 14 Apr 10:00 outbound (the next week).
+First-response deadlines in the week: A met, B and C breached: 1 ÷ 3 = 33.3 %. First replies given in the week:
+A 2 h and B 30 h: average 16 h, median 2 h, p90 30 h.
+
+Support, the week of Monday 2 March 2026, read on 12 March: four tickets at 10:00 on Monday; A answered after 1 h
+and solved after 10 h, B 2 h and 20 h, C 4 h and 30 h, D never answered. Resolution deadlines (Tue 10:00): A and
+B met, C late, D open past it: 2 ÷ 4 = 50 %. First replies: 1, 2 and 4 h: average 2.33 h, median 2 h, p90 4 h.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+
+from messaging import services as messaging_services
+from reports import periods
+from reports.sections import context_for
+from reports.sections.messaging import messaging_section
+from reports.sections.support import support_section
+from support import services as support_services
+from support.models import Status
+from tests.factories import UserFactory
+from tests.messaging.conftest import start
+
+pytestmark = pytest.mark.django_db
+
+
+def at_local(month: int, day: int, hour: int) -> datetime:
+    return datetime(2026, month, day, hour - 2, tzinfo=UTC)
+
+
+def figures(section) -> dict[str, float | None]:
+    return {f.key: f.value for f in section.figures}
+
+
+@pytest.fixture(autouse=True)
+def _rules_only_spam_detection(settings):
+    settings.MODERATION_SPAM_CSV = ""
+
+
+@pytest.fixture
+def april_week(agent):
+    with time_machine.travel(at_local(4, 6, 10), tick=False) as clock:
+        a = start(UserFactory(), body="Please renew my ad, it has expired")
+        clock.move_to(at_local(4, 6, 12))
+        messaging_services.reply_send(conversation=a, by=agent, body="Renewed.", then="open")
+        clock.move_to(at_local(4, 6, 13))
+        messaging_services.conversation_resolve(conversation=a, by=agent)
+        clock.move_to(at_local(4, 7, 9))
+        b = start(UserFactory(), body="I want to file a complaint about a seller")
+        clock.move_to(at_local(4, 8, 15))
+        messaging_services.reply_send(conversation=b, by=agent, body="Looking into it.", then="open")
+        clock.move_to(at_local(4, 8, 11))
+        start(UserFactory(), body="Hello, a question")
+        clock.move_to(at_local(4, 14, 10))
+        messaging_services.conversation_start_by_staff(by=agent, user=UserFactory(), subject="Ad", body="Fix it.")
+
+
+def test_messaging_section(april_week):
+    now = datetime(2026, 6, 1, 10, tzinfo=UTC)
+    week = periods.containing(periods.WEEK, date(2026, 4, 6))
+    with time_machine.travel(now, tick=False):
+        section = messaging_section(context_for(week, now))
+    values = figures(section)
+    assert (values["messaging.inbound"], values["messaging.outbound"]) == (3, 0)
+    assert (values["messaging.user_messages"], values["messaging.team_replies"]) == (3, 2)
+    assert values["messaging.first_response_24h"] == pytest.approx(100 / 3)
+    assert values["messaging.first_response_average"] == pytest.approx(16.0)
+    assert values["messaging.first_response_median"] == pytest.approx(2.0)
+    assert values["messaging.first_response_p90"] == pytest.approx(30.0)
+    # The week before had no conversation: no growth figure; the next week's outbound one is not in this week.
+    assert values["messaging.growth"] is None
+    mix = next(t for t in section.tables if t.key == "messaging_mix")
+    assert sum(row[1] for row in mix.rows) <= 3
+
+
+def ticket_at(at, agent, *, answer_after=None, solve_after=None):
+    with time_machine.travel(at, tick=False) as traveller:
+        ticket = support_services.ticket_create(
+            requester=UserFactory(), subject="Q", body="?", channel="web", department="billing"
+        )
+        if answer_after is not None:
+            traveller.move_to(at + timedelta(hours=answer_after))
+            support_services.ticket_reply(ticket=ticket, by=agent, body="Answer")
+        if solve_after is not None:
+            traveller.move_to(at + timedelta(hours=solve_after))
+            support_services.ticket_set_status(ticket=ticket, by=agent, status=Status.SOLVED)
+    return ticket
+
+
+def test_support_section(agent):
+    monday = at_local(3, 2, 10)
+    for answer, solve in ((1, 10), (2, 20), (4, 30), (None, None)):
+        ticket_at(monday, agent, answer_after=answer, solve_after=solve)
+    now = at_local(3, 12, 10)
+    week = periods.containing(periods.WEEK, date(2026, 3, 2))
+    with time_machine.travel(now, tick=False):
+        section = support_section(context_for(week, now))
+    values = figures(section)
+    assert values["support.resolution_24h"] == 50.0
+    assert values["support.first_response_average"] == pytest.approx(7 / 3)
+    assert values["support.first_response_median"] == pytest.approx(2.0)
+    assert values["support.first_response_p90"] == pytest.approx(4.0)
+    weekly = next(t for t in section.tables if t.key == "support_weekly")
+    assert weekly.rows == [["2026-03-02", 2, 2, 50.0, False]]
