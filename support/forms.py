@@ -34,7 +34,7 @@ class QueueFilterForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label="Reply", max_length=20_000)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 9}), label="Reply", max_length=20_000)
     internal = forms.BooleanField(required=False, label="Internal note (not sent to the requester)")
     status = forms.ChoiceField(
         choices=[

@@ -106,6 +106,7 @@ def home(request: SignedInRequest) -> HttpResponse:
         "view": view,
         "tabs": [(key, label, counts[key]) for key, label in selectors.QUEUE_VIEWS.items()],
         "filter_query": query.urlencode(),
+        "filtered": bool(filters),
         "now": now,
         "refresh_seconds": QUEUE_REFRESH_SECONDS,
         "can_answer": request.user.has_perm(services.ANSWER_PERMISSION),
@@ -440,6 +441,9 @@ def figures(request: SignedInRequest) -> HttpResponse:
     resolution = metrics.resolution_time_stats(start=start, end=now)
     compliance = metrics.resolution_compliance(start=start, end=now, now=now)
     csat_total = metrics.csat(start=start, end=now)
+    platform = metrics.platform_issue_rate(start=start, end=now)
+    deflection = metrics.deflection_rate(start=start, end=now, now=now)
+    misroute = metrics.misroute_rate(start=start, end=now)
     context = {
         "period": period,
         "periods": PERIODS,
@@ -489,9 +493,14 @@ def figures(request: SignedInRequest) -> HttpResponse:
             dimension: metrics.csat_by(dimension=dimension, start=start, end=now)
             for dimension in ("channel", "department", "agent")
         },
-        "platform": metrics.platform_issue_rate(start=start, end=now),
-        "deflection": metrics.deflection_rate(start=start, end=now, now=now),
-        "misroute": metrics.misroute_rate(start=start, end=now),
+        "csat_text": _percent(csat_total.csat),
+        "response_rate_text": _percent(csat_total.response_rate),
+        "platform": platform,
+        "platform_text": _percent(platform.rate),
+        "deflection": deflection,
+        "deflection_text": _percent(deflection.rate),
+        "misroute": misroute,
+        "misroute_text": _percent(misroute.rate),
         "targets": {
             "weekly": metrics.WEEKLY_TARGET * 100,
             "monthly": metrics.MONTHLY_TARGET * 100,
