@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -76,7 +76,8 @@ class OwnConversationDetailSerializer(OwnConversationSerializer):
     class Meta(OwnConversationSerializer.Meta):
         fields = [*OwnConversationSerializer.Meta.fields, "messages"]
 
-    def get_messages(self, obj: Conversation) -> list[dict[str, Any]]:
+    @extend_schema_field(MessageSerializer(many=True))
+    def get_messages(self, obj: Conversation) -> Any:
         return MessageSerializer(selectors.thread(conversation=obj, staff=False), many=True).data
 
 
@@ -150,7 +151,8 @@ class StaffConversationDetailSerializer(StaffConversationSerializer):
     class Meta(StaffConversationSerializer.Meta):
         fields = [*StaffConversationSerializer.Meta.fields, "messages"]
 
-    def get_messages(self, obj: Conversation) -> list[dict[str, Any]]:
+    @extend_schema_field(MessageSerializer(many=True))
+    def get_messages(self, obj: Conversation) -> Any:
         return MessageSerializer(selectors.thread(conversation=obj, staff=True), many=True).data
 
 

@@ -227,7 +227,7 @@ class Simulator:
         self.period = ctx.period
         eligible = [u for u in ctx.users if u.status == RegistrationStatus.APPROVED and u.decided_at is not None]
         self.users = sorted(eligible, key=lambda u: u.decided_at or u.joined_at)
-        self.approved_at = [u.decided_at for u in self.users]
+        self.approved_at = [u.decided_at or u.joined_at for u in self.users]
         # The demo users' regions (a profile step the accounts phase records on the user row).
         self.regions = dict(User.objects.filter(is_staff=False).exclude(region="").values_list("pk", "region"))
 

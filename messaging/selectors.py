@@ -386,9 +386,9 @@ def message_volume(
     rows: dict[date, dict[str, int]] = {}
     for row in started:
         rows.setdefault(_local_day(row["bucket"]), {}).update(inbound=row["inbound"], outbound=row["outbound"])
-    for row in written:
-        rows.setdefault(_local_day(row["bucket"]), {}).update(
-            user_messages=row["user_messages"], team_replies=row["team_replies"]
+    for counted in written:
+        rows.setdefault(_local_day(counted["bucket"]), {}).update(
+            user_messages=counted["user_messages"], team_replies=counted["team_replies"]
         )
     return [
         VolumeRow(
@@ -548,7 +548,7 @@ def resolution_compliance_by_category(
     now = now or timezone.now()
     conversations = conversations_filtered(ad_category=ad_category, region=region)
     category_of = Conversation.objects.filter(pk=OuterRef("target_id")).values("category")[:1]
-    rows = {
+    rows: dict[str, Mapping[str, Any]] = {
         row["category"]: row
         for row in _clocks(RESOLUTION, conversations)
         .filter(due_at__gte=start, due_at__lt=end)
