@@ -1,31 +1,139 @@
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
-from . import services
-from .models import BlockRule, IdentityFingerprint, Registration, RegistrationSignal, User
+from saypro.errors import DomainError
+
+from . import security, selectors, self_service, services
+from .models import (
+    AccountEvent,
+    AccountSession,
+    BlockRule,
+    DeletionRequest,
+    Feedback,
+    IdentityFingerprint,
+    Lockout,
+    Registration,
+    RegistrationSignal,
+    SuspiciousEvent,
+    User,
+)
+
+TIMELINE_PAGE_SIZE = 100
+
+
+class StatusForm(forms.Form):
+    action = forms.ChoiceField(choices=[("suspend", "Suspend"), ("ban", "Ban"), ("reinstate", "Reinstate")])
+    reason = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"size": 50}))
+    until = forms.DateTimeField(
+        required=False,
+        label="Suspended until",
+        help_text="Leave empty to suspend until reinstated.",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ("-date_joined",)
-    list_display = ("email", "full_name", "country", "is_staff", "is_active", "date_joined")
-    list_filter = ("is_staff", "is_active", "groups", "country")
+    list_display = ("email", "full_name", "country", "status", "is_staff", "date_joined", "timeline_link")
+    list_filter = ("status", "is_staff", "groups", "country")
     search_fields = ("email", "full_name", "phone")
     show_full_result_count = False
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("full_name", "phone", "country", "region", "language", "age_band")}),
         ("Verification", {"fields": ("email_verified_at", "phone_verified_at", "id_verified_at")}),
-        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Account status", {"fields": ("status", "status_reason", "status_changed_at", "suspended_until")}),
+        ("Access", {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
+    # Status changes go through the services (timeline page), which also sign the user out and tell them.
+    readonly_fields = ("status", "status_reason", "status_changed_at", "suspended_until")
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    @admin.display(description="Timeline")
+    def timeline_link(self, obj: User) -> str:
+        return format_html('<a href="{}">Timeline</a>', reverse("admin:accounts_user_timeline", args=[obj.pk]))
+
+    def get_urls(self) -> list[URLPattern]:
+        extra = [
+            path("<int:pk>/timeline/", self.admin_site.admin_view(self.timeline_view), name="accounts_user_timeline"),
+            path("<int:pk>/unlock/", self.admin_site.admin_view(self.unlock_view), name="accounts_user_unlock"),
+            path("<int:pk>/status/", self.admin_site.admin_view(self.status_view), name="accounts_user_status"),
+        ]
+        return extra + super().get_urls()
+
+    def timeline_view(self, request: HttpRequest, pk: int, form: StatusForm | None = None) -> HttpResponse:
+        """Every event of one user, newest first, with their sessions, lockouts and the status actions."""
+        if not request.user.has_perm("accounts.view_account_timeline"):
+            raise PermissionDenied
+        subject = get_object_or_404(User, pk=pk)
+        page = Paginator(selectors.account_timeline(user=subject), TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+        now = timezone.now()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Timeline of {subject}",
+            "subject": subject,
+            "opts": self.model._meta,
+            "page": page,
+            "status": selectors.user_status(subject),
+            "lockouts": list(subject.lockouts.filter(released_at__isnull=True, until__gt=now).order_by("-until")),
+            "sessions": list(AccountSession.objects.filter(user=subject).order_by("-started_at")[:10]),
+            "two_factor": security.has_two_factor(subject),
+            "can_unlock": request.user.has_perm("accounts.unlock_account"),
+            "can_change_status": request.user.has_perm("accounts.manage_account_status"),
+            "status_form": form or StatusForm(),
+            "now": now,
+        }
+        return TemplateResponse(request, "admin/accounts/user/timeline.html", context)
+
+    def unlock_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST" or not request.user.has_perm("accounts.unlock_account"):
+            raise PermissionDenied
+        subject = get_object_or_404(User, pk=pk)
+        released = security.lockouts_release_for(user=subject, by=cast(User, request.user))
+        if released:
+            self.message_user(request, f"{subject} can sign in again.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"{subject} was not locked out.", messages.WARNING)
+        return redirect("admin:accounts_user_timeline", pk=pk)
+
+    def status_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST" or not request.user.has_perm("accounts.manage_account_status"):
+            raise PermissionDenied
+        subject = get_object_or_404(User, pk=pk)
+        form = StatusForm(request.POST)
+        if not form.is_valid():
+            return self.timeline_view(request, pk, form=form)
+        by, data = cast(User, request.user), form.cleaned_data
+        try:
+            if data["action"] == "suspend":
+                services.user_suspend(user=subject, by=by, reason=data["reason"], until=data["until"])
+            elif data["action"] == "ban":
+                services.user_ban(user=subject, by=by, reason=data["reason"])
+            else:
+                services.user_reinstate(user=subject, by=by, reason=data["reason"])
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            subject.refresh_from_db()
+            self.message_user(request, f"{subject} is now {subject.get_status_display().lower()}.", messages.SUCCESS)
+        return redirect("admin:accounts_user_timeline", pk=pk)
 
 
 class SignalInline(admin.TabularInline):
@@ -83,3 +191,121 @@ class IdentityFingerprintAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Rows written by the services only; the admin lists them."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(_ReadOnly):
+    list_display = ("at", "user", "kind", "reason", "channel", "ip_address", "device_type", "actor")
+    list_filter = ("kind", "channel", "device_type")
+    search_fields = ("user__email", "ip_address")
+    list_select_related = ("user", "actor")
+    date_hierarchy = "at"
+
+
+@admin.register(SuspiciousEvent)
+class SuspiciousEventAdmin(_ReadOnly):
+    """Suspicious activity: new devices and networks, failure bursts, credential stuffing, resets after a new
+    device. The user was warned by e-mail; stuffing has no user, only the network."""
+
+    list_display = ("at", "user_link", "reason", "ip_address", "device_type", "channel")
+    list_filter = ("reason",)
+    search_fields = ("user__email", "ip_address")
+    list_select_related = ("user",)
+    date_hierarchy = "at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SuspiciousEvent]:
+        return super().get_queryset(request).filter(kind=AccountEvent.Kind.SUSPICIOUS)
+
+    @admin.display(description="User")
+    def user_link(self, obj: SuspiciousEvent) -> str:
+        if obj.user_id is None:
+            return "—"
+        url = reverse("admin:accounts_user_timeline", args=[obj.user_id])
+        return format_html('<a href="{}">{}</a>', url, obj.user)
+
+
+@admin.register(Lockout)
+class LockoutAdmin(_ReadOnly):
+    list_display = ("started_at", "user", "failures", "until", "released_at", "released_by", "is_active_now")
+    list_filter = ("released_at",)
+    search_fields = ("user__email",)
+    list_select_related = ("user", "released_by")
+    actions = ["release_selected"]
+
+    @admin.display(boolean=True, description="Active")
+    def is_active_now(self, obj: Lockout) -> bool:
+        return obj.is_active()
+
+    @admin.action(description="Release the selected lockouts", permissions=["unlock"])
+    def release_selected(self, request: HttpRequest, queryset: QuerySet[Lockout]) -> None:
+        by = cast(User, request.user)
+        released = sum(security.lockout_release(lockout=lockout, by=by).released_by_id == by.pk for lockout in queryset)
+        self.message_user(request, f"{released} lockout{'s' if released != 1 else ''} released.", messages.SUCCESS)
+
+    def has_unlock_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.unlock_account")
+
+
+@admin.register(DeletionRequest)
+class DeletionRequestAdmin(_ReadOnly):
+    """Users' deletion requests; completing one anonymises the account (audited)."""
+
+    list_display = ("requested_at", "user", "status", "decided_at", "decided_by")
+    list_filter = ("status",)
+    search_fields = ("user__email",)
+    list_select_related = ("user", "decided_by")
+    actions = ["complete_selected", "cancel_selected"]
+
+    @admin.action(description="Complete: anonymise the selected accounts", permissions=["process"])
+    def complete_selected(self, request: HttpRequest, queryset: QuerySet[DeletionRequest]) -> None:
+        self._decide(request, queryset, self_service.account_delete, "deleted")
+
+    @admin.action(description="Cancel the selected requests", permissions=["process"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[DeletionRequest]) -> None:
+        self._decide(request, queryset, self_service.deletion_cancel, "cancelled")
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[DeletionRequest], action: Any, verb: str) -> None:
+        done = 0
+        for deletion in queryset.filter(status=DeletionRequest.Status.PENDING):
+            try:
+                action(request=deletion, by=cast(User, request.user))
+            except DomainError as exc:
+                self.message_user(request, f"#{deletion.pk}: {exc.message}", messages.WARNING)
+            else:
+                done += 1
+        self.message_user(request, f"{done} account{'s' if done != 1 else ''} {verb}.", messages.SUCCESS)
+
+    def has_process_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.process_deletion")
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(_ReadOnly):
+    list_display = ("created_at", "topic", "score", "user", "comment")
+    list_filter = ("topic", "score")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+
+
+@admin.register(AccountSession)
+class AccountSessionAdmin(_ReadOnly):
+    list_display = ("started_at", "user", "channel", "device_type", "platform", "browser", "last_seen_at", "ended_at")
+    list_filter = ("channel", "device_type", "platform")
+    search_fields = ("user__email",)
+    list_select_related = ("user",)
+    exclude = ("key",)

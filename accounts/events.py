@@ -111,3 +111,13 @@ def event_record(
         identifier=identifier,
         data=data or {},
     )
+
+
+def notice_send(*, user: User, notice: str, context: dict[str, Any] | None = None, once_key: str = "") -> None:
+    """E-mail the user about their account after commit, at the address they have now (accounts.tasks)."""
+    from django.db import transaction
+
+    from . import tasks
+
+    email, pk = user.email, user.pk
+    transaction.on_commit(lambda: tasks.send_account_notice.delay(pk, notice, email, context or {}, once_key))

@@ -18,6 +18,7 @@ from saypro.sla.services import spec_for
 
 from .models import (
     PENDING_STATUSES,
+    AccountEvent,
     AccountStatus,
     AgentProfile,
     Registration,
@@ -210,3 +211,8 @@ def user_status(user: User, *, now: datetime | None = None) -> UserStatus:
     if user.status == AccountStatus.SUSPENDED and user.suspended_until is not None and user.suspended_until <= now:
         return UserStatus(AccountStatus.ACTIVE, "", user.suspended_until, None)
     return UserStatus(user.status, user.status_reason, user.status_changed_at, user.suspended_until)
+
+
+def account_timeline(*, user: User) -> QuerySet[AccountEvent]:
+    """Every account event of one user, newest first (the staff timeline)."""
+    return AccountEvent.objects.filter(user=user).select_related("actor").order_by("-at", "-pk")

@@ -29,7 +29,7 @@ from saypro.errors import DomainError, InvalidInput
 from saypro.sla import services as sla
 
 from . import screening
-from .events import SYSTEM, Client, event_record
+from .events import SYSTEM, Client, event_record, notice_send
 from .identity import canonical_email, device_type, fingerprint, normalise_phone, subnet_of
 from .models import (
     DECIDED_STATUSES,
@@ -850,10 +850,7 @@ def local_text(moment: datetime) -> str:
 
 
 def _notify(user: User, notice: str, **context: Any) -> None:
-    from . import tasks
-
-    email = user.email
-    transaction.on_commit(lambda: tasks.send_account_notice.delay(user.pk, notice, email, context))
+    notice_send(user=user, notice=notice, context=context)
 
 
 def _status_change(

@@ -179,5 +179,12 @@ def activity_flush(settle_seconds: float | None = None) -> int:
 
 
 @shared_task
+def sessions_flush_last_seen() -> int:
+    from .security import sessions_flush
+
+    return sessions_flush()
+
+
+@shared_task
 def suspensions_expire() -> int:
     return services.suspensions_expire()

@@ -1,7 +1,6 @@
-from django.contrib.auth.views import LogoutView
 from django.urls import path
 
-from . import views
+from . import security_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -31,6 +30,16 @@ urlpatterns = [
 # Sign-in and sign-out keep Django's un-namespaced names ("login", "logout"), which LOGIN_URL and
 # LOGOUT_REDIRECT_URL refer to; saypro/urls.py includes them at /accounts/.
 auth_urlpatterns = [
-    path("login/", views.StaffLoginView.as_view(), name="login"),
-    path("logout/", LogoutView.as_view(), name="logout"),
+    path("login/", security_views.SignInView.as_view(), name="login"),
+    path("login/verify/", security_views.sign_in_verify, name="login-verify"),
+    path("logout/", security_views.SignOutView.as_view(), name="logout"),
+    path("two-factor/", security_views.two_factor, name="two-factor"),
+    path("two-factor/verify/", security_views.sign_in_verify, name="two-factor-verify"),
+    path("password-reset/", security_views.password_reset, name="password-reset"),
+    path(
+        "password-reset/<str:uidb64>/<str:token>/",
+        security_views.password_reset_confirm,
+        name="password-reset-confirm",
+    ),
+    path("email-change/<str:token>/", security_views.email_change_confirm, name="email-change-confirm"),
 ]

@@ -17,7 +17,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required, permission_required
-from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -97,20 +96,6 @@ def _client_ip(request: HttpRequest) -> str | None:
     if settings.SECURE_PROXY_SSL_HEADER and request.META.get("HTTP_X_FORWARDED_FOR"):
         return request.META["HTTP_X_FORWARDED_FOR"].split(",")[-1].strip() or None
     return request.META.get("REMOTE_ADDR") or None
-
-
-# --- Staff sign-in ------------------------------------------------------------------------------------------
-
-
-class StaffLoginView(LoginView):
-    template_name = "accounts/login.html"
-    redirect_authenticated_user = True
-
-    def get_default_redirect_url(self) -> str:
-        # Applicants use the same sign-in; they follow their registration, not the staff dashboard.
-        if not self.request.user.is_staff:
-            return reverse("accounts:register-status")
-        return super().get_default_redirect_url()
 
 
 # --- Review queue --------------------------------------------------------------------------------------------

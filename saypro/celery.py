@@ -20,6 +20,7 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/10"),
     },
     "accounts-activity-flush": {"task": "accounts.tasks.activity_flush", "schedule": 60.0},
+    "accounts-sessions-last-seen": {"task": "accounts.tasks.sessions_flush_last_seen", "schedule": 120.0},
     "accounts-suspensions-expire": {"task": "accounts.tasks.suspensions_expire", "schedule": crontab(minute="*/5")},
     # Reports: rollups every 15 minutes; scheduled reports checked hourly (they start from 06:00 local time).
     "reports-rollups-refresh": {"task": "reports.tasks.rollups_refresh", "schedule": crontab(minute="*/15")},
