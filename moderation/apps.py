@@ -1,6 +1,46 @@
 from django.apps import AppConfig
 
+from accounts import roles
+
 
 class ModerationConfig(AppConfig):
     name = "moderation"
     verbose_name = "Flags and moderation"
+    # Moderators decide; support agents see cases (to answer users) but cannot decide; managers see figures;
+    # administrators manage the detection keywords and see everything.
+    role_permissions = {
+        roles.MODERATOR: [
+            "moderation.view_case",
+            "moderation.decide_case",
+            "moderation.decide_appeal",
+            "moderation.view_keywordrule",
+            "moderation.view_moderation_figures",
+        ],
+        roles.SUPPORT_AGENT: ["moderation.view_case"],
+        roles.MANAGER: ["moderation.view_moderation_figures"],
+        roles.ADMINISTRATOR: [
+            "moderation.view_case",
+            "moderation.view_keywordrule",
+            "moderation.add_keywordrule",
+            "moderation.change_keywordrule",
+            "moderation.manage_keywords",
+            "moderation.view_moderation_figures",
+        ],
+    }
+
+    def ready(self) -> None:
+        from saypro.sla.promises import Promise, promise_register
+
+        from . import sla_handlers  # noqa: F401  (registers the decision clock's warn/breach handlers)
+
+        promise_register(
+            Promise(
+                metric="moderation.decision",
+                title="Flagged content decided within 12 h",
+                deadline_text="decided within 12 h",
+                target_rate=1.0,
+                queue_permission="moderation.view_case",
+                items_url_name="moderation:home",
+                order=40,
+            )
+        )

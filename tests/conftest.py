@@ -135,6 +135,13 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
 
 
 @pytest.fixture(autouse=True)
+def _no_spam_training(settings):
+    """Automatic detection trains its spam model on first use from MODERATION_SPAM_CSV (seconds of work); tests
+    run on the rules alone unless they ask for the model (tests/moderation's `spam_model` fixture)."""
+    settings.MODERATION_SPAM_CSV = ""
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # The production hasher is slow on purpose; tests only need a correct one.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -164,4 +171,9 @@ REFERENCE_MIGRATIONS = [
     ("messaging.migrations.0002_policies_and_roles", ["create_policies", "create_roles"]),
     ("support.migrations.0002_reference_data", ["create_reference_data", "create_roles"]),
     ("reports.migrations.0002_roles", ["create_roles"]),
+    ("marketplace.migrations.0002_categories_and_roles", ["create_categories", "create_roles"]),
+    (
+        "moderation.migrations.0002_decision_policy_roles_keywords",
+        ["create_policy", "create_roles", "create_keywords"],
+    ),
 ]

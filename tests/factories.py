@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts.models import Registration, RegistrationStatus, User
+from marketplace.models import Category, Listing
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -48,3 +52,19 @@ class RegistrationFactory(factory.django.DjangoModelFactory):
     started_at = factory.LazyFunction(timezone.now)
     ip_address = "198.51.100.7"
     subnet = "198.51.100.0/24"
+
+
+class ListingFactory(factory.django.DjangoModelFactory):
+    """A listing written directly (no detection); tests of detection post through marketplace.services."""
+
+    class Meta:
+        model = Listing
+
+    seller = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"Samsung Galaxy A{n % 50} 64 GB in good condition")
+    description = "Used for a year, no scratches, with the charger and the box. Collection in Sandton."
+    price = Decimal("2500.00")
+    currency = "ZAR"
+    category = factory.LazyFunction(lambda: Category.objects.get(slug="phones"))
+    region = "Gauteng"
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))

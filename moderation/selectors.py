@@ -1,0 +1,247 @@
+"""Reads for the moderator queue, the case page, the appeals queue and the API (figures are in metrics.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models import Case as SqlCase
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import User
+from saypro.sla import selectors as sla_selectors
+from saypro.sla.models import Clock
+
+from .badges import active_strikes, verified_annotation
+from .models import Appeal, Case, CaseStatus, Decision, Detection, DetectionSignal, Flag, Strike
+
+METRIC = "moderation.decision"
+SEVERITY_HIGH = 60
+SEVERITY_MEDIUM = 30
+
+
+def _strike_count(user_ref: str, at: datetime) -> Coalesce:
+    counted = (
+        active_strikes(at=at)
+        .filter(user=OuterRef(user_ref))
+        .order_by()
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def with_clock(queryset: QuerySet[Case], now: datetime) -> QuerySet[Case]:
+    """Annotate each case with its open decision clock: one join, no query per row."""
+    return queryset.annotate(
+        open_clock=FilteredRelation("clocks", condition=Q(clocks__metric=METRIC) & ~Q(clocks__state="stopped")),
+    ).annotate(
+        due_at=F("open_clock__due_at"),
+        risk_at=F("open_clock__risk_at"),
+        clock_state=F("open_clock__state"),
+        is_breached=SqlCase(
+            When(open_clock__breached_at__isnull=False, then=Value(True)),
+            When(open_clock__state="running", open_clock__due_at__lte=now, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+        is_at_risk=SqlCase(
+            When(
+                open_clock__state="running", open_clock__risk_at__lte=now, open_clock__due_at__gt=now, then=Value(True)
+            ),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+    )
+
+
+def case_queue(
+    *,
+    status: str = CaseStatus.OPEN,
+    kind: str | None = None,
+    reason: str | None = None,
+    source: str | None = None,
+    q: str | None = None,
+    brigading: bool = False,
+    hidden: bool = False,
+    at_risk: bool = False,
+    breached: bool = False,
+    sort: str = "deadline",
+    now: datetime | None = None,
+) -> QuerySet[Case]:
+    """Cases by deadline (soonest first, the most severe first on a tie) or by severity; open ones by default."""
+    now = now or timezone.now()
+    queryset = Case.objects.filter(status=status) if status else Case.objects.all()
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if reason:
+        queryset = queryset.filter(reason=reason)
+    if source:
+        queryset = queryset.filter(source=source)
+    if q:
+        queryset = queryset.filter(
+            Q(content_title__icontains=q) | Q(author__email__icontains=q) | Q(author__full_name__icontains=q)
+        )
+    if brigading:
+        queryset = queryset.filter(brigading=True)
+    if hidden:
+        queryset = queryset.filter(hidden_at__isnull=False)
+    queryset = with_clock(queryset, now)
+    if at_risk:
+        queryset = queryset.filter(is_at_risk=True)  # type: ignore[misc]  # an annotation
+    if breached:
+        queryset = queryset.filter(is_breached=True)  # type: ignore[misc]  # an annotation
+    queryset = queryset.annotate(
+        author_verified=verified_annotation("author__", at=now), author_strikes=_strike_count("author_id", now)
+    ).select_related("author", "decision__by")
+    if sort == "severity":
+        return queryset.order_by("-severity", F("due_at").asc(nulls_last=True), "pk")
+    return queryset.order_by(F("due_at").asc(nulls_last=True), "-severity", "pk")
+
+
+def case_detail(*, pk: int, now: datetime | None = None) -> Case:
+    now = now or timezone.now()
+    return (
+        with_clock(Case.objects.filter(pk=pk), now)
+        .annotate(
+            author_verified=verified_annotation("author__", at=now), author_strikes=_strike_count("author_id", now)
+        )
+        .select_related("author", "decision__by", "content_type")
+        .get()
+    )
+
+
+def case_clock(*, case: Case) -> Clock | None:
+    """The newest decision clock of a case, open or stopped."""
+    return (
+        Clock.objects.filter(metric=METRIC, target_type=ContentType.objects.get_for_model(Case), target_id=case.pk)
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def case_flags(*, case: Case) -> list[Flag]:
+    """Every flag on the case, newest round first, with the reporter's record."""
+    record = Flag.objects.filter(reporter=OuterRef("reporter_id")).order_by().values("reporter")
+    return list(
+        Flag.objects.filter(case=case)
+        .select_related("reporter", "detection")
+        .annotate(
+            reporter_flags=Subquery(record.annotate(n=Count("pk")).values("n"), output_field=IntegerField()),
+            reporter_upheld=Subquery(
+                record.filter(outcome=Flag.Outcome.UPHELD).annotate(n=Count("pk")).values("n"),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("-round", "-created_at", "-pk")
+    )
+
+
+def case_detections(*, case: Case) -> list[Detection]:
+    """Automatic checks of the object's versions, newest first, with their signals."""
+    return list(
+        Detection.objects.filter(content_type_id=case.content_type_id, object_id=case.object_id)
+        .prefetch_related(Prefetch("signals", queryset=DetectionSignal.objects.order_by("-weight", "pk")))
+        .order_by("-ran_at", "-pk")[:10]
+    )
+
+
+def case_decisions(*, case: Case) -> list[Decision]:
+    return list(Decision.objects.filter(case=case).select_related("by", "appeal__decided_by").order_by("-round"))
+
+
+@dataclass(frozen=True)
+class AuthorHistory:
+    user: User | None
+    verified: bool
+    strikes: list[Strike]
+    active_strikes: int
+    cases: list[Case]
+    decided: int
+    removed: int
+
+
+def author_history(
+    *, user: User | None, exclude_case: Case | None = None, now: datetime | None = None
+) -> AuthorHistory:
+    """The author's record: strikes, earlier cases and their outcomes."""
+    now = now or timezone.now()
+    if user is None:
+        return AuthorHistory(None, False, [], 0, [], 0, 0)
+    annotated = User.objects.filter(pk=user.pk).annotate(verified=verified_annotation(at=now)).values("verified")
+    strikes = list(Strike.objects.filter(user=user).select_related("decision").order_by("-issued_at")[:20])
+    cases_qs = Case.objects.filter(author=user)
+    if exclude_case is not None:
+        cases_qs = cases_qs.exclude(pk=exclude_case.pk)
+    totals = Decision.objects.filter(case__author=user).aggregate(
+        decided=Count("pk"), removed=Count("pk", filter=~Q(action="keep") & Q(reversed_at__isnull=True))
+    )
+    return AuthorHistory(
+        user=user,
+        verified=bool(annotated[0]["verified"]) if annotated else False,
+        strikes=strikes,
+        active_strikes=sum(1 for s in strikes if s.revoked_at is None and s.issued_at <= now < s.expires_at),
+        cases=list(cases_qs.select_related("decision").order_by("-created_at")[:10]),
+        decided=totals["decided"],
+        removed=totals["removed"],
+    )
+
+
+def queue_counts(*, now: datetime | None = None) -> sla_selectors.QueueCounts:
+    return sla_selectors.queue_counts(metric=METRIC, now=now)
+
+
+def appeal_queue(*, status: str = Appeal.Status.PENDING) -> QuerySet[Appeal]:
+    queryset = Appeal.objects.select_related("case", "decision__by", "appellant", "decided_by")
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("created_at", "pk")
+
+
+def cases_for_author(*, user: User) -> QuerySet[Case]:
+    """What a marketplace user sees of moderation: the cases on their own content, with the decisions."""
+    return (
+        Case.objects.filter(author=user)
+        .select_related("decision")
+        .annotate(has_appeal=Exists(Appeal.objects.filter(decision_id=OuterRef("decision_id"))))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def flags_for_reporter(*, user: User) -> QuerySet[Flag]:
+    return Flag.objects.filter(reporter=user).select_related("case__decision").order_by("-created_at", "-pk")
+
+
+def severity_level(severity: int) -> str:
+    if severity >= SEVERITY_HIGH:
+        return "high"
+    if severity >= SEVERITY_MEDIUM:
+        return "medium"
+    return "low"
+
+
+def content_for(case: Case) -> Any:
+    """The flagged object itself (None when it is gone), through its kind's registration."""
+    from .registry import moderatable_for_kind
+
+    entry = moderatable_for_kind(case.kind)
+    return entry.get(case.object_id) if entry is not None else None

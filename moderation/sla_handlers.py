@@ -1,0 +1,51 @@
+"""What happens when a case's 12-hour decision clock warns or breaches.
+
+At 75 % the moderators are e-mailed; at 90 % and at the breach the administrators too. The queue and the dashboard
+show the same state from the clocks themselves.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import roles
+from accounts.tasks import staff_emails
+from saypro.mail import send_template
+from saypro.sla.handlers import register
+from saypro.sla.models import ClockEvent
+
+from .models import Case, CaseStatus
+
+
+@register("moderation.decision")
+def decision_clock_event(event: ClockEvent) -> None:
+    if event.kind not in (ClockEvent.Kind.WARN, ClockEvent.Kind.BREACH):
+        return
+    clock = event.clock
+    case = Case.objects.filter(pk=clock.target_id, status=CaseStatus.OPEN).first()
+    if case is None:
+        return
+    breached = event.kind == ClockEvent.Kind.BREACH
+    percent = int(event.data.get("percent", 100))
+    groups = [roles.MODERATOR] if not breached and percent < 90 else [roles.MODERATOR, roles.ADMINISTRATOR]
+    recipients = staff_emails(*groups)
+    if not recipients:
+        return
+    send_template(
+        to=recipients,
+        template="moderation/email/sla_warning.txt",
+        context={
+            "target": f"Case #{case.pk} ({case.content_title})",
+            "breached": breached,
+            "percent": percent,
+            "severity": case.severity,
+            "reason": case.get_reason_display(),
+            "flags": case.flag_count,
+            "started_at": timezone.localtime(clock.started_at),
+            "due_at": timezone.localtime(clock.due_at),
+            "url": f"{settings.SITE_URL}{reverse('moderation:case', args=[case.pk])}",
+        },
+        once_key=f"sla-event:{event.pk}",
+    )

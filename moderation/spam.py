@@ -1,0 +1,94 @@
+"""The spam classifier of automatic detection: the shared text classifier (saypro.ml) under the name
+`moderation.spam`, labels "spam" and "ham".
+
+It is trained from MODERATION_SPAM_CSV (by default the SMS Spam Collection in ../shared/data/spam_train.csv) and
+retrained with what moderators decided: removed for spam, scams or off-platform contact counts as spam, kept (or
+reversed on appeal) as ham. Without a trained model and without the file, detection runs on its rules alone and
+says so on every detection (no model version).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+
+from saypro.ml.models import TextModel
+from saypro.ml.services import classify, read_labelled_csv, text_model_train
+
+from .models import Action, Decision, Rule
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "moderation.spam"
+SPAM = "spam"
+HAM = "ham"
+SPAM_RULES = (Rule.SPAM, Rule.SCAM, Rule.OFF_PLATFORM)
+_TRAIN_LOCK = "moderation:spam-training"
+
+
+def training_csv() -> Path | None:
+    path = Path(settings.MODERATION_SPAM_CSV) if settings.MODERATION_SPAM_CSV else None
+    return path if path is not None and path.is_file() else None
+
+
+def decision_examples() -> tuple[list[str], list[str]]:
+    """Texts moderators decided on, labelled by the decision that stands."""
+    rows = (
+        Decision.objects.filter(Q(action=Action.KEEP) | Q(rule__in=SPAM_RULES) | Q(reversed_at__isnull=False))
+        .exclude(case__content_text="")
+        .values_list("case__content_text", "action", "reversed_at")
+        .order_by("pk")
+    )
+    texts, labels = [], []
+    for text, action, reversed_at in rows.iterator(chunk_size=2000):
+        texts.append(text)
+        labels.append(HAM if action == Action.KEEP or reversed_at is not None else SPAM)
+    return texts, labels
+
+
+def spam_model_train(*, csv: Path | None = None, with_decisions: bool = True, folds: int = 5) -> TextModel:
+    """Train and activate the next version; raises InvalidInput when there is nothing to learn from."""
+    texts: list[str] = []
+    labels: list[str] = []
+    sources = []
+    csv = csv or training_csv()
+    if csv is not None:
+        texts, labels = read_labelled_csv(csv, text_column="text", label_column="label")
+        sources.append(csv.name)
+    if with_decisions:
+        extra_texts, extra_labels = decision_examples()
+        texts += extra_texts
+        labels += extra_labels
+        sources.append(f"{len(extra_texts)} moderation decisions")
+    return text_model_train(name=MODEL_NAME, texts=texts, labels=labels, folds=folds, source=" + ".join(sources))
+
+
+def spam_model_ensure() -> bool:
+    """Whether a model is active; on a fresh install, train one from the CSV on first use (once, not per worker)."""
+    if TextModel.objects.filter(name=MODEL_NAME, is_active=True).exists():
+        return True
+    if training_csv() is None:
+        return False
+    if not cache.add(_TRAIN_LOCK, 1, timeout=600):
+        # Another process is training it right now; this detection runs on the rules alone.
+        return False
+    try:
+        logger.info("No spam model yet: training %s from %s", MODEL_NAME, training_csv())
+        # No cross-validation here: it would keep the first detection waiting; train_spam_model reports quality.
+        spam_model_train(folds=0)
+    finally:
+        cache.delete(_TRAIN_LOCK)
+    return True
+
+
+def spam_probability(text: str) -> tuple[float, int] | None:
+    """P(spam) and the model version, or None when no model is trained."""
+    prediction = classify(MODEL_NAME, text)
+    if prediction is None:
+        return None
+    probability = prediction.confidence if prediction.label == SPAM else 1.0 - prediction.confidence
+    return probability, prediction.version

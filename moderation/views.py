@@ -1,0 +1,277 @@
+"""Pages: the moderator queue, the case page with its decision, appeals, detection keywords and the figures.
+
+Views parse input and check permissions; every change goes through moderation.services, whose domain errors
+become form errors or flash messages, never a server error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.forms import add_service_errors
+from accounts.models import User
+from saypro.errors import DomainError, InvalidInput
+
+from . import metrics, selectors, services
+from .forms import AppealDecisionForm, DecisionForm, KeywordRuleForm, QueueFilterForm
+from .models import Action, Appeal, Case, KeywordRule
+from .registry import moderatable_for_kind
+
+QUEUE_PAGE_SIZE = 50
+ViewFunc = Callable[..., HttpResponseBase]
+
+
+class SignedInRequest(HttpRequest):
+    user: User
+
+
+def permission_page(perm: str) -> Callable[[ViewFunc], ViewFunc]:
+    """Anonymous visitors go to the sign-in page; signed-in users without the permission get a 403."""
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        return login_required(permission_required(perm, raise_exception=True)(view))
+
+    return decorator
+
+
+view_required = permission_page("moderation.view_case")
+decide_required = permission_page("moderation.decide_case")
+appeal_required = permission_page("moderation.decide_appeal")
+keywords_required = permission_page("moderation.view_keywordrule")
+figures_required = permission_page("moderation.view_moderation_figures")
+
+
+def _levels() -> dict[str, int]:
+    return {"severity_high": selectors.SEVERITY_HIGH, "severity_medium": selectors.SEVERITY_MEDIUM}
+
+
+# --- Queue -----------------------------------------------------------------------------------------------------
+
+
+@require_GET
+@view_required
+def home(request: SignedInRequest) -> HttpResponse:
+    """The moderator queue, soonest deadline first; `?at_risk=on` and `?breached=on` narrow it (dashboard tiles)."""
+    form = QueueFilterForm(request.GET or None)
+    filters = form.selector_kwargs()
+    now = timezone.now()
+    page = Paginator(selectors.case_queue(**filters, now=now), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "moderation/queue.html",
+        {
+            "form": form,
+            "page": page,
+            "filter_query": query.urlencode(),
+            "counts": selectors.queue_counts(now=now),
+            "pending_appeals": selectors.appeal_queue().count(),
+            "now": now,
+            "showing_open": filters["status"] == "open",
+            **_levels(),
+        },
+    )
+
+
+# --- Case page and decision ----------------------------------------------------------------------------------
+
+
+def _case_or_404(pk: int) -> Case:
+    try:
+        return selectors.case_detail(pk=pk)
+    except Case.DoesNotExist:
+        raise Http404("No such case.") from None
+
+
+def _render_case(request: SignedInRequest, case: Case, *, form: DecisionForm | None = None) -> HttpResponse:
+    entry = moderatable_for_kind(case.kind)
+    content = entry.get(case.object_id) if entry is not None else None
+    decisions = selectors.case_decisions(case=case)
+    now = timezone.now()
+    return render(
+        request,
+        "moderation/case.html",
+        {
+            "case": case,
+            "entry": entry,
+            "content": content,
+            "content_url": entry.url(content) if entry is not None and entry.url and content is not None else "",
+            "facts": entry.facts(content) if entry is not None and entry.facts and content is not None else [],
+            "images": getattr(content, "images", []) if content is not None else [],
+            "flags": selectors.case_flags(case=case),
+            "detections": selectors.case_detections(case=case),
+            "decisions": decisions,
+            "history": selectors.author_history(user=case.author, exclude_case=case, now=now),
+            "clock": selectors.case_clock(case=case),
+            "form": form or DecisionForm(),
+            "can_decide": request.user.has_perm("moderation.decide_case"),
+            "can_decide_appeal": request.user.has_perm("moderation.decide_appeal"),
+            "now": now,
+            "appeal_window_days": services.APPEAL_WINDOW.days,
+            **_levels(),
+        },
+    )
+
+
+@require_GET
+@view_required
+def case(request: SignedInRequest, pk: int) -> HttpResponse:
+    return _render_case(request, _case_or_404(pk))
+
+
+@require_POST
+@decide_required
+def case_decide(request: SignedInRequest, pk: int) -> HttpResponse:
+    current = _case_or_404(pk)
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            decision = services.case_decide(
+                case=current, by=request.user, action=data["action"], rule=data["rule"], reason=data["reason"]
+            )
+        except InvalidInput as exc:
+            add_service_errors(form, exc)
+        except DomainError as exc:
+            # Someone decided first (the message names who and when).
+            messages.error(request, exc.message)
+            return redirect("moderation:case", pk=pk)
+        else:
+            told = "The reporters are told the outcome"
+            if decision.action != Action.KEEP:
+                told += " and the author the action"
+            messages.success(request, f"Case #{pk}: {decision.get_action_display().lower()}. {told}.")
+            return redirect(_next_case_url(pk))
+    return _render_case(request, _case_or_404(pk), form=form)
+
+
+def _next_case_url(decided_pk: int) -> str:
+    """Straight on to the next case by deadline, or back to the queue when it is empty."""
+    following = selectors.case_queue().exclude(pk=decided_pk).values_list("pk", flat=True).first()
+    if following is None:
+        return reverse("moderation:home")
+    return reverse("moderation:case", args=[following])
+
+
+# --- Appeals --------------------------------------------------------------------------------------------------
+
+
+@require_GET
+@appeal_required
+def appeals(request: SignedInRequest) -> HttpResponse:
+    status = request.GET.get("status", Appeal.Status.PENDING)
+    if status not in {*Appeal.Status.values, "all"}:
+        status = Appeal.Status.PENDING
+    rows = selectors.appeal_queue(status="" if status == "all" else status)
+    page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "moderation/appeals.html",
+        {"page": page, "status": status, "statuses": Appeal.Status.choices, "now": timezone.now()},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@appeal_required
+def appeal(request: SignedInRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(Appeal.objects.select_related("case", "decision__by", "appellant", "decided_by"), pk=pk)
+    form = AppealDecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            decided = services.appeal_decide(
+                appeal=item,
+                by=request.user,
+                reverse=form.cleaned_data["outcome"] == Appeal.Status.REVERSED,
+                reason=form.cleaned_data["reason"],
+            )
+        except InvalidInput as exc:
+            add_service_errors(form, exc)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect("moderation:appeal", pk=pk)
+        else:
+            messages.success(request, f"Appeal #{pk}: {decided.get_status_display().lower()}. The user is told.")
+            return redirect("moderation:appeals")
+    return render(
+        request,
+        "moderation/appeal.html",
+        {
+            "appeal": item,
+            "form": form,
+            "own_decision": item.decision.by_id == request.user.pk,
+            "case_url": reverse("moderation:case", args=[item.case_id]),
+        },
+    )
+
+
+# --- Keywords ---------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@keywords_required
+def keywords(request: SignedInRequest) -> HttpResponse:
+    can_manage = request.user.has_perm("moderation.manage_keywords")
+    form = KeywordRuleForm(request.POST or None)
+    if request.method == "POST":
+        if not can_manage:
+            messages.error(request, "Your role does not allow managing keywords.")
+            return redirect("moderation:keywords")
+        if form.is_valid():
+            try:
+                rule = services.keyword_rule_create(by=request.user, **form.cleaned_data)
+            except InvalidInput as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"Keyword “{rule.phrase}” added: new and edited content is checked for it.")
+                return redirect("moderation:keywords")
+    return render(
+        request,
+        "moderation/keywords.html",
+        {
+            "form": form,
+            "rules": KeywordRule.objects.select_related("created_by").order_by("-is_active", "phrase"),
+            "can_manage": can_manage,
+            "model": metrics.spam_model_summary(),
+        },
+    )
+
+
+@require_POST
+@permission_page("moderation.manage_keywords")
+def keyword_toggle(request: SignedInRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(KeywordRule, pk=pk)
+    rule = services.keyword_rule_set_active(rule=rule, by=request.user, active=not rule.is_active)
+    messages.success(request, f"Keyword “{rule.phrase}” {'activated' if rule.is_active else 'deactivated'}.")
+    return redirect("moderation:keywords")
+
+
+# --- Figures ------------------------------------------------------------------------------------------------
+
+
+@require_GET
+@figures_required
+def figures(request: SignedInRequest) -> HttpResponse:
+    """This quarter's moderation figures, for managers: the same selectors the reports use."""
+    now = timezone.now()
+    days = request.GET.get("days", "90")
+    span = int(days) if days.isdigit() and 1 <= int(days) <= 366 else 90
+    start = now - timedelta(days=span)
+    context: dict[str, Any] = {
+        "days": span,
+        "summary": metrics.moderation_summary(start=start, end=now, now=now),
+        "daily": metrics.decisions_by_day(start=start, end=now),
+        "now": now,
+    }
+    return render(request, "moderation/figures.html", context)

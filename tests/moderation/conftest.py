@@ -1,0 +1,62 @@
+"""Fixtures of the moderation tests: sellers with and without the verified badge, the trained spam model."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from saypro.ml import services as ml
+from saypro.ml.models import TextModel
+from tests.factories import UserFactory
+
+SPAM_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "spam_train.csv"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_model_cache():
+    """Loaded classifiers are cached by (name, version); each test's database numbers its versions from 1."""
+    ml._loaded.clear()
+    yield
+    ml._loaded.clear()
+
+
+@pytest.fixture(scope="session")
+def _spam_pipeline_blob():
+    texts, labels = ml.read_labelled_csv(SPAM_CSV, label_column="label")
+    return pickle.dumps(ml.build_pipeline().fit(texts, labels))
+
+
+@pytest.fixture
+def spam_model(db, _spam_pipeline_blob):
+    """The spam classifier trained on ../shared/data/spam_train.csv (fitted once per test session)."""
+    return TextModel.objects.create(
+        name="moderation.spam",
+        version=1,
+        trained_on=3102,
+        labels=["ham", "spam"],
+        source="spam_train.csv",
+        blob=_spam_pipeline_blob,
+        is_active=True,
+    )
+
+
+@pytest.fixture
+def seller(db):
+    """A marketplace user without the verified badge (nothing verified)."""
+    return UserFactory(email="seller@example.com", full_name="Sipho Ndlovu")
+
+
+@pytest.fixture
+def verified_seller(db):
+    now = timezone.now()
+    return UserFactory(
+        email="verified@example.com", full_name="Lerato Mokoena", email_verified_at=now, phone_verified_at=now
+    )
+
+
+@pytest.fixture
+def reporter(db):
+    return UserFactory(email="reporter@example.com", full_name="Naledi Khumalo")
