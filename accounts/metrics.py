@@ -1,0 +1,443 @@
+"""Account metrics for the quarterly user-account report: read-only, computed in the database.
+
+Every function takes a period as aware datetimes, `start` inclusive and `end` exclusive. Day-based figures
+(active users, retention, churn, activity by weekday) use the local days of TIME_ZONE that the period covers,
+since ActivityDay rows are local days. "Active" means having an ActivityDay row: the user signed in, changed
+the profile or password, sent a message, posted a listing or made a transaction that day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce, ExtractIsoWeekDay, TruncMonth, TruncWeek
+from django.utils import timezone
+
+from .models import (
+    AccountEvent,
+    AccountSession,
+    ActivityDay,
+    ActivityHour,
+    Feedback,
+    Lockout,
+    PasswordReset,
+    Registration,
+    RegistrationStatus,
+    User,
+)
+
+Kind = AccountEvent.Kind
+
+
+def local_days(start: datetime, end: datetime) -> tuple[date, date]:
+    """The local dates [first, last) a period covers: a day counts when the period starts before it ends."""
+    first = timezone.localtime(start).date()
+    last_moment = timezone.localtime(end)
+    last = last_moment.date() + (timedelta(days=1) if last_moment.time() != datetime.min.time() else timedelta())
+    return first, last
+
+
+def _days(start: datetime, end: datetime) -> QuerySet[ActivityDay]:
+    first, last = local_days(start, end)
+    return ActivityDay.objects.filter(day__gte=first, day__lt=last)
+
+
+def _share(part: int | float, whole: int | float) -> float | None:
+    return part / whole if whole else None
+
+
+# --- Active users ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActiveUsers:
+    dau: float  # mean distinct active users per local day of the period
+    wau: float  # mean distinct active users per ISO week (Monday–Sunday) the period touches
+    mau: float  # mean distinct active users per calendar month the period touches
+    active: int  # distinct users active at any time in the period
+    stickiness: float | None  # DAU / MAU
+
+
+def daily_active_users(*, start: datetime, end: datetime) -> list[tuple[date, int]]:
+    """Distinct active users per local day; days without activity are 0."""
+    counts = dict(_days(start, end).values("day").annotate(n=Count("user", distinct=True)).values_list("day", "n"))
+    first, last = local_days(start, end)
+    return [(first + timedelta(days=i), counts.get(first + timedelta(days=i), 0)) for i in range((last - first).days)]
+
+
+def active_users(*, start: datetime, end: datetime) -> ActiveUsers:
+    """DAU, WAU, MAU and stickiness (DAU/MAU) over the period. Weeks and months at the edges count only their
+    days inside the period."""
+    rows = _days(start, end)
+    daily = daily_active_users(start=start, end=end)
+    weekly = list(rows.annotate(week=TruncWeek("day")).values("week").annotate(n=Count("user", distinct=True)))
+    monthly = list(rows.annotate(month=TruncMonth("day")).values("month").annotate(n=Count("user", distinct=True)))
+    first, last = local_days(start, end)
+    weeks = {
+        first - timedelta(days=first.weekday()) + timedelta(weeks=i) for i in range(((last - first).days + 13) // 7)
+    }
+    weeks = {w for w in weeks if w < last and w + timedelta(days=7) > first}
+    months = {(d.year, d.month) for d, _ in daily}
+    dau = sum(n for _, n in daily) / len(daily) if daily else 0.0
+    wau = sum(r["n"] for r in weekly) / len(weeks) if weeks else 0.0
+    mau = sum(r["n"] for r in monthly) / len(months) if months else 0.0
+    return ActiveUsers(
+        dau=dau,
+        wau=wau,
+        mau=mau,
+        active=rows.values("user").distinct().count(),
+        stickiness=_share(dau, mau),
+    )
+
+
+# --- Retention and churn -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cohort:
+    week: date  # the Monday of the sign-up week
+    size: int
+    returned: list[int]  # returned[n]: members active in week n after the sign-up week (0 = that week)
+    returned_or_later: list[int]  # members active in week n or any later week
+
+    def rates(self) -> list[float | None]:
+        return [_share(n, self.size) for n in self.returned]
+
+    def rates_or_later(self) -> list[float | None]:
+        return [_share(n, self.size) for n in self.returned_or_later]
+
+
+def retention_cohorts(*, start: datetime, end: datetime, weeks: int = 12) -> list[Cohort]:
+    """Weekly sign-up cohorts (users who joined in each ISO week starting in the period) and how many of them
+    were active in week N after joining ("returned in week N") and in week N or later, for N = 0 … weeks,
+    as far as the period's end allows (later weeks are left out, not counted as 0)."""
+    first, last = local_days(start, end)
+    cohorts: list[Cohort] = []
+    monday = first + timedelta(days=(7 - first.weekday()) % 7)
+    while monday < last:
+        week_start = timezone.make_aware(datetime.combine(monday, datetime.min.time()))
+        members = User.objects.filter(
+            is_staff=False, date_joined__gte=week_start, date_joined__lt=week_start + timedelta(days=7)
+        )
+        size = members.count()
+        # Weeks 0 … N that have begun before the period ends.
+        span = min(weeks + 1, -(-(last - monday).days // 7))
+        activity = ActivityDay.objects.filter(user__in=members, day__gte=monday, day__lt=last)
+        by_week = dict(
+            activity.annotate(week=TruncWeek("day"))
+            .values("week")
+            .annotate(n=Count("user", distinct=True))
+            .values_list("week", "n")
+        )
+        last_week = dict(
+            members.annotate(
+                last_day=Subquery(
+                    ActivityDay.objects.filter(user=OuterRef("pk"), day__gte=monday, day__lt=last)
+                    .values("user")
+                    .annotate(m=Max("day"))
+                    .values("m")
+                )
+            )
+            .exclude(last_day=None)
+            .annotate(week=TruncWeek("last_day"))
+            .values("week")
+            .annotate(n=Count("pk"))
+            .values_list("week", "n")
+        )
+        returned, later = [], []
+        for n in range(span):
+            week = monday + timedelta(weeks=n)
+            returned.append(by_week.get(week, 0))
+            later.append(sum(count for w, count in last_week.items() if w >= week))
+        cohorts.append(Cohort(week=monday, size=size, returned=returned, returned_or_later=later))
+        monday += timedelta(days=7)
+    return cohorts
+
+
+@dataclass(frozen=True)
+class Churn:
+    previous_active: int  # active in the period before (same length)
+    retained: int  # of those, active again in this period
+    churned: int
+    rate: float | None  # churned / previous_active
+
+
+def churn(*, start: datetime, end: datetime) -> Churn:
+    """churn(P) = users active in P−1 and not in P ÷ users active in P−1, P−1 being the period of the same
+    length just before P."""
+    previous = _days(start - (end - start), start).values("user").distinct()
+    now = _days(start, end).filter(user__in=previous).values("user").distinct()
+    previous_count, retained = previous.count(), now.count()
+    churned = previous_count - retained
+    return Churn(previous_count, retained, churned, _share(churned, previous_count))
+
+
+# --- Registration funnel --------------------------------------------------------------------------------------
+
+FUNNEL_STEPS = (
+    ("started", "Started"),
+    ("email_verified", "E-mail verified"),
+    ("phone_verified", "Phone verified"),
+    ("profile_completed", "Profile completed"),
+    ("submitted", "Submitted"),
+    ("approved", "Approved"),
+)
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    key: str
+    label: str
+    count: int
+    conversion: float | None  # of those who started
+    step_conversion: float | None  # of those who reached the step before
+    drop_off: float | None  # 1 − step_conversion
+
+
+def registration_funnel(*, start: datetime, end: datetime) -> list[FunnelStep]:
+    """Sign-ups started in the period and how far they got; each step also requires the steps before it."""
+    started = Registration.objects.filter(started_at__gte=start, started_at__lt=end)
+    conditions = [
+        Q(),
+        Q(email_verified_at__isnull=False),
+        Q(phone_verified_at__isnull=False),
+        Q(profile_completed_at__isnull=False),
+        Q(submitted_at__isnull=False),
+        Q(status=RegistrationStatus.APPROVED),
+    ]
+    aggregates, cumulative = {}, Q()
+    for (key, _), condition in zip(FUNNEL_STEPS, conditions, strict=True):
+        cumulative &= condition
+        aggregates[key] = Count("pk", filter=cumulative)
+    counts = started.aggregate(**aggregates)
+    steps, previous = [], None
+    for key, label in FUNNEL_STEPS:
+        count = counts[key]
+        step = _share(count, previous) if previous is not None else (1.0 if count else None)
+        steps.append(
+            FunnelStep(key, label, count, _share(count, counts["started"]), step, None if step is None else 1 - step)
+        )
+        previous = count
+    return steps
+
+
+# --- Account changes, sign-in problems, recovery ----------------------------------------------------------------
+
+UPDATE_KINDS = (
+    Kind.PROFILE_UPDATED,
+    Kind.EMAIL_CHANGED,
+    Kind.PASSWORD_CHANGED,
+    Kind.PASSWORD_RESET_COMPLETED,
+    Kind.PREFERENCES_CHANGED,
+    Kind.PRIVACY_CHANGED,
+    Kind.TWO_FACTOR_ENABLED,
+    Kind.TWO_FACTOR_DISABLED,
+)
+
+
+def _events(start: datetime, end: datetime) -> QuerySet[AccountEvent]:
+    return AccountEvent.objects.filter(at__gte=start, at__lt=end)
+
+
+def _counts(queryset: QuerySet[Any], field: str) -> dict[str, int]:
+    return dict(queryset.values(field).annotate(n=Count("pk")).order_by("-n", field).values_list(field, "n"))
+
+
+def account_updates_by_type(*, start: datetime, end: datetime) -> dict[str, int]:
+    """Account changes by kind (profile, e-mail, password, reset, preferences, privacy, two-factor)."""
+    return _counts(_events(start, end).filter(kind__in=UPDATE_KINDS), "kind")
+
+
+@dataclass(frozen=True)
+class LoginIssues:
+    attempts: int
+    failures: int
+    failure_rate: float | None
+    users_affected: int  # known accounts with at least one failure
+    by_reason: dict[str, int]
+
+
+def login_issues(*, start: datetime, end: datetime) -> LoginIssues:
+    events = _events(start, end).filter(kind__in=[Kind.SIGN_IN, Kind.SIGN_IN_FAILED])
+    totals = events.aggregate(
+        attempts=Count("pk"),
+        failures=Count("pk", filter=Q(kind=Kind.SIGN_IN_FAILED)),
+        users=Count("user", filter=Q(kind=Kind.SIGN_IN_FAILED), distinct=True),
+    )
+    return LoginIssues(
+        attempts=totals["attempts"],
+        failures=totals["failures"],
+        failure_rate=_share(totals["failures"], totals["attempts"]),
+        users_affected=totals["users"],
+        by_reason=_counts(events.filter(kind=Kind.SIGN_IN_FAILED), "reason"),
+    )
+
+
+@dataclass(frozen=True)
+class Lockouts:
+    count: int
+    accounts: int
+    released_by_admin: int
+    average_minutes: float | None  # from start to release, or to the end of the cool-off
+
+
+def lockouts(*, start: datetime, end: datetime) -> Lockouts:
+    """Lockouts started in the period; a lockout lasts until released or to the end of its cool-off."""
+    rows = Lockout.objects.filter(started_at__gte=start, started_at__lt=end)
+    lasted = ExpressionWrapper(Coalesce("released_at", "until") - F("started_at"), output_field=DurationField())
+    totals = rows.aggregate(
+        count=Count("pk"),
+        accounts=Count("identifier", distinct=True),
+        by_admin=Count("pk", filter=Q(released_by__isnull=False)),
+        average=Avg(lasted),
+    )
+    average = totals["average"].total_seconds() / 60 if totals["average"] is not None else None
+    return Lockouts(totals["count"], totals["accounts"], totals["by_admin"], average)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    requests: int
+    completed: int
+    completion_rate: float | None
+    average_hours: float | None  # time to recovery: completed_at − requested_at
+    median_hours: float | None
+
+
+def recovery(*, start: datetime, end: datetime) -> Recovery:
+    """Password-reset requests made in the period, how many were completed, and the time to recover."""
+    rows = PasswordReset.objects.filter(requested_at__gte=start, requested_at__lt=end)
+    took = ExpressionWrapper(F("completed_at") - F("requested_at"), output_field=DurationField())
+    totals = rows.aggregate(requests=Count("pk"), completed=Count("completed_at"), average=Avg(took))
+    done = rows.filter(completed_at__isnull=False).annotate(took=took).order_by("took")
+    median = None
+    if totals["completed"]:
+        middle = list(
+            done.values_list("took", flat=True)[(totals["completed"] - 1) // 2 : totals["completed"] // 2 + 1]
+        )
+        median = sum((m.total_seconds() for m in middle), 0.0) / len(middle) / 3600
+    average = totals["average"].total_seconds() / 3600 if totals["average"] is not None else None
+    return Recovery(
+        totals["requests"], totals["completed"], _share(totals["completed"], totals["requests"]), average, median
+    )
+
+
+def suspicious_events(*, start: datetime, end: datetime) -> dict[str, int]:
+    """Suspicious events by reason (new_device, new_network, failure_burst, credential_stuffing, …)."""
+    return _counts(_events(start, end).filter(kind=Kind.SUSPICIOUS), "reason")
+
+
+def privacy_changes(*, start: datetime, end: datetime) -> dict[str, int]:
+    """Privacy-choice changes: marketing_opt_in, marketing_opt_out, consent_given, consent_withdrawn."""
+    return _counts(_events(start, end).filter(kind=Kind.PRIVACY_CHANGED), "reason")
+
+
+# --- Sessions, devices, when users are active ---------------------------------------------------------------
+
+
+def average_session_minutes(*, start: datetime, end: datetime, channel: str | None = None) -> float | None:
+    """Mean of last activity − start over sessions started in the period (optionally of one channel)."""
+    rows = AccountSession.objects.filter(started_at__gte=start, started_at__lt=end)
+    if channel:
+        rows = rows.filter(channel=channel)
+    length = ExpressionWrapper(F("last_seen_at") - F("started_at"), output_field=DurationField())
+    average = rows.aggregate(v=Avg(length))["v"]
+    return average.total_seconds() / 60 if average is not None else None
+
+
+@dataclass(frozen=True)
+class DeviceMix:
+    signups: dict[str, int]
+    sessions: dict[str, int]
+
+    @staticmethod
+    def shares(counts: dict[str, int]) -> dict[str, float]:
+        total = sum(counts.values())
+        return {name: n / total for name, n in counts.items()} if total else {}
+
+
+def device_mix(*, start: datetime, end: datetime) -> DeviceMix:
+    """Device types of sign-ups started and of sessions started in the period."""
+    signups = Registration.objects.filter(started_at__gte=start, started_at__lt=end).exclude(device_type="")
+    sessions = AccountSession.objects.filter(started_at__gte=start, started_at__lt=end).exclude(device_type="")
+    return DeviceMix(_counts(signups, "device_type"), _counts(sessions, "device_type"))
+
+
+def activity_by_hour(*, start: datetime, end: datetime) -> list[int]:
+    """Actions per local hour of day (0–23) over the period's days."""
+    first, last = local_days(start, end)
+    counts = dict(
+        ActivityHour.objects.filter(day__gte=first, day__lt=last)
+        .values("hour")
+        .annotate(n=Sum("actions"))
+        .values_list("hour", "n")
+    )
+    return [counts.get(hour, 0) for hour in range(24)]
+
+
+def activity_by_weekday(*, start: datetime, end: datetime) -> list[int]:
+    """Actions per ISO weekday, Monday first."""
+    first, last = local_days(start, end)
+    counts = dict(
+        ActivityHour.objects.filter(day__gte=first, day__lt=last)
+        .annotate(weekday=ExtractIsoWeekDay("day"))
+        .values("weekday")
+        .annotate(n=Sum("actions"))
+        .values_list("weekday", "n")
+    )
+    return [counts.get(weekday, 0) for weekday in range(1, 8)]
+
+
+# --- Feedback and NPS ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ratings:
+    count: int
+    average: float | None
+    distribution: dict[int, int]  # score → answers, 1–5
+
+
+@dataclass(frozen=True)
+class Nps:
+    count: int
+    promoters: int  # 9–10
+    passives: int  # 7–8
+    detractors: int  # 0–6
+    score: float | None  # % promoters − % detractors, from −100 to 100
+
+
+def feedback_ratings(*, start: datetime, end: datetime, topic: str) -> Ratings:
+    rows = Feedback.objects.filter(topic=topic, created_at__gte=start, created_at__lt=end)
+    totals = rows.aggregate(count=Count("pk"), average=Avg("score"))
+    distribution = dict(rows.values("score").annotate(n=Count("pk")).values_list("score", "n"))
+    return Ratings(totals["count"], totals["average"], {s: distribution.get(s, 0) for s in range(1, 6)})
+
+
+def nps(*, start: datetime, end: datetime) -> Nps:
+    rows = Feedback.objects.filter(topic=Feedback.Topic.NPS, created_at__gte=start, created_at__lt=end)
+    totals = rows.aggregate(
+        count=Count("pk"),
+        promoters=Count("pk", filter=Q(score__gte=9)),
+        detractors=Count("pk", filter=Q(score__lte=6)),
+    )
+    count = totals["count"]
+    score = (totals["promoters"] - totals["detractors"]) * 100 / count if count else None
+    return Nps(
+        count, totals["promoters"], count - totals["promoters"] - totals["detractors"], totals["detractors"], score
+    )
