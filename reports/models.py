@@ -104,6 +104,11 @@ class ReportRun(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} report {self.period_slug}"
 
+    @property
+    def file_stem(self) -> str:
+        """The name each download carries, whatever name the storage gave the file."""
+        return f"saypro-{self.kind}-{self.period_slug}"
+
 
 class Improvement(models.Model):
     """A change made to the product or the operation, kept by administrators for the quarterly report."""

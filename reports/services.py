@@ -104,16 +104,15 @@ def report_generate(*, run_id: int, now: datetime | None = None) -> ReportRun | 
         document = build_document(
             kind=run.kind, period=period, now=now, progress=lambda percent, step: _progress(run_id, percent, step)
         )
-        base = f"saypro-{run.kind}-{run.period_slug}"
         _progress(run_id, 75, "Drawing the PDF")
         pdf = render_pdf(document)
         _progress(run_id, 88, "Writing the spreadsheet and CSV")
         xlsx, csv = render_xlsx(document), render_csv(document)
         run.refresh_from_db()
         with transaction.atomic():
-            _replace_file(run, "pdf", f"{base}.pdf", pdf)
-            _replace_file(run, "xlsx", f"{base}.xlsx", xlsx)
-            _replace_file(run, "csv", f"{base}.csv", csv)
+            _replace_file(run, "pdf", f"{run.file_stem}.pdf", pdf)
+            _replace_file(run, "xlsx", f"{run.file_stem}.xlsx", xlsx)
+            _replace_file(run, "csv", f"{run.file_stem}.csv", csv)
             run.document = document.as_dict()
             run.status, run.progress, run.step = RunStatus.DONE, 100, "Ready"
             run.finished_at = timezone.now()

@@ -259,7 +259,7 @@ def report_download(request: HttpRequest, pk: int, fmt: str) -> FileResponse:
     if not file:
         raise Http404("This report has no file yet.")
     response = FileResponse(
-        file.open("rb"), as_attachment=True, filename=file.name.rsplit("/", 1)[-1], content_type=DOWNLOADS[fmt]
+        file.open("rb"), as_attachment=True, filename=f"{run.file_stem}.{fmt}", content_type=DOWNLOADS[fmt]
     )
     response["X-Content-SHA256"] = getattr(run, f"{fmt}_sha256")
     return response
