@@ -4,6 +4,8 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts and registrations"
+    # After the sign-ups (accounts.demo's own phase): what the approved users did with their accounts.
+    demo_phases = ["accounts.demo_activity.activity_phase"]
 
     def ready(self) -> None:
         from saypro.sla.promises import Promise, promise_register
