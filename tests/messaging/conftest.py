@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps
+from django.core.management import call_command
 from django.test import TestCase
 
 from accounts.models import AgentProfile
@@ -50,3 +54,15 @@ def _fresh_model_cache():
 def member(db):
     """A second marketplace user."""
     return UserFactory(email="other.member@example.com", full_name="Other Member")
+
+
+def flush_committed_data() -> None:
+    """After a module fixture that committed its rows: remove them, and put back the reference rows (policies,
+    roles, calendars) that the data migrations insert and later tests expect."""
+    from tests.conftest import REFERENCE_MIGRATIONS
+
+    call_command("flush", interactive=False, verbosity=0)
+    for module, functions in REFERENCE_MIGRATIONS:
+        migration = importlib.import_module(module)
+        for name in functions:
+            getattr(migration, name)(apps, None)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 import random
 from datetime import date
 
 import pytest
-from django.apps import apps
-from django.core.management import call_command
 
 from accounts import demo
 from messaging import selectors
 from messaging.demo import Simulator, agents_ensure
 from messaging.models import Category, Conversation, Initiator, Message, MessageKind, Status
 from saypro.sla.models import Clock, ClockState
-from tests.conftest import REFERENCE_MIGRATIONS
+from tests.messaging.conftest import flush_committed_data
 
 END = date(2025, 7, 1)
 
@@ -26,12 +23,7 @@ def seeded(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         ctx = demo.seed(users=3000, seed=5, end=END, phases=[demo.ACCOUNTS_PHASE, "messaging.demo.messaging_phase"])
         yield ctx
-        # The seeded rows were committed: remove them, and put back the reference rows later tests expect.
-        call_command("flush", interactive=False, verbosity=0)
-        for module, functions in REFERENCE_MIGRATIONS:
-            migration = importlib.import_module(module)
-            for name in functions:
-                getattr(migration, name)(apps, None)
+        flush_committed_data()
 
 
 pytestmark = pytest.mark.django_db

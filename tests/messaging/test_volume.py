@@ -17,11 +17,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
+from django.test import override_settings
 
 from messaging import selectors, services
 from messaging.models import Category, VolumeTarget
+from saypro.celery import app as celery_app
 from tests.factories import UserFactory
-from tests.messaging.conftest import start
+from tests.messaging.conftest import flush_committed_data, start
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +36,23 @@ def local(month: int, day: int, hour: int) -> time_machine.travel:
     return time_machine.travel(datetime(2026, month, day, hour - TZ_OFFSET, tzinfo=UTC), tick=False)
 
 
-@pytest.fixture
-def quarter(agent):
+@pytest.fixture(scope="module")
+def quarter(django_db_setup, django_db_blocker):
+    """The dated set above, built once for the module (committed; removed afterwards)."""
+    # Module fixtures run outside the per-test fixtures: tasks in-process, as in the other unit tests.
+    celery_app.conf.task_always_eager = True
+    try:
+        with django_db_blocker.unblock(), override_settings(MODERATION_SPAM_CSV=""):
+            build()
+    finally:
+        celery_app.conf.task_always_eager = False
+    with django_db_blocker.unblock():
+        yield
+        flush_committed_data()
+
+
+def build() -> None:
+    agent = UserFactory(email="volume.agent@saypro.example", roles=["Support agent"])
     gauteng = UserFactory(region="Gauteng")  # the factory's default region: everyone but C's user
     cape = UserFactory(region="Western Cape")
     for month, day in ((2, 10), (2, 10), (3, 3), (3, 20)):
