@@ -1,0 +1,374 @@
+"""What users do with their own account: recovery, changes, privacy, export, deletion, feedback."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts import activity, self_service, services
+from accounts.events import Client
+from accounts.models import (
+    AccountEvent,
+    AccountPreferences,
+    AccountSession,
+    AccountStatus,
+    ActivityDay,
+    DeletionRequest,
+    Feedback,
+    PasswordReset,
+    Registration,
+)
+from saypro.audit.models import AuditEntry
+from saypro.errors import InvalidInput
+from tests.accounts.helpers import submitted
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+Kind = AccountEvent.Kind
+NEW_PASSWORD = "a-brand-new-long-passphrase"
+
+
+def api_for(user) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
+def reset_link(django_capture_on_commit_callbacks, email: str, client) -> str:
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("password-reset"), {"email": email})
+    return re.search(r"https?://\S+(/accounts/password-reset/\S+/\S+/)", mail.outbox[-1].body).group(1)
+
+
+def test_password_reset_is_recorded_from_request_to_completion(client, django_capture_on_commit_callbacks):
+    user = UserFactory(email="seller@example.com")
+    path = reset_link(django_capture_on_commit_callbacks, "Seller@Example.com", client)
+    reset = PasswordReset.objects.get(user=user)
+    assert reset.completed_at is None
+    assert AccountEvent.objects.filter(kind=Kind.PASSWORD_RESET_REQUESTED, user=user).count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(path, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert response.status_code == 302
+    reset.refresh_from_db()
+    assert reset.completed_at is not None
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert AccountEvent.objects.filter(kind=Kind.PASSWORD_RESET_COMPLETED, user=user).count() == 1
+    assert "account was reset on" in mail.outbox[-1].body
+
+
+def test_a_used_reset_link_does_not_work_again(client, django_capture_on_commit_callbacks):
+    UserFactory(email="seller@example.com")
+    path = reset_link(django_capture_on_commit_callbacks, "seller@example.com", client)
+    client.post(path, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    again = client.get(path)
+    assert again.status_code == 400 and again.context["invalid"]
+    posted = client.post(path, {"new_password1": "another-long-passphrase", "new_password2": "another-long-passphrase"})
+    assert posted.status_code == 400
+
+
+def test_an_expired_reset_link_does_not_work(client, settings, django_capture_on_commit_callbacks):
+    UserFactory(email="seller@example.com")
+    path = reset_link(django_capture_on_commit_callbacks, "seller@example.com", client)
+    # A relative jump: Django's reset tokens use naive local time, which an absolute UTC destination would skew.
+    with time_machine.travel(timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT + 60)):
+        assert client.get(path).status_code == 400
+
+
+def test_a_forged_reset_link_does_not_work(client, django_capture_on_commit_callbacks):
+    user = UserFactory(email="seller@example.com")
+    path = reset_link(django_capture_on_commit_callbacks, "seller@example.com", client)
+    forged = path.rstrip("/")[:-3] + "abc/"
+    assert client.get(forged).status_code == 400
+    other = UserFactory()
+    # Another user's id with this user's token.
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    assert (
+        client.get(f"/accounts/password-reset/{urlsafe_base64_encode(force_bytes(other.pk))}/{token}/").status_code
+        == 400
+    )
+    api = APIClient().post(
+        "/api/v1/auth/password-reset/confirm/",
+        {"uid": "bad", "token": "bad", "new_password": NEW_PASSWORD},
+        format="json",
+    )
+    assert api.status_code == 400 and api.json()["error"]["code"] == "invalid_token"
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_an_unknown_address_gets_the_same_answer_and_no_mail(client):
+    response = client.post(reverse("password-reset"), {"email": "nobody@example.com"})
+    assert response.status_code == 302 and mail.outbox == []
+    assert not PasswordReset.objects.exists()
+
+
+def test_a_reset_soon_after_a_new_device_sign_in_is_suspicious(client):
+    user = UserFactory()
+    client.post(reverse("login"), {"username": user.email, "password": PASSWORD}, HTTP_USER_AGENT="curl/8")
+    client.post(reverse("logout"))
+    client.post(reverse("login"), {"username": user.email, "password": PASSWORD}, HTTP_USER_AGENT="Mozilla/5.0 (iPad)")
+    client.post(reverse("logout"))
+    client.post(reverse("password-reset"), {"email": user.email})
+    reasons = set(AccountEvent.objects.filter(kind=Kind.SUSPICIOUS).values_list("reason", flat=True))
+    assert reasons == {"new_device", "reset_after_new_device"}
+
+
+def test_password_change_needs_the_current_password_signs_out_elsewhere_and_tells_the_user(
+    django_capture_on_commit_callbacks,
+):
+    user = UserFactory(email="seller@example.com")
+    api = APIClient()
+    token = api.post("/api/v1/auth/token/", {"email": user.email, "password": PASSWORD}, format="json").json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    wrong = api.post("/api/v1/account/password/", {"current_password": "x", "new_password": NEW_PASSWORD})
+    assert wrong.status_code == 400 and "current_password" in wrong.json()["error"]["fields"]
+    weak = api.post("/api/v1/account/password/", {"current_password": PASSWORD, "new_password": "123"})
+    assert "new_password" in weak.json()["error"]["fields"]
+    with django_capture_on_commit_callbacks(execute=True):
+        done = api.post("/api/v1/account/password/", {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert done.status_code == 204
+    assert AccountEvent.objects.filter(kind=Kind.PASSWORD_CHANGED, user=user).count() == 1
+    assert mail.outbox[-1].to == ["seller@example.com"] and "account was changed on" in mail.outbox[-1].body
+    assert "a-brand-new" not in str(list(AccountEvent.objects.values_list("data", flat=True)))
+    activity.activity_flush(settle_seconds=0)
+    assert ActivityDay.objects.get(user=user).password_changes == 1
+
+
+def test_email_change_waits_for_the_new_address_and_tells_the_old_one(client, django_capture_on_commit_callbacks):
+    user = UserFactory(email="old@example.com")
+    api = api_for(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/account/email/", {"new_email": "new@example.com", "password": PASSWORD})
+    assert response.status_code == 202
+    user.refresh_from_db()
+    assert user.email == "old@example.com"
+    confirm = mail.outbox[-1]
+    assert confirm.to == ["new@example.com"]
+    path = re.search(r"(/accounts/email-change/\S+/)", confirm.body).group(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.get(path).status_code == 200
+    user.refresh_from_db()
+    assert user.email == "new@example.com" and user.email_verified_at is not None
+    assert mail.outbox[-1].to == ["old@example.com"] and "n***@example.com" in mail.outbox[-1].body
+    event = AccountEvent.objects.get(kind=Kind.EMAIL_CHANGED)
+    assert event.data == {"from": "o***@example.com", "to": "n***@example.com"}
+    assert client.get(path).status_code == 400  # used once
+    taken = api.post("/api/v1/account/email/", {"new_email": UserFactory().email, "password": PASSWORD})
+    assert taken.status_code == 400 and "new_email" in taken.json()["error"]["fields"]
+
+
+def test_profile_updates_record_field_names_not_sensitive_values():
+    user = UserFactory(full_name="Thandi Nkosi", country="ZA", language="en")
+    response = api_for(user).patch(
+        "/api/v1/account/", {"full_name": "Thandi M. Nkosi", "language": "zu", "phone": "+27 82 555 0123"}
+    )
+    assert response.status_code == 200 and response.json()["language"] == "zu"
+    event = AccountEvent.objects.get(kind=Kind.PROFILE_UPDATED)
+    assert event.data["fields"] == {
+        "full_name": "changed",
+        "phone": "changed",
+        "language": {"from": "en", "to": "zu"},
+    }
+    bad = api_for(user).patch("/api/v1/account/", {"phone": "12", "country": "Z1"})
+    assert bad.status_code == 400 and {"phone", "country"} <= set(bad.json()["error"]["fields"])
+
+
+def test_preferences_and_privacy_choices_are_events_with_the_policy_version(settings):
+    settings.PRIVACY_POLICY_VERSION = "2026-02"
+    user = UserFactory()
+    api = api_for(user)
+    response = api.patch(
+        "/api/v1/account/preferences/",
+        {"email_notifications": False, "marketing_opt_in": True, "data_processing_consent": True},
+        format="json",
+    )
+    body = response.json()
+    assert body["consent_policy_version"] == "2026-02" and body["consent_at"] and body["marketing_opt_in"]
+    api.patch("/api/v1/account/preferences/", {"marketing_opt_in": False}, format="json")
+    privacy = list(
+        AccountEvent.objects.filter(kind=Kind.PRIVACY_CHANGED).order_by("pk").values_list("reason", flat=True)
+    )
+    assert privacy == ["marketing_opt_in", "consent_given", "marketing_opt_out"]
+    preferences = AccountEvent.objects.get(kind=Kind.PREFERENCES_CHANGED)
+    assert preferences.data == {"email_notifications": {"from": True, "to": False}}
+    # A new policy version asks for consent again.
+    settings.PRIVACY_POLICY_VERSION = "2026-03"
+    api.patch("/api/v1/account/preferences/", {"data_processing_consent": True}, format="json")
+    assert AccountPreferences.objects.get(user=user).consent_policy_version == "2026-03"
+
+
+def test_the_data_export_holds_the_users_data_and_nobody_elses():
+    registration = submitted(email="seller@example.com")
+    user = registration.user
+    other = UserFactory(email="other@example.com")
+    self_service.feedback_submit(user=user, topic="nps", score=9, comment="Good")
+    self_service.feedback_submit(user=other, topic="nps", score=1, comment="Bad")
+    AccountSession.objects.create(user=user, channel="api", key="k", device_type="mobile")
+    ActivityDay.objects.create(user=user, day=timezone.localdate(), messages_sent=3)
+    response = api_for(user).get("/api/v1/account/export/")
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    data = response.json()
+    assert data["profile"]["email"] == "seller@example.com" and data["profile"]["phone"] == user.phone
+    registration.refresh_from_db()
+    assert data["registration"]["status"] == registration.status
+    assert data["feedback"] == [{"topic": "nps", "score": 9, "comment": "Good", "at": data["feedback"][0]["at"]}]
+    assert data["sessions"][0]["device_type"] == "mobile" and data["activity"][0]["messages_sent"] == 3
+    assert "other@example.com" not in response.content.decode()
+    assert AccountEvent.objects.filter(kind=Kind.DATA_EXPORTED, user=user).count() == 1
+
+
+def test_deletion_anonymises_personal_data_and_keeps_the_aggregates(administrator, django_capture_on_commit_callbacks):
+    registration = submitted(email="seller@example.com", phone="+27 82 555 0111")
+    user = registration.user
+    services.registration_approve(registration=registration, by=administrator)
+    ActivityDay.objects.create(user=user, day=timezone.localdate(), messages_sent=4)
+    AccountSession.objects.create(user=user, channel="web", key="abc", ip_address="198.51.100.1", device_type="mobile")
+    self_service.feedback_submit(user=user, topic="registration", score=4, comment="My name is Thandi")
+    api_for(user).post("/api/v1/account/deletion/", {"reason": "Moving away"}, format="json")
+    request = DeletionRequest.objects.get(user=user)
+    assert AccountEvent.objects.filter(kind=Kind.DELETION_REQUESTED, user=user).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        self_service.account_delete(request=request, by=administrator)
+    user.refresh_from_db()
+    assert user.email == f"deleted-{user.pk}@deleted.invalid" and not user.full_name and not user.phone
+    assert user.status == AccountStatus.DELETED and not user.is_active and not user.has_usable_password()
+    registration.refresh_from_db()
+    assert registration.phone_e164 == "" and registration.ip_address is None
+    assert "seller" not in registration.canonical_email
+    assert AccountSession.objects.get(user=user).ip_address is None
+    assert Feedback.objects.get(user=user).comment == ""
+    assert not AccountEvent.objects.filter(user=user).exclude(ip_address=None).exists()
+    # What reports count stays.
+    assert ActivityDay.objects.get(user=user).messages_sent == 4
+    assert registration.status == "approved" and registration.submitted_at is not None
+    assert Feedback.objects.get(user=user).score == 4
+    assert AuditEntry.objects.filter(action="account.delete", actor=administrator).count() == 1
+    assert mail.outbox[-1].to == ["seller@example.com"] and "deleted" in mail.outbox[-1].subject
+    request.refresh_from_db()
+    assert request.status == DeletionRequest.Status.COMPLETED and request.decided_by == administrator
+
+
+def test_deactivation_through_the_api_signs_the_user_out():
+    user = UserFactory()
+    api = APIClient()
+    token = api.post("/api/v1/auth/token/", {"email": user.email, "password": PASSWORD}, format="json").json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.post("/api/v1/account/deactivate/", {"reason": "Break"}, format="json").status_code == 204
+    assert api.get("/api/v1/account/").status_code == 401
+    user.refresh_from_db()
+    assert user.status == AccountStatus.DEACTIVATED
+
+
+@pytest.mark.parametrize(
+    ("topic", "score", "ok"),
+    [
+        ("registration", 5, True),
+        ("registration", 0, False),
+        ("account", 6, False),
+        ("nps", 0, True),
+        ("nps", 11, False),
+    ],
+)
+def test_feedback_scores_are_checked_per_topic(topic, score, ok):
+    response = api_for(UserFactory()).post("/api/v1/account/feedback/", {"topic": topic, "score": score}, format="json")
+    assert (response.status_code == 201) is ok
+    if not ok:
+        assert "score" in response.json()["error"]["fields"]
+
+
+def test_feedback_service_refuses_an_unknown_topic():
+    with pytest.raises(InvalidInput):
+        self_service.feedback_submit(user=None, topic="listing", score=3)
+
+
+# --- Who may see what ----------------------------------------------------------------------------------------
+
+
+def test_account_endpoints_need_a_signed_in_user():
+    api = APIClient()
+    for path in ("/api/v1/account/", "/api/v1/account/export/", "/api/v1/account/preferences/"):
+        assert api.get(path).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("persona", "timeline", "suspend", "unlock"),
+    [
+        ("administrator", 200, 200, 200),
+        ("moderator", 200, 200, 403),
+        ("reviewer", 403, 403, 403),
+        ("agent", 403, 403, 403),
+        ("manager", 403, 403, 403),
+        ("user", 403, 403, 403),
+    ],
+)
+def test_staff_account_endpoints_follow_the_roles(request, persona, timeline, suspend, unlock):
+    subject = UserFactory()
+    api = api_for(request.getfixturevalue(persona))
+    assert api.get(f"/api/v1/staff/users/{subject.pk}/timeline/").status_code == timeline
+    assert api.post(f"/api/v1/staff/users/{subject.pk}/unlock/").status_code == unlock
+    response = api.post(f"/api/v1/staff/users/{subject.pk}/suspend/", {"reason": "Spam"}, format="json")
+    assert response.status_code == suspend
+
+
+def test_the_timeline_endpoint_is_newest_first_with_constant_queries(administrator, django_assert_max_num_queries):
+    subject = UserFactory()
+    for kind in (Kind.SIGN_IN, Kind.PROFILE_UPDATED, Kind.SIGN_OUT):
+        AccountEvent.objects.create(user=subject, kind=kind, actor=administrator)
+    api = api_for(administrator)
+    with django_assert_max_num_queries(6):
+        body = api.get(f"/api/v1/staff/users/{subject.pk}/timeline/").json()
+    assert [row["kind"] for row in body["results"]] == ["sign_out", "profile_updated", "sign_in"]
+    for _ in range(30):
+        AccountEvent.objects.create(user=subject, kind=Kind.SIGN_IN, actor=administrator)
+    with django_assert_max_num_queries(6):
+        api.get(f"/api/v1/staff/users/{subject.pk}/timeline/")
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"), [("administrator", 200), ("moderator", 200), ("agent", 403), ("user", 302)]
+)
+def test_the_admin_timeline_page_is_for_staff_with_the_permission(client, request, persona, status):
+    subject = UserFactory()
+    client.force_login(request.getfixturevalue(persona))
+    response = client.get(reverse("admin:accounts_user_timeline", args=[subject.pk]))
+    # The admin sends people without admin access to its sign-in page; administrators see the timeline.
+    assert response.status_code == status
+
+
+def test_the_admin_timeline_lists_events_and_applies_status_actions(
+    client, administrator, django_assert_max_num_queries
+):
+    subject = UserFactory(email="seller@example.com")
+    for _ in range(20):
+        AccountEvent.objects.create(
+            user=subject, kind=Kind.SIGN_IN_FAILED, reason="wrong_password", ip_address="198.51.100.9"
+        )
+    client.force_login(administrator)
+    url = reverse("admin:accounts_user_timeline", args=[subject.pk])
+    client.get(url)
+    with django_assert_max_num_queries(20):
+        page = client.get(url)
+    assert page.status_code == 200 and page.content.decode().count("wrong_password") == 20
+    response = client.post(
+        reverse("admin:accounts_user_status", args=[subject.pk]), {"action": "suspend", "reason": "Spam"}
+    )
+    assert response.status_code == 302
+    subject.refresh_from_db()
+    assert subject.status == AccountStatus.SUSPENDED
+    assert AccountEvent.objects.get(kind=Kind.SUSPENDED).actor == administrator
+    missing = client.post(reverse("admin:accounts_user_status", args=[subject.pk]), {"action": "ban"})
+    assert missing.status_code == 200 and "reason" in missing.context["status_form"].errors
+    assert Registration.objects.count() == 0
+    assert Client().channel == "system"
