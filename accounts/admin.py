@@ -37,7 +37,7 @@ TIMELINE_PAGE_SIZE = 100
 
 class StatusForm(forms.Form):
     action = forms.ChoiceField(choices=[("suspend", "Suspend"), ("ban", "Ban"), ("reinstate", "Reinstate")])
-    reason = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"size": 50}))
+    reason = forms.CharField(max_length=300, widget=forms.TextInput(attrs={"style": "width: 95%"}))
     until = forms.DateTimeField(
         required=False,
         label="Suspended until",
