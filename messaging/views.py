@@ -12,16 +12,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.forms import add_service_errors
-from accounts.models import User
+from accounts.views import SignedInRequest
+from accounts.views import _permission_page as permission_page
 from saypro.errors import DomainError, InvalidInput
 
 from . import integrations, selectors, services
@@ -42,25 +42,12 @@ INBOX_PAGE_SIZE = 50
 INBOX_REFRESH_SECONDS = 15
 THREAD_REFRESH_SECONDS = 5
 
-ViewFunc = Callable[..., HttpResponseBase]
-
-
-class SignedInRequest(HttpRequest):
-    user: User
-
-
-def _permission_page(perm: str) -> Callable[[ViewFunc], ViewFunc]:
-    def decorator(view: ViewFunc) -> ViewFunc:
-        return login_required(permission_required(perm, raise_exception=True)(view))
-
-    return decorator
-
-
-view_required = _permission_page("messaging.view_conversation")
-reply_required = _permission_page("messaging.reply_conversation")
-start_required = _permission_page("messaging.start_conversation")
-assign_required = _permission_page("messaging.assign_conversation")
-escalate_required = _permission_page("messaging.escalate_conversation")
+# The staff pages' sign-in and role check, as on the registration pages.
+view_required = permission_page("messaging.view_conversation")
+reply_required = permission_page("messaging.reply_conversation")
+start_required = permission_page("messaging.start_conversation")
+assign_required = permission_page("messaging.assign_conversation")
+escalate_required = permission_page("messaging.escalate_conversation")
 
 
 # --- Inbox ----------------------------------------------------------------------------------------
