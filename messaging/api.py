@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -34,15 +34,15 @@ PARSERS = [MultiPartParser, FormParser, JSONParser]
 # --- Serializers ------------------------------------------------------------------------------------
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class ConversationAttachmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Attachment
         fields = ["id", "name", "size", "content_type"]
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class ConversationMessageSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
-    attachments = AttachmentSerializer(many=True, read_only=True)
+    attachments = ConversationAttachmentSerializer(many=True, read_only=True)
     hidden = serializers.SerializerMethodField()
 
     class Meta:
@@ -76,9 +76,9 @@ class OwnConversationDetailSerializer(OwnConversationSerializer):
     class Meta(OwnConversationSerializer.Meta):
         fields = [*OwnConversationSerializer.Meta.fields, "messages"]
 
-    @extend_schema_field(MessageSerializer(many=True))
+    @extend_schema_field(ConversationMessageSerializer(many=True))
     def get_messages(self, obj: Conversation) -> Any:
-        return MessageSerializer(selectors.thread(conversation=obj, staff=False), many=True).data
+        return ConversationMessageSerializer(selectors.thread(conversation=obj, staff=False), many=True).data
 
 
 class NewConversationSerializer(serializers.Serializer):
@@ -89,20 +89,20 @@ class NewConversationSerializer(serializers.Serializer):
     attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
 
 
-class UserMessageSerializer(serializers.Serializer):
+class OwnConversationMessageSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=services.MAX_BODY, trim_whitespace=False, allow_blank=True)
     attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
 
 
-class PersonSerializer(serializers.ModelSerializer):
+class ConversationPersonSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "email", "full_name"]
 
 
 class StaffConversationSerializer(serializers.ModelSerializer):
-    user = PersonSerializer(read_only=True)
-    assigned_to = PersonSerializer(read_only=True, allow_null=True)
+    user = ConversationPersonSerializer(read_only=True)
+    assigned_to = ConversationPersonSerializer(read_only=True, allow_null=True)
     first_response_due = serializers.DateTimeField(source="fr_due", read_only=True, allow_null=True)
     first_response_state = serializers.CharField(source="fr_state", read_only=True, allow_null=True)
     resolution_due = serializers.DateTimeField(source="res_due", read_only=True, allow_null=True)
@@ -151,9 +151,9 @@ class StaffConversationDetailSerializer(StaffConversationSerializer):
     class Meta(StaffConversationSerializer.Meta):
         fields = [*StaffConversationSerializer.Meta.fields, "messages"]
 
-    @extend_schema_field(MessageSerializer(many=True))
+    @extend_schema_field(ConversationMessageSerializer(many=True))
     def get_messages(self, obj: Conversation) -> Any:
-        return MessageSerializer(selectors.thread(conversation=obj, staff=True), many=True).data
+        return ConversationMessageSerializer(selectors.thread(conversation=obj, staff=True), many=True).data
 
 
 class StartConversationSerializer(serializers.Serializer):
@@ -173,24 +173,24 @@ class StaffMessageSerializer(serializers.Serializer):
     attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
 
 
-class CategorySerializer(serializers.Serializer):
+class ConversationCategorySerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
 
 
-class TransferSerializer(serializers.Serializer):
+class ConversationTransferSerializer(serializers.Serializer):
     to = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_staff=True), allow_null=True)
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class ReasonSerializer(serializers.Serializer):
+class EscalationSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
-class NoteSerializer(serializers.Serializer):
+class ResolutionNoteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class InboxFilterSerializer(serializers.Serializer):
+class ConversationInboxFilterSerializer(serializers.Serializer):
     view = serializers.ChoiceField(choices=View.CHOICES, required=False, default=View.ALL)
     category = serializers.ChoiceField(choices=[("none", "none"), *Category.choices], required=False)
     status = serializers.ChoiceField(choices=Status.choices, required=False)
@@ -220,6 +220,8 @@ class OwnConversationList(generics.ListAPIView):
     parser_classes = PARSERS
 
     def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no signed-in user
+            return Conversation.objects.none()
         return selectors.own_conversations(user=cast(User, self.request.user))
 
     @extend_schema(request=NewConversationSerializer, responses={201: OwnConversationDetailSerializer})
@@ -244,13 +246,13 @@ class OwnMessageCreate(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = PARSERS
 
-    @extend_schema(request=UserMessageSerializer, responses={201: MessageSerializer})
+    @extend_schema(request=OwnConversationMessageSerializer, responses={201: ConversationMessageSerializer})
     def post(self, request: Request, pk: int) -> Response:
         conversation = _own(request, pk)
-        data = UserMessageSerializer(data=request.data)
+        data = OwnConversationMessageSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         message = services.message_send(conversation=conversation, user=cast(User, request.user), **data.validated_data)
-        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+        return Response(ConversationMessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
 class OwnReadView(APIView):
@@ -300,7 +302,7 @@ class StaffConversationList(generics.ListAPIView):
     parser_classes = PARSERS
 
     def get_queryset(self) -> Any:
-        filters = InboxFilterSerializer(data=self.request.query_params)
+        filters = ConversationInboxFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return selectors.inbox(user=cast(User, self.request.user), **filters.validated_data)
 
@@ -331,7 +333,7 @@ class StaffMessageCreate(APIView):
     permission_classes = [CanView]
     parser_classes = PARSERS
 
-    @extend_schema(request=StaffMessageSerializer, responses={201: MessageSerializer})
+    @extend_schema(request=StaffMessageSerializer, responses={201: ConversationMessageSerializer})
     def post(self, request: Request, pk: int) -> Response:
         conversation = _staff_conversation(pk)
         data = StaffMessageSerializer(data=request.data)
@@ -350,7 +352,7 @@ class StaffMessageCreate(APIView):
                 then=values["then"],
                 attachments=values["attachments"],
             )
-        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+        return Response(ConversationMessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
 class _Action(APIView):
@@ -373,9 +375,12 @@ class _Action(APIView):
         return Response(StaffConversationDetailSerializer(_staff_conversation(pk)).data)
 
 
+@extend_schema_view(
+    post=extend_schema(request=ConversationCategorySerializer, responses=StaffConversationDetailSerializer)
+)
 class CategoryView(_Action):
     permission_classes = [CanReply]
-    serializer = CategorySerializer
+    serializer = ConversationCategorySerializer
 
     def act(self, conversation: Conversation, by: User, data: dict[str, Any]) -> None:
         services.conversation_categorise(conversation=conversation, by=by, category=data["category"])
@@ -388,17 +393,21 @@ class ClaimView(_Action):
         services.conversation_claim(conversation=conversation, by=by)
 
 
+@extend_schema_view(
+    post=extend_schema(request=ConversationTransferSerializer, responses=StaffConversationDetailSerializer)
+)
 class TransferView(_Action):
     permission_classes = [CanAssign]
-    serializer = TransferSerializer
+    serializer = ConversationTransferSerializer
 
     def act(self, conversation: Conversation, by: User, data: dict[str, Any]) -> None:
         services.conversation_transfer(conversation=conversation, by=by, to=data["to"], reason=data["reason"])
 
 
+@extend_schema_view(post=extend_schema(request=ResolutionNoteSerializer, responses=StaffConversationDetailSerializer))
 class ResolveView(_Action):
     permission_classes = [CanReply]
-    serializer = NoteSerializer
+    serializer = ResolutionNoteSerializer
 
     def act(self, conversation: Conversation, by: User, data: dict[str, Any]) -> None:
         services.conversation_resolve(conversation=conversation, by=by, note=data["note"])
@@ -411,9 +420,10 @@ class ReopenView(_Action):
         services.conversation_reopen(conversation=conversation, by=by)
 
 
+@extend_schema_view(post=extend_schema(request=EscalationSerializer, responses=StaffConversationDetailSerializer))
 class EscalateView(_Action):
     permission_classes = [CanEscalate]
-    serializer = ReasonSerializer
+    serializer = EscalationSerializer
 
     def act(self, conversation: Conversation, by: User, data: dict[str, Any]) -> None:
         services.conversation_escalate(conversation=conversation, by=by, reason=data["reason"])
