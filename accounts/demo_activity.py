@@ -10,7 +10,6 @@ sign-ups.
 from __future__ import annotations
 
 import math
-import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +22,6 @@ from django.db import transaction
 from . import roles
 from .demo import COUNTRIES, HOUR_WEIGHTS, USER_AGENTS, WEEKDAY_WEIGHTS, DemoContext, DemoUser
 from .events import describe_device, identifier_of
-from .identity import subnet_of
 from .models import (
     AccountEvent,
     AccountPreferences,
@@ -91,7 +89,7 @@ class _Simulator:
         if start_day >= period.days:
             return
         zone = ZoneInfo(COUNTRY_BY_CODE.get(user.country, COUNTRIES[0]).tz)
-        engagement = min(0.9, rng.lognormvariate(math.log(0.05), 0.9))
+        engagement = min(0.9, rng.lognormvariate(math.log(0.04), 0.9))
         # Some users leave for good after a while: the churn the report measures.
         quits = start_day + int(rng.expovariate(1 / 40)) if rng.random() < 0.45 else period.days
         agent = USER_AGENTS.pick(rng)
@@ -150,12 +148,12 @@ class _Simulator:
             AccountSession(
                 user_id=user.pk,
                 channel="api",
-                key=secrets.token_hex(32),
+                key=f"{rng.getrandbits(128):032x}",
                 started_at=at,
                 last_seen_at=at + timedelta(minutes=minutes),
                 ended_at=at + timedelta(minutes=minutes) if rng.random() < 0.7 else None,
                 ip_address=ip,
-                subnet=subnet_of(ip),
+                subnet=f"{ip.rsplit('.', 1)[0]}.0/24",  # the demo's addresses are IPv4
                 user_agent=session_agent[:300],
                 device_type=device.type,
                 platform=device.platform,

@@ -193,7 +193,7 @@ def _check_stuffing(client: Client, now: datetime) -> None:
 def lockout_release(*, lockout: Lockout, by: User) -> Lockout:
     """An administrator lets a locked-out account sign in again at once."""
     with transaction.atomic():
-        lockout = Lockout.objects.select_for_update().select_related("user").get(pk=lockout.pk)
+        lockout = Lockout.objects.select_for_update(of=("self",)).select_related("user").get(pk=lockout.pk)
         if lockout.released_at is not None or lockout.until <= timezone.now():
             return lockout
         now = timezone.now()
