@@ -89,7 +89,7 @@ class _Simulator:
         if start_day >= period.days:
             return
         zone = ZoneInfo(COUNTRY_BY_CODE.get(user.country, COUNTRIES[0]).tz)
-        engagement = min(0.9, rng.lognormvariate(math.log(0.04), 0.9))
+        engagement = min(0.9, rng.lognormvariate(math.log(0.05), 0.9))
         # Some users leave for good after a while: the churn the report measures.
         quits = start_day + int(rng.expovariate(1 / 40)) if rng.random() < 0.45 else period.days
         agent = USER_AGENTS.pick(rng)
