@@ -4,6 +4,7 @@ CSV and JSON. Every format reads the same document, so the web page, the PDF and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -107,7 +108,7 @@ def cell_text(value: object) -> str:
 @dataclass
 class Series:
     name: str
-    values: list[float | None]
+    values: Sequence[float | None]
 
 
 @dataclass

@@ -6,13 +6,15 @@ Every figure is a count or a sum per local day, so any period adds up from its d
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.db.models import CharField, Count, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.utils import timezone
 
-from accounts.models import Registration, RegistrationStatus
+from accounts.metrics import local_days
+from accounts.models import ActivityDay, ActivityHour, Registration, RegistrationStatus
 from saypro.sla.models import Clock, ClockState, Policy
 from saypro.sla.promises import promises
 from saypro.sla.selectors import ACHIEVED, _breached
@@ -145,6 +147,18 @@ def register() -> None:
     )
     source_register(
         Source(
+            name="activity",
+            metrics={
+                ACTIVITY_USERS: ("dau", "wau", "mau"),
+                ACTIVITY_FEATURES: ("active", *FEATURES, *(f"users_{name}" for name in FEATURES)),
+                ACTIVITY_HOURS: ("actions",),
+            },
+            compute=_activity_compute,
+            first_at=_activity_first_at,
+        )
+    )
+    source_register(
+        Source(
             name="registrations",
             metrics={
                 REG_STARTED: (
@@ -162,3 +176,62 @@ def register() -> None:
             first_at=_registrations_first_at,
         )
     )
+
+
+# --- Account activity -------------------------------------------------------------------------------------------
+
+ACTIVITY_USERS = "activity.users"
+ACTIVITY_FEATURES = "activity.features"
+ACTIVITY_HOURS = "activity.hours"
+FEATURES = ("sign_ins", "profile_updates", "password_changes", "messages_sent", "listings_posted", "transactions")
+# The trailing windows of the definitions: WAU over 7 days and MAU over 30 days, each ending on the day.
+WAU_DAYS, MAU_DAYS = 7, 30
+
+
+def _activity_compute(
+    start: datetime, end: datetime, tz: tzinfo, now: datetime, wanted: frozenset[str]
+) -> Iterable[Row]:
+    first, last = local_days(start, end)
+    days = [first + timedelta(days=n) for n in range((last - first).days)]
+    if not days:
+        return []
+    rows: list[Row] = []
+    in_range = ActivityDay.objects.filter(day__gte=days[0], day__lte=days[-1])
+    if ACTIVITY_USERS in wanted:
+        dau = dict(in_range.values("day").annotate(n=Count("user", distinct=True)).values_list("day", "n"))
+        for day in days:
+            # Distinct users over the trailing windows: a count per day, in the database, on the (day, user) index.
+            windows = ActivityDay.objects.filter(day__gt=day - timedelta(days=MAU_DAYS), day__lte=day).aggregate(
+                wau=Count("user", distinct=True, filter=Q(day__gt=day - timedelta(days=WAU_DAYS))),
+                mau=Count("user", distinct=True),
+            )
+            if windows["mau"]:
+                rows.append(
+                    (
+                        ACTIVITY_USERS,
+                        "",
+                        day,
+                        {"dau": float(dau.get(day, 0)), "wau": float(windows["wau"]), "mau": float(windows["mau"])},
+                    )
+                )
+    if ACTIVITY_FEATURES in wanted:
+        # Annotations may not shadow the model's own field names: summed as total_<feature>.
+        sums = {f"total_{name}": Sum(name) for name in FEATURES}
+        users = {f"users_{name}": Count("pk", filter=Q(**{f"{name}__gt": 0})) for name in FEATURES}
+        for row in in_range.values("day").annotate(active=Count("pk"), **sums, **users).order_by():
+            data: dict[str, Any] = dict(row)
+            day = data.pop("day")
+            rows.append(
+                (ACTIVITY_FEATURES, "", day, {key.removeprefix("total_"): float(v or 0) for key, v in data.items()})
+            )
+    if ACTIVITY_HOURS in wanted:
+        for day, hour, actions in ActivityHour.objects.filter(day__gte=days[0], day__lte=days[-1]).values_list(
+            "day", "hour", "actions"
+        ):
+            rows.append((ACTIVITY_HOURS, f"hour:{hour}", day, {"actions": float(actions)}))
+    return rows
+
+
+def _activity_first_at() -> datetime | None:
+    first = ActivityDay.objects.aggregate(first=Min("day"))["first"]
+    return None if first is None else datetime.combine(first, time.min, tzinfo=timezone.get_current_timezone())

@@ -1,15 +1,24 @@
-"""The user-account sections: registrations (with the 48-hour promise), engagement, account issues, security."""
+"""The user-account sections: registrations (with the 48-hour promise), engagement, account issues, security —
+from the rollups and accounts.metrics."""
 
 from __future__ import annotations
 
 import statistics
+from datetime import date
 
+from django.db.models import Count, Q
+
+from accounts import metrics as account_metrics
 from accounts.models import AgeBand, DelayCause, DeviceType
 from saypro.sla import selectors as sla_selectors
+from support.models import Category as TicketCategory
+from support.models import Ticket
 
-from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table
+from .. import periods
+from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table, format_value
+from ..periods import Period
 from ..selectors import achievement, buckets, percent
-from ..sources import REG_DECIDED, REG_STARTED
+from ..sources import ACTIVITY_FEATURES, ACTIVITY_HOURS, ACTIVITY_USERS, REG_DECIDED, REG_STARTED
 from . import ACCOUNTS, Context, section_register
 
 REGISTRATION_METRIC = "registration.approval"
@@ -24,6 +33,8 @@ FUNNEL = (
 # A day with this many times the period's median daily sign-ups is a peak worth naming.
 PEAK_FACTOR = 1.5
 TOP_ROWS = 15
+# The support department whose tickets are account issues (triage's label for it).
+ACCOUNT_DEPARTMENT = "accounts"
 
 
 def _top(breakdown: dict[str, dict[str, float]], key: str, limit: int = TOP_ROWS) -> list[tuple[str, float]]:
@@ -264,3 +275,357 @@ def _registrations_text(section: Section) -> str:
         f"{within.text()} of registration deadlines were met within 48 h (target {within.target_text}); "
         f"{auto.text()} of approvals were automatic."
     )
+
+
+# --- Engagement ------------------------------------------------------------------------------------------------
+
+FEATURE_LABELS = {
+    "sign_ins": "Sign-ins",
+    "profile_updates": "Profile updates",
+    "password_changes": "Password changes",
+    "messages_sent": "Messages sent",
+    "listings_posted": "Listings posted",
+    "transactions": "Transactions",
+}
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+RETENTION_WEEKS = 12
+
+
+def _engagement_means(ctx: Context, first: date, end: date) -> dict[str, float | None]:
+    """Averages over the period's days so far (a day without anyone active counts as 0)."""
+    today = periods.today(ctx.now)
+    elapsed = [d for d in Period(ctx.period.kind, first, end).day_list() if d <= today]
+    days = ctx.reader.daily(ACTIVITY_USERS, first, end)
+
+    def mean(key: str) -> float | None:
+        return sum(days.get(d, {}).get(key, 0.0) for d in elapsed) / len(elapsed) if elapsed else None
+
+    dau, mau = mean("dau"), mean("mau")
+    return {
+        "dau": dau,
+        "wau": mean("wau"),
+        "mau": mau,
+        "stickiness": None if not dau or not mau else 100 * dau / mau,
+    }
+
+
+@section_register("engagement", area=ACCOUNTS, order=30)
+def engagement_section(ctx: Context) -> Section:
+    reader, period, previous = ctx.reader, ctx.period, ctx.previous
+    section = Section(key="engagement", title="Engagement")
+    now, before = _engagement_means(ctx, period.start, period.end), _engagement_means(ctx, previous.start, previous.end)
+    churn = account_metrics.churn(start=period.start_at, end=period.end_at)
+    churn_before = account_metrics.churn(start=previous.start_at, end=previous.end_at)
+    session = account_metrics.average_session_minutes(start=period.start_at, end=ctx.end)
+    session_before = account_metrics.average_session_minutes(start=previous.start_at, end=previous.end_at)
+    features = reader.totals(ACTIVITY_FEATURES, period.start, period.end)
+    section.figures += [
+        Figure("engagement.dau", "Daily active users (average)", now["dau"], COUNT, before["dau"]),
+        Figure("engagement.wau", "Weekly active users (trailing 7 days, average)", now["wau"], COUNT, before["wau"]),
+        Figure("engagement.mau", "Monthly active users (trailing 30 days, average)", now["mau"], COUNT, before["mau"]),
+        Figure("engagement.stickiness", "Stickiness (DAU ÷ MAU)", now["stickiness"], PERCENT, before["stickiness"]),
+        Figure(
+            "engagement.churn",
+            "Churn",
+            None if churn.rate is None else churn.rate * 100,
+            PERCENT,
+            None if churn_before.rate is None else churn_before.rate * 100,
+            higher_is_better=False,
+            note=f"{churn.churned:,} of {churn.previous_active:,} active in the period before",
+        ),
+        Figure(
+            "engagement.session_minutes",
+            "Average session",
+            session,
+            COUNT,
+            session_before,
+            note="minutes from sign-in to last activity",
+        ),
+    ]
+    trend = reader.daily(ACTIVITY_USERS, period.start, period.end)
+    days = period.day_list()
+    section.charts.append(
+        Chart(
+            "engagement_active",
+            "Active users per day",
+            "line",
+            [f"{d:%d %b}" for d in days],
+            [
+                Series(name, [trend.get(d, {}).get(key) for d in days])
+                for key, name in (("dau", "DAU"), ("wau", "WAU (7 days)"), ("mau", "MAU (30 days)"))
+            ],
+        )
+    )
+    section.charts.append(
+        Chart(
+            "engagement_features",
+            "Feature usage (actions)",
+            "bar",
+            list(FEATURE_LABELS.values()),
+            [Series("Actions", [features.get(key, 0.0) for key in FEATURE_LABELS])],
+        )
+    )
+    active_days = features.get("active", 0.0)
+    section.tables.append(
+        Table(
+            "engagement_features",
+            "Feature usage",
+            ["Feature", "Actions", "User-days using it", "Share of active user-days %"],
+            [
+                [
+                    label,
+                    int(features.get(key, 0)),
+                    int(features.get(f"users_{key}", 0)),
+                    _round(percent(features.get(f"users_{key}", 0.0), active_days)),
+                ]
+                for key, label in FEATURE_LABELS.items()
+            ],
+        )
+    )
+    hours = reader.by_dimension(ACTIVITY_HOURS, "hour", period.start, period.end)
+    section.charts.append(
+        Chart(
+            "engagement_hours",
+            "Activity by hour of day",
+            "bar",
+            [f"{h:02d}" for h in range(24)],
+            [Series("Actions", [hours.get(str(h), {}).get("actions", 0.0) for h in range(24)])],
+        )
+    )
+    by_day = reader.daily(ACTIVITY_FEATURES, period.start, period.end)
+    weekday_totals = [0.0] * 7
+    for day, values in by_day.items():
+        weekday_totals[day.weekday()] += values.get("active", 0.0)
+    section.charts.append(
+        Chart(
+            "engagement_weekdays",
+            "Active users by day of the week",
+            "bar",
+            list(WEEKDAYS),
+            [Series("User-days", weekday_totals)],
+        )
+    )
+    mix = account_metrics.device_mix(start=period.start_at, end=ctx.end)
+    section.charts.append(
+        Chart(
+            "engagement_devices",
+            "Sessions by device",
+            "pie",
+            [str(k).capitalize() for k in mix.sessions],
+            [Series("Sessions", [float(v) for v in mix.sessions.values()])],
+        )
+    )
+    section.tables.append(
+        Table(
+            "engagement_devices",
+            "Device mix",
+            ["Device", "Sign-ups", "Sessions"],
+            [
+                [name.capitalize(), mix.signups.get(name, 0), mix.sessions.get(name, 0)]
+                for name in sorted(set(mix.signups) | set(mix.sessions))
+            ],
+        )
+    )
+    cohorts = account_metrics.retention_cohorts(start=period.start_at, end=ctx.end, weeks=RETENTION_WEEKS)
+    span = max((len(c.returned) for c in cohorts), default=0)
+    section.tables.append(
+        Table(
+            "engagement_retention",
+            "Retention by sign-up week: returned in week N",
+            ["Cohort", "Size", *(f"W{n}" for n in range(span))],
+            [
+                [c.week.isoformat(), c.size, *[_round(None if r is None else r * 100) for r in c.rates()]]
+                for c in cohorts
+            ],
+            note="Percent of the cohort active in week N after the sign-up week.",
+        )
+    )
+    section.tables.append(
+        Table(
+            "engagement_retention_later",
+            "Retention by sign-up week: returned in week N or later",
+            ["Cohort", "Size", *(f"W{n}+" for n in range(span))],
+            [
+                [c.week.isoformat(), c.size, *[_round(None if r is None else r * 100) for r in c.rates_or_later()]]
+                for c in cohorts
+            ],
+        )
+    )
+    return section
+
+
+# --- Account issues ------------------------------------------------------------------------------------------
+
+
+@section_register("account_issues", area=ACCOUNTS, order=35)
+def account_issues_section(ctx: Context) -> Section:
+    period, previous = ctx.period, ctx.previous
+    section = Section(key="account_issues", title="Account issues")
+    args, before = {"start": period.start_at, "end": ctx.end}, {"start": previous.start_at, "end": previous.end_at}
+    logins, logins_before = account_metrics.login_issues(**args), account_metrics.login_issues(**before)
+    locks, locks_before = account_metrics.lockouts(**args), account_metrics.lockouts(**before)
+    recovery, recovery_before = account_metrics.recovery(**args), account_metrics.recovery(**before)
+    section.figures += [
+        Figure(
+            "account_issues.failed_sign_ins",
+            "Failed sign-ins",
+            float(logins.failures),
+            COUNT,
+            float(logins_before.failures),
+            higher_is_better=False,
+            note=f"{logins.users_affected:,} accounts affected",
+        ),
+        Figure(
+            "account_issues.failure_rate",
+            "Sign-in failure rate",
+            None if logins.failure_rate is None else logins.failure_rate * 100,
+            PERCENT,
+            None if logins_before.failure_rate is None else logins_before.failure_rate * 100,
+            higher_is_better=False,
+        ),
+        Figure(
+            "account_issues.lockouts",
+            "Lockouts",
+            float(locks.count),
+            COUNT,
+            float(locks_before.count),
+            higher_is_better=False,
+            note=f"{locks.released_by_admin:,} released by an admin",
+        ),
+        Figure(
+            "account_issues.recovery_requests",
+            "Recovery requests",
+            float(recovery.requests),
+            COUNT,
+            float(recovery_before.requests),
+        ),
+        Figure(
+            "account_issues.recovery_completion",
+            "Recoveries completed",
+            None if recovery.completion_rate is None else recovery.completion_rate * 100,
+            PERCENT,
+            None if recovery_before.completion_rate is None else recovery_before.completion_rate * 100,
+        ),
+        Figure(
+            "account_issues.recovery_hours",
+            "Time to recover (average)",
+            recovery.average_hours,
+            HOURS,
+            recovery_before.average_hours,
+            higher_is_better=False,
+            note=f"median {format_value(recovery.median_hours, HOURS)}",
+        ),
+    ]
+    section.tables.append(
+        Table(
+            "account_issues_reasons",
+            "Failed sign-ins by reason",
+            ["Reason", "Failures"],
+            [[reason or "unknown", count] for reason, count in logins.by_reason.items()],
+        )
+    )
+    updates = account_metrics.account_updates_by_type(**args)
+    section.tables.append(
+        Table(
+            "account_issues_updates",
+            "Account changes by type",
+            ["Change", "Count"],
+            [[kind.replace("_", " "), count] for kind, count in updates.items()],
+        )
+    )
+    tickets = Ticket.objects.filter(created_at__gte=period.start_at, created_at__lt=ctx.end).filter(
+        Q(category=TicketCategory.ACCOUNT) | Q(department__slug=ACCOUNT_DEPARTMENT)
+    )
+    by_type = tickets.values("category").annotate(n=Count("pk"), reopened=Count("pk", filter=Q(reopened_count__gt=0)))
+    labels = dict(TicketCategory.choices)
+    section.tables.append(
+        Table(
+            "account_issues_tickets",
+            "Account-related tickets by type",
+            ["Type", "Tickets", "Reopened"],
+            [[labels.get(r["category"], r["category"]), r["n"], r["reopened"]] for r in by_type.order_by("-n")],
+        )
+    )
+    recurring = (
+        tickets.exclude(known_issue=None)
+        .values("known_issue__title")
+        .annotate(n=Count("pk"), users=Count("requester", distinct=True))
+        .order_by("-n")[:10]
+    )
+    section.tables.append(
+        Table(
+            "account_issues_recurring",
+            "Root causes of recurring issues (known issues behind account tickets)",
+            ["Known issue", "Tickets", "Users"],
+            [[r["known_issue__title"], r["n"], r["users"]] for r in recurring],
+        )
+    )
+    section.charts.append(
+        Chart(
+            "account_issues_reasons",
+            "Failed sign-ins by reason",
+            "bar",
+            [reason or "unknown" for reason in logins.by_reason],
+            [Series("Failures", [float(v) for v in logins.by_reason.values()])],
+        )
+    )
+    return section
+
+
+# --- Security and privacy --------------------------------------------------------------------------------------
+
+
+@section_register("security", area=ACCOUNTS, order=40)
+def security_section(ctx: Context) -> Section:
+    period, previous = ctx.period, ctx.previous
+    section = Section(key="security", title="Security and privacy")
+    args, before = {"start": period.start_at, "end": ctx.end}, {"start": previous.start_at, "end": previous.end_at}
+    suspicious, suspicious_before = (
+        account_metrics.suspicious_events(**args),
+        account_metrics.suspicious_events(**before),
+    )
+    privacy, privacy_before = account_metrics.privacy_changes(**args), account_metrics.privacy_changes(**before)
+    section.figures += [
+        Figure(
+            "security.suspicious",
+            "Suspicious activity",
+            float(sum(suspicious.values())),
+            COUNT,
+            float(sum(suspicious_before.values())),
+            higher_is_better=False,
+        ),
+        Figure(
+            "security.privacy_changes",
+            "Privacy-preference changes",
+            float(sum(privacy.values())),
+            COUNT,
+            float(sum(privacy_before.values())),
+        ),
+    ]
+    section.tables += [
+        Table(
+            "security_suspicious",
+            "Suspicious activity by reason",
+            ["Reason", "Events", "Previous period"],
+            [
+                [reason.replace("_", " "), count, suspicious_before.get(reason, 0)]
+                for reason, count in suspicious.items()
+            ],
+        ),
+        Table(
+            "security_privacy",
+            "Privacy-preference changes",
+            ["Change", "Count", "Previous period"],
+            [[reason.replace("_", " "), count, privacy_before.get(reason, 0)] for reason, count in privacy.items()],
+        ),
+    ]
+    section.charts.append(
+        Chart(
+            "security_suspicious",
+            "Suspicious activity by reason",
+            "pie",
+            [r.replace("_", " ") for r in suspicious],
+            [Series("Events", [float(v) for v in suspicious.values()])],
+        )
+    )
+    return section

@@ -3,6 +3,7 @@ the previous quarter, CSAT by channel, the platform-issue, deflection and misrou
 
 from __future__ import annotations
 
+from accounts import metrics as account_metrics
 from support import metrics as support
 
 from ..document import COUNT, HOURS, PERCENT, SCORE, Chart, Figure, Section, Series, Table
@@ -33,6 +34,7 @@ def support_section(ctx: Context) -> Section:
     deflection = support.deflection_rate(start=start, end=end, now=ctx.now)
     deflection_before = support.deflection_rate(start=before[0], end=before[1], now=ctx.now)
     misroute = support.misroute_rate(start=start, end=end)
+    nps, nps_before = account_metrics.nps(start=start, end=end), account_metrics.nps(start=before[0], end=before[1])
     change = None
     if first.average is not None and first_before.average:
         change = 100 * (first.average / first_before.average - 1)
@@ -94,6 +96,14 @@ def support_section(ctx: Context) -> Section:
         ),
         Figure(
             "support.csat_responses", "Survey responses", float(csat.responses), COUNT, float(csat_before.responses)
+        ),
+        Figure(
+            "support.nps",
+            "NPS",
+            nps.score,
+            SCORE,
+            nps_before.score,
+            note=f"{nps.count:,} answers: {nps.promoters:,} promoters, {nps.detractors:,} detractors",
         ),
         Figure(
             "support.platform_issue_rate",
