@@ -293,6 +293,8 @@ REGISTRATION_MIN_FORM_SECONDS = env_int("REGISTRATION_MIN_FORM_SECONDS", 3)
 REGISTRATION_VERIFICATION_GRACE_HOURS = env_int("REGISTRATION_VERIFICATION_GRACE_HOURS", 12, minimum=1)
 EMAIL_VERIFICATION_MAX_AGE_HOURS = env_int("EMAIL_VERIFICATION_MAX_AGE_HOURS", 72, minimum=1)
 SLA_SWEEP_BATCH_SIZE = env_int("SLA_SWEEP_BATCH_SIZE", 500, minimum=1)
+# Minutes after which a warning or breach whose handler never ran is handed to a worker again.
+SLA_REDISPATCH_MINUTES = env_int("SLA_REDISPATCH_MINUTES", 10, minimum=1)
 # Reports: days the rollup task recomputes on each run (late changes included), and the staffing assumption
 # (items one person decides per hour) behind the staff-hours recommendations.
 REPORTS_ROLLUP_RECENT_DAYS = env_int("REPORTS_ROLLUP_RECENT_DAYS", 7, minimum=1)
@@ -344,6 +346,8 @@ SUPPORT_SURVEY_CHANGE_DAYS = env_int("SUPPORT_SURVEY_CHANGE_DAYS", 7, minimum=1)
 SUPPORT_SURVEY_POINTS = env_int("SUPPORT_SURVEY_POINTS", 10)
 # A guidance answer counts as a deflection when the user read an article and filed no ticket within this time.
 SUPPORT_DEFLECTION_HOURS = env_int("SUPPORT_DEFLECTION_HOURS", 24, minimum=1)
+# The mail gateway's token for POST /api/v1/support/inbound-email/ (e-mail tickets); empty disables the endpoint.
+SUPPORT_INBOUND_EMAIL_TOKEN = env_str("SUPPORT_INBOUND_EMAIL_TOKEN", "")
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -377,6 +381,19 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AccountStatusEnum": "accounts.models.AccountStatus",
         "RegistrationStatusEnum": "accounts.models.RegistrationStatus",
+        "ListingStatusEnum": "marketplace.models.ListingStatus",
+        "TransactionStatusEnum": "marketplace.models.TransactionStatus",
+        "CurrencyEnum": "marketplace.models.Currency",
+        "CaseStatusEnum": "moderation.models.CaseStatus",
+        "FlagReasonEnum": "moderation.models.Reason",
+        "FlagSourceEnum": "moderation.models.Source",
+        "ModerationActionEnum": "moderation.models.Action",
+        "ModerationRuleEnum": "moderation.models.Rule",
+        "TicketStatusEnum": "support.models.Status",
+        "TicketChannelEnum": "support.models.Channel",
+        "TicketFilingChannelEnum": "support.api.USER_CHANNELS",
+        "TicketCategoryEnum": "support.models.Category",
+        "TicketPriorityEnum": "support.models.Priority",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

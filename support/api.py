@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils.crypto import constant_time_compare
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -27,7 +29,7 @@ from .models import Article, Channel, Department, Guidance, PointsEntry, Priorit
 CanViewTickets = has_perm("support.view_ticket")
 CanAnswer = has_perm(services.ANSWER_PERMISSION)
 # What a user may choose when filing; "conversation" tickets come from messaging, "in_app" from Report an issue.
-USER_CHANNELS = [Channel.WEB, Channel.EMAIL, Channel.CHAT, Channel.SOCIAL, Channel.IN_APP]
+USER_CHANNELS = [(c.value, c.label) for c in (Channel.WEB, Channel.EMAIL, Channel.CHAT, Channel.SOCIAL, Channel.IN_APP)]
 
 
 class ChatClosed(DomainError):
@@ -121,6 +123,13 @@ class ReportIssueSerializer(serializers.Serializer):
     )
 
 
+class InboundEmailSerializer(serializers.Serializer):
+    sender = serializers.EmailField()
+    subject = serializers.CharField(max_length=998, allow_blank=True, default="")
+    text = serializers.CharField(max_length=services.BODY_MAX)
+    message_id = serializers.CharField(max_length=90, required=False, allow_blank=True, default="")
+
+
 class LiveChatSerializer(serializers.Serializer):
     open = serializers.BooleanField()
     hours = serializers.CharField()
@@ -196,7 +205,9 @@ class StaffTicketSerializer(serializers.ModelSerializer):
 class StaffReplySerializer(serializers.Serializer):
     body = serializers.CharField(max_length=services.BODY_MAX)
     public = serializers.BooleanField(default=True)
-    status = serializers.ChoiceField(choices=[("", "unchanged"), *services.Status.choices], default="", required=False)
+    status = serializers.ChoiceField(
+        choices=services.Status.choices, allow_blank=True, default="", required=False, help_text="Empty: unchanged."
+    )
     macro = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
@@ -211,6 +222,8 @@ class OwnTicketList(generics.ListCreateAPIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return Ticket.objects.none()
         return selectors.tickets_of_requester(user=cast(User, self.request.user))
 
     @extend_schema(request=TicketCreateSerializer, responses={201: OwnTicketDetailSerializer})
@@ -280,6 +293,30 @@ class ReportIssueView(APIView):
         data.is_valid(raise_exception=True)
         ticket = services.platform_issue_report(requester=cast(User, request.user), **data.validated_data)
         return Response(OwnTicketDetailSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+
+class InboundEmailView(APIView):
+    """The mail gateway posts each e-mail sent to the support address here, with
+    `Authorization: Bearer <SUPPORT_INBOUND_EMAIL_TOKEN>`; disabled (404) while the token is not set."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(request=InboundEmailSerializer, responses={201: OwnTicketSerializer})
+    def post(self, request: Request) -> Response:
+        expected = settings.SUPPORT_INBOUND_EMAIL_TOKEN
+        if not expected:
+            raise NotFound()
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not constant_time_compare(given, expected):
+            raise PermissionDenied("A valid gateway token is required.")
+        data = InboundEmailSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        ticket = services.ticket_from_email(
+            sender=values["sender"], subject=values["subject"], body=values["text"], message_id=values["message_id"]
+        )
+        return Response(OwnTicketSerializer(ticket).data, status=status.HTTP_201_CREATED)
 
 
 class LiveChatView(APIView):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("support/tickets/<int:pk>/", api.OwnTicketDetail.as_view(), name="ticket-detail"),
     path("support/tickets/<int:pk>/replies/", api.OwnTicketReply.as_view(), name="ticket-reply"),
     path("support/report-issue/", api.ReportIssueView.as_view(), name="report-issue"),
+    path("support/inbound-email/", api.InboundEmailView.as_view(), name="inbound-email"),
     path("support/live-chat/", api.LiveChatView.as_view(), name="live-chat"),
     path("support/guidance/", api.GuidanceView.as_view(), name="guidance"),
     path("support/guidance/<int:pk>/read/", api.GuidanceReadView.as_view(), name="guidance-read"),

@@ -65,6 +65,18 @@ class PropertiesForm(forms.Form):
     )
 
 
+class CcForm(forms.Form):
+    cc = forms.CharField(
+        required=False,
+        max_length=2600,
+        label="CC",
+        help_text="E-mail addresses copied on public replies, one per line or comma-separated.",
+    )
+
+    def addresses(self) -> list[str]:
+        return [part for part in self.cleaned_data["cc"].replace(",", "\n").split() if part]
+
+
 class MergeForm(forms.Form):
     into = forms.IntegerField(min_value=1, label="Merge into ticket #")
 

@@ -177,7 +177,8 @@ class KnownIssue(models.Model):
 
 
 class Ticket(models.Model):
-    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="support_tickets")
+    # Erasing an account erases its tickets with it, as it does its conversations.
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_tickets")
     subject = models.CharField(max_length=200)
     body = models.TextField()
     channel = models.CharField(max_length=15, choices=Channel.choices, default=Channel.WEB)

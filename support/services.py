@@ -340,6 +340,39 @@ def platform_issue_report(
     )
 
 
+EMAIL_REFERENCE = re.compile(r"\[#(\d+)\]")
+
+
+def ticket_from_email(*, sender: str, subject: str, body: str, message_id: str = "") -> Ticket:
+    """An e-mail to the support address: an answer on the ticket its subject names ("[#123]", as our e-mails
+    carry) when the sender is its requester and it is not closed, else a new e-mail ticket. A message id seen
+    before returns its ticket again (mail servers retry)."""
+    requester = User.objects.filter(email__iexact=(sender or "").strip(), is_active=True).first()
+    if requester is None:
+        raise InvalidInput("No account uses this address.", code="unknown_sender", fields={"sender": ["Unknown."]})
+    source = f"email:{message_id}"[:100] if message_id else ""
+    if source:
+        seen = Ticket.objects.filter(source=source).first()
+        if seen is not None:
+            return seen
+    reference = EMAIL_REFERENCE.search(subject or "")
+    if reference:
+        ticket = Ticket.objects.filter(pk=int(reference.group(1)), requester=requester).first()
+        if ticket is not None:
+            try:
+                ticket_requester_reply(ticket=ticket, body=body)
+                return ticket
+            except TicketClosed:
+                pass
+    return ticket_create(
+        requester=requester,
+        subject=EMAIL_REFERENCE.sub("", subject or "").removeprefix("Re:").strip(),
+        body=body,
+        channel=Channel.EMAIL,
+        source=source or None,
+    )
+
+
 # --- Triage and routing ------------------------------------------------------------------------------------------
 
 

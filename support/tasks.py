@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from saypro.mail import send_template
@@ -122,12 +121,3 @@ def send_follow_up_notice(follow_up_id: int) -> None:
 @shared_task
 def close_solved_tickets() -> int:
     return services.tickets_close_solved()
-
-
-@shared_task
-def retriage_untriaged() -> int:
-    """After a model is (re)trained: tickets still waiting in the triage view get another look."""
-    ids = list(Ticket.objects.filter(Q(needs_triage=True), department__isnull=True).values_list("pk", flat=True)[:500])
-    for ticket_id in ids:
-        triage_ticket.delay(ticket_id)
-    return len(ids)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("tickets/<int:pk>/reply/", views.ticket_reply, name="ticket-reply"),
     path("tickets/<int:pk>/properties/", views.ticket_properties, name="ticket-properties"),
     path("tickets/<int:pk>/assign/", views.ticket_assign, name="ticket-assign"),
+    path("tickets/<int:pk>/cc/", views.ticket_cc, name="ticket-cc"),
     path("tickets/<int:pk>/merge/", views.ticket_merge, name="ticket-merge"),
     path("tickets/<int:pk>/known-issue/", views.ticket_known_issue, name="ticket-known-issue"),
     path("tickets/<int:pk>/macros/<int:macro_pk>/", views.macro_preview, name="macro-preview"),

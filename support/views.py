@@ -34,6 +34,7 @@ from saypro.sla.models import Clock
 
 from . import metrics, selectors, services
 from .forms import (
+    CcForm,
     FollowUpForm,
     KnownIssueForm,
     KnownIssueLinkForm,
@@ -148,6 +149,7 @@ def _ticket_context(request: SignedInRequest, ticket: Ticket, **forms: Any) -> d
             }
         ),
         "merge_form": forms.get("merge_form") or MergeForm(),
+        "cc_form": forms.get("cc_form") or CcForm(initial={"cc": ", ".join(ticket.cc_emails)}),
         "known_issue_form": forms.get("known_issue_form")
         or KnownIssueLinkForm(initial={"known_issue": ticket.known_issue_id}),
         "others": Ticket.objects.filter(requester=ticket.requester_id)
@@ -258,6 +260,21 @@ def ticket_assign(request: SignedInRequest, pk: int) -> HttpResponse:
         messages.success(request, text)
         return redirect(reverse("support:home") + "?view=mine")
     return _done(request, pk, text)
+
+
+@require_POST
+@answer_page
+def ticket_cc(request: SignedInRequest, pk: int) -> HttpResponse:
+    ticket = get_object_or_404(Ticket, pk=pk)
+    form = CcForm(request.POST)
+    if form.is_valid():
+        try:
+            services.ticket_set_cc(ticket=ticket, by=request.user, cc=form.addresses())
+        except InvalidInput as exc:
+            add_service_errors(form, exc)
+        else:
+            return _done(request, pk, "CC list saved.")
+    return _render_ticket(request, pk, status=400, cc_form=form)
 
 
 @require_POST

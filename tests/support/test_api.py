@@ -198,3 +198,37 @@ def test_staff_reply_endpoint(agent, manager):
     )
     bad = as_user(agent).post(f"/api/v1/staff/tickets/{ticket.pk}/reply/", {"body": "x", "macro": 99999}, format="json")
     assert bad.status_code == 400 and "macro" in bad.json()["error"]["fields"]
+
+
+def test_inbound_email_opens_a_ticket_and_an_answer_on_its_reference_adds_to_it(user, settings):
+    settings.SUPPORT_INBOUND_EMAIL_TOKEN = "gateway-secret"
+    gateway = APIClient()
+    mail_in = {
+        "sender": user.email.upper(),
+        "subject": "Invoice copy",
+        "text": "Please send it.",
+        "message_id": "<a@x>",
+    }
+    assert gateway.post("/api/v1/support/inbound-email/", mail_in, format="json").status_code == 403
+    gateway.credentials(HTTP_AUTHORIZATION="Bearer gateway-secret")
+    first = gateway.post("/api/v1/support/inbound-email/", mail_in, format="json")
+    again = gateway.post("/api/v1/support/inbound-email/", mail_in, format="json")
+    assert first.status_code == again.status_code == 201 and first.json()["id"] == again.json()["id"]
+    ticket = Ticket.objects.get()
+    assert ticket.channel == "email" and ticket.requester == user
+    answer = {"sender": user.email, "subject": f"Re: [#{ticket.pk}] Invoice copy", "text": "Any news?"}
+    gateway.post("/api/v1/support/inbound-email/", answer, format="json")
+    assert Ticket.objects.count() == 1 and ticket.messages.get().body == "Any news?"
+    stranger = {"sender": "nobody@example.org", "subject": "Hi", "text": "Hello"}
+    response = gateway.post("/api/v1/support/inbound-email/", stranger, format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "unknown_sender"
+    settings.SUPPORT_INBOUND_EMAIL_TOKEN = ""
+    assert gateway.post("/api/v1/support/inbound-email/", mail_in, format="json").status_code == 404
+
+
+def test_own_ticket_list_query_count_does_not_grow(user, django_assert_max_num_queries):
+    for _ in range(20):
+        services.ticket_create(requester=user, subject="Q", body="?", channel="web", department="orders")
+    with django_assert_max_num_queries(4):
+        response = as_user(user).get("/api/v1/support/tickets/")
+    assert len(response.json()["results"]) == 20

@@ -328,3 +328,19 @@ def test_a_forged_or_expired_survey_link_shows_an_error_page(client, user, agent
     assert response.status_code == 400 and b"expired" in response.content
     assert Survey.objects.get().rating is None
     assert roles.SUPPORT_AGENT
+
+
+def test_cc_list_is_edited_in_place_and_bad_addresses_are_form_errors(as_, ticket_for):
+    ticket = ticket_for(UserFactory(), department="billing")
+    client = as_("agent")
+    response = client.post(
+        f"/dashboard/support/tickets/{ticket.pk}/cc/",
+        {"cc": "a@example.com, b@example.com"},
+        HTTP_X_REQUESTED_WITH="fetch",
+    )
+    assert response.status_code == 200 and Ticket.objects.get(pk=ticket.pk).cc_emails == [
+        "a@example.com",
+        "b@example.com",
+    ]
+    response = client.post(f"/dashboard/support/tickets/{ticket.pk}/cc/", {"cc": "not an address"})
+    assert response.status_code == 400 and b"is not an e-mail address" in response.content

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from saypro.errors import InvalidInput
 from saypro.ml.services import read_labelled_csv, text_model_train
-from support.models import DepartmentTransfer, TriageSource
-from support.services import TRIAGE_MODEL
+from support.models import DepartmentTransfer, Ticket
+from support.services import TRIAGE_MODEL, ticket_triage
 
 
 class Command(BaseCommand):
@@ -22,6 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--text-column", default="text")
         parser.add_argument("--folds", type=int, default=5, help="Cross-validation folds (0 skips evaluation).")
         parser.add_argument("--with-transfers", action="store_true", help="Add agents' transfers as labelled examples.")
+        parser.add_argument(
+            "--no-retriage", action="store_true", help="Leave tickets waiting in the triage view as they are."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -29,9 +32,7 @@ class Command(BaseCommand):
                 options["csv"], text_column=options["text_column"], label_column=options["label_column"]
             )
             if options["with_transfers"]:
-                transfers = DepartmentTransfer.objects.exclude(corrected_source=TriageSource.AGENT).values_list(
-                    "text", "to_department__slug"
-                )
+                transfers = DepartmentTransfer.objects.values_list("text", "to_department__slug")
                 for text, slug in transfers.iterator():
                     texts.append(text)
                     labels.append(slug)
@@ -53,3 +54,7 @@ class Command(BaseCommand):
                     f"  {label:<28} precision {row['precision']:.2%}  recall {row['recall']:.2%}  "
                     f"F1 {row['f1']:.2%}  n={row['support']}"
                 )
+        if not options["no_retriage"]:
+            waiting = Ticket.objects.filter(needs_triage=True, department__isnull=True).order_by("created_at")
+            moved = sum(ticket_triage(ticket=ticket).department_id is not None for ticket in waiting[:1000])
+            self.stdout.write(f"Re-triaged waiting tickets: {moved} now have a department.")
