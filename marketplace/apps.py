@@ -6,6 +6,7 @@ from accounts import roles
 class MarketplaceConfig(AppConfig):
     name = "marketplace"
     verbose_name = "Listings and transactions"
+    demo_phases = ["marketplace.demo.marketplace_phase"]
     role_permissions = {
         roles.SUPPORT_AGENT: ["marketplace.view_listing", "marketplace.view_transaction"],
         roles.MODERATOR: ["marketplace.view_listing", "marketplace.view_transaction"],

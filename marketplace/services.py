@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import activity
+from accounts import services as accounts_services
 from accounts.models import RegistrationStatus, User
 from moderation.services import content_submitted
 from saypro.audit.services import audit_record
@@ -485,3 +486,36 @@ def transaction_set_status(*, deal: Transaction, by: User, status: str, note: st
         if deal.buyer_id == by.pk:
             activity.activity_record(user_id=by.pk, feature=activity.TRANSACTION)
     return deal
+
+
+# --- Marketplace users: administrators' bulk actions -----------------------------------------------------------
+
+BULK_USER_ACTIONS = ("suspend", "ban", "reinstate")
+
+
+def users_bulk(*, ids: Sequence[int], by: User, action: str, reason: str, days: int | None = None) -> BulkResult:
+    """Suspend (for `days`, or until reinstated), ban or reinstate marketplace users through accounts.services,
+    which records each change and tells the user. Staff accounts are never touched from here."""
+    if action not in BULK_USER_ACTIONS:
+        raise InvalidInput("Choose suspend, ban or reinstate.", fields={"action": ["Unknown action."]})
+    reason = _require_reason(reason)
+    until = timezone.now() + timedelta(days=days) if action == "suspend" and days else None
+    result = BulkResult()
+    users = User.objects.filter(is_staff=False).in_bulk(list(ids))
+    for pk in ids:
+        user = users.get(pk)
+        if user is None:
+            result.skipped[pk] = "not a marketplace user"
+            continue
+        try:
+            if action == "suspend":
+                accounts_services.user_suspend(user=user, by=by, reason=reason, until=until)
+            elif action == "ban":
+                accounts_services.user_ban(user=user, by=by, reason=reason)
+            else:
+                accounts_services.user_reinstate(user=user, by=by, reason=reason)
+        except DomainError as exc:
+            result.skipped[pk] = exc.message
+        else:
+            result.done.append(pk)
+    return result

@@ -8,13 +8,13 @@ class ModerationConfig(AppConfig):
     verbose_name = "Flags and moderation"
     # Moderators decide; support agents see cases (to answer users) but cannot decide; managers see figures;
     # administrators manage the detection keywords and see everything.
+    demo_phases = ["moderation.demo.moderation_phase"]
     role_permissions = {
         roles.MODERATOR: [
             "moderation.view_case",
             "moderation.decide_case",
             "moderation.decide_appeal",
             "moderation.view_keywordrule",
-            "moderation.view_moderation_figures",
         ],
         roles.SUPPORT_AGENT: ["moderation.view_case"],
         roles.MANAGER: ["moderation.view_moderation_figures"],
@@ -29,6 +29,7 @@ class ModerationConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from saypro.context_processors import NavEntry, nav_register
         from saypro.sla.promises import Promise, promise_register
 
         from . import sla_handlers  # noqa: F401  (registers the decision clock's warn/breach handlers)
@@ -44,3 +45,4 @@ class ModerationConfig(AppConfig):
                 order=40,
             )
         )
+        nav_register(NavEntry("Moderation figures", "moderation:figures", "moderation.view_moderation_figures"))

@@ -10,7 +10,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     BooleanField,
     Count,
-    Exists,
     F,
     FilteredRelation,
     IntegerField,
@@ -115,7 +114,10 @@ def case_queue(
     ).select_related("author", "decision__by")
     if sort == "severity":
         return queryset.order_by("-severity", F("due_at").asc(nulls_last=True), "pk")
-    return queryset.order_by(F("due_at").asc(nulls_last=True), "-severity", "pk")
+    # Open cases by deadline; decided ones (no open clock) after them, the latest decision first.
+    return queryset.order_by(
+        F("due_at").asc(nulls_last=True), F("decided_at").desc(nulls_first=True), "-severity", "pk"
+    )
 
 
 def case_detail(*, pk: int, now: datetime | None = None) -> Case:
@@ -219,11 +221,15 @@ def appeal_queue(*, status: str = Appeal.Status.PENDING) -> QuerySet[Appeal]:
 
 def cases_for_author(*, user: User) -> QuerySet[Case]:
     """What a marketplace user sees of moderation: the cases on their own content, with the decisions."""
-    return (
-        Case.objects.filter(author=user)
-        .select_related("decision")
-        .annotate(has_appeal=Exists(Appeal.objects.filter(decision_id=OuterRef("decision_id"))))
-        .order_by("-created_at", "-pk")
+    return Case.objects.filter(author=user).select_related("decision__appeal").order_by("-created_at", "-pk")
+
+
+def cases_for_object(*, obj: Any) -> list[Case]:
+    """The case of one object (there is at most one), for the owning app's staff pages."""
+    return list(
+        Case.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk).select_related(
+            "decision__by"
+        )
     )
 
 

@@ -263,15 +263,32 @@ def keyword_toggle(request: SignedInRequest, pk: int) -> HttpResponse:
 @require_GET
 @figures_required
 def figures(request: SignedInRequest) -> HttpResponse:
-    """This quarter's moderation figures, for managers: the same selectors the reports use."""
+    """The moderation figures of the last `days` days, for managers: the same selectors the reports use."""
     now = timezone.now()
-    days = request.GET.get("days", "90")
-    span = int(days) if days.isdigit() and 1 <= int(days) <= 366 else 90
+    days = request.GET.get("days", "30")
+    span = int(days) if days.isdigit() and 1 <= int(days) <= 366 else 30
     start = now - timedelta(days=span)
+    summary = metrics.moderation_summary(start=start, end=now, now=now)
+    widest = max([row["user"] + row["automatic"] for row in summary["flags_by_reason"]] + [1])
+    most_actions = max([count for _, count in summary["actions"]] + [1])
+    by_day = {day: (met, late, rate) for day, met, late, rate in metrics.decisions_by_day(start=start, end=now)}
+    first = timezone.localdate(start)
+    # Every day of the period, those without a deadline too, so the gaps show.
+    daily = [(day, *by_day.get(day, (0, 0, None))) for day in (first + timedelta(days=n) for n in range(span + 1))]
+    busiest = max([met + late for _, met, late, _ in daily] + [1])
     context: dict[str, Any] = {
         "days": span,
-        "summary": metrics.moderation_summary(start=start, end=now, now=now),
-        "daily": metrics.decisions_by_day(start=start, end=now),
+        "spans": (7, 30, 90),
+        "summary": summary,
+        "flag_bars": [
+            {**row, "user_pct": 100 * row["user"] / widest, "auto_pct": 100 * row["automatic"] / widest}
+            for row in summary["flags_by_reason"]
+        ],
+        "action_bars": [(label, count, 100 * count / most_actions) for label, count in summary["actions"]],
+        "daily": [
+            {"day": day, "met": met, "late": late, "rate": rate, "height": 100 * (met + late) / busiest}
+            for day, met, late, rate in daily
+        ],
         "now": now,
     }
     return render(request, "moderation/figures.html", context)

@@ -60,3 +60,32 @@ def verified_seller(db):
 @pytest.fixture
 def reporter(db):
     return UserFactory(email="reporter@example.com", full_name="Naledi Khumalo")
+
+
+@pytest.fixture
+def as_(client, request):
+    """Sign the test client in as the named persona fixture."""
+
+    def sign_in(persona: str):
+        client.force_login(request.getfixturevalue(persona))
+        return client
+
+    return sign_in
+
+
+def flagged(*, reporter=None, hours_ago: float = 0, reason: str = "fraud", **listing_fields):
+    """A listing with one user flag, flagged `hours_ago` hours ago; returns (listing, case)."""
+    from datetime import timedelta
+
+    import time_machine
+
+    from moderation import services
+    from moderation.models import Case
+    from tests.factories import ListingFactory
+
+    listing = ListingFactory(**listing_fields)
+    with time_machine.travel(timezone.now() - timedelta(hours=hours_ago)):
+        services.flag_create(
+            reporter=reporter or UserFactory(), kind="listing", object_id=listing.pk, reason=reason, comment="Looks off"
+        )
+    return listing, Case.objects.get(object_id=listing.pk, kind="listing")
