@@ -12,6 +12,8 @@ from ..selectors import by_hour
 from ..sources import REG_STARTED, SLA_DUE, SLA_STARTED, SLA_STOPPED, sla_metrics
 from . import Context
 
+TICKET_FIRST_RESPONSE = "ticket.first_response"
+
 # A change is "big" from this many percentage points, or this share of a count with at least MIN_BASE items.
 BIG_POINTS = 2.0
 BIG_SHARE = 0.10
@@ -19,6 +21,8 @@ MIN_BASE = 20
 AUTO_APPROVAL_FLOOR = 50.0
 DROP_OFF_CEILING = 25.0
 CAUSE_SHARE = 40.0
+PRECISION_FLOOR = 80.0
+VOLUME_FLOOR = 90.0
 # Less extra work than this a day is not worth a staffing change: look at the breached items instead.
 MIN_STAFF_HOURS = 0.1
 
@@ -129,6 +133,10 @@ def _staffing(ctx: Context, metric: str) -> tuple[float, float, float, list[int]
     return (arrived - decided) / settings.REPORTS_ITEMS_PER_STAFF_HOUR, arrived, decided, peak
 
 
+def _per_day(count: float) -> str:
+    return f"{count:.1f}" if count < 10 else f"{count:,.0f}"
+
+
 def _hour_ranges(hours: list[int]) -> str:
     ranges: list[list[int]] = []
     for hour in sorted(hours):
@@ -160,7 +168,8 @@ def recommendations(sections: list[Section], ctx: Context) -> Section:
             extra, arrived, decided, peak = staffing
             add(
                 f"Add about {extra:.1f} staff-hours a day to “{promise.title}” at {_hour_ranges(peak)}: at those hours "
-                f"{arrived:.0f} items arrive a day and {decided:.0f} are decided, so the backlog grows until the "
+                f"{_per_day(arrived)} items arrive a day and {_per_day(decided)} are decided, so the backlog grows "
+                "until the "
                 f"deadline passes (at {settings.REPORTS_ITEMS_PER_STAFF_HOUR} items per staff-hour).",
                 section,
                 figure,
@@ -181,12 +190,57 @@ def recommendations(sections: list[Section], ctx: Context) -> Section:
                 "verification steps that send low-risk sign-ups to reviewers."
             ),
         ),
+        (
+            "moderation.automatic_precision",
+            lambda f: f.value is not None and f.value < PRECISION_FLOOR,
+            lambda f: (
+                f"Only {f.text()} of automatic moderation cases were upheld: raise the detection threshold for "
+                "opening a case, or retrain the spam model on the moderators' recent decisions."
+            ),
+        ),
+        (
+            "messaging.volume_target",
+            lambda f: f.value is not None and f.value < VOLUME_FLOOR,
+            lambda f: (
+                f"Conversations reached {f.text()} of the quarter's volume plan ({f.target_text}): check the "
+                "in-app entry points to messaging, or revise the plan."
+            ),
+        ),
     ]
     for key, applies, text in rules:
         pair = by_key.get(key)
         if pair and applies(pair[1]):
             covered.add(key)
             add(text(pair[1]), *pair)
+    first_reply = by_key.get("support.first_response_average")
+    if first_reply and first_reply[1].met is False:
+        covered.add(first_reply[1].key)
+        staffing = _staffing(ctx, TICKET_FIRST_RESPONSE)
+        advice = (
+            f" At {_hour_ranges(staffing[3])} {_per_day(staffing[1])} tickets arrive a day and "
+            f"{_per_day(staffing[2])} get a first "
+            f"reply: about {staffing[0]:.1f} more staff-hours a day there would hold the target."
+            if staffing and staffing[0] >= MIN_STAFF_HOURS
+            else ""
+        )
+        figure = first_reply[1]
+        add(
+            f"The first reply to tickets takes {figure.text()} on average, over the {figure.target_text} "
+            f"target.{advice}",
+            *first_reply,
+        )
+    csat = by_key.get("support.csat_average")
+    if csat and csat[1].met is False:
+        channels = next((t for t in csat[0].tables if t.key == "support_csat_channel"), None)
+        rated = [row for row in (channels.rows if channels else []) if row[5] is not None]
+        if rated:
+            worst = min(rated, key=lambda row: row[5])
+            covered.add(csat[1].key)
+            add(
+                f"Satisfaction averages {csat[1].text()} against {csat[1].target_text}; {worst[0]} rates lowest "
+                f"({worst[5]:.2f}): review its recent low ratings and their follow-ups first.",
+                *csat,
+            )
     registrations = next((s for s in sections if s.key == "registrations"), None)
     if registrations:
         funnel = next((t for t in registrations.tables if t.key == "registrations_funnel"), None)
