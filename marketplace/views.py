@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +21,7 @@ from moderation import selectors as moderation_selectors
 from moderation.views import SignedInRequest, permission_page
 from saypro.audit.selectors import audit_for_object
 from saypro.errors import DomainError, InvalidInput
+from saypro.paginators import EstimatedCountPaginator
 
 from . import selectors, services
 from .forms import (
@@ -45,7 +45,8 @@ transactions_required = permission_page("marketplace.view_transaction")
 def _page(request: HttpRequest, rows: QuerySet[Any]) -> tuple[Any, str]:
     query = request.GET.copy()
     query.pop("page", None)
-    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")), query.urlencode()
+    # Listings and transactions grow large: counts are estimated or capped rather than scanned.
+    return EstimatedCountPaginator(rows, PAGE_SIZE).get_page(request.GET.get("page")), query.urlencode()
 
 
 def _back(request: HttpRequest, fallback: str) -> str:

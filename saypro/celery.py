@@ -19,17 +19,26 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.registrations_escalate_unverified",
         "schedule": crontab(minute="*/10"),
     },
-    "accounts-activity-flush": {"task": "accounts.tasks.activity_flush", "schedule": 60.0},
-    "accounts-sessions-last-seen": {"task": "accounts.tasks.sessions_flush_last_seen", "schedule": 120.0},
-    "accounts-suspensions-expire": {"task": "accounts.tasks.suspensions_expire", "schedule": crontab(minute="*/5")},
     # Reports: rollups every 15 minutes; scheduled reports checked hourly (they start from 06:00 local time).
     "reports-rollups-refresh": {"task": "reports.tasks.rollups_refresh", "schedule": crontab(minute="*/15")},
     "reports-scheduled": {"task": "reports.tasks.scheduled_reports", "schedule": crontab(minute=5)},
+    # Support: solved tickets close once the requester can no longer reopen them (SUPPORT_REOPEN_DAYS).
+    "support-close-solved": {"task": "support.tasks.close_solved_tickets", "schedule": crontab(minute=25)},
+    "accounts-activity-flush": {"task": "accounts.tasks.activity_flush", "schedule": 60.0},
+    "accounts-sessions-last-seen": {"task": "accounts.tasks.sessions_flush_last_seen", "schedule": 120.0},
+    "accounts-suspensions-expire": {"task": "accounts.tasks.suspensions_expire", "schedule": crontab(minute="*/5")},
     # Messaging: conversations left waiting on the user resolve after MESSAGING_AUTO_RESOLVE_DAYS; the category
     # classifier is refitted weekly when agents have labelled something new.
     "messaging-auto-resolve": {"task": "messaging.tasks.auto_resolve_conversations", "schedule": crontab(minute=20)},
     "messaging-retrain-categories": {
         "task": "messaging.tasks.retrain_category_model",
         "schedule": crontab(minute=40, hour=3, day_of_week="sunday"),
+    },
+    # Marketplace: listings past their expiry end every quarter hour. Moderation: the spam classifier is
+    # retrained weekly from moderators' decisions (when enough are new).
+    "marketplace-listings-expire": {"task": "marketplace.tasks.listings_expire", "schedule": crontab(minute="*/15")},
+    "moderation-spam-retrain": {
+        "task": "moderation.tasks.spam_model_retrain",
+        "schedule": crontab(minute=10, hour=4, day_of_week="sunday"),
     },
 }

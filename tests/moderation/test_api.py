@@ -49,7 +49,7 @@ def test_bad_reports_get_the_one_error_shape(reporter):
 
 def test_authors_see_only_the_cases_on_their_own_content_and_appeal_once(moderator):
     listing, case = flagged()
-    other_listing, other_case = flagged()
+    _, other_case = flagged()
     services.case_decide(case=case, by=moderator, action="remove_warn", rule="scam", reason="Deposit first.")
     author = api(listing.seller)
     cases = author.get("/api/v1/moderation/cases/").json()["results"]
@@ -85,7 +85,9 @@ def test_the_staff_queue_needs_the_role_and_deciding_needs_more(agent, moderator
 
 
 @pytest.mark.parametrize("rows", [3, 15])
-def test_list_endpoints_query_count_does_not_grow_with_the_rows(moderator, reporter, rows, django_assert_max_num_queries):
+def test_list_endpoints_query_count_does_not_grow_with_the_rows(
+    moderator, reporter, rows, django_assert_max_num_queries
+):
     for _ in range(rows):
         listing, case = flagged(reporter=reporter)
         services.case_decide(case=case, by=moderator, action="remove", rule="spam", reason="Spam.")

@@ -1,0 +1,83 @@
+"""The marketplace and moderation demo phases: a quarter that the product's own rules would have produced."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+import pytest
+
+from accounts import demo
+from marketplace.models import Listing, ListingStatus, Transaction
+from moderation.models import Action, Appeal, Case, CaseStatus, Decision, Detection, Fingerprint, Flag, Strike
+from saypro.sla.models import Clock
+
+pytestmark = pytest.mark.django_db
+
+PHASES = [demo.ACCOUNTS_PHASE, "marketplace.demo.marketplace_phase", "moderation.demo.moderation_phase"]
+END = date(2025, 7, 1)
+
+
+def seed(users: int = 1500, seed: int = 3):
+    return demo.seed(users=users, seed=seed, end=END, phases=PHASES, batch_size=500)
+
+
+def fingerprint_of_data() -> tuple:
+    return (
+        Listing.objects.count(),
+        Transaction.objects.count(),
+        tuple(Counter(Case.objects.values_list("status", flat=True)).most_common()),
+        tuple(Counter(Decision.objects.values_list("action", flat=True)).most_common()),
+        Flag.objects.count(),
+        Strike.objects.count(),
+        Appeal.objects.count(),
+    )
+
+
+def test_the_quarter_is_realistic_and_consistent():
+    ctx = seed()
+    period = ctx.period
+    listings = Listing.objects.count()
+    assert listings > 300 and Detection.objects.count() == listings == Fingerprint.objects.count()
+    assert Transaction.objects.filter(status="completed").exists()
+    assert Listing.objects.filter(created_at__lt=period.start).count() == 0
+    cases = Case.objects.count()
+    assert cases > 10 and Case.objects.filter(source="automatic").exists()
+    # One clock per case, started at the first flag; decided cases' clocks are stopped at the decision.
+    clocks = {c.target_id: c for c in Clock.objects.filter(metric="moderation.decision")}
+    assert len(clocks) == cases
+    for case in Case.objects.select_related("decision"):
+        clock = clocks[case.pk]
+        assert clock.started_at == case.opened_at
+        if case.status == CaseStatus.DECIDED:
+            assert clock.state == "stopped" and clock.stopped_at == case.decision.at
+            assert clock.met == (case.decision.at <= clock.due_at)
+    met = Clock.objects.filter(metric="moderation.decision", met=True).count()
+    late = Clock.objects.filter(metric="moderation.decision", met=False).count()
+    assert met > 5 * late  # most within 12 h, a few late
+    # Removals took the listing down unless reversed on appeal; strikes only for the striking actions.
+    for decision in Decision.objects.select_related("case"):
+        status = Listing.objects.get(pk=decision.case.object_id).status
+        if decision.action != Action.KEEP and decision.reversed_at is None:
+            assert status == ListingStatus.REMOVED
+        assert Strike.objects.filter(decision=decision).exists() == (
+            decision.action in (Action.REMOVE_WARN, Action.SUSPEND_USER, Action.BAN_USER)
+        )
+    for appeal in Appeal.objects.select_related("decision"):
+        assert appeal.decided_by_id != appeal.decision.by_id
+        assert appeal.created_at <= appeal.decision.at + timedelta(days=14)
+    # Flags never come after the decision of their round.
+    for flag in Flag.objects.select_related("case__decision").filter(case__status=CaseStatus.DECIDED):
+        assert flag.created_at <= flag.case.decision.at
+
+
+def test_the_same_seed_gives_the_same_quarter():
+    seed(users=600)
+    first = fingerprint_of_data()
+    for model in (Appeal, Strike, Flag, Decision, Case, Detection, Fingerprint, Transaction, Listing):
+        model.objects.all().delete()
+    from accounts.models import User
+
+    User.objects.filter(is_staff=False).delete()
+    seed(users=600)
+    assert fingerprint_of_data() == first
