@@ -153,6 +153,9 @@ class ClockEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     # Set once the metric's handler (e-mail, escalation) has run, so a re-delivered task does nothing.
     handled_at = models.DateTimeField(null=True, blank=True)
+    # When a warn or breach event was last handed to a worker; the sweep hands it out again only when that is
+    # long ago and it is still unhandled, so a queue that is merely slow is not flooded with copies.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
@@ -160,8 +163,8 @@ class ClockEvent(models.Model):
             models.Index(fields=["clock", "at"], name="clockevent_clock_at"),
             # The sweep's backstop: warn and breach events whose handler has not run.
             models.Index(
-                fields=["at"],
-                name="clockevent_unhandled",
+                fields=["dispatched_at"],
+                name="clockevent_undispatched",
                 condition=Q(handled_at__isnull=True, kind__in=["warn", "breach"]),
             ),
         ]

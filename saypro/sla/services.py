@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from . import calendars, handlers
@@ -30,7 +30,7 @@ DEFAULT_RISK_PERCENT = 75
 __all__ = [
     "SweepResult",
     "clock_event_handle",
-    "clock_events_unhandled",
+    "clock_events_redispatch",
     "clock_open_for",
     "clock_pause",
     "clock_resume",
@@ -95,8 +95,11 @@ def _passed(spec: CalendarSpec, clock: Clock, now: datetime) -> tuple[int | None
 
 
 def _event(clock: Clock, kind: str, at: datetime, **data: Any) -> ClockEvent:
-    event = ClockEvent.objects.create(clock=clock, kind=kind, at=at, data=data)
-    if kind in (ClockEvent.Kind.WARN, ClockEvent.Kind.BREACH):
+    handled_by_a_task = kind in (ClockEvent.Kind.WARN, ClockEvent.Kind.BREACH)
+    event = ClockEvent.objects.create(
+        clock=clock, kind=kind, at=at, data=data, dispatched_at=timezone.now() if handled_by_a_task else None
+    )
+    if handled_by_a_task:
         # Imported here: the tasks module imports this one for the sweep.
         from .tasks import handle_event
 
@@ -314,7 +317,9 @@ class SweepResult:
     batches: int = 0
 
 
-def _sweep_one(clock: Clock, now: datetime, spec: CalendarSpec, result: SweepResult) -> None:
+def _sweep_one(clock: Clock, now: datetime, spec: CalendarSpec, result: SweepResult) -> list[ClockEvent]:
+    """Claim one clock's passed points; returns the events to record (none if another sweep or a transition
+    moved the clock first)."""
     level, breach = _passed(spec, clock, now)
     update: dict[str, Any] = {}
     if level is not None:
@@ -329,21 +334,33 @@ def _sweep_one(clock: Clock, now: datetime, spec: CalendarSpec, result: SweepRes
         breached_at=update.get("breached_at", clock.breached_at),
     )
     update["next_check_at"] = _next_check(spec, probe)
-    with transaction.atomic():
-        # Compare-and-set: a second worker that read the same row, or a pause, resume, stop or retarget that
-        # moved it meanwhile, leaves this update matching nothing. On PostgreSQL the second UPDATE waits for the
-        # first one's commit and then re-checks the condition against the new row.
-        claimed = Clock.objects.filter(
-            pk=clock.pk, state=ClockState.RUNNING, next_check_at=clock.next_check_at, due_at=clock.due_at
-        ).update(**update)
-        if claimed != 1:
-            return
-        if level is not None:
-            _event(clock, ClockEvent.Kind.WARN, now, percent=level)
-            result.warned += 1
-        if breach:
-            _event(clock, ClockEvent.Kind.BREACH, now, due_at=clock.due_at.isoformat())
-            result.breached += 1
+    # Compare-and-set: a second worker that read the same row, or a pause, resume, stop or retarget that moved it
+    # meanwhile, leaves this update matching nothing. On PostgreSQL the second UPDATE waits for the first one's
+    # commit and then re-checks the condition against the new row.
+    claimed = Clock.objects.filter(
+        pk=clock.pk, state=ClockState.RUNNING, next_check_at=clock.next_check_at, due_at=clock.due_at
+    ).update(**update)
+    if claimed != 1:
+        return []
+    events = []
+    dispatched = timezone.now()
+    if level is not None:
+        data: dict[str, Any] = {"percent": level}
+        events.append(ClockEvent(clock=clock, kind=ClockEvent.Kind.WARN, at=now, data=data, dispatched_at=dispatched))
+        result.warned += 1
+    if breach:
+        data = {"due_at": clock.due_at.isoformat()}
+        events.append(ClockEvent(clock=clock, kind=ClockEvent.Kind.BREACH, at=now, data=data, dispatched_at=dispatched))
+        result.breached += 1
+    return events
+
+
+def _handle_after_commit(event_ids: list[int]) -> None:
+    # Imported here: the tasks module imports this one for the sweep.
+    from .tasks import handle_event
+
+    for event_id in event_ids:
+        handle_event.delay(event_id)
 
 
 def sla_sweep(
@@ -351,8 +368,10 @@ def sla_sweep(
 ) -> SweepResult:
     """Warn and breach every running clock whose next point has passed, in bounded batches.
 
-    Each clock is claimed in its own short transaction, so a long run holds no locks and loses nothing done
-    before a crash; the next run picks up whatever is still due.
+    Each batch is claimed and recorded in one transaction: a crash loses at most the batch in hand, which the
+    next run (state follows from the stored deadlines) does again, and a batch holds its rows' locks for well
+    under a second. Committing per batch rather than per clock is what lets a sweep after a long outage get
+    through a hundred thousand due clocks in minutes.
     """
     now = _instant(now)
     batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
@@ -369,17 +388,23 @@ def sla_sweep(
         if not rows:
             break
         result.batches += 1
-        for clock in rows:
-            calendar = clock.policy.calendar
-            if calendar.pk not in specs:
-                specs[calendar.pk] = spec_for(calendar)
-            try:
-                _sweep_one(clock, now, specs[calendar.pk], result)
-            except calendars.CalendarError:
-                # A calendar emptied of its hours after the clock started: report it, keep sweeping the others.
-                logger.exception(
-                    "SLA clock %s cannot be swept: its calendar %s has no working time", clock.pk, calendar
-                )
+        with transaction.atomic():
+            events: list[ClockEvent] = []
+            for clock in rows:
+                calendar = clock.policy.calendar
+                if calendar.pk not in specs:
+                    specs[calendar.pk] = spec_for(calendar)
+                try:
+                    events.extend(_sweep_one(clock, now, specs[calendar.pk], result))
+                except calendars.CalendarError:
+                    # A calendar emptied of its hours after the clock started: report it, keep sweeping the others.
+                    logger.exception(
+                        "SLA clock %s cannot be swept: its calendar %s has no working time", clock.pk, calendar
+                    )
+            event_ids = [event.pk for event in ClockEvent.objects.bulk_create(events)]
+            # Robust: the clocks' state is committed by now, so a failure to hand out the handler tasks is logged
+            # and the sweep goes on; the backstop (clock_events_redispatch) hands them out later.
+            transaction.on_commit(lambda ids=event_ids: _handle_after_commit(ids), robust=True)  # type: ignore[misc]
         last_seen = (rows[-1].next_check_at, rows[-1].pk)  # type: ignore[assignment]
     return result
 
@@ -387,26 +412,38 @@ def sla_sweep(
 # --- Handlers -------------------------------------------------------------------------------------
 
 
-# An event whose handler has not run this long after it happened is taken to have lost its task (a worker
-# killed before acknowledging it, a message dropped with a broker) and is handed to a worker again.
-REDISPATCH_AFTER = timedelta(minutes=10)
 REDISPATCH_LIMIT = 1000
 
 
-def clock_events_unhandled(*, now: datetime | None = None, limit: int = REDISPATCH_LIMIT) -> list[int]:
-    """Ids of warn and breach events still unhandled REDISPATCH_AFTER after they happened, oldest first.
+def redispatch_after() -> timedelta:
+    """An event whose handler has not run this long after it happened is taken to have lost its task (a worker
+    killed before acknowledging it, a message dropped with a broker) and is handed to a worker again."""
+    return timedelta(minutes=settings.SLA_REDISPATCH_MINUTES)
 
-    Handing them out again is safe: `clock_event_handle` claims each event once, so a task that was only late
-    and arrives after all does nothing.
+
+def clock_events_redispatch(*, now: datetime | None = None, limit: int = REDISPATCH_LIMIT) -> list[int]:
+    """Claim the warn and breach events still unhandled `redispatch_after()` after they were last handed out,
+    oldest first, marking them handed out now; returns their ids for the caller to queue.
+
+    Safe against a task that was only late: `clock_event_handle` claims each event once, so whichever copy
+    arrives second does nothing. Marking them means a merely slow queue gets one copy per period, not one per
+    sweep.
     """
-    cutoff = _instant(now) - REDISPATCH_AFTER
-    return list(
-        ClockEvent.objects.filter(
-            kind__in=(ClockEvent.Kind.WARN, ClockEvent.Kind.BREACH), handled_at__isnull=True, at__lte=cutoff
-        )
-        .order_by("at", "pk")
-        .values_list("pk", flat=True)[:limit]
+    now = _instant(now)
+    stale = ClockEvent.objects.filter(
+        kind__in=(ClockEvent.Kind.WARN, ClockEvent.Kind.BREACH),
+        handled_at__isnull=True,
+        dispatched_at__lte=now - redispatch_after(),
     )
+    with transaction.atomic():
+        ids = list(stale.order_by("dispatched_at", "pk").values_list("pk", flat=True)[:limit])
+        # Locked, on the same condition: two sweeps at once hand each event out once (SQLite has one writer).
+        locked = stale.filter(pk__in=ids)
+        if connection.features.has_select_for_update_skip_locked:
+            locked = locked.select_for_update(skip_locked=True)
+        claimed = list(locked.values_list("pk", flat=True))
+        ClockEvent.objects.filter(pk__in=claimed).update(dispatched_at=now)
+    return claimed
 
 
 def clock_event_handle(*, event_id: int) -> bool:

@@ -13,7 +13,7 @@ def sweep() -> dict[str, int]:
     result = services.sla_sweep()
     # The backstop for handler tasks that never ran: a crashed worker's unacknowledged message would otherwise
     # wait for the broker's visibility timeout (an hour on Redis) before anyone is warned.
-    stale = services.clock_events_unhandled()
+    stale = services.clock_events_redispatch()
     for event_id in stale:
         handle_event.delay(event_id)
     return {

@@ -283,9 +283,9 @@ def test_the_sweep_hands_out_again_the_events_whose_handler_never_ran(policy, ha
     assert handled == []
     lost = set(ClockEvent.objects.filter(kind__in=["warn", "breach"]).values_list("pk", flat=True))
 
-    with time_machine.travel(T0 + 30 * HOUR + services.REDISPATCH_AFTER - timedelta(seconds=1), tick=False):
+    with time_machine.travel(T0 + 30 * HOUR + services.redispatch_after() - timedelta(seconds=1), tick=False):
         assert tasks.sweep()["redispatched"] == 0
-    with time_machine.travel(T0 + 30 * HOUR + services.REDISPATCH_AFTER, tick=False):
+    with time_machine.travel(T0 + 30 * HOUR + services.redispatch_after(), tick=False):
         assert tasks.sweep()["redispatched"] == len(lost) == 4
         assert {pk for _, pk in handled} == lost
         # Handled now: the next sweep finds nothing to hand out, and a late original task does nothing.
@@ -293,6 +293,18 @@ def test_the_sweep_hands_out_again_the_events_whose_handler_never_ran(policy, ha
         for pk in lost:
             tasks.handle_event.delay(pk)
     assert len(handled) == 4
+
+
+@pytest.mark.django_db
+def test_an_event_is_handed_out_again_once_per_period_not_once_per_sweep(policy):
+    start_clocks(2)
+    sweep_at(T0 + 30 * HOUR)
+    period = services.redispatch_after()
+    first = services.clock_events_redispatch(now=T0 + 30 * HOUR + period)
+    assert len(first) == 4
+    # Still queued behind a slow backlog, say: the next sweeps leave them alone until another period passed.
+    assert services.clock_events_redispatch(now=T0 + 30 * HOUR + period + timedelta(minutes=1)) == []
+    assert sorted(services.clock_events_redispatch(now=T0 + 30 * HOUR + 2 * period)) == sorted(first)
 
 
 def test_two_apps_cannot_answer_the_same_metric(monkeypatch):
