@@ -344,3 +344,16 @@ def test_cc_list_is_edited_in_place_and_bad_addresses_are_form_errors(as_, ticke
     ]
     response = client.post(f"/dashboard/support/tickets/{ticket.pk}/cc/", {"cc": "not an address"})
     assert response.status_code == 400 and b"is not an e-mail address" in response.content
+
+
+@pytest.mark.parametrize("messages", [2, 20])
+def test_ticket_page_query_count_does_not_grow_with_the_messages(
+    as_, agent, ticket_for, messages, django_assert_max_num_queries
+):
+    ticket = ticket_for(UserFactory(), department="billing")
+    for index in range(messages):
+        services.ticket_reply(ticket=ticket, by=agent, body=f"Note {index}", public=index % 2 == 0)
+    client = as_("agent")
+    with django_assert_max_num_queries(16):
+        response = client.get(f"/dashboard/support/tickets/{ticket.pk}/")
+    assert response.content.decode().count("Note ") == messages
