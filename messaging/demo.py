@@ -213,6 +213,8 @@ class Script:
     source: str = CategorySource.MODEL
     confidence: float | None = None
     region: str = ""
+    clocks: list[tuple[Any, str, Policy]] = field(default_factory=list)
+    labelled_at: datetime | None = None
 
 
 def _lognormal(rng: random.Random, median_hours: float, sigma: float) -> timedelta:
@@ -423,18 +425,30 @@ class Simulator:
 
 def agents_ensure() -> dict[str, list[User]]:
     """The demo's messaging agents with their teams and profiles, created once (nobody signs in as them)."""
-    group = Group.objects.get(name=roles.SUPPORT_AGENT)
+    emails = [email for email, *_ in AGENTS]
+    existing = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
+    new = User.objects.bulk_create(
+        [
+            User(email=email, full_name=full_name, is_staff=True, password=make_password(None))
+            for email, full_name, *_ in AGENTS
+            if email not in existing
+        ]
+    )
+    if new:
+        Group.objects.get(name=roles.SUPPORT_AGENT).user_set.add(*new)
+    users = {user.email: user for user in User.objects.filter(email__in=emails)}
+    AgentProfile.objects.bulk_create(
+        [AgentProfile(user=users[email], languages=languages) for email, _, _, languages in AGENTS],
+        ignore_conflicts=True,
+    )
+    TeamMembership.objects.bulk_create(
+        [TeamMembership(team=team, user=users[email]) for email, _, teams, _ in AGENTS for team in teams],
+        ignore_conflicts=True,
+    )
     teams: dict[str, list[User]] = {team: [] for team in Team.values}
-    for email, full_name, memberships, languages in AGENTS:
-        user, created = User.objects.get_or_create(
-            email=email, defaults={"full_name": full_name, "is_staff": True, "password": make_password(None)}
-        )
-        if created:
-            user.groups.add(group)
-        AgentProfile.objects.get_or_create(user=user, defaults={"languages": languages})
+    for email, _, memberships, _ in AGENTS:
         for team in memberships:
-            TeamMembership.objects.get_or_create(team=team, user=user)
-            teams[team].append(user)
+            teams[team].append(users[email])
     return teams
 
 
@@ -447,6 +461,10 @@ def messaging_phase(ctx: DemoContext) -> None:
     inbound = round(ctx.user_count * CONVERSATIONS_PER_USER)
     scripts = Simulator(ctx, agents=agents).run(inbound, round(inbound * OUTBOUND_SHARE))
     writer = _Writer(ctx)
+    # Drawn conversation by conversation before batching, so the data does not depend on the batch size.
+    for script in scripts:
+        script.clocks = writer.clocks(script, ctx.rng)
+        script.labelled_at = script.started_at + timedelta(minutes=ctx.rng.uniform(5, 90))
     with ctx.bar(total=len(scripts), desc="messaging: write", unit="conv") as bar:
         for batch in ctx.batches(scripts):
             with transaction.atomic():
@@ -545,8 +563,7 @@ class _Writer:
 
     def write(self, batch: Any) -> None:
         ctx = self.ctx
-        rng = ctx.rng
-        simulated_clocks = [self.clocks(s, rng) for s in batch]
+        simulated_clocks = [s.clocks for s in batch]
         conversations = ctx.insert(Conversation, [self.conversation(s) for s in batch])
         ctx.insert(
             Message,
@@ -592,7 +609,7 @@ class _Writer:
                     text="\n".join([s.subject, s.messages[0][3]]).strip(),
                     category=s.category,
                     by=s.agent,
-                    created_at=s.started_at + timedelta(minutes=rng.uniform(5, 90)),
+                    created_at=s.labelled_at,
                 )
                 for s, c in zip(batch, conversations, strict=True)
                 if s.source == CategorySource.AGENT and s.initiated_by == Initiator.USER and s.messages
