@@ -12,6 +12,10 @@ How nothing is lost or counted twice:
   SETTLE_SECONDS ago, so a call that read the old id just before the switch has finished writing.
 - Applying a batch inserts an ActivityFlush row in the same transaction as the counts: a flush that runs
   again, or a second worker, skips a batch already applied.
+
+Counting is exact on Redis, where add() and incr() are atomic. The file cache of a developer's machine may
+lose a count when two processes hit the same counter at the same instant; that is the price of needing no
+server there.
 """
 
 from __future__ import annotations

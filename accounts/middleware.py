@@ -8,6 +8,7 @@ from typing import cast
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from . import security
 from .models import AccountSession, User
@@ -31,7 +32,7 @@ class AccountSecurityMiddleware:
                 security.session_touch(channel=channel, key=key)
             if not request.path.startswith(OPEN_PREFIXES) and self._owes_second_factor(request):
                 target = "two-factor-verify" if security.has_two_factor(cast(User, user)) else "two-factor"
-                return redirect(f"{reverse(target)}?next={request.get_full_path()}")
+                return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 
     @staticmethod

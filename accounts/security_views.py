@@ -21,7 +21,7 @@ from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods
 
 from saypro.errors import DomainError, InvalidInput
@@ -81,7 +81,7 @@ class SignInView(LoginView):
         if security.has_two_factor(user):
             # The password was right; the session signs in only once the code is too.
             self.request.session[PENDING_KEY] = {"user": user.pk, "at": time.time(), "next": next_url}
-            return redirect(f"{reverse('login-verify')}?next={next_url}")
+            return redirect(f"{reverse('login-verify')}?{urlencode({'next': next_url})}")
         login(self.request, user)
         security.sign_in_complete(
             user=user,
@@ -161,7 +161,7 @@ class SignOutView(LogoutView):
 
 def admin_login(request: HttpRequest) -> HttpResponseBase:
     """The admin signs in through the one sign-in page, so lockout, events and two-factor apply there too."""
-    return redirect(f"{reverse('login')}?next={_safe_next(request, reverse('admin:index'))}")
+    return redirect(f"{reverse('login')}?{urlencode({'next': _safe_next(request, reverse('admin:index'))})}")
 
 
 # --- Two-factor set-up -------------------------------------------------------------------------------------------
