@@ -417,3 +417,10 @@ def test_live_chat_is_open_from_8_to_22_local_time(settings):
     with time_machine.travel("2026-03-02 20:00:00Z", tick=False):  # 22:00 local
         late = services.live_chat_status()
     assert late["open"] is False and late["opens_at"].day == 3
+
+
+def test_the_beat_closes_solved_tickets_past_the_reopen_window():
+    from saypro.celery import app
+
+    tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert "support.tasks.close_solved_tickets" in tasks and "support.tasks.close_solved_tickets" in app.tasks
