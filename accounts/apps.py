@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     demo_phases = ["accounts.demo_activity.activity_phase"]
 
     def ready(self) -> None:
+        from saypro.context_processors import NavEntry, nav_register
         from saypro.sla.promises import Promise, promise_register
 
         from . import sla_handlers  # noqa: F401  (registers the registration clock's warn/breach handlers)
@@ -22,4 +23,8 @@ class AccountsConfig(AppConfig):
                 items_url_name="accounts:queue",
                 order=10,
             )
+        )
+        # Administrators' view of suspicious activity (new devices, failure bursts, credential stuffing).
+        nav_register(
+            NavEntry("Account security", "admin:accounts_suspiciousevent_changelist", "accounts.view_suspiciousevent")
         )

@@ -372,3 +372,40 @@ def test_the_admin_timeline_lists_events_and_applies_status_actions(
     assert missing.status_code == 200 and "reason" in missing.context["status_form"].errors
     assert Registration.objects.count() == 0
     assert Client().channel == "system"
+
+
+def test_administrators_complete_deletion_requests_and_release_lockouts_from_the_admin(client, administrator):
+    doomed = UserFactory(email="leaving@example.com")
+    self_service.deletion_request(user=doomed, reason="Leaving")
+    locked = UserFactory()
+    from accounts.models import Lockout
+
+    lockout = Lockout.objects.create(
+        user=locked, identifier="x", failures=5, until=timezone.now() + timedelta(minutes=30)
+    )
+    client.force_login(administrator)
+    response = client.post(
+        reverse("admin:accounts_deletionrequest_changelist"),
+        {"action": "complete_selected", "_selected_action": [DeletionRequest.objects.get().pk]},
+    )
+    assert response.status_code == 302
+    doomed.refresh_from_db()
+    assert doomed.status == AccountStatus.DELETED and doomed.email.endswith("@deleted.invalid")
+    client.post(
+        reverse("admin:accounts_lockout_changelist"), {"action": "release_selected", "_selected_action": [lockout.pk]}
+    )
+    lockout.refresh_from_db()
+    assert lockout.released_by == administrator
+    AccountEvent.objects.create(kind=Kind.SUSPICIOUS, reason="credential_stuffing", ip_address="203.0.113.5")
+    AccountEvent.objects.create(kind=Kind.SIGN_IN, user=locked)
+    listing = client.get(reverse("admin:accounts_suspiciousevent_changelist"))
+    assert listing.status_code == 200 and listing.context["cl"].result_count == 1
+    nav = [entry["label"] for entry in client.get("/dashboard/").context["nav_entries"]]
+    assert "Account security" in nav
+
+
+def test_deletion_requests_and_lockouts_are_closed_to_other_roles(client, moderator, reviewer):
+    for persona in (moderator, reviewer):
+        client.force_login(persona)
+        assert client.get(reverse("admin:accounts_deletionrequest_changelist")).status_code == 403
+        assert client.get(reverse("admin:accounts_lockout_changelist")).status_code == 403
