@@ -222,6 +222,16 @@ def password_reset_complete(*, uidb64: str, token: str, new_password: str, clien
         for lockout in user.lockouts.filter(released_at__isnull=True, until__gt=now):
             lockout.released_at = now
             lockout.save(update_fields=["released_at"])
+            # The release restarts the failure count, as an administrator's does.
+            event_record(
+                user=user,
+                kind=Kind.UNLOCK,
+                reason="password_reset",
+                client=client,
+                identifier=lockout.identifier,
+                data={"lockout": lockout.pk},
+                at=now,
+            )
         sessions_end(user=user)
         audit_record(actor=user, action="account.password_reset", target=user)
         notice_send(user=user, notice="password_changed", context={"at": _now_text(), "reset": True})

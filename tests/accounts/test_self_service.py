@@ -64,6 +64,20 @@ def test_password_reset_is_recorded_from_request_to_completion(client, django_ca
     assert "account was reset on" in mail.outbox[-1].body
 
 
+def test_a_reset_releases_a_lockout_and_restarts_the_failure_count(
+    client, settings, django_capture_on_commit_callbacks
+):
+    user = UserFactory(email="seller@example.com")
+    for _ in range(settings.ACCOUNT_LOCKOUT_FAILURES):
+        client.post(reverse("login"), {"username": user.email, "password": "wrong"})
+    path = reset_link(django_capture_on_commit_callbacks, "seller@example.com", client)
+    client.post(path, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert AccountEvent.objects.get(kind=Kind.UNLOCK).reason == "password_reset"
+    client.post(reverse("login"), {"username": user.email, "password": "wrong"})
+    response = client.post(reverse("login"), {"username": user.email, "password": NEW_PASSWORD})
+    assert response.status_code == 302
+
+
 def test_a_used_reset_link_does_not_work_again(client, django_capture_on_commit_callbacks):
     UserFactory(email="seller@example.com")
     path = reset_link(django_capture_on_commit_callbacks, "seller@example.com", client)
