@@ -30,7 +30,8 @@ class Command(BaseCommand):
     help = (
         "Load a deterministic quarter of demo data: sign-ups with screening, reviews, decisions, SLA clocks and "
         "audit entries, what approved users did with their accounts (sign-ins, sessions, activity, privacy "
-        "choices, feedback), then every other app's demo phase. The same --users, --seed and --end always give the same data. The quarter is the "
+        "choices, feedback), then every other app's demo phase. The same --users, --seed and --end always give "
+        "the same data. The quarter is the "
         f"{demo.PERIOD_DAYS} days before --end (00:00 in TIME_ZONE), so nothing lies in the future."
     )
 
