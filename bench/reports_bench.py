@@ -30,6 +30,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from seed_demo_bench import postgres_admin  # the same scratch-database helper
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "saypro_reports"
 
@@ -50,18 +52,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     parser.add_argument("--reuse", action="store_true", help="Measure the database as it is: no seeding.")
     return parser.parse_args()
-
-
-def postgres_admin(server_url: str, statement: str) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(f"{server_url}/postgres")
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
 
 
 def timed(fn, repeat: int = 1) -> list[float]:  # type: ignore[no-untyped-def]

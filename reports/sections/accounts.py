@@ -119,79 +119,53 @@ def registrations_section(ctx: Context) -> Section:
         )
     )
     countries = _top(reader.by_dimension(REG_STARTED, "country", period.start, period.end), "started")
-    section.charts.append(
-        Chart(
-            "registrations_country",
-            "Sign-ups by country",
-            "bar",
-            [c or "not given" for c, _ in countries],
-            [Series("Sign-ups", [v for _, v in countries])],
-        )
+    countries = [(c or "not given", v) for c, v in countries]
+    age_rows = _by_choice(
+        reader.by_dimension(REG_STARTED, "age", period.start, period.end), AgeBand.choices, "Not given"
     )
-    ages = reader.by_dimension(REG_STARTED, "age", period.start, period.end)
-    age_rows = [
-        (label, ages.get(code, {}).get("started", 0.0)) for code, label in [*AgeBand.choices, ("", "Not given")]
+    device_rows = _by_choice(
+        reader.by_dimension(REG_STARTED, "device", period.start, period.end), DeviceType.choices, "Unknown"
+    )
+    section.charts += [
+        _signups_chart("registrations_country", "Sign-ups by country", "bar", countries),
+        _signups_chart("registrations_age", "Sign-ups by age band", "pie", age_rows),
+        _signups_chart("registrations_device", "Sign-ups by device", "pie", device_rows),
     ]
-    section.charts.append(
-        Chart(
-            "registrations_age",
-            "Sign-ups by age band",
-            "pie",
-            [label for label, _ in age_rows],
-            [Series("Sign-ups", [v for _, v in age_rows])],
-        )
-    )
-    devices = reader.by_dimension(REG_STARTED, "device", period.start, period.end)
-    device_rows = [
-        (label, devices.get(code, {}).get("started", 0.0)) for code, label in [*DeviceType.choices, ("", "Unknown")]
-    ]
-    section.charts.append(
-        Chart(
-            "registrations_device",
-            "Sign-ups by device",
-            "pie",
-            [label for label, _ in device_rows],
-            [Series("Sign-ups", [v for _, v in device_rows])],
-        )
-    )
     funnel = [(label, now_started[key]) for key, label in FUNNEL]
-    section.charts.append(
-        Chart(
-            "registrations_funnel",
-            "Sign-up funnel",
-            "bar",
-            [label for label, _ in funnel],
-            [Series("Sign-ups", [v for _, v in funnel])],
-        )
-    )
+    section.charts.append(_signups_chart("registrations_funnel", "Sign-up funnel", "bar", funnel))
 
-    regions = _top(reader.by_dimension(REG_STARTED, "region", period.start, period.end), "started")
+    regions = [
+        (r or "not given", v)
+        for r, v in _top(reader.by_dimension(REG_STARTED, "region", period.start, period.end), "started")
+    ]
     total = now_started["started"]
     section.tables += [
-        Table(
-            "registrations_country",
-            "New sign-ups by country",
-            ["Country", "Sign-ups", "Share %"],
-            [[c or "not given", int(v), _round(percent(v, total))] for c, v in countries],
-        ),
-        Table(
-            "registrations_region",
-            "New sign-ups by region (top 15)",
-            ["Region", "Sign-ups", "Share %"],
-            [[r or "not given", int(v), _round(percent(v, total))] for r, v in regions],
-        ),
-        Table(
-            "registrations_age",
-            "New sign-ups by age band",
-            ["Age band", "Sign-ups", "Share %"],
-            [[label, int(v), _round(percent(v, total))] for label, v in age_rows],
-        ),
+        _share_table("registrations_country", "New sign-ups by country", "Country", countries, total),
+        _share_table("registrations_region", "New sign-ups by region (top 15)", "Region", regions, total),
+        _share_table("registrations_age", "New sign-ups by age band", "Age band", age_rows, total),
         _funnel_table(funnel),
         _peaks_table(ctx),
         _causes_table(reader.by_dimension(REG_DECIDED, "cause", period.start, period.end)),
     ]
     section.paragraphs.append(_registrations_text(section))
     return section
+
+
+def _by_choice(
+    breakdown: dict[str, dict[str, float]], choices: list[tuple[str, str]], blank: str
+) -> list[tuple[str, float]]:
+    """Sign-ups per choice of a field, in the choices' order, the blank value last."""
+    return [(label, breakdown.get(code, {}).get("started", 0.0)) for code, label in [*choices, ("", blank)]]
+
+
+def _signups_chart(key: str, title: str, kind: str, pairs: list[tuple[str, float]]) -> Chart:
+    return Chart(key, title, kind, [label for label, _ in pairs], [Series("Sign-ups", [v for _, v in pairs])])
+
+
+def _share_table(key: str, title: str, label: str, pairs: list[tuple[str, float]], total: float) -> Table:
+    return Table(
+        key, title, [label, "Sign-ups", "Share %"], [[name, int(v), _round(percent(v, total))] for name, v in pairs]
+    )
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:

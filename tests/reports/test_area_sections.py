@@ -15,7 +15,7 @@ B met, C late, D open past it: 2 ÷ 4 = 50 %. First replies: 1, 2 and 4 h: avera
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
@@ -25,10 +25,9 @@ from reports import periods
 from reports.sections import context_for
 from reports.sections.messaging import messaging_section
 from reports.sections.support import support_section
-from support import services as support_services
-from support.models import Status
 from tests.factories import UserFactory
 from tests.messaging.conftest import start
+from tests.support.test_metrics import ticket_at
 
 pytestmark = pytest.mark.django_db
 
@@ -80,20 +79,6 @@ def test_messaging_section(april_week):
     assert values["messaging.growth"] is None
     mix = next(t for t in section.tables if t.key == "messaging_mix")
     assert sum(row[1] for row in mix.rows) <= 3
-
-
-def ticket_at(at, agent, *, answer_after=None, solve_after=None):
-    with time_machine.travel(at, tick=False) as traveller:
-        ticket = support_services.ticket_create(
-            requester=UserFactory(), subject="Q", body="?", channel="web", department="billing"
-        )
-        if answer_after is not None:
-            traveller.move_to(at + timedelta(hours=answer_after))
-            support_services.ticket_reply(ticket=ticket, by=agent, body="Answer")
-        if solve_after is not None:
-            traveller.move_to(at + timedelta(hours=solve_after))
-            support_services.ticket_set_status(ticket=ticket, by=agent, status=Status.SOLVED)
-    return ticket
 
 
 def test_support_section(agent):
