@@ -461,6 +461,10 @@ class TokenSignInView(APIView):
             email=data.validated_data["email"], password=data.validated_data["password"], client=client
         )
         used = ""
+        if security.two_factor_required(user) and not security.has_two_factor(user):
+            raise security.AccountRestricted(
+                "Your role requires two-factor sign-in: set it up on the web first.", code="second_factor_setup"
+            )
         if security.has_two_factor(user):
             if not data.validated_data["otp"]:
                 raise security.SecondFactorRequired()

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+
+from saypro.api import error_body
 
 from . import security
 from .models import AccountSession, User
@@ -30,7 +32,12 @@ class AccountSecurityMiddleware:
                     AccountSession.Channel.ADMIN if request.path.startswith("/admin/") else AccountSession.Channel.WEB
                 )
                 security.session_touch(channel=channel, key=key)
-            if not request.path.startswith(OPEN_PREFIXES) and self._owes_second_factor(request):
+            if request.path.startswith("/api/") and "HTTP_AUTHORIZATION" not in request.META:
+                # The staff API through a session that still owes its second factor.
+                if self._owes_second_factor(request):
+                    body = error_body("second_factor_required", "Verify your two-factor code on the web first.")
+                    return JsonResponse(body, status=403)
+            elif not request.path.startswith(OPEN_PREFIXES) and self._owes_second_factor(request):
                 target = "two-factor-verify" if security.has_two_factor(cast(User, user)) else "two-factor"
                 return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

@@ -18,6 +18,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.contrib.auth.views import LoginView, LogoutView
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,6 +32,8 @@ from .events import client_of
 from .models import AccountSession, User
 
 PENDING_KEY = "sign_in_pending"
+# accounts.security checked the password; the session is Django's model backend's like any other.
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 # Seconds between a correct password and the code: after that, start again.
 PENDING_SECONDS = 300
 
@@ -82,7 +85,7 @@ class SignInView(LoginView):
             # The password was right; the session signs in only once the code is too.
             self.request.session[PENDING_KEY] = {"user": user.pk, "at": time.time(), "next": next_url}
             return redirect(f"{reverse('login-verify')}?{urlencode({'next': next_url})}")
-        login(self.request, user)
+        login(self.request, user, backend=MODEL_BACKEND)
         security.sign_in_complete(
             user=user,
             client=client_of(self.request, _channel(next_url)),
@@ -134,7 +137,7 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
         else:
             request.session.pop(PENDING_KEY, None)
             if not signed_in:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, user, backend=MODEL_BACKEND)
             django_otp.login(request, device)
             used = "recovery_code" if device.__class__.__name__ == "StaticDevice" else "totp"
             if not signed_in:
@@ -161,6 +164,9 @@ class SignOutView(LogoutView):
 
 def admin_login(request: HttpRequest) -> HttpResponseBase:
     """The admin signs in through the one sign-in page, so lockout, events and two-factor apply there too."""
+    if request.user.is_authenticated:
+        # Signed in without admin access: sending them to sign in again would bounce straight back here.
+        raise PermissionDenied
     return redirect(f"{reverse('login')}?{urlencode({'next': _safe_next(request, reverse('admin:index'))})}")
 
 

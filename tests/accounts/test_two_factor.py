@@ -172,3 +172,17 @@ def test_an_administrator_can_turn_off_a_users_lost_two_factor(administrator):
     security.two_factor_disable(user=user, by=administrator, client=Client())
     assert not security.has_two_factor(user)
     assert AccountEvent.objects.get(kind=Kind.TWO_FACTOR_DISABLED).actor == administrator
+
+
+def test_staff_owing_a_second_factor_get_no_api_through_their_session_nor_a_token(client, settings, administrator):
+    settings.STAFF_2FA_REQUIRED = True
+    client.force_login(administrator)
+    response = client.get("/api/v1/staff/registrations/")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "second_factor_required"
+    token = APIClient().post("/api/v1/auth/token/", {"email": administrator.email, "password": PASSWORD}, format="json")
+    assert token.status_code == 403 and token.json()["error"]["code"] == "second_factor_setup"
+
+
+def test_a_signed_in_user_without_admin_access_is_refused_not_bounced(client, user):
+    client.force_login(user)
+    assert client.get("/admin/login/?next=/admin/").status_code == 403
