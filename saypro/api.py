@@ -28,6 +28,24 @@ class UncountedOffsetPagination(pagination.LimitOffsetPagination):
 
     default_limit = 50
     max_limit = 200
+    # A queue is worked from its top; deep offsets cost a scan each (and a huge one overflows the database's
+    # integer), so past this the client is told to narrow its filters.
+    max_offset = 10_000
+
+    def get_offset(self, request: Any) -> int:
+        offset = super().get_offset(request)
+        if offset > self.max_offset:
+            raise exceptions.ValidationError(
+                {self.offset_query_param: [f"At most {self.max_offset}; narrow the filters to reach older rows."]}
+            )
+        return offset
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.offset_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 0, "maximum": self.max_offset}
+        return parameters
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any]:
         self.request = request

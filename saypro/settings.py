@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SAYPRO_VAR_DIR", BASE_DIR / "var"))
@@ -224,6 +225,11 @@ else:
     }
     for _sub in ("out", "control", "processed"):
         os.makedirs(BROKER_DIR / _sub, exist_ok=True)
+# The sweep has a queue of its own: after an outage, a flood of warning e-mails queued on "celery" must not hold
+# back the next sweeps. A worker consumes every queue listed here unless started with -Q.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("sla"))
+CELERY_TASK_ROUTES = {"saypro.sla.tasks.sweep": {"queue": "sla"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

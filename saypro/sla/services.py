@@ -100,12 +100,9 @@ def _event(clock: Clock, kind: str, at: datetime, **data: Any) -> ClockEvent:
         clock=clock, kind=kind, at=at, data=data, dispatched_at=timezone.now() if handled_by_a_task else None
     )
     if handled_by_a_task:
-        # Imported here: the tasks module imports this one for the sweep.
-        from .tasks import handle_event
-
-        # Robust: the clock's state is committed by now, so a broker that cannot take the message is logged
-        # and the sweep carries on with the other clocks instead of stopping half-way.
-        transaction.on_commit(lambda: handle_event.delay(event.pk), robust=True)
+        # Robust: the clock's state is committed by now; a task that cannot be queued is logged, and the sweep's
+        # backstop (clock_events_redispatch) hands the event out later.
+        transaction.on_commit(lambda: _handle_after_commit([event.pk]), robust=True)
     return event
 
 
@@ -317,50 +314,104 @@ class SweepResult:
     batches: int = 0
 
 
-def _sweep_one(clock: Clock, now: datetime, spec: CalendarSpec, result: SweepResult) -> list[ClockEvent]:
-    """Claim one clock's passed points; returns the events to record (none if another sweep or a transition
-    moved the clock first)."""
+SWEPT_FIELDS = ("warned_percent", "warned_at", "breached_at", "next_check_at")
+
+
+def _sweep_plan(clock: Clock, now: datetime, spec: CalendarSpec) -> tuple[dict[str, Any], int | None, bool]:
+    """What the sweep writes on one clock: the new field values, the warning level reached, whether breached."""
     level, breach = _passed(spec, clock, now)
-    update: dict[str, Any] = {}
-    if level is not None:
-        update["warned_percent"] = level
-        update["warned_at"] = now
-    if breach:
-        update["breached_at"] = now
+    update: dict[str, Any] = {
+        "warned_percent": clock.warned_percent if level is None else level,
+        "warned_at": clock.warned_at if level is None else now,
+        "breached_at": now if breach else clock.breached_at,
+    }
     probe = Clock(
         due_at=clock.due_at,
         policy=clock.policy,
-        warned_percent=update.get("warned_percent", clock.warned_percent),
-        breached_at=update.get("breached_at", clock.breached_at),
+        warned_percent=update["warned_percent"],
+        breached_at=update["breached_at"],
     )
     update["next_check_at"] = _next_check(spec, probe)
-    # Compare-and-set: a second worker that read the same row, or a pause, resume, stop or retarget that moved it
-    # meanwhile, leaves this update matching nothing. On PostgreSQL the second UPDATE waits for the first one's
-    # commit and then re-checks the condition against the new row.
-    claimed = Clock.objects.filter(
-        pk=clock.pk, state=ClockState.RUNNING, next_check_at=clock.next_check_at, due_at=clock.due_at
-    ).update(**update)
-    if claimed != 1:
-        return []
-    events = []
+    return update, level, breach
+
+
+def _sweep_events(clock: Clock, now: datetime, level: int | None, breach: bool) -> list[ClockEvent]:
     dispatched = timezone.now()
+    events = []
     if level is not None:
         data: dict[str, Any] = {"percent": level}
         events.append(ClockEvent(clock=clock, kind=ClockEvent.Kind.WARN, at=now, data=data, dispatched_at=dispatched))
-        result.warned += 1
     if breach:
         data = {"due_at": clock.due_at.isoformat()}
         events.append(ClockEvent(clock=clock, kind=ClockEvent.Kind.BREACH, at=now, data=data, dispatched_at=dispatched))
-        result.breached += 1
     return events
 
 
-def _handle_after_commit(event_ids: list[int]) -> None:
-    # Imported here: the tasks module imports this one for the sweep.
-    from .tasks import handle_event
+def _sweep_batch(
+    rows: list[Clock], now: datetime, specs: dict[int, CalendarSpec], result: SweepResult, *, locked: bool
+) -> list[ClockEvent]:
+    """Record the passed points of one batch; returns the events to insert.
 
-    for event_id in event_ids:
-        handle_event.delay(event_id)
+    `locked`: the rows were read FOR UPDATE SKIP LOCKED (PostgreSQL), so nobody can have moved them and one
+    bulk UPDATE writes them all. Otherwise (SQLite, one writer but no row locks) each row is written with a
+    compare-and-set, so that a clock a second worker, or a pause, resume, stop or retarget, moved after it was
+    read is left alone.
+    """
+    events: list[ClockEvent] = []
+    changed: list[Clock] = []
+    for clock in rows:
+        calendar = clock.policy.calendar
+        if calendar.pk not in specs:
+            specs[calendar.pk] = spec_for(calendar)
+        try:
+            update, level, breach = _sweep_plan(clock, now, specs[calendar.pk])
+        except calendars.CalendarError:
+            # A calendar emptied of its hours after the clock started: report it, keep sweeping the others.
+            logger.exception("SLA clock %s cannot be swept: its calendar %s has no working time", clock.pk, calendar)
+            continue
+        if locked:
+            for name, value in update.items():
+                setattr(clock, name, value)
+            changed.append(clock)
+        elif (
+            Clock.objects.filter(
+                pk=clock.pk, state=ClockState.RUNNING, next_check_at=clock.next_check_at, due_at=clock.due_at
+            ).update(**update)
+            != 1
+        ):
+            continue
+        events.extend(_sweep_events(clock, now, level, breach))
+        result.warned += level is not None
+        result.breached += breach
+    if changed:
+        _write_swept(changed)
+    return events
+
+
+def _write_swept(clocks: list[Clock]) -> None:
+    """One UPDATE … FROM (VALUES …) for a locked batch (PostgreSQL): Django's bulk_update builds a CASE per row
+    and field, which costs more than the rows themselves."""
+    table = connection.ops.quote_name(Clock._meta.db_table)
+    # Plain fields without db_column: each column is named after its field.
+    columns = [connection.ops.quote_name(name) for name in SWEPT_FIELDS]
+    row = "(%s::bigint, %s::integer, %s::timestamptz, %s::timestamptz, %s::timestamptz)"
+    assignments = ", ".join(f"{column} = v.{column}" for column in columns)
+    sql = (
+        f"UPDATE {table} AS c SET {assignments} FROM (VALUES {', '.join([row] * len(clocks))}) "
+        f"AS v(id, {', '.join(columns)}) WHERE c.id = v.id"
+    )
+    params = [value for clock in clocks for value in (clock.pk, *(getattr(clock, name) for name in SWEPT_FIELDS))]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _handle_after_commit(event_ids: list[int]) -> None:
+    if not event_ids:
+        return
+    # Imported here: the tasks module imports this one for the sweep.
+    from .tasks import handle_events
+
+    handle_events.delay(event_ids)
 
 
 def sla_sweep(
@@ -370,13 +421,14 @@ def sla_sweep(
 
     Each batch is claimed and recorded in one transaction: a crash loses at most the batch in hand, which the
     next run (state follows from the stored deadlines) does again, and a batch holds its rows' locks for well
-    under a second. Committing per batch rather than per clock is what lets a sweep after a long outage get
-    through a hundred thousand due clocks in minutes.
+    under a second. Committing per batch, one bulk UPDATE and one task per batch, is what lets a sweep after a
+    long outage get through a hundred thousand due clocks in minutes.
     """
     now = _instant(now)
     batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
     result = SweepResult()
     specs: dict[int, CalendarSpec] = {}
+    locked = connection.features.has_select_for_update_skip_locked
     last_seen: tuple[datetime, int] | None = None
     while max_batches is None or result.batches < max_batches:
         batch = Clock.objects.filter(state=ClockState.RUNNING, next_check_at__lte=now)
@@ -384,28 +436,22 @@ def sla_sweep(
             # Keyset paging: rows a concurrent worker left untouched, or that failed, are not read again.
             at, pk = last_seen
             batch = batch.filter(models.Q(next_check_at__gt=at) | models.Q(next_check_at=at, pk__gt=pk))
-        rows = list(batch.select_related("policy__calendar").order_by("next_check_at", "pk")[:batch_size])
-        if not rows:
-            break
-        result.batches += 1
+        batch = batch.select_related("policy__calendar").order_by("next_check_at", "pk")
         with transaction.atomic():
-            events: list[ClockEvent] = []
-            for clock in rows:
-                calendar = clock.policy.calendar
-                if calendar.pk not in specs:
-                    specs[calendar.pk] = spec_for(calendar)
-                try:
-                    events.extend(_sweep_one(clock, now, specs[calendar.pk], result))
-                except calendars.CalendarError:
-                    # A calendar emptied of its hours after the clock started: report it, keep sweeping the others.
-                    logger.exception(
-                        "SLA clock %s cannot be swept: its calendar %s has no working time", clock.pk, calendar
-                    )
+            if locked:
+                # Another sweep's rows are skipped, not waited for: that sweep records them.
+                batch = batch.select_for_update(skip_locked=True, of=("self",))
+            rows = list(batch[:batch_size])
+            if not rows:
+                break
+            # Taken before the batch is swept, which moves the rows' next_check_at.
+            last_seen = (rows[-1].next_check_at, rows[-1].pk)  # type: ignore[assignment]
+            result.batches += 1
+            events = _sweep_batch(rows, now, specs, result, locked=locked)
             event_ids = [event.pk for event in ClockEvent.objects.bulk_create(events)]
             # Robust: the clocks' state is committed by now, so a failure to hand out the handler tasks is logged
             # and the sweep goes on; the backstop (clock_events_redispatch) hands them out later.
             transaction.on_commit(lambda ids=event_ids: _handle_after_commit(ids), robust=True)  # type: ignore[misc]
-        last_seen = (rows[-1].next_check_at, rows[-1].pk)  # type: ignore[assignment]
     return result
 
 

@@ -236,8 +236,8 @@ class TestHandleEvent:
             sweep_at(T0 + 30 * HOUR)
         warn, breach = ClockEvent.objects.filter(kind__in=["warn", "breach"]).order_by("pk")
         assert handled == [("warn", warn.pk), ("breach", breach.pk)]
-        tasks.handle_event.delay(warn.pk)
-        tasks.handle_event.delay(breach.pk)
+        tasks.handle_events.delay([warn.pk])
+        tasks.handle_events.delay([breach.pk])
         assert len(handled) == 2
         assert not ClockEvent.objects.filter(kind__in=["warn", "breach"], handled_at__isnull=True).exists()
 
@@ -246,7 +246,7 @@ class TestHandleEvent:
         services.clock_start(metric="test.unhandled", target=UserFactory(), at=T0, policy=other)
         sweep_at(T0 + 2 * HOUR)
         breach = ClockEvent.objects.get(kind="breach")
-        tasks.handle_event.delay(breach.pk)
+        tasks.handle_events.delay([breach.pk])
         breach.refresh_from_db()
         assert breach.handled_at is not None
         assert handled == []
@@ -266,10 +266,10 @@ class TestHandleEvent:
         breach = ClockEvent.objects.get(kind="breach")
         # Run eagerly, the task hands its retry back to the caller instead of queueing it.
         with pytest.raises(Retry):
-            tasks.handle_event.delay(breach.pk)
+            tasks.handle_events.delay([breach.pk])
         breach.refresh_from_db()
         assert breach.handled_at is None
-        tasks.handle_event.delay(breach.pk)  # the retry
+        tasks.handle_events.delay([breach.pk])  # the retry
         breach.refresh_from_db()
         assert breach.handled_at is not None
         assert calls == [breach.pk, breach.pk]
@@ -291,7 +291,7 @@ def test_the_sweep_hands_out_again_the_events_whose_handler_never_ran(policy, ha
         # Handled now: the next sweep finds nothing to hand out, and a late original task does nothing.
         assert tasks.sweep()["redispatched"] == 0
         for pk in lost:
-            tasks.handle_event.delay(pk)
+            tasks.handle_events.delay([pk])
     assert len(handled) == 4
 
 
@@ -305,6 +305,14 @@ def test_an_event_is_handed_out_again_once_per_period_not_once_per_sweep(policy)
     # Still queued behind a slow backlog, say: the next sweeps leave them alone until another period passed.
     assert services.clock_events_redispatch(now=T0 + 30 * HOUR + period + timedelta(minutes=1)) == []
     assert sorted(services.clock_events_redispatch(now=T0 + 30 * HOUR + 2 * period)) == sorted(first)
+
+
+def test_the_sweep_has_a_queue_of_its_own_that_every_worker_consumes():
+    from saypro.celery import app
+
+    assert app.amqp.router.route({}, "saypro.sla.tasks.sweep")["queue"].name == "sla"
+    assert app.amqp.router.route({}, "saypro.sla.tasks.handle_events")["queue"].name == "celery"
+    assert {"celery", "sla"} <= set(app.amqp.queues)
 
 
 def test_two_apps_cannot_answer_the_same_metric(monkeypatch):
