@@ -401,6 +401,23 @@ SPECTACULAR_SETTINGS = {
         "TicketCategoryEnum": "support.models.Category",
         "TicketPriorityEnum": "support.models.Priority",
     },
+    # Choice sets that share a field name across apps get names of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "RegistrationStatusEnum": "accounts.models.RegistrationStatus",
+        "AccountStatusEnum": "accounts.models.AccountStatus",
+        "DeletionRequestStatusEnum": "accounts.models.DeletionRequest.Status",
+        "SessionChannelEnum": "accounts.models.AccountSession.Channel",
+        "ConversationCategoryEnum": "messaging.models.Category",
+        "ConversationStatusEnum": "messaging.models.Status",
+        "TicketCategoryEnum": "support.models.Category",
+        "TicketStatusEnum": "support.models.Status",
+        "TicketChannelEnum": "support.models.Channel",
+        "ListingStatusEnum": "marketplace.models.ListingStatus",
+        "TransactionStatusEnum": "marketplace.models.TransactionStatus",
+        "CaseStatusEnum": "moderation.models.CaseStatus",
+        "AppealStatusEnum": "moderation.models.Appeal.Status",
+        "ReportRunStatusEnum": "reports.models.RunStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "saypro.api_schema.add_error_responses",
