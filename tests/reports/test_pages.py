@@ -228,3 +228,32 @@ def test_administrator_edits_and_removes_an_improvement(as_, administrator):
     assert bad.status_code == 200 and set(bad.context["form"].errors) == {"kind", "title", "made_on"}
     assert client.post(f"/dashboard/improvements/{entry.pk}/delete/").status_code == 302
     assert not Improvement.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["reviewer", "agent", "moderator", "manager"])
+def test_each_role_sees_the_tiles_of_its_own_queues_and_managers_all(as_, request, persona):
+    from saypro.sla.promises import promises
+
+    user = request.getfixturevalue(persona)
+    tiles = as_(persona).get("/dashboard/").context["tiles"]
+    everything = {p.metric for p in promises()}
+    own = {p.metric for p in promises() if user.has_perm(p.queue_permission)}
+    assert {tile["metric"] for tile in tiles} == (everything if persona == "manager" else own)
+    assert ("registration.approval" in own) == (persona == "reviewer")
+    for tile in tiles:
+        links = [count["url"] for count in tile["counts"]]
+        # Links to the items only for those who work the queue; a manager's tiles link nowhere.
+        assert all(links) if tile["metric"] in own else not any(links)
+
+
+def test_the_area_page_and_the_report_show_the_same_numbers(as_, quarterly_run):
+    with time_machine.travel(NOW, tick=False):
+        page = as_("manager").get("/dashboard/areas/accounts/", {"period": "quarter", "day": "2026-02-01"})
+    shown = {f.key: f.value for s in page.context["sections"] for f in s.figures}
+    reported = {f["key"]: f["value"] for s in quarterly_run.document["sections"] for f in s["figures"]}
+    assert shown and all(reported[key] == value for key, value in shown.items())
+    charts = {c.key: [list(x.values) for x in c.series] for s in page.context["sections"] for c in s.charts}
+    stored = {
+        c["key"]: [x["values"] for x in c["series"]] for s in quarterly_run.document["sections"] for c in s["charts"]
+    }
+    assert charts and all(stored[key] == values for key, values in charts.items())
