@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 
@@ -62,7 +63,7 @@ class _Rows:
 
 
 class _Simulator:
-    def __init__(self, ctx: DemoContext, admin: User | None):
+    def __init__(self, ctx: DemoContext, admin: User):
         self.ctx, self.rng, self.period, self.admin = ctx, ctx.rng, ctx.period, admin
         self.hours: Counter[tuple[Any, int]] = Counter()
 
@@ -185,7 +186,7 @@ class _Simulator:
         self.hours[(local.date(), local.hour)] += 1 + messages + listings + transactions + profile
 
     def lockout(self, rows: _Rows, user: DemoUser, at: datetime, identifier: str, common: dict[str, Any]) -> None:
-        released = self.admin is not None and self.rng.random() < 0.3
+        released = self.rng.random() < 0.3
         rows.lockouts.append(
             Lockout(
                 user_id=user.pk,
@@ -303,9 +304,21 @@ class _Simulator:
         return events
 
 
+def security_admin_ensure() -> User:
+    """The administrator who releases lockouts in the demo; created without a usable password, like the demo's
+    extra reviewers (`ensure_staff` owns the logins people use)."""
+    user, created = User.objects.get_or_create(
+        email="security@saypro.example",
+        defaults={"full_name": "Lindiwe Mahlangu", "is_staff": True, "password": make_password(None)},
+    )
+    if created:
+        user.groups.add(Group.objects.get(name=roles.ADMINISTRATOR))
+    return user
+
+
 def activity_phase(ctx: DemoContext) -> None:
-    admins = Group.objects.filter(name=roles.ADMINISTRATOR).first()
-    admin = admins.user_set.order_by("pk").first() if admins else None
+    with transaction.atomic():
+        admin = security_admin_ensure()
     simulator = _Simulator(ctx, admin)
     approved = [u for u in ctx.users if u.status == RegistrationStatus.APPROVED and u.decided_at is not None]
     with ctx.bar(total=len(approved), desc="accounts: activity", unit="users") as bar:

@@ -31,6 +31,7 @@ def test_a_seeded_quarter_fills_every_account_report_section(settings):
     assert metrics.suspicious_events(start=start, end=end).get("new_device", 0) > 0
     assert metrics.privacy_changes(start=start, end=end)["consent_given"] > 0
     assert metrics.recovery(start=start, end=end).requests > 0
+    assert metrics.lockouts(start=start, end=end).count > 0
     assert 3 < metrics.average_session_minutes(start=start, end=end) < 60
     mix = metrics.device_mix(start=start, end=end)
     assert mix.sessions["mobile"] > mix.sessions.get("desktop", 0) > 0 and mix.signups
