@@ -230,6 +230,8 @@ else:
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("sla"))
 CELERY_TASK_ROUTES = {"saypro.sla.tasks.sweep": {"queue": "sla"}}
+# One quick retry, then the outbox: with Redis away, a request should not spend seconds retrying each publish.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -384,39 +386,29 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "AccountStatusEnum": "accounts.models.AccountStatus",
-        "RegistrationStatusEnum": "accounts.models.RegistrationStatus",
-        "ListingStatusEnum": "marketplace.models.ListingStatus",
-        "TransactionStatusEnum": "marketplace.models.TransactionStatus",
-        "CurrencyEnum": "marketplace.models.Currency",
-        "CaseStatusEnum": "moderation.models.CaseStatus",
-        "FlagReasonEnum": "moderation.models.Reason",
-        "FlagSourceEnum": "moderation.models.Source",
-        "ModerationActionEnum": "moderation.models.Action",
-        "ModerationRuleEnum": "moderation.models.Rule",
-        "TicketStatusEnum": "support.models.Status",
-        "TicketChannelEnum": "support.models.Channel",
-        "TicketFilingChannelEnum": "support.api.USER_CHANNELS",
-        "TicketCategoryEnum": "support.models.Category",
-        "TicketPriorityEnum": "support.models.Priority",
-    },
     # Choice sets that share a field name across apps get names of their own in the schema.
     "ENUM_NAME_OVERRIDES": {
-        "RegistrationStatusEnum": "accounts.models.RegistrationStatus",
         "AccountStatusEnum": "accounts.models.AccountStatus",
-        "DeletionRequestStatusEnum": "accounts.models.DeletionRequest.Status",
-        "SessionChannelEnum": "accounts.models.AccountSession.Channel",
+        "AppealStatusEnum": "moderation.models.Appeal.Status",
+        "CaseStatusEnum": "moderation.models.CaseStatus",
         "ConversationCategoryEnum": "messaging.models.Category",
         "ConversationStatusEnum": "messaging.models.Status",
-        "TicketCategoryEnum": "support.models.Category",
-        "TicketStatusEnum": "support.models.Status",
-        "TicketChannelEnum": "support.models.Channel",
+        "CurrencyEnum": "marketplace.models.Currency",
+        "DeletionRequestStatusEnum": "accounts.models.DeletionRequest.Status",
+        "FlagReasonEnum": "moderation.models.Reason",
+        "FlagSourceEnum": "moderation.models.Source",
         "ListingStatusEnum": "marketplace.models.ListingStatus",
-        "TransactionStatusEnum": "marketplace.models.TransactionStatus",
-        "CaseStatusEnum": "moderation.models.CaseStatus",
-        "AppealStatusEnum": "moderation.models.Appeal.Status",
+        "ModerationActionEnum": "moderation.models.Action",
+        "ModerationRuleEnum": "moderation.models.Rule",
+        "RegistrationStatusEnum": "accounts.models.RegistrationStatus",
         "ReportRunStatusEnum": "reports.models.RunStatus",
+        "SessionChannelEnum": "accounts.models.AccountSession.Channel",
+        "TicketCategoryEnum": "support.models.Category",
+        "TicketChannelEnum": "support.models.Channel",
+        "TicketFilingChannelEnum": "support.api.USER_CHANNELS",
+        "TicketPriorityEnum": "support.models.Priority",
+        "TicketStatusEnum": "support.models.Status",
+        "TransactionStatusEnum": "marketplace.models.TransactionStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
