@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-PERCENT, COUNT, HOURS, SCORE, RATIO = "percent", "count", "hours", "score", "ratio"
+PERCENT, COUNT, HOURS, MINUTES, SCORE, RATIO = "percent", "count", "hours", "minutes", "score", "ratio"
 
 
 @dataclass
@@ -83,7 +83,10 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == PERCENT:
         return f"{value:.1f} %"
     if unit == HOURS:
-        return f"{value:.1f} h"
+        # Under an hour, minutes read better than "0.2 h".
+        return f"{value * 60:.0f} min" if abs(value) < 1 else f"{value:.1f} h"
+    if unit == MINUTES:
+        return f"{value:.1f} min"
     if unit == SCORE:
         return f"{value:.2f}"
     if unit == RATIO:

@@ -70,13 +70,13 @@ class Bucket:
     end: date
 
 
-def buckets(period: Period) -> list[Bucket]:
-    """Days for a week or a month, weeks (Monday-based, cut to the period) for anything longer."""
+def buckets(period: Period, today: date) -> list[Bucket]:
+    """Days for a week or a month, weeks (Monday-based, cut to the period) for anything longer; none after today."""
     if period.days <= 45:
-        return [Bucket(f"{day:%d %b}", day, day + timedelta(days=1)) for day in period.day_list()]
+        return [Bucket(f"{day:%d %b}", day, day + timedelta(days=1)) for day in period.day_list() if day <= today]
     out = []
     first = period.start
-    while first < period.end:
+    while first < period.end and first <= today:
         end = min(period.end, first - timedelta(days=first.weekday()) + timedelta(days=7))
         out.append(Bucket(f"{first:%d %b}", first, end))
         first = end

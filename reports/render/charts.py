@@ -176,9 +176,13 @@ def sparkline_svg(points: list[float | None], *, target: float | None = None, la
     width, height, pad = 200, 40, 3
     n = len(points)
     xs = [pad + (width - 2 * pad) * i / max(1, n - 1) for i in range(n)]
+    # The scale starts below the lowest point (or the target) in steps of 10, so a week at 96 % against 100 %
+    # does not look like a flat line at the top.
+    lowest = min([v for v in points if v is not None] + ([target] if target is not None else []) + [100.0])
+    floor = max(0.0, 10 * math.floor((lowest - 5) / 10))
 
     def y(value: float) -> float:
-        return height - pad - (height - 2 * pad) * value / 100
+        return height - pad - (height - 2 * pad) * (value - floor) / (100 - floor)
 
     body = []
     if target is not None:

@@ -15,7 +15,7 @@ from support.models import Category as TicketCategory
 from support.models import Ticket
 
 from .. import periods
-from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table, format_value
+from ..document import COUNT, HOURS, MINUTES, PERCENT, Chart, Figure, Section, Series, Table, format_value
 from ..periods import Period
 from ..selectors import achievement, buckets, percent
 from ..sources import ACTIVITY_FEATURES, ACTIVITY_HOURS, ACTIVITY_USERS, REG_DECIDED, REG_STARTED
@@ -108,7 +108,7 @@ def registrations_section(ctx: Context) -> Section:
         ),
     ]
 
-    trend = buckets(period)
+    trend = buckets(period, periods.today(ctx.now))
     section.charts.append(
         Chart(
             "registrations_trend",
@@ -311,7 +311,7 @@ def engagement_section(ctx: Context) -> Section:
             "engagement.session_minutes",
             "Average session",
             session,
-            COUNT,
+            MINUTES,
             session_before,
             note="minutes from sign-in to last activity",
         ),

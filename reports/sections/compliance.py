@@ -5,6 +5,7 @@ from __future__ import annotations
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.promises import promises
 
+from .. import periods
 from ..document import PERCENT, Chart, Figure, Section, Series, Table
 from ..selectors import achievement, buckets
 from . import GENERAL, Context, section_register
@@ -19,7 +20,7 @@ def compliance_section(ctx: Context) -> Section:
     section = Section(key="compliance", title="The four promises: SLA compliance")
     period, previous = ctx.period, ctx.previous
     rows = []
-    trend = buckets(period)
+    trend = buckets(period, periods.today(ctx.now))
     series = []
     for promise in promises():
         now = achievement(ctx.reader, promise.metric, period.start, period.end)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from moderation import metrics as moderation
 
+from .. import periods
 from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table
 from ..selectors import achievement, buckets
 from . import MODERATION, Context, section_register
@@ -135,7 +136,7 @@ def moderation_section(ctx: Context) -> Section:
             [[n, *[reasons[n].get(source, 0) for source, _ in moderation.Source.choices]] for n in names],
         )
     )
-    trend = buckets(period)
+    trend = buckets(period, periods.today(ctx.now))
     section.charts.append(
         Chart(
             "moderation_trend",
