@@ -56,6 +56,13 @@ def _back(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
+def _flash_errors(request: HttpRequest, form: Any) -> None:
+    """A bulk form is posted from a list page: its errors are shown there, as messages."""
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, str(error))
+
+
 def _report(request: HttpRequest, result: services.BulkResult, verb: str, noun: str) -> None:
     if result.done:
         count = len(result.done)
@@ -92,9 +99,7 @@ def listings_bulk(request: SignedInRequest) -> HttpResponse:
     back = _back(request, reverse("marketplace:home"))
     form = ListingBulkForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        _flash_errors(request, form)
         return redirect(back)
     data = form.cleaned_data
     result = services.listings_bulk(ids=data["ids"], by=request.user, action=data["action"], reason=data["reason"])
@@ -145,9 +150,7 @@ def users_bulk(request: SignedInRequest) -> HttpResponse:
     back = _back(request, reverse("marketplace:users"))
     form = UserBulkForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        _flash_errors(request, form)
         return redirect(back)
     data = form.cleaned_data
     try:

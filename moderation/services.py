@@ -443,7 +443,8 @@ def _hide(*, case: Case, entry: Moderatable, obj: Any, reason: str) -> None:
 
 
 def _lock(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("decision__by").get(pk=case.pk)
+    # `of=("self",)`: the decision joined in for the messages is nullable, and PostgreSQL locks no outer join.
+    return Case.objects.select_for_update(of=("self",)).select_related("decision__by").get(pk=case.pk)
 
 
 def _check_decision(action: str, rule: str, reason: str) -> None:
@@ -518,10 +519,11 @@ def _apply(*, case: Case, entry: Moderatable, decision: Decision, by: User) -> N
     """The decision's effects on the content, the author's record and the author's account."""
     obj = entry.get(case.object_id)
     text = f"{decision.get_action_display()}: {decision.reason}"[:300]
+    # Held content is either back or removed now: the case no longer holds it.
+    Case.objects.filter(pk=case.pk).update(hidden_at=None)
     if decision.action == Action.KEEP:
         if case.hidden_at is not None and obj is not None:
             entry.restore(obj=obj, by=by, reason=text)
-        Case.objects.filter(pk=case.pk).update(hidden_at=None)
         return
     if obj is not None:
         entry.remove(obj=obj, by=by, reason=text)
@@ -606,7 +608,7 @@ def appeal_decide(*, appeal: Appeal, by: User, reverse: bool, reason: str) -> Ap
     if not (reason or "").strip():
         raise InvalidInput("Give the reason; the user is told.", fields={"reason": ["A reason is required."]})
     with transaction.atomic():
-        appeal = Appeal.objects.select_for_update().select_related("decision", "case").get(pk=appeal.pk)
+        appeal = Appeal.objects.select_for_update(of=("self",)).select_related("decision", "case").get(pk=appeal.pk)
         decision = appeal.decision
         if decision.by_id == by.pk:
             raise DomainError(

@@ -259,3 +259,20 @@ def test_support_staff_file_the_appeal_of_a_suspended_author(moderator, reporter
     services.case_decide(case=case, by=moderator, action="suspend_user", rule="scam", reason="Scam.")
     appeal = services.appeal_file(case=case, by=agent, statement="Wrote to support: the buyer received the phone.")
     assert appeal.appellant_id == listing.seller_id and appeal.filed_by_id == agent.pk
+
+
+def test_removing_held_content_releases_the_hold_and_removes_it(moderator, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        listing = market.listing_create(
+            seller=UserFactory(),
+            **{
+                **SCAM_TEXT,
+                "description": "Pay a deposit via Western Union, my shipping agent delivers. Call 0711234567.",
+            },
+        )
+    case = Case.objects.get(object_id=listing.pk)
+    assert case.hidden_at is not None
+    services.case_decide(case=case, by=moderator, action="remove", rule="scam", reason="Advance-fee scam.")
+    case.refresh_from_db()
+    listing.refresh_from_db()
+    assert case.hidden_at is None and listing.status == ListingStatus.REMOVED
