@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-PERCENT, COUNT, HOURS, MINUTES, SCORE, RATIO = "percent", "count", "hours", "minutes", "score", "ratio"
+PERCENT, COUNT, HOURS, MINUTES, SCORE, RATIO, NPS = "percent", "count", "hours", "minutes", "score", "ratio", "nps"
 
 
 @dataclass
@@ -85,6 +85,8 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == HOURS:
         # Under an hour, minutes read better than "0.2 h".
         return f"{value * 60:.0f} min" if abs(value) < 1 else f"{value:.1f} h"
+    if unit == NPS:
+        return f"{value:+.0f}"
     if unit == MINUTES:
         return f"{value:.1f} min"
     if unit == SCORE:

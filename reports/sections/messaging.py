@@ -34,13 +34,15 @@ def messaging_section(ctx: Context) -> Section:
 
     rows, now_volume = volume(start, end)
     _, before_volume = volume(before_start, before_end)
+    # Growth compares like with like: a period still running against the same stretch of the one before.
+    _, stretch_volume = volume(before_start, min(before_end, before_start + (end - start)))
     first = achievement(ctx.reader, messaging.FIRST_RESPONSE, period.start, period.end)
     first_before = achievement(ctx.reader, messaging.FIRST_RESPONSE, previous.start, previous.end)
     stats = sla_selectors.stop_time_stats(metric=messaging.FIRST_RESPONSE, start=start, end=end)
     stats_before = sla_selectors.stop_time_stats(metric=messaging.FIRST_RESPONSE, start=before_start, end=before_end)
     target = messaging.FIRST_RESPONSE_TARGET * 100
     total = now_volume["inbound"] + now_volume["outbound"]
-    total_before = before_volume["inbound"] + before_volume["outbound"]
+    total_before = stretch_volume["inbound"] + stretch_volume["outbound"]
     low, high = messaging.GROWTH_TARGET
     section.figures += [
         Figure(

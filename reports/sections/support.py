@@ -6,7 +6,7 @@ from __future__ import annotations
 from accounts import metrics as account_metrics
 from support import metrics as support
 
-from ..document import COUNT, HOURS, PERCENT, SCORE, Chart, Figure, Section, Series, Table
+from ..document import COUNT, HOURS, NPS, PERCENT, SCORE, Chart, Figure, Section, Series, Table
 from ..periods import MONTH, Period, containing
 from ..selectors import achievement
 from . import SUPPORT, Context, section_register
@@ -101,7 +101,7 @@ def support_section(ctx: Context) -> Section:
             "support.nps",
             "NPS",
             nps.score,
-            SCORE,
+            NPS,
             nps_before.score,
             note=f"{nps.count:,} answers: {nps.promoters:,} promoters, {nps.detractors:,} detractors",
         ),
