@@ -5,7 +5,7 @@ seed), fits the product's pipeline (saypro.ml.services.build_pipeline, as modera
 training part only, and reports on the held-out part:
 
 - precision, recall and F1 of the spam class at the classifier's own decision (the most likely label);
-- the same at the two points detection uses: P(spam) ≥ 60 % (the classifier starts adding points) and ≥ 90 %
+- the same at the two points detection uses: P(spam) ≥ 70 % (the classifier starts adding points) and ≥ 90 %
   (its points alone reach the stricter case threshold for unverified authors);
 - fit and prediction time.
 

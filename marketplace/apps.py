@@ -8,11 +8,13 @@ class MarketplaceConfig(AppConfig):
     verbose_name = "Listings and transactions"
     demo_phases = ["marketplace.demo.marketplace_phase"]
     role_permissions = {
-        roles.SUPPORT_AGENT: ["marketplace.view_listing", "marketplace.view_transaction"],
+        # Support agents answer renewal requests (a messaging category) by renewing the listing for the seller.
+        roles.SUPPORT_AGENT: ["marketplace.view_listing", "marketplace.renew_listing", "marketplace.view_transaction"],
         roles.MODERATOR: ["marketplace.view_listing", "marketplace.view_transaction"],
         roles.ADMINISTRATOR: [
             "marketplace.view_listing",
             "marketplace.manage_listings",
+            "marketplace.renew_listing",
             "marketplace.manage_marketplace_users",
             "marketplace.view_transaction",
             "marketplace.manage_transactions",

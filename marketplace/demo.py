@@ -27,7 +27,7 @@ LISTINGS_PER_USER = 0.55
 SALE_SHARE = 0.3
 RENEWAL_SHARE = 0.25
 # Scammers who post the same scam again days later (moderation holds it when the first was removed by then).
-REPOST_SHARE = 0.03
+REPOST_SHARE = 0.012
 CURRENCY = {"ZA": ("ZAR", 1.0), "NG": ("NGN", 85.0), "KE": ("KES", 7.0), "GH": ("GHS", 0.8), "EG": ("EGP", 2.7)}
 SCHEMES = Weighted([("", 946), ("scam", 22), ("spam", 16), ("prohibited", 6), ("duplicate", 10)])
 
@@ -225,6 +225,10 @@ PERSONAL = (
     "Colour: {colour}.",
     "Serious buyers only.",
     "Still in daily use until it sells.",
+    "Ask for {name}.",
+    "{condition}.",
+    "Pictures show the actual {short}.",
+    "Delivery within {suburb} possible.",
 )
 WORDS = {
     "why": (
@@ -262,6 +266,20 @@ WORDS = {
     "place": ("the mall", "a police station", "the petrol station", "the taxi rank", "my office"),
     "bought": ("last year", "in 2022", "two years ago", "new in March", "six months ago", "in December"),
     "colour": ("black", "white", "silver", "blue", "red", "grey", "gold", "green"),
+    "condition": (
+        "Hardly used",
+        "In perfect working order",
+        "Some wear, priced accordingly",
+        "As good as new",
+        "Well maintained",
+        "Sold as is",
+        "Never been repaired",
+        "Looked after like new",
+        "A few marks",
+        "Kept indoors",
+        "Lightly used",
+        "Fully functional",
+    ),
 }
 OPENINGS = (
     "Selling my {item}.",
@@ -420,6 +438,8 @@ class ListingSimulator:
             "item": item,
             "phone": self.phone(seller.country),
             "code": rng.randint(100, 999),
+            "name": seller.full_name.split(" ")[0] if seller.full_name else "me",
+            "short": item.split(" ")[-1].lower(),
             **{name: rng.choice(choices) for name, choices in WORDS.items()},
         }
         if scheme == "scam":
@@ -443,7 +463,7 @@ class ListingSimulator:
                 f"{item}{rng.choice(('', '', ' – like new', ' in good condition', ', negotiable')) if goods else ''}"
             )
             chosen = rng.sample(phrases, k=min(len(phrases), rng.randint(1, 3)))
-            description = " ".join([rng.choice(OPENINGS), *chosen, *rng.sample(PERSONAL, k=rng.randint(2, 4))])
+            description = " ".join([rng.choice(OPENINGS), *chosen, *rng.sample(PERSONAL, k=rng.randint(3, 6))])
         region = self.regions.get(seller.pk) or "Gauteng"
         return DemoListing(
             seller=seller,

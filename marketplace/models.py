@@ -80,6 +80,7 @@ class Listing(models.Model):
         ]
         permissions = [
             ("manage_listings", "Can suspend, expire and restore listings"),
+            ("renew_listing", "Can renew a listing on the seller's request"),
             ("manage_marketplace_users", "Can suspend or ban marketplace users from the marketplace pages"),
         ]
 

@@ -184,7 +184,7 @@ def listing_renew(*, listing: Listing, by: User) -> Listing:
     """
     with transaction.atomic():
         listing = _lock(listing)
-        if listing.seller_id != by.pk and not by.has_perm("marketplace.manage_listings"):
+        if listing.seller_id != by.pk and not by.has_perm("marketplace.renew_listing"):
             raise DomainError("Only the seller can renew a listing.", code="not_seller")
         now = timezone.now()
         if listing.status not in (Status.ACTIVE, Status.EXPIRED):

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -32,7 +33,7 @@ from .forms import (
     UserBulkForm,
     UserFilterForm,
 )
-from .models import SellerProfile, Transaction
+from .models import Listing, SellerProfile, Transaction
 
 PAGE_SIZE = 50
 
@@ -124,9 +125,24 @@ def listing(request: SignedInRequest, pk: int) -> HttpResponse:
             ),
             "history": list(audit_for_object(item)[:50]),
             "can_manage": request.user.has_perm("marketplace.manage_listings"),
+            "can_renew": request.user.has_perm("marketplace.renew_listing"),
             "bulk_form": ListingBulkForm(),
         },
     )
+
+
+@require_POST
+@permission_page("marketplace.renew_listing")
+def listing_renew(request: SignedInRequest, pk: int) -> HttpResponse:
+    """Renew for the seller, who asked for it (a renewal request to the support team)."""
+    item = get_object_or_404(Listing, pk=pk)
+    try:
+        item = services.listing_renew(listing=item, by=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Listing #{pk} renewed until {timezone.localtime(item.expires_at):%d %b %Y}.")
+    return redirect("marketplace:listing", pk=pk)
 
 
 # --- Users -----------------------------------------------------------------------------------------------------

@@ -197,6 +197,7 @@ def moderators_ensure() -> list[User]:
 def _spam_pipeline() -> tuple[Any, int] | None:
     model = TextModel.objects.filter(name=MODEL_NAME, is_active=True).first()
     if model is None and training_csv() is not None:
+        # No cross-validation: the phase retrains (and evaluates) with the quarter's decisions at its end.
         model = spam_model_train(with_decisions=False, folds=0)
     if model is None:
         return None
@@ -328,10 +329,13 @@ class ModerationSimulator:
         best: tuple[float, int] | None = None
         band_values = fingerprints.bands(signature)
         for band, value in enumerate(band_values):
-            for other in buckets[(band, value)]:
+            # Buckets fill in posting order: read back from the newest and stop at the window's start.
+            for other in reversed(buckets[(band, value)]):
                 earlier = self.listings[other]
                 other_signature = self.signatures[other]
-                if earlier.created_at < since or other_signature is None:
+                if earlier.created_at < since:
+                    break
+                if other_signature is None:
                     continue
                 share = fingerprints.similarity(signature, other_signature)
                 if share >= fingerprints.MIN_SIMILARITY and (best is None or share > best[0]):
@@ -858,6 +862,6 @@ def moderation_phase(ctx: DemoContext) -> None:
     if training_csv() is not None:
         try:
             # What moderators decided this quarter teaches the classifier what listings look like.
-            spam_model_train(folds=3)
+            spam_model_train(folds=2)
         except InvalidInput as exc:
             logger.warning("Spam model not retrained: %s", exc)

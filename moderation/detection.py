@@ -42,10 +42,10 @@ PHONE_WEIGHT = 20
 DUPLICATE_OWN_WEIGHT = 20
 DUPLICATE_OTHER_WEIGHT = 30
 VELOCITY_WEIGHT = 30
-# The classifier learnt spam from text messages: below 60 % it says little about a listing, and its points grow
-# from there to CLASSIFIER_WEIGHT at certainty.
+# The classifier learnt spam from text messages: below 70 % it says little about a listing (ordinary ads read
+# "spammier" than chat), and its points grow from there to CLASSIFIER_WEIGHT at certainty.
 CLASSIFIER_WEIGHT = 75
-CLASSIFIER_MIN_PROBABILITY = 0.6
+CLASSIFIER_MIN_PROBABILITY = 0.7
 
 DUPLICATE_WINDOW = timedelta(days=14)
 NEW_ACCOUNT_AGE = timedelta(days=7)

@@ -38,6 +38,13 @@ _RANDOM = np.random.default_rng(20260601)
 _A = _RANDOM.integers(1, _PRIME, size=SIGNATURE_SIZE, dtype=np.int64)
 _B = _RANDOM.integers(0, _PRIME, size=SIGNATURE_SIZE, dtype=np.int64)
 _TOKEN = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
+# Words every text has say nothing about which text it is; left in, the minimum hash of many unrelated texts
+# would be the same common word and their bands would collide. Numbers (folded to '#') are left out likewise.
+_STOP_TEXT = (
+    "# a an and are as at be been but by can do for from has have i if in is it its me my no not of on or our "
+    "so than that the their them then there these they this to up us very was we were will with you your"
+)
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 
 def normalise(text: str) -> list[str]:
@@ -53,9 +60,10 @@ def _token_hash(token: str) -> int:
 def signature(text: str) -> list[int] | None:
     """The MinHash signature of the text's word set; None for texts too short to compare."""
     tokens = normalise(text)
-    if len(tokens) < MIN_TOKENS:
+    words = set(tokens) - STOP_WORDS
+    if len(tokens) < MIN_TOKENS or not words:
         return None
-    hashes = np.fromiter((_token_hash(token) for token in set(tokens)), dtype=np.int64)
+    hashes = np.fromiter((_token_hash(token) for token in words), dtype=np.int64)
     # (a·h + b) mod p stays below 2^62: no overflow in 64-bit integers.
     values = (np.outer(_A, hashes) + _B[:, None]) % _PRIME
     return [int(value) for value in values.min(axis=1)]

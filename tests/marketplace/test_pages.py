@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
-from marketplace.models import ListingStatus, Transaction
+from marketplace.models import Listing, ListingStatus, Transaction
 from tests.factories import ListingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +125,16 @@ def test_listing_and_user_pages_show_the_record(as_):
     page = client.get(f"/dashboard/marketplace/users/{listing.seller_id}/")
     assert page.status_code == 200 and listing.title.encode() in page.content
     assert client.get("/dashboard/marketplace/users/999999/").status_code == 404
+
+
+def test_a_support_agent_renews_a_listing_for_its_seller(as_):
+    listing = ListingFactory()
+    client = as_("agent")
+    early = client.post(f"/dashboard/marketplace/listings/{listing.pk}/renew/", follow=True)
+    assert "Renewal opens on" in early.content.decode()
+    Listing.objects.filter(pk=listing.pk).update(expires_at=timezone.now() + timedelta(days=2))
+    done = client.post(f"/dashboard/marketplace/listings/{listing.pk}/renew/", follow=True)
+    assert f"Listing #{listing.pk} renewed until" in done.content.decode()
+    listing.refresh_from_db()
+    assert listing.renewal_count == 1
+    assert as_("moderator").post(f"/dashboard/marketplace/listings/{listing.pk}/renew/").status_code == 403
