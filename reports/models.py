@@ -75,6 +75,8 @@ class ReportRun(models.Model):
     scheduled = models.BooleanField(default=False, help_text="Started by the schedule rather than by a person.")
     requested_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Moved on every progress step: a generating run whose heartbeat stopped lost its worker (see runs_recover).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     generations = models.PositiveIntegerField(default=0, help_text="How many times this report was generated.")
     error = models.TextField(blank=True)

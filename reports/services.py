@@ -7,8 +7,10 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from saypro.audit.services import audit_record
@@ -25,8 +27,6 @@ PERIOD_OF_KIND = {
     ReportKind.MONTHLY: periods.MONTH,
     ReportKind.QUARTERLY: periods.QUARTER,
 }
-# A run still "generating" this long after it started lost its worker: asking again starts it afresh.
-STALE_RUN = timedelta(minutes=30)
 # Scheduled reports are generated from this local hour on: ready when managers start the day.
 REPORT_HOUR = 6
 
@@ -57,9 +57,7 @@ def report_request(
         },
     )
     if not created:
-        in_flight = run.status == RunStatus.QUEUED or (
-            run.status == RunStatus.RUNNING and run.started_at is not None and now - run.started_at < STALE_RUN
-        )
+        in_flight = run.status == RunStatus.QUEUED or (run.status == RunStatus.RUNNING and not _stalled(run, now))
         if in_flight:
             return run
         run.status, run.progress, run.step, run.error = RunStatus.QUEUED, 0, "Waiting for a worker", ""
@@ -72,8 +70,18 @@ def report_request(
     return run
 
 
+def _stalled_after() -> timedelta:
+    return timedelta(minutes=settings.REPORTS_STALLED_MINUTES)
+
+
+def _stalled(run: ReportRun, now: datetime) -> bool:
+    """A generating run whose heartbeat stopped: its worker died (killed, out of memory, the machine restarted)."""
+    beat = run.heartbeat_at or run.started_at
+    return beat is None or now - beat >= _stalled_after()
+
+
 def _progress(run_id: int, percent: int, step: str) -> None:
-    ReportRun.objects.filter(pk=run_id).update(progress=percent, step=step[:120])
+    ReportRun.objects.filter(pk=run_id).update(progress=percent, step=step[:120], heartbeat_at=timezone.now())
 
 
 def _replace_file(run: ReportRun, field: str, name: str, content: bytes) -> None:
@@ -94,7 +102,7 @@ def report_generate(*, run_id: int, now: datetime | None = None) -> ReportRun | 
 
     started = timezone.now()
     claimed = ReportRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING, started_at=started, progress=5, step="Reading the figures"
+        status=RunStatus.RUNNING, started_at=started, heartbeat_at=started, progress=5, step="Reading the figures"
     )
     if claimed != 1:
         return None
@@ -140,6 +148,35 @@ def report_generate(*, run_id: int, now: datetime | None = None) -> ReportRun | 
         )
         raise
     return run
+
+
+def report_runs_recover(*, now: datetime | None = None) -> list[int]:
+    """Queue again every run whose worker died while generating it; returns their ids.
+
+    With late acknowledgement the broker would hand the task out again too, but only after its visibility
+    timeout (an hour on Redis) and then to a claim that refuses a run already marked as generating. A run is
+    put back to queued with a compare-and-set on its heartbeat, so a worker that was only slow and beats again
+    keeps its run, and the re-queued task generates the report once.
+    """
+    now = now or timezone.now()
+    stalled = ReportRun.objects.filter(status=RunStatus.RUNNING).filter(
+        Q(heartbeat_at__lte=now - _stalled_after()) | Q(heartbeat_at__isnull=True)
+    )
+    from . import tasks
+
+    recovered = []
+    for run in stalled:
+        with transaction.atomic():
+            requeued = ReportRun.objects.filter(
+                pk=run.pk, status=RunStatus.RUNNING, heartbeat_at=run.heartbeat_at
+            ).update(status=RunStatus.QUEUED, progress=0, step="Waiting for a worker (the last one stopped)")
+            if not requeued:
+                continue
+            logger.warning("Report run %s stalled at %s %%; queued again", run.pk, run.progress)
+            audit_record(actor=None, action="report.recover", target=run, data={"progress": run.progress})
+            transaction.on_commit(lambda pk=run.pk: tasks.report_generate.delay(pk))  # type: ignore[misc]
+        recovered.append(run.pk)
+    return recovered
 
 
 def scheduled_reports_request(*, now: datetime | None = None) -> list[ReportRun]:

@@ -17,6 +17,11 @@ def report_generate(run_id: int) -> None:
     services.report_generate(run_id=run_id)
 
 
+@shared_task(name="reports.tasks.runs_recover")
+def runs_recover() -> list[int]:
+    return services.report_runs_recover()
+
+
 @shared_task(name="reports.tasks.scheduled_reports")
 def scheduled_reports() -> list[int]:
     return [run.pk for run in services.scheduled_reports_request()]

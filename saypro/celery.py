@@ -22,6 +22,7 @@ app.conf.beat_schedule = {
     # Reports: rollups every 15 minutes; scheduled reports checked hourly (they start from 06:00 local time).
     "reports-rollups-refresh": {"task": "reports.tasks.rollups_refresh", "schedule": crontab(minute="*/15")},
     "reports-scheduled": {"task": "reports.tasks.scheduled_reports", "schedule": crontab(minute=5)},
+    "reports-runs-recover": {"task": "reports.tasks.runs_recover", "schedule": crontab(minute="*/5")},
     # Support: solved tickets close once the requester can no longer reopen them (SUPPORT_REOPEN_DAYS).
     "support-close-solved": {"task": "support.tasks.close_solved_tickets", "schedule": crontab(minute=25)},
     "accounts-activity-flush": {"task": "accounts.tasks.activity_flush", "schedule": 60.0},

@@ -307,6 +307,8 @@ SLA_REDISPATCH_MINUTES = env_int("SLA_REDISPATCH_MINUTES", 10, minimum=1)
 # (items one person decides per hour) behind the staff-hours recommendations.
 REPORTS_ROLLUP_RECENT_DAYS = env_int("REPORTS_ROLLUP_RECENT_DAYS", 7, minimum=1)
 REPORTS_ITEMS_PER_STAFF_HOUR = env_int("REPORTS_ITEMS_PER_STAFF_HOUR", 12, minimum=1)
+# Minutes without a progress step after which a generating report is taken to have lost its worker.
+REPORTS_STALLED_MINUTES = env_int("REPORTS_STALLED_MINUTES", 10, minimum=1)
 DEMO_MODE = env_bool("SAYPRO_DEMO_MODE", DEBUG)
 # Sign-in security: failures per address within the window before a lockout of ACCOUNT_LOCKOUT_MINUTES, and
 # the distinct addresses failing from one IP within the window that flag credential stuffing.
