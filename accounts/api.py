@@ -249,11 +249,11 @@ class PhoneConfirmView(APIView):
 
     @extend_schema(request=PhoneConfirmSerializer, responses=OwnRegistrationSerializer)
     def post(self, request: Request) -> Response:
+        # Without a registration there is nothing to confirm (404), whatever the body holds.
+        registration = own_registration(request)
         data = PhoneConfirmSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        registration = services.phone_code_confirm(
-            registration=own_registration(request), code=data.validated_data["code"]
-        )
+        registration = services.phone_code_confirm(registration=registration, code=data.validated_data["code"])
         return Response(OwnRegistrationSerializer(registration).data)
 
 

@@ -13,7 +13,7 @@ from typing import Any, cast
 import django_otp
 import segno
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
@@ -164,10 +164,14 @@ class SignOutView(LogoutView):
 
 def admin_login(request: HttpRequest) -> HttpResponseBase:
     """The admin signs in through the one sign-in page, so lockout, events and two-factor apply there too."""
+    next_url = _safe_next(request, reverse("admin:index"))
     if request.user.is_authenticated:
+        if admin.site.has_permission(request):
+            # Already signed in with admin access (a bookmark, the back button): on to the page.
+            return redirect(next_url)
         # Signed in without admin access: sending them to sign in again would bounce straight back here.
         raise PermissionDenied
-    return redirect(f"{reverse('login')}?{urlencode({'next': _safe_next(request, reverse('admin:index'))})}")
+    return redirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
 
 
 # --- Two-factor set-up -------------------------------------------------------------------------------------------

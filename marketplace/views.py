@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -220,8 +221,7 @@ def transaction(request: SignedInRequest, pk: int) -> HttpResponse:
     form = TransactionStatusForm(request.POST or None)
     if request.method == "POST":
         if not can_manage:
-            messages.error(request, "Your role does not allow changing transactions.")
-            return redirect("marketplace:transaction", pk=pk)
+            raise PermissionDenied
         if form.is_valid():
             try:
                 deal = services.transaction_set_status(

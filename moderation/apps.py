@@ -6,20 +6,23 @@ from accounts import roles
 class ModerationConfig(AppConfig):
     name = "moderation"
     verbose_name = "Flags and moderation"
-    # Moderators decide; support agents see cases (to answer users) but cannot decide; managers see figures;
-    # administrators manage the detection keywords and see everything.
+    # Moderators decide; support agents neither see nor decide cases, but file an appeal for a user who writes to
+    # them (a suspended account cannot sign in); managers see figures; administrators manage the detection
+    # keywords and see everything.
     demo_phases = ["moderation.demo.moderation_phase"]
     role_permissions = {
         roles.MODERATOR: [
             "moderation.view_case",
             "moderation.decide_case",
             "moderation.decide_appeal",
+            "moderation.file_appeal",
             "moderation.view_keywordrule",
         ],
-        roles.SUPPORT_AGENT: ["moderation.view_case"],
+        roles.SUPPORT_AGENT: ["moderation.file_appeal"],
         roles.MANAGER: ["moderation.view_moderation_figures"],
         roles.ADMINISTRATOR: [
             "moderation.view_case",
+            "moderation.file_appeal",
             "moderation.view_keywordrule",
             "moderation.add_keywordrule",
             "moderation.change_keywordrule",

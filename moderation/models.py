@@ -110,6 +110,7 @@ class Case(models.Model):
         permissions = [
             ("decide_case", "Can decide moderation cases"),
             ("decide_appeal", "Can decide appeals against moderation decisions"),
+            ("file_appeal", "Can file an appeal for the author of the content"),
             ("manage_keywords", "Can manage the automatic-detection keywords"),
             ("view_moderation_figures", "Can see moderation figures"),
         ]

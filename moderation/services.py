@@ -570,8 +570,8 @@ def _account_action(*, decision: Decision, user: User, by: User) -> None:
 def appeal_file(*, case: Case, by: User, statement: str) -> Appeal:
     """The author appeals the case's latest decision, once, within APPEAL_WINDOW of it.
 
-    Staff who can see cases may file it for the author (a suspended account cannot sign in, so it writes to
-    support instead); the appellant is then still the author.
+    Staff with moderation.file_appeal may file it for the author (a suspended account cannot sign in, so it
+    writes to support instead); the appellant is then still the author.
     """
     statement = (statement or "").strip()
     if not statement:
@@ -582,7 +582,7 @@ def appeal_file(*, case: Case, by: User, statement: str) -> Appeal:
         case = _lock(case)
         decision = case.decision
         on_behalf = case.author_id != by.pk
-        if case.author is None or (on_behalf and not by.has_perm("moderation.view_case")):
+        if case.author is None or (on_behalf and not by.has_perm("moderation.file_appeal")):
             raise DomainError("Only the author of the content can appeal.", code="not_author")
         if decision is None or case.status != CaseStatus.DECIDED or decision.action == Action.KEEP:
             raise DomainError("There is no decision against this content to appeal.", code="nothing_to_appeal")

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -226,8 +227,7 @@ def keywords(request: SignedInRequest) -> HttpResponse:
     form = KeywordRuleForm(request.POST or None)
     if request.method == "POST":
         if not can_manage:
-            messages.error(request, "Your role does not allow managing keywords.")
-            return redirect("moderation:keywords")
+            raise PermissionDenied
         if form.is_valid():
             try:
                 rule = services.keyword_rule_create(by=request.user, **form.cleaned_data)

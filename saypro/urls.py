@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -32,8 +30,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
 ]
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No URL serves MEDIA_ROOT, not even with DEBUG on: every upload there (ID documents, attachments, report files) is
+# private, and reaches its reader only through a view that checks who asks.
 
 handler400 = "saypro.error_pages.bad_request"
 handler403 = "saypro.error_pages.permission_denied"

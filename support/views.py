@@ -18,9 +18,10 @@ import nh3
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -378,7 +379,7 @@ def known_issues(request: SignedInRequest) -> HttpResponse:
     form = KnownIssueForm(request.POST or None)
     if request.method == "POST":
         if not request.user.has_perm("support.add_knownissue"):
-            raise Http404
+            raise PermissionDenied
         if form.is_valid():
             try:
                 issue = services.known_issue_save(by=request.user, **form.cleaned_data)
@@ -407,7 +408,7 @@ def known_issue_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     form = KnownIssueForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if not request.user.has_perm("support.change_knownissue"):
-            raise Http404
+            raise PermissionDenied
         if form.is_valid():
             try:
                 services.known_issue_save(by=request.user, known_issue=issue, **form.cleaned_data)

@@ -68,7 +68,8 @@ def test_authors_see_only_the_cases_on_their_own_content_and_appeal_once(moderat
 def test_the_staff_queue_needs_the_role_and_deciding_needs_more(agent, moderator, user):
     _, case = flagged(hours_ago=11)
     assert api(user).get("/api/v1/staff/moderation/cases/").status_code == 403
-    rows = api(agent).get("/api/v1/staff/moderation/cases/").json()["results"]
+    assert api(agent).get("/api/v1/staff/moderation/cases/").status_code == 403
+    rows = api(moderator).get("/api/v1/staff/moderation/cases/").json()["results"]
     assert [r["id"] for r in rows] == [case.pk] and rows[0]["is_at_risk"] is True
     assert rows[0]["author_verified"] is False
     refused = api(agent).post(f"/api/v1/staff/moderation/cases/{case.pk}/decide/", {"action": "keep", "reason": "Fine"})

@@ -1,0 +1,493 @@
+"""Who may use what: every page and endpoint of the project × every persona, allowed or refused as it should be.
+
+The table below has one row per URL name, read from the resolver: a URL added without a row fails
+`test_every_url_has_a_row_in_the_access_table` with its name. Each cell is one request, as the persona would make
+it (pages through a signed-in session, the API with the persona's token), and its outcome is checked exactly:
+
+- allowed: 2xx for a GET; for a POST, the action was reached (2xx, a redirect other than to sign-in, or a
+  400/409 refusal of the empty or minimal input);
+- refused: an anonymous visitor is sent to sign in (pages: a redirect to the sign-in page with `next`; the API:
+  401 with the error shape), a wrong role gets 403, and another user's object is a 404 (it is not theirs to know
+  about). A refused request leaves no trace: no audit entry, message, ticket reply or decision is written.
+
+The Django admin's generated model pages (changelist, add, change, delete, history) are guarded by the admin's
+own model permissions; the table checks its index, its sign-in and a few changelists, and every custom admin view.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+from django.shortcuts import resolve_url
+from django.test import Client, override_settings
+from django.urls import URLPattern, URLResolver, clear_url_caches, get_resolver, reverse
+from django.views import static
+
+from messaging.models import Message
+from moderation.models import Decision
+from saypro.audit.models import AuditEntry
+from saypro.celery import app as celery_app
+from support.models import TicketMessage
+from tests.foundation.access_world import PERSONAS, World, build_world
+from tests.foundation.test_api import assert_error_shape
+
+# --- Outcomes ---------------------------------------------------------------------------------------------------
+
+ALLOWED = "allowed"
+REDIRECTED = "redirected"  # allowed, and sent on to another page by design
+SIGN_IN = "sent to sign in"  # pages: redirect to the sign-in page; API: 401
+FORBIDDEN = "forbidden (403)"
+NOT_FOUND = "not found (404)"
+
+Access = dict[str, str]
+
+STAFF = ("reviewer", "agent", "moderator", "manager", "administrator")
+
+
+def public() -> Access:
+    return dict.fromkeys(PERSONAS, ALLOWED)
+
+
+def signed_in() -> Access:
+    return {**public(), "anonymous": SIGN_IN}
+
+
+def own() -> Access:
+    """The signed-in user's own object (or their own record, e.g. their registration): anyone else gets a 404."""
+    return {**dict.fromkeys(PERSONAS, NOT_FOUND), "anonymous": SIGN_IN, "user": ALLOWED}
+
+
+def staff(*holders: str) -> Access:
+    """Staff in the named roles; marketplace users, staff without the role and other roles get a 403."""
+    unknown = set(holders) - set(STAFF)
+    assert not unknown, unknown
+    return {
+        **dict.fromkeys(PERSONAS, FORBIDDEN),
+        "anonymous": SIGN_IN,
+        **dict.fromkeys(holders, ALLOWED),
+    }
+
+
+def admin_site(*holders: str) -> Access:
+    """An admin page: accounts without admin access are sent to the admin's sign-in, which refuses a signed-in
+    marketplace user (see the "admin/login/" row); staff without the model permission get a 403."""
+    return {**staff(*holders), "user": SIGN_IN, "other_user": SIGN_IN}
+
+
+def gateway() -> Access:
+    """Only the mail gateway, with its bearer token: every persona is refused."""
+    return dict.fromkeys(PERSONAS, FORBIDDEN)
+
+
+# Role groups, by what each area grants (see each app's AppConfig.role_permissions).
+REGISTRATION_REVIEW = ("reviewer", "administrator")
+CONVERSATION_VIEW = ("agent", "moderator", "manager", "administrator")
+CONVERSATION_ANSWER = ("agent", "administrator")
+TICKET_VIEW = ("agent", "manager", "administrator")
+TICKET_ANSWER = ("agent", "administrator")
+LISTING_VIEW = ("agent", "moderator", "administrator")
+CASE_VIEW = ("moderator", "administrator")
+ACCOUNT_STATUS = ("moderator", "administrator")
+MANAGEMENT = ("manager", "administrator")
+
+
+@dataclass(frozen=True)
+class Check:
+    access: Access
+    method: str = "get"
+    # URL arguments: argument name -> key of World.ids.
+    kw: Mapping[str, str] = field(default_factory=dict)
+    data: Mapping[str, Any] | None = None
+    label: str = ""
+    # URL arguments given literally.
+    fixed: Mapping[str, str] = field(default_factory=dict)
+
+
+def get(access: Access, *, label: str = "GET", **kw: str) -> Check:
+    return Check(access, "get", kw, label=label)
+
+
+def post(access: Access, *, data: Mapping[str, Any] | None = None, label: str = "POST", **kw: str) -> Check:
+    return Check(access, "post", kw, data, label=label)
+
+
+def area(name: str, *holders: str) -> Check:
+    """One area of the dashboard (accounts, messaging, support, moderation): the roles that work in it."""
+    return Check(staff(*holders), "get", label=name, fixed={"area": name})
+
+
+# --- The table --------------------------------------------------------------------------------------------------
+
+TABLE: dict[str, Check | tuple[Check, ...]] = {
+    # Sign-up, as the applicant sees it: their own registration only.
+    "accounts:register": get({**public(), "user": REDIRECTED}),  # an applicant is sent to their status page
+    "accounts:register-status": get(own()),
+    "accounts:register-resend-email": post(own()),
+    "accounts:register-phone-send": post(own()),
+    "accounts:register-phone-confirm": post(own()),
+    "accounts:register-provide-info": post(own()),
+    "accounts:register-verify-email": get(public(), token="email_token"),  # the signed link is the credential
+    # Registration review: reviewers and administrators; a support agent (or a manager) cannot approve.
+    "accounts:queue": get(staff(*REGISTRATION_REVIEW)),
+    "accounts:queue-bulk": post(staff(*REGISTRATION_REVIEW)),
+    "accounts:registration": get(staff(*REGISTRATION_REVIEW), pk="registration"),
+    "accounts:registration-approve": post(staff(*REGISTRATION_REVIEW), pk="registration"),
+    "accounts:registration-reject": post(staff(*REGISTRATION_REVIEW), pk="registration"),
+    "accounts:registration-request-info": post(staff(*REGISTRATION_REVIEW), pk="registration"),
+    "accounts:registration-claim": post(staff(*REGISTRATION_REVIEW), pk="registration"),
+    "accounts:registration-document": get(staff(*REGISTRATION_REVIEW), pk="registration"),
+    "accounts:block-rules": get(staff(*REGISTRATION_REVIEW)),
+    "accounts:block-rule": get(staff(*REGISTRATION_REVIEW), pk="block_rule"),
+    # Signing in and account recovery.
+    # Signed in already: on to one's landing page. The second step without a pending sign-in: back to the first.
+    "login": get({**dict.fromkeys(PERSONAS, REDIRECTED), "anonymous": ALLOWED}),
+    "login-verify": get({**public(), "anonymous": REDIRECTED}),
+    "logout": post(public()),
+    "two-factor": get(signed_in()),
+    "two-factor-verify": get({**public(), "anonymous": REDIRECTED}),
+    "password-reset": get(public()),
+    "password-reset-confirm": get(public(), uidb64="uidb64", token="reset_token"),
+    "email-change-confirm": get(public(), token="email_change_token"),
+    "healthz": get(public()),
+    # The admin.
+    # The admin signs in through the one sign-in page; staff already signed in go on to the admin.
+    "admin/login/": get({**dict.fromkeys(PERSONAS, REDIRECTED), "user": FORBIDDEN, "other_user": FORBIDDEN}),
+    "admin:index": get(admin_site(*STAFF) | {"outsider": ALLOWED}),
+    "admin:accounts_user_changelist": get(admin_site("administrator")),
+    "admin:accounts_registration_changelist": get(admin_site("reviewer", "manager", "administrator")),
+    "admin:accounts_lockout_changelist": get(admin_site("administrator")),
+    "admin:audit_auditentry_changelist": get(admin_site("administrator")),
+    "admin:sla_clock_changelist": get(admin_site("administrator")),
+    "admin:messaging_conversation_changelist": get(admin_site(*CONVERSATION_VIEW)),
+    "admin:support_ticket_changelist": get(admin_site(*TICKET_VIEW)),
+    "admin:moderation_case_changelist": get(admin_site(*CASE_VIEW)),
+    "admin:accounts_user_timeline": get(admin_site(*ACCOUNT_STATUS), pk="user"),
+    "admin:accounts_user_unlock": post(admin_site("administrator"), pk="user"),
+    "admin:accounts_user_status": post(admin_site(*ACCOUNT_STATUS), pk="user"),
+    "admin:otp_totp_totpdevice_config": get(admin_site(), pk="totp_device"),  # superusers only
+    "admin:otp_totp_totpdevice_qrcode": get(admin_site(), pk="totp_device"),
+    # Messaging: support agents answer; moderators and managers read (and leave internal notes) but do not reply.
+    "messaging:home": get(staff(*CONVERSATION_VIEW)),
+    "messaging:inbox-rows": get(staff(*CONVERSATION_VIEW)),
+    "messaging:new": get(staff(*CONVERSATION_ANSWER)),
+    "messaging:thread": get(staff(*CONVERSATION_VIEW), pk="conversation"),
+    "messaging:thread-messages": get(staff(*CONVERSATION_VIEW), pk="conversation"),
+    "messaging:reply": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging:note": post(staff(*CONVERSATION_VIEW), pk="conversation"),
+    "messaging:category": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging:assign": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging:resolve": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging:reopen": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging:escalate": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging:convert": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging:attachment": get(staff(*CONVERSATION_VIEW), pk="attachment"),
+    "messages:list": get(signed_in()),
+    "messages:conversation": get(own(), pk="conversation"),
+    "messages:attachment": get(own(), pk="conversation", attachment_id="attachment"),
+    "messaging-api:conversation-list": get(signed_in()),
+    "messaging-api:conversation-detail": get(own(), pk="conversation"),
+    "messaging-api:conversation-message": post(own(), pk="conversation"),
+    "messaging-api:conversation-read": post(own(), pk="conversation"),
+    "messaging-api:conversation-attachment": get(own(), pk="conversation", attachment_id="attachment"),
+    "messaging-api:staff-conversation-list": get(staff(*CONVERSATION_VIEW)),
+    "messaging-api:staff-conversation-detail": get(staff(*CONVERSATION_VIEW), pk="conversation"),
+    # A real reply (not an internal note), so that the role check is what decides.
+    "messaging-api:staff-conversation-message": post(
+        staff(*CONVERSATION_ANSWER), data={"body": "We have changed the photos for you."}, pk="conversation"
+    ),
+    "messaging-api:staff-conversation-category": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging-api:staff-conversation-claim": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging-api:staff-conversation-transfer": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging-api:staff-conversation-resolve": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging-api:staff-conversation-reopen": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging-api:staff-conversation-escalate": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging-api:staff-conversation-convert": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    # Support: agents answer tickets; managers read them and the figures.
+    "support:home": get(staff(*TICKET_VIEW)),
+    "support:ticket": get(staff(*TICKET_VIEW), pk="ticket"),
+    "support:ticket-reply": post(staff(*TICKET_ANSWER), pk="ticket"),
+    "support:ticket-properties": post(staff(*TICKET_ANSWER), pk="ticket"),
+    "support:ticket-assign": post(staff(*TICKET_ANSWER), pk="ticket"),
+    "support:ticket-cc": post(staff(*TICKET_ANSWER), pk="ticket"),
+    "support:ticket-merge": post(staff(*TICKET_ANSWER), pk="ticket"),
+    "support:ticket-known-issue": post(staff(*TICKET_ANSWER), pk="ticket"),
+    "support:macro-preview": get(staff(*TICKET_ANSWER), pk="ticket", macro_pk="macro"),
+    "support:follow-ups": get(staff(*MANAGEMENT)),
+    "support:known-issues": (get(staff(*TICKET_VIEW)), post(staff(*TICKET_ANSWER))),
+    "support:known-issue": (
+        get(staff(*TICKET_VIEW), pk="known_issue"),
+        post(staff(*TICKET_ANSWER), pk="known_issue"),
+    ),
+    "support:figures": get(staff(*MANAGEMENT)),
+    "help:home": get(public()),
+    "help:transparency": get(public()),
+    "help:transparency-csv": get(public()),
+    "help:article": get(public(), category="category", slug="slug"),
+    "help:survey": get(public(), token="survey_token"),  # the signed link is the credential
+    "help:survey-rate": get(dict.fromkeys(PERSONAS, REDIRECTED), token="survey_token", rating="rating"),
+    "support-api:ticket-list": get(signed_in()),
+    "support-api:ticket-detail": get(own(), pk="ticket"),
+    "support-api:ticket-reply": post(own(), pk="ticket"),
+    "support-api:report-issue": post(signed_in()),
+    "support-api:inbound-email": post(gateway()),
+    "support-api:live-chat": get(public()),
+    "support-api:guidance": post(public()),
+    # Guidance asked while signed in belongs to that user; an anonymous caller cannot read it either.
+    "support-api:guidance-read": post({**own(), "anonymous": NOT_FOUND}, pk="guidance"),
+    "support-api:points": get(signed_in()),
+    "support-api:article-search": get(public()),
+    "support-api:staff-ticket-list": get(staff(*TICKET_VIEW)),
+    "support-api:staff-ticket-detail": get(staff(*TICKET_VIEW), pk="ticket"),
+    "support-api:staff-ticket-reply": post(staff(*TICKET_ANSWER), pk="ticket"),
+    # Marketplace: staff look up listings, users and transactions; only administrators manage them.
+    "marketplace:home": get(staff(*LISTING_VIEW)),
+    "marketplace:listings-bulk": post(staff("administrator")),
+    "marketplace:listing": get(staff(*LISTING_VIEW), pk="listing"),
+    "marketplace:listing-renew": post(staff("agent", "administrator"), pk="listing"),
+    "marketplace:users": get(staff("administrator")),
+    "marketplace:users-bulk": post(staff("administrator")),
+    "marketplace:user": get(staff(*LISTING_VIEW), pk="user"),
+    "marketplace:transactions": get(staff(*LISTING_VIEW)),
+    "marketplace:transaction": (
+        get(staff(*LISTING_VIEW), pk="transaction"),
+        post(staff("administrator"), pk="transaction"),
+    ),
+    "marketplace-api:listing-list": get(signed_in()),
+    "marketplace-api:listing-detail": get(own(), pk="listing"),
+    "marketplace-api:listing-renew": post(own(), pk="listing"),
+    "marketplace-api:category-list": get(signed_in()),
+    "marketplace-api:seller-profile": get(signed_in(), pk="user"),  # a seller's public profile
+    # Staff accounts have no marketplace profile.
+    "marketplace-api:own-profile": get({**signed_in(), **dict.fromkeys(("outsider", *STAFF), NOT_FOUND)}),
+    "marketplace-api:transaction-list": get(signed_in()),
+    "marketplace-api:transaction-detail": get(own(), pk="transaction"),
+    "marketplace-api:transaction-status": post(own(), pk="transaction"),
+    # Moderation: moderators decide; a support agent neither sees nor decides a case.
+    "moderation:home": get(staff(*CASE_VIEW)),
+    "moderation:case": get(staff(*CASE_VIEW), pk="case"),
+    "moderation:case-decide": post(staff("moderator"), pk="case"),
+    "moderation:appeals": get(staff("moderator")),
+    "moderation:appeal": get(staff("moderator"), pk="appeal"),
+    "moderation:keywords": (get(staff(*CASE_VIEW)), post(staff("administrator"))),
+    "moderation:keyword-toggle": post(staff("administrator"), pk="keyword"),
+    "moderation:figures": get(staff(*MANAGEMENT)),
+    "moderation-api:flag-list": get(signed_in()),
+    "moderation-api:own-case-list": get(signed_in()),
+    "moderation-api:own-case-detail": get(own(), pk="case"),
+    "moderation-api:own-case-appeal": post(own(), pk="case"),
+    "moderation-api:staff-case-list": get(staff(*CASE_VIEW)),
+    "moderation-api:staff-case-detail": get(staff(*CASE_VIEW), pk="case"),
+    "moderation-api:staff-case-decide": post(staff("moderator"), pk="case"),
+    # The dashboard: every staff member, each role with its own areas; reports for managers and administrators.
+    "dashboard:home": get({**staff(*STAFF), "outsider": ALLOWED}),
+    "dashboard:tiles": get({**staff(*STAFF), "outsider": ALLOWED}),
+    "dashboard:area": (
+        area("accounts", "reviewer", *MANAGEMENT),
+        area("messaging", *CONVERSATION_VIEW),
+        area("support", *TICKET_VIEW),
+        area("moderation", "moderator", *MANAGEMENT),
+    ),
+    "dashboard:reports": (get(staff(*MANAGEMENT)), post(staff(*MANAGEMENT))),
+    "dashboard:report": get(staff(*MANAGEMENT), pk="report"),
+    "dashboard:report-preview": get(staff(*MANAGEMENT), pk="report"),
+    "dashboard:report-download": get(staff(*MANAGEMENT), pk="report", fmt="fmt"),
+    "dashboard:improvements": (get(staff(*MANAGEMENT)), post(staff("administrator"))),
+    "dashboard:improvement-edit": get(staff("administrator"), pk="improvement"),
+    "dashboard:improvement-delete": post(staff("administrator"), pk="improvement"),
+    "reports-api:metrics": get(staff(*MANAGEMENT)),
+    "reports-api:compliance": get(staff(*MANAGEMENT)),
+    "reports-api:report-runs": get(staff(*MANAGEMENT)),
+    # The account API: anyone signed in manages their own account; sign-up, sign-in and recovery are public.
+    "accounts-api:registration-create": post(public()),
+    "accounts-api:registration-me": get(own()),
+    "accounts-api:registration-submit": post(own()),
+    "accounts-api:registration-resend-email": post(own()),
+    "accounts-api:registration-phone-send": post(own()),
+    "accounts-api:registration-phone-confirm": post(own()),
+    "accounts-api:registration-provide-info": post(own()),
+    "accounts-api:registration-verify-email": post(public()),
+    "accounts-api:staff-registration-list": get(staff(*REGISTRATION_REVIEW)),
+    "accounts-api:staff-registration-detail": get(staff(*REGISTRATION_REVIEW), pk="registration"),
+    "accounts-api:staff-registration-approve": post(staff(*REGISTRATION_REVIEW), pk="registration"),
+    "accounts-api:staff-registration-reject": post(staff(*REGISTRATION_REVIEW), pk="registration"),
+    "accounts-api:auth-token": post(public()),
+    "accounts-api:auth-sign-out": post(signed_in()),
+    "accounts-api:auth-password-reset": post(public()),
+    "accounts-api:auth-password-reset-confirm": post(public()),
+    "accounts-api:account": get(signed_in()),
+    "accounts-api:account-password": post(signed_in()),
+    "accounts-api:account-email": post(signed_in()),
+    "accounts-api:account-email-confirm": post(public()),
+    "accounts-api:account-preferences": get(signed_in()),
+    "accounts-api:account-export": get(signed_in()),
+    "accounts-api:account-deletion": post(signed_in()),
+    "accounts-api:account-deactivate": post(signed_in()),
+    "accounts-api:account-feedback": post(signed_in()),
+    "accounts-api:account-two-factor": get(signed_in()),
+    "accounts-api:staff-user-timeline": get(staff(*ACCOUNT_STATUS), pk="user"),
+    "accounts-api:staff-user-suspend": post(staff(*ACCOUNT_STATUS), pk="user"),
+    "accounts-api:staff-user-ban": post(staff(*ACCOUNT_STATUS), pk="user"),
+    "accounts-api:staff-user-reinstate": post(staff(*ACCOUNT_STATUS), pk="user"),
+    "accounts-api:staff-user-unlock": post(staff("administrator"), pk="user"),
+    "api-schema": get(public()),
+    "api-docs": get(public()),
+}
+
+# --- The URLs of the project -------------------------------------------------------------------------------------
+
+
+def _patterns(resolver: URLResolver, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, str, Any]]:
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}:{pattern.namespace}" if namespace and pattern.namespace else pattern.namespace
+            yield from _patterns(pattern, prefix + str(pattern.pattern), inner or namespace)
+        elif isinstance(pattern, URLPattern):
+            route = prefix + str(pattern.pattern)
+            key = f"{namespace}:{pattern.name}" if namespace and pattern.name else (pattern.name or route)
+            yield key, route, namespace, pattern.callback
+
+
+def _generated_by_the_admin(namespace: str, callback: Any) -> bool:
+    """The admin's own views and the model pages it generates for every registered ModelAdmin (custom admin
+    views, such as a ModelAdmin's extra URLs, need a row)."""
+    return namespace == "admin" and callback.__module__.startswith(("django.contrib.", "django.views.generic."))
+
+
+def project_urls() -> dict[str, str]:
+    """URL name (or route, for an unnamed pattern) -> route, for every pattern the resolver knows."""
+    return {
+        key: route
+        for key, route, namespace, callback in _patterns(get_resolver())
+        if not _generated_by_the_admin(namespace, callback) or key in TABLE
+    }
+
+
+# --- Personas and requests ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[World]:
+    """Built once for the module inside a transaction that is rolled back at its end; every test runs in a
+    savepoint of it, so what one request changes is undone before the next."""
+    media = tmp_path_factory.mktemp("access-media")
+    fast = override_settings(
+        MEDIA_ROOT=str(media),
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        MODERATION_SPAM_CSV="",
+        SUPPORT_INBOUND_EMAIL_TOKEN="gateway-secret",
+        STAFF_2FA_REQUIRED=False,
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        **(
+            {}
+            if settings.REDIS_URL
+            else {"CACHES": {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}}
+        ),
+    )
+    with django_db_blocker.unblock(), fast:
+        celery_app.conf.task_always_eager = True
+        with transaction.atomic():
+            yield build_world()
+            transaction.set_rollback(True)
+
+
+def _cells() -> Iterator[Any]:
+    for name, checks in TABLE.items():
+        checks = checks if isinstance(checks, tuple) else (checks,)
+        for check in checks:
+            for persona in PERSONAS:
+                label = f"{name}[{check.label}]" if len(checks) > 1 else name
+                yield pytest.param(name, check, persona, id=f"{label}-{persona}")
+
+
+def _path(name: str, check: Check, world: World) -> str:
+    if "/" in name:
+        return "/" + name
+    kwargs = {arg: world.ids[key] for arg, key in check.kw.items()}
+    return reverse(name, kwargs={**kwargs, **check.fixed})
+
+
+def _footprint() -> tuple[int, ...]:
+    """Rows a refused request must not add: the audit trail (every service writes to it), replies, decisions."""
+    models = [AuditEntry, Message, TicketMessage, Decision]
+    sql = "SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {m._meta.db_table})" for m in models)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return tuple(cursor.fetchone())
+
+
+def _outcome(response: Any, *, path: str, method: str) -> str:
+    code = response.status_code
+    if code == 401:
+        return SIGN_IN
+    if 300 <= code < 400:
+        # A refusal sends the visitor to sign in and back here; any other redirect is the page's own.
+        target = urlsplit(response["Location"])
+        sign_in = (resolve_url(settings.LOGIN_URL), reverse("admin:login"))
+        if target.path in sign_in and parse_qs(target.query).get("next") == [path]:
+            return SIGN_IN
+        return ALLOWED if method == "post" else REDIRECTED
+    if code == 403:
+        return FORBIDDEN
+    if code == 404:
+        return NOT_FOUND
+    if 200 <= code < 300 or (method == "post" and code in (400, 409)):
+        return ALLOWED
+    return f"HTTP {code}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "check", "persona"), list(_cells()))
+def test_access(name: str, check: Check, persona: str, world: World) -> None:
+    path = _path(name, check, world)
+    api = path.startswith("/api/")
+    client = Client()
+    headers: dict[str, str] = {}
+    if persona != "anonymous":
+        if api:
+            headers["Authorization"] = f"Token {world.tokens[persona]}"
+        else:
+            client.force_login(world.people[persona])
+    expected = check.access[persona]
+    before = _footprint() if expected in (SIGN_IN, FORBIDDEN, NOT_FOUND) else None
+    if check.method == "get":
+        response = client.get(path, headers=headers)
+    elif api:
+        response = client.post(path, check.data or {}, content_type="application/json", headers=headers)
+    else:
+        response = client.post(path, check.data or {}, headers=headers)
+
+    got = _outcome(response, path=path, method=check.method)
+    assert got == expected, f"{check.method.upper()} {path} as {persona}: {got} (HTTP {response.status_code})"
+    if before is not None:
+        assert _footprint() == before, f"{check.method.upper()} {path} as {persona} was refused but wrote"
+    if api and expected != ALLOWED and got != ALLOWED:
+        assert_error_shape(response.json(), _API_CODES[expected])
+
+
+_API_CODES = {SIGN_IN: "not_authenticated", FORBIDDEN: "permission_denied", NOT_FOUND: "not_found"}
+
+
+def test_every_url_has_a_row_in_the_access_table() -> None:
+    urls = project_urls()
+    missing = sorted(set(urls) - set(TABLE))
+    assert not missing, f"URLs without a row in the access table: {', '.join(missing)}"
+    stale = sorted(set(TABLE) - set(urls))
+    assert not stale, f"Rows of the access table for URLs that no longer exist: {', '.join(stale)}"
+
+
+def test_no_url_serves_the_uploads_folder() -> None:
+    """ID documents, attachments and report files live under MEDIA_ROOT: they reach their readers only through
+    the views above, never from a public URL, not even on a DEBUG (demo) server."""
+    with override_settings(DEBUG=True):
+        urls = importlib.reload(importlib.import_module(settings.ROOT_URLCONF))
+        serving = [str(p.pattern) for p in urls.urlpatterns if getattr(p, "callback", None) is static.serve]
+    importlib.reload(urls)
+    clear_url_caches()
+    assert not serving, f"Uploads served without an access check at {serving}"
