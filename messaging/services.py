@@ -29,6 +29,7 @@ from saypro.audit.services import audit_record
 from saypro.errors import DomainError, InvalidInput
 from saypro.sla import services as sla
 from saypro.sla.models import Policy
+from support.uploads import sniff, stored_name
 
 from . import classification, integrations
 from .models import (
@@ -103,35 +104,9 @@ def _event(conversation: Conversation, text: str, *, by: User | None, at: dateti
 
 # --- Input ----------------------------------------------------------------------------------------
 
-# Magic numbers of the accepted files: the type a client declares is not trusted.
-SIGNATURES: tuple[tuple[str, bytes, int], ...] = (
-    ("image/jpeg", b"\xff\xd8\xff", 0),
-    ("image/png", b"\x89PNG\r\n\x1a\n", 0),
-    ("image/gif", b"GIF8", 0),
-    ("image/webp", b"WEBP", 8),
-    ("application/pdf", b"%PDF-", 0),
-)
+# What messaging accepts of the types support.uploads detects (the declared type is not trusted).
+ALLOWED_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "text/plain")
 ALLOWED_TYPES_TEXT = "JPEG, PNG, GIF, WebP, PDF or plain text"
-
-
-def _sniff(upload: UploadedFile) -> str | None:
-    upload.seek(0)
-    head = upload.read(512)
-    upload.seek(0)
-    for content_type, magic, offset in SIGNATURES:
-        if head[offset : offset + len(magic)] == magic:
-            return content_type
-    if b"\x00" not in head:
-        try:
-            head.decode("utf-8")
-        except UnicodeDecodeError:
-            # A multi-byte character cut at 512 bytes is still text.
-            try:
-                head[:-3].decode("utf-8")
-            except UnicodeDecodeError:
-                return None
-        return "text/plain"
-    return None
 
 
 def clean_body(body: str | None, *, field: str = "body") -> str:
@@ -161,8 +136,8 @@ def clean_attachments(files: Sequence[UploadedFile]) -> list[tuple[UploadedFile,
         if not upload.size:
             errors.append(f"{name}: the file is empty.")
             continue
-        content_type = _sniff(upload)
-        if content_type is None:
+        content_type = sniff(upload)
+        if content_type not in ALLOWED_TYPES:
             errors.append(f"{name}: this type of file is not accepted; attach {ALLOWED_TYPES_TEXT}.")
             continue
         cleaned.append((upload, content_type))
@@ -173,7 +148,7 @@ def clean_attachments(files: Sequence[UploadedFile]) -> list[tuple[UploadedFile,
 
 def _attach(message: Message, files: list[tuple[UploadedFile, str]]) -> None:
     for upload, content_type in files:
-        name = (upload.name or "file").replace("/", "_")[-200:]
+        name = stored_name(upload.name or "file", content_type)[-200:]
         attachment = Attachment(message=message, name=name, content_type=content_type, size=upload.size or 0)
         attachment.file.save(name, upload, save=False)
         attachment.save()

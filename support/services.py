@@ -54,6 +54,7 @@ from .models import (
     TriageRule,
     TriageSource,
 )
+from .uploads import sniff, stored_name
 
 TRIAGE_MODEL = "support.triage"
 ANSWER_PERMISSION = "support.reply_ticket"
@@ -184,29 +185,35 @@ def _clean_cc(cc: Iterable[str]) -> list[str]:
     return addresses
 
 
-def _clean_attachments(files: Sequence[UploadedFile]) -> None:
+def _clean_attachments(files: Sequence[UploadedFile]) -> list[tuple[UploadedFile, str]]:
+    """The files with their types as read from their first bytes (support.uploads), or InvalidInput."""
     if len(files) > ATTACHMENTS_PER_MESSAGE:
         raise InvalidInput(
             "Too many attachments.", fields={"attachments": [f"Attach at most {ATTACHMENTS_PER_MESSAGE} files."]}
         )
+    cleaned = []
     for upload in files:
         if (upload.size or 0) > ATTACHMENT_MAX_BYTES:
             raise InvalidInput(
                 "An attachment is too large.", fields={"attachments": [f"{upload.name}: at most 10 MB."]}
             )
-        if (upload.content_type or "") not in ATTACHMENT_TYPES:
+        content_type = sniff(upload)
+        if content_type not in ATTACHMENT_TYPES:
             raise InvalidInput(
                 "Unsupported attachment type.",
                 fields={"attachments": [f"{upload.name}: attach PDF, JPEG, PNG, GIF or plain text."]},
             )
+        cleaned.append((upload, content_type))
+    return cleaned
 
 
-def _attach(message: TicketMessage, files: Sequence[UploadedFile]) -> None:
-    for upload in files:
+def _attach(message: TicketMessage, files: Sequence[tuple[UploadedFile, str]]) -> None:
+    for upload, content_type in files:
         attachment = TicketAttachment(
             message=message,
-            name=(upload.name or "attachment")[:200],
-            content_type=upload.content_type or "",
+            # The end is kept: it holds the extension that agrees with the type.
+            name=stored_name(upload.name or "attachment", content_type)[-200:],
+            content_type=content_type,
             size=upload.size or 0,
         )
         attachment.file.save(attachment.name, upload, save=False)
@@ -253,7 +260,7 @@ def ticket_create(
         raise InvalidInput("The ticket has invalid fields.", fields=errors)
     chosen_department = _department(department)
     cc_emails = _clean_cc(cc)
-    _clean_attachments(attachments)
+    files = _clean_attachments(attachments)
     now = timezone.now()
     with transaction.atomic():
         ticket = Ticket(
@@ -281,7 +288,7 @@ def ticket_create(
             message = TicketMessage.objects.create(
                 ticket=ticket, author=requester, kind=TicketMessage.Kind.REQUESTER, body="(attachments)", created_at=now
             )
-            _attach(message, attachments)
+            _attach(message, files)
         choice = _policy_for(ticket)
         if choice.support_policy is not None:
             ticket.support_policy = choice.support_policy
@@ -543,7 +550,7 @@ def ticket_reply(
         raise InvalidInput("The reply is too long.", fields={"body": [f"Use at most {BODY_MAX:,} characters."]})
     if status and status not in Status.values:
         raise InvalidInput("Unknown status.", fields={"status": [f"Choose one of: {', '.join(Status.values)}."]})
-    _clean_attachments(attachments)
+    files = _clean_attachments(attachments)
     with transaction.atomic():
         ticket = _lock(ticket)
         _check_open(ticket)
@@ -556,7 +563,7 @@ def ticket_reply(
             created_at=now,
             macro=macro,
         )
-        _attach(message, attachments)
+        _attach(message, files)
         if macro is not None:
             Macro.objects.filter(pk=macro.pk).update(usage_count=F("usage_count") + 1)
             status = status or macro.set_status or None
@@ -589,7 +596,7 @@ def ticket_requester_reply(*, ticket: Ticket, body: str, attachments: Sequence[U
         raise InvalidInput("Write a message.", fields={"body": ["Write a message."]})
     if len(body) > BODY_MAX:
         raise InvalidInput("The message is too long.", fields={"body": [f"Use at most {BODY_MAX:,} characters."]})
-    _clean_attachments(attachments)
+    files = _clean_attachments(attachments)
     with transaction.atomic():
         ticket = _lock(ticket)
         now = timezone.now()
@@ -602,7 +609,7 @@ def ticket_requester_reply(*, ticket: Ticket, body: str, attachments: Sequence[U
         message = TicketMessage.objects.create(
             ticket=ticket, author=ticket.requester, kind=TicketMessage.Kind.REQUESTER, body=body, created_at=now
         )
-        _attach(message, attachments)
+        _attach(message, files)
         if ticket.status == Status.PENDING:
             ticket.status = Status.OPEN
             sla.clock_resume(metric=RESOLUTION, target=ticket, at=now)

@@ -7,11 +7,16 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from saypro.errors import InvalidInput
 from support import services
 from support.models import Article, ArticleCategory, Guidance, Status, Ticket, TicketAttachment
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"0" * 50
+# The start of a Windows program (the DOS header), whatever name and type the client gives it.
+PROGRAM = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48
 
 
 def as_user(user) -> APIClient:
@@ -54,7 +59,7 @@ def test_bad_ticket_input_gets_the_one_error_shape(user):
     assert too_long.status_code == 400 and "body" in too_long.json()["error"]["fields"]
     bad_cc = client.post("/api/v1/support/tickets/", {"body": "hi", "cc": ["nope"]}, format="json")
     assert bad_cc.status_code == 400 and "cc" in bad_cc.json()["error"]["fields"]
-    exe = SimpleUploadedFile("virus.exe", b"MZ", content_type="application/x-msdownload")
+    exe = SimpleUploadedFile("virus.exe", PROGRAM, content_type="application/x-msdownload")
     upload = client.post("/api/v1/support/tickets/", {"body": "see file", "attachments": [exe]}, format="multipart")
     assert upload.status_code == 400 and "attachments" in upload.json()["error"]["fields"]
     assert not Ticket.objects.exists()
@@ -62,13 +67,38 @@ def test_bad_ticket_input_gets_the_one_error_shape(user):
 
 def test_attachments_are_stored_with_the_ticket(user, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    image = SimpleUploadedFile("screen.png", b"\x89PNG....", content_type="image/png")
+    image = SimpleUploadedFile("screen.png", PNG, content_type="image/png")
     response = as_user(user).post(
         "/api/v1/support/tickets/", {"body": "see screenshot", "attachments": [image]}, format="multipart"
     )
     assert response.status_code == 201
     attachment = TicketAttachment.objects.get()
-    assert attachment.name == "screen.png" and attachment.size == 8
+    assert attachment.name == "screen.png" and attachment.size == len(PNG)
+    assert attachment.content_type == "image/png"
+
+
+def test_a_program_declared_as_a_png_is_refused_on_a_ticket(user, agent, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    disguised = SimpleUploadedFile("screen.png", PROGRAM, content_type="image/png")
+    response = as_user(user).post(
+        "/api/v1/support/tickets/", {"body": "see screenshot", "attachments": [disguised]}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert "screen.png" in response.json()["error"]["fields"]["attachments"][0]
+    assert not Ticket.objects.exists()
+    # The same check guards the requester's answers and the agents' replies.
+    ticket = services.ticket_create(requester=user, subject="Photos", body="?", channel="web", department="general")
+    disguised.seek(0)
+    with pytest.raises(InvalidInput):
+        services.ticket_requester_reply(ticket=ticket, body="here", attachments=[disguised])
+    with pytest.raises(InvalidInput):
+        services.ticket_reply(ticket=ticket, by=agent, body="here", attachments=[disguised])
+    # The type stored is the one read from the file, not the one the client declared.
+    text = SimpleUploadedFile("notes.pdf", b"Steps: open the app, tap Photos.", content_type="application/pdf")
+    services.ticket_requester_reply(ticket=ticket, body="my notes", attachments=[text])
+    stored = TicketAttachment.objects.get()
+    assert (stored.content_type, stored.name) == ("text/plain", "notes.pdf.txt")
+    assert not TicketAttachment.objects.filter(name="screen.png").exists()
 
 
 def test_live_chat_tickets_are_refused_outside_the_opening_hours(user, settings):
