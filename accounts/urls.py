@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("dashboard/registrations/<int:pk>/claim/", views.registration_claim, name="registration-claim"),
     path("dashboard/registrations/<int:pk>/id-document/", views.registration_id_document, name="registration-document"),
+    path("dashboard/registrations/<int:pk>/verify-id/", views.registration_verify_id, name="registration-verify-id"),
     path("dashboard/block-rules/", views.block_rules, name="block-rules"),
     path("dashboard/block-rules/<int:pk>/", views.block_rule, name="block-rule"),
     path("register/", views.register, name="register"),

@@ -311,6 +311,19 @@ def registration_claim(request: SignedInRequest, pk: int) -> HttpResponse:
     return redirect(_safe_next(request, reverse("accounts:registration", args=[pk])))
 
 
+@require_POST
+@review_required
+def registration_verify_id(request: SignedInRequest, pk: int) -> HttpResponse:
+    registration = get_object_or_404(Registration, pk=pk)
+    try:
+        services.registration_verify_id(registration=registration, by=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The ID document is recorded as checked.")
+    return redirect("accounts:registration", pk=pk)
+
+
 @require_GET
 @review_required
 def registration_id_document(request: SignedInRequest, pk: int) -> FileResponse:

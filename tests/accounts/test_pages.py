@@ -486,6 +486,47 @@ def test_id_document_is_served_to_reviewers_only(as_, settings, tmp_path):
     assert response["Cache-Control"] == "private, no-store"
 
 
+def with_document(registration: Registration) -> Registration:
+    registration.id_document = SimpleUploadedFile("id.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
+    registration.save(update_fields=["id_document"])
+    return registration
+
+
+def test_reviewer_records_the_id_check_from_the_detail_page(as_, reviewer, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    registration = with_document(pending())
+    url = f"/dashboard/registrations/{registration.pk}/"
+    client = as_("reviewer")
+    before = client.get(url).content.decode()
+    assert 'data-testid="verify-id"' in before and f'action="{url}verify-id/"' in before
+
+    response = client.post(f"{url}verify-id/", follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    assert flashed(response) == ["The ID document is recorded as checked."]
+    registration.user.refresh_from_db()
+    assert registration.user.id_verified_at is not None
+    content = response.content.decode()
+    assert 'data-testid="verify-id"' not in content and "verified " in content
+    assert "registration.id_verified" in content  # the history lists the check with its reviewer
+
+
+def test_the_id_check_button_needs_an_uploaded_document(as_):
+    registration = pending()
+    client = as_("administrator")
+    assert 'data-testid="verify-id"' not in client.get(f"/dashboard/registrations/{registration.pk}/").content.decode()
+    response = client.post(f"/dashboard/registrations/{registration.pk}/verify-id/", follow=True)
+    assert flashed(response) == ["The applicant has not uploaded an ID document."]
+
+
+@pytest.mark.parametrize("persona", ["user", "agent", "moderator", "manager"])
+def test_only_reviewers_and_administrators_record_an_id_check(as_, persona, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    registration = with_document(pending())
+    assert as_(persona).post(f"/dashboard/registrations/{registration.pk}/verify-id/").status_code == 403
+    registration.user.refresh_from_db()
+    assert registration.user.id_verified_at is None
+
+
 def test_unknown_registration_is_a_404(as_):
     assert as_("reviewer").get("/dashboard/registrations/999999/").status_code == 404
     assert as_("reviewer").post("/dashboard/registrations/999999/approve/", {}).status_code == 404

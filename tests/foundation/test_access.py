@@ -143,6 +143,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "accounts:registration-request-info": post(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:registration-claim": post(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:registration-document": get(staff(*REGISTRATION_REVIEW), pk="registration"),
+    "accounts:registration-verify-id": post(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:block-rules": get(staff(*REGISTRATION_REVIEW)),
     "accounts:block-rule": get(staff(*REGISTRATION_REVIEW), pk="block_rule"),
     # Signing in and account recovery.
