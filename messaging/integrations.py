@@ -2,6 +2,7 @@
 
 - moderation: users' messages are moderatable content of kind "message"; every stored user message is
   submitted to automatic spam and fraud detection, which may hide it (messaging.services.message_hide).
+  Internal notes and activity lines are not content anyone can flag.
 - support: canned responses for the reply box, conversion into a ticket, the 1–5 satisfaction survey.
 - accounts: a user's message counts as activity; the thread shows the user's account status.
 """
@@ -29,7 +30,12 @@ def moderation_register() -> None:
     from moderation.registry import moderatable_register
 
     from . import services
-    from .models import Message
+    from .models import PUBLIC_KINDS, Message
+
+    def public_message(pk: int) -> Message | None:
+        # Internal notes and activity lines are the team's own words, not users' content: nobody may flag them,
+        # and their text must never be copied onto a case.
+        return Message.objects.select_related("conversation").filter(pk=pk, kind__in=PUBLIC_KINDS).first()
 
     def hide(*, obj: Message, by: User | None = None, reason: str = "") -> Message:
         return services.message_hide(message=obj, by=by, reason=reason)
@@ -46,6 +52,7 @@ def moderation_register() -> None:
         restore=restore,
         describe=lambda message: f"Message in conversation #{message.conversation_id}",
         url=lambda message: reverse("messaging:thread", args=[message.conversation_id]),
+        lookup=public_message,
         # Users give the team their phone numbers as a matter of course.
         skip_signals=("phone",),
     )
