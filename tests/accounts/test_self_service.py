@@ -167,6 +167,10 @@ def test_email_change_waits_for_the_new_address_and_tells_the_old_one(client, dj
     assert response.status_code == 202
     user.refresh_from_db()
     assert user.email == "old@example.com"
+    requested = AccountEvent.objects.get(kind=Kind.EMAIL_CHANGE_REQUESTED, user=user)
+    # Who asked and a masked address, never the new address itself.
+    assert requested.actor == user and requested.channel == "api"
+    assert requested.data == {"new_email": "n***@example.com"}
     confirm = mail.outbox[-1]
     assert confirm.to == ["new@example.com"]
     path = re.search(r"(/accounts/email-change/\S+/)", confirm.body).group(1)
@@ -269,6 +273,8 @@ def test_deletion_anonymises_personal_data_and_keeps_the_aggregates(administrato
     assert registration.status == "approved" and registration.submitted_at is not None
     assert Feedback.objects.get(user=user).score == 4
     assert AuditEntry.objects.filter(action="account.delete", actor=administrator).count() == 1
+    deleted = AccountEvent.objects.get(kind=Kind.DELETED, user=user)
+    assert deleted.actor == administrator and deleted.data == {"request": request.pk}
     assert mail.outbox[-1].to == ["seller@example.com"] and "deleted" in mail.outbox[-1].subject
     request.refresh_from_db()
     assert request.status == DeletionRequest.Status.COMPLETED and request.decided_by == administrator

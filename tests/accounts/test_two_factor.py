@@ -69,6 +69,22 @@ def test_a_recovery_code_works_once(client):
     assert again.status_code == 200 and "_auth_user_id" not in client.session
 
 
+def test_new_recovery_codes_are_recorded_and_the_old_ones_stop_working():
+    user = UserFactory()
+    _, old_codes = enable_two_factor(user)
+    new_codes = security.recovery_codes_regenerate(user=user, client=Client(channel="web"))
+
+    assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+    event = AccountEvent.objects.get(kind=Kind.RECOVERY_CODES_GENERATED, user=user)
+    assert event.actor == user and event.channel == "web"
+    with pytest.raises(security.WrongSecondFactor):
+        security.second_factor_verify(user=user, code=old_codes[0], client=Client())
+    # django-otp throttles a device for a moment after a wrong code.
+    with time_machine.travel(timezone.now() + timedelta(seconds=5)):
+        assert security.second_factor_verify(user=user, code=new_codes[0], client=Client())
+    assert security.recovery_codes_left(user) == 9
+
+
 def test_guessing_codes_locks_the_account_like_guessing_passwords(client, settings):
     user = UserFactory()
     enable_two_factor(user)
