@@ -231,6 +231,37 @@ def test_twelve_hours_later_an_undecided_case_is_breached_and_moderators_warned(
     assert decision.at > clock.due_at
 
 
+def test_the_decision_clock_warns_at_75_and_90_percent_and_breaches_at_twelve_hours(
+    moderator, administrator, reporter, django_capture_on_commit_callbacks
+):
+    _, case = flagged_listing(reporter)
+    clock = Clock.objects.get(metric="moderation.decision", target_id=case.pk)
+    assert clock.due_at - clock.started_at == timedelta(hours=12)
+
+    def sweep_at(offset: timedelta):
+        with (
+            time_machine.travel(clock.started_at + offset, tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            result = sla_sweep()
+        clock.refresh_from_db()
+        return result.warned, result.breached, clock.warned_percent
+
+    minute = timedelta(minutes=1)
+    assert sweep_at(timedelta(hours=9) - minute) == (0, 0, 0)
+    assert sweep_at(timedelta(hours=9)) == (1, 0, 75)  # 75 % of 12 h
+    assert [m.to for m in mail.outbox] == [[moderator.email]]
+    assert sweep_at(timedelta(hours=10.8) - minute) == (0, 0, 75)
+    assert sweep_at(timedelta(hours=10.8)) == (1, 0, 90)  # 90 % of 12 h: 10 h 48 min
+    assert "90 % of the time used" in mail.outbox[-1].subject
+    assert set(mail.outbox[-1].to) >= {moderator.email, administrator.email}
+    assert sweep_at(timedelta(hours=12) - minute) == (0, 0, 90)
+    assert sweep_at(timedelta(hours=12)) == (0, 1, 90)
+    assert clock.breached_at == clock.due_at and "Breached" in mail.outbox[-1].subject
+    assert sweep_at(timedelta(hours=13)) == (0, 0, 90)  # a later sweep neither warns nor breaches again
+    assert len(mail.outbox) == 3
+
+
 def test_suspending_the_user_removes_the_content_and_suspends_the_account(moderator, reporter):
     second = UserFactory(email="second@saypro.example", roles=["Moderator"])
     listing, case = flagged_listing(reporter)
