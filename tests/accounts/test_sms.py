@@ -93,7 +93,8 @@ def test_the_code_sent_through_the_gateway_verifies_the_phone(gateway, django_ca
     [request] = gateway.requests
     message = json.loads(request["body"])
     assert message["to"] == registration.phone_e164
-    code = re.search(r"\b(\d{6})\b", message["body"]).group(1)
-    registration = services.phone_code_confirm(registration=registration, code=code)
+    code = re.search(r"\b(\d{6})\b", message["body"])
+    assert code is not None
+    registration = services.phone_code_confirm(registration=registration, code=code.group(1))
     assert registration.phone_verified_at is not None
     assert registration.status == RegistrationStatus.VERIFYING  # waiting on the e-mail only, not sent to review
