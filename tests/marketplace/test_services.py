@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts.models import Registration, RegistrationStatus
+from accounts import activity
+from accounts.models import ActivityDay, Registration, RegistrationStatus
 from marketplace import services
 from marketplace.models import ListingStatus, TransactionStatus
 from saypro.audit.models import AuditEntry
@@ -33,6 +34,10 @@ def test_a_listing_runs_thirty_days_and_counts_as_activity(user, django_capture_
     assert listing.status == ListingStatus.ACTIVE
     assert listing.expires_at - listing.created_at == services.LISTING_DURATION
     assert AuditEntry.objects.filter(action="listing.create", actor=user).exists()
+    activity.activity_flush(settle_seconds=0)
+    day = ActivityDay.objects.get(user=user, day=timezone.localdate(listing.created_at))
+    assert day.listings_posted == 1
+    assert day.transactions == day.messages_sent == day.sign_ins == 0
 
 
 def test_sellers_need_an_approved_registration(user):
@@ -145,6 +150,19 @@ def test_transactions_follow_their_lifecycle(user, administrator):
     with pytest.raises(DomainError, match="cannot become"):
         services.transaction_set_status(deal=deal, by=administrator, status="completed")
     assert AuditEntry.objects.filter(action="transaction.refunded", reason="Seller agreed").exists()
+
+
+def test_a_buyers_transaction_steps_count_as_transaction_activity_and_staff_steps_do_not(user, administrator):
+    listing = ListingFactory()
+    with time_machine.travel("2026-03-02 10:00:00Z", tick=False):
+        deal = services.transaction_start(listing=listing, buyer=user)
+        deal = services.transaction_set_status(deal=deal, by=administrator, status="paid")
+        services.transaction_set_status(deal=deal, by=user, status="completed")
+        activity.activity_flush(settle_seconds=0)
+
+    day = ActivityDay.objects.get(user=user, day=date(2026, 3, 2))
+    assert day.transactions == 2  # started, then confirmed as received
+    assert not ActivityDay.objects.filter(user__in=[listing.seller, administrator]).exists()
 
 
 def test_profiles_are_hidden_and_restored_by_moderation(user, django_capture_on_commit_callbacks):
