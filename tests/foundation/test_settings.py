@@ -9,6 +9,11 @@ import pytest
 from tests.foundation.support import child_env, run_manage, run_python
 
 SETUP = "import django; django.setup()"
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+    "DJANGO_ALLOWED_HOSTS": "ops.saypro.example",
+}
 
 
 def test_defaults_start_without_any_variable(tmp_path):
@@ -67,3 +72,22 @@ def test_deploy_checks_pass_with_production_variables(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "demo_mode", "required"),
+    [
+        (PRODUCTION, False, True),
+        ({}, True, False),
+        ({**PRODUCTION, "SAYPRO_DEMO_MODE": "1"}, True, False),
+        ({**PRODUCTION, "SAYPRO_STAFF_2FA_REQUIRED": "0"}, False, False),
+        ({"SAYPRO_STAFF_2FA_REQUIRED": "1"}, True, True),
+    ],
+    ids=["production", "defaults", "production-demo", "production-opted-out", "demo-opted-in"],
+)
+def test_staff_two_factor_is_required_unless_the_demo_runs(tmp_path, overrides, demo_mode, required):
+    code = f"{SETUP}; from django.conf import settings; print(settings.DEMO_MODE, settings.STAFF_2FA_REQUIRED)"
+    result = run_python(code, child_env(tmp_path, **overrides))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(demo_mode), str(required)]
