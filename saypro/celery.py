@@ -23,8 +23,13 @@ app.conf.beat_schedule = {
     "reports-rollups-refresh": {"task": "reports.tasks.rollups_refresh", "schedule": crontab(minute="*/15")},
     "reports-scheduled": {"task": "reports.tasks.scheduled_reports", "schedule": crontab(minute=5)},
     "reports-runs-recover": {"task": "reports.tasks.runs_recover", "schedule": crontab(minute="*/5")},
-    # Support: solved tickets close once the requester can no longer reopen them (SUPPORT_REOPEN_DAYS).
+    # Support: solved tickets close once the requester can no longer reopen them (SUPPORT_REOPEN_DAYS); the
+    # triage classifier is refitted weekly with agents' transfers once enough are new.
     "support-close-solved": {"task": "support.tasks.close_solved_tickets", "schedule": crontab(minute=25)},
+    "support-retrain-triage": {
+        "task": "support.tasks.retrain_triage_model",
+        "schedule": crontab(minute=50, hour=3, day_of_week="sunday"),
+    },
     "accounts-activity-flush": {"task": "accounts.tasks.activity_flush", "schedule": 60.0},
     "accounts-sessions-last-seen": {"task": "accounts.tasks.sessions_flush_last_seen", "schedule": 120.0},
     "accounts-suspensions-expire": {"task": "accounts.tasks.suspensions_expire", "schedule": crontab(minute="*/5")},

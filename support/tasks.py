@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from saypro.mail import send_template
 
-from . import services
+from . import services, triage
 from .models import Survey, SurveyFollowUp, Ticket, TicketMessage
 
 
@@ -121,3 +121,10 @@ def send_follow_up_notice(follow_up_id: int) -> None:
 @shared_task
 def close_solved_tickets() -> int:
     return services.tickets_close_solved()
+
+
+@shared_task
+def retrain_triage_model() -> int | None:
+    """Refit the triage classifier with agents' transfers once enough are new; returns the new version."""
+    model = triage.triage_model_retrain()
+    return model.version if model is not None else None

@@ -1,16 +1,19 @@
 """Categories on arrival (rules, then the classifier, with confidence), agents' corrections as labels,
-retraining, and routing to an agent of the category's team."""
+retraining (by hand and weekly), and routing to an agent of the category's team."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import AgentProfile
-from messaging import classification, services
+from messaging import classification, services, tasks
 from messaging.models import Category, CategoryLabel, CategorySource, Status, Team
+from saypro.ml.models import TextModel
 from saypro.ml.services import text_model_train
 from tests.factories import UserFactory
 from tests.messaging.conftest import clock, on_team, start
@@ -185,3 +188,39 @@ def test_a_second_claim_is_refused_with_the_holders_name(user, agent, administra
     with pytest.raises(services.DomainError) as caught:
         services.conversation_claim(conversation=conversation, by=administrator)
     assert agent.get_full_name() in caught.value.message
+
+
+def test_the_weekly_retraining_runs_only_when_agents_labelled_something_new(tmp_path, settings, agent):
+    bootstrap = tmp_path / "bitext.csv"
+    rows = [
+        ("how long does shipping take", "delivery_period"),
+        ("when will my parcel arrive", "delivery_period"),
+        ("i cannot log in to my account", "recover_password"),
+        ("reset my password please", "recover_password"),
+        ("help me open an account", "create_account"),
+        ("problem with my registration", "registration_problems"),
+    ]
+    bootstrap.write_text("text,department,intent\n" + "".join(f"{text},x,{intent}\n" for text, intent in rows))
+    settings.MESSAGING_CATEGORY_BOOTSTRAP_CSV = str(bootstrap)
+    model = TextModel.objects.filter(name=classification.MODEL_NAME)
+    now = timezone.now()
+    assert tasks.retrain_category_model() is None  # no agent label yet
+    with time_machine.travel(now, tick=False):
+        first = start(UserFactory(), body="How much does a featured ad cost")
+        services.conversation_categorise(conversation=first, by=agent, category=Category.GENERAL)
+    with time_machine.travel(now + timedelta(hours=1), tick=False):
+        assert tasks.retrain_category_model() == 1
+        # The active version has seen every label: the next run does nothing.
+        assert tasks.retrain_category_model() is None
+    assert model.count() == 1
+    with time_machine.travel(now + timedelta(hours=2), tick=False):
+        second = start(UserFactory(), body="What are your opening hours")
+        services.conversation_categorise(conversation=second, by=agent, category=Category.MISC)
+        services.conversation_categorise(conversation=first, by=agent, category=Category.MISC)
+    with time_machine.travel(now + timedelta(hours=3), tick=False):
+        assert tasks.retrain_category_model() == 2
+    active = model.get(is_active=True)
+    assert active.version == 2 and model.get(version=1).is_active is False
+    # The bootstrap file plus one label per conversation: the second correction of `first` replaced its first.
+    assert active.source == "bitext.csv + 2 agent labels" and active.trained_on == len(rows) + 2
+    assert Category.MISC in active.labels

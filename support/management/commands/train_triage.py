@@ -5,9 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from saypro.errors import InvalidInput
-from saypro.ml.services import read_labelled_csv, text_model_train
-from support.models import DepartmentTransfer, Ticket
-from support.services import TRIAGE_MODEL, ticket_triage
+from support.triage import tickets_retriage_waiting, triage_model_train
 
 
 class Command(BaseCommand):
@@ -28,21 +26,16 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            texts, labels = read_labelled_csv(
-                options["csv"], text_column=options["text_column"], label_column=options["label_column"]
-            )
-            if options["with_transfers"]:
-                transfers = DepartmentTransfer.objects.values_list("text", "to_department__slug")
-                for text, slug in transfers.iterator():
-                    texts.append(text)
-                    labels.append(slug)
-            self.stdout.write(f"Training {TRIAGE_MODEL} on {len(texts)} examples…")
-            model = text_model_train(
-                name=TRIAGE_MODEL, texts=texts, labels=labels, folds=options["folds"], source=options["csv"]
+            model = triage_model_train(
+                csv=options["csv"],
+                text_column=options["text_column"],
+                label_column=options["label_column"],
+                with_transfers=options["with_transfers"],
+                folds=options["folds"],
             )
         except (OSError, InvalidInput) as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(self.style.SUCCESS(f"Stored {model} (active)."))
+        self.stdout.write(self.style.SUCCESS(f"Stored {model} (active), trained on {model.trained_on:,} examples."))
         metrics = model.metrics
         if metrics:
             self.stdout.write(
@@ -55,6 +48,5 @@ class Command(BaseCommand):
                     f"F1 {row['f1']:.2%}  n={row['support']}"
                 )
         if not options["no_retriage"]:
-            waiting = Ticket.objects.filter(needs_triage=True, department__isnull=True).order_by("created_at")
-            moved = sum(ticket_triage(ticket=ticket).department_id is not None for ticket in waiting[:1000])
+            moved = tickets_retriage_waiting()
             self.stdout.write(f"Re-triaged waiting tickets: {moved} now have a department.")
