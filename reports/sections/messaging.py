@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from messaging import selectors as messaging
+from messaging.models import Category
 from saypro.sla import selectors as sla_selectors
 
 from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table
@@ -14,9 +15,73 @@ from ..selectors import achievement, percent
 from . import MESSAGING, Context, section_register
 from .compliance import hours
 
+# The key of the all-categories row: no category's value.
+ALL = "*"
+
 
 def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _percent(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 1)
+
+
+def _change(rate: float | None, before: float | None) -> float | None:
+    """Percentage points from the previous period's rate to this one's."""
+    return None if rate is None or before is None else round((rate - before) * 100, 1)
+
+
+def _first_response_by_category(
+    start: datetime, end: datetime, now: datetime
+) -> dict[str, tuple[str, messaging.ResponseCompliance]]:
+    """First-response achievement per category over the clocks due in [start, end), the uncategorised ones and
+    the total; the selector filters by a category value, so the uncategorised are the total less the others."""
+    total = messaging.first_response_compliance(start=start, end=end, now=now)
+    out = {
+        value: (str(label), messaging.first_response_compliance(start=start, end=end, category=value, now=now))
+        for value, label in Category.choices
+    }
+    out[""] = (
+        "Not categorised",
+        messaging.ResponseCompliance(
+            achieved=total.achieved - sum(c.achieved for _, c in out.values()),
+            breached=total.breached - sum(c.breached for _, c in out.values()),
+        ),
+    )
+    out[ALL] = ("All categories", total)
+    return out
+
+
+def _first_response_table(ctx: Context) -> Table:
+    """Beside resolution by category: the 24-hour first response per category, over the whole period's
+    deadlines like the headline figure, so that the last row equals it."""
+    now = _first_response_by_category(ctx.period.start_at, ctx.period.end_at, ctx.now)
+    before = _first_response_by_category(ctx.previous.start_at, ctx.previous.end_at, ctx.now)
+    target = messaging.FIRST_RESPONSE_TARGET * 100
+    rows = []
+    for key, (label, result) in now.items():
+        previous = before[key][1]
+        if key != ALL and not (result.achieved + result.breached or previous.achieved + previous.breached):
+            continue
+        rows.append(
+            [
+                label,
+                target,
+                result.achieved,
+                result.breached,
+                _percent(result.rate),
+                _percent(previous.rate),
+                _change(result.rate, previous.rate),
+            ]
+        )
+    return Table(
+        "messaging_first_response",
+        "First response within 24 h by category",
+        ["Category", "Target %", "Achieved", "Breached", "Achievement %", "Previous %", "Change (pts)"],
+        rows,
+        note="Over the first-response deadlines that fall in each period, by the conversation's current category.",
+    )
 
 
 @section_register("messaging", area=MESSAGING, order=60)
@@ -175,20 +240,49 @@ def messaging_section(ctx: Context) -> Section:
             note=f"{mix.uncategorised:,} conversations not categorised yet are left out of the shares.",
         )
     )
+    first_table = _first_response_table(ctx)
+    section.tables.append(first_table)
+    first_rows = first_table.rows[:-1]  # the categories, without the total
+    section.charts.append(
+        Chart(
+            "messaging_first_response",
+            "First response within 24 h by category",
+            "bar",
+            [row[0] for row in first_rows],
+            [Series("Achievement %", [row[4] or 0.0 for row in first_rows])],
+            unit=PERCENT,
+            target=target,
+        )
+    )
     by_category = messaging.resolution_compliance_by_category(start=start, end=end, now=ctx.now)
+    by_category_before = {
+        c.category: c
+        for c in messaging.resolution_compliance_by_category(start=before_start, end=before_end, now=ctx.now)
+    }
     section.tables.append(
         Table(
             "messaging_resolution",
             "Resolution by category",
-            ["Category", "Target h", "Achieved", "Breached", "Achievement %", "Average h"],
+            [
+                "Category",
+                "Target h",
+                "Achieved",
+                "Breached",
+                "Achievement %",
+                "Average h",
+                "Previous %",
+                "Change (pts)",
+            ],
             [
                 [
                     c.label,
                     c.target_hours,
                     c.achieved,
                     c.breached,
-                    _round(None if c.rate is None else c.rate * 100),
+                    _percent(c.rate),
                     _round(c.average_hours, 2),
+                    _percent(by_category_before[c.category].rate),
+                    _change(c.rate, by_category_before[c.category].rate),
                 ]
                 for c in by_category
                 if c.achieved or c.breached or c.target_hours

@@ -5,8 +5,12 @@ Messaging, the week of Monday 6 April 2026 (local time, UTC+2), read on 1 June:
   B  Tue 7 Apr 09:00  inbound; answered 30 h later (Wed 8 Apr 15:00).
   C  Wed 8 Apr 11:00  inbound; never answered.
   D  Tue 14 Apr 10:00 outbound (the next week).
-First-response deadlines in the week: A met, B and C breached: 1 ÷ 3 = 33.3 %. First replies given in the week:
-A 2 h and B 30 h: average 16 h, median 2 h, p90 30 h.
+The keyword rules categorise A as a renewal request and B as a complaint; C stays uncategorised.
+First-response deadlines in the week: A met, B and C breached: 1 ÷ 3 = 33.3 %; by category renewal 1 of 1
+(100 %), complaint 0 of 1, not categorised 0 of 1. First replies given in the week: A 2 h and B 30 h: average 16 h,
+median 2 h, p90 30 h. Resolution deadlines (48 h): A met after 3 h; B and C open past theirs.
+Category mix: 2 categorised, 1 each in "complaints and policy reports" and "renewal": 50 % each, against targets
+of 10 % and 15 %; general (30 %), support (40 %) and miscellaneous (5 %) have none.
 
 Support, the week of Monday 2 March 2026, read on 12 March: four tickets at 10:00 on Monday; A answered after 1 h
 and solved after 10 h, B 2 h and 20 h, C 4 h and 30 h, D never answered. Resolution deadlines (Tue 10:00): A and
@@ -78,7 +82,63 @@ def test_messaging_section(april_week):
     # The week before had no conversation: no growth figure; the next week's outbound one is not in this week.
     assert values["messaging.growth"] is None
     mix = next(t for t in section.tables if t.key == "messaging_mix")
-    assert sum(row[1] for row in mix.rows) <= 3
+    assert mix.rows == [
+        ["General inquiries", 0, 0.0, 30.0, -30.0],
+        ["Support requests", 0, 0.0, 40.0, -40.0],
+        ["Complaints and policy violation reports", 1, 50.0, 10.0, 40.0],
+        ["Renewal and approval requests", 1, 50.0, 15.0, 35.0],
+        ["Miscellaneous (feedback, suggestions)", 0, 0.0, 5.0, -5.0],
+    ]
+    assert mix.note.startswith("1 conversations not categorised")
+
+
+def table_rows(section, key):
+    return {row[0]: row[1:] for row in next(t for t in section.tables if t.key == key).rows}
+
+
+def test_messaging_first_response_and_resolution_by_category(april_week):
+    now = datetime(2026, 6, 1, 10, tzinfo=UTC)
+    week = periods.containing(periods.WEEK, date(2026, 4, 6))
+    with time_machine.travel(now, tick=False):
+        section = messaging_section(context_for(week, now))
+    # [target %, achieved, breached, achievement %, previous %, change]: the week before had no deadline.
+    assert table_rows(section, "messaging_first_response") == {
+        "Complaint": [90.0, 0, 1, 0.0, None, None],
+        "Renewal or approval request": [90.0, 1, 0, 100.0, None, None],
+        "Not categorised": [90.0, 0, 1, 0.0, None, None],
+        "All categories": [90.0, 1, 2, pytest.approx(33.3), None, None],
+    }
+    chart = next(c for c in section.charts if c.key == "messaging_first_response")
+    assert chart.labels == ["Complaint", "Renewal or approval request", "Not categorised"]
+    assert chart.series[0].values == [0.0, 100.0, 0.0] and chart.target == 90.0
+    resolution = table_rows(section, "messaging_resolution")
+    # [target h, achieved, breached, achievement %, average h, previous %, change]
+    assert resolution["Renewal or approval request"] == [48.0, 1, 0, 100.0, 3.0, None, None]
+    assert resolution["Complaint"] == [48.0, 0, 1, 0.0, None, None, None]
+    assert resolution["Not categorised"] == [None, 0, 1, 0.0, None, None, None]
+    assert resolution["Support request"] == [72.0, 0, 0, None, None, None, None]
+
+
+def test_first_response_by_category_compares_with_the_previous_week(april_week, agent):
+    # The week of 13 April: a renewal request and a complaint, each answered within the hour; A, B and C's
+    # deadlines are the previous week's (renewal 100 %, complaint 0 %, not categorised 0 %, all 33.3 %).
+    for body in ("Please renew my ad, it has expired", "I want to file a complaint about a buyer"):
+        with time_machine.travel(at_local(4, 15, 9), tick=False) as clock:
+            conversation = start(UserFactory(), body=body)
+            clock.move_to(at_local(4, 15, 10))
+            messaging_services.reply_send(conversation=conversation, by=agent, body="Done.", then="open")
+    now = datetime(2026, 6, 1, 10, tzinfo=UTC)
+    week = periods.containing(periods.WEEK, date(2026, 4, 13))
+    with time_machine.travel(now, tick=False):
+        section = messaging_section(context_for(week, now))
+    assert table_rows(section, "messaging_first_response") == {
+        "Complaint": [90.0, 1, 0, 100.0, 0.0, 100.0],
+        "Renewal or approval request": [90.0, 1, 0, 100.0, 100.0, 0.0],
+        "Not categorised": [90.0, 0, 0, None, 0.0, None],
+        "All categories": [90.0, 2, 0, 100.0, pytest.approx(33.3), pytest.approx(66.7)],
+    }
+    first = next(f for f in section.figures if f.key == "messaging.first_response_24h")
+    assert (first.value, first.previous) == (100.0, pytest.approx(100 / 3))
 
 
 def test_support_section(agent):
