@@ -278,6 +278,40 @@ def test_rows_look_like_a_marketplace_in_southern_west_and_east_africa():
 
 
 @pytest.mark.django_db
+def test_campaigns_make_the_spikes_in_daily_sign_ups():
+    seed_accounts()
+    # The plan the seed wrote: the same seed draws the same campaigns and the same applicants.
+    simulator, signups = simulate(USERS, 7)
+    period = simulator.period
+    launches = {campaign.code: campaign.day for campaign in simulator.campaigns}
+    rows = sorted(Registration.objects.values_list("started_at", "campaign", "user__email"))
+
+    first_seen: dict[str, int] = {}
+    for started_at, campaign, _ in rows:
+        if campaign:
+            first_seen.setdefault(campaign, period.day_index(started_at))
+    assert first_seen == launches
+
+    def per_day(emails: set[str] | None = None) -> list[int]:
+        days = Counter(period.day_index(at) for at, _, email in rows if emails is None or email in emails)
+        return [days[day] for day in range(period.days)]
+
+    every = per_day()
+    median = statistics.median(every)
+    assert median > 0
+    for launch in launches.values():
+        assert max(every[launch : launch + 2]) >= 2 * median
+
+    # Fraud bursts are spikes of their own; among genuine applicants every day that reaches twice the median
+    # lies in the first days of a campaign.
+    genuine = per_day({s.email for s in signups if not s.fraudulent})
+    genuine_median = statistics.median(genuine)
+    spikes = [day for day, count in enumerate(genuine) if count >= 2 * genuine_median]
+    assert all(any(0 <= day - launch <= 3 for launch in launches.values()) for day in spikes), spikes
+    assert all(any(0 <= day - launch <= 3 for day in spikes) for launch in launches.values()), spikes
+
+
+@pytest.mark.django_db
 def test_sign_ups_peak_in_the_evening_and_are_rare_at_night():
     _, signups = simulate(1000, 2)
     hours = Counter(s.started_at.astimezone(ZoneInfo(s.country.tz)).hour for s in signups if not s.fraudulent)
