@@ -9,9 +9,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from saypro.context_processors import NavEntry, nav_register
-        from saypro.sla.promises import Promise, promise_register
+        from saypro.sla.promises import RATE, SECONDS, ExtraFigures, Figure, Promise, promise_register
 
         from . import sla_handlers  # noqa: F401  (registers the registration clock's warn/breach handlers)
+        from .selectors import registration_tiles
 
         promise_register(
             Promise(
@@ -21,6 +22,33 @@ class AccountsConfig(AppConfig):
                 target_rate=1.0,
                 queue_permission="accounts.review_registration",
                 items_url_name="accounts:queue",
+                item_url_name="accounts:registration",
+                extra=ExtraFigures(
+                    read=registration_tiles,
+                    figures=(
+                        Figure(
+                            "decision-median",
+                            "Decision, median",
+                            lambda t: t["decision_time"].median,
+                            SECONDS,
+                            note="this quarter",
+                        ),
+                        Figure(
+                            "decision-p90",
+                            "Decision, p90",
+                            lambda t: t["decision_time"].p90,
+                            SECONDS,
+                            note="this quarter",
+                        ),
+                        Figure(
+                            "auto-approval",
+                            "Auto-approved",
+                            lambda t: t["auto_approval_rate"],
+                            RATE,
+                            note="of this quarter's approvals",
+                        ),
+                    ),
+                ),
                 order=10,
             )
         )

@@ -39,7 +39,7 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.routing import load_register
-        from saypro.sla.promises import Promise, promise_register
+        from saypro.sla.promises import COUNT, ExtraFigures, Figure, Promise, promise_register
 
         from . import (
             integrations,
@@ -55,6 +55,11 @@ class MessagingConfig(AppConfig):
                 target_rate=0.9,
                 queue_permission="messaging.view_conversation",
                 items_url_name="messaging:home",
+                item_url_name="messaging:thread",
+                extra=ExtraFigures(
+                    read=selectors.unresolved_backlog,
+                    figures=(Figure("backlog", "Unresolved", lambda b: b.unresolved, COUNT, note="conversations now"),),
+                ),
                 order=20,
             )
         )

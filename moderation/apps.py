@@ -45,6 +45,7 @@ class ModerationConfig(AppConfig):
                 target_rate=1.0,
                 queue_permission="moderation.view_case",
                 items_url_name="moderation:home",
+                item_url_name="moderation:case",
                 order=40,
             )
         )

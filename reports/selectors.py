@@ -1,13 +1,19 @@
 """Reads for the dashboard, the area pages and the reports: SLA achievement from the rollups, live queues
-from the SLA kernel's partial indexes, and the buckets of a period's trend lines."""
+from the SLA kernel's partial indexes, the clocks behind each number of a tile, and the buckets of a period's
+trend lines."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
 
 from saypro.sla import selectors as sla_selectors
-from saypro.sla.promises import Promise, promises
+from saypro.sla.models import Clock, ClockState
+from saypro.sla.promises import Figure, Promise, promises
+from saypro.sla.selectors import ACHIEVED, _breached
 
 from . import periods
 from .periods import Period
@@ -15,6 +21,7 @@ from .rollups import Reader
 from .sources import SLA_DUE, SLA_STARTED, SLA_STOPPED
 
 TREND_WEEKS = 12
+TILE_PERIODS = (periods.WEEK, periods.MONTH, periods.QUARTER)
 
 
 @dataclass(frozen=True)
@@ -94,25 +101,43 @@ class PromiseTile:
     breached_open: int
     # Weekly achievement (percent or None) for the last TREND_WEEKS weeks, the current one last.
     trend: list[tuple[str, float | None]]
-    can_open_items: bool
+    # The promise's extra figures with their values, when asked for.
+    extras: list[tuple[Figure, float | None]]
 
 
-def promise_tiles(*, user: object, now: datetime) -> list[PromiseTile]:
-    """One tile per registered promise the user may see: their own queue's, or every one with compliance."""
-    has_perm = user.has_perm  # type: ignore[attr-defined]
-    sees_all = has_perm("sla.view_compliance")
+def may_see_promise(user: Any, promise: Promise) -> bool:
+    """A tile, and the items behind its numbers, are for the staff who work its queue and for everyone who
+    sees compliance."""
+    return bool(user.has_perm("sla.view_compliance") or user.has_perm(promise.queue_permission))
+
+
+def tile_start(kind: str, now: datetime) -> date:
+    """The first local day of a tile's week, month or quarter figure, which covers the deadlines from that day's
+    midnight up to now."""
+    return periods.containing(kind, periods.today(now)).start
+
+
+def _extras(promise: Promise, now: datetime) -> list[tuple[Figure, float | None]]:
+    if promise.extra is None:
+        return []
+    read = promise.extra.read(now=now)
+    return [(figure, figure.value(read)) for figure in promise.extra.figures]
+
+
+def promise_tiles(*, user: object, now: datetime, extra_figures: bool = False) -> list[PromiseTile]:
+    """One tile per registered promise the user may see: their own queue's, or every one with compliance.
+    Each promise's extra figures are read only with `extra_figures` (the dashboard shows them, the API not)."""
     reader = Reader(now)
-    today = periods.today(now)
-    tomorrow = today + timedelta(days=1)
-    week, month, quarter = (periods.containing(kind, today) for kind in (periods.WEEK, periods.MONTH, periods.QUARTER))
-    trend_start = week.start - timedelta(weeks=TREND_WEEKS - 1)
+    # The reader's days end at `now`: a deadline later today counts once it has passed.
+    tomorrow = periods.today(now) + timedelta(days=1)
+    starts = {kind: tile_start(kind, now) for kind in TILE_PERIODS}
+    trend_start = starts[periods.WEEK] - timedelta(weeks=TREND_WEEKS - 1)
     tiles = []
     for promise in promises():
-        own = has_perm(promise.queue_permission)
-        if not (own or sees_all):
+        if not may_see_promise(user, promise):
             continue
         # One read of the daily rows covers the quarter and the trend; the periods add up from it.
-        first = min(quarter.start, trend_start)
+        first = min(starts[periods.QUARTER], trend_start)
         days = reader.daily(SLA_DUE, first, tomorrow, dimension=f"metric:{promise.metric}")
 
         def summed(start: date, end: date, days: dict[date, dict[str, float]] = days) -> Achievement:
@@ -129,14 +154,82 @@ def promise_tiles(*, user: object, now: datetime) -> list[PromiseTile]:
         tiles.append(
             PromiseTile(
                 promise=promise,
-                week=summed(week.start, tomorrow),
-                month=summed(month.start, tomorrow),
-                quarter=summed(quarter.start, tomorrow),
+                week=summed(starts[periods.WEEK], tomorrow),
+                month=summed(starts[periods.MONTH], tomorrow),
+                quarter=summed(starts[periods.QUARTER], tomorrow),
                 open=counts.open,
                 at_risk=counts.at_risk,
                 breached_open=counts.breached,
                 trend=trend,
-                can_open_items=own,
+                extras=_extras(promise, now) if extra_figures else [],
             )
         )
     return tiles
+
+
+# --- The items behind a tile's numbers -------------------------------------------------------------------------
+
+# Live states: the open clocks, read through the partial index on open clocks (metric, due_at).
+OPEN, AT_RISK, BREACHED = "open", "at_risk", "breached"
+# Period states: clocks due so far in the tile's week, month or quarter, read through the (metric, due_at) index.
+# "decided" is the achievement's denominator, met + missed.
+DECIDED, MET, MISSED = "decided", "met", "missed"
+LIVE_STATES = (OPEN, AT_RISK, BREACHED)
+PERIOD_STATES = (DECIDED, MET, MISSED)
+
+
+def _at_risk(now: datetime) -> Q:
+    # As saypro.sla.selectors.queue_counts counts them: past the 75 % point, not yet due, not breached.
+    return Q(state=ClockState.RUNNING, breached_at__isnull=True, risk_at__lte=now, due_at__gt=now)
+
+
+def _open_breached(now: datetime) -> Q:
+    # As queue_counts counts them: marked by the sweep, or running past the deadline before the sweep came by.
+    return Q(breached_at__isnull=False) | Q(state=ClockState.RUNNING, due_at__lte=now)
+
+
+def promise_items(*, metric: str, state: str, period: str | None, now: datetime) -> QuerySet[Clock]:
+    """The clocks behind one number of a promise's tile, soonest deadline first.
+
+    A live state (open, at risk, breached) needs no period; a period state (decided, met, missed) needs the
+    tile's week, month or quarter, and covers the deadlines from its first midnight up to now, as the tile's
+    achievement does. ValueError for anything else.
+    """
+    if state in LIVE_STATES and period is None:
+        clocks = Clock.objects.filter(metric=metric).exclude(state=ClockState.STOPPED)
+        if state == AT_RISK:
+            clocks = clocks.filter(_at_risk(now))
+        elif state == BREACHED:
+            clocks = clocks.filter(_open_breached(now))
+    elif state in PERIOD_STATES and period in TILE_PERIODS:
+        clocks = Clock.objects.filter(
+            metric=metric, due_at__gte=periods.local_midnight(tile_start(period, now)), due_at__lt=now
+        )
+        clocks = clocks.filter({DECIDED: ACHIEVED | _breached(now), MET: ACHIEVED, MISSED: _breached(now)}[state])
+    else:
+        raise ValueError(f"No items for state {state!r} and period {period!r}.")
+    return clocks.order_by("due_at", "pk")
+
+
+def promise_item_counts(*, metric: str, period: str | None, now: datetime) -> dict[str, int]:
+    """The count of every state of the same kind (live, or the period's), in one aggregate, for the page's tabs."""
+    if period is None:
+        counts = sla_selectors.queue_counts(metric=metric, now=now)
+        return {OPEN: counts.open, AT_RISK: counts.at_risk, BREACHED: counts.breached}
+    row = sla_selectors.compliance(
+        metric=metric, start=periods.local_midnight(tile_start(period, now)), end=now, now=now
+    )
+    return {DECIDED: row.achieved + row.breached, MET: row.achieved, MISSED: row.breached}
+
+
+def clock_state(clock: Clock, now: datetime) -> str:
+    """Where one clock stands, by the same definitions as the tile's numbers."""
+    if clock.state == ClockState.STOPPED:
+        return MET if clock.met and clock.breached_at is None else MISSED
+    if clock.breached_at is not None or (clock.state == ClockState.RUNNING and clock.due_at <= now):
+        return BREACHED
+    if clock.state == ClockState.PAUSED:
+        return "paused"
+    if clock.risk_at is not None and clock.risk_at <= now:
+        return AT_RISK
+    return OPEN

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tiles/", views.tiles, name="tiles"),
     path("areas/<slug:area>/", views.area, name="area"),
+    path("promises/<str:metric>/items/", views.promise_items, name="promise-items"),
     path("reports/", views.reports, name="reports"),
     path("reports/<int:pk>/", views.report, name="report"),
     path("reports/<int:pk>/preview/", views.report_preview, name="report-preview"),

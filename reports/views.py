@@ -1,26 +1,33 @@
-"""Staff pages: the live dashboard (one tile per promise, by role), the area pages with their charts, the
-report runs with their downloads and preview, and the improvement log."""
+"""Staff pages: the live dashboard (one tile per promise, by role) with the items behind each of its numbers,
+the area pages with their charts, the report runs with their downloads and preview, and the improvement log."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from saypro.errors import DomainError
+from saypro.sla import promises as sla_promises
+from saypro.sla.models import Clock
+from saypro.sla.promises import Figure, Promise, promise_for
 
 from . import selectors, services
-from .document import Section, document_from_dict
+from .document import COUNT, HOURS, PERCENT, Section, document_from_dict, format_value
 from .forms import ImprovementForm, PeriodForm, ReportRequestForm
 from .models import Improvement, ReportRun, RunStatus
 from .sections import AREAS, build_sections, context_for
@@ -41,6 +48,14 @@ AREA_PERMISSIONS = {
     "support": "support.view_ticket",
     "moderation": "moderation.view_case",
 }
+
+# An extra figure's unit (as the app's selector gives it) -> the reports' unit and the factor to it.
+EXTRA_UNITS = {
+    sla_promises.SECONDS: (HOURS, 1 / 3600),
+    sla_promises.RATE: (PERCENT, 100.0),
+    sla_promises.COUNT: (COUNT, 1.0),
+}
+ITEMS_PER_PAGE = 50
 
 ViewFunc = Callable[..., HttpResponseBase]
 
@@ -75,18 +90,31 @@ def compliance_grade(percent: float | None, target: float) -> str:
     return "bad"
 
 
-def _items_url(url_name: str, **filters: str) -> str:
-    try:
-        url = reverse(url_name)
-    except NoReverseMatch:
-        return ""
-    return f"{url}?{urlencode(filters)}" if filters else url
+def _items_url(metric: str, **query: str) -> str:
+    return f"{reverse('dashboard:promise-items', args=[metric])}?{urlencode(query)}"
+
+
+def _extra_figure(figure: Figure, value: float | None) -> dict[str, Any]:
+    """An extra figure in the units the reports print: hours (minutes under one), percent, count."""
+    unit, scale = EXTRA_UNITS[figure.unit]
+    scaled = None if value is None else value * scale
+    if figure.target is None or value is None:
+        grade = "neutral"
+    else:
+        grade = "ok" if (value >= figure.target if figure.higher_is_better else value <= figure.target) else "bad"
+    return {
+        "key": figure.key,
+        "label": figure.label,
+        "value": format_value(scaled, unit),
+        "note": figure.note,
+        "grade": grade,
+    }
 
 
 def _tile(tile: selectors.PromiseTile) -> dict[str, Any]:
     promise = tile.promise
+    metric = promise.metric
     target = promise.target_rate * 100
-    link = (lambda **f: _items_url(promise.items_url_name, **f)) if tile.can_open_items else (lambda **f: "")
     periods_ = []
     for key, label, value in (
         ("week", "This week", tile.week),
@@ -100,33 +128,41 @@ def _tile(tile: selectors.PromiseTile) -> dict[str, Any]:
                 "value": "—" if value.percent is None else f"{value.percent:.1f} %",
                 "note": f"{value.achieved:,} of {value.decided:,}" if value.decided else "no deadline yet",
                 "grade": compliance_grade(value.percent, target),
+                "url": _items_url(metric, state=selectors.DECIDED, period=key),
             }
         )
     return {
-        "key": promise.metric.replace(".", "-"),
-        "metric": promise.metric,
+        "key": metric.replace(".", "-"),
+        "metric": metric,
         "title": promise.title,
         "target": f"{target:g} %",
         "deadline_text": promise.deadline_text,
         "periods": periods_,
         "grade": compliance_grade(tile.week.percent, target),
         "counts": [
-            {"key": "open", "label": "Open", "value": tile.open, "url": link(), "grade": "neutral"},
+            {
+                "key": "open",
+                "label": "Open",
+                "value": tile.open,
+                "url": _items_url(metric, state=selectors.OPEN),
+                "grade": "neutral",
+            },
             {
                 "key": "at_risk",
                 "label": "At risk",
                 "value": tile.at_risk,
-                "url": link(at_risk="on"),
+                "url": _items_url(metric, state=selectors.AT_RISK),
                 "grade": "warn" if tile.at_risk else "ok",
             },
             {
                 "key": "breached",
                 "label": "Breached",
                 "value": tile.breached_open,
-                "url": link(breached="on"),
+                "url": _items_url(metric, state=selectors.BREACHED),
                 "grade": "bad" if tile.breached_open else "ok",
             },
         ],
+        "extras": [_extra_figure(figure, value) for figure, value in tile.extras],
         "trend": [value for _, value in tile.trend],
         "trend_label": (f"Weekly achievement from {tile.trend[0][0]} to {tile.trend[-1][0]}" if tile.trend else ""),
         "target_value": target,
@@ -148,7 +184,7 @@ def _may_see_area(user: Any, area: str) -> bool:
 def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
     now = timezone.now()
     return {
-        "tiles": [_tile(t) for t in selectors.promise_tiles(user=request.user, now=now)],
+        "tiles": [_tile(t) for t in selectors.promise_tiles(user=request.user, now=now, extra_figures=True)],
         "now": now,
         "refresh_seconds": REFRESH_SECONDS,
     }
@@ -191,6 +227,158 @@ def area(request: HttpRequest, area: str) -> HttpResponse:
             "period": period,
             "previous": ctx.previous,
             "sections": build_sections(ctx, area),
+        },
+    )
+
+
+# --- The items behind a tile's numbers ---------------------------------------------------------------------
+
+STATE_LABELS = {
+    selectors.OPEN: ("Open", "Every item still waiting for its decision, in time or not."),
+    selectors.AT_RISK: ("At risk", "Open, not yet due, with more than 75 % of its time gone."),
+    selectors.BREACHED: ("Breached", "Open past its deadline."),
+    selectors.DECIDED: (
+        "Met and missed",
+        "Met, or missed (decided late, or still open past the deadline). Items still inside their deadline are "
+        "left out until it passes, as they are from the achievement.",
+    ),
+    selectors.MET: ("Met", "Decided in time."),
+    selectors.MISSED: ("Missed", "Decided late, or still open past the deadline."),
+}
+PERIOD_LABELS = {"week": "This week", "month": "This month", "quarter": "This quarter"}
+# Row states as pills; "paused" waits on the user, its clock stopped meanwhile.
+ROW_STATES = {
+    selectors.OPEN: "On time",
+    selectors.AT_RISK: "At risk",
+    selectors.BREACHED: "Breached",
+    "paused": "Paused",
+    selectors.MET: "Met",
+    selectors.MISSED: "Missed",
+}
+
+
+def span_text(seconds: float) -> str:
+    """A duration as the countdowns write it (static/js/app.js): minutes, hours and minutes, then days."""
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {rest:02d} min"
+    return f"{hours // 24} d {hours % 24} h"
+
+
+def _item_row(clock: Clock, now: datetime, promise: Promise, opens_items: bool) -> dict[str, Any]:
+    state = selectors.clock_state(clock, now)
+    model = ContentType.objects.get_for_id(clock.target_type_id).model_class()
+    name = f"{capfirst(model._meta.verbose_name) if model else 'Item'} #{clock.target_id}"
+    label, url = name, ""
+    # Staff who may not open the item see what it is, not whose it is.
+    if opens_items:
+        if clock.target is None:
+            label = f"{name} (deleted)"
+        else:
+            label, url = str(clock.target), reverse(promise.item_url_name, args=[clock.target_id])
+    if clock.stopped_at is not None:
+        # Stopped after the deadline yet met: the deadline stood still while the clock was paused.
+        late = (clock.stopped_at - clock.due_at).total_seconds()
+        if state == selectors.MET:
+            timing = f"In time, {span_text(-late)} to spare" if late <= 0 else "In time (paused past the deadline)"
+        else:
+            timing = f"{span_text(late)} late" if late > 0 else "Late"
+        countdown = False
+    elif state == "paused":
+        timing = f"{span_text(clock.remaining_seconds or 0)} left when resumed"
+        countdown = False
+    else:
+        left = (clock.due_at - now).total_seconds()
+        timing = f"{span_text(left)} left" if left > 0 else f"{span_text(-left)} overdue"
+        countdown = True
+    return {
+        "label": label,
+        "url": url,
+        "state": state,
+        "state_label": ROW_STATES[state],
+        "started_at": clock.started_at,
+        "due_at": clock.due_at,
+        "risk_at": clock.risk_at,
+        "stopped_at": clock.stopped_at,
+        "timing": timing,
+        "countdown": countdown,
+        # The year only when the item began in another one than today's.
+        "date_format": "D j M, H:i"
+        if timezone.localtime(clock.started_at).year == timezone.localtime(now).year
+        else "D j M Y, H:i",
+    }
+
+
+@require_GET
+@staff_required
+def promise_items(request: HttpRequest, metric: str) -> HttpResponse:
+    """Read-only: the clocks behind one number of a promise's tile, soonest deadline first."""
+    promise = promise_for(metric)
+    if promise is None:
+        raise Http404("No promise measures this.")
+    if not selectors.may_see_promise(request.user, promise):
+        raise PermissionDenied
+    now = timezone.now()
+    state = request.GET.get("state", selectors.OPEN)
+    period = request.GET.get("period") or None
+    base = {"promise": promise, "now": now, "dashboard_url": reverse("dashboard:home")}
+    try:
+        clocks = selectors.promise_items(metric=metric, state=state, period=period, now=now)
+    except ValueError:
+        return render(
+            request,
+            "dashboard/items.html",
+            {
+                **base,
+                "error": True,
+                "live_url": _items_url(metric, state=selectors.OPEN),
+                "period_url": _items_url(metric, state=selectors.DECIDED, period="week"),
+            },
+            status=400,
+        )
+    works_queue = request.user.has_perm(promise.queue_permission)
+    opens_items = works_queue and bool(promise.item_url_name)
+    if opens_items:
+        clocks = clocks.prefetch_related("target")
+    page = Paginator(clocks, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    period_query = {"period": period} if period else {}
+    queue_url = ""
+    if works_queue and period is None:
+        queue_filter = {selectors.AT_RISK: "?at_risk=on", selectors.BREACHED: "?breached=on"}.get(state, "")
+        queue_url = reverse(promise.items_url_name) + queue_filter
+    # The tabs: every state of the same kind (live, or the period's) with its count, from one aggregate.
+    tabs = [
+        {
+            "state": key,
+            "label": STATE_LABELS[key][0],
+            "count": count,
+            "url": _items_url(metric, state=key, **period_query),
+        }
+        for key, count in selectors.promise_item_counts(metric=metric, period=period, now=now).items()
+    ]
+    return render(
+        request,
+        "dashboard/items.html",
+        {
+            **base,
+            "tabs": tabs,
+            "state": state,
+            "state_label": STATE_LABELS[state][0],
+            "state_help": STATE_LABELS[state][1],
+            "period": period,
+            "period_label": PERIOD_LABELS.get(period or "", ""),
+            "period_first": selectors.tile_start(period, now) if period else None,
+            "periods": [
+                {"key": key, "label": label, "url": _items_url(metric, state=state, period=key)}
+                for key, label in PERIOD_LABELS.items()
+            ],
+            "page": page,
+            "rows": [_item_row(clock, now, promise, opens_items) for clock in page.object_list],
+            "page_query": urlencode({"state": state, **period_query}),
+            "queue_url": queue_url,
         },
     )
 

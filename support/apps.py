@@ -63,9 +63,12 @@ class SupportConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.routing import load_register
-        from saypro.sla.promises import Promise, promise_register
+        from saypro.sla.promises import SECONDS, ExtraFigures, Figure, Promise, promise_register
 
-        from . import sla_handlers  # noqa: F401  (registers the ticket clocks' warn/breach handlers)
+        from . import (
+            metrics,
+            sla_handlers,  # noqa: F401  (registers the ticket clocks' warn/breach handlers)
+        )
         from .selectors import open_load
 
         promise_register(
@@ -76,6 +79,24 @@ class SupportConfig(AppConfig):
                 target_rate=0.95,
                 queue_permission="support.view_ticket",
                 items_url_name="support:home",
+                item_url_name="support:ticket",
+                extra=ExtraFigures(
+                    # The quarter's first-response figures alone: the tile already has support_tile's compliance.
+                    read=lambda *, now: metrics.first_response_stats(
+                        start=metrics.period_starts(now)["quarter"], end=now
+                    ),
+                    figures=(
+                        Figure(
+                            "first-response",
+                            "First response, average",
+                            lambda stats: stats.average,
+                            SECONDS,
+                            target=metrics.FIRST_RESPONSE_TARGET_SECONDS,
+                            higher_is_better=False,
+                            note="this quarter, target under 3 h",
+                        ),
+                    ),
+                ),
                 order=30,
             )
         )

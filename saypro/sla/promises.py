@@ -1,13 +1,49 @@
 """The promises the product keeps, one per SLA metric, as the dashboard and the reports show them.
 
 Each app that owns a metric registers its promise from AppConfig.ready(): what to call it, the share of items
-that must meet the deadline, who may see the items behind the figure and where they are listed. The items page
-(`items_url_name`) understands `?at_risk=on` and `?breached=on`, so a tile can link to exactly its rows.
+that must meet the deadline, who works its items and where, and any figures its tile shows beside achievement
+and the queue (e.g. time to decision). Every number on a tile links to the dashboard's read-only list of the
+clocks behind it; the app's own queue (`items_url_name`, which understands `?at_risk=on` and `?breached=on`)
+and item page (`item_url_name`) are linked from there for the staff who hold `queue_permission`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+# The units an extra figure's value comes in, as the app's selectors return it.
+SECONDS, RATE, COUNT = "seconds", "rate", "count"
+
+
+class FiguresReader(Protocol):
+    def __call__(self, *, now: datetime) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One extra number on a tile, picked from what the promise's `ExtraFigures.read` returned."""
+
+    key: str
+    label: str
+    value: Callable[[Any], float | None]
+    # SECONDS, RATE (0–1) or COUNT.
+    unit: str = COUNT
+    # In the figure's unit; None when the promise states no target for it.
+    target: float | None = None
+    higher_is_better: bool = True
+    # What the number covers, e.g. "this quarter".
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ExtraFigures:
+    """Read once per tile (one selector call, so its figures share its queries), then each figure takes its value."""
+
+    read: FiguresReader
+    figures: tuple[Figure, ...]
 
 
 @dataclass(frozen=True)
@@ -18,9 +54,12 @@ class Promise:
     deadline_text: str
     # The share of items that must meet the deadline, 0–1.
     target_rate: float
-    # Who sees the items behind the figure (the queue); managers see figures through sla.view_compliance.
+    # Who works the items (their queue and pages); managers see figures and item lists through sla.view_compliance.
     queue_permission: str
     items_url_name: str
+    # The page of one item, reversed with the clock's target id; blank when items have no page of their own.
+    item_url_name: str = ""
+    extra: ExtraFigures | None = None
     # Position on the dashboard: the marketplace's four promises in the order the product states them.
     order: int = 100
 

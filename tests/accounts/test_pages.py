@@ -200,7 +200,7 @@ def test_applicants_signing_in_land_on_their_registration(client, password):
 # --- Dashboard ------------------------------------------------------------------------------------------------
 
 
-def test_reviewers_see_live_registration_tiles_linking_to_the_queue(as_):
+def test_reviewers_see_live_registration_tiles_linking_to_their_items(as_):
     pending(hours_ago=1)
     pending(hours_ago=40)  # past the 75 % point: at risk
     pending(hours_ago=50)  # past 48 h: breached
@@ -210,13 +210,18 @@ def test_reviewers_see_live_registration_tiles_linking_to_the_queue(as_):
     tiles = {count["key"]: count for count in promises["registration-approval"]["counts"]}
     assert (tiles["open"]["value"], tiles["at_risk"]["value"], tiles["breached"]["value"]) == (3, 1, 1)
     assert tiles["breached"]["grade"] == "bad" and tiles["at_risk"]["grade"] == "warn"
-    assert tiles["breached"]["url"] == "/dashboard/registrations/?breached=on"
-    assert tiles["at_risk"]["url"] == "/dashboard/registrations/?at_risk=on"
+    items = "/dashboard/promises/registration.approval/items/"
+    assert tiles["breached"]["url"] == f"{items}?state=breached"
+    assert tiles["at_risk"]["url"] == f"{items}?state=at_risk"
     assert b'data-refresh-url="/dashboard/tiles/"' in response.content
+    # From the list, a reviewer goes on to the queue with the same filter.
+    listed = as_("reviewer").get(tiles["breached"]["url"])
+    assert listed.context["page"].paginator.count == 1
+    assert listed.context["queue_url"] == "/dashboard/registrations/?breached=on"
 
 
 @time_machine.travel("2026-02-12 12:00:00Z", tick=False)
-def test_managers_see_compliance_tiles_coloured_against_the_target_without_queue_links(as_, reviewer):
+def test_managers_see_compliance_tiles_coloured_against_the_target_linking_to_their_items(as_, reviewer):
     # Three deadlines already reached this week: two decided in time, one 2 h late.
     for hours_ago, decided_after in ((100, 10), (90, 20), (80, 50)):
         registration = pending(hours_ago=hours_ago)
@@ -231,8 +236,18 @@ def test_managers_see_compliance_tiles_coloured_against_the_target_without_queue
     assert week["value"] == "66.7 %"
     assert week["note"] == "2 of 3"
     assert week["grade"] == "bad"
-    assert all(count["url"] == "" for count in promise["counts"])
-    assert b"/dashboard/registrations/" not in response.content
+    items = "/dashboard/promises/registration.approval/items/"
+    assert week["url"] == f"{items}?state=decided&period=week"
+    assert [count["url"] for count in promise["counts"]] == [
+        f"{items}?state=open",
+        f"{items}?state=at_risk",
+        f"{items}?state=breached",
+    ]
+    # The items behind 66.7 %: the late one among them, listed read-only (a manager does not work the queue).
+    listed = as_("manager").get(week["url"])
+    assert [row["state"] for row in listed.context["rows"]] == ["met", "met", "missed"]
+    assert listed.context["queue_url"] == "" and all(row["url"] == "" for row in listed.context["rows"])
+    assert b"/dashboard/registrations/" not in response.content + listed.content
 
 
 def test_compliance_grades_follow_the_green_and_amber_bands():
@@ -251,7 +266,7 @@ def test_compliance_grades_follow_the_green_and_amber_bands():
 def test_administrators_see_both_tile_sections(as_):
     response = as_("administrator").get("/dashboard/")
     promise = next(tile for tile in response.context["tiles"] if tile["key"] == "registration-approval")
-    assert promise["counts"][0]["url"] == "/dashboard/registrations/"
+    assert promise["counts"][0]["url"] == "/dashboard/promises/registration.approval/items/?state=open"
 
 
 @pytest.mark.parametrize("persona", ["outsider"])

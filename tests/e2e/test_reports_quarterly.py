@@ -1,5 +1,5 @@
-"""A manager's quarter end in a real browser: the dashboard's four promises, the quarterly report generated on
-demand with its progress, the PDF downloaded and read back."""
+"""A manager's quarter end in a real browser: the dashboard's four promises and the items behind a tile's
+number, the quarterly report generated on demand with its progress, the PDF downloaded and read back."""
 
 from __future__ import annotations
 
@@ -48,9 +48,12 @@ def last_quarter_clocks():
 
 
 def test_manager_generates_the_quarterly_report_and_reads_the_pdf(
-    page, live_server, manager, last_quarter_clocks, screenshot
+    page, live_server, manager, last_quarter_clocks, submitted_registration, screenshot
 ):
     assert {p.metric for p in promises()} == set(OUTCOMES)
+    # This quarter's queue: one registration past the 75 % point, two in good time.
+    for hours_ago, name in ((40, "Thandi Mokoena"), (6, "Kwame Mensah"), (1, "Ana Silva")):
+        submitted_registration(hours_ago=hours_ago, email=f"{name.split()[0].lower()}@example.com", full_name=name)
     base = live_server.url
     page.goto(f"{base}/dashboard/")
     page.get_by_label("E-mail address").fill(manager.email)
@@ -61,7 +64,25 @@ def test_manager_generates_the_quarterly_report_and_reads_the_pdf(
         expect(page.get_by_test_id(f"promise-{metric.replace('.', '-')}")).to_be_visible()
     # Every registration clock of the fixture is past its deadline: one is still open, so it counts as breached.
     expect(page.get_by_test_id("tile-registration-approval-breached")).to_have_text("1")
+    expect(page.get_by_test_id("tile-registration-approval-open")).to_have_text("4")
     screenshot(page, "reports-dashboard")
+
+    # The breached number opens the list of the items behind it, read-only for a manager.
+    page.get_by_test_id("tile-registration-approval-breached").click()
+    expect(page).to_have_url(f"{base}/dashboard/promises/registration.approval/items/?state=breached")
+    rows = page.locator("[data-testid=items] tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-state", "breached")
+    expect(rows.first.locator(".deadline")).to_contain_text("overdue")
+    expect(rows.first.locator("a")).to_have_count(0)
+    expect(page.get_by_test_id("items-tab-breached")).to_contain_text("1")
+    screenshot(page, "reports-items-breached")
+    page.get_by_test_id("items-tab-open").click()
+    expect(rows).to_have_count(4)
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.state)") == ["breached", "at_risk", "open", "open"]
+    screenshot(page, "reports-items-open")
+    page.get_by_role("link", name="Back to the dashboard").click()
+    expect(page).to_have_url(f"{base}/dashboard/")
 
     page.get_by_role("link", name="Reports", exact=True).first.click()
     expect(page).to_have_url(f"{base}/dashboard/reports/")

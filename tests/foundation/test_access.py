@@ -295,6 +295,16 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
         area("support", *TICKET_VIEW),
         area("moderation", "moderator", *MANAGEMENT),
     ),
+    # The items behind a tile's numbers: whoever sees the tile (its queue's staff, managers, administrators).
+    "dashboard:promise-items": tuple(
+        Check(staff(*holders), label=metric, fixed={"metric": metric})
+        for metric, holders in (
+            ("registration.approval", (*REGISTRATION_REVIEW, "manager")),
+            ("message.first_response", CONVERSATION_VIEW),
+            ("ticket.resolution", TICKET_VIEW),
+            ("moderation.decision", (*CASE_VIEW, "manager")),
+        )
+    ),
     "dashboard:reports": (get(staff(*MANAGEMENT)), post(staff(*MANAGEMENT))),
     "dashboard:report": get(staff(*MANAGEMENT), pk="report"),
     "dashboard:report-preview": get(staff(*MANAGEMENT), pk="report"),
