@@ -12,6 +12,7 @@ from reports import periods
 from reports.sections import context_for
 from reports.sections.accounts import account_issues_section, security_section
 from reports.sections.support import support_section
+from support import services as support_services
 from tests.factories import UserFactory
 
 from .conftest import local
@@ -76,3 +77,47 @@ def test_nps_is_promoters_minus_detractors(events):
         section = support_section(context_for(WEEK, NOW))
     nps = next(f for f in section.figures if f.key == "support.nps")
     assert nps.value == 25.0 and "4 answers" in nps.note
+
+
+def ticket(at, *, category, department, requester=None):
+    with time_machine.travel(at, tick=False):
+        return support_services.ticket_create(
+            requester=requester or UserFactory(),
+            subject="Cannot sign in",
+            body="It keeps asking for the code.",
+            channel="web",
+            category=category,
+            department=department,
+        )
+
+
+def test_account_tickets_by_type_and_the_known_issues_behind_them(agent):
+    """Account tickets are those of the Account category or the accounts department, created in the week:
+      Account 4 (one of them in the billing department, reopened once), Payment 1 (accounts department);
+      three linked to known issues become platform issues: "Sign-in loop" twice by one user, "SMS late" once.
+    Left out: a question to billing in the week, and an account ticket of the week before."""
+    for _ in range(3):
+        ticket(IN_WEEK, category="account", department="accounts")
+    reopened = ticket(IN_WEEK, category="account", department="billing")
+    ticket(IN_WEEK, category="payment", department="accounts")
+    ticket(IN_WEEK, category="question", department="billing")
+    ticket(WEEK_BEFORE, category="account", department="accounts")
+    with time_machine.travel(IN_WEEK + timedelta(hours=1), tick=False):
+        support_services.ticket_set_status(ticket=reopened, by=agent, status="solved")
+        support_services.ticket_set_status(ticket=reopened, by=agent, status="open")
+        loop = support_services.known_issue_save(by=agent, title="Sign-in loop on Android")
+        late = support_services.known_issue_save(by=agent, title="Verification SMS arrives late")
+    repeat = UserFactory()
+    for issue, requester in ((loop, repeat), (loop, repeat), (late, None)):
+        linked = ticket(IN_WEEK, category="account", department="accounts", requester=requester)
+        support_services.ticket_link_known_issue(ticket=linked, by=agent, known_issue=issue)
+    with time_machine.travel(NOW, tick=False):
+        section = account_issues_section(context_for(WEEK, NOW))
+    tables = {t.key: t.rows for t in section.tables}
+    # [type, tickets, reopened]
+    assert tables["account_issues_tickets"] == [["Account", 4, 1], ["Platform issue", 3, 0], ["Payment", 1, 0]]
+    # [known issue, tickets, distinct users]
+    assert tables["account_issues_recurring"] == [
+        ["Sign-in loop on Android", 2, 1],
+        ["Verification SMS arrives late", 1, 1],
+    ]

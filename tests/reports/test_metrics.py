@@ -13,7 +13,7 @@ from reports.sections import build_document, context_for
 from reports.sections.accounts import registrations_section
 from reports.sections.compliance import compliance_section
 
-from .conftest import METRIC, NOW
+from .conftest import METRIC, NOW, local, signup
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +60,7 @@ def test_registration_figures(q1):
 def test_registration_breakdowns_funnel_and_causes(q1):
     section = registrations_section(q1)
     assert table(section, "registrations_country").rows == [["ZA", 5, pytest.approx(83.3)], ["NG", 1, 16.7]]
+    assert table(section, "registrations_region").rows == [["Gauteng", 5, pytest.approx(83.3)], ["Lagos", 1, 16.7]]
     funnel = {row[0]: row[1:] for row in table(section, "registrations_funnel").rows}
     assert funnel["Started sign-up"] == [6, 100.0, None]
     assert funnel["Verified e-mail"] == [5, pytest.approx(83.3), pytest.approx(16.7)]
@@ -72,6 +73,30 @@ def test_registration_breakdowns_funnel_and_causes(q1):
     assert table(section, "registrations_peaks").rows == []
 
 
+WEEK = periods.containing(periods.WEEK, date(2026, 3, 2))
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["computed on the spot", "from stored rollups"])
+def test_campaign_peaks_are_days_of_one_and_a_half_times_the_median_day_with_their_top_campaign(db, stored):
+    """The week of 2 March 2026: sign-ups per day 2, 2, 7, 2, 3, 1, 2 (median 2, so a peak from 3).
+    Wednesday: 4 from SPRING, 2 from RADIO, 1 without a campaign; Friday: 2 from RADIO, 1 without."""
+    per_day = {2: [""] * 2, 3: [""] * 2, 4: ["SPRING"] * 4 + ["RADIO"] * 2 + [""], 5: [""] * 2, 6: ["RADIO"] * 2 + [""]}
+    per_day |= {7: [""], 8: [""] * 2}
+    for day, campaigns in per_day.items():
+        for campaign in campaigns:
+            signup(local(2026, 3, day, 10, 0), submitted=False, campaign=campaign)
+    now = local(2026, 3, 10, 12, 0)
+    if stored:
+        rollups.rollups_refresh(first=date(2026, 3, 1), last=date(2026, 3, 9), now=now, names=["registrations"])
+    with time_machine.travel(now, tick=False):
+        section = registrations_section(context_for(WEEK, now))
+    # [day, sign-ups, × median day, top campaign, its sign-ups], the days in order
+    assert table(section, "registrations_peaks").rows == [
+        ["2026-03-04", 7, 3.5, "SPRING", 4],
+        ["2026-03-06", 3, 1.5, "RADIO", 2],
+    ]
+
+
 def test_stored_rollups_give_the_same_figures_as_computing_on_the_spot(q1):
     live = build_document(kind="quarterly", period=Q1, now=NOW).as_dict()
     written = rollups.rollups_refresh(first=date(2025, 10, 1), last=date(2026, 4, 1), now=NOW)
@@ -80,15 +105,51 @@ def test_stored_rollups_give_the_same_figures_as_computing_on_the_spot(q1):
     assert stored["sections"] == live["sections"] and stored["appendices"] == live["appendices"]
 
 
-def test_report_totals_reconcile_with_the_raw_tables(q1):
+def test_report_totals_reconcile_with_the_raw_tables(q1, area_quarter):
     from accounts.models import Registration
+    from messaging.models import Conversation, Message
+    from moderation.models import Decision, Flag
     from saypro.sla.models import Clock
+    from support.models import Survey
 
     rollups.rollups_refresh(first=date(2025, 10, 1), last=date(2026, 4, 1), now=NOW)
     document: Document = build_document(kind="quarterly", period=Q1, now=NOW)
     sla = next(t for t in document.appendices if t.key == "raw_sla_daily")
-    due_in_q1 = Clock.objects.filter(metric=METRIC, due_at__gte=Q1.start_at, due_at__lt=Q1.end_at).count()
+    in_q1 = {"gte": Q1.start_at, "lt": Q1.end_at}
+
+    def between(field: str) -> dict[str, object]:
+        return {f"{field}__{op}": value for op, value in in_q1.items()}
+
+    due_in_q1 = Clock.objects.filter(metric=METRIC, **between("due_at")).count()
     assert sum(row[3] + row[4] for row in sla.rows if row[1] == METRIC) == due_in_q1 == 4
     daily = next(t for t in document.appendices if t.key == "raw_registrations_daily")
-    started = Registration.objects.filter(started_at__gte=Q1.start_at, started_at__lt=Q1.end_at).count()
+    started = Registration.objects.filter(**between("started_at")).count()
     assert sum(row[1] for row in daily.rows) == started == 6
+
+    figures = {f.key: f for _, f in document.figures()}
+    # Messaging (see area_quarter): M1 and M2 from users, M3 from the team; 2 messages in, 3 replies out.
+    conversations = Conversation.objects.filter(**between("created_at"))
+    assert figures["messaging.inbound"].value == conversations.filter(initiated_by="user").count() == 2
+    assert figures["messaging.outbound"].value == conversations.filter(initiated_by="staff").count() == 1
+    messages = Message.objects.filter(**between("created_at"))
+    assert figures["messaging.user_messages"].value == messages.filter(kind="user").count() == 2
+    assert figures["messaging.team_replies"].value == messages.filter(kind="reply").count() == 3
+    mix = next(t for t in document.section("messaging").tables if t.key == "messaging_mix")  # type: ignore[union-attr]
+    categorised = conversations.filter(initiated_by="user").exclude(category="").count()
+    assert sum(row[1] for row in mix.rows) == categorised == 2
+    answers_due = Clock.objects.filter(metric="message.first_response", **between("due_at")).count()
+    assert figures["messaging.first_response_24h"].note == f"2 of {answers_due}" == "2 of 2"
+    # Support: resolution deadlines of T1 (met), T2 (late) and T3 (open past it); first replies to T1 and T2.
+    resolution_due = Clock.objects.filter(metric="ticket.resolution", **between("due_at")).count()
+    assert figures["support.resolution_24h"].note == f"1 of {resolution_due}" == "1 of 3"
+    replies = Clock.objects.filter(metric="ticket.first_response", state="stopped", **between("stopped_at")).count()
+    assert figures["support.first_response_average"].note == f"{replies} first replies" == "2 first replies"
+    surveys = Survey.objects.filter(**between("sent_at"))
+    assert figures["support.csat_responses"].value == surveys.exclude(rating=None).count() == 2
+    assert figures["support.csat"].note == f"2 responses of {surveys.count()} surveys" == "2 responses of 3 surveys"
+    # Moderation: flags on L1 (1), L2 (2), the scam listing (1, automatic) and L3 (1); three decisions; deadlines
+    # of L1 and the scam listing met, L2 decided late and L3 open past its deadline.
+    assert figures["moderation.flags"].value == Flag.objects.filter(**between("created_at")).count() == 5
+    assert figures["moderation.actions"].value == Decision.objects.filter(**between("at")).count() == 3
+    due = Clock.objects.filter(metric="moderation.decision", **between("due_at")).count()
+    assert figures["moderation.within_12h"].note == f"2 of {due}" == "2 of 4"
