@@ -2,7 +2,8 @@
 
 - moderation: users' messages are moderatable content of kind "message"; every stored user message is
   submitted to automatic spam and fraud detection, which may hide it (messaging.services.message_hide).
-  Internal notes and activity lines are not content anyone can flag.
+  Internal notes and activity lines are not content anyone can flag, and only the conversation's user may flag
+  what is in it (a conversation is private to that user and the team).
 - support: canned responses for the reply box, conversion into a ticket, the 1–5 satisfaction survey.
 - accounts: a user's message counts as activity; the thread shows the user's account status.
 """
@@ -37,6 +38,11 @@ def moderation_register() -> None:
         # and their text must never be copied onto a case.
         return Message.objects.select_related("conversation").filter(pk=pk, kind__in=PUBLIC_KINDS).first()
 
+    def in_own_conversation(message: Message, reporter: User) -> bool:
+        # A conversation is private to its user and the team; anyone else's report would copy its words onto a
+        # case. The team does not report messages: it reads them on its own pages, and detection opens cases.
+        return message.conversation.user_id == reporter.pk
+
     def hide(*, obj: Message, by: User | None = None, reason: str = "") -> Message:
         return services.message_hide(message=obj, by=by, reason=reason)
 
@@ -53,6 +59,7 @@ def moderation_register() -> None:
         describe=lambda message: f"Message in conversation #{message.conversation_id}",
         url=lambda message: reverse("messaging:thread", args=[message.conversation_id]),
         lookup=public_message,
+        visible_to=in_own_conversation,
         # Users give the team their phone numbers as a matter of course.
         skip_signals=("phone",),
     )

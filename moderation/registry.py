@@ -28,6 +28,9 @@ content. The callables are the owning app's: moderation never writes another app
 - `url(obj) -> str`: a staff page for the object, linked from the case page (optional).
 - `facts(obj) -> list[tuple[str, str]]`: extra lines for the case page, e.g. price and category (optional).
 - `lookup(pk) -> obj | None`: load an object by the id users flag it with (default: the model's pk).
+- `visible_to(obj, user) -> bool`: whether this user can see the object and so may report it (default: yes, as
+  listings and profiles are public). A user who cannot see an object is told it does not exist, so reporting
+  is no way to learn what exists, nor to copy someone else's private text onto a case.
 - `detectors`: extra detection rules for this kind, each `detector(obj, text) -> list[Finding]`.
 - `skip_signals`: general rules that make no sense for this kind, by DetectionSignal code (e.g. "phone" for
   messages to the support team, where a phone number is normal).
@@ -69,6 +72,7 @@ class Moderatable:
     url: Callable[[Any], str] | None = None
     facts: Callable[[Any], list[tuple[str, str]]] | None = None
     lookup: Callable[[int], Any] | None = None
+    visible_to: Callable[[Any, Any], bool] | None = None
     detectors: tuple[Detector, ...] = ()
     skip_signals: frozenset[str] = field(default_factory=frozenset)
 
@@ -77,6 +81,13 @@ class Moderatable:
         if self.lookup is not None:
             return self.lookup(pk)
         return self.model._default_manager.filter(pk=pk).first()
+
+    def get_for_reporter(self, pk: int, reporter: Any) -> Any | None:
+        """The object `reporter` flags as `pk`, or None when there is none or the reporter cannot see it."""
+        obj = self.get(pk)
+        if obj is None or (self.visible_to is not None and not self.visible_to(obj, reporter)):
+            return None
+        return obj
 
 
 _by_kind: dict[str, Moderatable] = {}
@@ -96,6 +107,7 @@ def moderatable_register(
     url: Callable[[Any], str] | None = None,
     facts: Callable[[Any], list[tuple[str, str]]] | None = None,
     lookup: Callable[[int], Any] | None = None,
+    visible_to: Callable[[Any, Any], bool] | None = None,
     detectors: Sequence[Detector] = (),
     skip_signals: Sequence[str] = (),
 ) -> Moderatable:
@@ -115,6 +127,7 @@ def moderatable_register(
         url=url,
         facts=facts,
         lookup=lookup,
+        visible_to=visible_to,
         detectors=tuple(detectors),
         skip_signals=frozenset(skip_signals),
     )

@@ -270,7 +270,7 @@ def flag_create(*, reporter: User, kind: str, object_id: int, reason: str, comme
     if errors:
         raise InvalidInput("The report has invalid fields.", fields=errors)
     assert entry is not None
-    obj = entry.get(object_id)
+    obj = entry.get_for_reporter(object_id, reporter)
     if obj is None:
         raise InvalidInput("There is nothing to report with this id.", fields={"object_id": ["Not found."]})
     author = entry.author(obj)

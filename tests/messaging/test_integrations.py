@@ -180,14 +180,12 @@ def test_an_internal_note_cannot_be_flagged_and_its_text_reaches_no_case(user, a
     assert not Case.objects.filter(kind="message").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moderation.registry's lookup(pk) is not told who reports, so messaging cannot refuse a stranger; "
-    "the registry needs a reporter-aware hook (see the messaging registration).",
-)
 def test_a_stranger_cannot_flag_a_message_in_someone_elses_conversation(user, member):
     conversation = start(member, body="My address is 12 Long Street, please send the courier")
     theirs = conversation.messages.get(kind=MessageKind.USER)
     response = flag_message(user, theirs)
     assert response.status_code == 400
+    # The same answer as for a message that does not exist: reporting tells nobody what exists.
+    assert response.json() == flag_message(user, Message(pk=theirs.pk + 1000)).json()
+    assert response.json()["error"]["fields"] == {"object_id": ["Not found."]}
     assert not Case.objects.filter(kind="message", object_id=theirs.pk).exists()

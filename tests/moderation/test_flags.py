@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from moderation import services
 from moderation.models import Case, CaseStatus, Flag, Source
@@ -145,3 +146,15 @@ def test_profiles_can_be_flagged_by_the_users_id(reporter):
     assert (
         flagged.case.kind == "profile" and flagged.case.author_id == target.pk and flagged.case.object_id == target.pk
     )
+
+
+def test_a_listing_is_public_so_any_signed_in_user_may_flag_it():
+    listing = ListingFactory()
+    stranger = UserFactory()
+    client = APIClient()
+    client.force_authenticate(stranger)
+    response = client.post(
+        "/api/v1/flags/", {"kind": "listing", "object_id": listing.pk, "reason": "fraud", "comment": "Deposit first"}
+    )
+    assert response.status_code == 201, response.json()
+    assert Case.objects.get(kind="listing", object_id=listing.pk).flags.get().reporter == stranger
