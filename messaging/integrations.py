@@ -16,7 +16,8 @@ from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
 from accounts.activity import MESSAGE_SENT, activity_record
-from accounts.models import User
+from accounts.models import AccountStatus, User
+from accounts.selectors import user_status
 
 if TYPE_CHECKING:
     from .models import Conversation, Message
@@ -153,8 +154,14 @@ def survey_send(*, conversation: Conversation) -> None:
 def account_summary(*, user: User) -> dict[str, Any]:
     """What an agent should know about the user at a glance: account and registration status."""
     registration = getattr(user, "registration", None)
+    # The effective status: a suspension that has run out is over even before the expiry task reinstates it.
+    status = user_status(user)
     return {
-        "is_active": user.is_active,
+        "is_active": status.status == AccountStatus.ACTIVE,
+        "status": status.status,
+        # Told to the user when the account was suspended, banned or deactivated; the agent may be asked why.
+        "status_reason": status.reason if status.status != AccountStatus.ACTIVE else "",
+        "suspended_until": status.until if status.status == AccountStatus.SUSPENDED else None,
         "joined": user.date_joined,
         "registration_status": registration.get_status_display() if registration else "",
         "registration_status_code": registration.status if registration else "",
