@@ -27,6 +27,7 @@ from saypro import ratelimit
 from saypro.audit.services import audit_record
 from saypro.errors import DomainError, InvalidInput
 from saypro.sla import services as sla
+from support.uploads import sniff, stored_name
 
 from . import screening
 from .events import SYSTEM, Client, event_record, notice_send
@@ -654,8 +655,12 @@ def _clean_id_document(document: UploadedFile | None) -> None:
         return
     if document.size is not None and document.size > ID_DOCUMENT_MAX_BYTES:
         raise InvalidInput("The document is too large.", fields={"id_document": ["Upload a file of at most 5 MB."]})
-    if (document.content_type or "") not in ID_DOCUMENT_TYPES:
+    # The type the client declares is its word only: the file's first bytes say what it is.
+    content_type = sniff(document)
+    if content_type not in ID_DOCUMENT_TYPES:
         raise InvalidInput("Unsupported document type.", fields={"id_document": ["Upload a PDF, JPEG or PNG file."]})
+    # Reviewers are served the file with the type its name's extension gives, so the name must agree.
+    document.name = stored_name(document.name or "id-document", content_type)
 
 
 def registration_provide_info(

@@ -6,8 +6,10 @@ import re
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from accounts import services
 from accounts.models import Registration, RegistrationStatus
 from tests.accounts.helpers import SIGNUP, submitted
 
@@ -183,3 +185,27 @@ def test_support_agent_cannot_approve(agent):
     assert_error_shape(as_user(agent).post(f"{STAFF}{registration.pk}/approve/", {}, format="json"), 403)
     registration.refresh_from_db()
     assert registration.status != RegistrationStatus.APPROVED
+
+
+def test_an_id_document_is_judged_by_its_content_not_by_the_type_the_client_declares(reviewer, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    # Screening sends a disposable address to a reviewer.
+    registration = submitted(email="applicant@mailinator.com")
+    registration.refresh_from_db()
+    assert registration.status == RegistrationStatus.NEEDS_REVIEW
+    services.registration_request_info(registration=registration, by=reviewer, message="Send your ID")
+    applicant = as_user(registration.user)
+    # A Windows program's header, declared as a PNG image.
+    program = SimpleUploadedFile("passport.png", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00", content_type="image/png")
+    response = applicant.post(f"{ME}info/", {"message": "Here it is", "id_document": program}, format="multipart")
+    assert_error_shape(response, 400, "id_document")
+    assert response.json()["error"]["fields"]["id_document"] == ["Upload a PDF, JPEG or PNG file."]
+    registration.refresh_from_db()
+    assert registration.status == RegistrationStatus.INFO_REQUESTED and not registration.id_document
+    # A real image declared as a web page is accepted, and named so that it is served as the image it is.
+    image = SimpleUploadedFile("passport.html", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, content_type="text/html")
+    response = applicant.post(f"{ME}info/", {"message": "Here it is", "id_document": image}, format="multipart")
+    assert response.status_code == 200, response.content
+    registration.refresh_from_db()
+    assert registration.status == RegistrationStatus.NEEDS_REVIEW
+    assert registration.id_document.name.endswith("passport.html.png")
