@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock, ClockState
@@ -178,16 +178,6 @@ LIVE_STATES = (OPEN, AT_RISK, BREACHED)
 PERIOD_STATES = (DECIDED, MET, MISSED)
 
 
-def _at_risk(now: datetime) -> Q:
-    # As saypro.sla.selectors.queue_counts counts them: past the 75 % point, not yet due, not breached.
-    return Q(state=ClockState.RUNNING, breached_at__isnull=True, risk_at__lte=now, due_at__gt=now)
-
-
-def _open_breached(now: datetime) -> Q:
-    # As queue_counts counts them: marked by the sweep, or running past the deadline before the sweep came by.
-    return Q(breached_at__isnull=False) | Q(state=ClockState.RUNNING, due_at__lte=now)
-
-
 def promise_items(*, metric: str, state: str, period: str | None, now: datetime) -> QuerySet[Clock]:
     """The clocks behind one number of a promise's tile, soonest deadline first.
 
@@ -197,10 +187,11 @@ def promise_items(*, metric: str, state: str, period: str | None, now: datetime)
     """
     if state in LIVE_STATES and period is None:
         clocks = Clock.objects.filter(metric=metric).exclude(state=ClockState.STOPPED)
+        # The filters queue_counts counts the tile's numbers with, so a list always holds as many as its number.
         if state == AT_RISK:
-            clocks = clocks.filter(_at_risk(now))
+            clocks = clocks.filter(sla_selectors.at_risk_filter(now))
         elif state == BREACHED:
-            clocks = clocks.filter(_open_breached(now))
+            clocks = clocks.filter(sla_selectors.open_breached_filter(now))
     elif state in PERIOD_STATES and period in TILE_PERIODS:
         clocks = Clock.objects.filter(
             metric=metric, due_at__gte=periods.local_midnight(tile_start(period, now)), due_at__lt=now

@@ -53,6 +53,16 @@ def _breached(now: datetime) -> Q:
     )
 
 
+def at_risk_filter(now: datetime) -> Q:
+    """At risk, among the open clocks: running past its risk point (75 % by default), not yet due, not breached."""
+    return Q(state=ClockState.RUNNING, breached_at__isnull=True, risk_at__lte=now, due_at__gt=now)
+
+
+def open_breached_filter(now: datetime) -> Q:
+    """Breached, among the open clocks: marked by the sweep, or running past its deadline before the sweep came."""
+    return Q(breached_at__isnull=False) | Q(state=ClockState.RUNNING, due_at__lte=now)
+
+
 def compliance(*, metric: str, start: datetime, end: datetime, now: datetime | None = None) -> Compliance:
     """Achieved ÷ (achieved + breached) over clocks due in [start, end); open ones in time are left out."""
     now = now or timezone.now()
@@ -96,11 +106,8 @@ def queue_counts(*, metric: str, now: datetime | None = None) -> QueueCounts:
         .exclude(state=ClockState.STOPPED)
         .aggregate(
             open=Count("pk"),
-            at_risk=Count(
-                "pk",
-                filter=Q(state=ClockState.RUNNING, breached_at__isnull=True, risk_at__lte=now, due_at__gt=now),
-            ),
-            breached=Count("pk", filter=Q(breached_at__isnull=False) | Q(state=ClockState.RUNNING, due_at__lte=now)),
+            at_risk=Count("pk", filter=at_risk_filter(now)),
+            breached=Count("pk", filter=open_breached_filter(now)),
         )
     )
     return QueueCounts(open=row["open"], at_risk=row["at_risk"], breached=row["breached"])
