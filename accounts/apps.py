@@ -12,7 +12,7 @@ class AccountsConfig(AppConfig):
         from saypro.sla.promises import RATE, SECONDS, ExtraFigures, Figure, Promise, promise_register
 
         from . import sla_handlers  # noqa: F401  (registers the registration clock's warn/breach handlers)
-        from .selectors import registration_tiles
+        from .selectors import registration_decision_figures
 
         promise_register(
             Promise(
@@ -24,7 +24,7 @@ class AccountsConfig(AppConfig):
                 items_url_name="accounts:queue",
                 item_url_name="accounts:registration",
                 extra=ExtraFigures(
-                    read=registration_tiles,
+                    read=registration_decision_figures,
                     figures=(
                         Figure(
                             "decision-median",

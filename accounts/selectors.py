@@ -137,38 +137,23 @@ def registration_history(*, registration: Registration) -> dict[str, Any]:
     return {"audit": list(audit_for_object(registration)[:50]), "related": list(others)}
 
 
-def _period_starts(now: datetime) -> dict[str, datetime]:
+def _quarter_start(now: datetime) -> datetime:
+    """Local midnight of the first day of `now`'s quarter."""
     local = timezone.localtime(now)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    week = midnight - timedelta(days=midnight.weekday())
-    month = midnight.replace(day=1)
-    quarter = month.replace(month=3 * ((month.month - 1) // 3) + 1)
-    return {"week": week, "month": month, "quarter": quarter}
+    return local.replace(month=3 * ((local.month - 1) // 3) + 1, day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def registration_tiles(*, now: datetime | None = None) -> dict[str, Any]:
-    """Live registration figures, all from the SLA kernel's clocks."""
+def registration_decision_figures(*, now: datetime | None = None) -> dict[str, Any]:
+    """This quarter's time to decision (median and p90) and automatic-approval rate: the registration tile's
+    extra figures. The tile reads its queue counts and achievement from the rollups and live queues itself."""
     now = now or timezone.now()
-    counts = sla_selectors.queue_counts(metric=METRIC, now=now)
-    compliance = {
-        name: sla_selectors.compliance(metric=METRIC, start=start, end=now, now=now)
-        for name, start in _period_starts(now).items()
-    }
-    quarter_start = _period_starts(now)["quarter"]
-    stats = sla_selectors.stop_time_stats(metric=METRIC, start=quarter_start, end=now)
+    quarter_start = _quarter_start(now)
     approvals = Registration.objects.filter(
         decided_at__gte=quarter_start, decided_at__lt=now, status=RegistrationStatus.APPROVED
     ).aggregate(total=Count("pk"), automatic=Count("pk", filter=Q(auto_approved=True)))
-    approved_count = approvals["total"]
-    automatic = approvals["automatic"]
     return {
-        "pending": counts.open,
-        "at_risk": counts.at_risk,
-        "breached": counts.breached,
-        "compliance": compliance,
-        "decision_time": stats,
-        "auto_approval_rate": automatic / approved_count if approved_count else None,
-        "approved_this_quarter": approved_count,
+        "decision_time": sla_selectors.stop_time_stats(metric=METRIC, start=quarter_start, end=now),
+        "auto_approval_rate": approvals["automatic"] / approvals["total"] if approvals["total"] else None,
     }
 
 

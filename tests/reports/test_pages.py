@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 PERSONAS = ["user", "outsider", "agent", "moderator", "manager", "reviewer", "administrator"]
 # /dashboard/ for a manager or an administrator: the session, four tiles from the rollups and the live queues, and
 # the extra figures (registration decision times and automatic approvals, first response, messaging backlog).
-DASHBOARD_QUERIES = 35
+DASHBOARD_QUERIES = 31
 
 
 @pytest.fixture
