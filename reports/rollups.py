@@ -43,6 +43,9 @@ class Source:
     compute: Compute
     # The earliest instant with data, where a first refresh starts; None when there is none yet.
     first_at: Callable[[], datetime | None]
+    # How many days after its day a row can still change (a survey answered days after it was sent): each
+    # refresh recomputes at least that many recent days, however few REPORTS_ROLLUP_RECENT_DAYS asks for.
+    settle_days: int = 0
 
 
 _sources: dict[str, Source] = {}
@@ -141,7 +144,7 @@ def refresh_source(
     yesterday = periods.today(now) - timedelta(days=1)
     coverage = RollupCoverage.objects.filter(source=source.name).first()
     if first is None:
-        recent = yesterday - timedelta(days=settings.REPORTS_ROLLUP_RECENT_DAYS - 1)
+        recent = yesterday - timedelta(days=max(settings.REPORTS_ROLLUP_RECENT_DAYS, source.settle_days) - 1)
         if coverage is not None:
             first = min(coverage.last_day + timedelta(days=1), recent)
         else:
@@ -251,6 +254,23 @@ class Reader:
         for values in self.daily(metric, first, end, dimension=dimension).values():
             for key, value in values.items():
                 summed[key] = summed.get(key, 0.0) + value
+        return summed
+
+    def totals_until(self, metric: str, first: date, until: datetime, *, dimension: str = "") -> Values:
+        """The values of one metric and dimension added up from the local day `first` to the instant `until`:
+        the whole days as `totals` reads them, and the part of `until`'s day computed on the spot by the source
+        (to compare a running period with the same stretch of the one before, to the minute)."""
+        day = periods.today(until)
+        summed = self.totals(metric, first, day, dimension=dimension)
+        midnight = periods.local_midnight(day)
+        if until > midnight:
+            source = source_of(metric)
+            for _, row_dimension, _, values in source.compute(
+                midnight, until, periods.local_tz(), self.now, frozenset({metric})
+            ):
+                if row_dimension == dimension:
+                    for key, value in values.items():
+                        summed[key] = summed.get(key, 0.0) + value
         return summed
 
     def by_dimension(self, metric: str, prefix: str, first: date, end: date) -> dict[str, Values]:

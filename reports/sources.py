@@ -1,6 +1,8 @@
-"""The rollup sources of the SLA kernel and of registrations; other areas' sources live beside their sections.
+"""The rollup sources: the SLA kernel, registrations, account activity, messaging, support and moderation.
 
-Every figure is a count or a sum per local day, so any period adds up from its days.
+Every figure is a count or a sum per local day, so any period adds up from its days. What cannot be added up
+from days (medians and p90s, distinct users over a period, rates whose rows keep changing long after their day)
+the sections read from the apps' selectors, and say so where they do.
 """
 
 from __future__ import annotations
@@ -9,15 +11,20 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
+from django.conf import settings
 from django.db.models import CharField, Count, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 
 from accounts.metrics import local_days
 from accounts.models import ActivityDay, ActivityHour, Registration, RegistrationStatus
+from messaging.models import Conversation, Initiator, Message, MessageKind
+from moderation.models import Decision, Flag
+from moderation.models import Source as FlagSource
 from saypro.sla.models import Clock, ClockState, Policy
 from saypro.sla.promises import promises
 from saypro.sla.selectors import ACHIEVED, _breached
+from support.models import Survey, Ticket
 
 from .rollups import Row, Source, count, grouped_counts, source_register
 
@@ -176,6 +183,43 @@ def register() -> None:
             first_at=_registrations_first_at,
         )
     )
+    source_register(
+        Source(
+            name="messaging",
+            metrics={
+                MSG_CONVERSATIONS: ("inbound", "outbound"),
+                MSG_MESSAGES: ("user_messages", "team_replies"),
+            },
+            compute=_messaging_compute,
+            first_at=_messaging_first_at,
+        )
+    )
+    source_register(
+        Source(
+            name="support",
+            metrics={
+                SUPPORT_CREATED: ("created",),
+                SUPPORT_SOLVED: ("solved",),
+                SUPPORT_SURVEYS: ("sent", "responses", "satisfied", "rating_sum"),
+            },
+            compute=_support_compute,
+            first_at=_support_first_at,
+            # A survey is answered up to SUPPORT_SURVEY_LINK_DAYS after it was sent, and the rating changed up
+            # to SUPPORT_SURVEY_CHANGE_DAYS after that: its sent day's counts settle only then.
+            settle_days=settings.SUPPORT_SURVEY_LINK_DAYS + settings.SUPPORT_SURVEY_CHANGE_DAYS,
+        )
+    )
+    source_register(
+        Source(
+            name="moderation",
+            metrics={
+                MOD_FLAGS: ("flags", *FlagSource.values),
+                MOD_DECISIONS: ("decisions",),
+            },
+            compute=_moderation_compute,
+            first_at=_moderation_first_at,
+        )
+    )
 
 
 # --- Account activity -------------------------------------------------------------------------------------------
@@ -235,3 +279,128 @@ def _activity_compute(
 def _activity_first_at() -> datetime | None:
     first = ActivityDay.objects.aggregate(first=Min("day"))["first"]
     return None if first is None else datetime.combine(first, time.min, tzinfo=timezone.get_current_timezone())
+
+
+# --- Messaging, support and moderation --------------------------------------------------------------------------
+# First responses and deadlines met are the SLA kernel's (SLA_STOPPED and SLA_DUE per metric); these are the
+# areas' own counts.
+
+MSG_CONVERSATIONS = "messaging.conversations"
+MSG_MESSAGES = "messaging.messages"
+SUPPORT_CREATED = "support.tickets.created"
+SUPPORT_SOLVED = "support.tickets.solved"
+SUPPORT_SURVEYS = "support.surveys"
+MOD_FLAGS = "moderation.flags"
+MOD_DECISIONS = "moderation.decisions"
+
+
+def _messaging_compute(
+    start: datetime, end: datetime, tz: tzinfo, now: datetime, wanted: frozenset[str]
+) -> Iterable[Row]:
+    common: dict[str, Any] = {"start": start, "end": end, "tz": tz}
+    rows: list[Row] = []
+    if MSG_CONVERSATIONS in wanted:
+        # By the conversation's current category, as messaging's selectors count it; "category:" is the
+        # uncategorised.
+        rows += grouped_counts(
+            metric=MSG_CONVERSATIONS,
+            queryset=Conversation.objects.all(),
+            day_field="created_at",
+            values={"inbound": count(initiated_by=Initiator.USER), "outbound": count(initiated_by=Initiator.STAFF)},
+            dimensions={"category": "category"},
+            **common,
+        )
+    if MSG_MESSAGES in wanted:
+        rows += grouped_counts(
+            metric=MSG_MESSAGES,
+            queryset=Message.objects.filter(kind__in=[MessageKind.USER, MessageKind.REPLY]),
+            day_field="created_at",
+            values={"user_messages": count(kind=MessageKind.USER), "team_replies": count(kind=MessageKind.REPLY)},
+            **common,
+        )
+    return rows
+
+
+def _messaging_first_at() -> datetime | None:
+    return Conversation.objects.aggregate(first=Min("created_at"))["first"]
+
+
+def _support_compute(
+    start: datetime, end: datetime, tz: tzinfo, now: datetime, wanted: frozenset[str]
+) -> Iterable[Row]:
+    common: dict[str, Any] = {"start": start, "end": end, "tz": tz}
+    rows: list[Row] = []
+    if SUPPORT_CREATED in wanted:
+        rows += grouped_counts(
+            metric=SUPPORT_CREATED,
+            queryset=Ticket.objects.all(),
+            day_field="created_at",
+            values={"created": Count("pk")},
+            dimensions={"channel": "channel", "category": "category"},
+            **common,
+        )
+    if SUPPORT_SOLVED in wanted:
+        # A reopened ticket is solved no more: its solved_at is cleared (within SUPPORT_REOPEN_DAYS).
+        rows += grouped_counts(
+            metric=SUPPORT_SOLVED,
+            queryset=Ticket.objects.filter(solved_at__isnull=False),
+            day_field="solved_at",
+            values={"solved": Count("pk")},
+            **common,
+        )
+    if SUPPORT_SURVEYS in wanted:
+        # Surveys count by the day they were sent, with the channel recorded then; the ratings' sum gives the
+        # average of any range of days.
+        rows += grouped_counts(
+            metric=SUPPORT_SURVEYS,
+            queryset=Survey.objects.all(),
+            day_field="sent_at",
+            values={
+                "sent": Count("pk"),
+                "responses": count(rating__isnull=False),
+                "satisfied": count(rating__gte=4),
+                "rating_sum": Sum("rating"),
+            },
+            dimensions={"channel": "channel"},
+            **common,
+        )
+    return rows
+
+
+def _support_first_at() -> datetime | None:
+    firsts = [
+        Ticket.objects.aggregate(first=Min("created_at"))["first"],
+        Survey.objects.aggregate(first=Min("sent_at"))["first"],
+    ]
+    return min((first for first in firsts if first is not None), default=None)
+
+
+def _moderation_compute(
+    start: datetime, end: datetime, tz: tzinfo, now: datetime, wanted: frozenset[str]
+) -> Iterable[Row]:
+    common: dict[str, Any] = {"start": start, "end": end, "tz": tz}
+    rows: list[Row] = []
+    if MOD_FLAGS in wanted:
+        # A flag's reason and source never change, so its day's counts are final.
+        rows += grouped_counts(
+            metric=MOD_FLAGS,
+            queryset=Flag.objects.all(),
+            day_field="created_at",
+            values={"flags": Count("pk"), **{source: count(source=source) for source in FlagSource.values}},
+            dimensions={"reason": "reason"},
+            **common,
+        )
+    if MOD_DECISIONS in wanted:
+        rows += grouped_counts(
+            metric=MOD_DECISIONS,
+            queryset=Decision.objects.all(),
+            day_field="at",
+            values={"decisions": Count("pk")},
+            dimensions={"action": "action"},
+            **common,
+        )
+    return rows
+
+
+def _moderation_first_at() -> datetime | None:
+    return Flag.objects.aggregate(first=Min("created_at"))["first"]

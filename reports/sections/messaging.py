@@ -1,9 +1,11 @@
 """Messaging: volume in and out, the category mix against its targets, growth against the 10–15 % target and the
-quarter's volume plan, first response within 24 h and resolution by category — from messaging's selectors."""
+quarter's volume plan, first response within 24 h and resolution by category — from the daily rollups, and from
+messaging's selectors for what days cannot add up (medians, figures by the current category, the live backlog)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
+from datetime import date, datetime, timedelta
 
 from messaging import selectors as messaging
 from messaging.models import Category
@@ -12,8 +14,9 @@ from saypro.sla import selectors as sla_selectors
 from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table
 from ..periods import QUARTER
 from ..selectors import achievement, percent
+from ..sources import MSG_CONVERSATIONS, MSG_MESSAGES
 from . import MESSAGING, Context, section_register
-from .compliance import hours
+from .compliance import hours, stop_count_and_average
 
 # The key of the all-categories row: no category's value.
 ALL = "*"
@@ -30,6 +33,64 @@ def _percent(rate: float | None) -> float | None:
 def _change(rate: float | None, before: float | None) -> float | None:
     """Percentage points from the previous period's rate to this one's."""
     return None if rate is None or before is None else round((rate - before) * 100, 1)
+
+
+VOLUME_KEYS = ("inbound", "outbound", "user_messages", "team_replies")
+
+
+def _volume(ctx: Context, first: date, end: date) -> dict[str, int]:
+    """Conversations started (in and out) and messages written (in and out) on the local days [first, end)."""
+    totals = {
+        **ctx.reader.totals(MSG_CONVERSATIONS, first, end),
+        **ctx.reader.totals(MSG_MESSAGES, first, end),
+    }
+    return {key: int(totals[key]) for key in VOLUME_KEYS}
+
+
+def _volume_until(ctx: Context, first: date, until: datetime) -> dict[str, int]:
+    totals = {
+        **ctx.reader.totals_until(MSG_CONVERSATIONS, first, until),
+        **ctx.reader.totals_until(MSG_MESSAGES, first, until),
+    }
+    return {key: int(totals[key]) for key in VOLUME_KEYS}
+
+
+def _weekly_volume(ctx: Context, first: date, end: date) -> tuple[list[messaging.VolumeRow], dict[str, int]]:
+    """The period's volume per week (Monday first; weeks without any activity left out), and its totals."""
+    weeks: dict[date, dict[str, float]] = defaultdict(lambda: dict.fromkeys(VOLUME_KEYS, 0.0))
+    for metric in (MSG_CONVERSATIONS, MSG_MESSAGES):
+        for day, values in ctx.reader.daily(metric, first, end).items():
+            week = weeks[day - timedelta(days=day.weekday())]
+            for key, value in values.items():
+                week[key] += value
+    rows = [
+        messaging.VolumeRow(period_start=week, **{key: int(values[key]) for key in VOLUME_KEYS})
+        for week, values in sorted(weeks.items())
+        if any(values.values())
+    ]
+    return rows, {key: sum(getattr(row, key) for row in rows) for key in VOLUME_KEYS}
+
+
+def _category_mix(ctx: Context) -> messaging.CategoryMix:
+    """Inbound conversations of the period by category group against the target mix, as messaging's
+    category_mix works it out, from the daily counts per category."""
+    by_category = ctx.reader.by_dimension(MSG_CONVERSATIONS, "category", ctx.period.start, ctx.period.end)
+    counts = {category: int(values["inbound"]) for category, values in by_category.items()}
+    uncategorised = counts.pop("", 0)
+    categorised = sum(counts.values())
+    groups = []
+    for key, (label, members) in messaging.MIX_GROUPS.items():
+        group_count = sum(counts.get(member, 0) for member in members)
+        groups.append(
+            messaging.CategoryShare(
+                key=key,
+                label=label,
+                count=group_count,
+                share=group_count / categorised if categorised else None,
+                target_share=messaging.INBOUND_TARGET_MIX[key],
+            )
+        )
+    return messaging.CategoryMix(groups=groups, categorised=categorised, uncategorised=uncategorised)
 
 
 def _first_response_by_category(
@@ -54,9 +115,10 @@ def _first_response_by_category(
 
 
 def _first_response_table(ctx: Context) -> Table:
-    """Beside resolution by category: the 24-hour first response per category, over the whole period's
-    deadlines like the headline figure, so that the last row equals it."""
-    now = _first_response_by_category(ctx.period.start_at, ctx.period.end_at, ctx.now)
+    """Beside resolution by category: the 24-hour first response per category, over the deadlines passed so far
+    like the headline figure, so that the last row equals it. By the conversation's current category, which an
+    agent may change long after the day: read from the selector rather than from daily rollups."""
+    now = _first_response_by_category(ctx.period.start_at, ctx.end, ctx.now)
     before = _first_response_by_category(ctx.previous.start_at, ctx.previous.end_at, ctx.now)
     target = messaging.FIRST_RESPONSE_TARGET * 100
     rows = []
@@ -91,18 +153,16 @@ def messaging_section(ctx: Context) -> Section:
     start, end = period.start_at, ctx.end
     before_start, before_end = previous.start_at, previous.end_at
 
-    def volume(a: datetime, b: datetime) -> tuple[list[messaging.VolumeRow], dict[str, int]]:
-        rows = messaging.message_volume(start=a, end=b, period="week")
-        return rows, {
-            key: sum(getattr(r, key) for r in rows) for key in ("inbound", "outbound", "user_messages", "team_replies")
-        }
-
-    rows, now_volume = volume(start, end)
-    _, before_volume = volume(before_start, before_end)
+    rows, now_volume = _weekly_volume(ctx, period.start, period.end)
+    before_volume = _volume(ctx, previous.start, previous.end)
     # Growth compares like with like: a period still running against the same stretch of the one before.
-    _, stretch_volume = volume(before_start, min(before_end, before_start + (end - start)))
+    stretch_volume = _volume_until(ctx, previous.start, min(before_end, before_start + (end - start)))
     first = achievement(ctx.reader, messaging.FIRST_RESPONSE, period.start, period.end)
     first_before = achievement(ctx.reader, messaging.FIRST_RESPONSE, previous.start, previous.end)
+    # The average from the daily sums and counts; medians and p90s do not add up from days, so those come from
+    # the kernel's selector over the clocks themselves.
+    _, average = stop_count_and_average(ctx.reader, messaging.FIRST_RESPONSE, period.start, period.end)
+    _, average_before = stop_count_and_average(ctx.reader, messaging.FIRST_RESPONSE, previous.start, previous.end)
     stats = sla_selectors.stop_time_stats(metric=messaging.FIRST_RESPONSE, start=start, end=end)
     stats_before = sla_selectors.stop_time_stats(metric=messaging.FIRST_RESPONSE, start=before_start, end=before_end)
     target = messaging.FIRST_RESPONSE_TARGET * 100
@@ -151,9 +211,9 @@ def messaging_section(ctx: Context) -> Section:
         Figure(
             "messaging.first_response_average",
             "First response, average",
-            hours(stats.average),
+            hours(average),
             HOURS,
-            hours(stats_before.average),
+            hours(average_before),
             target=24.0,
             target_text="under 24 h",
             higher_is_better=False,
@@ -177,16 +237,17 @@ def messaging_section(ctx: Context) -> Section:
         ),
     ]
     if period.kind == QUARTER:
-        growth = messaging.quarter_growth(quarter_start=period.start, until=ctx.end)
+        # The quarter's conversations so far are the period's, in and out.
+        plan = messaging.volume_target(quarter_start=period.start)
         section.figures.append(
             Figure(
                 "messaging.volume_target",
                 "Quarterly volume target reached",
-                percent(growth.conversations, growth.target),
+                percent(total, plan),
                 PERCENT,
                 target=100.0,
-                target_text=f"{growth.target:,} conversations",
-                note=f"{growth.conversations:,} so far",
+                target_text=f"{plan:,} conversations",
+                note=f"{total:,} so far",
             )
         )
     backlog = messaging.unresolved_backlog(now=ctx.now)
@@ -212,7 +273,7 @@ def messaging_section(ctx: Context) -> Section:
             ],
         )
     )
-    mix = messaging.category_mix(start=start, end=end)
+    mix = _category_mix(ctx)
     section.charts.append(
         Chart(
             "messaging_mix",

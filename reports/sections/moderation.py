@@ -1,19 +1,32 @@
 """Moderation: decided within 12 h, time to decision, actions, recurrence, automatic-detection precision,
-appeals, and flags by reason and source — from moderation.metrics."""
+appeals, and flags by reason and source.
+
+Flags, decisions by action and deadlines met come from the daily rollups. moderation.metrics gives what days
+cannot add up: the median and p90 time to decision; and the figures of a decision that change long after its day
+(an appeal reverses it, removed content comes back), which a refresh of the recent days would miss."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from moderation import metrics as moderation
 
 from .. import periods
 from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table
 from ..selectors import achievement, buckets
+from ..sources import MOD_DECISIONS, MOD_FLAGS
 from . import MODERATION, Context, section_register
 from .compliance import hours
 
 
 def _pct(rate: float | None) -> float | None:
     return None if rate is None else rate * 100
+
+
+def _actions(ctx: Context, first: date, end: date) -> dict[str, int]:
+    """Decisions taken on the local days [first, end) per action, every action listed."""
+    counts = ctx.reader.by_dimension(MOD_DECISIONS, "action", first, end)
+    return {action: int(counts.get(action, {}).get("decisions", 0)) for action in moderation.Action.values}
 
 
 @section_register("moderation", area=MODERATION, order=70)
@@ -28,9 +41,11 @@ def moderation_section(ctx: Context) -> Section:
     precision, precision_before = moderation.automatic_precision(**args), moderation.automatic_precision(**before)
     recurrence, recurrence_before = moderation.recurrence_rate(**args), moderation.recurrence_rate(**before)
     appeals = moderation.appeal_stats(**args)
-    actions, actions_before = moderation.actions_by_type(**args), moderation.actions_by_type(**before)
-    flags = moderation.flags_by_reason_and_source(**args)
-    flags_before = moderation.flags_by_reason_and_source(**before)
+    actions = _actions(ctx, period.start, period.end)
+    actions_before = _actions(ctx, previous.start, previous.end)
+    flags = ctx.reader.by_dimension(MOD_FLAGS, "reason", period.start, period.end)
+    flags_total = ctx.reader.totals(MOD_FLAGS, period.start, period.end)["flags"]
+    flags_total_before = ctx.reader.totals(MOD_FLAGS, previous.start, previous.end)["flags"]
     section.figures += [
         Figure(
             "moderation.within_12h",
@@ -56,9 +71,9 @@ def moderation_section(ctx: Context) -> Section:
         Figure(
             "moderation.flags",
             "Flags raised",
-            float(sum(r["count"] for r in flags)),
+            flags_total,
             COUNT,
-            float(sum(r["count"] for r in flags_before)),
+            flags_total_before,
         ),
         Figure(
             "moderation.actions",
@@ -112,9 +127,11 @@ def moderation_section(ctx: Context) -> Section:
             [[labels[a], n, actions_before.get(a, 0)] for a, n in actions.items()],
         )
     )
-    reasons: dict[str, dict[str, int]] = {}
-    for row in flags:
-        reasons.setdefault(row["reason_label"], {})[row["source"]] = row["count"]
+    # Every reason, in the order of the choices, zeros included.
+    reasons = {
+        label: {source: int(flags.get(reason, {}).get(source, 0)) for source in moderation.Source.values}
+        for reason, label in moderation.Reason.choices
+    }
     names = list(reasons)
     section.charts.append(
         Chart(

@@ -3,13 +3,30 @@ sentence citing the figure it rests on; and the raw-data appendices."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 
+from moderation.models import Action
+from moderation.models import Source as FlagSource
 from saypro.sla.promises import promise_for, promises
 
 from ..document import COUNT, PERCENT, Figure, Section, Table
 from ..selectors import by_hour
-from ..sources import REG_STARTED, SLA_DUE, SLA_STARTED, SLA_STOPPED, sla_metrics
+from ..sources import (
+    MOD_DECISIONS,
+    MOD_FLAGS,
+    MSG_CONVERSATIONS,
+    MSG_MESSAGES,
+    REG_STARTED,
+    SLA_DUE,
+    SLA_STARTED,
+    SLA_STOPPED,
+    SUPPORT_CREATED,
+    SUPPORT_SOLVED,
+    SUPPORT_SURVEYS,
+    sla_metrics,
+)
 from . import Context
 
 TICKET_FIRST_RESPONSE = "ticket.first_response"
@@ -335,4 +352,69 @@ def appendices(ctx: Context) -> list[Table]:
                 if day in registrations
             ],
         ),
+        _daily_table(
+            ctx,
+            "raw_messaging_daily",
+            "Appendix: messaging per day",
+            [
+                (MSG_CONVERSATIONS, "inbound", "Conversations started by users"),
+                (MSG_CONVERSATIONS, "outbound", "Conversations started by the team"),
+                (MSG_MESSAGES, "user_messages", "Messages in"),
+                (MSG_MESSAGES, "team_replies", "Replies out"),
+            ],
+        ),
+        _daily_table(
+            ctx,
+            "raw_support_daily",
+            "Appendix: support per day (surveys by the day they were sent)",
+            [
+                (SUPPORT_CREATED, "created", "Tickets created"),
+                (SUPPORT_SOLVED, "solved", "Tickets solved"),
+                (SUPPORT_SURVEYS, "sent", "Surveys sent"),
+                (SUPPORT_SURVEYS, "responses", "Survey responses"),
+                (SUPPORT_SURVEYS, "satisfied", "Ratings of 4–5"),
+                (SUPPORT_SURVEYS, "rating_sum", "Ratings (sum)"),
+            ],
+        ),
+        _daily_table(
+            ctx,
+            "raw_moderation_daily",
+            "Appendix: moderation per day",
+            [
+                (MOD_FLAGS, "flags", "Flags"),
+                *((MOD_FLAGS, source, f"Flags: {label}") for source, label in FlagSource.choices),
+                (MOD_DECISIONS, "decisions", "Decisions"),
+            ],
+            by_dimension=(MOD_DECISIONS, "action", "decisions", Action.choices),
+        ),
     ]
+
+
+def _daily_table(
+    ctx: Context,
+    key: str,
+    title: str,
+    columns: list[tuple[str, str, str]],
+    by_dimension: tuple[str, str, str, list[tuple[str, str]]] | None = None,
+) -> Table:
+    """One row per day with any of the columns' rollups: (metric, value name, heading) per column, and with
+    `by_dimension` (metric, dimension, value name, choices) a column per choice of that dimension."""
+    period, reader = ctx.period, ctx.reader
+    daily = {metric: reader.daily(metric, period.start, period.end) for metric in {m for m, _, _ in columns}}
+    split: dict[date, dict[str, dict[str, float]]] = {}
+    headings = [heading for _, _, heading in columns]
+    if by_dimension:
+        metric, prefix, _, choices = by_dimension
+        split = reader.daily_by_dimension(metric, prefix, period.start, period.end)
+        headings += [str(label) for _, label in choices]
+    rows = []
+    for day in period.day_list():
+        if not any(day in days for days in daily.values()) and day not in split:
+            continue
+        row: list[object] = [day.isoformat()]
+        row += [int(daily[metric].get(day, {}).get(name, 0)) for metric, name, _ in columns]
+        if by_dimension:
+            _, _, name, choices = by_dimension
+            row += [int(split.get(day, {}).get(value, {}).get(name, 0)) for value, _ in choices]
+        rows.append(row)
+    return Table(key, title, ["Day", *headings], rows)

@@ -1,20 +1,65 @@
-"""Support: resolution within 24 h weekly and monthly, first response (average, median, p90) and its change on
-the previous quarter, CSAT by channel, the platform-issue, deflection and misroute rates — from support.metrics."""
+"""Support: tickets created and solved, resolution within 24 h weekly and monthly, first response (average, median,
+p90) and its change on the previous quarter, CSAT by channel, the platform-issue, deflection and misroute rates.
+
+Counts, sums and deadlines met come from the daily rollups; support.metrics gives what days cannot add up: the
+first response's median and p90, distinct users reporting a platform issue, deflection (settled a fixed time
+after each question, counted from now) and misroutes (a correction can come any time while a ticket is open)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import date, timedelta
+
 from accounts import metrics as account_metrics
 from support import metrics as support
+from support.models import Channel
 
+from .. import periods
 from ..document import COUNT, HOURS, NPS, PERCENT, SCORE, Chart, Figure, Section, Series, Table
 from ..periods import MONTH, Period, containing
-from ..selectors import achievement
+from ..rollups import Reader, Values
+from ..selectors import achievement, buckets
+from ..sources import SLA_DUE, SUPPORT_CREATED, SUPPORT_SOLVED, SUPPORT_SURVEYS
 from . import SUPPORT, Context, section_register
-from .compliance import hours
+from .compliance import hours, stop_count_and_average
 
 
 def _pct(rate: float | None) -> float | None:
     return None if rate is None else rate * 100
+
+
+def _csat(values: Values, key: object = None, label: str = "All") -> support.Csat:
+    responses = int(values["responses"])
+    return support.Csat(
+        key=key,
+        label=label,
+        sent=int(values["sent"]),
+        responses=responses,
+        satisfied=int(values["satisfied"]),
+        average=values["rating_sum"] / responses if responses else None,
+    )
+
+
+def _csat_by_channel(reader: Reader, first: date, end: date) -> list[support.Csat]:
+    """As support.metrics.csat_by(dimension="channel"): the channels with surveys, most responses first."""
+    rows = [
+        _csat(values, key=channel, label=Channel(channel).label)
+        for channel, values in reader.by_dimension(SUPPORT_SURVEYS, "channel", first, end).items()
+    ]
+    return sorted(rows, key=lambda row: (-row.responses, str(row.key)))
+
+
+def _resolution_weekly(reader: Reader, first: date, end: date) -> list[support.PeriodCompliance]:
+    """As support.metrics.resolution_weekly: achievement per local week (Monday first) of the deadlines."""
+    weeks: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    for day, values in reader.daily(SLA_DUE, first, end, dimension=f"metric:{support.RESOLUTION}").items():
+        week = weeks[day - timedelta(days=day.weekday())]
+        week[0] += int(values["achieved"])
+        week[1] += int(values["breached"])
+    return [
+        support.PeriodCompliance(start=week, achieved=achieved, breached=breached)
+        for week, (achieved, breached) in sorted(weeks.items())
+    ]
 
 
 @section_register("support", area=SUPPORT, order=50)
@@ -25,10 +70,16 @@ def support_section(ctx: Context) -> Section:
     before = (previous.start_at, previous.end_at)
     resolved = achievement(ctx.reader, support.RESOLUTION, period.start, period.end)
     resolved_before = achievement(ctx.reader, support.RESOLUTION, previous.start, previous.end)
+    first_count, first_average = stop_count_and_average(ctx.reader, support.FIRST_RESPONSE, period.start, period.end)
+    _, first_average_before = stop_count_and_average(ctx.reader, support.FIRST_RESPONSE, previous.start, previous.end)
     first = support.first_response_stats(start=start, end=end)
     first_before = support.first_response_stats(start=before[0], end=before[1])
-    csat = support.csat(start=start, end=end)
-    csat_before = support.csat(start=before[0], end=before[1])
+    csat = _csat(ctx.reader.totals(SUPPORT_SURVEYS, period.start, period.end))
+    csat_before = _csat(ctx.reader.totals(SUPPORT_SURVEYS, previous.start, previous.end))
+    created = ctx.reader.totals(SUPPORT_CREATED, period.start, period.end)["created"]
+    created_before = ctx.reader.totals(SUPPORT_CREATED, previous.start, previous.end)["created"]
+    solved = ctx.reader.totals(SUPPORT_SOLVED, period.start, period.end)["solved"]
+    solved_before = ctx.reader.totals(SUPPORT_SOLVED, previous.start, previous.end)["solved"]
     platform = support.platform_issue_rate(start=start, end=end)
     platform_before = support.platform_issue_rate(start=before[0], end=before[1])
     deflection = support.deflection_rate(start=start, end=end, now=ctx.now)
@@ -36,9 +87,11 @@ def support_section(ctx: Context) -> Section:
     misroute = support.misroute_rate(start=start, end=end)
     nps, nps_before = account_metrics.nps(start=start, end=end), account_metrics.nps(start=before[0], end=before[1])
     change = None
-    if first.average is not None and first_before.average:
-        change = 100 * (first.average / first_before.average - 1)
+    if first_average is not None and first_average_before:
+        change = 100 * (first_average / first_average_before - 1)
     section.figures += [
+        Figure("support.created", "Tickets created", created, COUNT, created_before),
+        Figure("support.solved", "Tickets solved", solved, COUNT, solved_before),
         Figure(
             "support.resolution_24h",
             "Tickets resolved within 24 h",
@@ -52,13 +105,13 @@ def support_section(ctx: Context) -> Section:
         Figure(
             "support.first_response_average",
             "First response, average",
-            hours(first.average),
+            hours(first_average),
             HOURS,
-            hours(first_before.average),
+            hours(first_average_before),
             target=support.FIRST_RESPONSE_TARGET_SECONDS / 3600,
             target_text="under 3 h",
             higher_is_better=False,
-            note=f"{first.count:,} first replies",
+            note=f"{first_count:,} first replies",
         ),
         Figure(
             "support.first_response_median",
@@ -133,7 +186,26 @@ def support_section(ctx: Context) -> Section:
             note=f"{misroute.numerator:,} of {misroute.denominator:,}",
         ),
     ]
-    weekly = support.resolution_weekly(start=start, end=end, now=ctx.now)
+    trend = buckets(period, periods.today(ctx.now))
+    created_days = ctx.reader.daily(SUPPORT_CREATED, period.start, period.end)
+    solved_days = ctx.reader.daily(SUPPORT_SOLVED, period.start, period.end)
+
+    def per_bucket(days: dict[date, Values], key: str) -> list[float | None]:
+        return [sum(v[key] for day, v in days.items() if b.first <= day < b.end) for b in trend]
+
+    section.charts.append(
+        Chart(
+            "support_tickets",
+            "Tickets created and solved",
+            "bar",
+            [b.label for b in trend],
+            [
+                Series("Created", per_bucket(created_days, "created")),
+                Series("Solved", per_bucket(solved_days, "solved")),
+            ],
+        )
+    )
+    weekly = _resolution_weekly(ctx.reader, period.start, period.end)
     section.tables.append(
         Table(
             "support_weekly",
@@ -184,7 +256,7 @@ def support_section(ctx: Context) -> Section:
             months,
         )
     )
-    channels = support.csat_by(dimension="channel", start=start, end=end)
+    channels = _csat_by_channel(ctx.reader, period.start, period.end)
     section.tables.append(
         Table(
             "support_csat_channel",

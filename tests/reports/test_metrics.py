@@ -106,11 +106,13 @@ def test_stored_rollups_give_the_same_figures_as_computing_on_the_spot(q1):
 
 
 def test_report_totals_reconcile_with_the_raw_tables(q1, area_quarter):
+    from django.db.models import Count, Q, Sum
+
     from accounts.models import Registration
     from messaging.models import Conversation, Message
     from moderation.models import Decision, Flag
     from saypro.sla.models import Clock
-    from support.models import Survey
+    from support.models import Survey, Ticket
 
     rollups.rollups_refresh(first=date(2025, 10, 1), last=date(2026, 4, 1), now=NOW)
     document: Document = build_document(kind="quarterly", period=Q1, now=NOW)
@@ -153,3 +155,49 @@ def test_report_totals_reconcile_with_the_raw_tables(q1, area_quarter):
     assert figures["moderation.actions"].value == Decision.objects.filter(**between("at")).count() == 3
     due = Clock.objects.filter(metric="moderation.decision", **between("due_at")).count()
     assert figures["moderation.within_12h"].note == f"2 of {due}" == "2 of 4"
+
+    # The appendices' daily rows add up to the same raw tables, each row on its local day.
+    appendix = {t.key: t for t in document.appendices}
+
+    def column_sums(key: str) -> list[int]:
+        return [sum(row[i] for row in appendix[key].rows) for i in range(1, len(appendix[key].columns))]
+
+    assert (
+        column_sums("raw_messaging_daily")
+        == [
+            conversations.filter(initiated_by="user").count(),
+            conversations.filter(initiated_by="staff").count(),
+            messages.filter(kind="user").count(),
+            messages.filter(kind="reply").count(),
+        ]
+        == [2, 1, 2, 3]
+    )
+    assert [row[0] for row in appendix["raw_messaging_daily"].rows] == ["2026-01-05", "2026-02-11", "2026-03-03"]
+    raw_surveys = surveys.aggregate(
+        sent=Count("pk"), responses=Count("rating"), satisfied=Count("pk", filter=Q(rating__gte=4)), sum=Sum("rating")
+    )
+    assert (
+        column_sums("raw_support_daily")
+        == [
+            Ticket.objects.filter(**between("created_at")).count(),
+            Ticket.objects.filter(**between("solved_at")).count(),
+            *raw_surveys.values(),
+        ]
+        == [3, 2, 3, 2, 1, 7]
+    )
+    flags = Flag.objects.filter(**between("created_at"))
+    decisions = Decision.objects.filter(**between("at"))
+    assert (
+        column_sums("raw_moderation_daily")
+        == [
+            flags.count(),
+            flags.filter(source="user").count(),
+            flags.filter(source="automatic").count(),
+            decisions.count(),
+            *(
+                decisions.filter(action=action).count()
+                for action in ("keep", "remove", "remove_warn", "suspend_user", "ban_user")
+            ),
+        ]
+        == [5, 4, 1, 3, 1, 2, 0, 0, 0]
+    )
