@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from saypro.durations import duration_text
 from saypro.errors import DomainError
 from saypro.sla import promises as sla_promises
 from saypro.sla.models import Clock
@@ -257,17 +258,6 @@ ROW_STATES = {
 }
 
 
-def span_text(seconds: float) -> str:
-    """A duration as the countdowns write it (static/js/app.js): minutes, hours and minutes, then days."""
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {rest:02d} min"
-    return f"{hours // 24} d {hours % 24} h"
-
-
 def _item_row(clock: Clock, now: datetime, promise: Promise, opens_items: bool) -> dict[str, Any]:
     state = selectors.clock_state(clock, now)
     model = ContentType.objects.get_for_id(clock.target_type_id).model_class()
@@ -283,16 +273,16 @@ def _item_row(clock: Clock, now: datetime, promise: Promise, opens_items: bool) 
         # Stopped after the deadline yet met: the deadline stood still while the clock was paused.
         late = (clock.stopped_at - clock.due_at).total_seconds()
         if state == selectors.MET:
-            timing = f"In time, {span_text(-late)} to spare" if late <= 0 else "In time (paused past the deadline)"
+            timing = f"In time, {duration_text(-late)} to spare" if late <= 0 else "In time (paused past the deadline)"
         else:
-            timing = f"{span_text(late)} late" if late > 0 else "Late"
+            timing = f"{duration_text(late)} late" if late > 0 else "Late"
         countdown = False
     elif state == "paused":
-        timing = f"{span_text(clock.remaining_seconds or 0)} left when resumed"
+        timing = f"{duration_text(clock.remaining_seconds or 0)} left when resumed"
         countdown = False
     else:
         left = (clock.due_at - now).total_seconds()
-        timing = f"{span_text(left)} left" if left > 0 else f"{span_text(-left)} overdue"
+        timing = f"{duration_text(left)} left" if left > 0 else f"{duration_text(-left)} overdue"
         countdown = True
     return {
         "label": label,

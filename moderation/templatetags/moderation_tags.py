@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from saypro.durations import duration_text
+
 register = template.Library()
 
 
@@ -20,10 +22,4 @@ def duration(seconds: float | None) -> str:
     """Seconds → "42 min", "3 h 05 min" or "2 d 4 h"; nothing → "—"."""
     if seconds is None:
         return "—"
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {rest:02d} min"
-    return f"{hours // 24} d {hours % 24} h"
+    return duration_text(seconds)
