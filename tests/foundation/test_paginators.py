@@ -1,9 +1,12 @@
-"""Admin change lists on big tables: the planner's estimate unfiltered (PostgreSQL), a capped count filtered."""
+"""Admin change lists on big tables: the planner's estimate unfiltered (PostgreSQL), a capped count filtered; and
+the page navigation every paginated list shares."""
 
 from __future__ import annotations
 
 import pytest
+from django.core.paginator import Paginator
 from django.db import connection
+from django.template.loader import render_to_string
 
 from saypro import paginators
 from saypro.audit.models import AuditEntry
@@ -41,3 +44,16 @@ def test_a_filtered_list_counts_no_further_than_the_cap(entries, monkeypatch):
     assert EstimatedCountPaginator(filtered, 2).count == 2
     monkeypatch.setattr(paginators, "CAP", 100)
     assert EstimatedCountPaginator(filtered, 2).count == 5
+
+
+def test_page_navigation_keeps_the_lists_filters_on_both_links():
+    page = Paginator(list(range(30)), 10).get_page(2)
+    html = render_to_string("_page_nav.html", {"page": page, "filter_query": "view=at_risk&q=ada"})
+    assert 'href="?view=at_risk&amp;q=ada&amp;page=1">← Previous' in html
+    assert 'href="?view=at_risk&amp;q=ada&amp;page=3">Next →' in html
+    assert "Page 2 of 3" in html
+
+
+def test_page_navigation_is_left_out_when_everything_fits_on_one_page():
+    page = Paginator(list(range(5)), 10).get_page(1)
+    assert render_to_string("_page_nav.html", {"page": page}).strip() == ""
