@@ -49,6 +49,17 @@ def _isolated_cache(settings):
 
 
 @pytest.fixture
+def as_(client, request):
+    """Sign the test client in as the named persona fixture: `as_("moderator").get(...)`."""
+
+    def sign_in(persona: str):
+        client.force_login(request.getfixturevalue(persona))
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
 def password():
     return PASSWORD
 

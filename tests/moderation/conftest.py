@@ -62,17 +62,6 @@ def reporter(db):
     return UserFactory(email="reporter@example.com", full_name="Naledi Khumalo")
 
 
-@pytest.fixture
-def as_(client, request):
-    """Sign the test client in as the named persona fixture."""
-
-    def sign_in(persona: str):
-        client.force_login(request.getfixturevalue(persona))
-        return client
-
-    return sign_in
-
-
 def flagged(*, reporter=None, hours_ago: float = 0, reason: str = "fraud", **listing_fields):
     """A listing with one user flag, flagged `hours_ago` hours ago; returns (listing, case)."""
     from datetime import timedelta

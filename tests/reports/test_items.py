@@ -27,15 +27,6 @@ NOW = datetime(2026, 2, 12, 12, 0, tzinfo=LOCAL)
 H = timedelta(hours=1)
 
 
-@pytest.fixture
-def as_(client, request):
-    def sign_in(persona: str):
-        client.force_login(request.getfixturevalue(persona))
-        return client
-
-    return sign_in
-
-
 def registration(started: datetime, *, decided_after: float | None = None, paused_after: float | None = None):
     """A submitted registration whose 48-hour clock started at `started`; decided or paused some hours later."""
     item = RegistrationFactory(

@@ -28,15 +28,6 @@ DASHBOARD_QUERIES = 31
 
 
 @pytest.fixture
-def as_(client, request):
-    def sign_in(persona: str):
-        client.force_login(request.getfixturevalue(persona))
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
 def run_on_commit(django_capture_on_commit_callbacks):
     """Queued tasks run (eagerly) when the request's transaction commits, as they would on a worker."""
     return lambda: django_capture_on_commit_callbacks(execute=True)

@@ -29,14 +29,3 @@ def billing(db):
 @pytest.fixture
 def accounts_department(db):
     return Department.objects.get(slug="accounts")
-
-
-@pytest.fixture
-def as_(client, request):
-    """Sign the test client in as the named persona fixture."""
-
-    def sign_in(persona: str):
-        client.force_login(request.getfixturevalue(persona))
-        return client
-
-    return sign_in
