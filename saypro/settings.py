@@ -215,6 +215,7 @@ else:
         }
     }
     CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "saypro.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
