@@ -328,15 +328,19 @@ class ModerationSimulator:
         since = listing.created_at - detection.DUPLICATE_WINDOW
         best: tuple[float, int] | None = None
         band_values = fingerprints.bands(signature)
+        # Like the live lookup, compare at most MAX_CANDIDATES earlier texts: templated demo listings fill whole
+        # buckets, and comparing every one of them grows with the square of the listings.
+        compared: set[int] = set()
         for band, value in enumerate(band_values):
             # Buckets fill in posting order: read back from the newest and stop at the window's start.
             for other in reversed(buckets[(band, value)]):
                 earlier = self.listings[other]
                 other_signature = self.signatures[other]
-                if earlier.created_at < since:
+                if earlier.created_at < since or len(compared) >= fingerprints.MAX_CANDIDATES:
                     break
-                if other_signature is None:
+                if other_signature is None or other in compared:
                     continue
+                compared.add(other)
                 share = fingerprints.similarity(signature, other_signature)
                 if share >= fingerprints.MIN_SIMILARITY and (best is None or share > best[0]):
                     best = (share, other)

@@ -81,3 +81,37 @@ def test_the_same_seed_gives_the_same_quarter():
     User.objects.filter(is_staff=False).delete()
     seed(users=600)
     assert fingerprint_of_data() == first
+
+
+def test_the_near_duplicate_replay_compares_at_most_as_many_texts_as_the_live_lookup(monkeypatch):
+    """Templated demo listings share their buckets; comparing every earlier one would take the square of the
+    listings. The replay stops where the live lookup does, at MAX_CANDIDATES, starting from the newest."""
+    from collections import defaultdict
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from moderation import fingerprints
+    from moderation.demo import ModerationSimulator
+
+    monkeypatch.setattr(fingerprints, "MAX_CANDIDATES", 5)
+    compared: list[list[int]] = []
+    similarity = fingerprints.similarity
+    monkeypatch.setattr(fingerprints, "similarity", lambda a, b: compared.append(b) or similarity(a, b))
+
+    text = "Mountain bike, 21 speed, new tyres, collection in Sandton only"
+    start = datetime(2025, 6, 1, tzinfo=fingerprints.timezone.get_current_timezone())
+    sim = ModerationSimulator.__new__(ModerationSimulator)
+    sim.listings = [
+        SimpleNamespace(created_at=start + timedelta(minutes=n), seller=SimpleNamespace(pk=n)) for n in range(20)
+    ]
+    sim.signatures = [fingerprints.signature(text) for _ in range(20)]
+    buckets: defaultdict = defaultdict(list)
+    for index in range(19):
+        for band, value in enumerate(fingerprints.bands(sim.signatures[index])):
+            buckets[(band, value)].append(index)
+
+    findings = sim.duplicate_findings(19, sim.signatures[19], buckets)
+
+    # The five newest earlier listings, each once although it shares every band.
+    assert [id(other) for other in compared] == [id(sim.signatures[index]) for index in (18, 17, 16, 15, 14)]
+    assert [(f.code, f.detail) for f in findings] == [("duplicate", "100% like another user's listing")]
