@@ -1,8 +1,9 @@
-"""The embedded broker (no server): Kombu's filesystem transport, with messages that appear in the queue whole.
+"""The embedded broker (no server): Kombu's filesystem transport, with files that appear whole.
 
-Kombu creates a message's file under its final name and writes it afterwards; a worker polling the folder can
-move and read the file in between, find it empty, and die on the JSON it cannot decode. Here a message is
-written under a name no reader matches and renamed into place, which is atomic within one folder.
+Kombu creates a message's file, and a new exchange's routing table, under its final name and writes it
+afterwards; a worker polling the folder can read the file in between, find it empty, and die on the JSON it
+cannot decode. Here both are written under a name no reader looks at and then moved into place, which is atomic
+within one folder.
 """
 
 from __future__ import annotations
@@ -31,6 +32,22 @@ class Channel(filesystem.Channel):
             os.replace(partial, final)
         except OSError as exc:
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+    def _queue_bind(self, exchange: str, routing_key: str, pattern: str | None, queue: str) -> None:
+        table = self._exchange_file(exchange)  # type: ignore[attr-defined]  # (missing from the stubs)
+        self.control_folder.mkdir(exist_ok=True)
+        if not table.exists():
+            partial = table.with_name(f".{table.name}.{uuid.uuid4()}.part")
+            partial.write_bytes(str_to_bytes(dumps([])))
+            try:
+                # Unlike a rename, a link never replaces the table another process created in the meantime.
+                os.link(partial, table)
+            except FileExistsError:
+                pass
+            finally:
+                partial.unlink()
+        # The table exists now: Kombu's own bind adds the queue to it under an exclusive lock.
+        super()._queue_bind(exchange, routing_key, pattern, queue)
 
 
 class Transport(filesystem.Transport):
