@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from saypro.errors import DomainError
+from saypro.paginators import EstimatedCountPaginator
 
 from . import security, selectors, self_service, services
 from .models import (
@@ -54,6 +55,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("status", "is_staff", "groups", "country")
     search_fields = ("email", "full_name", "phone")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("full_name", "phone", "country", "region", "language", "age_band")}),
@@ -151,11 +153,11 @@ class RegistrationAdmin(admin.ModelAdmin):
     """Read-only here: decisions go through the review queue (or the actions below), which use the services."""
 
     list_display = ("id", "user", "status", "risk_score", "submitted_at", "decided_at", "auto_approved")
-    list_filter = ("status", "auto_approved", "device_type", "delay_cause")
+    list_filter = ("submitted_at", "status", "auto_approved", "device_type", "delay_cause")
     search_fields = ("user__email", "canonical_email", "phone_e164", "ip_address")
     list_select_related = ("user",)
-    date_hierarchy = "submitted_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     inlines = [SignalInline]
     actions = ["approve_selected"]
     readonly_fields = [f.name for f in Registration._meta.fields]
@@ -197,6 +199,7 @@ class _ReadOnly(admin.ModelAdmin):
     """Rows written by the services only; the admin lists them."""
 
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -211,10 +214,9 @@ class _ReadOnly(admin.ModelAdmin):
 @admin.register(AccountEvent)
 class AccountEventAdmin(_ReadOnly):
     list_display = ("at", "user", "kind", "reason", "channel", "ip_address", "device_type", "actor")
-    list_filter = ("kind", "channel", "device_type")
+    list_filter = ("at", "kind", "channel", "device_type")
     search_fields = ("user__email", "ip_address")
     list_select_related = ("user", "actor")
-    date_hierarchy = "at"
 
 
 @admin.register(SuspiciousEvent)
@@ -223,10 +225,9 @@ class SuspiciousEventAdmin(_ReadOnly):
     device. The user was warned by e-mail; stuffing has no user, only the network."""
 
     list_display = ("at", "user_link", "reason", "ip_address", "device_type", "channel")
-    list_filter = ("reason",)
+    list_filter = ("at", "reason")
     search_fields = ("user__email", "ip_address")
     list_select_related = ("user",)
-    date_hierarchy = "at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SuspiciousEvent]:
         return super().get_queryset(request).filter(kind=AccountEvent.Kind.SUSPICIOUS)
@@ -297,9 +298,8 @@ class DeletionRequestAdmin(_ReadOnly):
 @admin.register(Feedback)
 class FeedbackAdmin(_ReadOnly):
     list_display = ("created_at", "topic", "score", "user", "comment")
-    list_filter = ("topic", "score")
+    list_filter = ("created_at", "topic", "score")
     list_select_related = ("user",)
-    date_hierarchy = "created_at"
 
 
 @admin.register(AccountSession)

@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from saypro.paginators import EstimatedCountPaginator
+
 from .models import CategoryLabel, Conversation, ResolutionPolicy, TeamMembership, VolumeTarget
 
 
@@ -37,6 +39,9 @@ class VolumeTargetAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -50,10 +55,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdmin):
     list_display = ["pk", "user", "subject", "status", "category", "assigned_to", "created_at"]
-    list_filter = ["status", "category", "initiated_by"]
+    list_filter = ["created_at", "status", "category", "initiated_by"]
     search_fields = ["subject", "user__email"]
     list_select_related = ["user", "assigned_to"]
-    date_hierarchy = "created_at"
 
 
 @admin.register(CategoryLabel)

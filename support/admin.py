@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from saypro.paginators import EstimatedCountPaginator
+
 from .models import (
     Article,
     ArticleCategory,
@@ -82,6 +84,9 @@ class KnownIssueAdmin(admin.ModelAdmin):
 
 
 class ReadOnly(admin.ModelAdmin):
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -9,9 +9,8 @@ from .models import AuditEntry
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
     list_display = ("at", "actor_label", "action", "target_type", "target_repr", "reason")
-    list_filter = ("action", "target_type")
+    list_filter = ("at", "action", "target_type")
     search_fields = ("actor_label", "target_repr", "reason", "target_id")
-    date_hierarchy = "at"
     list_select_related = ("target_type",)
     show_full_result_count = False
     paginator = EstimatedCountPaginator
