@@ -69,7 +69,8 @@ def main() -> int:
     args = parser.parse_args()
 
     port = free_port()
-    host = f"http://127.0.0.1:{port}"
+    # TLS as in production: the session and CSRF cookies are Secure, so a plain-HTTP client would lose them.
+    host = f"https://127.0.0.1:{port}"
     settings = {
         "DJANGO_DEBUG": "0",
         "SAYPRO_DEMO_MODE": "1",
@@ -93,13 +94,20 @@ def main() -> int:
         stack.django()
         tokens_file = stack.var_dir / "tokens.json"
         tokens_file.write_text(json.dumps(make_tokens(200)))
+        cert, key = stack.var_dir / "cert.pem", stack.var_dir / "key.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+             "-keyout", str(key), "-out", str(cert)],
+            check=True, capture_output=True,
+        )  # fmt: skip
         stack.start(
             "web",
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "scripts/gunicorn_config.py"),
-             "-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null", "saypro.wsgi:application"],
+             "-b", f"127.0.0.1:{port}", "--certfile", str(cert), "--keyfile", str(key),
+             "--access-logfile", "/dev/null", "saypro.wsgi:application"],
         )  # fmt: skip
         stack.start_worker()
-        wait_until(lambda: subprocess.run(["curl", "-sf", f"{host}/healthz"], capture_output=True).returncode == 0,
+        wait_until(lambda: subprocess.run(["curl", "-skf", f"{host}/healthz"], capture_output=True).returncode == 0,
                    timeout=60, what="gunicorn")  # fmt: skip
 
         rows = []
