@@ -21,19 +21,20 @@ from tests.foundation.support import closed_port
 def broker_down():
     """Point the producers at a port nothing listens on (a real refused connection), then back."""
     conf = celery_app.conf
-    saved = (conf.broker_url, conf.broker_transport_options, conf.task_always_eager)
+    saved = (conf.broker_url, conf.broker_transport, conf.broker_transport_options, conf.task_always_eager)
 
     def reset_pools():
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
     conf.broker_url = f"redis://127.0.0.1:{closed_port()}/0"
+    conf.broker_transport = None  # the embedded broker names its transport; the URL's scheme must choose here
     conf.broker_transport_options = {"socket_connect_timeout": 0.5}
     conf.task_always_eager = False
     reset_pools()
 
     def restore():
-        conf.broker_url, conf.broker_transport_options, conf.task_always_eager = saved
+        conf.broker_url, conf.broker_transport, conf.broker_transport_options, conf.task_always_eager = saved
         reset_pools()
 
     yield restore
