@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from saypro.api import UncountedOffsetPagination
+from saypro.api import KeysetPagination
 from saypro.permissions import has_perm
 
 from . import security, selectors, self_service, services
@@ -300,7 +300,7 @@ class StaffRegistrationList(generics.ListAPIView):
     permission_classes = [CanReview]
     serializer_class = StaffRegistrationSerializer
     filterset_class = RegistrationFilter
-    pagination_class = UncountedOffsetPagination
+    pagination_class = KeysetPagination
 
     def get_queryset(self) -> Any:
         return selectors.registration_queue()

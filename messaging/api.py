@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from saypro.api import UncountedOffsetPagination
+from saypro.api import KeysetPagination
 from saypro.permissions import has_perm
 
 from . import selectors, services
@@ -216,7 +216,7 @@ class OwnConversationList(generics.ListAPIView):
 
     permission_classes = [IsAuthenticated]
     serializer_class = OwnConversationSerializer
-    pagination_class = UncountedOffsetPagination
+    pagination_class = KeysetPagination
     parser_classes = PARSERS
 
     def get_queryset(self) -> Any:
@@ -298,7 +298,7 @@ class StaffConversationList(generics.ListAPIView):
 
     permission_classes = [CanView]
     serializer_class = StaffConversationSerializer
-    pagination_class = UncountedOffsetPagination
+    pagination_class = KeysetPagination
     parser_classes = PARSERS
 
     def get_queryset(self) -> Any:

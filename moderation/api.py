@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from saypro.api import UncountedOffsetPagination
+from saypro.api import KeysetPagination
 from saypro.permissions import has_perm
 
 from . import selectors, services
@@ -280,7 +280,7 @@ class StaffCaseListView(generics.ListAPIView):
     permission_classes = [CanView]
     serializer_class = StaffCaseSerializer
     filterset_class = CaseFilter
-    pagination_class = UncountedOffsetPagination
+    pagination_class = KeysetPagination
 
     def get_queryset(self) -> QuerySet[Case]:
         return selectors.case_queue()

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import operator
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import reduce
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core import signing
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connections
+from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import OrderBy
 from django.http import Http404
 from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
@@ -23,45 +31,69 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 200
 
 
-class UncountedOffsetPagination(pagination.LimitOffsetPagination):
-    """Offset pages without COUNT(*): for short, computed orderings such as a queue sorted by deadline."""
+# Which way one sort key runs, and where its NULLs fall (explicit in the ordering, or the database's own).
+@dataclass(frozen=True)
+class _SortKey:
+    name: str
+    descending: bool
+    nulls_first: bool
 
-    default_limit = 50
-    max_limit = 200
-    # A queue is worked from its top; deep offsets cost a scan each (and a huge one overflows the database's
-    # integer), so past this the client is told to narrow its filters.
-    max_offset = 10_000
 
-    def get_offset(self, request: Any) -> int:
-        offset = super().get_offset(request)
-        if offset > self.max_offset:
-            raise exceptions.ValidationError(
-                {self.offset_query_param: [f"At most {self.max_offset}; narrow the filters to reach older rows."]}
-            )
-        return offset
+class KeysetPagination(pagination.BasePagination):
+    """Keyset pages over the queryset's own ordering, computed annotations included (a queue by deadline).
 
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            if parameter["name"] == self.offset_query_param:
-                parameter["schema"] = {**parameter["schema"], "minimum": 0, "maximum": self.max_offset}
-        return parameters
+    DRF's CursorPagination needs one fixed model field to sort by; a queue sorts by annotations such as the
+    deadline of its open SLA clock. The cursor here carries the last row's value of every sort key, signed so a
+    client can neither forge nor garble one, and the next page is the rows strictly after it. A page deep in the
+    queue costs what the first one does, and an item decided between two pages shifts nothing on the next.
+    """
+
+    page_size = 50
+    max_page_size = 200
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+    salt = "saypro.api.keyset"
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any]:
         self.request = request
-        self.limit = self.get_limit(request) or self.default_limit
-        self.offset = self.get_offset(request)
-        rows = list(queryset[self.offset : self.offset + self.limit + 1])
-        self.has_more = len(rows) > self.limit
-        return rows[: self.limit]
+        self.keys = _sort_keys(queryset)
+        if "pk" not in {key.name for key in self.keys}:
+            # A unique last key, so no two rows share a position.
+            queryset = queryset.order_by(*queryset.query.order_by, "pk")
+            self.keys.append(_SortKey("pk", descending=False, nulls_first=False))
+        size = self._page_size(request)
+        token = request.query_params.get(self.cursor_query_param)
+        if token:
+            queryset = queryset.filter(_after(self.keys, self._decode(token)))
+        rows = list(queryset[: size + 1])
+        self.next_values = _values_of(rows[size - 1], self.keys) if len(rows) > size else None
+        return rows[:size]
+
+    def _page_size(self, request: Any) -> int:
+        try:
+            return pagination._positive_int(
+                request.query_params[self.page_size_query_param], strict=True, cutoff=self.max_page_size
+            )
+        except (KeyError, ValueError):
+            return self.page_size
+
+    def _decode(self, token: str) -> list[Any]:
+        try:
+            payload = signing.loads(token, salt=self.salt)
+        except signing.BadSignature:
+            raise exceptions.ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from None
+        if payload.get("k") != _signature(self.keys):
+            raise exceptions.ValidationError(
+                {self.cursor_query_param: ["This cursor belongs to another sort order; start from the first page."]}
+            )
+        return [_decode_value(value) for value in payload["v"]]
 
     def get_next_link(self) -> str | None:
-        if not self.has_more:
+        if self.next_values is None:
             return None
-        assert self.request is not None and self.limit is not None and self.offset is not None
-        url = self.request.build_absolute_uri()
-        url = replace_query_param(url, self.limit_query_param, self.limit)
-        return replace_query_param(url, self.offset_query_param, self.offset + self.limit)
+        payload = {"k": _signature(self.keys), "v": [_encode_value(value) for value in self.next_values]}
+        token = signing.dumps(payload, salt=self.salt, compress=True)
+        return replace_query_param(self.request.build_absolute_uri(), self.cursor_query_param, token)
 
     def get_paginated_response(self, data: Any) -> Response:
         return Response({"next": self.get_next_link(), "results": data})
@@ -72,6 +104,87 @@ class UncountedOffsetPagination(pagination.LimitOffsetPagination):
             "required": ["results"],
             "properties": {"next": {"type": "string", "nullable": True, "format": "uri"}, "results": schema},
         }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The page after this one: the cursor in the previous page's `next` link.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Rows per page (default {self.page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]
+
+
+def _sort_keys(queryset: QuerySet[Any]) -> list[_SortKey]:
+    nulls_largest = connections[queryset.db].features.nulls_order_largest
+    keys = []
+    for term in queryset.query.order_by:
+        nulls_first: bool | None = None
+        if isinstance(term, str):
+            name, descending = term.lstrip("-"), term.startswith("-")
+        elif isinstance(term, OrderBy) and isinstance(term.expression, F):
+            name, descending = term.expression.name, term.descending  # type: ignore[attr-defined]  # F.name, not in the stubs
+            nulls_first = True if term.nulls_first else False if term.nulls_last else None
+        else:
+            raise ImproperlyConfigured(f"Keyset pages sort by field or annotation names, not {term!r}.")
+        if nulls_first is None:
+            # Where the database sorts NULL as the largest value, it comes last ascending and first descending.
+            nulls_first = descending == nulls_largest
+        keys.append(_SortKey("pk" if name == queryset.model._meta.pk.name else name, descending, nulls_first))
+    return keys
+
+
+def _signature(keys: list[_SortKey]) -> list[str]:
+    return [("-" if key.descending else "") + key.name for key in keys]
+
+
+def _values_of(row: Any, keys: list[_SortKey]) -> list[Any]:
+    return [getattr(row, key.name) for key in keys]
+
+
+def _after(keys: list[_SortKey], values: list[Any]) -> Q:
+    """Rows after `values` in the keys' order: equal on the first i keys and beyond on key i, for some i."""
+    alternatives = []
+    equal = Q()
+    for key, value in zip(keys, values, strict=True):
+        beyond = _beyond(key, value)
+        if beyond is not None:
+            alternatives.append(equal & beyond)
+        equal &= Q(**{f"{key.name}__isnull": True}) if value is None else Q(**{key.name: value})
+    return reduce(operator.or_, alternatives) if alternatives else Q(pk__in=[])
+
+
+def _beyond(key: _SortKey, value: Any) -> Q | None:
+    if value is None:
+        # After a NULL come the non-NULL values if NULLs sort first; nothing if they sort last.
+        return Q(**{f"{key.name}__isnull": False}) if key.nulls_first else None
+    strictly = Q(**{f"{key.name}__{'lt' if key.descending else 'gt'}": value})
+    return strictly if key.nulls_first else strictly | Q(**{f"{key.name}__isnull": True})
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "datetime" in value:
+            return datetime.fromisoformat(value["datetime"])
+        return date.fromisoformat(value["date"])
+    return value
 
 
 def _field_messages(detail: Any) -> dict[str, list[str]]:

@@ -19,7 +19,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import User
-from saypro.api import UncountedOffsetPagination
+from saypro.api import KeysetPagination
 from saypro.errors import DomainError
 from saypro.permissions import has_perm
 
@@ -408,7 +408,7 @@ class StaffTicketList(generics.ListAPIView):
 
     permission_classes = [CanViewTickets]
     serializer_class = StaffTicketSerializer
-    pagination_class = UncountedOffsetPagination
+    pagination_class = KeysetPagination
 
     def get_queryset(self) -> Any:
         params = self.request.query_params

@@ -90,14 +90,14 @@ def test_invalid_input_gets_400_with_messages_per_field(api):
 
 
 @pytest.mark.urls("saypro.urls")
-def test_a_queue_list_refuses_an_offset_past_its_depth_with_the_error_shape(reviewer):
+def test_a_queue_list_refuses_a_garbled_cursor_with_the_error_shape(reviewer):
     client = APIClient()
     client.force_authenticate(reviewer)
-    assert client.get("/api/v1/staff/registrations/?offset=10000").status_code == 200
-    for offset in ("10001", "9223372036854775808"):
-        response = client.get(f"/api/v1/staff/registrations/?offset={offset}")
+    assert client.get("/api/v1/staff/registrations/?page_size=10").status_code == 200
+    for cursor in ("garbage", "e30:1abcde:forged", "9" * 400):
+        response = client.get("/api/v1/staff/registrations/", {"cursor": cursor})
         assert response.status_code == 400
-        assert list(assert_error_shape(response.json(), "invalid")["fields"]) == ["offset"]
+        assert list(assert_error_shape(response.json(), "invalid")["fields"]) == ["cursor"]
 
 
 def test_forbidden_transition_gets_409_with_the_error_shape(api):

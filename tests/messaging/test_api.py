@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from messaging import services
 from messaging.models import Conversation, MessageKind, Status
 from tests.factories import UserFactory
+from tests.keyset import walk
 from tests.messaging.conftest import clock, start
 
 pytestmark = pytest.mark.django_db
@@ -183,8 +188,22 @@ def test_list_endpoints_run_a_constant_number_of_queries(user, agent, django_ass
         conversation = start(UserFactory())
         services.reply_send(conversation=conversation, by=agent, body="hi")
     with django_assert_max_num_queries(len(few.captured_queries)):
-        assert len(client.get("/api/v1/staff/conversations/", {"limit": 50}).json()["results"]) == 13
+        assert len(client.get("/api/v1/staff/conversations/", {"page_size": 50}).json()["results"]) == 13
     for _ in range(10):
         services.message_send(conversation=Conversation.objects.filter(user=user).first(), user=user, body="more")
     with django_assert_max_num_queries(6):
         api(user).get("/api/v1/conversations/")
+
+
+def test_walking_the_agent_inbox_by_cursor_gives_the_inbox_order(agent):
+    """Soonest next deadline first: the answer owed, or the resolution once answered."""
+    conversations = []
+    for hours_ago in (20, 20, 5, 1, 0):
+        with time_machine.travel(timezone.now() - timedelta(hours=hours_ago), tick=False):
+            conversations.append(start(UserFactory()))
+    services.reply_send(conversation=conversations[2], by=agent, body="On it")
+    client = api(agent)
+    whole = [row["id"] for row in client.get("/api/v1/staff/conversations/").json()["results"]]
+    assert sorted(whole) == sorted(c.pk for c in conversations)
+    assert walk(client, "/api/v1/staff/conversations/") == whole
+    assert walk(client, "/api/v1/staff/conversations/", page_size=1) == whole

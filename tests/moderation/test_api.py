@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from moderation import services
 from moderation.models import Case, CaseStatus
 from tests.factories import ListingFactory, UserFactory
+from tests.keyset import walk
 
 from .conftest import flagged
 
@@ -99,3 +100,17 @@ def test_list_endpoints_query_count_does_not_grow_with_the_rows(
     author = listing.seller
     with django_assert_max_num_queries(6):
         assert len(api(author).get("/api/v1/moderation/cases/").json()["results"]) == 1
+
+
+def test_walking_the_moderator_queue_by_cursor_gives_the_queue_order_in_either_sort(moderator, reporter):
+    for hours_ago, reason in [(11, "spam"), (11, "fraud"), (6, "spam"), (3, "prohibited"), (1, "fraud"), (0, "spam")]:
+        flagged(reporter=reporter, hours_ago=hours_ago, reason=reason)
+    client = api(moderator)
+    url = "/api/v1/staff/moderation/cases/"
+    for sort in ("deadline", "severity"):
+        whole = [row["id"] for row in client.get(url, {"sort": sort}).json()["results"]]
+        assert len(whole) == 6
+        assert walk(client, url, {"sort": sort}) == whole
+    by_deadline = client.get(url, {"page_size": 2}).json()["next"]
+    other_order = client.get(by_deadline.replace("page_size=2", "page_size=2&sort=severity"))
+    assert other_order.status_code == 400 and list(other_order.json()["error"]["fields"]) == ["cursor"]

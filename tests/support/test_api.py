@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from saypro.errors import InvalidInput
 from support import services
 from support.models import Article, ArticleCategory, Guidance, Status, Ticket, TicketAttachment
 from tests.factories import UserFactory
+from tests.keyset import walk
 
 pytestmark = pytest.mark.django_db
 
@@ -210,10 +214,26 @@ def test_staff_queue_endpoint_query_count_and_permissions(agent, user, rows, dja
         services.ticket_create(requester=UserFactory(), subject="Q", body="?", channel="web", department="orders")
     client = as_user(agent)
     with django_assert_max_num_queries(6):
-        response = client.get("/api/v1/staff/tickets/?view=all&limit=50")
+        response = client.get("/api/v1/staff/tickets/?view=all&page_size=50")
     assert response.status_code == 200 and len(response.json()["results"]) == rows
     assert client.get("/api/v1/staff/tickets/?view=nonsense").status_code == 400
     assert as_user(user).get("/api/v1/staff/tickets/").status_code == 403
+
+
+def test_walking_the_staff_queue_by_cursor_gives_the_queue_order(agent):
+    """Breached first, then by deadline: ties in creation time and a flag among the sort keys."""
+    for hours_ago, priority in [(30, "normal"), (30, "normal"), (2, "urgent"), (2, "normal"), (1, "low"), (0, "high")]:
+        with time_machine.travel(timezone.now() - timedelta(hours=hours_ago), tick=False):
+            services.ticket_create(
+                requester=UserFactory(), subject="Q", body="?", channel="web", department="orders", priority=priority
+            )
+    client = as_user(agent)
+    whole = [row["id"] for row in client.get("/api/v1/staff/tickets/", {"page_size": 50}).json()["results"]]
+    assert len(whole) == 6
+    assert walk(client, "/api/v1/staff/tickets/") == whole
+    breached = client.get("/api/v1/staff/tickets/", {"breached": "on"}).json()["results"]
+    assert len(breached) >= 2
+    assert walk(client, "/api/v1/staff/tickets/", {"breached": "on"}, page_size=1) == [row["id"] for row in breached]
 
 
 def test_staff_reply_endpoint(agent, manager):

@@ -1,0 +1,99 @@
+"""Keyset pages over any ordering of fields and annotations: walking them visits every row once, in order, whatever
+the mix of directions, ties and NULLs; a cursor cannot be forged or reused under another order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import BooleanField, Case, F, Q, Value, When
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from accounts.models import User
+from saypro.api import KeysetPagination
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def users():
+    """Nine users whose last sign-in is NULL, tied or distinct, with a computed flag on top."""
+    now = timezone.now()
+    logins = [None, now, now, None, now - timedelta(hours=1), now + timedelta(hours=1), None, now, now]
+    for n, login in enumerate(logins):
+        UserFactory(last_login=login, is_staff=n % 3 == 0)
+
+
+def annotated():
+    signed_in = When(Q(last_login__isnull=False), then=Value(True))
+    return User.objects.annotate(recent=Case(signed_in, default=Value(False), output_field=BooleanField()))
+
+
+ORDERINGS = {
+    "nulls last": (F("last_login").asc(nulls_last=True), "pk"),
+    "nulls first, descending": (F("last_login").desc(nulls_first=True), "-pk"),
+    "the database's own NULL placement": ("last_login", "pk"),
+    "descending, the database's own NULL placement": ("-last_login", "is_staff"),
+    "a computed flag first": (F("recent").desc(), "-is_staff", F("last_login").asc(nulls_last=True)),
+    "no unique key given": ("-is_staff",),
+}
+
+
+def page(queryset, cursor: str | None, size: int):
+    query = {"page_size": size} | ({"cursor": cursor} if cursor else {})
+    request = Request(APIRequestFactory().get("/list/", query))
+    paginator = KeysetPagination()
+    rows = paginator.paginate_queryset(queryset, request)
+    link = paginator.get_next_link()
+    return rows, (Request(APIRequestFactory().get(link)).query_params["cursor"] if link else None)
+
+
+@pytest.mark.parametrize("ordering", ORDERINGS.values(), ids=ORDERINGS.keys())
+@pytest.mark.parametrize("size", [1, 2, 4])
+def test_walking_the_pages_visits_every_row_once_in_order(users, ordering, size):
+    queryset = annotated().order_by(*ordering)
+    expected = list(queryset.order_by(*ordering, "pk").values_list("pk", flat=True))
+    seen, cursor = [], None
+    for _ in range(len(expected) + 1):
+        rows, cursor = page(queryset, cursor, size)
+        seen += [row.pk for row in rows]
+        if cursor is None:
+            break
+    assert seen == expected
+
+
+def test_a_row_that_leaves_between_two_pages_shifts_nothing(users):
+    queryset = annotated().order_by(F("last_login").asc(nulls_last=True), "pk")
+    expected = list(queryset.values_list("pk", flat=True))
+    first, cursor = page(queryset, None, 3)
+    first[0].delete()
+    second, _ = page(queryset, cursor, 3)
+    assert [row.pk for row in second] == expected[3:6]
+
+
+def test_a_forged_or_garbled_cursor_is_refused(users):
+    queryset = annotated().order_by("-is_staff", "pk")
+    _, cursor = page(queryset, None, 2)
+    for bad in (cursor[:-2] + "xx", "not-a-cursor", cursor + "a"):
+        with pytest.raises(exceptions.ValidationError) as refused:
+            page(queryset, bad, 2)
+        assert refused.value.detail == {"cursor": ["Invalid cursor."]}
+
+
+def test_a_cursor_from_another_sort_order_is_refused(users):
+    _, cursor = page(annotated().order_by("-is_staff", "pk"), None, 2)
+    with pytest.raises(exceptions.ValidationError) as refused:
+        page(annotated().order_by("is_staff", "pk"), cursor, 2)
+    assert list(refused.value.detail) == ["cursor"]
+
+
+def test_page_size_is_capped_and_a_bad_one_falls_back_to_the_default(users):
+    UserFactory.create_batch(KeysetPagination.page_size - 9 + 1)
+    queryset = annotated().order_by("pk")
+    assert len(page(queryset, None, 10_000)[0]) == min(User.objects.count(), KeysetPagination.max_page_size)
+    request = Request(APIRequestFactory().get("/list/", {"page_size": "lots"}))
+    assert len(KeysetPagination().paginate_queryset(queryset, request)) == KeysetPagination.page_size
