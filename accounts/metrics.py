@@ -28,6 +28,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, ExtractIsoWeekDay, TruncMonth, TruncWeek
 from django.utils import timezone
 
+from saypro.localtime import local_midnight
+
 from .models import (
     AccountEvent,
     AccountSession,
@@ -136,8 +138,8 @@ def retention_cohorts(*, start: datetime, end: datetime, weeks: int = 12) -> lis
     # so activity from the first cohort's Monday covers every cohort.
     members = User.objects.filter(
         is_staff=False,
-        date_joined__gte=_local_midnight(mondays[0]),
-        date_joined__lt=_local_midnight(mondays[-1] + timedelta(days=7)),
+        date_joined__gte=local_midnight(mondays[0]),
+        date_joined__lt=local_midnight(mondays[-1] + timedelta(days=7)),
     )
     sizes = {
         cohort.date(): n
@@ -181,10 +183,6 @@ def retention_cohorts(*, start: datetime, end: datetime, weeks: int = 12) -> lis
             later.append(sum(count for (c, w), count in last_week.items() if c == monday and w >= week))
         cohorts.append(Cohort(week=monday, size=sizes.get(monday, 0), returned=returned, returned_or_later=later))
     return cohorts
-
-
-def _local_midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
 @dataclass(frozen=True)

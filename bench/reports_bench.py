@@ -97,6 +97,7 @@ def main() -> int:
     from accounts.models import User
     from reports import periods, rollups, services
     from reports.models import ReportKind
+    from saypro.localtime import local_tz
     from saypro.sla import selectors as sla_selectors
     from saypro.sla.promises import promises
 
@@ -188,9 +189,7 @@ def main() -> int:
         def raw_quarter() -> None:
             now = timezone.now()
             for source in rollups.sources():
-                list(
-                    source.compute(quarter.start_at, quarter.end_at, periods.local_tz(), now, frozenset(source.metrics))
-                )
+                list(source.compute(quarter.start_at, quarter.end_at, local_tz(), now, frozenset(source.metrics)))
 
         results["quarter_figures_raw_sql_seconds"] = [round(s, 2) for s in timed(raw_quarter, repeat=3)]
         results["peak_memory_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, Trunc
 from django.utils import timezone
 
 from accounts.models import User
+from saypro.localtime import local_midnight
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock, ClockState
 
@@ -590,10 +591,6 @@ def _shift_quarter(quarter_start: date, quarters: int) -> date:
     return date(index // 4, 3 * (index % 4) + 1, 1)
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
-
-
 def volume_target(*, quarter_start: date) -> int:
     """The quarter's planned number of conversations (a VolumeTarget row, else DEFAULT_QUARTER_VOLUME)."""
     row = VolumeTarget.objects.filter(quarter_start=quarter_of(quarter_start)).first()
@@ -639,8 +636,8 @@ def quarter_growth(
     quarter, so a quarter in progress is not measured against a whole one."""
     quarter = quarter_of(quarter_start)
     previous = _shift_quarter(quarter, -1)
-    start, end = _local_midnight(quarter), _local_midnight(_shift_quarter(quarter, 1))
-    previous_start = _local_midnight(previous)
+    start, end = local_midnight(quarter), local_midnight(_shift_quarter(quarter, 1))
+    previous_start = local_midnight(previous)
     previous_end = start
     if until is not None and until < end:
         end = max(start, until)
@@ -716,9 +713,9 @@ def _period_starts(now: datetime) -> dict[str, datetime]:
     today = timezone.localtime(now).date()
     week = today - timedelta(days=today.weekday())
     return {
-        "week": _local_midnight(week),
-        "month": _local_midnight(today.replace(day=1)),
-        "quarter": _local_midnight(quarter_of(today)),
+        "week": local_midnight(week),
+        "month": local_midnight(today.replace(day=1)),
+        "quarter": local_midnight(quarter_of(today)),
     }
 
 

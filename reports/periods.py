@@ -8,24 +8,16 @@ the report would put it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.utils import timezone
+
+from saypro.localtime import local_midnight, local_tz
 
 WEEK, MONTH, QUARTER, CUSTOM = "week", "month", "quarter", "custom"
 KINDS = (WEEK, MONTH, QUARTER, CUSTOM)
 # A custom range longer than this is refused: beyond a year, ask for quarters.
 MAX_CUSTOM_DAYS = 366
-
-
-def local_tz() -> tzinfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
-def local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=local_tz())
 
 
 def today(now: datetime | None = None) -> date:

@@ -23,6 +23,8 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
+from saypro.localtime import local_midnight, local_tz
+
 from . import periods
 from .models import DailyRollup, RollupCoverage
 
@@ -121,9 +123,9 @@ def _chunks(first: date, last: date) -> Iterable[tuple[date, date]]:
 def _store(source: Source, first: date, last: date, now: datetime) -> int:
     rows = list(
         source.compute(
-            periods.local_midnight(first),
-            periods.local_midnight(last + timedelta(days=1)),
-            periods.local_tz(),
+            local_midnight(first),
+            local_midnight(last + timedelta(days=1)),
+            local_tz(),
             now,
             frozenset(source.metrics),
         )
@@ -224,9 +226,9 @@ class Reader:
 
     def _live_rows(self, source: Source, metric: str, first: date, end: date) -> list[Row]:
         if metric not in self._live:
-            start_at = periods.local_midnight(self._live_start(source))
+            start_at = local_midnight(self._live_start(source))
             self._live[metric] = (
-                list(source.compute(start_at, self.now, periods.local_tz(), self.now, frozenset({metric})))
+                list(source.compute(start_at, self.now, local_tz(), self.now, frozenset({metric})))
                 if start_at < self.now
                 else []
             )
@@ -262,11 +264,11 @@ class Reader:
         (to compare a running period with the same stretch of the one before, to the minute)."""
         day = periods.today(until)
         summed = self.totals(metric, first, day, dimension=dimension)
-        midnight = periods.local_midnight(day)
+        midnight = local_midnight(day)
         if until > midnight:
             source = source_of(metric)
             for _, row_dimension, _, values in source.compute(
-                midnight, until, periods.local_tz(), self.now, frozenset({metric})
+                midnight, until, local_tz(), self.now, frozenset({metric})
             ):
                 if row_dimension == dimension:
                     for key, value in values.items():

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from saypro.localtime import local_midnight
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock, ClockState
 from saypro.sla.promises import Figure, Promise, promises
@@ -194,7 +195,7 @@ def promise_items(*, metric: str, state: str, period: str | None, now: datetime)
             clocks = clocks.filter(sla_selectors.open_breached_filter(now))
     elif state in PERIOD_STATES and period in TILE_PERIODS:
         clocks = Clock.objects.filter(
-            metric=metric, due_at__gte=periods.local_midnight(tile_start(period, now)), due_at__lt=now
+            metric=metric, due_at__gte=local_midnight(tile_start(period, now)), due_at__lt=now
         )
         clocks = clocks.filter({DECIDED: ACHIEVED | _breached(now), MET: ACHIEVED, MISSED: _breached(now)}[state])
     else:
@@ -207,9 +208,7 @@ def promise_item_counts(*, metric: str, period: str | None, now: datetime) -> di
     if period is None:
         counts = sla_selectors.queue_counts(metric=metric, now=now)
         return {OPEN: counts.open, AT_RISK: counts.at_risk, BREACHED: counts.breached}
-    row = sla_selectors.compliance(
-        metric=metric, start=periods.local_midnight(tile_start(period, now)), end=now, now=now
-    )
+    row = sla_selectors.compliance(metric=metric, start=local_midnight(tile_start(period, now)), end=now, now=now)
     return {DECIDED: row.achieved + row.breached, MET: row.achieved, MISSED: row.breached}
 
 

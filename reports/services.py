@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from saypro.audit.services import audit_record
 from saypro.errors import InvalidInput
+from saypro.localtime import local_midnight, local_tz
 
 from . import periods
 from .models import Improvement, ReportKind, ReportRun, RunStatus
@@ -184,7 +185,7 @@ def scheduled_reports_request(*, now: datetime | None = None) -> list[ReportRun]
     on a quarter's first day, from REPORT_HOUR on. Beat calls this every hour, so a missed hour catches up; a
     report already asked for today (by the schedule or by a person) is not asked for again."""
     now = now or timezone.now()
-    local = timezone.localtime(now, periods.local_tz())
+    local = timezone.localtime(now, local_tz())
     if local.hour < REPORT_HOUR:
         return []
     today = local.date()
@@ -199,7 +200,7 @@ def scheduled_reports_request(*, now: datetime | None = None) -> list[ReportRun]
     for kind in due:
         period = periods.last_complete(PERIOD_OF_KIND[kind], now)
         asked_today = ReportRun.objects.filter(
-            kind=kind, period_slug=period.slug, requested_at__gte=periods.local_midnight(today)
+            kind=kind, period_slug=period.slug, requested_at__gte=local_midnight(today)
         ).exists()
         if not asked_today:
             runs.append(report_request(kind=kind, period=period, by=None, scheduled=True, now=now))

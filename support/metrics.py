@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Avg, Count, Exists, OuterRef, Q
@@ -32,6 +31,7 @@ from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from accounts.models import User
+from saypro.localtime import local_midnight, local_tz
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock
 from saypro.sla.selectors import ACHIEVED, Compliance, QueueCounts, StopStats
@@ -44,14 +44,6 @@ FIRST_RESPONSE_TARGET_SECONDS = 3 * 3600
 FIRST_RESPONSE_CHANGE_TARGET = -0.20
 CSAT_AVERAGE_TARGET = 4.5
 PLATFORM_ISSUE_TARGET = 0.03
-
-
-def _tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=_tz())
 
 
 def _breached(now: datetime) -> Q:
@@ -75,7 +67,7 @@ def resolution_weekly(*, start: datetime, end: datetime, now: datetime | None = 
     now = now or timezone.now()
     rows = (
         Clock.objects.filter(metric=RESOLUTION, due_at__gte=start, due_at__lt=end)
-        .annotate(week=TruncWeek("due_at", tzinfo=_tz()))
+        .annotate(week=TruncWeek("due_at", tzinfo=local_tz()))
         .values("week")
         .annotate(achieved=Count("pk", filter=ACHIEVED), breached=Count("pk", filter=_breached(now)))
         .order_by("week")
@@ -97,9 +89,9 @@ def resolution_month_to_date(*, month: date, now: datetime | None = None) -> lis
     following = (first + timedelta(days=32)).replace(day=1)
     rows = (
         Clock.objects.filter(
-            metric=RESOLUTION, due_at__gte=_local_midnight(first), due_at__lt=min(_local_midnight(following), now)
+            metric=RESOLUTION, due_at__gte=local_midnight(first), due_at__lt=min(local_midnight(following), now)
         )
-        .annotate(day=TruncDate("due_at", tzinfo=_tz()))
+        .annotate(day=TruncDate("due_at", tzinfo=local_tz()))
         .values("day")
         .annotate(achieved=Count("pk", filter=ACHIEVED), breached=Count("pk", filter=_breached(now)))
         .order_by("day")
@@ -160,10 +152,10 @@ def first_response_quarter_change(*, quarter: date, now: datetime | None = None)
     now = now or timezone.now()
     start = quarter_start(quarter)
     previous = _previous_quarter(start)
-    end = min(_local_midnight(_next_quarter(start)), now)
+    end = min(local_midnight(_next_quarter(start)), now)
     return QuarterChange(
-        current=first_response_stats(start=_local_midnight(start), end=end),
-        previous=first_response_stats(start=_local_midnight(previous), end=_local_midnight(start)),
+        current=first_response_stats(start=local_midnight(start), end=end),
+        previous=first_response_stats(start=local_midnight(previous), end=local_midnight(start)),
     )
 
 

@@ -11,7 +11,6 @@ import csv
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import markdown
 import nh3
@@ -31,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.forms import add_service_errors
 from accounts.models import User
 from saypro.errors import DomainError, InvalidInput
+from saypro.localtime import local_midnight
 from saypro.sla.models import Clock
 
 from . import metrics, selectors, services
@@ -352,8 +352,7 @@ def _fortnight(request: HttpRequest) -> tuple[datetime, datetime]:
         end_day = date.fromisoformat(request.GET.get("end", ""))
     except ValueError:
         end_day = timezone.localdate() + timedelta(days=1)
-    end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=ZoneInfo(settings.TIME_ZONE))
-    return end - timedelta(days=14), end
+    return local_midnight(end_day - timedelta(days=14)), local_midnight(end_day)
 
 
 def _transparency(start: datetime, end: datetime) -> dict[str, Any]:
