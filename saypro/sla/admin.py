@@ -117,7 +117,8 @@ class ClockAdmin(admin.ModelAdmin):
     )
     list_filter = ("metric", "state", "met", "due_at")
     search_fields = ("=target_id",)
-    ordering = ("-due_at",)
+    # Newest first, read from the primary key: sorting 1.4 M clocks by deadline across metrics took a second.
+    ordering = ("-id",)
     list_select_related = ("policy", "target_type")
     show_full_result_count = False
     paginator = EstimatedCountPaginator

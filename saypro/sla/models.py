@@ -130,8 +130,6 @@ class Clock(models.Model):
             models.Index(fields=["metric", "due_at", "state"], name="clock_metric_due"),
             models.Index(fields=["metric", "stopped_at"], name="clock_metric_stopped"),
             models.Index(fields=["target_type", "target_id"], name="clock_target"),
-            # The admin's list, latest deadline first across every metric.
-            models.Index(fields=["due_at", "id"], name="clock_due"),
         ]
         permissions = [("view_compliance", "Can see SLA compliance on dashboards")]
 
