@@ -142,6 +142,8 @@ def main() -> int:
         "support queue, unassigned": ("agent", "/dashboard/support/?view=unassigned"),
         "support queue, breached": ("agent", "/dashboard/support/?view=breached"),
         "moderator queue": ("moderator", "/dashboard/moderation/"),
+        "moderator queue, by severity": ("moderator", "/dashboard/moderation/?sort=severity"),
+        "moderator queue, at risk": ("moderator", "/dashboard/moderation/?at_risk=on"),
         "marketplace listings": ("administrator", "/dashboard/marketplace/"),
         "dashboard (administrator)": ("administrator", "/dashboard/"),
     }
@@ -159,6 +161,8 @@ def main() -> int:
         "tickets": "/admin/support/ticket/",
         "listings": "/admin/marketplace/listing/",
         "detections": "/admin/moderation/detection/",
+        "moderation cases": "/admin/moderation/case/",
+        "flags": "/admin/moderation/flag/",
     }
     results["admin"] = {name: measure("superuser", url) for name, url in changelists.items()}
 
@@ -167,6 +171,7 @@ def main() -> int:
         "conversations": ("agent", "/api/v1/staff/conversations/"),
         "tickets": ("agent", "/api/v1/staff/tickets/"),
         "moderation cases": ("moderator", "/api/v1/staff/moderation/cases/"),
+        "moderation cases, by severity": ("moderator", "/api/v1/staff/moderation/cases/?sort=severity"),
     }
     api: dict[str, object] = {}
     for name, (persona, url) in lists.items():

@@ -16,7 +16,7 @@ import bisect
 import logging
 import pickle
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -238,7 +238,7 @@ class ModerationSimulator:
             return False
         return not any(issued <= at < issued + STRIKE_DURATION for issued in self.strikes[user_id])
 
-    def detect_all(self) -> None:
+    def detect_all(self, progress: Callable[[], object]) -> None:
         """Run the product's rules on every listing, in the order they were posted."""
         rules = list(KeywordRule.objects.filter(is_active=True))
         texts = [listing.text for listing in self.listings]
@@ -254,6 +254,7 @@ class ModerationSimulator:
         posts: dict[int, list[datetime]] = defaultdict(list)
         joined = {u.pk: u.joined_at for u in self.ctx.users}
         for index, listing in enumerate(self.listings):
+            progress()
             text = texts[index]
             findings = detection.keyword_findings(text, rules) + detection.link_findings(text)
             findings += detection.phone_findings(text, listing.seller.country)
@@ -371,10 +372,11 @@ class ModerationSimulator:
                 return user
         return None
 
-    def open_cases(self) -> None:
+    def open_cases(self, progress: Callable[[], object]) -> None:
         rng = self.rng
         removed_at: dict[int, tuple[DemoCase, datetime]] = {}
         for index, found in enumerate(self.detections):
+            progress()
             listing = found.listing
             original = listing.repost_of
             held = (
@@ -855,11 +857,10 @@ def moderation_phase(ctx: DemoContext) -> None:
     ctx.staff[roles.MODERATOR] = moderators
     policy = Policy.objects.select_related("calendar").get(metric=METRIC, is_default=True)
     sim = ModerationSimulator(ctx, plan.listings, moderators)
-    with ctx.bar(total=2, desc="moderation: detection and decisions", unit="steps") as bar:
-        sim.detect_all()
-        bar.update()
-        sim.open_cases()
-        bar.update()
+    with ctx.bar(total=len(plan.listings), desc="moderation: detection replay", unit="listings") as bar:
+        sim.detect_all(progress=bar.update)
+    with ctx.bar(total=len(plan.listings), desc="moderation: flags and decisions", unit="listings") as bar:
+        sim.open_cases(progress=bar.update)
     writer = _Writer(ctx, sim, policy)
     writer.cases(writer.detections())
     writer.fingerprints()
