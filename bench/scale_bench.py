@@ -38,7 +38,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="saypro_reports", help="An already seeded database.")
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--requests", type=int, default=20, help="Requests per page measured.")
-    parser.add_argument("--deep", type=int, default=50, help="API pages walked before the deep page is measured.")
+    parser.add_argument(
+        "--deep",
+        type=int,
+        default=50,
+        help="The page of each API list measured besides the first (or its last page, if shorter).",
+    )
     return parser.parse_args()
 
 
@@ -117,16 +122,18 @@ def main() -> int:
         raw = [raw_time(statements) for _ in range(args.requests)]
         return {"url": url, "as": persona, **summary(server), "queries": len(statements), "raw_sql": summary(raw)}
 
-    def deep(persona: str, url: str) -> str:
-        """The URL of the page --deep pages into an API list, following its cursors."""
+    def deep(persona: str, url: str) -> tuple[str, int]:
+        """The URL of the page --deep pages into an API list (or of its last page, if shorter), following its
+        cursors, and that page's number."""
         headers = {"Authorization": f"Token {tokens[persona]}"}
-        for _ in range(args.deep):
+        number = 1
+        while number < args.deep:
             body = clients[persona].get(url, headers=headers).json()
             if not body.get("next"):
                 break
-            url = body["next"].split("://", 1)[-1].split("/", 1)[-1]
-            url = "/" + url
-        return url
+            url = "/" + body["next"].split("://", 1)[-1].split("/", 1)[-1]
+            number += 1
+        return url, number
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM accounts_user")
@@ -144,6 +151,7 @@ def main() -> int:
         "moderator queue": ("moderator", "/dashboard/moderation/"),
         "moderator queue, by severity": ("moderator", "/dashboard/moderation/?sort=severity"),
         "moderator queue, at risk": ("moderator", "/dashboard/moderation/?at_risk=on"),
+        "moderator queue, decided": ("moderator", "/dashboard/moderation/?status=decided"),
         "marketplace listings": ("administrator", "/dashboard/marketplace/"),
         "dashboard (administrator)": ("administrator", "/dashboard/"),
     }
@@ -172,11 +180,13 @@ def main() -> int:
         "tickets": ("agent", "/api/v1/staff/tickets/"),
         "moderation cases": ("moderator", "/api/v1/staff/moderation/cases/"),
         "moderation cases, by severity": ("moderator", "/api/v1/staff/moderation/cases/?sort=severity"),
+        "moderation cases, decided": ("moderator", "/api/v1/staff/moderation/cases/?status=decided"),
     }
     api: dict[str, object] = {}
     for name, (persona, url) in lists.items():
         api[name] = measure(persona, url, api=True)
-        api[f"{name}, {args.deep} pages in"] = measure(persona, deep(persona, url), api=True)
+        deep_url, number = deep(persona, url)
+        api[f"{name}, page {number}"] = measure(persona, deep_url, api=True)
     results["api"] = api
     print(json.dumps(results, indent=2))
     return 0

@@ -114,6 +114,9 @@ def case_queue(
     ).select_related("author", "decision__by")
     if sort == "severity":
         return queryset.order_by("-severity", F("due_at").asc(nulls_last=True), "pk")
+    if status == CaseStatus.DECIDED:
+        # No open clock to sort by: the latest decision first, read from the decision-time index.
+        return queryset.order_by("-decided_at", "-pk")
     # Open cases by deadline; decided ones (no open clock) after them, the latest decision first.
     return queryset.order_by(
         F("due_at").asc(nulls_last=True), F("decided_at").desc(nulls_first=True), "-severity", "pk"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from moderation import services
@@ -114,3 +118,12 @@ def test_walking_the_moderator_queue_by_cursor_gives_the_queue_order_in_either_s
     by_deadline = client.get(url, {"page_size": 2}).json()["next"]
     other_order = client.get(by_deadline.replace("page_size=2", "page_size=2&sort=severity"))
     assert other_order.status_code == 400 and list(other_order.json()["error"]["fields"]) == ["cursor"]
+
+
+def test_the_decided_list_shows_the_latest_decision_first_page_by_page(moderator, reporter):
+    cases = [flagged(reporter=reporter, hours_ago=5)[1] for _ in range(4)]
+    for hours_ago, case in zip((3, 1, 2, 1), cases, strict=True):
+        with time_machine.travel(timezone.now() - timedelta(hours=hours_ago), tick=False):
+            services.case_decide(case=case, by=moderator, action="keep", rule="", reason="Fine.")
+    expected = [cases[3].pk, cases[1].pk, cases[2].pk, cases[0].pk]  # latest first; a tie by newest case
+    assert walk(api(moderator), "/api/v1/staff/moderation/cases/", {"status": "decided"}, page_size=1) == expected
