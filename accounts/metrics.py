@@ -148,7 +148,8 @@ def retention_cohorts(*, start: datetime, end: datetime, weeks: int = 12) -> lis
         .annotate(n=Count("pk"))
         .values_list("cohort", "n")
     }
-    activity = ActivityDay.objects.filter(user__in=members, day__gte=mondays[0], day__lt=last)
+    days = ActivityDay.objects.filter(day__gte=mondays[0], day__lt=last)
+    activity = days.filter(user__in=members)
     by_week: dict[tuple[date, date], int] = {
         (cohort.date(), week): n
         for cohort, week, n in activity.annotate(cohort=TruncWeek("user__date_joined"), week=TruncWeek("day"))
@@ -156,17 +157,12 @@ def retention_cohorts(*, start: datetime, end: datetime, weeks: int = 12) -> lis
         .annotate(n=Count("user", distinct=True))
         .values_list("cohort", "week", "n")
     }
+    # Each active member's last active week. Narrowing to active members first (one hashed pass over the
+    # activity) runs the per-member look-up for them alone, not for every member twice.
     last_week: dict[tuple[date, date], int] = {
         (cohort.date(), week): n
-        for cohort, week, n in members.annotate(
-            last_day=Subquery(
-                ActivityDay.objects.filter(user=OuterRef("pk"), day__gte=mondays[0], day__lt=last)
-                .values("user")
-                .annotate(m=Max("day"))
-                .values("m")
-            )
-        )
-        .exclude(last_day=None)
+        for cohort, week, n in members.filter(pk__in=days.values("user"))
+        .annotate(last_day=Subquery(days.filter(user=OuterRef("pk")).values("user").annotate(m=Max("day")).values("m")))
         .annotate(cohort=TruncWeek("date_joined"), week=TruncWeek("last_day"))
         .values("cohort", "week")
         .annotate(n=Count("pk"))
