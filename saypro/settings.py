@@ -177,8 +177,14 @@ except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # The web server, the worker and beat share one SQLite file: wait for a lock instead of failing.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    # The web server, the worker and beat share one SQLite file: wait for a lock instead of failing. A deferred
+    # transaction that reads and then writes fails at once when another connection holds the write lock (the busy
+    # timeout does not apply to it), so every transaction takes the write lock up front.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     # A file, not shared-cache memory: the worker and live-server threads then wait on the busy timeout
     # instead of failing at once with "database table is locked".
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
