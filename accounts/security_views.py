@@ -29,6 +29,7 @@ from saypro.errors import DomainError, InvalidInput
 
 from . import security, self_service
 from .events import client_of
+from .landing import home_url
 from .models import AccountSession, User
 
 PENDING_KEY = "sign_in_pending"
@@ -50,8 +51,7 @@ def _safe_next(request: HttpRequest, fallback: str = "") -> str:
 
 
 def _landing(user: User) -> str:
-    # Applicants use the same sign-in; they follow their registration, not the staff dashboard.
-    return reverse("dashboard:home") if user.is_staff else reverse("accounts:register-status")
+    return home_url(user)
 
 
 class SignInForm(AuthenticationForm):

@@ -147,7 +147,7 @@ ROOT_URLCONF = "saypro.urls"
 WSGI_APPLICATION = "saypro.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard:home"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Password-reset links: signed, single-use (they stop working once the password changes) and expiring.
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_HOURS", 2, minimum=1) * 3600

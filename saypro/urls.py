@@ -2,14 +2,17 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.landing import home
 from accounts.security_views import admin_login
 from accounts.urls import auth_urlpatterns
 
 urlpatterns = [
+    path("", home, name="home"),
     # Before the admin: its sign-in is the one sign-in page (lockout, account events, two-factor).
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("accounts/", include(auth_urlpatterns)),
+    path("", include("saypro.favicon")),
     path("", include("saypro.health")),
     path("dashboard/messages/", include("messaging.urls")),
     path("messages/", include("messaging.user_urls")),

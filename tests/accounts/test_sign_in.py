@@ -31,7 +31,7 @@ def sign_in(client, email, password=PASSWORD, *, ip="198.51.100.20", agent=WINDO
 
 def test_a_successful_sign_in_is_recorded_with_its_session_device_and_activity(client, reviewer):
     response = sign_in(client, reviewer.email, agent=ANDROID, ip="198.51.100.20")
-    assert response.status_code == 302 and response["Location"] == reverse("dashboard:home")
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:queue")
     event = AccountEvent.objects.get(kind=Kind.SIGN_IN)
     assert (event.user, event.ip_address, event.device_type, event.channel) == (
         reviewer,

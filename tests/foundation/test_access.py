@@ -157,6 +157,9 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "password-reset-confirm": get(public(), uidb64="uidb64", token="reset_token"),
     "email-change-confirm": get(public(), token="email_change_token"),
     "healthz": get(public()),
+    # `/` sends everyone on: visitors to sign in, staff to their role's page, members to their messages.
+    "home": get({**dict.fromkeys(PERSONAS, REDIRECTED), "anonymous": SIGN_IN}),
+    "favicon": get(dict.fromkeys(PERSONAS, REDIRECTED)),
     # The admin.
     # The admin signs in through the one sign-in page; staff already signed in go on to the admin.
     "admin/login/": get({**dict.fromkeys(PERSONAS, REDIRECTED), "user": FORBIDDEN, "other_user": FORBIDDEN}),
