@@ -8,6 +8,7 @@ from django import forms
 
 from accounts.models import User
 from accounts.routing import users_with_perm
+from saypro.forms import PageForm
 
 from .models import Category, Status
 from .selectors import View
@@ -62,7 +63,8 @@ class InboxFilterForm(forms.Form):
         }
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(PageForm):
+    id_prefix = "reply"
     body = forms.CharField(
         label="Reply to the user",
         max_length=MAX_BODY,
@@ -75,25 +77,30 @@ class ReplyForm(forms.Form):
     canned_response_ref = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput())
 
 
-class NoteForm(forms.Form):
+class NoteForm(PageForm):
+    id_prefix = "note"
     body = forms.CharField(
         label="Internal note", max_length=MAX_BODY, widget=forms.Textarea(attrs={"rows": 3}), strip=False
     )
 
 
-class CategoryForm(forms.Form):
+class CategoryForm(PageForm):
+    id_prefix = "category"
     category = forms.ChoiceField(choices=Category.choices)
 
 
-class EscalateForm(forms.Form):
+class EscalateForm(PageForm):
+    id_prefix = "escalate"
     reason = forms.CharField(label="Why escalate?", max_length=300)
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(PageForm):
+    id_prefix = "resolve"
     note = forms.CharField(label="Resolution note", max_length=300, required=False)
 
 
-class AssignForm(forms.Form):
+class AssignForm(PageForm):
+    id_prefix = "assign"
     to = forms.ModelChoiceField(
         label="Transfer to", queryset=User.objects.none(), required=False, empty_label="Nobody (unassigned)"
     )

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.thread, name="thread"),
     path("<int:pk>/messages/", views.thread_messages, name="thread-messages"),
     path("<int:pk>/reply/", views.reply, name="reply"),
+    path("<int:pk>/canned/<int:macro_pk>/", views.canned_response, name="canned"),
     path("<int:pk>/note/", views.note, name="note"),
     path("<int:pk>/category/", views.category, name="category"),
     path("<int:pk>/assign/", views.assign, name="assign"),

@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -104,15 +104,6 @@ def _conversation_or_404(pk: int) -> Conversation:
 
 def _render_thread(request: SignedInRequest, conversation: Conversation, **bound: forms.Form) -> HttpResponse:
     user = request.user
-    reply_form = bound.get("reply_form")
-    if reply_form is None:
-        initial: dict[str, Any] = {}
-        canned = request.GET.get("canned")
-        if canned and canned.isdigit():
-            rendered = integrations.canned_response_render(macro_id=int(canned), conversation=conversation, agent=user)
-            if rendered is not None:
-                initial = {"body": rendered, "canned_response_ref": canned}
-        reply_form = ReplyForm(initial=initial)
     clocks = selectors.conversation_clocks(conversation=conversation)
     context = {
         "conversation": conversation,
@@ -123,7 +114,7 @@ def _render_thread(request: SignedInRequest, conversation: Conversation, **bound
         "other_conversations": selectors.user_conversations(user=conversation.user, exclude=conversation.pk),
         "account": integrations.account_summary(user=conversation.user),
         "canned_responses": integrations.canned_responses_for(user=user),
-        "reply_form": reply_form,
+        "reply_form": bound.get("reply_form") or ReplyForm(),
         "note_form": bound.get("note_form") or NoteForm(),
         "category_form": bound.get("category_form")
         or CategoryForm(initial={"category": conversation.category or conversation.suggested_category}),
@@ -147,6 +138,17 @@ def thread(request: SignedInRequest, pk: int) -> HttpResponse:
     conversation = _conversation_or_404(pk)
     services.conversation_mark_read(conversation=conversation, by=request.user)
     return _render_thread(request, conversation)
+
+
+@require_GET
+@reply_required
+def canned_response(request: SignedInRequest, pk: int, macro_pk: int) -> JsonResponse:
+    """A canned response's text for this conversation, placeholders filled, to insert into the reply box."""
+    conversation = _conversation_or_404(pk)
+    rendered = integrations.canned_response_render(macro_id=macro_pk, conversation=conversation, agent=request.user)
+    if rendered is None:
+        raise Http404("No such canned response.")
+    return JsonResponse({"text": rendered})
 
 
 @require_GET

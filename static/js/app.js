@@ -121,8 +121,29 @@
   });
 
   // A select with data-fill-url fetches `<url with its trailing 0 replaced by the chosen value>` (JSON with a
-  // "text"), puts the text into data-fill-target, records the choice in data-fill-record and, when the answer
-  // names a status, preselects it in data-fill-status.
+  // "text"), inserts the text into data-fill-target at the writer's cursor (replacing a selection; at the end when
+  // the box was never clicked into), records the choice in data-fill-record and, when the answer names a status,
+  // preselects it in data-fill-status. Nothing already typed is lost.
+  function insertAtCursor(box, text) {
+    var value = box.value;
+    if (!box.hasAttribute("data-caret") || !value.trim()) {
+      box.value = value.trim() ? value.replace(/\s*$/, "\n\n") + text : text;
+      box.setSelectionRange(box.value.length, box.value.length);
+    } else {
+      var start = box.selectionStart, end = box.selectionEnd;
+      box.value = value.slice(0, start) + text + value.slice(end);
+      box.setSelectionRange(start + text.length, start + text.length);
+    }
+    box.setAttribute("data-caret", "");
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    box.focus();
+  }
+  // A textarea remembers its caret after it loses focus to the select; mark the boxes the writer has placed it in.
+  ["focusin", "select"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (event.target instanceof HTMLTextAreaElement) event.target.setAttribute("data-caret", "");
+    });
+  });
   document.addEventListener("change", function (event) {
     var select = event.target;
     if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-fill-url")) return;
@@ -134,10 +155,7 @@
       .then(function (answer) {
         if (!answer) return;
         var box = document.querySelector(select.getAttribute("data-fill-target"));
-        if (box) {
-          box.value = box.value.trim() ? box.value.replace(/\s*$/, "\n\n") + answer.text : answer.text;
-          box.focus();
-        }
+        if (box) insertAtCursor(box, answer.text);
         if (record) record.value = select.value;
         var status = document.querySelector(select.getAttribute("data-fill-status") || "");
         if (status && answer.status) status.value = answer.status;

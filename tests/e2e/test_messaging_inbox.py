@@ -62,10 +62,16 @@ def test_agent_answers_an_unassigned_message_with_a_canned_response_and_the_cloc
 
     rows.first.get_by_role("link", name="Ad photos").click()
     expect(page.get_by_test_id("first-response-clock")).to_contain_text("left")
-    page.get_by_label("Canned response").select_option(label="How to edit an ad")
-    page.get_by_role("button", name="Insert").click()
+    # The canned response goes in at the cursor, without a reload: what the agent typed around it stays.
     reply_box = page.get_by_label("Reply to the user")
-    expect(reply_box).to_have_value(re.compile(r"^Hello Thandi, open My ads"))
+    reply_box.fill("Thanks for asking!\n\nSipho from support")
+    reply_box.evaluate("box => box.setSelectionRange(20, 20)")
+    page.get_by_label("Canned response").select_option(label="How to edit an ad")
+    expect(reply_box).to_have_value(
+        re.compile(r"^Thanks for asking!\n\nHello Thandi, open My ads.*Kind regards, \S+Sipho from support$", re.S)
+    )
+    expect(page.get_by_label("Canned response")).to_be_visible()
+    assert page.url.endswith(f"/dashboard/messages/{waiting.pk}/")
     screenshot(page, "messaging-thread-reply")
     page.get_by_role("button", name="Send reply").click()
 

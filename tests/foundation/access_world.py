@@ -114,6 +114,7 @@ def build_world() -> World:
     )
     ids["ticket"] = ticket.pk
     ids["macro"] = support_selectors.macros_usable(surface="ticket", department=ticket.department).first().pk
+    ids["canned_response"] = support_selectors.macros_usable(surface="conversation").first().pk
     survey = support.survey_send(
         target=ticket, requester=user, agent=people["agent"], department=None, channel=Channel.WEB
     )

@@ -184,6 +184,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "messaging:thread": get(staff(*CONVERSATION_VIEW), pk="conversation"),
     "messaging:thread-messages": get(staff(*CONVERSATION_VIEW), pk="conversation"),
     "messaging:reply": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
+    "messaging:canned": get(staff(*CONVERSATION_ANSWER), pk="conversation", macro_pk="canned_response"),
     "messaging:note": post(staff(*CONVERSATION_VIEW), pk="conversation"),
     "messaging:category": post(staff(*CONVERSATION_ANSWER), pk="conversation"),
     "messaging:assign": post(staff(*CONVERSATION_ANSWER), pk="conversation"),

@@ -126,15 +126,12 @@ def test_canned_responses_fill_the_reply_box_with_the_conversations_placeholders
     )
     tickets_only = Macro.objects.create(name="Ticket macro", body="Ticket {{ ticket_id }}", for_conversations=False)
     client.login(email=agent.email, password=PASSWORD)
-    page = client.get(reverse("messaging:thread", args=[conversation.pk]), {"canned": usable.pk})
-    assert (
-        page.context["reply_form"].initial["body"]
-        == f"Hi {user.get_short_name()}, see conversation #{conversation.pk}."
-    )
+    page = client.get(reverse("messaging:thread", args=[conversation.pk]))
     offered = [m.name for m in page.context["canned_responses"]]
     assert "Photos" in offered and "Ticket macro" not in offered
-    refused = client.get(reverse("messaging:thread", args=[conversation.pk]), {"canned": tickets_only.pk})
-    assert "body" not in refused.context["reply_form"].initial
+    canned = client.get(reverse("messaging:canned", args=[conversation.pk, usable.pk]))
+    assert canned.json() == {"text": f"Hi {user.get_short_name()}, see conversation #{conversation.pk}."}
+    assert client.get(reverse("messaging:canned", args=[conversation.pk, tickets_only.pk])).status_code == 404
     reply = client.post(
         reverse("messaging:reply", args=[conversation.pk]),
         {"body": "Hi there", "then": "waiting", "canned_response_ref": str(usable.pk)},
