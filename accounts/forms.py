@@ -17,8 +17,6 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from phonenumbers import geocoder
 
-from saypro.errors import InvalidInput
-
 from .models import PENDING_STATUSES, AgeBand, BlockRule, DelayCause, RegistrationSignal, RegistrationStatus
 
 QUEUE_MAX_SELECTION = 200
@@ -45,20 +43,6 @@ def country_choices() -> list[tuple[str, str]]:
         name = geocoder.country_name_for_number(example, "en") if example else ""
         names[region] = name or region
     return sorted(names.items(), key=lambda item: item[1])
-
-
-def add_service_errors(form: forms.BaseForm, error: InvalidInput) -> None:
-    """Put a service's field messages on the matching form fields; the rest become form-wide errors."""
-    placed = False
-    for name, messages in error.fields.items():
-        for message in messages:
-            if name in form.fields:
-                form.add_error(name, message)
-                placed = True
-            else:
-                form.add_error(None, message)
-    if not placed and not error.fields:
-        form.add_error(None, error.message)
 
 
 # --- Staff: review queue --------------------------------------------------------------------------------------

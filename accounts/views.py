@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from saypro import ratelimit
 from saypro.errors import DomainError, InvalidInput, RateLimited
+from saypro.forms import add_service_errors
 
 from . import selectors, services
 from .forms import (
@@ -41,7 +42,6 @@ from .forms import (
     RegisterForm,
     RejectForm,
     RequestInfoForm,
-    add_service_errors,
 )
 from .models import DECIDED_STATUSES, BlockRule, Registration, User
 

@@ -18,11 +18,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.forms import add_service_errors
 from moderation import selectors as moderation_selectors
 from moderation.views import SignedInRequest, permission_page
 from saypro.audit.selectors import audit_for_object
 from saypro.errors import DomainError, InvalidInput
+from saypro.forms import add_service_errors
 from saypro.paginators import EstimatedCountPaginator
 
 from . import selectors, services

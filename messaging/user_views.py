@@ -12,8 +12,8 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.forms import add_service_errors
 from saypro.errors import InvalidInput, RateLimited
+from saypro.forms import add_service_errors
 
 from . import selectors, services
 from .forms import UserMessageForm

@@ -19,10 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.forms import add_service_errors
 from accounts.views import SignedInRequest
 from accounts.views import _permission_page as permission_page
 from saypro.errors import DomainError, InvalidInput
+from saypro.forms import add_service_errors
 
 from . import integrations, selectors, services
 from .forms import (
@@ -179,11 +179,9 @@ def _act(
     if form.is_valid():
         try:
             done = action(conversation, form.cleaned_data)
-        except InvalidInput as exc:
-            add_service_errors(form, exc)
         except DomainError as exc:
-            messages.error(request, exc.message)
-            return redirect("messaging:thread", pk=pk)
+            # Refused (invalid, or decided by a colleague meanwhile): the page shows why, with the text kept.
+            add_service_errors(form, exc)
         else:
             messages.success(request, done)
             return redirect("messaging:thread", pk=pk)

@@ -20,9 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.forms import add_service_errors
 from accounts.models import User
 from saypro.errors import DomainError, InvalidInput
+from saypro.forms import add_service_errors
 
 from . import metrics, selectors, services
 from .forms import AppealDecisionForm, DecisionForm, KeywordRuleForm, QueueFilterForm

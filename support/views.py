@@ -27,9 +27,9 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.forms import add_service_errors
 from accounts.models import User
 from saypro.errors import DomainError, InvalidInput
+from saypro.forms import add_service_errors
 from saypro.localtime import local_midnight
 from saypro.sla.models import Clock
 
@@ -206,10 +206,9 @@ def ticket_reply(request: SignedInRequest, pk: int) -> HttpResponse:
                 status=data["status"] or None,
                 attachments=request.FILES.getlist("attachments"),
             )
-        except InvalidInput as exc:
-            add_service_errors(form, exc)
         except DomainError as exc:
-            return _refused(request, pk, exc)
+            # Refused (invalid, or the ticket changed meanwhile): shown beside the reply, which stays typed.
+            add_service_errors(form, exc)
         else:
             return _done(request, pk, "Internal note added." if data["internal"] else "Reply sent.")
     return _render_ticket(request, pk, status=400, reply_form=form)

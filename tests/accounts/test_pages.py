@@ -165,10 +165,10 @@ def test_navigation_lists_only_the_areas_a_role_opens(as_):
     assert active == ["Registrations"]
 
 
-def test_sign_in_page_signs_staff_in_to_the_dashboard(client, reviewer, password):
+def test_sign_in_page_signs_a_reviewer_in_to_the_registration_queue(client, reviewer, password):
     assert client.get(reverse("login")).status_code == 200
     response = client.post(reverse("login"), {"username": reviewer.email, "password": password})
-    assert response.status_code == 302 and response["Location"] == reverse("dashboard:home")
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:queue")
     response = client.post(reverse("logout"))
     assert response.status_code == 302 and response["Location"] == reverse("login")
     assert client.get("/dashboard/").status_code == 302

@@ -189,3 +189,15 @@ def test_an_agent_writes_to_a_user_first(client, user, agent):
     assert conversation.initiated_by == "staff" and conversation.status == Status.WAITING
     bad = client.post(reverse("messaging:new"), {"email": "nobody@example.com", "subject": "x", "body": "y"})
     assert bad.status_code == 400 and "No marketplace user" in bad.content.decode()
+
+
+def test_a_reply_refused_because_a_colleague_resolved_the_conversation_keeps_the_text(client, user, agent):
+    conversation = start(user)
+    services.conversation_resolve(conversation=conversation, by=None)
+    signed_in(client, agent)
+    typed = "Here is how to change the photos: open My ads & tap Edit."
+    response = client.post(reverse("messaging:reply", args=[conversation.pk]), {"body": typed, "then": "waiting"})
+    assert response.status_code == 400
+    assert response.context["reply_form"]["body"].value() == typed
+    assert "This conversation is resolved: reopen it to reply." in response.content.decode()
+    assert not Message.objects.filter(kind=MessageKind.REPLY).exists()

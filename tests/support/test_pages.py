@@ -357,3 +357,13 @@ def test_ticket_page_query_count_does_not_grow_with_the_messages(
     with django_assert_max_num_queries(16):
         response = client.get(f"/dashboard/support/tickets/{ticket.pk}/")
     assert response.content.decode().count("Note ") == messages
+
+
+def test_a_reply_refused_because_the_ticket_was_closed_meanwhile_keeps_the_text(as_, user, agent, ticket_for):
+    ticket = ticket_for(user)
+    Ticket.objects.filter(pk=ticket.pk).update(status=Status.CLOSED)  # closed by the daily close-out meanwhile
+    typed = "Your payout left our bank today; allow two working days."
+    response = as_("agent").post(f"/dashboard/support/tickets/{ticket.pk}/reply/", {"body": typed})
+    assert response.status_code == 400
+    assert response.context["reply_form"]["body"].value() == typed
+    assert not ticket.messages.filter(body=typed).exists()
