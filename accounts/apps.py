@@ -12,7 +12,7 @@ class AccountsConfig(AppConfig):
         from saypro.sla.promises import RATE, SECONDS, ExtraFigures, Figure, Promise, promise_register
 
         from . import sla_handlers  # noqa: F401  (registers the registration clock's warn/breach handlers)
-        from .selectors import registration_decision_figures
+        from .selectors import registration_decision_figures, registration_summaries
 
         promise_register(
             Promise(
@@ -23,6 +23,8 @@ class AccountsConfig(AppConfig):
                 queue_permission="accounts.review_registration",
                 items_url_name="accounts:queue",
                 item_url_name="accounts:registration",
+                item_permission="accounts.view_registration",
+                describe_items=registration_summaries,
                 extra=ExtraFigures(
                     read=registration_decision_figures,
                     figures=(

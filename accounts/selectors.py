@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from saypro.audit.selectors import audit_for_object
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.calendars import working_seconds
 from saypro.sla.models import Clock
+from saypro.sla.promises import ItemSummary
 from saypro.sla.services import spec_for
 
 from .models import (
@@ -154,6 +156,15 @@ def registration_decision_figures(*, now: datetime | None = None) -> dict[str, A
     return {
         "decision_time": sla_selectors.stop_time_stats(metric=METRIC, start=quarter_start, end=now),
         "auto_approval_rate": approvals["automatic"] / approvals["total"] if approvals["total"] else None,
+    }
+
+
+def registration_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
+    """The applicant's name (their e-mail when they gave none) and the status, for the dashboard's item lists."""
+    rows = Registration.objects.filter(pk__in=ids).values_list("pk", "user__full_name", "canonical_email", "status")
+    return {
+        pk: ItemSummary(label=name or email, status=RegistrationStatus(status).label)
+        for pk, name, email, status in rows
     }
 
 

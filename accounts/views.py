@@ -69,6 +69,7 @@ def _permission_page(perm: str) -> Callable[[ViewFunc], ViewFunc]:
 
 
 review_required = _permission_page("accounts.review_registration")
+read_required = _permission_page("accounts.view_registration")
 block_rules_required = _permission_page("accounts.manage_block_rules")
 
 
@@ -215,6 +216,7 @@ def _render_detail(request: SignedInRequest, registration: Registration, **forms
         "reject_form": forms.get("reject_form") or RejectForm(prefix="reject", breached=breached),
         "info_form": forms.get("info_form") or RequestInfoForm(prefix="info"),
         "open_action": forms.get("open_action", ""),
+        "can_review": request.user.has_perm("accounts.review_registration"),
         "now": now,
         **_risk_levels(),
     }
@@ -222,8 +224,9 @@ def _render_detail(request: SignedInRequest, registration: Registration, **forms
 
 
 @require_GET
-@review_required
+@read_required
 def registration_detail(request: SignedInRequest, pk: int) -> HttpResponse:
+    # Managers read a registration (from the dashboard's lists) without the decisions reviewers take on it.
     return _render_detail(request, _detail_or_404(pk))
 
 

@@ -56,6 +56,7 @@ class MessagingConfig(AppConfig):
                 queue_permission="messaging.view_conversation",
                 items_url_name="messaging:home",
                 item_url_name="messaging:thread",
+                describe_items=selectors.conversation_summaries,
                 extra=ExtraFigures(
                     read=selectors.unresolved_backlog,
                     figures=(Figure("backlog", "Unresolved", lambda b: b.unresolved, COUNT, note="conversations now"),),

@@ -32,6 +32,7 @@ from accounts.models import User
 from saypro.localtime import local_midnight
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock, ClockState
+from saypro.sla.promises import ItemSummary
 
 from .models import (
     PUBLIC_KINDS,
@@ -727,3 +728,15 @@ def message_tiles(*, now: datetime | None = None) -> dict[str, Any]:
         name: first_response_compliance(start=start, end=now, now=now) for name, start in _period_starts(now).items()
     }
     return {"compliance": compliance, "backlog": unresolved_backlog(now=now)}
+
+
+def conversation_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
+    """Subject and the user's name with the status, for the dashboard's item lists."""
+    rows = Conversation.objects.filter(pk__in=ids).values_list("pk", "subject", "user__full_name", "status")
+    return {
+        pk: ItemSummary(
+            label=f"{subject or '(no subject)'} · {name}" if name else subject or "(no subject)",
+            status=Status(status).label,
+        )
+        for pk, subject, name, status in rows
+    }

@@ -35,7 +35,10 @@ class ModerationConfig(AppConfig):
         from saypro.context_processors import NavEntry, nav_register
         from saypro.sla.promises import Promise, promise_register
 
-        from . import sla_handlers  # noqa: F401  (registers the decision clock's warn/breach handlers)
+        from . import (
+            selectors,
+            sla_handlers,  # noqa: F401  (registers the decision clock's warn/breach handlers)
+        )
 
         promise_register(
             Promise(
@@ -46,6 +49,7 @@ class ModerationConfig(AppConfig):
                 queue_permission="moderation.view_case",
                 items_url_name="moderation:home",
                 item_url_name="moderation:case",
+                describe_items=selectors.case_summaries,
                 order=40,
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,13 +25,15 @@ from django.db.models import (
 from django.db.models import Case as SqlCase
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from accounts.models import User
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock
+from saypro.sla.promises import ItemSummary
 
 from .badges import active_strikes, verified_annotation
-from .models import Appeal, Case, CaseStatus, Decision, Detection, DetectionSignal, Flag, Strike
+from .models import Appeal, Case, CaseStatus, Decision, Detection, DetectionSignal, Flag, Reason, Strike
 
 METRIC = "moderation.decision"
 SEVERITY_HIGH = 60
@@ -254,3 +257,15 @@ def content_for(case: Case) -> Any:
 
     entry = moderatable_for_kind(case.kind)
     return entry.get(case.object_id) if entry is not None else None
+
+
+def case_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
+    """What was flagged and why, with the status, for the dashboard's item lists."""
+    rows = Case.objects.filter(pk__in=ids).values_list("pk", "kind", "reason", "status")
+    return {
+        pk: ItemSummary(
+            label=f"{capfirst(kind)} flagged: {Reason(reason).label if reason in Reason.values else reason}",
+            status=CaseStatus(status).label,
+        )
+        for pk, kind, reason, status in rows
+    }

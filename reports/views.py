@@ -25,7 +25,7 @@ from saypro.durations import duration_text
 from saypro.errors import DomainError
 from saypro.sla import promises as sla_promises
 from saypro.sla.models import Clock
-from saypro.sla.promises import Figure, Promise, promise_for
+from saypro.sla.promises import Figure, ItemSummary, Promise, promise_for
 
 from . import selectors, services
 from .document import COUNT, HOURS, PERCENT, Section, document_from_dict, format_value
@@ -258,17 +258,19 @@ ROW_STATES = {
 }
 
 
-def _item_row(clock: Clock, now: datetime, promise: Promise, opens_items: bool) -> dict[str, Any]:
+def _item_row(
+    clock: Clock, now: datetime, promise: Promise, summary: ItemSummary | None, opens_items: bool
+) -> dict[str, Any]:
     state = selectors.clock_state(clock, now)
     model = ContentType.objects.get_for_id(clock.target_type_id).model_class()
     name = f"{capfirst(model._meta.verbose_name) if model else 'Item'} #{clock.target_id}"
     label, url = name, ""
-    # Staff who may not open the item see what it is, not whose it is.
-    if opens_items:
-        if clock.target is None:
-            label = f"{name} (deleted)"
-        else:
-            label, url = str(clock.target), reverse(promise.item_url_name, args=[clock.target_id])
+    # Staff who may not open the item see what it is and its status, not whose it is.
+    if summary is None and promise.describe_items is not None:
+        label = f"{name} (deleted)"
+    elif opens_items:
+        label = summary.label if summary else name
+        url = reverse(promise.item_url_name, args=[clock.target_id])
     if clock.stopped_at is not None:
         # Stopped after the deadline yet met: the deadline stood still while the clock was paused.
         late = (clock.stopped_at - clock.due_at).total_seconds()
@@ -285,8 +287,10 @@ def _item_row(clock: Clock, now: datetime, promise: Promise, opens_items: bool) 
         timing = f"{duration_text(left)} left" if left > 0 else f"{duration_text(-left)} overdue"
         countdown = True
     return {
+        "id": clock.target_id,
         "label": label,
         "url": url,
+        "status": summary.status if summary else "",
         "state": state,
         "state_label": ROW_STATES[state],
         "started_at": clock.started_at,
@@ -330,10 +334,13 @@ def promise_items(request: HttpRequest, metric: str) -> HttpResponse:
             status=400,
         )
     works_queue = request.user.has_perm(promise.queue_permission)
-    opens_items = works_queue and bool(promise.item_url_name)
-    if opens_items:
-        clocks = clocks.prefetch_related("target")
+    opens_items = bool(promise.item_url_name) and request.user.has_perm(
+        promise.item_permission or promise.queue_permission
+    )
     page = Paginator(clocks, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    summaries = (
+        promise.describe_items(ids=[clock.target_id for clock in page.object_list]) if promise.describe_items else {}
+    )
     period_query = {"period": period} if period else {}
     queue_url = ""
     if works_queue and period is None:
@@ -366,7 +373,10 @@ def promise_items(request: HttpRequest, metric: str) -> HttpResponse:
                 for key, label in PERIOD_LABELS.items()
             ],
             "page": page,
-            "rows": [_item_row(clock, now, promise, opens_items) for clock in page.object_list],
+            "rows": [
+                _item_row(clock, now, promise, summaries.get(clock.target_id), opens_items)
+                for clock in page.object_list
+            ],
             "page_query": urlencode({"state": state, **period_query}),
             "queue_url": queue_url,
         },

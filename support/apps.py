@@ -67,6 +67,7 @@ class SupportConfig(AppConfig):
 
         from . import (
             metrics,
+            selectors,
             sla_handlers,  # noqa: F401  (registers the ticket clocks' warn/breach handlers)
         )
         from .selectors import open_load
@@ -80,6 +81,7 @@ class SupportConfig(AppConfig):
                 queue_permission="support.view_ticket",
                 items_url_name="support:home",
                 item_url_name="support:ticket",
+                describe_items=selectors.ticket_summaries,
                 extra=ExtraFigures(
                     # The quarter's first-response figures alone: the tile already has support_tile's compliance.
                     read=lambda *, now: metrics.first_response_stats(

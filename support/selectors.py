@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from django.utils import timezone
 from accounts.models import User
 from saypro.audit.models import AuditEntry
 from saypro.audit.selectors import audit_for_object
+from saypro.sla.promises import ItemSummary
 
 from .models import (
     FIRST_RESPONSE,
@@ -36,6 +38,7 @@ from .models import (
     Department,
     Macro,
     PointsEntry,
+    Status,
     Ticket,
     TicketMessage,
 )
@@ -336,3 +339,9 @@ def article_matches(question: str, *, limit: int = 3) -> list[tuple[Article, flo
 
 def points_balance(*, user: User) -> int:
     return int(PointsEntry.objects.filter(user=user).aggregate(total=Sum("points"))["total"] or 0)
+
+
+def ticket_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
+    """Number and subject with the status, for the dashboard's item lists."""
+    rows = Ticket.objects.filter(pk__in=ids).values_list("pk", "subject", "status")
+    return {pk: ItemSummary(label=f"#{pk} {subject}", status=Status(status).label) for pk, subject, status in rows}

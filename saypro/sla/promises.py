@@ -4,12 +4,14 @@ Each app that owns a metric registers its promise from AppConfig.ready(): what t
 that must meet the deadline, who works its items and where, and any figures its tile shows beside achievement
 and the queue (e.g. time to decision). Every number on a tile links to the dashboard's read-only list of the
 clocks behind it; the app's own queue (`items_url_name`, which understands `?at_risk=on` and `?breached=on`)
-and item page (`item_url_name`) are linked from there for the staff who hold `queue_permission`.
+and item page (`item_url_name`) are linked from there for the staff who hold `queue_permission` (the item page also
+for those who hold `item_permission`, e.g. managers reading an item without working it). `describe_items` names a
+page of items (name or subject, status in words) in one query, for that list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -47,6 +49,20 @@ class ExtraFigures:
 
 
 @dataclass(frozen=True)
+class ItemSummary:
+    # The applicant's name, the ticket's or conversation's subject, what a case is about.
+    label: str
+    # The item's own status, in words ("Needs review", "Waiting on user").
+    status: str
+
+
+class ItemsDescriber(Protocol):
+    """Summaries of the items with these ids (target ids of the promise's clocks); deleted items are left out."""
+
+    def __call__(self, *, ids: Sequence[int]) -> dict[int, ItemSummary]: ...
+
+
+@dataclass(frozen=True)
 class Promise:
     metric: str
     title: str
@@ -59,6 +75,9 @@ class Promise:
     items_url_name: str
     # The page of one item, reversed with the clock's target id; blank when items have no page of their own.
     item_url_name: str = ""
+    # Who may open that page and see whose the item is; blank: those with queue_permission.
+    item_permission: str = ""
+    describe_items: ItemsDescriber | None = None
     extra: ExtraFigures | None = None
     # Position on the dashboard: the marketplace's four promises in the order the product states them.
     order: int = 100

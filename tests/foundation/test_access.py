@@ -137,7 +137,8 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     # Registration review: reviewers and administrators; a support agent (or a manager) cannot approve.
     "accounts:queue": get(staff(*REGISTRATION_REVIEW)),
     "accounts:queue-bulk": post(staff(*REGISTRATION_REVIEW)),
-    "accounts:registration": get(staff(*REGISTRATION_REVIEW), pk="registration"),
+    # Managers read a registration (the dashboard links it); only reviewers and administrators decide on it.
+    "accounts:registration": get(staff(*REGISTRATION_REVIEW, "manager"), pk="registration"),
     "accounts:registration-approve": post(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:registration-reject": post(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:registration-request-info": post(staff(*REGISTRATION_REVIEW), pk="registration"),

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import copy
-import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.db import connection, transaction
+from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Registration, RegistrationStatus
+from moderation.models import Reason
+from moderation.services import flag_create
 from reports import selectors
 from saypro.sla.models import Clock
 from saypro.sla.promises import promises
 from saypro.sla.services import clock_pause, clock_start, clock_stop
-from tests.factories import RegistrationFactory
+from tests.factories import ListingFactory, RegistrationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +70,7 @@ def clocks() -> dict[str, Registration]:
 
 def shown(response) -> list[str]:
     """The items of a list page, in order, as their target ids."""
-    return [re.search(r"#(\d+)", row["label"]).group(1) for row in response.context["rows"]]
+    return [str(row["id"]) for row in response.context["rows"]]
 
 
 def ids(*items: Registration) -> list[str]:
@@ -126,7 +128,7 @@ def test_lists_are_ordered_by_deadline_with_each_items_state_and_time(as_, clock
     a, b, c, d = (clocks[k] for k in "abcd")
     live = client.get(ITEMS, {"state": "open"})
     assert shown(live) == ids(c, b, d, a)
-    rows = {row["label"]: row for row in live.context["rows"]}
+    rows = {str(row["id"]): row for row in live.context["rows"]}
     assert [row["state"] for row in live.context["rows"]] == ["breached", "at_risk", "paused", "open"]
     assert [row["timing"] for row in live.context["rows"]] == [
         "2 h 00 min overdue",
@@ -134,7 +136,7 @@ def test_lists_are_ordered_by_deadline_with_each_items_state_and_time(as_, clock
         "43 h 00 min left when resumed",
         "47 h 00 min left",
     ]
-    assert rows[str(c)]["url"] == f"/dashboard/registrations/{c.pk}/"
+    assert rows[str(c.pk)]["url"] == f"/dashboard/registrations/{c.pk}/"
     quarter = client.get(ITEMS, {"state": "decided", "period": "quarter"})
     e, f, h, i = (clocks[k] for k in "efhi")
     assert shown(quarter) == ids(i, h, e, c, f)
@@ -146,15 +148,37 @@ def test_lists_are_ordered_by_deadline_with_each_items_state_and_time(as_, clock
 
 
 @time_machine.travel(NOW, tick=False)
-def test_staff_who_do_not_work_the_queue_see_what_an_item_is_but_not_whose(as_, clocks):
-    response = as_("manager").get(ITEMS, {"state": "breached"})
+def test_items_show_whose_they_are_with_their_status_to_staff_who_may_read_them(as_, clocks):
     c = clocks["c"]
-    assert response.context["rows"][0]["label"] == f"Registration #{c.pk}" and response.context["rows"][0]["url"] == ""
-    assert c.canonical_email not in response.content.decode()
+    c.user.full_name = "Thandi Mokoena"
+    c.user.save(update_fields=["full_name"])
+    for persona in ("reviewer", "manager"):
+        response = as_(persona).get(ITEMS, {"state": "breached"})
+        row = response.context["rows"][0]
+        assert (row["label"], row["status"], row["url"]) == (
+            "Thandi Mokoena",
+            "Needs review",
+            f"/dashboard/registrations/{c.pk}/",
+        )
+    # The manager reads the registration; only the reviewer is sent on to work the queue.
     assert response.context["queue_url"] == ""
+    page = as_("manager").get(f"/dashboard/registrations/{c.pk}/")
+    assert page.status_code == 200 and b"Thandi Mokoena" in page.content
+    assert b'action="/dashboard/registrations/%d/approve/"' % c.pk not in page.content
     reviewer_view = as_("reviewer").get(ITEMS, {"state": "breached"})
-    assert reviewer_view.context["rows"][0]["label"] == str(c)
     assert reviewer_view.context["queue_url"] == "/dashboard/registrations/?breached=on"
+
+
+def test_staff_who_may_not_open_an_item_see_what_it_is_and_its_status_but_not_whose(as_, user):
+    listing = ListingFactory(title="Mountain bike, barely used")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        flag = flag_create(reporter=user, kind="listing", object_id=listing.pk, reason=Reason.FRAUD)
+    url = "/dashboard/promises/moderation.decision/items/"
+    [row] = as_("manager").get(url).context["rows"]
+    assert (row["label"], row["status"], row["url"]) == (f"Case #{flag.case_id}", "Open", "")
+    [row] = as_("moderator").get(url).context["rows"]
+    assert row["label"] == "Listing flagged: Fraud or scam"
+    assert row["url"] == f"/dashboard/moderation/cases/{flag.case_id}/"
 
 
 @pytest.mark.parametrize(
