@@ -57,3 +57,87 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
                     status, {"description": description, "content": {"application/json": {"schema": reference}}}
                 )
     return result
+
+
+# The API's areas, in the order the documentation lists them: (tag, description, path prefixes under /api/v1/).
+# The first area whose prefix starts an operation's path is its tag; staff areas come first so that
+# "staff/registrations/" is not taken for the applicant's "registrations/".
+AREAS: list[tuple[str, str, tuple[str, ...]]] = [
+    (
+        "Staff: registrations",
+        "The review queue: registrations waiting for a decision, approve and reject.",
+        ("staff/registrations/",),
+    ),
+    (
+        "Staff: messages",
+        "The agents' inbox of users' messages to the team: claim, answer, categorise, transfer, "
+        "escalate, resolve, reopen and convert to a ticket.",
+        ("staff/conversations/",),
+    ),
+    ("Staff: tickets", "The support queue: tickets by deadline, and replies.", ("staff/tickets/",)),
+    ("Staff: moderation", "Flagged content waiting for a decision, and decisions.", ("staff/moderation/",)),
+    (
+        "Staff: accounts",
+        "An account's timeline, and suspending, banning, reinstating and unlocking it.",
+        ("staff/users/",),
+    ),
+    ("Sign-in", "API tokens, sign-out and password reset.", ("auth/",)),
+    (
+        "Registration",
+        "Signing up: the application, e-mail and phone verification, answers to reviewers' questions "
+        "and submission for review.",
+        ("registrations/",),
+    ),
+    (
+        "Your account",
+        "The signed-in user's own account: details, preferences, password, e-mail, two-factor sign-in, "
+        "data export, deactivation, deletion and feedback.",
+        ("account/",),
+    ),
+    ("Profiles", "The user's own public profile and other sellers' public profiles.", ("profile/", "sellers/")),
+    (
+        "Marketplace",
+        "Listings, their categories and transactions between buyers and sellers.",
+        ("listings/", "categories/", "transactions/"),
+    ),
+    (
+        "Messages to the team",
+        "A user's conversations with the marketplace's team, with attachments and read state.",
+        ("conversations/",),
+    ),
+    (
+        "Support",
+        "Help articles, guidance before a ticket, tickets and replies, issue reports, live-chat hours, "
+        "support points, and the inbound e-mail gateway.",
+        ("support/", "help/"),
+    ),
+    (
+        "Reporting content",
+        "Flagging listings, profiles and messages, following one's reports, and appealing a moderation decision.",
+        ("flags/", "moderation/"),
+    ),
+    (
+        "Metrics and reports",
+        "SLA compliance and the figures behind the dashboard, and generated reports.",
+        ("metrics/",),
+    ),
+]
+API_ROOT = "/api/v1/"
+
+
+def area_of(path: str) -> str:
+    relative = path.removeprefix(API_ROOT)
+    for tag, _description, prefixes in AREAS:
+        if relative.startswith(prefixes):
+            return tag
+    raise ValueError(f"{path} belongs to no area of the API documentation: add its prefix to AREAS")
+
+
+def tag_by_area(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Group the operations by area (one tag each) instead of drf-spectacular's default, the path's first part."""
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["tags"] = [area_of(path)]
+    result["tags"] = [{"name": tag, "description": description} for tag, description, _ in AREAS]
+    return result

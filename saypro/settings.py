@@ -388,7 +388,15 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SayPro Ops API",
-    "DESCRIPTION": "Operations API of the SayPro marketplace: registrations, verification and staff review.",
+    "DESCRIPTION": (
+        "The API of SayPro Ops, the operations side of the SayPro classified marketplace. Marketplace users sign up "
+        "and verify, manage their account, post listings and trade, message the marketplace's team, open support "
+        "tickets and report content; staff work the queues behind the marketplace's four promises (registrations "
+        "approved within 48 h, messages answered within 24 h, tickets resolved within 24 h, flagged content "
+        "decided within 12 h); managers read the compliance figures and reports. Users authenticate with a token "
+        "(`Authorization: Token …`), staff pages with their session. Every error has one shape: "
+        '`{"error": {"code", "message", "fields"}}`. Lists page by cursor.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -422,6 +430,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "saypro.api_schema.add_error_responses",
+        "saypro.api_schema.tag_by_area",
     ],
 }
 

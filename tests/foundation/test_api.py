@@ -80,6 +80,23 @@ def test_every_operation_documents_the_error_shape(client, db):
                 assert status in operation["responses"], f"{method.upper()} {path} does not document {status}"
 
 
+@pytest.mark.urls("saypro.urls")
+def test_the_documentation_groups_every_operation_under_one_described_area(client, db):
+    schema = client.get("/api/schema/?format=json").json()
+    areas = {tag["name"]: tag["description"] for tag in schema["tags"]}
+    assert len(areas) >= 10 and all(areas.values())
+    used = set()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert len(operation["tags"]) == 1 and operation["tags"][0] in areas, f"{method.upper()} {path}"
+            used.add(operation["tags"][0])
+    assert used == set(areas)
+    assert schema["paths"]["/api/v1/staff/registrations/"]["get"]["tags"] == ["Staff: registrations"]
+    assert schema["paths"]["/api/v1/registrations/"]["post"]["tags"] == ["Registration"]
+    for area in ("registrations", "tickets", "flagged content", "reports"):
+        assert area in schema["info"]["description"]
+
+
 def test_invalid_input_gets_400_with_messages_per_field(api):
     response = api.post("/probe/1/", {"email": "not-an-address", "count": 0}, format="json")
 
