@@ -14,10 +14,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from saypro.api import KeysetPagination
+from saypro.clientip import ScopedRateThrottle, client_ip
 from saypro.permissions import has_perm
 
 from . import security, selectors, self_service, services
@@ -36,10 +36,6 @@ from .models import (
 )
 
 CanReview = has_perm("accounts.review_registration")
-
-
-def client_ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 # --- Serializers ------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from saypro import ratelimit
+from saypro.clientip import client_ip
 from saypro.errors import DomainError, InvalidInput, RateLimited
 
 from . import selectors, services
@@ -88,14 +89,6 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return fallback
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    # Behind the one trusted proxy, the last X-Forwarded-For hop is the address the proxy saw; earlier hops
-    # are whatever the client claimed.
-    if settings.SECURE_PROXY_SSL_HEADER and request.META.get("HTTP_X_FORWARDED_FOR"):
-        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 # --- Review queue --------------------------------------------------------------------------------------------
@@ -404,7 +397,7 @@ def register(request: HttpRequest) -> HttpResponse:
     form = RegisterForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        ip = _client_ip(request)
+        ip = client_ip(request)
         try:
             ratelimit.check(
                 f"register-page:{ip}",
