@@ -330,6 +330,10 @@ ACCOUNT_LOCKOUT_FAILURES = env_int("ACCOUNT_LOCKOUT_FAILURES", 5, minimum=1)
 ACCOUNT_LOCKOUT_WINDOW_MINUTES = env_int("ACCOUNT_LOCKOUT_WINDOW_MINUTES", 15, minimum=1)
 ACCOUNT_LOCKOUT_MINUTES = env_int("ACCOUNT_LOCKOUT_MINUTES", 30, minimum=1)
 ACCOUNT_STUFFING_ACCOUNTS = env_int("ACCOUNT_STUFFING_ACCOUNTS", 5, minimum=2)
+# Failed sign-ins from one client address within the window before sign-in from it pauses until the window ends
+# (password spraying), and from one /24 network once credential stuffing was detected from it.
+ACCOUNT_IP_FAILURES = env_int("ACCOUNT_IP_FAILURES", 20, minimum=1)
+ACCOUNT_NETWORK_FAILURES = env_int("ACCOUNT_NETWORK_FAILURES", 20, minimum=1)
 # Two-factor sign-in for the staff roles that decide (administrators, reviewers, moderators): on in production,
 # off in the demo.
 STAFF_2FA_REQUIRED = env_bool("SAYPRO_STAFF_2FA_REQUIRED", not DEMO_MODE)
