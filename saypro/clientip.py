@@ -39,7 +39,7 @@ def client_ip(request: HttpRequest | Request) -> str | None:
         return peer
     # ipware counts the proxies named inside the header; the last proxy is the peer, not in the header.
     address, _routable = get_client_ip(
-        request,  # type: ignore[arg-type]  # ipware reads only .META, which a DRF request passes through
+        request,
         proxy_order="left-most",
         proxy_count=proxies - 1,
         request_header_order=[FORWARDED_FOR],

@@ -34,6 +34,7 @@ def test_without_a_proxy_the_peer_is_the_client_whatever_the_headers_claim(setti
         # The client prepended a claim of its own; the proxy appended what it saw.
         (1, "1.2.3.4, 203.0.113.9", "203.0.113.9"),
         (1, "1.2.3.4,203.0.113.9:51234", "203.0.113.9"),
+        (1, "1.2.3.4, garbage, 203.0.113.9", "203.0.113.9"),
         (1, "2001:db8::1", "2001:db8::1"),
         # Two proxies: the first appended the client, the second (the peer) appended the first proxy.
         (2, "1.2.3.4, 203.0.113.9, 10.0.0.7", "203.0.113.9"),
