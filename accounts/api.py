@@ -14,10 +14,10 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from saypro.api import KeysetPagination
+from saypro.clientip import ScopedRateThrottle, client_ip
 from saypro.permissions import has_perm
 
 from . import security, selectors, self_service, services
@@ -36,10 +36,6 @@ from .models import (
 )
 
 CanReview = has_perm("accounts.review_registration")
-
-
-def client_ip(request: Request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 # --- Serializers ------------------------------------------------------------------------------------
@@ -159,28 +155,40 @@ def own_registration(request: Request) -> Registration:
     return get_object_or_404(Registration.objects.select_related("user"), user=request.user)
 
 
+class SignupAcceptedSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    detail = serializers.CharField()
+
+
+SIGNUP_ACCEPTED = (
+    "Thank you. We sent an e-mail to this address: follow its link to confirm the address, then sign in with the "
+    "address and your password (POST /api/v1/auth/token/) to follow and complete your registration."
+)
+
+
 class RegistrationCreateView(APIView):
-    """Sign up. Returns the applicant's registration and an API token for the next steps."""
+    """Sign up. The answer is the same whether or not the address already has an account (whose owner is told by
+    e-mail instead), so sign-up cannot be used to find out who is registered. The applicant then signs in with the
+    address and password (POST /api/v1/auth/token/) for the token the next steps need."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "registration"
 
-    @extend_schema(request=SignupSerializer, responses={201: OwnRegistrationSerializer})
+    @extend_schema(request=SignupSerializer, responses={202: SignupAcceptedSerializer})
     def post(self, request: Request) -> Response:
         data = SignupSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         submit = values.pop("submit")
-        registration = services.registration_start(
+        registration = services.registration_request(
             **values, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
         )
-        if submit:
-            registration = services.registration_submit(registration=registration)
-        token, _ = Token.objects.get_or_create(user=registration.user)
-        body = OwnRegistrationSerializer(registration).data
-        return Response({**body, "token": token.key}, status=status.HTTP_201_CREATED)
+        if registration is not None and submit:
+            services.registration_submit(registration=registration)
+        body = {"email": values["email"].strip().lower(), "detail": SIGNUP_ACCEPTED}
+        return Response(SignupAcceptedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
 class OwnRegistrationView(APIView):

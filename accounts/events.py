@@ -14,6 +14,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ua_parser import parse as parse_user_agent
 
+from saypro.clientip import client_ip
+
 from .identity import device_type, subnet_of
 from .models import AccountEvent, User
 
@@ -66,14 +68,6 @@ def describe_device(user_agent: str) -> Device:
     platform = result.os.family if result and result.os else ""
     browser = result.user_agent.family if result and result.user_agent else ""
     return Device(type=device_type(user_agent), platform=platform[:50], browser=browser[:50])
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    # Behind the one trusted proxy, the last X-Forwarded-For hop is the address the proxy saw; earlier hops
-    # are whatever the client claimed.
-    if settings.SECURE_PROXY_SSL_HEADER and request.META.get("HTTP_X_FORWARDED_FOR"):
-        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def client_of(request: HttpRequest, channel: str) -> Client:

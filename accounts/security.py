@@ -4,6 +4,17 @@ sign-in (TOTP with recovery codes), and suspicious-activity detection.
 The sign-in page, the API token endpoint and the admin (whose login page redirects to the sign-in page) all go
 through `sign_in_check` and `sign_in_complete`; Django's test client `login()` and `force_login()` bypass them,
 which keeps other apps' tests independent of lockouts and second factors.
+
+Why the lockout and the failure limits are kept here rather than in django-axes (8.3, evaluated for this): axes
+derives a lockout from its attempt rows, with one failure limit for every lockout parameter, so it cannot lock an
+address after 5 failures and a network only after 20 (`AXES_FAILURE_LIMIT` sees the request, not which parameter
+is being counted), has no per-network parameter at all, and no "only once credential stuffing is seen". Its
+lockouts are not rows: the `Lockout` table is what administrators release (audited, on the user's timeline),
+what a password reset ends and what the reports count, so axes would be a second, disagreeing record of the same
+lockouts. It hooks `authenticate()` and its own middleware, which the two-step sign-in and the token endpoint do
+not go through, and it stores the typed user name and form data of every failure, where this module keeps only a
+keyed hash of an address that belongs to nobody. The client's address itself comes from django-ipware
+(`saypro.clientip`), and the per-address and per-network counts use the shared rate-limit counters.
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from saypro import ratelimit
 from saypro.audit.services import audit_record
 from saypro.errors import DomainError, InvalidInput
 
@@ -48,6 +60,7 @@ class Reason:
     BANNED = "banned"
     CLOSED = "closed"
     BAD_SECOND_FACTOR = "bad_second_factor"
+    THROTTLED = "throttled"
 
 
 class Suspicion:
@@ -56,6 +69,9 @@ class Suspicion:
     FAILURE_BURST = "failure_burst"
     CREDENTIAL_STUFFING = "credential_stuffing"
     RESET_AFTER_NEW_DEVICE = "reset_after_new_device"
+    # Sign-in paused for one address, or for its /24 once credential stuffing came from that network.
+    ADDRESS_THROTTLED = "address_throttled"
+    NETWORK_THROTTLED = "network_throttled"
 
 
 SUSPICION_TEXT = {
@@ -91,6 +107,19 @@ class LockedOut(SignInRefused):
             code="locked_out",
         )
         self.until = until
+
+
+class SignInThrottled(SignInRefused):
+    status_code = 429
+
+    def __init__(self, seconds: int):
+        minutes = max(1, round(seconds / 60))
+        super().__init__(
+            f"Too many failed sign-ins from your network: sign-in from it is paused for {minutes} more minute"
+            f"{'s' if minutes != 1 else ''}. If you share this connection, wait and try again, or reset your "
+            "password.",
+            code="sign_in_throttled",
+        )
 
 
 class AccountRestricted(SignInRefused):
@@ -161,7 +190,68 @@ def _record_failure(*, user: User | None, identifier: str, reason: str, client: 
         if user is not None:
             suspicious_record(user=user, reason=Suspicion.FAILURE_BURST, client=client, data=data)
     if client.ip:
+        _count_failure_from(client)
         _check_stuffing(client, now)
+
+
+# --- Failures per address and per network ---------------------------------------------------------------------
+# Password spraying tries a few passwords on many accounts: no single account reaches its lockout, so failures are
+# also counted per client address, and per /24 (the /48 of IPv6) where credential stuffing was detected, since a
+# botnet spreads its attempts over neighbouring addresses. Counted in the shared cache, per window.
+
+
+def _throttle_window() -> int:
+    return settings.ACCOUNT_LOCKOUT_WINDOW_MINUTES * 60
+
+
+def _count_failure_from(client: Client) -> None:
+    window = _throttle_window()
+    ratelimit.hit(f"signin-ip:{client.ip}", limit=settings.ACCOUNT_IP_FAILURES, window=window)
+    if client.subnet:
+        ratelimit.hit(f"signin-net:{client.subnet}", limit=settings.ACCOUNT_NETWORK_FAILURES, window=window)
+
+
+def _stuffing_networks(since: datetime) -> set[str]:
+    """Networks credential stuffing came from since then (a handful of rows, read through the kind index)."""
+    addresses = AccountEvent.objects.filter(
+        kind=Kind.SUSPICIOUS, reason=Suspicion.CREDENTIAL_STUFFING, at__gte=since
+    ).values_list("ip_address", flat=True)
+    return {Client(ip=address).subnet for address in addresses if address}
+
+
+def _throttle_check(*, user: User | None, identifier: str, client: Client) -> None:
+    """Refuse a sign-in, before any password is checked, from an address or network that failed too often."""
+    if not client.ip:
+        return
+    window, now = _throttle_window(), timezone.now()
+    since = now - timedelta(seconds=window)
+    reason, data = "", dict[str, Any]()
+    if ratelimit.count(f"signin-ip:{client.ip}", window=window) >= settings.ACCOUNT_IP_FAILURES:
+        reason, data = Suspicion.ADDRESS_THROTTLED, {"failures": settings.ACCOUNT_IP_FAILURES}
+    elif (
+        client.subnet
+        and ratelimit.count(f"signin-net:{client.subnet}", window=window) >= settings.ACCOUNT_NETWORK_FAILURES
+        and client.subnet in _stuffing_networks(since)
+    ):
+        reason, data = Suspicion.NETWORK_THROTTLED, {"failures": settings.ACCOUNT_NETWORK_FAILURES}
+    if not reason:
+        return
+    seconds = ratelimit.seconds_left(window=window)
+    _record_failure(user=user, identifier=identifier, reason=Reason.THROTTLED, client=client)
+    # One record per address (or network) and window, however many attempts it keeps making.
+    earlier = AccountEvent.objects.filter(kind=Kind.SUSPICIOUS, reason=reason, at__gte=since)
+    if reason == Suspicion.ADDRESS_THROTTLED:
+        earlier = earlier.filter(ip_address=client.ip)
+    else:
+        earlier = earlier.filter(data__network=client.subnet)
+    if not earlier.exists():
+        data.update(
+            network=client.subnet,
+            window_minutes=settings.ACCOUNT_LOCKOUT_WINDOW_MINUTES,
+            until=(now + timedelta(seconds=seconds)).isoformat(),
+        )
+        event_record(user=None, kind=Kind.SUSPICIOUS, reason=reason, client=client, data=data, at=now)
+    raise SignInThrottled(seconds)
 
 
 def _check_stuffing(client: Client, now: datetime) -> None:
@@ -266,13 +356,14 @@ def check_reset_after_new_device(*, user: User, client: Client) -> None:
 def sign_in_check(*, email: str, password: str, client: Client) -> User:
     """Check an e-mail address and password, recording the attempt; returns the user whose password matched.
 
-    Raises LockedOut, InvalidCredentials or AccountRestricted. A deactivated account is reactivated (signing
-    in again is how a user comes back); a suspension whose end has passed is lifted."""
+    Raises SignInThrottled, LockedOut, InvalidCredentials or AccountRestricted. A deactivated account is
+    reactivated (signing in again is how a user comes back); a suspension whose end has passed is lifted."""
     from . import services
 
     email = (email or "").strip()
     identifier = identifier_of(email)
     user = User.objects.filter(email__iexact=email).first() if email else None
+    _throttle_check(user=user, identifier=identifier, client=client)
     lockout = lockout_active(identifier=identifier)
     if lockout is not None:
         _record_failure(user=user, identifier=identifier, reason=Reason.LOCKED_OUT, client=client)

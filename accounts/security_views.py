@@ -93,6 +93,13 @@ class SignInView(LoginView):
         )
         return HttpResponseRedirect(next_url)
 
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        # A paused address or network is told so with the status clients and proxies understand.
+        if any(error.code == "sign_in_throttled" for error in form.non_field_errors().as_data()):
+            response.status_code = 429
+        return response
+
 
 class CodeForm(forms.Form):
     otp = forms.CharField(

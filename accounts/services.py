@@ -55,6 +55,7 @@ Status = RegistrationStatus
 Code = RegistrationSignal.Code
 Kind = AccountEvent.Kind
 
+EMAIL_TAKEN = "An account with this e-mail address already exists. Sign in or reset your password."
 PHONE_CODE_TTL = timedelta(minutes=10)
 PHONE_CODE_MAX_ATTEMPTS = 5
 ID_DOCUMENT_TYPES = {"application/pdf", "image/jpeg", "image/png"}
@@ -128,7 +129,7 @@ def _clean_signup(
     except ValidationError as exc:
         errors["password"] = list(exc.messages)
     if "email" not in errors and User.objects.filter(email__iexact=email).exists():
-        errors["email"] = ["An account with this e-mail address already exists. Sign in or reset your password."]
+        errors["email"] = [EMAIL_TAKEN]
     if errors:
         raise InvalidInput("The sign-up has invalid fields.", fields=errors)
     return email.lower(), phone_e164
@@ -196,11 +197,38 @@ def registration_start(
             audit_record(actor=user, action="registration.start", target=registration)
     except IntegrityError:
         # Two sign-ups with one address raced past the existence check: the unique index decided.
-        raise InvalidInput(
-            "The sign-up has invalid fields.", fields={"email": ["An account with this e-mail address already exists."]}
-        ) from None
+        raise InvalidInput("The sign-up has invalid fields.", fields={"email": [EMAIL_TAKEN]}) from None
     transaction.on_commit(lambda: email_verification_send(registration=registration, rate_limited=False))
     return registration
+
+
+def registration_request(*, email: str, password: str, **values: Any) -> Registration | None:
+    """Sign-up that does not tell whether the address already has an account (the API's, where anyone can ask).
+
+    A new address gets its registration and verification link; an address that has an account gets the same
+    answer, and its owner an e-mail saying someone tried to sign up with it (sign in, or reset the password). Any
+    other invalid field is reported exactly as for a new address. Returns None for a taken address."""
+    try:
+        return registration_start(email=email, password=password, **values)
+    except InvalidInput as exc:
+        if exc.fields.get("email") != [EMAIL_TAKEN]:
+            raise
+        others = {name: messages for name, messages in exc.fields.items() if name != "email"}
+        if others:
+            raise InvalidInput(exc.message, fields=others) from None
+    owner = User.objects.filter(email__iexact=email.strip()).first()
+    # As long as creating the account would take, so the answer's timing does not tell either.
+    make_password(password)
+    if owner is not None:
+        # At most one such e-mail per account and hour, however often someone tries.
+        hour = timezone.now().strftime("%Y%m%d%H")
+        notice_send(
+            user=owner,
+            notice="signup_attempt",
+            context={"at": local_text(timezone.now())},
+            once_key=f"signup-attempt:{owner.pk}:{hour}",
+        )
+    return None
 
 
 def registration_update_profile(*, registration: Registration, **fields: str) -> Registration:

@@ -152,6 +152,7 @@ NOTICE_TEMPLATES = {
     "suspicious": "accounts/email/suspicious_activity.txt",
     "two_factor_enabled": "accounts/email/two_factor_enabled.txt",
     "two_factor_disabled": "accounts/email/two_factor_disabled.txt",
+    "signup_attempt": "accounts/email/signup_attempt.txt",
 }
 
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("dashboard/block-rules/", views.block_rules, name="block-rules"),
     path("dashboard/block-rules/<int:pk>/", views.block_rule, name="block-rule"),
     path("register/", views.register, name="register"),
+    path("register/sent/", views.register_sent, name="register-sent"),
     path("register/status/", views.register_status, name="register-status"),
     path("register/status/resend-email/", views.register_resend_email, name="register-resend-email"),
     path("register/status/phone/send/", views.register_phone_send, name="register-phone-send"),

@@ -15,7 +15,6 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -28,6 +27,7 @@ from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from saypro import ratelimit
+from saypro.clientip import client_ip
 from saypro.errors import DomainError, InvalidInput, RateLimited
 from saypro.forms import add_service_errors
 
@@ -49,6 +49,8 @@ QUEUE_PAGE_SIZE = 50
 BLOCK_RULE_PREVIEW_ROWS = 100
 # Sign-ups per client address and hour through the page (the API has its own throttle).
 REGISTER_PAGE_LIMIT = 20
+# The address the last sign-up from this browser was sent to, for the "check your inbox" page.
+SENT_TO_KEY = "register_sent_to"
 
 ViewFunc = Callable[..., HttpResponseBase]
 
@@ -89,14 +91,6 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return fallback
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    # Behind the one trusted proxy, the last X-Forwarded-For hop is the address the proxy saw; earlier hops
-    # are whatever the client claimed.
-    if settings.SECURE_PROXY_SSL_HEADER and request.META.get("HTTP_X_FORWARDED_FOR"):
-        return request.META["HTTP_X_FORWARDED_FOR"].split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 # --- Review queue --------------------------------------------------------------------------------------------
@@ -407,7 +401,7 @@ def register(request: HttpRequest) -> HttpResponse:
     form = RegisterForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        ip = _client_ip(request)
+        ip = client_ip(request)
         try:
             ratelimit.check(
                 f"register-page:{ip}",
@@ -415,7 +409,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 window=3600,
                 message="Too many sign-ups from your network: try again in an hour.",
             )
-            registration = services.registration_start(
+            registration = services.registration_request(
                 email=data["email"],
                 password=data["password"],
                 full_name=data["full_name"],
@@ -436,11 +430,18 @@ def register(request: HttpRequest) -> HttpResponse:
         except RateLimited as exc:
             form.add_error(None, exc.message)
         else:
-            services.registration_submit(registration=registration)
-            login(request, registration.user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Thank you: your registration has been received.")
-            return redirect("accounts:register-status")
+            if registration is not None:
+                services.registration_submit(registration=registration)
+            # The same page whether or not the address already had an account (its owner is e-mailed instead), so
+            # the page does not tell who is registered; the applicant signs in to follow the registration.
+            request.session[SENT_TO_KEY] = data["email"].strip().lower()
+            return redirect("accounts:register-sent")
     return render(request, "register/register.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_GET
+def register_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "register/sent.html", {"email": request.session.get(SENT_TO_KEY, "")})
 
 
 def _render_status(request: SignedInRequest, registration: Registration, **forms: Any) -> HttpResponse:

@@ -9,9 +9,13 @@ from django.core.cache import cache
 from saypro.errors import RateLimited
 
 
+def _bucket(key: str, window: int) -> str:
+    return f"rl:{key}:{int(time.time() // window)}"
+
+
 def hit(key: str, *, limit: int, window: int) -> int:
     """Count one event for `key` in the current window and return the count so far."""
-    bucket = f"rl:{key}:{int(time.time() // window)}"
+    bucket = _bucket(key, window)
     cache.add(bucket, 0, timeout=window + 1)
     try:
         return cache.incr(bucket)
@@ -25,3 +29,13 @@ def check(key: str, *, limit: int, window: int, message: str) -> None:
     """Count one event and raise RateLimited once more than `limit` happen within `window` seconds."""
     if hit(key, limit=limit, window=window) > limit:
         raise RateLimited(message)
+
+
+def count(key: str, *, window: int) -> int:
+    """How many events `key` has had in the current window, without counting one more."""
+    return int(cache.get(_bucket(key, window)) or 0)
+
+
+def seconds_left(*, window: int) -> int:
+    """Seconds until the current window ends and every count under it starts again."""
+    return max(1, int(window - time.time() % window))

@@ -49,6 +49,19 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def env_proxy_count(name: str) -> int:
+    """How many reverse proxies stand in front of the app: a count, or a boolean (on = one proxy, the compose
+    setting) as the variable was first documented."""
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return 0
+    if raw in {"true", "yes", "on"}:
+        return 1
+    if raw.isdigit() and int(raw) <= 5:
+        return int(raw)
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a number of proxies (0 to 5) or a boolean.")
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -323,6 +336,10 @@ ACCOUNT_LOCKOUT_FAILURES = env_int("ACCOUNT_LOCKOUT_FAILURES", 5, minimum=1)
 ACCOUNT_LOCKOUT_WINDOW_MINUTES = env_int("ACCOUNT_LOCKOUT_WINDOW_MINUTES", 15, minimum=1)
 ACCOUNT_LOCKOUT_MINUTES = env_int("ACCOUNT_LOCKOUT_MINUTES", 30, minimum=1)
 ACCOUNT_STUFFING_ACCOUNTS = env_int("ACCOUNT_STUFFING_ACCOUNTS", 5, minimum=2)
+# Failed sign-ins from one client address within the window before sign-in from it pauses until the window ends
+# (password spraying), and from one /24 network once credential stuffing was detected from it.
+ACCOUNT_IP_FAILURES = env_int("ACCOUNT_IP_FAILURES", 20, minimum=1)
+ACCOUNT_NETWORK_FAILURES = env_int("ACCOUNT_NETWORK_FAILURES", 20, minimum=1)
 # Two-factor sign-in for the staff roles that decide (administrators, reviewers, moderators): on in production,
 # off in the demo.
 STAFF_2FA_REQUIRED = env_bool("SAYPRO_STAFF_2FA_REQUIRED", not DEMO_MODE)
@@ -366,6 +383,12 @@ SUPPORT_DEFLECTION_HOURS = env_int("SUPPORT_DEFLECTION_HOURS", 24, minimum=1)
 # The mail gateway's token for POST /api/v1/support/inbound-email/ (e-mail tickets); empty disables the endpoint.
 SUPPORT_INBOUND_EMAIL_TOKEN = env_str("SUPPORT_INBOUND_EMAIL_TOKEN", "")
 
+# --- Proxies and the client's address ------------------------------------------------------------
+# The number of reverse proxies in front of the app. Forwarded headers (X-Forwarded-For, X-Forwarded-Proto) are
+# trusted only from them: with none, the client is the socket's peer and any X-Forwarded-For is the client's own
+# claim. saypro.clientip reads this; DRF's NUM_PROXIES follows it for any throttle that asks DRF directly.
+BEHIND_PROXY = env_proxy_count("DJANGO_BEHIND_PROXY")
+
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: DRF takes the first class's WWW-Authenticate header, so a call without credentials gets 401.
@@ -379,6 +402,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "saypro.api.exception_handler",
+    "NUM_PROXIES": BEHIND_PROXY,
     "DEFAULT_THROTTLE_RATES": {
         "registration": env_str("THROTTLE_REGISTRATION", "20/hour"),
         "verification": env_str("THROTTLE_VERIFICATION", "30/hour"),
@@ -435,7 +459,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security (production) ---------------------------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG

@@ -15,11 +15,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import User
 from saypro.api import KeysetPagination
+from saypro.clientip import ScopedRateThrottle
 from saypro.errors import DomainError
 from saypro.permissions import has_perm
 

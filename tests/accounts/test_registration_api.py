@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import Registration, RegistrationStatus
 from tests.accounts.helpers import SIGNUP, submitted
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,19 +41,60 @@ def assert_error_shape(response, status, field=None):
         assert field in body["error"]["fields"], body
 
 
-def test_sign_up_returns_the_applicants_token_and_status(api, django_capture_on_commit_callbacks):
+def applicant_client(api: APIClient, signup: dict | None = None) -> APIClient:
+    """Sign up, then sign in with the address and password chosen, as an applicant's app does."""
+    signup = signup or SIGNUP
+    assert api.post(CREATE, signup, format="json").status_code == 202
+    signed_in = api.post("/api/v1/auth/token/", {"email": signup["email"], "password": signup["password"]})
+    assert signed_in.status_code == 200, signed_in.content
+    return APIClient(HTTP_AUTHORIZATION=f"Token {signed_in.json()['token']}")
+
+
+def test_sign_up_is_accepted_and_the_applicant_signs_in_to_follow_it(api, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post(CREATE, SIGNUP, format="json", HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0)")
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content
     body = response.json()
-    assert body["status"] == RegistrationStatus.SCREENING
-    assert body["deadline"] is not None
-    assert "risk_score" not in body and "password" not in body
+    assert set(body) == {"email", "detail"} and body["email"] == SIGNUP["email"]
+    assert "token" not in body and "password" not in body
     registration = Registration.objects.get()
     assert registration.device_type == "mobile"
-    applicant = APIClient(HTTP_AUTHORIZATION=f"Token {body['token']}")
+    signed_in = api.post("/api/v1/auth/token/", {"email": SIGNUP["email"], "password": SIGNUP["password"]})
+    applicant = APIClient(HTTP_AUTHORIZATION=f"Token {signed_in.json()['token']}")
     own = applicant.get(ME).json()
     assert own["id"] == registration.pk and own["status"] == RegistrationStatus.VERIFYING
+    assert own["deadline"] is not None
+
+
+def test_sign_up_answers_the_same_for_an_address_that_has_an_account_and_tells_its_owner(
+    api, django_capture_on_commit_callbacks
+):
+    owner = UserFactory(email="owner@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        new = api.post(CREATE, {**SIGNUP, "email": "newcomer@example.com"}, format="json")
+        taken = api.post(CREATE, {**SIGNUP, "email": "Owner@Example.com", "phone": "+27 82 555 0102"}, format="json")
+    assert new.status_code == taken.status_code == 202
+    assert set(new.json()) == set(taken.json()) and new.json()["detail"] == taken.json()["detail"]
+    assert taken.json()["email"] == "owner@example.com"
+    assert list(Registration.objects.values_list("user__email", flat=True)) == ["newcomer@example.com"]
+    owner.refresh_from_db()
+    assert owner.check_password(PASSWORD) and not hasattr(owner, "registration")
+    notice = next(m for m in mail.outbox if m.to == ["owner@example.com"])
+    assert "tried to sign up" in notice.subject and "/accounts/password-reset/" in notice.body
+    assert not any("/register/verify-email/" in m.body for m in mail.outbox if m.to == ["owner@example.com"])
+
+    # Trying again within the hour does not flood the owner's inbox.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(CREATE, {**SIGNUP, "email": "owner@example.com"}, format="json").status_code == 202
+    assert len([m for m in mail.outbox if m.to == ["owner@example.com"]]) == 1
+
+
+def test_other_invalid_fields_are_reported_alike_for_new_and_taken_addresses(api):
+    UserFactory(email="owner@example.com")
+    new = api.post(CREATE, {**SIGNUP, "email": "newcomer@example.com", "phone": "123"}, format="json")
+    taken = api.post(CREATE, {**SIGNUP, "email": "owner@example.com", "phone": "123"}, format="json")
+    assert new.status_code == taken.status_code == 400
+    assert new.json() == taken.json() and set(new.json()["error"]["fields"]) == {"phone"}
 
 
 @pytest.mark.parametrize(
@@ -76,8 +118,7 @@ def test_applicant_verifies_email_and_phone_through_the_api(
     settings.SMS_FILE_PATH = str(tmp_path)
     settings.SMS_BACKEND = "accounts.sms.FileSmsBackend"
     with django_capture_on_commit_callbacks(execute=True):
-        token = api.post(CREATE, SIGNUP, format="json").json()["token"]
-    applicant = APIClient(HTTP_AUTHORIZATION=f"Token {token}")
+        applicant = applicant_client(api)
     link = next(m.body for m in mail.outbox if "/register/verify-email/" in m.body)
     email_token = re.search(r"/register/verify-email/([^/\s]+)/", link).group(1)
     assert api.post("/api/v1/registrations/verify-email/", {"token": email_token}, format="json").status_code == 200
@@ -114,8 +155,7 @@ def test_staff_queue_is_for_reviewers_and_administrators_only(
 
 
 def test_applicant_cannot_use_staff_endpoints_on_their_own_registration(api, django_capture_on_commit_callbacks):
-    token = api.post(CREATE, SIGNUP, format="json").json()["token"]
-    applicant = APIClient(HTTP_AUTHORIZATION=f"Token {token}")
+    applicant = applicant_client(api)
     pk = Registration.objects.get().pk
     assert_error_shape(applicant.post(f"{STAFF}{pk}/approve/", {}, format="json"), 403)
     assert_error_shape(applicant.get(f"{STAFF}{pk}/"), 403)

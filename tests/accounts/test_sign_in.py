@@ -229,3 +229,63 @@ def test_api_sign_in_errors_use_the_one_error_shape():
         api.post("/api/v1/auth/token/", {"email": user.email, "password": "nope"}, format="json")
     locked = api.post("/api/v1/auth/token/", {"email": user.email, "password": PASSWORD}, format="json")
     assert locked.status_code == 429 and locked.json()["error"]["code"] == "locked_out"
+
+
+# --- Failures per address and per network -----------------------------------------------------------------------
+
+
+def test_password_spraying_from_one_address_is_paused_with_a_clear_message_and_recorded(client, settings):
+    owner = UserFactory(email="owner@example.com")
+    accounts = [UserFactory(email=f"victim{n}@example.com") for n in range(40)]
+    passwords = ["Summer2026!", "Password1", "Welcome123", "Qwerty!23"]
+    responses = [
+        sign_in(client, account.email, password, ip="203.0.113.66") for password in passwords for account in accounts
+    ]
+    # Only the first ACCOUNT_IP_FAILURES attempts had a password checked; the other 140 were refused unchecked.
+    checked = AccountEvent.objects.filter(kind=Kind.SIGN_IN_FAILED, reason__in=security.COUNTED_FAILURES)
+    assert checked.count() == settings.ACCOUNT_IP_FAILURES
+    refused = [r for r in responses if r.status_code == 429]
+    assert len(refused) == 160 - settings.ACCOUNT_IP_FAILURES
+    message = str(refused[-1].context["form"].non_field_errors())
+    assert "Too many failed sign-ins from your network" in message and "paused" in message
+    assert AccountEvent.objects.filter(kind=Kind.SIGN_IN_FAILED, reason="throttled").count() == len(refused)
+    throttled = AccountEvent.objects.get(kind=Kind.SUSPICIOUS, reason="address_throttled")
+    assert throttled.ip_address == "203.0.113.66" and throttled.data["failures"] == settings.ACCOUNT_IP_FAILURES
+    assert not Lockout.objects.exists()  # no account reached its own limit
+
+    # The right password is refused too from the paused address; other addresses are not affected.
+    assert sign_in(client, owner.email, ip="203.0.113.66").status_code == 429
+    assert sign_in(client, owner.email, ip="198.51.100.20").status_code == 302
+    client.post(reverse("logout"))
+    with time_machine.travel(timezone.now() + timedelta(minutes=settings.ACCOUNT_LOCKOUT_WINDOW_MINUTES + 1)):
+        assert sign_in(client, owner.email, ip="203.0.113.66").status_code == 302
+
+
+def test_once_stuffing_is_detected_the_whole_network_shares_one_budget(client, settings):
+    settings.ACCOUNT_NETWORK_FAILURES = 12
+    # Neighbours failing one account each are not stuffing: their network is not limited.
+    for n in range(15):
+        sign_in(client, f"nobody{n}@example.com", "guess", ip=f"198.51.100.{n + 1}")
+    assert sign_in(client, "nobody99@example.com", "guess", ip="198.51.100.99").status_code == 200
+
+    for n in range(settings.ACCOUNT_STUFFING_ACCOUNTS):
+        sign_in(client, f"victim{n}@example.com", "password123", ip="203.0.113.66")
+    assert AccountEvent.objects.filter(kind=Kind.SUSPICIOUS, reason="credential_stuffing").exists()
+    statuses = [
+        sign_in(client, f"other{n}@example.com", "password123", ip=f"203.0.113.{100 + n}").status_code
+        for n in range(10)
+    ]
+    allowed = settings.ACCOUNT_NETWORK_FAILURES - settings.ACCOUNT_STUFFING_ACCOUNTS
+    assert statuses == [200] * allowed + [429] * (10 - allowed)
+    event = AccountEvent.objects.get(kind=Kind.SUSPICIOUS, reason="network_throttled")
+    assert event.data["network"] == "203.0.113.0/24"
+    assert sign_in(client, "other@example.com", "password123", ip="203.0.114.1").status_code == 200
+
+
+def test_a_paused_address_gets_429_in_the_api_error_shape_too(settings):
+    settings.ACCOUNT_IP_FAILURES = 3
+    api = APIClient()
+    for n in range(3):
+        api.post("/api/v1/auth/token/", {"email": f"x{n}@example.com", "password": "nope"}, format="json")
+    paused = api.post("/api/v1/auth/token/", {"email": "x9@example.com", "password": "nope"}, format="json")
+    assert paused.status_code == 429 and paused.json()["error"]["code"] == "sign_in_throttled"

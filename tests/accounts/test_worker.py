@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 def test_submission_is_screened_by_the_worker_and_a_reviewer_decides(celery_worker_live, reviewer):
     response = APIClient().post("/api/v1/registrations/", {**SIGNUP, "email": "buyer@mailinator.com"}, format="json")
-    assert response.status_code == 201
+    assert response.status_code == 202
     registration = Registration.objects.get()
 
     def screened():

@@ -34,6 +34,7 @@ def test_defaults_start_without_any_variable(tmp_path):
         ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "short", "DJANGO_ALLOWED_HOSTS": "x"}, "DJANGO_SECRET_KEY"),
         ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "k" * 64}, "DJANGO_ALLOWED_HOSTS must be set"),
         ({"SLA_SWEEP_BATCH_SIZE": "0"}, "SLA_SWEEP_BATCH_SIZE=0"),
+        ({"DJANGO_BEHIND_PROXY": "many"}, "DJANGO_BEHIND_PROXY='many'"),
     ],
     ids=[
         "debug",
@@ -45,6 +46,7 @@ def test_defaults_start_without_any_variable(tmp_path):
         "short-secret",
         "no-hosts",
         "batch-size",
+        "proxy-count",
     ],
 )
 def test_bad_value_stops_start_up_with_a_message_naming_it(tmp_path, overrides, named):
@@ -91,3 +93,18 @@ def test_staff_two_factor_is_required_unless_the_demo_runs(tmp_path, overrides, 
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(demo_mode), str(required)]
+
+
+@pytest.mark.parametrize(
+    ("value", "proxies"),
+    [(None, 0), ("0", 0), ("off", 0), ("1", 1), ("true", 1), ("yes", 1), ("2", 2)],
+)
+def test_behind_proxy_is_a_count_of_trusted_proxies_that_drf_follows_too(tmp_path, value, proxies):
+    code = (
+        f"{SETUP}; from django.conf import settings; "
+        "print(settings.BEHIND_PROXY, settings.REST_FRAMEWORK['NUM_PROXIES'], bool(settings.SECURE_PROXY_SSL_HEADER))"
+    )
+    result = run_python(code, child_env(tmp_path, DJANGO_BEHIND_PROXY=value))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(proxies), str(proxies), str(proxies > 0)]
