@@ -4,6 +4,42 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts and registrations"
+    # Audit actions in words (saypro.audit.labels).
+    audit_labels = {
+        "account.deactivate": "deactivated the account",
+        "account.delete": "deleted the account",
+        "account.deletion_cancel": "cancelled the deletion request",
+        "account.deletion_request": "requested deletion of the account",
+        "account.email_change": "changed the e-mail address",
+        "account.password_change": "changed the password",
+        "account.password_reset": "reset the password",
+        "account.reactivate": "reactivated the account",
+        "account.two_factor_disable": "turned off two-factor sign-in",
+        "account.two_factor_enable": "turned on two-factor sign-in",
+        "account.unlock": "released the sign-in lockout",
+        "account.suspended": "suspended the account",
+        "account.banned": "banned the account",
+        "account.reinstated": "reinstated the account",
+        "blockrule.apply": "applied the block rule",
+        "blockrule.create": "created the block rule",
+        "registration.auto_approve": "approved automatically",
+        "registration.approve": "approved",
+        "registration.reject": "rejected",
+        "registration.claim": "claimed",
+        "registration.release": "released the claim",
+        "registration.email_verified": "confirmed the e-mail address",
+        "registration.phone_verified": "confirmed the phone number",
+        "registration.id_verified": "checked the ID document",
+        "registration.escalate": "escalated",
+        "registration.provide_info": "answered the request for information",
+        "registration.request_info": "asked for more information",
+        "registration.screen": "screened",
+        "registration.start": "started the sign-up",
+        "registration.submit": "submitted for review",
+        "registration.verification_unavailable": "could not verify (service unavailable)",
+        "staff.created": "created the staff login",
+        "staff.updated": "updated the staff login",
+    }
     # After the sign-ups (accounts.demo's own phase): what the approved users did with their accounts.
     demo_phases = ["accounts.demo_activity.activity_phase"]
 

@@ -6,6 +6,25 @@ from accounts import roles
 class MarketplaceConfig(AppConfig):
     name = "marketplace"
     verbose_name = "Listings and transactions"
+    # Audit actions in words (saypro.audit.labels).
+    audit_labels = {
+        "listing.create": "posted the listing",
+        "listing.expire": "expired the listing",
+        "listing.hold": "put the listing on hold",
+        "listing.remove": "removed the listing",
+        "listing.renew": "renewed the listing",
+        "listing.restore": "restored the listing",
+        "listing.suspend": "suspended the listing",
+        "listing.unsuspend": "lifted the listing's suspension",
+        "listing.update": "edited the listing",
+        "profile.update": "edited the profile",
+        "transaction.start": "started the transaction",
+        "transaction.paid": "marked the transaction paid",
+        "transaction.completed": "completed the transaction",
+        "transaction.refunded": "refunded the transaction",
+        "transaction.disputed": "disputed the transaction",
+        "transaction.pending": "set the transaction back to pending",
+    }
     demo_phases = ["marketplace.demo.marketplace_phase"]
     role_permissions = {
         # Support agents answer renewal requests (a messaging category) by renewing the listing for the seller.

@@ -15,6 +15,24 @@ ANSWER = [
 class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = "Messages between users and admins"
+    # Audit actions in words (saypro.audit.labels).
+    audit_labels = {
+        "conversation.assign": "assigned",
+        "conversation.categorise": "set the category",
+        "conversation.claim": "claimed",
+        "conversation.convert": "converted to a ticket",
+        "conversation.escalate": "escalated to the Classified Office",
+        "conversation.note": "added an internal note",
+        "conversation.reopen": "reopened",
+        "conversation.reply": "replied",
+        "conversation.resolve": "resolved",
+        "conversation.start": "started the conversation",
+        "conversation.start_outbound": "wrote to the user",
+        "conversation.transfer": "transferred",
+        "conversation.user_message": "wrote",
+        "message.hide": "hid the message",
+        "message.restore": "restored the message",
+    }
 
     # Support agents answer; managers and administrators see (administrators may also answer and configure);
     # moderators see threads behind policy reports, but only the support role answers users.

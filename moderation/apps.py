@@ -6,6 +6,28 @@ from accounts import roles
 class ModerationConfig(AppConfig):
     name = "moderation"
     verbose_name = "Flags and moderation"
+    # Audit actions in words (saypro.audit.labels).
+    audit_labels = {
+        "appeal.file": "filed an appeal",
+        "appeal.uphold": "upheld the decision on appeal",
+        "appeal.reverse": "reversed the decision on appeal",
+        "badge.revoke": "revoked the verified badge",
+        "case.brigading": "flagged a burst of reports",
+        "case.hide": "hid the content pending a decision",
+        "case.open": "opened the case",
+        "case.reopen": "reopened the case",
+        "case.keep": "kept the content (flags dismissed)",
+        "case.remove": "removed the content",
+        "case.remove_warn": "removed the content and warned the author",
+        "case.suspend_user": "removed the content and suspended the author",
+        "case.ban_user": "removed the content and banned the author",
+        "keyword.activate": "turned the keyword rule on",
+        "keyword.deactivate": "turned the keyword rule off",
+        "keyword.create": "created the keyword rule",
+        "strike.issue": "issued a strike",
+        "profile.hide": "hid the profile",
+        "profile.restore": "restored the profile",
+    }
     # Moderators decide; support agents neither see nor decide cases, but file an appeal for a user who writes to
     # them (a suspended account cannot sign in); managers see figures; administrators manage the detection
     # keywords and see everything.

@@ -4,6 +4,14 @@ from django.apps import AppConfig
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = "Reports and dashboards"
+    # Audit actions in words (saypro.audit.labels).
+    audit_labels = {
+        "report.request": "requested the report",
+        "report.recover": "restarted the stalled report",
+        "improvement.create": "logged the improvement",
+        "improvement.update": "updated the improvement",
+        "improvement.delete": "deleted the improvement",
+    }
 
     @property
     def role_permissions(self) -> dict[str, list[str]]:

@@ -20,6 +20,26 @@ FIGURES = ["support.view_support_figures", "sla.view_compliance"]
 class SupportConfig(AppConfig):
     name = "support"
     verbose_name = "Support tickets and help center"
+    # Audit actions in words (saypro.audit.labels).
+    audit_labels = {
+        "ticket.assign": "changed the assignee",
+        "ticket.cc": "changed the CC list",
+        "ticket.create": "opened the ticket",
+        "ticket.department": "moved it to another department",
+        "ticket.known_issue": "linked a known issue",
+        "ticket.merge": "merged it into another ticket",
+        "ticket.merged_in": "merged another ticket into this one",
+        "ticket.priority": "changed the priority",
+        "ticket.reopen": "reopened it by answering",
+        "ticket.note": "added an internal note",
+        "ticket.reply": "replied",
+        "ticket.requester_reply": "replied (requester)",
+        "ticket.status": "changed the status",
+        "ticket.triage": "triaged",
+        "knownissue.save": "saved the known issue",
+        "survey.follow_up": "asked for a follow-up",
+        "survey.follow_up_done": "followed up",
+    }
 
     role_permissions = {
         roles.SUPPORT_AGENT: AGENT_GRANTS,

@@ -203,21 +203,6 @@ class TimelineItem:
     entry: AuditEntry | None = None
 
 
-EVENT_TEXT = {
-    "ticket.create": "opened the ticket",
-    "ticket.triage": "triaged",
-    "ticket.assign": "changed the assignee",
-    "ticket.status": "changed the status",
-    "ticket.priority": "changed the priority",
-    "ticket.department": "moved it to another department",
-    "ticket.merge": "merged it into another ticket",
-    "ticket.merged_in": "merged another ticket into this one",
-    "ticket.reopen": "reopened it by answering",
-    "ticket.known_issue": "linked a known issue",
-    "ticket.cc": "changed the CC list",
-}
-
-
 def ticket_timeline(*, ticket: Ticket) -> list[TimelineItem]:
     """The request, every message and every recorded change, oldest first."""
     items = [
@@ -240,7 +225,7 @@ def ticket_timeline(*, ticket: Ticket) -> list[TimelineItem]:
                 at=entry.at,
                 kind="event",
                 who=entry.actor.get_full_name() if entry.actor else "system",
-                text=EVENT_TEXT.get(entry.action, entry.action) + (f": {detail}" if detail else ""),
+                text=entry.action_label + (f": {detail}" if detail else ""),
                 entry=entry,
             )
         )

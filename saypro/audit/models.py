@@ -3,6 +3,8 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from .labels import action_label
+
 
 class AuditEntry(models.Model):
     """Who did what to which object, when and why. Rows are only ever inserted."""
@@ -31,4 +33,8 @@ class AuditEntry(models.Model):
         verbose_name_plural = "audit entries"
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_repr}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action_label} {self.target_repr}"
+
+    @property
+    def action_label(self) -> str:
+        return action_label(self.action)
