@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -9,6 +11,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from saypro.durations import target_text
 from saypro.paginators import EstimatedCountPaginator
 
 from .models import BusinessHours, Calendar, Clock, ClockEvent, Holiday, Policy
@@ -46,7 +49,25 @@ class CalendarAdmin(admin.ModelAdmin):
     inlines = [BusinessHoursInline, HolidayInline]
 
 
+class HoursField(forms.DecimalField):
+    """A deadline typed in hours ("24", "0.5"), stored as the model's duration."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=Decimal("0.01"), max_digits=7, decimal_places=2, **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, timedelta):
+            return Decimal(value.total_seconds() / 3600).quantize(Decimal("0.01")).normalize()
+        return value
+
+    def clean(self, value: Any) -> timedelta | None:
+        hours = super().clean(value)
+        return None if hours is None else timedelta(hours=float(hours))
+
+
 class PolicyForm(forms.ModelForm):
+    target = HoursField(label="Target (hours)", help_text="How long an item may wait, e.g. 24 or 0.5.")
+
     class Meta:
         model = Policy
         fields = ("metric", "name", "target", "warn_percents", "calendar", "is_default")
@@ -75,11 +96,19 @@ class PolicyForm(forms.ModelForm):
 @admin.register(Policy)
 class PolicyAdmin(admin.ModelAdmin):
     form = PolicyForm
-    list_display = ("name", "metric", "target", "warn_percents", "calendar", "is_default")
+    list_display = ("name", "metric", "target_hours", "warning_points", "calendar", "is_default")
     list_filter = ("metric", "is_default", "calendar")
     search_fields = ("name", "metric")
     list_select_related = ("calendar",)
     show_full_result_count = False
+
+    @admin.display(description="Target", ordering="target")
+    def target_hours(self, policy: Policy) -> str:
+        return target_text(policy.target.total_seconds())
+
+    @admin.display(description="Warnings at")
+    def warning_points(self, policy: Policy) -> str:
+        return ", ".join(f"{percent} %" for percent in policy.warn_percents) or "—"
 
 
 class ClockEventInline(admin.TabularInline):
