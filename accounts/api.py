@@ -50,6 +50,11 @@ class SignupSerializer(serializers.Serializer):
     region = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     language = serializers.CharField(max_length=10, required=False, allow_blank=True, default="en")
     age_band = serializers.ChoiceField(choices=AgeBand.choices, required=False, allow_blank=True, default="")
+    accepted_terms = serializers.BooleanField(
+        default=False,
+        help_text="True once the applicant has read the privacy notice (/privacy/) and accepted the terms of use "
+        "(/terms/); sign-up is refused without it, and under-18s are refused.",
+    )
     campaign = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     submit = serializers.BooleanField(default=True, help_text="Submit for approval at once (the usual case).")
 

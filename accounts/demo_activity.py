@@ -32,10 +32,10 @@ from .models import (
     Feedback,
     Lockout,
     PasswordReset,
+    PrivacyChange,
     RegistrationStatus,
     User,
 )
-from .self_service import PrivacyChange
 
 Kind = AccountEvent.Kind
 COUNTRY_BY_CODE = {country.code: country for country in COUNTRIES}

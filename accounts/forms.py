@@ -268,6 +268,10 @@ class RegisterForm(forms.Form):
         help_text="A PDF, JPEG or PNG of an identity document, at most 5 MB. It can speed up the review.",
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
     )
+    accepted_terms = forms.BooleanField(
+        required=False,  # the service refuses a sign-up without it, with the one message the API gives too
+        label="I have read the privacy notice and accept the terms of use",
+    )
     # A field people never see (hidden by CSS, not type=hidden): bots that fill every input give themselves away.
     website = forms.CharField(
         required=False,

@@ -168,6 +168,10 @@ class Registration(models.Model):
     honeypot_filled = models.BooleanField(default=False)
     id_document = models.FileField(upload_to=id_document_path, blank=True)
     campaign = models.CharField(max_length=50, blank=True, help_text="Marketing campaign code, if any.")
+    # What the applicant agreed to when signing up: the privacy notice's and the terms' versions, and when.
+    consented_at = models.DateTimeField(null=True, blank=True)
+    privacy_version = models.CharField(max_length=20, blank=True)
+    terms_version = models.CharField(max_length=20, blank=True)
     # Screening outcome.
     risk_score = models.PositiveIntegerField(default=0)
     screened_at = models.DateTimeField(null=True, blank=True)
@@ -540,6 +544,15 @@ class EmailChange(models.Model):
 
     def __str__(self) -> str:
         return f"E-mail change of {self.user} requested {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class PrivacyChange:
+    """AccountEvent.reason of a privacy-choice change: what the privacy report counts."""
+
+    MARKETING_OPT_IN = "marketing_opt_in"
+    MARKETING_OPT_OUT = "marketing_opt_out"
+    CONSENT_GIVEN = "consent_given"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
 
 
 class AccountPreferences(models.Model):

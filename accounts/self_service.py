@@ -41,6 +41,7 @@ from .models import (
     EmailChange,
     Feedback,
     PasswordReset,
+    PrivacyChange,
     Registration,
     User,
 )
@@ -338,15 +339,6 @@ def email_change_confirm(*, token: str, client: Client = SYSTEM) -> User:
 def preferences_get(user: User) -> AccountPreferences:
     preferences, _ = AccountPreferences.objects.get_or_create(user=user)
     return preferences
-
-
-class PrivacyChange:
-    """AccountEvent.reason of a privacy-choice change: what the privacy report counts."""
-
-    MARKETING_OPT_IN = "marketing_opt_in"
-    MARKETING_OPT_OUT = "marketing_opt_out"
-    CONSENT_GIVEN = "consent_given"
-    CONSENT_WITHDRAWN = "consent_withdrawn"
 
 
 def preferences_update(

@@ -36,6 +36,7 @@ from .models import (
     DECIDED_STATUSES,
     PENDING_STATUSES,
     AccountEvent,
+    AccountPreferences,
     AccountSession,
     AccountStatus,
     AgeBand,
@@ -43,6 +44,7 @@ from .models import (
     DelayCause,
     IdentityFingerprint,
     PhoneCode,
+    PrivacyChange,
     Registration,
     RegistrationSignal,
     RegistrationStatus,
@@ -100,10 +102,25 @@ def _lock(registration: Registration) -> Registration:
 # --- Sign-up ------------------------------------------------------------------------------------------
 
 
+UNDER_AGE = "SayPro is for people aged 18 and over: you cannot open an account."
+CONSENT_NEEDED = "Read the privacy notice and accept the terms of use to sign up."
+
+
 def _clean_signup(
-    *, email: str, password: str, full_name: str, phone: str, country: str, region: str, language: str, age_band: str
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    phone: str,
+    country: str,
+    region: str,
+    language: str,
+    age_band: str,
+    accepted_terms: bool,
 ) -> tuple[str, str]:
     errors: dict[str, list[str]] = {}
+    if not accepted_terms:
+        errors["accepted_terms"] = [CONSENT_NEEDED]
     email = (email or "").strip()
     try:
         validate_email(email)
@@ -124,6 +141,8 @@ def _clean_signup(
         errors["country"] = ["Use the two-letter country code, e.g. ZA."]
     if age_band and age_band not in AgeBand.values:
         errors["age_band"] = ["Choose one of the listed age bands."]
+    elif age_band == AgeBand.UNDER_18:
+        errors["age_band"] = [UNDER_AGE]
     try:
         validate_password(password or "", User(email=email, full_name=full_name))
     except ValidationError as exc:
@@ -145,6 +164,7 @@ def registration_start(
     region: str = "",
     language: str = "en",
     age_band: str = "",
+    accepted_terms: bool,
     ip: str | None = None,
     user_agent: str = "",
     form_seconds: float | None = None,
@@ -152,6 +172,8 @@ def registration_start(
     campaign: str = "",
     id_document: UploadedFile | None = None,
 ) -> Registration:
+    """Open an account and its registration. The applicant must be 18 or over and accept the privacy notice and
+    terms of use; their versions are recorded with the registration, and the consent as a privacy choice."""
     email, phone_e164 = _clean_signup(
         email=email,
         password=password,
@@ -161,6 +183,7 @@ def registration_start(
         region=region,
         language=language,
         age_band=age_band,
+        accepted_terms=accepted_terms,
     )
     _clean_id_document(id_document)
     now = timezone.now()
@@ -189,6 +212,23 @@ def registration_start(
                 honeypot_filled=bool(honeypot),
                 campaign=campaign[:50],
                 profile_completed_at=now if screening.profile_is_complete(user) else None,
+                consented_at=now,
+                privacy_version=settings.PRIVACY_POLICY_VERSION,
+                terms_version=settings.TERMS_VERSION,
+            )
+            AccountPreferences.objects.create(
+                user=user,
+                data_processing_consent=True,
+                consent_policy_version=settings.PRIVACY_POLICY_VERSION,
+                consent_at=now,
+            )
+            event_record(
+                user=user,
+                kind=Kind.PRIVACY_CHANGED,
+                reason=PrivacyChange.CONSENT_GIVEN,
+                actor=user,
+                data={"policy_version": settings.PRIVACY_POLICY_VERSION, "terms_version": settings.TERMS_VERSION},
+                at=now,
             )
             if id_document is not None:
                 # The upload path needs the registration's id, so the file is attached after the insert.

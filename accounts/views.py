@@ -418,6 +418,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 region=data["region"],
                 language=data["language"],
                 age_band=data["age_band"],
+                accepted_terms=data["accepted_terms"],
                 ip=ip,
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 form_seconds=form.form_seconds(),
@@ -437,6 +438,16 @@ def register(request: HttpRequest) -> HttpResponse:
             request.session[SENT_TO_KEY] = data["email"].strip().lower()
             return redirect("accounts:register-sent")
     return render(request, "register/register.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_GET
+def privacy_notice(request: HttpRequest) -> HttpResponse:
+    return render(request, "register/privacy.html", {"version": settings.PRIVACY_POLICY_VERSION})
+
+
+@require_GET
+def terms_of_use(request: HttpRequest) -> HttpResponse:
+    return render(request, "register/terms.html", {"version": settings.TERMS_VERSION})
 
 
 @require_GET

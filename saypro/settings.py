@@ -343,8 +343,9 @@ ACCOUNT_NETWORK_FAILURES = env_int("ACCOUNT_NETWORK_FAILURES", 20, minimum=1)
 # Two-factor sign-in for the staff roles that decide (administrators, reviewers, moderators): on in production,
 # off in the demo.
 STAFF_2FA_REQUIRED = env_bool("SAYPRO_STAFF_2FA_REQUIRED", not DEMO_MODE)
-# The privacy policy version users consent to; consent to an older version is asked again.
+# The privacy policy and terms of use versions users consent to; consent to an older version is asked again.
 PRIVACY_POLICY_VERSION = env_str("SAYPRO_PRIVACY_POLICY_VERSION", "2026-01")
+TERMS_VERSION = env_str("SAYPRO_TERMS_VERSION", "2026-01")
 # Moderation: the labelled CSV (text, label = spam/ham) the spam classifier is trained on when none exists yet.
 MODERATION_SPAM_CSV = env_str("MODERATION_SPAM_CSV", str(BASE_DIR.parent / "shared" / "data" / "spam_train.csv"))
 # Messaging: the classifier's confidence (in %) below which an agent sets the category, users' messages per

@@ -123,7 +123,7 @@ def drill(args: argparse.Namespace, cluster: Cluster) -> int:
                 email = f"drill-{number}-{n}@example.com"
                 body = {"email": email, "password": "a-long-and-unusual-passphrase", "full_name": "Drill Applicant",
                         "phone": f"+278{number}{n:07d}", "country": "ZA", "region": "Gauteng", "language": "en",
-                        "age_band": "25-34", "submit": True}  # fmt: skip
+                        "age_band": "25-34", "accepted_terms": True, "submit": True}  # fmt: skip
                 status, payload = call(f"{base}/api/v1/registrations/", body)
                 log.append((time.monotonic() - started, "sign-up", status, payload))
                 if status == 202:

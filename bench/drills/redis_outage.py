@@ -29,6 +29,7 @@ SIGNUP = {
     "region": "Gauteng",
     "language": "en",
     "age_band": "25-34",
+    "accepted_terms": True,
 }
 
 

@@ -44,6 +44,7 @@ class MarketplaceUser(HttpUser):
             "region": "Gauteng",
             "language": "en",
             "age_band": "25-34",
+            "accepted_terms": True,
             "submit": True,
         }
         self.client.post("/api/v1/registrations/", json=body, name="sign-up")

@@ -14,6 +14,7 @@ SIGNUP = {
     "region": "Gauteng",
     "language": "en",
     "age_band": "25-34",
+    "accepted_terms": True,
 }
 
 

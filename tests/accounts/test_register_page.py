@@ -9,9 +9,10 @@ import pytest
 import time_machine
 from django.core import mail, signing
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 
-from accounts.models import PhoneCode, Registration, RegistrationStatus, User
+from accounts.models import AccountEvent, AccountPreferences, PhoneCode, Registration, RegistrationStatus, User
 from saypro.sla.models import Clock, ClockState
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +26,7 @@ FORM = {
     "region": "Gauteng",
     "language": "en",
     "age_band": "25-34",
+    "accepted_terms": "on",
     "website": "",
 }
 
@@ -311,3 +313,35 @@ def test_expired_email_link_is_refused(client, django_capture_on_commit_callback
 def test_forged_email_links_are_refused(client, token):
     response = client.get(f"/register/verify-email/{token}/")
     assert response.status_code == 400
+
+
+def test_sign_up_shows_the_privacy_notice_and_records_the_consent_with_its_versions(client, settings):
+    page = client.get("/register/").content.decode()
+    assert 'data-testid="privacy-summary"' in page and 'href="/privacy/"' in page and 'href="/terms/"' in page
+    assert "Version 2026-01" in client.get("/privacy/").content.decode()
+    settings.TERMS_VERSION = "2026-07"
+    response = sign_up(client, TestCase.captureOnCommitCallbacks)
+    assert response.status_code == 302
+    registration = Registration.objects.get(user__email=FORM["email"])
+    assert (registration.privacy_version, registration.terms_version) == ("2026-01", "2026-07")
+    assert registration.consented_at is not None
+    preferences = AccountPreferences.objects.get(user=registration.user)
+    assert preferences.data_processing_consent and preferences.consent_policy_version == "2026-01"
+    assert AccountEvent.objects.filter(
+        user=registration.user, kind=AccountEvent.Kind.PRIVACY_CHANGED, reason="consent_given"
+    ).exists()
+
+
+def test_sign_up_without_consent_is_refused_and_keeps_what_was_typed(client):
+    response = sign_up(client, TestCase.captureOnCommitCallbacks, accepted_terms="")
+    assert response.status_code == 400
+    assert "accept the terms of use to sign up" in response.content.decode()
+    assert response.context["form"]["full_name"].value() == FORM["full_name"]
+    assert not Registration.objects.exists()
+
+
+def test_under_18_applicants_are_refused_with_a_clear_message(client):
+    response = sign_up(client, TestCase.captureOnCommitCallbacks, age_band="u18")
+    assert response.status_code == 400
+    assert "SayPro is for people aged 18 and over" in response.content.decode()
+    assert not Registration.objects.exists()

@@ -258,3 +258,17 @@ def test_an_id_document_is_judged_by_its_content_not_by_the_type_the_client_decl
     registration.refresh_from_db()
     assert registration.status == RegistrationStatus.NEEDS_REVIEW
     assert registration.id_document.name.endswith("passport.html.png")
+
+
+def test_api_sign_up_needs_consent_and_an_adult(api):
+    refused = api.post(CREATE, {**SIGNUP, "accepted_terms": False}, format="json")
+    assert refused.status_code == 400
+    assert list(refused.json()["error"]["fields"]) == ["accepted_terms"]
+    minor = api.post(CREATE, {**SIGNUP, "age_band": "u18"}, format="json")
+    assert minor.status_code == 400
+    assert minor.json()["error"]["fields"]["age_band"] == [
+        "SayPro is for people aged 18 and over: you cannot open an account."
+    ]
+    assert not Registration.objects.exists()
+    assert api.post(CREATE, SIGNUP, format="json").status_code == 202
+    assert Registration.objects.get().terms_version == "2026-01"

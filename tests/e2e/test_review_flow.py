@@ -178,6 +178,7 @@ def test_applicant_signs_up_and_follows_the_registration(page, live_server, scre
     page.get_by_label("Country").select_option("ZA")
     page.get_by_label("Province or region").fill("KwaZulu-Natal")
     page.get_by_label("Age", exact=True).select_option("25-34")
+    page.get_by_label("I have read the privacy notice").check()
     screenshot(page, "register")
     page.get_by_role("button", name="Create account").click()
     expect(page).to_have_url(f"{base}/register/sent/")

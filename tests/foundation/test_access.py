@@ -128,6 +128,8 @@ def area(name: str, *holders: str) -> Check:
 TABLE: dict[str, Check | tuple[Check, ...]] = {
     # Sign-up, as the applicant sees it: their own registration only.
     "accounts:register": get({**public(), "user": REDIRECTED}),  # an applicant is sent to their status page
+    "accounts:privacy": get(public()),
+    "accounts:terms": get(public()),
     "accounts:register-sent": get(public()),  # "check your inbox", the same for every sign-up
     "accounts:register-status": get(own()),
     "accounts:register-resend-email": post(own()),
