@@ -12,12 +12,13 @@ import hashlib
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -191,7 +192,12 @@ def _check_stuffing(client: Client, now: datetime) -> None:
 
 
 def lockout_release(*, lockout: Lockout, by: User) -> Lockout:
-    """An administrator lets a locked-out account sign in again at once."""
+    """An administrator lets a locked-out account sign in again at once (a staff account's lockout only an
+    administrator, an administrator's only another superuser: see services.account_status_guard)."""
+    from . import services
+
+    if lockout.user_id is not None:
+        services.account_status_guard(user=lockout.user, by=by, action="unlock")
     with transaction.atomic():
         lockout = Lockout.objects.select_for_update(of=("self",)).select_related("user").get(pk=lockout.pk)
         if lockout.released_at is not None or lockout.until <= timezone.now():
@@ -218,6 +224,10 @@ def lockout_release(*, lockout: Lockout, by: User) -> Lockout:
 
 def lockouts_release_for(*, user: User, by: User) -> int:
     """Release every active lockout of one user (the timeline's "Unlock" button)."""
+    from . import services
+
+    # Refused even when nothing is locked: whether an administrator's account is locked out is not for others.
+    services.account_status_guard(user=user, by=by, action="unlock")
     active = Lockout.objects.filter(user=user, released_at__isnull=True, until__gt=timezone.now())
     return sum(lockout_release(lockout=lockout, by=by).released_by_id == by.pk for lockout in active)
 
@@ -314,6 +324,15 @@ def two_factor_required(user: User) -> bool:
     if not (settings.STAFF_2FA_REQUIRED and user.is_authenticated and user.is_staff):
         return False
     return user.is_superuser or user.groups.filter(name__in=DECIDING_ROLES).exists()
+
+
+def session_owes_second_factor(request: HttpRequest) -> bool:
+    """Whether the request's signed-in session has yet to pass the second factor its user's role requires."""
+    user = cast(User, request.user)
+    verified = getattr(user, "is_verified", None)  # installed by django_otp's OTPMiddleware
+    if verified is not None and verified():
+        return False
+    return two_factor_required(user)
 
 
 def second_factor_verify(*, user: User, code: str, client: Client) -> TOTPDevice | StaticDevice:
