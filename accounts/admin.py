@@ -80,6 +80,16 @@ class UserAdmin(BaseUserAdmin):
         ]
         return extra + super().get_urls()
 
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """Django's set-password page, then what every password change does: the account's other sessions end and
+        its API tokens stop working (the administrator's own tab stays signed in)."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            subject = get_object_or_404(User, pk=id)
+            own = subject.pk == request.user.pk
+            services.sessions_end(user=subject, keep_session=(request.session.session_key or "") if own else "")
+        return response
+
     def timeline_view(
         self, request: HttpRequest, pk: int, form: StatusForm | None = None, *, refused: str = ""
     ) -> HttpResponse:

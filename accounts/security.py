@@ -403,6 +403,18 @@ def sign_in_complete(
     return session
 
 
+def api_token_reissue(*, user: User, old_key: str) -> str:
+    """A new API token for the device that signed in with `old_key`, after every token was revoked (a password
+    change made through the API): that device's session goes on under the new key, the others stay ended."""
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=user)
+    AccountSession.objects.filter(
+        user=user, channel=AccountSession.Channel.API, key=_session_key(AccountSession.Channel.API, old_key)
+    ).update(key=_session_key(AccountSession.Channel.API, token.key), ended_at=None)
+    return str(token.key)
+
+
 def sign_out_record(*, user: User, client: Client, key: str) -> None:
     now = timezone.now()
     channel = client.channel if client.channel in AccountSession.Channel.values else AccountSession.Channel.WEB

@@ -918,13 +918,20 @@ def _set_account_status(user: User, status: str, *, reason: str, until: datetime
     return True
 
 
-def sessions_end(*, user: User) -> int:
-    """Sign the user out everywhere: web sessions deleted, API tokens revoked. Returns the sessions ended."""
+def sessions_end(*, user: User, keep_session: str = "") -> int:
+    """Sign the user out everywhere: web sessions deleted, API tokens revoked. Returns the sessions ended.
+
+    `keep_session`: the web session key of the request that asked (a password change keeps its own tab signed
+    in). API tokens are always revoked; a caller that keeps its API device reissues a token afterwards."""
     from django.contrib.sessions.backends.base import SessionBase
     from rest_framework.authtoken.models import Token
 
     now = timezone.now()
     open_sessions = AccountSession.objects.filter(user=user, ended_at__isnull=True)
+    if keep_session:
+        open_sessions = open_sessions.exclude(
+            channel__in=[AccountSession.Channel.WEB, AccountSession.Channel.ADMIN], key=keep_session
+        )
     store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
     for key in open_sessions.filter(channel__in=[AccountSession.Channel.WEB, AccountSession.Channel.ADMIN]).values_list(
         "key", flat=True
