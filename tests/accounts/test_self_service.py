@@ -521,3 +521,19 @@ def services_token(user) -> str:
     from rest_framework.authtoken.models import Token
 
     return Token.objects.create(user=user).key
+
+
+def test_a_staff_member_changing_their_password_in_the_admin_revokes_their_token_and_other_sessions(manager):
+    token = services_token(manager)
+    other_browser = _signed_in_on_the_web(manager)
+    browser = _signed_in_on_the_web(manager)
+    response = browser.post(
+        reverse("admin:password_change"),
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("admin:password_change_done")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/account/").status_code == 401
+    assert other_browser.get("/api/v1/account/").status_code == 401
+    assert browser.get("/api/v1/account/").status_code == 200

@@ -186,6 +186,8 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     # The admin signs in through the one sign-in page; staff already signed in go on to the admin.
     "admin/login/": get({**dict.fromkeys(PERSONAS, REDIRECTED), "user": FORBIDDEN, "other_user": FORBIDDEN}),
     "admin:index": get(admin_site(*STAFF) | {"outsider": ALLOWED}),
+    # Every account with admin access changes its own password there (through the services' sign-out).
+    "admin/password_change/": get(admin_site(*STAFF) | {"outsider": ALLOWED}),
     "admin:accounts_user_changelist": get(admin_site("administrator")),
     "admin:accounts_registration_changelist": get(admin_site("reviewer", "manager", "administrator")),
     "admin:accounts_lockout_changelist": get(admin_site("administrator")),
@@ -195,6 +197,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "admin:support_ticket_changelist": get(admin_site(*TICKET_VIEW)),
     "admin:moderation_case_changelist": get(admin_site(*CASE_VIEW)),
     "admin:accounts_user_timeline": get(admin_site(*ACCOUNT_STATUS), pk="user"),
+    "admin:auth_user_password_change": get(admin_site("administrator"), id="user"),
     "admin:accounts_user_unlock": (
         post(admin_site("administrator"), pk="user"),
         *status_changes_of_staff(None, admin=True),
