@@ -196,7 +196,7 @@ def lockout_release(*, lockout: Lockout, by: User) -> Lockout:
     administrator, an administrator's only another superuser: see services.account_status_guard)."""
     from . import services
 
-    if lockout.user_id is not None:
+    if lockout.user is not None:
         services.account_status_guard(user=lockout.user, by=by, action="unlock")
     with transaction.atomic():
         lockout = Lockout.objects.select_for_update(of=("self",)).select_related("user").get(pk=lockout.pk)
