@@ -80,11 +80,28 @@ class UserAdmin(BaseUserAdmin):
         ]
         return extra + super().get_urls()
 
-    def timeline_view(self, request: HttpRequest, pk: int, form: StatusForm | None = None) -> HttpResponse:
-        """Every event of one user, newest first, with their sessions, lockouts and the status actions."""
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """Django's set-password page, then what every password change does: the account's other sessions end and
+        its API tokens stop working (the administrator's own tab stays signed in)."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            subject = get_object_or_404(User, pk=id)
+            own = subject.pk == request.user.pk
+            services.sessions_end(user=subject, keep_session=(request.session.session_key or "") if own else "")
+        return response
+
+    def timeline_view(
+        self, request: HttpRequest, pk: int, form: StatusForm | None = None, *, refused: str = ""
+    ) -> HttpResponse:
+        """Every event of one user, newest first, with their sessions, lockouts and the status actions. `refused`:
+        a status change or unlock this user may not make on this account, answered with the page and a 403."""
         if not request.user.has_perm("accounts.view_account_timeline"):
             raise PermissionDenied
         subject = get_object_or_404(User, pk=pk)
+        by = cast(User, request.user)
+        # The buttons follow the services' rule, so a moderator is not offered what would be refused.
+        status_refusal = services.account_status_refusal(user=subject, by=by, action="status")
+        unlock_refusal = services.account_status_refusal(user=subject, by=by, action="unlock")
         page = Paginator(selectors.account_timeline(user=subject), TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
         now = timezone.now()
         context = {
@@ -97,18 +114,23 @@ class UserAdmin(BaseUserAdmin):
             "lockouts": list(subject.lockouts.filter(released_at__isnull=True, until__gt=now).order_by("-until")),
             "sessions": list(AccountSession.objects.filter(user=subject).order_by("-started_at")[:10]),
             "two_factor": security.has_two_factor(subject),
-            "can_unlock": request.user.has_perm("accounts.unlock_account"),
-            "can_change_status": request.user.has_perm("accounts.manage_account_status"),
+            "can_unlock": request.user.has_perm("accounts.unlock_account") and not unlock_refusal,
+            "can_change_status": request.user.has_perm("accounts.manage_account_status") and not status_refusal,
+            "status_refusal": status_refusal if request.user.has_perm("accounts.manage_account_status") else "",
+            "refused": refused,
             "status_form": form or StatusForm(),
             "now": now,
         }
-        return TemplateResponse(request, "admin/accounts/user/timeline.html", context)
+        return TemplateResponse(request, "admin/accounts/user/timeline.html", context, status=403 if refused else 200)
 
     def unlock_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if request.method != "POST" or not request.user.has_perm("accounts.unlock_account"):
             raise PermissionDenied
         subject = get_object_or_404(User, pk=pk)
-        released = security.lockouts_release_for(user=subject, by=cast(User, request.user))
+        try:
+            released = security.lockouts_release_for(user=subject, by=cast(User, request.user))
+        except services.StatusChangeRefused as exc:
+            return self.timeline_view(request, pk, refused=exc.message)
         if released:
             self.message_user(request, f"{subject} can sign in again.", messages.SUCCESS)
         else:
@@ -130,6 +152,8 @@ class UserAdmin(BaseUserAdmin):
                 services.user_ban(user=subject, by=by, reason=data["reason"])
             else:
                 services.user_reinstate(user=subject, by=by, reason=data["reason"])
+        except services.StatusChangeRefused as exc:
+            return self.timeline_view(request, pk, form=form, refused=exc.message)
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
         else:
@@ -255,7 +279,12 @@ class LockoutAdmin(_ReadOnly):
     @admin.action(description="Release the selected lockouts", permissions=["unlock"])
     def release_selected(self, request: HttpRequest, queryset: QuerySet[Lockout]) -> None:
         by = cast(User, request.user)
-        released = sum(security.lockout_release(lockout=lockout, by=by).released_by_id == by.pk for lockout in queryset)
+        released = 0
+        for lockout in queryset.select_related("user"):
+            try:
+                released += security.lockout_release(lockout=lockout, by=by).released_by_id == by.pk
+            except services.StatusChangeRefused as exc:
+                self.message_user(request, f"{lockout.user}: {exc.message}", messages.WARNING)
         self.message_user(request, f"{released} lockout{'s' if released != 1 else ''} released.", messages.SUCCESS)
 
     def has_unlock_permission(self, request: HttpRequest) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import django_filters
+from django.contrib.auth import update_session_auth_hash
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -551,13 +552,34 @@ class AccountView(APIView):
         return Response(AccountSerializer(user).data)
 
 
+class PasswordChangedSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        allow_null=True,
+        help_text="The new API token of this device (the old one, and every other device's, stopped working); "
+        "null when the change was made through a web session.",
+    )
+
+
 class PasswordChangeView(APIView):
-    @extend_schema(request=PasswordChangeSerializer, responses={204: None})
+    """Change the password: every other session is signed out and every API token revoked; the device that made
+    the change gets a new token in the answer."""
+
+    @extend_schema(request=PasswordChangeSerializer, responses=PasswordChangedSerializer)
     def post(self, request: Request) -> Response:
         data = PasswordChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        self_service.password_change(user=cast(User, request.user), client=_client(request), **data.validated_data)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        token = request.auth if isinstance(request.auth, Token) else None
+        changed = self_service.password_change(
+            user=cast(User, request.user),
+            client=_client(request),
+            keep_session="" if token is not None else (request.session.session_key or ""),
+            keep_token=token.key if token is not None else "",
+            **data.validated_data,
+        )
+        if token is None:
+            # The session's hash covers the password: re-sign it, or this tab would be signed out too.
+            update_session_auth_hash(request._request, changed.user)
+        return Response({"token": changed.token or None})
 
 
 class EmailChangeView(APIView):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 
 import phonenumbers
 from django.conf import settings
@@ -69,3 +70,31 @@ def device_type(user_agent: str) -> str:
     if os_family in {"Windows", "Mac OS X", "Linux", "Ubuntu", "Chrome OS", "Fedora", "macOS"}:
         return DeviceType.DESKTOP
     return DeviceType.OTHER
+
+
+# --- What others may see of a person --------------------------------------------------------------------------
+
+# An address (a@b.c, also "a at b dot c") or a run of seven or more digits however spaced: a phone number.
+_EMAIL_LIKE = re.compile(r"\S+@\S+\.\S+|\S+\s*[\[(]?\s*at\s*[\])]?\s*\S+\s*[\[(]?\s*dot\s*[\])]?\s*\S+", re.IGNORECASE)
+_PHONE_LIKE = re.compile(r"(?:\d[\s().+-]*){7,}")
+
+
+def looks_like_contact(text: str) -> bool:
+    """Whether a name shown to others would give away an e-mail address or a phone number."""
+    return bool(_EMAIL_LIKE.search(text) or _PHONE_LIKE.search(text))
+
+
+def public_name(*, user_id: int, display_name: str = "") -> str:
+    """The name other marketplace users see: the chosen display name, or a neutral one. Never the e-mail address
+    or phone number (not even when the display name is blank, or was typed as one)."""
+    name = " ".join((display_name or "").split())
+    if name and not looks_like_contact(name):
+        return name
+    return f"SayPro member #{user_id}"
+
+
+def staff_public_name(user: object, *, fallback: str) -> str:
+    """A staff member as users see them on a reply: the first name, or the team (`fallback`) when the account has
+    no name, never the staff member's e-mail address."""
+    first = " ".join(str(getattr(user, "full_name", "") or "").split()).split(" ")[0]
+    return first if first and not looks_like_contact(first) else fallback

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
-
-from saypro.api import error_body
 
 from . import security
 from .models import AccountSession, User
 
 # Pages a signed-in user who still owes a second factor may open: signing in and out, and the set-up itself.
+# The API answers for itself: accounts.authentication.SessionAuthentication refuses a session that owes it,
+# whatever headers the request carries.
 OPEN_PREFIXES = ("/accounts/", "/static/", "/health", "/api/")
 
 
@@ -32,20 +32,7 @@ class AccountSecurityMiddleware:
                     AccountSession.Channel.ADMIN if request.path.startswith("/admin/") else AccountSession.Channel.WEB
                 )
                 security.session_touch(channel=channel, key=key)
-            if request.path.startswith("/api/") and "HTTP_AUTHORIZATION" not in request.META:
-                # The staff API through a session that still owes its second factor.
-                if self._owes_second_factor(request):
-                    body = error_body("second_factor_required", "Verify your two-factor code on the web first.")
-                    return JsonResponse(body, status=403)
-            elif not request.path.startswith(OPEN_PREFIXES) and self._owes_second_factor(request):
+            if not request.path.startswith(OPEN_PREFIXES) and security.session_owes_second_factor(request):
                 target = "two-factor-verify" if security.has_two_factor(cast(User, user)) else "two-factor"
                 return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
-
-    @staticmethod
-    def _owes_second_factor(request: HttpRequest) -> bool:
-        user = cast(User, request.user)
-        verified = getattr(user, "is_verified", None)  # installed by django_otp's OTPMiddleware
-        if verified is not None and verified():
-            return False
-        return security.two_factor_required(user)

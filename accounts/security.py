@@ -23,12 +23,13 @@ import hashlib
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -281,7 +282,12 @@ def _check_stuffing(client: Client, now: datetime) -> None:
 
 
 def lockout_release(*, lockout: Lockout, by: User) -> Lockout:
-    """An administrator lets a locked-out account sign in again at once."""
+    """An administrator lets a locked-out account sign in again at once (a staff account's lockout only an
+    administrator, an administrator's only another superuser: see services.account_status_guard)."""
+    from . import services
+
+    if lockout.user is not None:
+        services.account_status_guard(user=lockout.user, by=by, action="unlock")
     with transaction.atomic():
         lockout = Lockout.objects.select_for_update(of=("self",)).select_related("user").get(pk=lockout.pk)
         if lockout.released_at is not None or lockout.until <= timezone.now():
@@ -308,6 +314,10 @@ def lockout_release(*, lockout: Lockout, by: User) -> Lockout:
 
 def lockouts_release_for(*, user: User, by: User) -> int:
     """Release every active lockout of one user (the timeline's "Unlock" button)."""
+    from . import services
+
+    # Refused even when nothing is locked: whether an administrator's account is locked out is not for others.
+    services.account_status_guard(user=user, by=by, action="unlock")
     active = Lockout.objects.filter(user=user, released_at__isnull=True, until__gt=timezone.now())
     return sum(lockout_release(lockout=lockout, by=by).released_by_id == by.pk for lockout in active)
 
@@ -407,6 +417,15 @@ def two_factor_required(user: User) -> bool:
     return user.is_superuser or user.groups.filter(name__in=DECIDING_ROLES).exists()
 
 
+def session_owes_second_factor(request: HttpRequest) -> bool:
+    """Whether the request's signed-in session has yet to pass the second factor its user's role requires."""
+    user = cast(User, request.user)
+    verified = getattr(user, "is_verified", None)  # installed by django_otp's OTPMiddleware
+    if verified is not None and verified():
+        return False
+    return two_factor_required(user)
+
+
 def second_factor_verify(*, user: User, code: str, client: Client) -> TOTPDevice | StaticDevice:
     """Check a TOTP code or a single-use recovery code; a wrong one counts toward the lockout like a wrong
     password, so the six digits cannot be guessed."""
@@ -473,6 +492,18 @@ def sign_in_complete(
         _check_new_device(user, client, session)
     activity.activity_record(user_id=user.pk, feature=activity.SIGN_IN, at=now)
     return session
+
+
+def api_token_reissue(*, user: User, old_key: str) -> str:
+    """A new API token for the device that signed in with `old_key`, after every token was revoked (a password
+    change made through the API): that device's session goes on under the new key, the others stay ended."""
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=user)
+    AccountSession.objects.filter(
+        user=user, channel=AccountSession.Channel.API, key=_session_key(AccountSession.Channel.API, old_key)
+    ).update(key=_session_key(AccountSession.Channel.API, token.key), ended_at=None)
+    return str(token.key)
 
 
 def sign_out_record(*, user: User, client: Client, key: str) -> None:

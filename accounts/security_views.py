@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods
 
 from saypro.errors import DomainError, InvalidInput
 
-from . import security, self_service
+from . import security, self_service, services
 from .events import client_of
 from .landing import home_url
 from .models import AccountSession, User
@@ -179,6 +179,15 @@ def admin_login(request: HttpRequest) -> HttpResponseBase:
         # Signed in without admin access: sending them to sign in again would bounce straight back here.
         raise PermissionDenied
     return redirect(f"{reverse('login')}?{urlencode({'next': next_url})}")
+
+
+def admin_password_change(request: HttpRequest) -> HttpResponseBase:
+    """The admin's own "Change password" page, then what every password change does: the other sessions end and
+    every API token stops working (this tab stays signed in; Django re-signed its session)."""
+    response = admin.site.admin_view(admin.site.password_change)(request)
+    if request.method == "POST" and response.status_code == 302 and request.user.is_authenticated:
+        services.sessions_end(user=cast(User, request.user), keep_session=request.session.session_key or "")
+    return response
 
 
 # --- Two-factor set-up -------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ never.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -121,8 +122,25 @@ def _check_new_password(user: User, password: str) -> None:
         raise InvalidInput("Choose a stronger password.", fields={"new_password": list(exc.messages)}) from None
 
 
-def password_change(*, user: User, current_password: str, new_password: str, client: Client = SYSTEM) -> User:
-    """Change the password (the current one is required); other sessions and API tokens are signed out."""
+@dataclass(frozen=True)
+class PasswordChange:
+    user: User
+    # The API token that replaces the one the change was made with ("" for a change made in a web session).
+    token: str
+
+
+def password_change(
+    *,
+    user: User,
+    current_password: str,
+    new_password: str,
+    client: Client = SYSTEM,
+    keep_session: str = "",
+    keep_token: str = "",
+) -> PasswordChange:
+    """Change the password (the current one is required). Every other session is signed out and every API token
+    revoked: whoever learned the old password keeps no way in. The request that made the change stays signed in:
+    its web session (`keep_session`), or its device under a new token replacing `keep_token`."""
     if not user.check_password(current_password or ""):
         raise InvalidInput("The current password is not correct.", fields={"current_password": ["Not correct."]})
     _check_new_password(user, new_password)
@@ -130,11 +148,13 @@ def password_change(*, user: User, current_password: str, new_password: str, cli
         user = User.objects.select_for_update().get(pk=user.pk)
         user.set_password(new_password)
         user.save(update_fields=["password"])
+        sessions_end(user=user, keep_session=keep_session)
+        token = security.api_token_reissue(user=user, old_key=keep_token) if keep_token else ""
         event_record(user=user, kind=Kind.PASSWORD_CHANGED, actor=user, client=client)
         audit_record(actor=user, action="account.password_change", target=user)
         notice_send(user=user, notice="password_changed", context={"at": _now_text(), "reset": False})
     activity.activity_record(user_id=user.pk, feature=activity.PASSWORD_CHANGE)
-    return user
+    return PasswordChange(user=user, token=token)
 
 
 def _now_text() -> str:

@@ -29,7 +29,7 @@ from saypro.errors import DomainError, InvalidInput
 from saypro.sla import services as sla
 from support.uploads import sniff, stored_name
 
-from . import screening
+from . import roles, screening
 from .events import SYSTEM, Client, event_record, notice_send
 from .identity import canonical_email, device_type, fingerprint, normalise_phone, subnet_of
 from .models import (
@@ -894,6 +894,67 @@ class _Conflict(DomainError):
         super().__init__("The account changed meanwhile: reload it and try again.", code="conflict")
 
 
+# --- Who may change whose account status ------------------------------------------------------------------
+
+
+class StatusChangeRefused(DomainError):
+    """The acting user may not change this account's status (or release its lockouts)."""
+
+    code = "permission_denied"
+    status_code = 403
+
+
+# What each action is called in a refusal.
+STATUS_ACTIONS = {
+    "suspend": "suspend",
+    "ban": "ban",
+    "reinstate": "reinstate",
+    "unlock": "unlock",
+    "deactivate": "deactivate",
+    "reactivate": "reactivate",
+    "status": "change the status of",
+}
+# What an account may do to itself: step away and come back. Locking oneself out, or lifting one's own
+# suspension or lockout, is always someone else's call.
+SELF_ACTIONS = ("deactivate", "reactivate")
+
+
+def is_administrator(user: User) -> bool:
+    return user.is_superuser or user.groups.filter(name=roles.ADMINISTRATOR).exists()
+
+
+def is_staff_account(user: User) -> bool:
+    return user.is_staff or user.is_superuser or user.groups.filter(name__in=roles.ROLES).exists()
+
+
+def account_status_refusal(*, user: User, by: User | None, action: str) -> str:
+    """Why `by` may not suspend, ban, reinstate, unlock, deactivate or reactivate `user` ("" when they may).
+
+    Holding the permission for the action is the caller's check; this is the rule on top of it, kept here so that
+    the API, the pages, the admin, bulk actions and moderation decisions cannot drift apart: a staff account is
+    only acted on by an administrator, and an administrator's account (superuser or the Administrator role) only by
+    another superuser. Without it a moderator could sign an administrator out everywhere and lock them out.
+    `by=None` is the system itself (a suspension that ran out)."""
+    verb = STATUS_ACTIONS[action]
+    if by is None:
+        return ""
+    if by.pk == user.pk:
+        return "" if action in SELF_ACTIONS else f"You cannot {verb} your own account: ask another administrator."
+    if is_administrator(user):
+        if not by.is_superuser:
+            return f"Only a superuser can {verb} an administrator's account."
+    elif is_staff_account(user) and not is_administrator(by):
+        return f"Only an administrator can {verb} a staff account."
+    return ""
+
+
+def account_status_guard(*, user: User, by: User | None, action: str) -> None:
+    """Raise StatusChangeRefused when `by` may not take `action` on `user` (see account_status_refusal)."""
+    refusal = account_status_refusal(user=user, by=by, action=action)
+    if refusal:
+        raise StatusChangeRefused(refusal)
+
+
 def _lock_user(user: User) -> User:
     return User.objects.select_for_update().get(pk=user.pk)
 
@@ -925,13 +986,20 @@ def _set_account_status(user: User, status: str, *, reason: str, until: datetime
     return True
 
 
-def sessions_end(*, user: User) -> int:
-    """Sign the user out everywhere: web sessions deleted, API tokens revoked. Returns the sessions ended."""
+def sessions_end(*, user: User, keep_session: str = "") -> int:
+    """Sign the user out everywhere: web sessions deleted, API tokens revoked. Returns the sessions ended.
+
+    `keep_session`: the web session key of the request that asked (a password change keeps its own tab signed
+    in). API tokens are always revoked; a caller that keeps its API device reissues a token afterwards."""
     from django.contrib.sessions.backends.base import SessionBase
     from rest_framework.authtoken.models import Token
 
     now = timezone.now()
     open_sessions = AccountSession.objects.filter(user=user, ended_at__isnull=True)
+    if keep_session:
+        open_sessions = open_sessions.exclude(
+            channel__in=[AccountSession.Channel.WEB, AccountSession.Channel.ADMIN], key=keep_session
+        )
     store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
     for key in open_sessions.filter(channel__in=[AccountSession.Channel.WEB, AccountSession.Channel.ADMIN]).values_list(
         "key", flat=True
@@ -970,6 +1038,7 @@ def user_suspend(*, user: User, by: User | None, reason: str, until: datetime | 
         raise InvalidInput("The suspension must end in the future.", fields={"until": ["Choose a future time."]})
     if by is not None and by.pk == user.pk:
         raise DomainError("You cannot suspend your own account.", code="self_action")
+    account_status_guard(user=user, by=by, action="suspend")
     for _attempt in range(RACE_RETRIES):
         with transaction.atomic():
             user = _lock_user(user)
@@ -993,6 +1062,7 @@ def user_ban(*, user: User, by: User | None, reason: str) -> User:
     reason = _require_reason(reason)
     if by is not None and by.pk == user.pk:
         raise DomainError("You cannot ban your own account.", code="self_action")
+    account_status_guard(user=user, by=by, action="ban")
     for _attempt in range(RACE_RETRIES):
         with transaction.atomic():
             user = _lock_user(user)
@@ -1029,6 +1099,7 @@ def _keep_identity_fingerprints(user: User, *, reason: str) -> None:
 def user_reinstate(*, user: User, by: User | None, reason: str) -> User:
     """End a suspension or a ban (`by=None`: a suspension that ran out). The user is told by e-mail."""
     reason = _require_reason(reason)
+    account_status_guard(user=user, by=by, action="reinstate")
     for _attempt in range(RACE_RETRIES):
         with transaction.atomic():
             user = _lock_user(user)
@@ -1060,8 +1131,10 @@ def suspensions_expire(*, now: datetime | None = None) -> int:
     return count
 
 
-def account_deactivate(*, user: User, client: Client = SYSTEM, reason: str = "") -> User:
-    """The user asks to deactivate their own account: signed out; signing in again reactivates it."""
+def account_deactivate(*, user: User, by: User | None = None, client: Client = SYSTEM, reason: str = "") -> User:
+    """Deactivate an account (`by`: the user themselves, the default): signed out; signing in again reactivates
+    it."""
+    account_status_guard(user=user, by=user if by is None else by, action="deactivate")
     with transaction.atomic():
         user = _lock_user(user)
         if user.status == AccountStatus.DEACTIVATED:
@@ -1071,8 +1144,8 @@ def account_deactivate(*, user: User, client: Client = SYSTEM, reason: str = "")
         reason = (reason or "").strip()[:300]
         if not _set_account_status(user, AccountStatus.DEACTIVATED, reason=reason):
             raise _Conflict()
-        audit_record(actor=user, action="account.deactivate", target=user, reason=reason)
-        event_record(user=user, kind=Kind.DEACTIVATED, actor=user, client=client)
+        audit_record(actor=by or user, action="account.deactivate", target=user, reason=reason)
+        event_record(user=user, kind=Kind.DEACTIVATED, actor=by or user, client=client)
         sessions_end(user=user)
         _notify(user, "deactivated")
     return user
@@ -1080,6 +1153,7 @@ def account_deactivate(*, user: User, client: Client = SYSTEM, reason: str = "")
 
 def account_reactivate(*, user: User, by: User | None = None, client: Client = SYSTEM) -> User:
     """A deactivated account comes back: by signing in again (`by` the user) or through an administrator."""
+    account_status_guard(user=user, by=by, action="reactivate")
     with transaction.atomic():
         user = _lock_user(user)
         if user.status == AccountStatus.ACTIVE:

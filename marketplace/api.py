@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.identity import public_name
 from accounts.models import User
 from saypro.errors import InvalidInput
 
@@ -34,7 +35,9 @@ def _user(request: Request) -> User:
 
 class SellerSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    name = serializers.CharField()
+    name = serializers.CharField(
+        help_text='The display name, or "SayPro member #<id>": never an e-mail address or phone number.'
+    )
     verified = serializers.BooleanField(help_text="The verified-user badge: e-mail and phone verified, no strike.")
 
 
@@ -48,7 +51,7 @@ class SellerField(serializers.Field):
         profile_name = profile.display_name if profile is not None and profile.hidden_at is None else ""
         return {
             "id": seller.pk,
-            "name": profile_name or seller.get_short_name(),
+            "name": public_name(user_id=seller.pk, display_name=profile_name),
             "verified": bool(getattr(listing, "seller_verified", False)),
         }
 
@@ -113,7 +116,7 @@ class ProfileSerializer(serializers.Serializer):
 
     def get_name(self, user: User) -> str:
         profile = self._profile(user)
-        return (profile.display_name if profile else "") or user.get_short_name()
+        return public_name(user_id=user.pk, display_name=profile.display_name if profile else "")
 
     def get_about(self, user: User) -> str:
         profile = self._profile(user)

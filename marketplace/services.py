@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts import activity
 from accounts import services as accounts_services
+from accounts.identity import looks_like_contact
 from accounts.models import RegistrationStatus, User
 from moderation.services import content_submitted
 from saypro.audit.services import audit_record
@@ -367,6 +368,9 @@ def profile_update(*, user: User, display_name: str | None = None, about: str | 
     errors: dict[str, list[str]] = {}
     if display_name is not None and len(display_name.strip()) > 80:
         errors["display_name"] = ["Use at most 80 characters."]
+    elif display_name is not None and looks_like_contact(display_name):
+        # Shown to everyone: buyers reach a seller through SayPro, never an address or number in a name.
+        errors["display_name"] = ["Leave out e-mail addresses and phone numbers: everyone can see this name."]
     if about is not None and len(about.strip()) > 1000:
         errors["about"] = ["Use at most 1,000 characters."]
     if errors:

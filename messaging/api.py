@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.identity import staff_public_name
 from accounts.models import User
 from saypro.api import KeysetPagination
 from saypro.permissions import has_perm
@@ -54,7 +55,7 @@ class ConversationMessageSerializer(serializers.ModelSerializer):
             return obj.author.get_full_name() if obj.author else ""
         if obj.kind == MessageKind.AUTO:
             return "SayPro"
-        return obj.author.get_short_name() if obj.author else "SayPro"
+        return staff_public_name(obj.author, fallback="SayPro") if obj.author else "SayPro"
 
     def get_hidden(self, obj: Message) -> bool:
         return obj.hidden_at is not None

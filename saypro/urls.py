@@ -3,13 +3,15 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.landing import home
-from accounts.security_views import admin_login
+from accounts.security_views import admin_login, admin_password_change
 from accounts.urls import auth_urlpatterns
 
 urlpatterns = [
     path("", home, name="home"),
     # Before the admin: its sign-in is the one sign-in page (lockout, account events, two-factor).
     path("admin/login/", admin_login),
+    # Before the admin too: a password change ends the other sessions and revokes the API tokens.
+    path("admin/password_change/", admin_password_change),
     path("admin/", admin.site.urls),
     path("accounts/", include(auth_urlpatterns)),
     path("", include("saypro.favicon")),

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.identity import staff_public_name
 from accounts.models import User
 from saypro.api import KeysetPagination
 from saypro.clientip import ScopedRateThrottle
@@ -56,7 +57,7 @@ class MessageSerializer(serializers.ModelSerializer):
     def get_author(self, obj: TicketMessage) -> str:
         if obj.kind == TicketMessage.Kind.REQUESTER:
             return "you"
-        return obj.author.get_short_name() if obj.author else "SayPro support"
+        return staff_public_name(obj.author, fallback="SayPro support") if obj.author else "SayPro support"
 
 
 class OwnTicketSerializer(serializers.ModelSerializer):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -151,7 +152,7 @@ def test_password_change_needs_the_current_password_signs_out_elsewhere_and_tell
     assert "new_password" in weak.json()["error"]["fields"]
     with django_capture_on_commit_callbacks(execute=True):
         done = api.post("/api/v1/account/password/", {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
-    assert done.status_code == 204
+    assert done.status_code == 200 and done.json()["token"] not in ("", None, token)
     assert AccountEvent.objects.filter(kind=Kind.PASSWORD_CHANGED, user=user).count() == 1
     assert mail.outbox[-1].to == ["seller@example.com"] and "account was changed on" in mail.outbox[-1].body
     assert "a-brand-new" not in str(list(AccountEvent.objects.values_list("data", flat=True)))
@@ -429,3 +430,110 @@ def test_deletion_requests_and_lockouts_are_closed_to_other_roles(client, modera
         client.force_login(persona)
         assert client.get(reverse("admin:accounts_deletionrequest_changelist")).status_code == 403
         assert client.get(reverse("admin:accounts_lockout_changelist")).status_code == 403
+
+
+def _signed_in_on_the_web(user) -> Any:
+    from django.test import Client as WebClient
+
+    browser = WebClient()
+    assert browser.post(reverse("login"), {"username": user.email, "password": PASSWORD}).status_code == 302
+    assert browser.get("/api/v1/account/").status_code == 200
+    return browser
+
+
+def test_a_password_change_through_the_api_ends_the_old_token_and_every_other_session():
+    user = UserFactory(email="seller@example.com")
+    phone = APIClient()
+    old = phone.post("/api/v1/auth/token/", {"email": user.email, "password": PASSWORD}, format="json").json()["token"]
+    phone.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    browser = _signed_in_on_the_web(user)
+
+    done = phone.post("/api/v1/account/password/", {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+
+    new = done.json()["token"]
+    assert done.status_code == 200 and new != old
+    stolen = APIClient()
+    stolen.credentials(HTTP_AUTHORIZATION=f"Token {old}")
+    assert stolen.get("/api/v1/account/").status_code == 401
+    assert browser.get("/api/v1/account/").status_code == 401  # the session is gone: not signed in
+    phone.credentials(HTTP_AUTHORIZATION=f"Token {new}")
+    assert phone.get("/api/v1/account/").status_code == 200
+    open_sessions = AccountSession.objects.filter(user=user, ended_at__isnull=True)
+    assert list(open_sessions.values_list("channel", flat=True)) == ["api"]  # the phone, under its new token
+
+
+def test_a_password_change_in_a_web_session_keeps_that_session_and_revokes_every_token():
+    user = UserFactory(email="seller@example.com")
+    phone = APIClient()
+    token = phone.post("/api/v1/auth/token/", {"email": user.email, "password": PASSWORD}, format="json").json()[
+        "token"
+    ]
+    other_browser = _signed_in_on_the_web(user)
+    browser = _signed_in_on_the_web(user)
+
+    done = browser.post(
+        "/api/v1/account/password/",
+        {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        content_type="application/json",
+    )
+
+    assert done.status_code == 200 and done.json() == {"token": None}
+    assert browser.get("/api/v1/account/").status_code == 200
+    assert other_browser.get("/api/v1/account/").status_code == 401
+    phone.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert phone.get("/api/v1/account/").status_code == 401
+
+
+def test_a_password_reset_ends_every_session_and_revokes_the_token(client, django_capture_on_commit_callbacks):
+    user = UserFactory(email="seller@example.com")
+    phone = APIClient()
+    token = phone.post("/api/v1/auth/token/", {"email": user.email, "password": PASSWORD}, format="json").json()[
+        "token"
+    ]
+    browser = _signed_in_on_the_web(user)
+    path = reset_link(django_capture_on_commit_callbacks, user.email, client)
+    client.post(path, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    phone.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert phone.get("/api/v1/account/").status_code == 401
+    assert browser.get("/api/v1/account/").status_code == 401
+    assert not AccountSession.objects.filter(user=user, ended_at__isnull=True).exists()
+
+
+def test_an_administrator_setting_a_users_password_revokes_their_token(client):
+    user = UserFactory(email="seller@example.com")
+    token = services_token(user)
+    admin = UserFactory(email="root@saypro.example", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[user.pk]),
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+    assert response.status_code == 302
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/account/").status_code == 401
+
+
+def services_token(user) -> str:
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.create(user=user).key
+
+
+def test_a_staff_member_changing_their_password_in_the_admin_revokes_their_token_and_other_sessions(manager):
+    token = services_token(manager)
+    other_browser = _signed_in_on_the_web(manager)
+    browser = _signed_in_on_the_web(manager)
+    response = browser.post(
+        reverse("admin:password_change"),
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("admin:password_change_done")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get("/api/v1/account/").status_code == 401
+    assert other_browser.get("/api/v1/account/").status_code == 401
+    assert browser.get("/api/v1/account/").status_code == 200

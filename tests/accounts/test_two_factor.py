@@ -8,12 +8,14 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts import security
 from accounts.events import Client
 from accounts.models import AccountEvent
 from saypro.errors import DomainError
+from tests.accounts.helpers import submitted
 from tests.accounts.security_helpers import enable_two_factor, totp_code
 from tests.factories import PASSWORD, UserFactory
 
@@ -202,3 +204,65 @@ def test_staff_owing_a_second_factor_get_no_api_through_their_session_nor_a_toke
 def test_a_signed_in_user_without_admin_access_is_refused_not_bounced(client, user):
     client.force_login(user)
     assert client.get("/admin/login/?next=/admin/").status_code == 403
+
+
+# Whatever the session request also carries, the token class ignores it and the session authenticates it.
+IGNORED_BY_THE_TOKEN_CLASS = {
+    "none": None,
+    "bearer": "Bearer x",
+    "basic": "Basic cmV2aWV3ZXI6cGFzc3dvcmQ=",
+    "garbage": "garbage",
+    "empty": "",
+    "digest": 'Digest username="reviewer"',
+}
+
+
+@pytest.mark.parametrize("header", IGNORED_BY_THE_TOKEN_CLASS.values(), ids=IGNORED_BY_THE_TOKEN_CLASS.keys())
+def test_a_session_that_owes_its_second_factor_gets_no_staff_api_whatever_its_authorization_header(
+    client, settings, reviewer, header
+):
+    settings.STAFF_2FA_REQUIRED = True
+    client.force_login(reviewer)
+    headers = {} if header is None else {"Authorization": header}
+    listing = client.get("/api/v1/staff/registrations/", headers=headers)
+    assert listing.status_code == 403 and listing.json()["error"]["code"] == "second_factor_required"
+    registration = submitted()
+    registration.refresh_from_db()
+    before = registration.status
+    rejected = client.post(
+        f"/api/v1/staff/registrations/{registration.pk}/reject/",
+        {"reason": "Fake documents"},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert rejected.status_code == 403 and rejected.json()["error"]["code"] == "second_factor_required"
+    registration.refresh_from_db()
+    assert registration.status == before
+
+
+@pytest.mark.parametrize("header", ["Token not-a-key", "token not-a-key", "Token", "Token two words"])
+def test_a_session_with_a_bad_token_header_is_refused_as_unauthenticated(client, settings, reviewer, header):
+    settings.STAFF_2FA_REQUIRED = True
+    client.force_login(reviewer)
+    response = client.get("/api/v1/staff/registrations/", headers={"Authorization": header})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_a_verified_session_uses_the_staff_api_whatever_its_authorization_header(client, settings, reviewer):
+    settings.STAFF_2FA_REQUIRED = True
+    device, _ = enable_two_factor(reviewer)
+    client.force_login(reviewer)
+    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
+        client.post(reverse("two-factor-verify"), {"otp": totp_code(device), "next": "/dashboard/"})
+        for header in ("Bearer x", "garbage"):
+            response = client.get("/api/v1/staff/registrations/", headers={"Authorization": header})
+            assert response.status_code == 200, header
+
+
+def test_a_valid_token_on_a_session_that_owes_its_second_factor_is_the_tokens_request(client, settings, reviewer):
+    """The token was issued after both factors; it authenticates the request, not the half-signed-in session."""
+    settings.STAFF_2FA_REQUIRED = True
+    token = Token.objects.create(user=reviewer)
+    client.force_login(reviewer)
+    response = client.get("/api/v1/staff/registrations/", headers={"Authorization": f"Token {token.key}"})
+    assert response.status_code == 200

@@ -72,6 +72,12 @@ def build_world() -> World:
     for persona, role in STAFF_ROLES.items():
         people[persona] = UserFactory(email=f"{persona}@saypro.example", roles=[role])
     people["outsider"] = UserFactory(email="outsider@saypro.example", is_staff=True)
+    # Staff accounts as the target of a status change: one per role, staff without a role, and a superuser (no
+    # persona is one: an administrator's account is theirs alone to act on).
+    for persona, role in STAFF_ROLES.items():
+        world.ids[f"target_{persona}"] = UserFactory(email=f"target.{persona}@saypro.example", roles=[role]).pk
+    world.ids["target_outsider"] = UserFactory(email="target.outsider@saypro.example", is_staff=True).pk
+    world.ids["target_superuser"] = User.objects.create_superuser("target.superuser@saypro.example", "x" * 16).pk
     # The marketplace user signed up, was approved, and now sells, buys, writes to the team and files tickets.
     applicant = submitted(email="member@example.com", phone="+27 82 555 0111")
     accounts.registration_approve(registration=applicant, by=people["reviewer"], reason="Verified")

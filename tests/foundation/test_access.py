@@ -123,6 +123,31 @@ def area(name: str, *holders: str) -> Check:
     return Check(staff(*holders), "get", label=name, fixed={"area": name})
 
 
+# A staff account as the target of a status change (suspend, ban, reinstate, unlock): only an administrator acts
+# on one, and on an administrator's account (the Administrator role, or a superuser) only another superuser, which
+# no persona is. The targets are accounts of their own in the world (World.ids["target_<role>"]).
+STAFF_TARGETS = (*STAFF, "outsider", "superuser")
+STATUS_REASON = {"reason": "Checking who may act on whom"}
+
+
+def on_staff_account(target: str) -> Access:
+    return staff() if target in ("administrator", "superuser") else staff("administrator")
+
+
+def status_changes_of_staff(data: Mapping[str, Any] | None, *, admin: bool = False) -> tuple[Check, ...]:
+    """One POST per staff target, with input the action accepts, so that only the rule on whom decides."""
+    return tuple(
+        Check(
+            {**on_staff_account(target), **({"user": SIGN_IN, "other_user": SIGN_IN} if admin else {})},
+            "post",
+            {"pk": f"target_{target}"},
+            data,
+            label=f"target={target}",
+        )
+        for target in STAFF_TARGETS
+    )
+
+
 # --- The table --------------------------------------------------------------------------------------------------
 
 TABLE: dict[str, Check | tuple[Check, ...]] = {
@@ -168,6 +193,8 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     # The admin signs in through the one sign-in page; staff already signed in go on to the admin.
     "admin/login/": get({**dict.fromkeys(PERSONAS, REDIRECTED), "user": FORBIDDEN, "other_user": FORBIDDEN}),
     "admin:index": get(admin_site(*STAFF) | {"outsider": ALLOWED}),
+    # Every account with admin access changes its own password there (through the services' sign-out).
+    "admin/password_change/": get(admin_site(*STAFF) | {"outsider": ALLOWED}),
     "admin:accounts_user_changelist": get(admin_site("administrator")),
     "admin:accounts_registration_changelist": get(admin_site("reviewer", "manager", "administrator")),
     "admin:accounts_lockout_changelist": get(admin_site("administrator")),
@@ -177,8 +204,15 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "admin:support_ticket_changelist": get(admin_site(*TICKET_VIEW)),
     "admin:moderation_case_changelist": get(admin_site(*CASE_VIEW)),
     "admin:accounts_user_timeline": get(admin_site(*ACCOUNT_STATUS), pk="user"),
-    "admin:accounts_user_unlock": post(admin_site("administrator"), pk="user"),
-    "admin:accounts_user_status": post(admin_site(*ACCOUNT_STATUS), pk="user"),
+    "admin:auth_user_password_change": get(admin_site("administrator"), id="user"),
+    "admin:accounts_user_unlock": (
+        post(admin_site("administrator"), pk="user"),
+        *status_changes_of_staff(None, admin=True),
+    ),
+    "admin:accounts_user_status": (
+        post(admin_site(*ACCOUNT_STATUS), pk="user"),
+        *status_changes_of_staff({"action": "suspend", **STATUS_REASON}, admin=True),
+    ),
     "admin:otp_totp_totpdevice_config": get(admin_site(), pk="totp_device"),  # superusers only
     "admin:otp_totp_totpdevice_qrcode": get(admin_site(), pk="totp_device"),
     # Messaging: support agents answer; moderators and managers read (and leave internal notes) but do not reply.
@@ -351,10 +385,17 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "accounts-api:account-feedback": post(signed_in()),
     "accounts-api:account-two-factor": get(signed_in()),
     "accounts-api:staff-user-timeline": get(staff(*ACCOUNT_STATUS), pk="user"),
-    "accounts-api:staff-user-suspend": post(staff(*ACCOUNT_STATUS), pk="user"),
-    "accounts-api:staff-user-ban": post(staff(*ACCOUNT_STATUS), pk="user"),
-    "accounts-api:staff-user-reinstate": post(staff(*ACCOUNT_STATUS), pk="user"),
-    "accounts-api:staff-user-unlock": post(staff("administrator"), pk="user"),
+    # A marketplace user's account: moderators and administrators; a staff account: see status_changes_of_staff.
+    "accounts-api:staff-user-suspend": (
+        post(staff(*ACCOUNT_STATUS), pk="user"),
+        *status_changes_of_staff(STATUS_REASON),
+    ),
+    "accounts-api:staff-user-ban": (post(staff(*ACCOUNT_STATUS), pk="user"), *status_changes_of_staff(STATUS_REASON)),
+    "accounts-api:staff-user-reinstate": (
+        post(staff(*ACCOUNT_STATUS), pk="user"),
+        *status_changes_of_staff(STATUS_REASON),
+    ),
+    "accounts-api:staff-user-unlock": (post(staff("administrator"), pk="user"), *status_changes_of_staff(None)),
     "api-schema": get(public()),
     "api-docs": get(public()),
 }
@@ -491,6 +532,76 @@ def test_access(name: str, check: Check, persona: str, world: World) -> None:
 
 
 _API_CODES = {SIGN_IN: "not_authenticated", FORBIDDEN: "permission_denied", NOT_FOUND: "not_found"}
+
+
+# --- The staff API through a session, whatever Authorization header comes with it ---------------------------------
+
+# Headers the token class does not take as its own: the session authenticates the request. A `Token` header with a
+# bad key is the token class's, and refused as such (401) even with a signed-in session.
+SESSION_HEADERS = {
+    "bearer": "Bearer x",
+    "basic": "Basic cmV2aWV3ZXI6c2VjcmV0",
+    "garbage": "garbage",
+    "bad-token": "Token 0000000000000000000000000000000000000000",
+}
+# Deciding staff owe a second factor (STAFF_2FA_REQUIRED on) that a plain session sign-in has not given.
+OWES_SECOND_FACTOR = ("reviewer", "moderator", "administrator")
+
+
+def _staff_api_checks() -> Iterator[tuple[str, Check]]:
+    """The first check of every API row that sends visitors to sign in and refuses marketplace users: the staff
+    API (the mail gateway's bearer-token endpoint is not one)."""
+    for name, checks in TABLE.items():
+        check = checks[0] if isinstance(checks, tuple) else checks
+        if "-api:" in name and check.access["user"] == FORBIDDEN and check.access["anonymous"] == SIGN_IN:
+            yield name, check
+
+
+def _session_cells() -> Iterator[Any]:
+    for name, check in _staff_api_checks():
+        for header_label, header in SESSION_HEADERS.items():
+            for persona in PERSONAS:
+                yield pytest.param(name, check, header, persona, id=f"{name}[{header_label}]-{persona}")
+
+
+def _session_expected(check: Check, header: str, persona: str) -> tuple[str, str | None]:
+    """The outcome, and the API error code of a refusal."""
+    if persona == "anonymous" or header.startswith("Token "):
+        return SIGN_IN, "not_authenticated" if persona == "anonymous" and not header.startswith("Token ") else None
+    if persona in OWES_SECOND_FACTOR:
+        return FORBIDDEN, "second_factor_required"
+    expected = check.access[persona]
+    return expected, _API_CODES.get(expected)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "check", "header", "persona"), list(_session_cells()))
+def test_staff_api_through_a_session_with_any_authorization_header(
+    name: str, check: Check, header: str, persona: str, world: World, settings: Any
+) -> None:
+    settings.STAFF_2FA_REQUIRED = True
+    path = _path(name, check, world)
+    assert path.startswith("/api/"), path
+    client = Client()
+    if persona != "anonymous":
+        client.force_login(world.people[persona])
+    headers = {"Authorization": header}
+    expected, code = _session_expected(check, header, persona)
+    before = _footprint() if expected != ALLOWED else None
+    if check.method == "get":
+        response = client.get(path, headers=headers)
+    else:
+        response = client.post(path, check.data or {}, content_type="application/json", headers=headers)
+
+    got = _outcome(response, path=path, method=check.method)
+    assert got == expected, f"{check.method.upper()} {path} as {persona} with {header!r}: {got}"
+    if before is not None:
+        assert _footprint() == before, f"{check.method.upper()} {path} as {persona} was refused but wrote"
+    if got != ALLOWED:
+        body = response.json()
+        assert_error_shape(body, code or body["error"]["code"])
+        if header.startswith("Token "):
+            assert body["error"]["code"] == "authentication_failed"
 
 
 def test_every_url_has_a_row_in_the_access_table() -> None:
