@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from saypro.errors import DomainError
 from saypro.paginators import EstimatedCountPaginator
 
-from . import security, selectors, self_service, services
+from . import roles, security, selectors, self_service, services
 from .models import (
     AccountEvent,
     AccountSession,
@@ -67,6 +67,36 @@ class UserAdmin(BaseUserAdmin):
     # Status changes go through the services (timeline page), which also sign the user out and tell them.
     readonly_fields = ("status", "status_reason", "status_changed_at", "suspended_until")
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    # Who may change whom: only a superuser grants superuser status or single permissions, edits a superuser's
+    # account (e-mail, password, roles) or gives or takes the Administrator role, so an administrator cannot
+    # promote themselves or take over the account of the people above them.
+    SUPERUSER_ONLY_FIELDS = ("is_superuser", "user_permissions")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else fields + self.SUPERUSER_ONLY_FIELDS
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if request.user.is_superuser or "groups" not in form.base_fields:
+            return form
+        before = set(obj.groups.values_list("name", flat=True)) if obj is not None else set()
+
+        class AdministratorRoleForm(form):  # type: ignore[valid-type,misc]
+            def clean_groups(self) -> Any:
+                groups = self.cleaned_data["groups"]
+                after = {group.name for group in groups}
+                if (roles.ADMINISTRATOR in after) != (roles.ADMINISTRATOR in before):
+                    raise forms.ValidationError("Only a superuser gives or takes the Administrator role.")
+                return groups
+
+        return AdministratorRoleForm
 
     @admin.display(description="Timeline")
     def timeline_link(self, obj: User) -> str:
