@@ -7,42 +7,18 @@ accounts.services, whose InvalidInput field messages are copied onto these forms
 from __future__ import annotations
 
 import ipaddress
-from functools import cache
 from typing import Any, cast
 
-import phonenumbers
 from django import forms
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from phonenumbers import geocoder
 
+from .identity import country_choices, language_choices
 from .models import PENDING_STATUSES, AgeBand, BlockRule, DelayCause, RegistrationSignal, RegistrationStatus
 
 QUEUE_MAX_SELECTION = 200
 FORM_TOKEN_SALT = "accounts.forms.RegisterForm.served_at"
-LANGUAGES = [
-    ("en", "English"),
-    ("af", "Afrikaans"),
-    ("zu", "isiZulu"),
-    ("xh", "isiXhosa"),
-    ("st", "Sesotho"),
-    ("tn", "Setswana"),
-    ("fr", "French"),
-    ("pt", "Portuguese"),
-    ("sw", "Kiswahili"),
-]
-
-
-@cache
-def country_choices() -> list[tuple[str, str]]:
-    """Every region the phone library knows, by English name: the same list phone numbers are checked against."""
-    names = {}
-    for region in phonenumbers.SUPPORTED_REGIONS:
-        example = phonenumbers.example_number(region)
-        name = geocoder.country_name_for_number(example, "en") if example else ""
-        names[region] = name or region
-    return sorted(names.items(), key=lambda item: item[1])
 
 
 # --- Staff: review queue --------------------------------------------------------------------------------------
@@ -260,7 +236,7 @@ class RegisterForm(forms.Form):
     )
     country = forms.ChoiceField(label="Country")
     region = forms.CharField(max_length=100, label="Province or region", required=False)
-    language = forms.ChoiceField(choices=LANGUAGES, initial="en", label="Preferred language")
+    language = forms.ChoiceField(choices=language_choices, initial="en", label="Preferred language")
     age_band = forms.ChoiceField(choices=[("", "Choose…"), *AgeBand.choices], label="Age")
     id_document = forms.FileField(
         required=False,

@@ -8,6 +8,7 @@ import ipaddress
 import re
 
 import phonenumbers
+from babel import Locale
 from django.conf import settings
 from ua_parser import parse as parse_user_agent
 
@@ -98,3 +99,33 @@ def staff_public_name(user: object, *, fallback: str) -> str:
     no name, never the staff member's e-mail address."""
     first = " ".join(str(getattr(user, "full_name", "") or "").split()).split(" ")[0]
     return first if first and not looks_like_contact(first) else fallback
+
+
+# Languages users may choose for their messages and e-mails (the team answers in these).
+LANGUAGE_CODES = ("en", "af", "zu", "xh", "st", "tn", "fr", "pt", "sw")
+ENGLISH = Locale("en")
+
+
+def country_name(code: str) -> str:
+    """A two-letter country or territory code as people read it ("ZA" → "South Africa"), from CLDR via Babel."""
+    return ENGLISH.territories.get((code or "").upper(), code or "")
+
+
+def language_name(code: str) -> str:
+    """A language code in English ("zu" → "Zulu")."""
+    return ENGLISH.languages.get(code or "", code or "")
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """The languages to choose from, each in its own words with the English name beside it ("isiZulu (Zulu)")."""
+    choices = []
+    for code in LANGUAGE_CODES:
+        own = Locale.parse(code).get_display_name(code) or code
+        english = language_name(code)
+        choices.append((code, own if own == english else f"{own} ({english})"))
+    return choices
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Every region the phone library knows (the list phone numbers are checked against), by name."""
+    return sorted(((region, country_name(region)) for region in phonenumbers.SUPPORTED_REGIONS), key=lambda c: c[1])

@@ -9,6 +9,7 @@ from datetime import date
 from django.db.models import Count, Q
 
 from accounts import metrics as account_metrics
+from accounts.identity import country_name
 from accounts.models import AgeBand, DelayCause, DeviceType
 from saypro.sla import selectors as sla_selectors
 from support.models import Category as TicketCategory
@@ -119,7 +120,7 @@ def registrations_section(ctx: Context) -> Section:
         )
     )
     countries = _top(reader.by_dimension(REG_STARTED, "country", period.start, period.end), "started")
-    countries = [(c or "not given", v) for c, v in countries]
+    countries = [(country_name(c) if c else "not given", v) for c, v in countries]
     age_rows = _by_choice(
         reader.by_dimension(REG_STARTED, "age", period.start, period.end), AgeBand.choices, "Not given"
     )

@@ -345,3 +345,24 @@ def test_under_18_applicants_are_refused_with_a_clear_message(client):
     assert response.status_code == 400
     assert "SayPro is for people aged 18 and over" in response.content.decode()
     assert not Registration.objects.exists()
+
+
+def test_countries_and_languages_are_listed_by_name(client):
+    form = client.get("/register/").context["form"]
+    countries = dict(form.fields["country"].choices)
+    assert countries["ZA"] == "South Africa"
+    assert (countries["AC"], countries["BL"], countries["EH"]) == (
+        "Ascension Island",
+        "St. Barthélemy",
+        "Western Sahara",
+    )
+    assert all(name != code for code, name in countries.items() if code)
+    assert dict(form.fields["language"].choices)["zu"] == "isiZulu (Zulu)"
+
+
+def test_staff_pages_show_the_applicants_country_and_language_by_name(as_):
+    from tests.factories import RegistrationFactory
+
+    registration = RegistrationFactory(user__country="NG", user__language="zu", status=RegistrationStatus.NEEDS_REVIEW)
+    page = as_("reviewer").get(f"/dashboard/registrations/{registration.pk}/").content.decode()
+    assert "Nigeria" in page and "Zulu" in page

@@ -59,7 +59,10 @@ def test_registration_figures(q1):
 
 def test_registration_breakdowns_funnel_and_causes(q1):
     section = registrations_section(q1)
-    assert table(section, "registrations_country").rows == [["ZA", 5, pytest.approx(83.3)], ["NG", 1, 16.7]]
+    assert table(section, "registrations_country").rows == [
+        ["South Africa", 5, pytest.approx(83.3)],
+        ["Nigeria", 1, 16.7],
+    ]
     assert table(section, "registrations_region").rows == [["Gauteng", 5, pytest.approx(83.3)], ["Lagos", 1, 16.7]]
     funnel = {row[0]: row[1:] for row in table(section, "registrations_funnel").rows}
     assert funnel["Started sign-up"] == [6, 100.0, None]
