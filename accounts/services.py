@@ -44,7 +44,6 @@ from .models import (
     DelayCause,
     IdentityFingerprint,
     PhoneCode,
-    PrivacyChange,
     Registration,
     RegistrationSignal,
     RegistrationStatus,
@@ -173,7 +172,7 @@ def registration_start(
     id_document: UploadedFile | None = None,
 ) -> Registration:
     """Open an account and its registration. The applicant must be 18 or over and accept the privacy notice and
-    terms of use; their versions are recorded with the registration, and the consent as a privacy choice."""
+    terms of use; their versions are recorded with the registration, and the consent in their privacy choices."""
     email, phone_e164 = _clean_signup(
         email=email,
         password=password,
@@ -222,14 +221,7 @@ def registration_start(
                 consent_policy_version=settings.PRIVACY_POLICY_VERSION,
                 consent_at=now,
             )
-            event_record(
-                user=user,
-                kind=Kind.PRIVACY_CHANGED,
-                reason=PrivacyChange.CONSENT_GIVEN,
-                actor=user,
-                data={"policy_version": settings.PRIVACY_POLICY_VERSION, "terms_version": settings.TERMS_VERSION},
-                at=now,
-            )
+
             if id_document is not None:
                 # The upload path needs the registration's id, so the file is attached after the insert.
                 registration.id_document = id_document

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 from django.urls import reverse
 
-from accounts.models import AccountEvent, AccountPreferences, PhoneCode, Registration, RegistrationStatus, User
+from accounts.models import AccountPreferences, PhoneCode, Registration, RegistrationStatus, User
 from saypro.sla.models import Clock, ClockState
 
 pytestmark = pytest.mark.django_db
@@ -327,9 +327,6 @@ def test_sign_up_shows_the_privacy_notice_and_records_the_consent_with_its_versi
     assert registration.consented_at is not None
     preferences = AccountPreferences.objects.get(user=registration.user)
     assert preferences.data_processing_consent and preferences.consent_policy_version == "2026-01"
-    assert AccountEvent.objects.filter(
-        user=registration.user, kind=AccountEvent.Kind.PRIVACY_CHANGED, reason="consent_given"
-    ).exists()
 
 
 def test_sign_up_without_consent_is_refused_and_keeps_what_was_typed(client):
