@@ -23,12 +23,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from saypro import ratelimit
 from saypro.errors import DomainError, InvalidInput, RateLimited
+from saypro.request_guards import local_url
 
 from . import selectors, services
 from .forms import (
@@ -85,9 +85,7 @@ def _is_breached(registration: Registration) -> bool:
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
+    return local_url(request, target, fallback)
 
 
 def _client_ip(request: HttpRequest) -> str | None:
