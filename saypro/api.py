@@ -36,7 +36,9 @@ class CursorPagination(pagination.CursorPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def get_page_size(self, request: Any) -> int:
-        return page_size_of(request, self.page_size_query_param, default=self.page_size, maximum=self.max_page_size)
+        # No default size (0) leaves the list unpaginated, as in DRF.
+        default = self.page_size or 0
+        return page_size_of(request, self.page_size_query_param, default=default, maximum=self.max_page_size)
 
     def decode_cursor(self, request: Any) -> pagination.Cursor | None:
         """DRF's cursor, refused with a 400 in the error shape when garbled (DRF answers 404), and when its position
