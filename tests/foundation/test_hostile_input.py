@@ -33,7 +33,7 @@ from tests.foundation.test_access import ALLOWED, REDIRECTED, TABLE, Check, _pat
 
 APPS = ("accounts", "messaging", "support", "moderation", "marketplace", "reports", "saypro")
 
-LONG = 1000  # characters: more than any column holds
+LONG = 1000  # characters: longer than any length-limited column
 
 
 def _subclasses(cls: type) -> Iterator[type]:
