@@ -24,8 +24,9 @@ import django_filters
 import pytest
 from django import forms
 from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 from django.test import Client
-from django.urls import get_resolver
+from django.urls import get_resolver, include, path
 from rest_framework import serializers
 
 from tests.foundation.access_world import PERSONAS, World
@@ -174,25 +175,54 @@ def _request(client: Client, check: Check, path: str, api: bool, values: dict[st
     return client.post(url, values, headers=headers)
 
 
+def _server_error(client: Client, check: Check, path: str, values: dict[str, str], headers: dict) -> str | None:
+    """What went wrong, if the request made a server error; in a savepoint of its own either way."""
+    savepoint = transaction.savepoint()
+    response = _request(client, check, path, path.startswith("/api/"), values, headers)
+    transaction.savepoint_rollback(savepoint)
+    if response.status_code < 500:
+        return None
+    cause = "".join(traceback.format_exception_only(*response.exc_info[:2])) if response.exc_info else ""
+    return f"{response.status_code} {cause}"
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "check"), list(_cells()))
 def test_no_hostile_input_makes_a_server_error(name: str, check: Check, world: World) -> None:  # noqa: F811
     path = _path(name, check, world)
-    api = path.startswith("/api/")
     parameters = _parameters()
     failures = []
     for persona, variant in _requests(check):
         client = Client(raise_request_exception=False)
         headers: dict[str, str] = {}
         if persona != "anonymous":
-            if api:
+            if path.startswith("/api/"):
                 headers["Authorization"] = f"Token {world.tokens[persona]}"
             else:
                 client.force_login(world.people[persona])
-        savepoint = transaction.savepoint()
-        response = _request(client, check, path, api, _values(VARIANTS[variant], parameters), headers)
-        transaction.savepoint_rollback(savepoint)
-        if response.status_code >= 500:
-            cause = "".join(traceback.format_exception_only(*response.exc_info[:2])) if response.exc_info else ""
-            failures.append(f"{check.method.upper()} {path} as {persona}, {variant}: {response.status_code} {cause}")
+        error = _server_error(client, check, path, _values(VARIANTS[variant], parameters), headers)
+        if error:
+            failures.append(f"{check.method.upper()} {path} as {persona}, {variant}: {error}")
     assert not failures, "\n".join(failures)
+
+
+# --- The walk's own check: a server error is reported, not swallowed --------------------------------------------
+
+
+def _breaks(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(str(int(request.GET["n"])))
+
+
+# The project's URLs too: the error pages link to them.
+urlpatterns = [path("breaks/", _breaks), path("api/v1/breaks/", _breaks), path("", include("saypro.urls"))]
+handler500 = "saypro.error_pages.server_error"
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+def test_the_walk_reports_a_server_error_rather_than_raising_or_passing() -> None:
+    client = Client(raise_request_exception=False)
+    for url in ("/breaks/", "/api/v1/breaks/"):
+        assert _server_error(client, Check({}), url, {"n": "1"}, {}) is None
+        error = _server_error(client, Check({}), url, {"n": "x"}, {})
+        assert error is not None and error.startswith("500 ValueError"), error
