@@ -22,10 +22,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from saypro.errors import DomainError, InvalidInput
+from saypro.request_guards import local_url
 
 from . import security, self_service, services
 from .events import client_of
@@ -45,9 +46,7 @@ def _channel(next_url: str) -> str:
 
 def _safe_next(request: HttpRequest, fallback: str = "") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
+    return local_url(request, target, fallback)
 
 
 def _landing(user: User) -> str:

@@ -209,7 +209,9 @@ def registration_start(
                 device_type=device_type(user_agent),
                 form_seconds=form_seconds,
                 honeypot_filled=bool(honeypot),
-                campaign=campaign[:50],
+                # A campaign code comes from a link's query string: printable characters only (no NUL, which
+                # PostgreSQL refuses), and no longer than its column.
+                campaign="".join(ch for ch in campaign if ch.isprintable())[:50],
                 profile_completed_at=now if screening.profile_is_complete(user) else None,
                 consented_at=now,
                 privacy_version=settings.PRIVACY_POLICY_VERSION,

@@ -22,7 +22,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -30,6 +29,7 @@ from saypro import ratelimit
 from saypro.clientip import client_ip
 from saypro.errors import DomainError, InvalidInput, RateLimited
 from saypro.forms import add_service_errors
+from saypro.request_guards import local_url
 
 from . import selectors, services
 from .forms import (
@@ -88,9 +88,7 @@ def _is_breached(registration: Registration) -> bool:
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
+    return local_url(request, target, fallback)
 
 
 # --- Review queue --------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from moderation import selectors as moderation_selectors
@@ -24,6 +23,7 @@ from saypro.audit.selectors import audit_for_object
 from saypro.errors import DomainError, InvalidInput
 from saypro.forms import add_service_errors
 from saypro.paginators import EstimatedCountPaginator
+from saypro.request_guards import local_url
 
 from . import selectors, services
 from .forms import (
@@ -53,9 +53,7 @@ def _page(request: HttpRequest, rows: QuerySet[Any]) -> tuple[Any, str]:
 
 def _back(request: HttpRequest, fallback: str) -> str:
     target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
+    return local_url(request, target, fallback)
 
 
 def _flash_errors(request: HttpRequest, form: Any) -> None:

@@ -7,12 +7,13 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from saypro.localtime import DAYS_AHEAD, EARLIEST_DAY, validate_day
 from saypro.permissions import has_perm
 
 from . import periods, selectors
@@ -22,11 +23,22 @@ from .sections import context_for, specs
 CanReadMetrics = has_perm("reports.view_metrics")
 
 
+_DAY_BOUNDS = f" From {EARLIEST_DAY.isoformat()} to {DAYS_AHEAD} days after today."
+
+
 class PeriodQuerySerializer(serializers.Serializer):
     period = serializers.ChoiceField(choices=periods.KINDS, default=periods.MONTH)
-    day = serializers.DateField(required=False, help_text="A day of the week, month or quarter (default: today).")
-    start = serializers.DateField(required=False, help_text="First day of a custom range.")
-    end = serializers.DateField(required=False, help_text="Last day of a custom range.")
+    day = serializers.DateField(
+        required=False,
+        validators=[validate_day],
+        help_text=f"A day of the week, month or quarter (default: today).{_DAY_BOUNDS}",
+    )
+    start = serializers.DateField(
+        required=False, validators=[validate_day], help_text=f"First day of a custom range.{_DAY_BOUNDS}"
+    )
+    end = serializers.DateField(
+        required=False, validators=[validate_day], help_text=f"Last day of a custom range.{_DAY_BOUNDS}"
+    )
     section = serializers.ChoiceField(choices=[], required=False, help_text="Only this section.")
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -201,6 +213,6 @@ class ReportRunList(generics.ListAPIView):
     serializer_class = ReportRunSerializer
     queryset = ReportRun.objects.order_by("-id")
 
-    @extend_schema(summary="Stored report runs", parameters=[OpenApiParameter("page_size", int)])
+    @extend_schema(summary="Stored report runs")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 
+from saypro.localtime import validate_day
+
 from . import periods
 from .models import Improvement, ReportKind
 from .periods import Period
@@ -28,9 +30,9 @@ class PeriodForm(forms.Form):
     """A week, month or quarter containing `day` (default today), or a custom range of days."""
 
     period = forms.ChoiceField(choices=PERIOD_CHOICES, initial=periods.MONTH, required=False)
-    day = forms.DateField(required=False, widget=DateInput, label="Containing")
-    start = forms.DateField(required=False, widget=DateInput, label="From")
-    end = forms.DateField(required=False, widget=DateInput, label="To")
+    day = forms.DateField(required=False, widget=DateInput, label="Containing", validators=[validate_day])
+    start = forms.DateField(required=False, widget=DateInput, label="From", validators=[validate_day])
+    end = forms.DateField(required=False, widget=DateInput, label="To", validators=[validate_day])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -42,7 +44,7 @@ class PeriodForm(forms.Form):
                 data["chosen"] = periods.custom(start, end)
             except ValueError as exc:
                 raise forms.ValidationError(str(exc)) from None
-        else:
+        elif not self.errors:
             data["chosen"] = periods.containing(data.get("period") or periods.MONTH, data.get("day") or periods.today())
         return data
 
@@ -56,7 +58,10 @@ class PeriodForm(forms.Form):
 class ReportRequestForm(forms.Form):
     kind = forms.ChoiceField(choices=ReportKind.choices, initial=ReportKind.QUARTERLY)
     day = forms.DateField(
-        widget=DateInput, label="Any day of the period", help_text="The week, month or quarter that contains this day."
+        widget=DateInput,
+        label="Any day of the period",
+        help_text="The week, month or quarter that contains this day.",
+        validators=[validate_day],
     )
 
     def clean_day(self) -> date:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from saypro.audit.services import audit_record
 from saypro.errors import InvalidInput
-from saypro.localtime import local_midnight, local_tz
+from saypro.localtime import check_day, local_midnight, local_tz
 
 from . import periods
 from .models import Improvement, ReportKind, ReportRun, RunStatus
@@ -35,7 +35,11 @@ REPORT_HOUR = 6
 def report_period(*, kind: str, day: date) -> Period:
     if kind not in PERIOD_OF_KIND:
         raise InvalidInput("Unknown report kind.", fields={"kind": ["Choose weekly, monthly or quarterly."]})
-    return periods.containing(PERIOD_OF_KIND[ReportKind(kind)], day)
+    try:
+        return periods.containing(PERIOD_OF_KIND[ReportKind(kind)], check_day(day))
+    except ValueError as exc:
+        # Refused when asked, not accepted and then failed in the worker that renders the period's documents.
+        raise InvalidInput(str(exc), fields={"day": [str(exc)]}) from None
 
 
 @transaction.atomic

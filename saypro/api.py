@@ -30,6 +30,58 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any] | None:
+        # The cursor's position is checked against the field it is compared with, so the model is kept.
+        self.model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request: Any) -> int:
+        # No default size (0) leaves the list unpaginated, as in DRF.
+        default = self.page_size or 0
+        return page_size_of(request, self.page_size_query_param, default=default, maximum=self.max_page_size)
+
+    def decode_cursor(self, request: Any) -> pagination.Cursor | None:
+        """DRF's cursor, refused with a 400 in the error shape when garbled (DRF answers 404), and when its position
+        is no value of the ordering field: DRF would compare the field with it and fail in the database."""
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise _invalid_cursor(self.cursor_query_param) from None
+        if cursor is not None and cursor.position is not None:
+            # By now DRF has made the ordering a tuple of field names; the first is the one compared.
+            field = self.model._meta.get_field(self.ordering[0].lstrip("-"))
+            try:
+                field.clean(cursor.position, None)
+            except DjangoValidationError:
+                raise _invalid_cursor(self.cursor_query_param) from None
+        return cursor
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+        return parameters
+
+
+def _invalid_cursor(name: str) -> exceptions.ValidationError:
+    return exceptions.ValidationError({name: ["Invalid cursor."]})
+
+
+def page_size_of(request: Any, name: str, *, default: int, maximum: int) -> int:
+    """The page size a client asked for, or the default; a 400 for one the schema does not allow (not an integer,
+    below 1, above the maximum), rather than a silent default the client would take for the size it asked."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        size = int(raw)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= maximum:
+        raise exceptions.ValidationError({name: [f"A whole number from 1 to {maximum}."]})
+    return size
+
 
 # Which way one sort key runs, and where its NULLs fall (explicit in the ordering, or the database's own).
 @dataclass(frozen=True)
@@ -70,18 +122,13 @@ class KeysetPagination(pagination.BasePagination):
         return rows[:size]
 
     def _page_size(self, request: Any) -> int:
-        try:
-            return pagination._positive_int(
-                request.query_params[self.page_size_query_param], strict=True, cutoff=self.max_page_size
-            )
-        except (KeyError, ValueError):
-            return self.page_size
+        return page_size_of(request, self.page_size_query_param, default=self.page_size, maximum=self.max_page_size)
 
     def _decode(self, token: str) -> list[Any]:
         try:
             payload = signing.loads(token, salt=self.salt)
         except signing.BadSignature:
-            raise exceptions.ValidationError({self.cursor_query_param: ["Invalid cursor."]}) from None
+            raise _invalid_cursor(self.cursor_query_param) from None
         if payload.get("k") != _signature(self.keys):
             raise exceptions.ValidationError(
                 {self.cursor_query_param: ["This cursor belongs to another sort order; start from the first page."]}
@@ -118,7 +165,7 @@ class KeysetPagination(pagination.BasePagination):
                 "name": self.page_size_query_param,
                 "required": False,
                 "in": "query",
-                "description": f"Rows per page (default {self.page_size}).",
+                "description": f"Rows per page (default {self.page_size}); another value is refused with a 400.",
                 "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
             },
         ]

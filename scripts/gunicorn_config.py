@@ -16,3 +16,6 @@ max_requests_jitter = 200
 worker_tmp_dir = "/dev/shm"
 accesslog = "-"
 errorlog = "-"
+# A request line up to gunicorn's largest limit (its default is 4094): a long query string (a garbled cursor, a
+# search pasted whole) reaches the app, which answers in the API's error shape rather than with gunicorn's page.
+limit_request_line = 8190

@@ -17,7 +17,7 @@ import nh3
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from saypro.errors import DomainError, InvalidInput
 from saypro.forms import add_service_errors
-from saypro.localtime import local_midnight
+from saypro.localtime import check_day, local_midnight
 from saypro.sla.models import Clock
 
 from . import metrics, selectors, services
@@ -351,6 +351,11 @@ def _fortnight(request: HttpRequest) -> tuple[datetime, datetime]:
         end_day = date.fromisoformat(request.GET.get("end", ""))
     except ValueError:
         end_day = timezone.localdate() + timedelta(days=1)
+    try:
+        check_day(end_day)
+    except ValueError as exc:
+        # Far enough from today, the fortnight's arithmetic leaves the calendar (0001-01-01 has no day before it).
+        raise BadRequest(str(exc)) from None
     return local_midnight(end_day - timedelta(days=14)), local_midnight(end_day)
 
 

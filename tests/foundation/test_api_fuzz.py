@@ -90,3 +90,66 @@ def test_no_input_from_an_administrator_breaks_the_api_or_its_contract(case, tok
 @FUZZ_SETTINGS
 def test_no_input_from_a_marketplace_user_breaks_the_api_or_its_contract(case, tokens):
     call_and_check(case, tokens["marketplace user"])
+
+
+# --- Known-hostile input, on top of what the generator finds ------------------------------------------------------
+# Values a generator rarely produces but a probe does: every list's cursor and page size, the metrics' periods at
+# the calendar's edges, and JSON nested far past any decoder's recursion limit. Each answer must be one the schema
+# documents (a 400 in the error shape), from both kinds of bearer.
+
+HOSTILE_PAGING = [
+    {"cursor": "cD1hYmM="},  # p=abc
+    {"cursor": "cD0lMDA="},  # p=%00
+    {"cursor": "9" * 5000},
+    {"page_size": "-1"},
+    {"page_size": "0"},
+    {"page_size": "lots"},
+    {"page_size": "201"},
+]
+HOSTILE_PERIODS = [
+    {"period": "week", "day": "9999-12-31"},
+    {"period": "month", "day": "0001-01-01"},
+    {"period": "week", "day": "0001-01-03"},
+    {"period": "custom", "start": "0001-01-01", "end": "0001-01-03"},
+    {"period": "custom", "start": "9999-12-01", "end": "9999-12-31"},
+]
+DEEP_JSON = "[" * 50_000 + "]" * 50_000
+
+
+def _operations_with(parameter: str) -> list[str]:
+    return sorted(
+        path
+        for path, operations in openapi_document()["paths"].items()
+        if any(p["name"] == parameter for p in operations.get("get", {}).get("parameters", []))
+    )
+
+
+def _call_hostile(path: str, method: str, tokens: dict, **kwargs) -> None:
+    operation = schema[path][method]
+    if "{id}" in path:  # a user's timeline: the administrator's own
+        kwargs["path_parameters"] = {"id": Token.objects.get(key=tokens["administrator"]).user_id}
+    for token in tokens.values():
+        case = operation.Case(**kwargs)
+        response = case.call(headers={"Authorization": f"Token {token}"})
+        assert response.status_code < 500, f"{method} {path} {kwargs.get('query', '')}: {response.status_code}"
+        case.validate_response(response, checks=CHECKS)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", _operations_with("page_size"))
+def test_hostile_cursors_and_page_sizes_get_a_documented_400(path, tokens):
+    for query in HOSTILE_PAGING:
+        _call_hostile(path, "GET", tokens, query=query)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", _operations_with("day"))
+def test_periods_at_the_calendars_edges_get_a_documented_400(path, tokens):
+    for query in HOSTILE_PERIODS:
+        _call_hostile(path, "GET", tokens, query=query)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/support/guidance/", "/api/v1/registrations/"])
+def test_deeply_nested_json_gets_a_documented_400(path, tokens):
+    _call_hostile(path, "POST", tokens, body=DEEP_JSON.encode(), media_type="application/json")

@@ -91,9 +91,13 @@ def test_a_cursor_from_another_sort_order_is_refused(users):
     assert list(refused.value.detail) == ["cursor"]
 
 
-def test_page_size_is_capped_and_a_bad_one_falls_back_to_the_default(users):
+def test_a_page_size_beyond_the_bounds_is_refused_and_none_means_the_default(users):
     UserFactory.create_batch(KeysetPagination.page_size - 9 + 1)
     queryset = annotated().order_by("pk")
-    assert len(page(queryset, None, 10_000)[0]) == min(User.objects.count(), KeysetPagination.max_page_size)
-    request = Request(APIRequestFactory().get("/list/", {"page_size": "lots"}))
+    assert len(page(queryset, None, KeysetPagination.max_page_size)[0]) == User.objects.count()
+    for size in (KeysetPagination.max_page_size + 1, 0, -1, "lots"):
+        with pytest.raises(exceptions.ValidationError) as refused:
+            KeysetPagination().paginate_queryset(queryset, Request(APIRequestFactory().get("/", {"page_size": size})))
+        assert list(refused.value.detail) == ["page_size"]
+    request = Request(APIRequestFactory().get("/list/"))
     assert len(KeysetPagination().paginate_queryset(queryset, request)) == KeysetPagination.page_size

@@ -152,3 +152,8 @@ def test_every_environment_variable_the_settings_read_is_documented_in_the_readm
 
     assert read, "no environment variables found in settings.py"
     assert {name for name in read if f"`{name}`" not in readme} == set()
+
+
+def test_gunicorn_lets_a_long_query_string_reach_the_app():
+    # So that a long cursor or search is refused by the app in the API's error shape, not by gunicorn's own page.
+    assert load_script("gunicorn_config").limit_request_line == 8190
