@@ -39,6 +39,7 @@ def spam_model(db, _spam_pipeline_blob):
         labels=["ham", "spam"],
         source="spam_train.csv",
         blob=_spam_pipeline_blob,
+        sklearn_version=ml.SKLEARN_VERSION,
         is_active=True,
     )
 
