@@ -107,7 +107,7 @@ def build_pipeline(*, calibrated: bool = True, calibration_folds: int = CALIBRAT
         return Pipeline([("features", features), ("classifier", margin)])
     # Sigmoid (Platt) calibration fitted on held-out folds: the margins of a linear SVM are not probabilities, and
     # sigmoid needs far fewer held-out examples per class than isotonic regression.
-    classifier = CalibratedClassifierCV(margin, method="sigmoid", cv=calibration_folds)
+    classifier = CalibratedClassifierCV(margin, method="sigmoid", cv=calibration_folds, ensemble=False)
     return Pipeline([("features", features), ("classifier", classifier)])
 
 

@@ -11,22 +11,27 @@ import csv
 import random
 from pathlib import Path
 
-FILLER = "please the a my i have is it this to and for with hello thanks today again now".split()
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+FILLER = _words("please the a my i have is it this to and for with hello thanks today again now")
 TOPICS = {
-    "billing": "refund charged payment card invoice money fee bank paid twice".split(),
-    "orders": "parcel delivery order shipped arrived courier tracking package late address".split(),
-    "accounts": "password login account profile email sign locked verify username reset".split(),
+    "billing": _words("refund charged payment card invoice money fee bank paid twice"),
+    "orders": _words("parcel delivery order shipped arrived courier tracking package late address"),
+    "accounts": _words("password login account profile email sign locked verify username reset"),
 }
 # Words that two labels share: texts made of them are honestly ambiguous.
 SHARED = {
-    ("billing", "orders"): "order refund cancel return".split(),
-    ("orders", "accounts"): "address details update change".split(),
-    ("accounts", "billing"): "card details security charge".split(),
+    ("billing", "orders"): _words("order refund cancel return"),
+    ("orders", "accounts"): _words("address details update change"),
+    ("accounts", "billing"): _words("card details security charge"),
 }
 
-SPAM_WORDS = "win prize free claim txt call cash urgent offer winner award selected reply now stop".split()
-HAM_WORDS = "lunch meeting tomorrow home sorry later dinner love call see tonight work class ok".split()
-BOTH = "call now free text reply today".split()
+SPAM_WORDS = _words("win prize free claim txt call cash urgent offer winner award selected reply now stop")
+HAM_WORDS = _words("lunch meeting tomorrow home sorry later dinner love call see tonight work class ok")
+BOTH = _words("call now free text reply today")
 
 
 def _neighbours(label: str) -> list[str]:
@@ -55,7 +60,9 @@ def topic_texts(n: int, *, seed: int = 0, ambiguous: float = 0.25) -> tuple[list
     return texts, truth
 
 
-def spam_texts(n: int, *, seed: int = 0, spam_share: float = 0.3, ambiguous: float = 0.15) -> tuple[list[str], list[str]]:
+def spam_texts(
+    n: int, *, seed: int = 0, spam_share: float = 0.3, ambiguous: float = 0.15
+) -> tuple[list[str], list[str]]:
     """`n` short messages, `spam_share` of them spam; `ambiguous` of each kind borrow the other's words."""
     rng = random.Random(seed)
     texts, truth = [], []

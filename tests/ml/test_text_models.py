@@ -261,7 +261,9 @@ def test_only_a_bounded_number_of_versions_is_kept(monkeypatch, spam_sample):
     ]
 
 
-def test_a_model_pickled_by_another_scikit_learn_is_retrained_not_loaded(spam_sample, django_capture_on_commit_callbacks):
+def test_a_model_pickled_by_another_scikit_learn_is_retrained_not_loaded(
+    spam_sample, django_capture_on_commit_callbacks
+):
     texts, labels = spam_sample
     TextModel.objects.create(
         name="test.old",

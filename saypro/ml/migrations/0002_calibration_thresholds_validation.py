@@ -2,11 +2,18 @@
 
 from django.db import migrations, models
 
+from accounts.roles import sync_roles
+
+
+def grant_roles(apps, schema_editor):
+    sync_roles(apps)
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('ml', '0001_initial'),
+        ('accounts', '0002_registration_policy_and_roles'),
     ]
 
     operations = [
@@ -47,4 +54,5 @@ class Migration(migrations.Migration):
             name='metrics',
             field=models.JSONField(blank=True, default=dict, help_text='Cross-validated on the training examples.'),
         ),
+        migrations.RunPython(grant_roles, migrations.RunPython.noop),
     ]
