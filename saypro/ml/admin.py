@@ -80,9 +80,7 @@ class TextModelAdmin(admin.ModelAdmin):
             ("Brier score (0 is perfect)", f"{figures.get('brier', 0):.4f}"),
             ("Mean confidence", _percent(figures.get("mean_confidence"))),
         ]
-        return format_html(
-            "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
-        )
+        return format_html("<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows))
 
     @admin.display(description="Thresholds")
     def threshold_figures(self, obj: TextModel) -> str:

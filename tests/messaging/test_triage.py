@@ -136,7 +136,9 @@ def test_the_retrain_command_bootstraps_from_bitext_intents_and_reports_accuracy
     out = capsys.readouterr().out
     assert "messaging.category v1 trained on 14 examples (bitext.csv + 2 agent labels)" in out
     assert "2-fold accuracy" in out and "policy" in out
-    assert classification.categorise("I need my refund for order 555").category == Category.SUPPORT
+    # Calibrated on 14 examples the model is unsure; it may only suggest, but it has learnt the category.
+    decision = classification.categorise("I need my refund for order 555")
+    assert (decision.category or decision.suggestion) == Category.SUPPORT
 
 
 def test_routing_picks_the_least_loaded_on_duty_agent_of_the_category_team(user, member):
