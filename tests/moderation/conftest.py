@@ -10,7 +10,6 @@ from django.utils import timezone
 from saypro.ml import services as ml
 from saypro.ml.models import TextModel
 from tests.factories import UserFactory
-
 from tests.ml.generated import spam_texts, write_csv
 
 
