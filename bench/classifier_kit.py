@@ -91,7 +91,7 @@ def fit_like_the_product(texts: list[str], labels: list[str], *, targets: Any) -
     pairs = [(t, y) for t, y in zip(texts, labels, strict=True) if ml.normalise(t) not in seen]
     train_x, train_y = [t for t, _ in pairs], [y for _, y in pairs]
     started = time.perf_counter()
-    pipeline = ml._pipeline_for(train_y).fit(train_x, train_y)
+    pipeline = ml._pipeline_for(train_x, train_y).fit(train_x, train_y)
     seconds = time.perf_counter() - started
     figures, thresholds = ml.validation_figures(pipeline, held_texts, held_labels, targets=targets)
     return Fitted(pipeline, thresholds, figures, seconds, len(train_x))

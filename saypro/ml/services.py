@@ -90,7 +90,7 @@ class Prediction:
         return self.probabilities.get(label, 0.0)
 
 
-def build_pipeline(*, calibrated: bool = True, calibration_folds: int = CALIBRATION_FOLDS) -> Any:
+def build_pipeline(*, calibrated: bool = True, calibration_folds: Any = CALIBRATION_FOLDS) -> Any:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion, Pipeline
@@ -105,12 +105,13 @@ def build_pipeline(*, calibrated: bool = True, calibration_folds: int = CALIBRAT
         ],
         transformer_weights={"words": 1.0, "chars": 1.5},
     )
-    margin = LinearSVC(C=0.5)
+    margin = LinearSVC(C=0.5, random_state=0)
     if not calibrated:
         return Pipeline([("features", features), ("classifier", margin)])
-    # Sigmoid (Platt) calibration fitted on held-out folds: the margins of a linear SVM are not probabilities, and
-    # sigmoid needs far fewer held-out examples per class than isotonic regression.
-    classifier = CalibratedClassifierCV(margin, method="sigmoid", cv=calibration_folds, ensemble=False)
+    # Temperature scaling fitted on held-out folds: the margins of a linear SVM are not probabilities. One
+    # parameter for all labels is stable even with few examples per label (per-label sigmoids are not, and can
+    # change which label wins), and it never changes which label wins: only how sure the model says it is.
+    classifier = CalibratedClassifierCV(margin, method="temperature", cv=calibration_folds, ensemble=False)
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
@@ -121,8 +122,26 @@ def _smallest_count(labels: Sequence[str]) -> int:
     return min(counts.values())
 
 
-def _pipeline_for(labels: Sequence[str]) -> Any:
-    return build_pipeline(calibration_folds=max(2, min(CALIBRATION_FOLDS, _smallest_count(labels))))
+def calibration_folds(texts: Sequence[str], labels: Sequence[str]) -> Any:
+    """The folds calibration is fitted on: copies of one text stay in one fold (a held-out copy of a training text
+    would teach the calibrator that the model is always right), stratified by label, as many as the rarest
+    label's distinct texts allow, at most CALIBRATION_FOLDS."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    groups = [normalise(text) for text in texts]
+    distinct: dict[str, set[str]] = {}
+    for group, label in zip(groups, labels, strict=True):
+        distinct.setdefault(label, set()).add(group)
+    folds = min(CALIBRATION_FOLDS, min(len(members) for members in distinct.values()))
+    if folds < 2:
+        # A label with one distinct text: only its copies can be held out.
+        return max(2, min(CALIBRATION_FOLDS, _smallest_count(labels)))
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=0)
+    return list(splitter.split(list(texts), list(labels), groups))
+
+
+def _pipeline_for(texts: Sequence[str], labels: Sequence[str]) -> Any:
+    return build_pipeline(calibration_folds=calibration_folds(texts, labels))
 
 
 def evaluate(texts: Sequence[str], labels: Sequence[str], *, folds: int = 5, seed: int = 0) -> dict[str, Any]:
@@ -132,11 +151,9 @@ def evaluate(texts: Sequence[str], labels: Sequence[str], *, folds: int = 5, see
     labels = list(labels)
     folds = max(2, min(folds, _smallest_count(labels)))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    # Each training fold holds (folds - 1) / folds of the smallest label: calibrate on as many folds as it allows.
-    inner = min(CALIBRATION_FOLDS, _smallest_count(labels) * (folds - 1) // folds)
-    # Too few of some label to calibrate within a training fold: the uncalibrated margins pick the same labels.
-    pipeline = build_pipeline(calibration_folds=inner) if inner >= 2 else build_pipeline(calibrated=False)
-    predicted = cross_val_predict(pipeline, list(texts), labels, cv=splitter)
+    # Temperature scaling never changes which label wins: the uncalibrated margins give the same predictions at a
+    # fraction of the cost.
+    predicted = cross_val_predict(build_pipeline(calibrated=False), list(texts), labels, cv=splitter)
     return {"folds": folds, **label_figures(labels, list(predicted))}
 
 
@@ -229,13 +246,15 @@ def validation_figures(
         column = classes.index(targets.positive)
         scores = [float(row[column]) for row in probabilities]
         is_positive = [label == targets.positive for label in labels]
-        thresholds[AUTO] = precision_threshold(scores, is_positive, target=targets.precision)
-        figures[AUTO] = {"target_precision": targets.precision, **_at_threshold(scores, is_positive, thresholds[AUTO])}
+        auto = precision_threshold(scores, is_positive, target=targets.precision)
+        thresholds[AUTO] = auto
+        figures[AUTO] = {"target_precision": targets.precision, **_at_threshold(scores, is_positive, auto)}
         if targets.review_recall is not None:
-            thresholds[REVIEW] = recall_threshold(scores, is_positive, target=targets.review_recall)
-            if thresholds[REVIEW] is not None and thresholds[AUTO] is not None:
+            review_at = recall_threshold(scores, is_positive, target=targets.review_recall)
+            if review_at is not None and auto is not None:
                 # What is hidden is also reviewed: review never starts above the auto threshold.
-                thresholds[REVIEW] = min(thresholds[REVIEW], thresholds[AUTO])
+                review_at = min(review_at, auto)
+            thresholds[REVIEW] = review_at
             review = _at_threshold(scores, is_positive, thresholds[REVIEW])
             positives = sum(is_positive)
             review["recall"] = round(review["right"] / positives, 4) if positives else None
@@ -369,7 +388,7 @@ def text_model_train(
         texts, labels = [t for t, _ in pairs], [lab for _, lab in pairs]
         _check_training_data(texts, labels)
     metrics = evaluate(texts, labels, folds=folds) if folds else {}
-    pipeline = _pipeline_for(labels).fit(texts, labels)
+    pipeline = _pipeline_for(texts, labels).fit(texts, labels)
     figures: dict[str, Any] = {}
     thresholds: dict[str, float | None] = {}
     if held is not None:

@@ -100,3 +100,15 @@ def test_retraining_is_scheduled_weekly():
     entry = app.conf.beat_schedule["moderation-spam-retrain"]
     assert entry["task"] == "moderation.tasks.spam_model_retrain"
     assert isinstance(entry["schedule"], crontab) and len(entry["schedule"].day_of_week) == 1
+
+
+def test_the_command_reports_the_thresholds_chosen_on_the_validation_set(spam_csv):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("train_spam_model", "--csv", str(spam_csv), "--no-decisions", "--folds", "0", stdout=out)
+    model = TextModel.objects.get(name=MODEL_NAME, is_active=True)
+    assert f"review P(spam) ≥ {model.thresholds['review']:.3f}" in out.getvalue()
+    assert f"auto-hide P(spam) ≥ {model.thresholds['auto']:.3f}" in out.getvalue()
