@@ -50,6 +50,7 @@ VALIDATION_SHARE = 0.2
 # A label with fewer examples stays wholly in training: holding one of three out would cripple it.
 MIN_LABEL_FOR_VALIDATION = 5
 CALIBRATION_FOLDS = 5
+MIN_DISTINCT_FOR_GROUPED_CALIBRATION = 3
 
 AUTO = "auto"
 REVIEW = "review"
@@ -133,8 +134,9 @@ def calibration_folds(texts: Sequence[str], labels: Sequence[str]) -> Any:
     for group, label in zip(groups, labels, strict=True):
         distinct.setdefault(label, set()).add(group)
     folds = min(CALIBRATION_FOLDS, min(len(members) for members in distinct.values()))
-    if folds < 2:
-        # A label with one distinct text: only its copies can be held out.
+    if folds < MIN_DISTINCT_FOR_GROUPED_CALIBRATION:
+        # Holding out one of a label's only two texts leaves nothing like it to learn from, and the calibrator
+        # would conclude the model knows nothing; with so little, held-out copies are the lesser evil.
         return max(2, min(CALIBRATION_FOLDS, _smallest_count(labels)))
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=0)
     return list(splitter.split(list(texts), list(labels), groups))

@@ -290,3 +290,14 @@ def test_a_model_pickled_by_another_scikit_learn_is_retrained_not_loaded(
         assert ml.text_model_rebuild(name="test.old") is None
     finally:
         ml._tasks.pop("test.old", None)
+
+
+def test_calibration_folds_keep_copies_of_a_text_together():
+    texts, labels = topic_texts(120, seed=4)
+    texts, labels = texts + [t.upper() for t in texts[:30]], labels + labels[:30]
+    folds = ml.calibration_folds(texts, labels)
+    assert len(folds) == ml.CALIBRATION_FOLDS
+    for train, held in folds:
+        assert not {ml.normalise(texts[i]) for i in train} & {ml.normalise(texts[i]) for i in held}
+    # Two distinct texts a label are too few to hold one out: plain stratified folds over the copies.
+    assert ml.calibration_folds(["a b", "c d", "e f", "g h"] * 3, ["x", "x", "y", "y"] * 3) == 5

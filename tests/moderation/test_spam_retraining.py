@@ -112,3 +112,15 @@ def test_the_command_reports_the_thresholds_chosen_on_the_validation_set(spam_cs
     model = TextModel.objects.get(name=MODEL_NAME, is_active=True)
     assert f"review P(spam) ≥ {model.thresholds['review']:.3f}" in out.getvalue()
     assert f"auto-hide P(spam) ≥ {model.thresholds['auto']:.3f}" in out.getvalue()
+
+
+def test_the_keywords_page_shows_where_the_classifier_opens_cases_and_hides(client, moderator, spam_csv):
+    from django.urls import reverse
+
+    from moderation.spam import spam_model_train
+
+    model = spam_model_train(csv=spam_csv, with_decisions=False, folds=0)
+    client.force_login(moderator)
+    page = client.get(reverse("moderation:keywords")).content.decode()
+    assert "Opens a case" in page and "Hides" in page
+    assert f"{model.thresholds['auto']:.3f}" in page and f"{model.thresholds['review']:.3f}" in page
