@@ -1,7 +1,8 @@
 """Staff roles: Django groups and the permissions each one carries.
 
-The grants below cover accounts, the SLA kernel and the audit trail. Every other app lists its own grants on
-its AppConfig as `role_permissions = {ROLE: ["app.codename", ...]}`, so an app brings its permissions with it.
+The grants below cover accounts, the SLA kernel, the audit trail and the text classifiers. Every other app lists
+its own grants on its AppConfig as `role_permissions = {ROLE: ["app.codename", ...]}`, so an app brings its
+permissions with it.
 `sync_roles` (run by each app's data migration and by `manage.py sync_roles`) creates missing groups and grants
 what is listed. It never removes a permission an administrator added by hand.
 """
@@ -37,6 +38,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.view_feedback",
     ],
     ADMINISTRATOR: [
+        # The classifiers' pages: version, training data, figures, thresholds, decisions (read-only).
+        "ml.view_textmodel",
+        "ml.view_validationset",
         "accounts.review_registration",
         "accounts.view_registration",
         "accounts.view_blockrule",

@@ -84,3 +84,11 @@ class MessagingConfig(AppConfig):
         )
         load_register("messaging", selectors.open_conversations_per_agent)
         integrations.moderation_register()
+
+        from saypro.ml.services import Task, task_register
+
+        from . import classification
+
+        task_register(
+            Task(classification.MODEL_NAME, retrain=classification.rebuild, decisions=classification.decisions_since)
+        )

@@ -123,7 +123,9 @@ def retrain_category_model() -> int | None:
     bootstrap = settings.MESSAGING_CATEGORY_BOOTSTRAP_CSV
     path = Path(bootstrap) if bootstrap else None
     try:
-        model = classification.retrain(bootstrap_csv=path if path and path.exists() else None, folds=0)
+        model = classification.retrain(
+            bootstrap_csv=path if path and path.exists() else None, folds=0, only_if_not_worse=True
+        )
     except services.InvalidInput:
         return None
     return model.version

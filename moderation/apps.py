@@ -76,3 +76,9 @@ class ModerationConfig(AppConfig):
             )
         )
         nav_register(NavEntry("Moderation figures", "moderation:figures", "moderation.view_moderation_figures"))
+
+        from saypro.ml.services import Task, task_register
+
+        from . import spam
+
+        task_register(Task(spam.MODEL_NAME, retrain=spam.spam_model_rebuild, decisions=spam.decisions_since))

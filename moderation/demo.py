@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import bisect
 import logging
-import pickle
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
@@ -34,6 +32,7 @@ from marketplace.demo import DemoListing, plan_for
 from marketplace.models import Listing, ListingStatus
 from saypro.audit.models import AuditEntry
 from saypro.errors import InvalidInput
+from saypro.ml import services as ml
 from saypro.ml.models import TextModel
 from saypro.sla.models import Clock, ClockEvent, Policy
 from saypro.sla.services import spec_for
@@ -194,14 +193,11 @@ def moderators_ensure() -> list[User]:
     return team
 
 
-def _spam_pipeline() -> tuple[Any, int] | None:
-    model = TextModel.objects.filter(name=MODEL_NAME, is_active=True).first()
-    if model is None and training_csv() is not None:
+def _spam_model() -> ml.Loaded | None:
+    if TextModel.objects.filter(name=MODEL_NAME, is_active=True).first() is None and training_csv() is not None:
         # No cross-validation: the phase retrains (and evaluates) with the quarter's decisions at its end.
-        model = spam_model_train(with_decisions=False, folds=0)
-    if model is None:
-        return None
-    return pickle.loads(bytes(model.blob)), model.version
+        spam_model_train(with_decisions=False, folds=0)
+    return ml.active_model(MODEL_NAME)
 
 
 class ModerationSimulator:
@@ -244,9 +240,11 @@ class ModerationSimulator:
         texts = [listing.text for listing in self.listings]
         probabilities: Sequence[float | None] = [None] * len(texts)
         version = None
-        pipeline = _spam_pipeline()
-        if pipeline is not None:
-            model, version = pipeline
+        review_at, hide_at = detection.spam_thresholds({})
+        loaded = _spam_model()
+        if loaded is not None:
+            model, version = loaded.pipeline, loaded.version
+            review_at, hide_at = detection.spam_thresholds(loaded.thresholds)
             spam_column = list(model.classes_).index("spam")
             probabilities = [float(row[spam_column]) for row in model.predict_proba(texts)]
         medians = self.medians()
@@ -270,21 +268,18 @@ class ModerationSimulator:
                 findings.append(
                     Finding(Code.VELOCITY, Reason.SPAM, detection.VELOCITY_WEIGHT, f"{len(recent)} listings in an hour")
                 )
-            probability = probabilities[index]
-            if probability is not None and probability >= detection.CLASSIFIER_MIN_PROBABILITY:
-                share = (probability - detection.CLASSIFIER_MIN_PROBABILITY) / (
-                    1 - detection.CLASSIFIER_MIN_PROBABILITY
-                )
-                findings.append(
-                    Finding(
-                        Code.CLASSIFIER,
-                        Reason.SPAM,
-                        round(detection.CLASSIFIER_WEIGHT * share),
-                        f"P(spam) {probability:.0%} (model v{version})",
-                    )
-                )
             verified = self.verified(listing.seller.pk, listing.created_at)
             medium_at, high_at = detection.thresholds(verified)
+            probability = probabilities[index]
+            points = 0
+            if probability is not None:
+                points = detection.classifier_points(
+                    probability, review_at=review_at, hide_at=hide_at, medium_at=medium_at, high_at=high_at
+                )
+            if points > 0:
+                findings.append(
+                    Finding(Code.CLASSIFIER, Reason.SPAM, points, f"P(spam) {probability:.0%} (model v{version})")
+                )
             score = min(detection.MAX_SCORE, sum(f.weight for f in findings))
             self.detections.append(
                 DemoDetection(

@@ -8,20 +8,25 @@ also hidden at once. Authors without the verified badge are held to lower thresh
 - phone numbers: contact details that take a deal off the platform (the classic advance-fee pattern);
 - near-duplicates: the same text (MinHash) posted recently as another object, by the author or by someone else;
 - velocity: a new account posting many items in an hour;
-- the spam classifier (moderation.spam), when one is trained;
+- the spam classifier (moderation.spam), when one is trained: its calibrated P(spam) alone opens a case at the
+  version's review threshold and hides at its auto-hide threshold, for verified and unverified authors alike;
 - kind-specific detectors registered with the kind (e.g. the listing's price against its category's median).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import phonenumbers
 from django.utils import timezone
+
+from saypro.ml.services import AUTO, REVIEW
 
 from . import fingerprints
 from .models import DetectionSignal, Fingerprint, KeywordRule, Reason
@@ -42,10 +47,12 @@ PHONE_WEIGHT = 20
 DUPLICATE_OWN_WEIGHT = 20
 DUPLICATE_OTHER_WEIGHT = 30
 VELOCITY_WEIGHT = 30
-# The classifier learnt spam from text messages: below 70 % it says little about a listing (ordinary ads read
-# "spammier" than chat), and its points grow from there to CLASSIFIER_WEIGHT at certainty.
-CLASSIFIER_WEIGHT = 75
-CLASSIFIER_MIN_PROBABILITY = 0.7
+# The classifier's calibrated P(spam) is compared with the two thresholds its version chose on validation data:
+# from the review threshold (recall >= 95 %) it alone opens a case, from the auto-hide threshold (precision >= 99 %)
+# it alone hides the content, whatever the author's badge. These apply to a version trained on too little to
+# choose its own.
+DEFAULT_REVIEW_PROBABILITY = 0.5
+DEFAULT_HIDE_PROBABILITY = 0.95
 
 DUPLICATE_WINDOW = timedelta(days=14)
 NEW_ACCOUNT_AGE = timedelta(days=7)
@@ -162,17 +169,43 @@ def velocity_findings(*, kind: str, author: Any) -> list[Finding]:
     ]
 
 
-def classifier_findings(text: str) -> tuple[list[Finding], float | None, int | None]:
+def classifier_points(
+    probability: float, *, review_at: float | None, hide_at: float | None, medium_at: int, high_at: int
+) -> int:
+    """Points for P(spam) such that the classifier alone reaches `medium_at` exactly at the review threshold and
+    `high_at` exactly at the auto-hide threshold; in between, points rise toward (never to) `high_at`, so that a
+    rule's points can still tip the content into hiding. None: the version found no threshold meeting its target."""
+    if hide_at is not None and probability >= hide_at:
+        return high_at
+    if review_at is None or probability < review_at:
+        return 0
+    upper = hide_at if hide_at is not None else 1.0
+    share = (probability - review_at) / (upper - review_at) if upper > review_at else 0.0
+    return medium_at + math.floor(share * (high_at - 1 - medium_at))
+
+
+def spam_thresholds(thresholds: Mapping[str, float | None]) -> tuple[float | None, float | None]:
+    """(review, hide) probabilities of a version's thresholds, the defaults for a version that chose none."""
+    review = thresholds.get(REVIEW, DEFAULT_REVIEW_PROBABILITY)
+    hide = thresholds.get(AUTO, DEFAULT_HIDE_PROBABILITY)
+    return review, hide
+
+
+def classifier_findings(text: str, *, medium_at: int, high_at: int) -> tuple[list[Finding], float | None, int | None]:
     scored = spam_probability(text)
     if scored is None:
         return [], None, None
-    probability, version = scored
-    if probability < CLASSIFIER_MIN_PROBABILITY:
+    probability, version, chosen = scored
+    review_at, hide_at = spam_thresholds(chosen)
+    weight = classifier_points(probability, review_at=review_at, hide_at=hide_at, medium_at=medium_at, high_at=high_at)
+    if weight <= 0:
         return [], probability, version
-    weight = round(CLASSIFIER_WEIGHT * (probability - CLASSIFIER_MIN_PROBABILITY) / (1 - CLASSIFIER_MIN_PROBABILITY))
+    limits = ", ".join(
+        f"{what} from {value:.0%}" for what, value in (("review", review_at), ("hide", hide_at)) if value is not None
+    )
     return (
-        [Finding(Code.CLASSIFIER, Reason.SPAM, weight, f"P(spam) {probability:.0%} (model v{version})")],
-        (probability),
+        [Finding(Code.CLASSIFIER, Reason.SPAM, weight, f"P(spam) {probability:.0%} (model v{version}; {limits})")],
+        probability,
         version,
     )
 
@@ -209,11 +242,11 @@ def detect(
         findings += detector(obj, text)
     probability: float | None = None
     version: int | None = None
+    medium_at, high_at = thresholds(author_verified)
     if Code.CLASSIFIER not in skip:
-        found, probability, version = classifier_findings(text)
+        found, probability, version = classifier_findings(text, medium_at=medium_at, high_at=high_at)
         findings += found
     score = min(MAX_SCORE, sum(f.weight for f in findings))
-    medium_at, high_at = thresholds(author_verified)
     return Result(
         score=score,
         level=level_for(score, medium_at, high_at),

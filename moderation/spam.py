@@ -4,12 +4,14 @@
 It is trained from MODERATION_SPAM_CSV (by default the SMS Spam Collection in ../shared/data/spam_train.csv) and
 retrained with what moderators decided: removed for spam, scams or off-platform contact counts as spam, kept (or
 reversed on appeal) as ham. Without a trained model and without the file, detection runs on its rules alone and
-says so on every detection (no model version).
+says so on every detection (no model version). Each version chooses its review threshold (recall >= 0.95) and
+its auto-hide threshold (precision >= 0.99) on the task's validation set; detection turns them into points.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from django.conf import settings
@@ -17,7 +19,7 @@ from django.core.cache import cache
 from django.db.models import Q
 
 from saypro.ml.models import TextModel
-from saypro.ml.services import classify, read_labelled_csv, text_model_train
+from saypro.ml.services import Targets, classify, read_labelled_csv, text_model_train
 
 from .models import Action, Decision, Rule
 
@@ -28,6 +30,8 @@ SPAM = "spam"
 HAM = "ham"
 SPAM_RULES = (Rule.SPAM, Rule.SCAM, Rule.OFF_PLATFORM)
 _TRAIN_LOCK = "moderation:spam-training"
+# Hiding without a person looking must almost never hit honest content; a case must open for nearly every spam.
+TARGETS = Targets(precision=0.99, positive=SPAM, review_recall=0.95)
 
 
 def training_csv() -> Path | None:
@@ -50,8 +54,11 @@ def decision_examples() -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def spam_model_train(*, csv: Path | None = None, with_decisions: bool = True, folds: int = 5) -> TextModel:
-    """Train and activate the next version; raises InvalidInput when there is nothing to learn from."""
+def spam_model_train(
+    *, csv: Path | None = None, with_decisions: bool = True, folds: int = 5, only_if_not_worse: bool = False
+) -> TextModel:
+    """Train the next version and activate it (a refit, `only_if_not_worse`, only when it does at least as well
+    on the validation set as the active one); raises InvalidInput when there is nothing to learn from."""
     texts: list[str] = []
     labels: list[str] = []
     sources = []
@@ -64,7 +71,15 @@ def spam_model_train(*, csv: Path | None = None, with_decisions: bool = True, fo
         texts += extra_texts
         labels += extra_labels
         sources.append(f"{len(extra_texts)} moderation decisions")
-    return text_model_train(name=MODEL_NAME, texts=texts, labels=labels, folds=folds, source=" + ".join(sources))
+    return text_model_train(
+        name=MODEL_NAME,
+        texts=texts,
+        labels=labels,
+        folds=folds,
+        source=" + ".join(sources),
+        targets=TARGETS,
+        only_if_not_worse=only_if_not_worse,
+    )
 
 
 def spam_model_ensure() -> bool:
@@ -85,10 +100,26 @@ def spam_model_ensure() -> bool:
     return True
 
 
-def spam_probability(text: str) -> tuple[float, int] | None:
-    """P(spam) and the model version, or None when no model is trained."""
+def spam_model_rebuild() -> TextModel:
+    """A full retrain (its active version was pickled by another scikit-learn version)."""
+    return spam_model_train(folds=0)
+
+
+def decisions_since(version: int) -> int:
+    """Contents the version's points took to a case (or to hiding)."""
+    from .models import Detection, DetectionSignal
+
+    return (
+        Detection.objects.filter(model_version=version, level__in=[Detection.Level.MEDIUM, Detection.Level.HIGH])
+        .filter(signals__code=DetectionSignal.Code.CLASSIFIER)
+        .distinct()
+        .count()
+    )
+
+
+def spam_probability(text: str) -> tuple[float, int, Mapping[str, float | None]] | None:
+    """Calibrated P(spam), the model version and its thresholds, or None when no model is trained."""
     prediction = classify(MODEL_NAME, text)
     if prediction is None:
         return None
-    probability = prediction.confidence if prediction.label == SPAM else 1.0 - prediction.confidence
-    return probability, prediction.version
+    return prediction.probability(SPAM), prediction.version, prediction.thresholds

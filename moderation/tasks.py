@@ -108,7 +108,8 @@ def notify_appeal(appeal_id: int) -> None:
 
 @shared_task
 def spam_model_retrain() -> int | None:
-    """Retrain the spam classifier with moderators' decisions once enough new ones came in; returns the version."""
+    """Retrain the spam classifier with moderators' decisions once enough new ones came in; returns the version
+    (active only if it did at least as well on the validation set as the active one)."""
     from .spam import MODEL_NAME, spam_model_train
 
     active = TextModel.objects.filter(name=MODEL_NAME, is_active=True).first()
@@ -116,7 +117,7 @@ def spam_model_retrain() -> int | None:
     if since.count() < RETRAIN_MIN_NEW_DECISIONS:
         return None
     try:
-        model = spam_model_train()
+        model = spam_model_train(only_if_not_worse=True)
     except InvalidInput as exc:
         logger.warning("Spam model not retrained: %s", exc)
         return None

@@ -349,8 +349,9 @@ PRIVACY_POLICY_VERSION = env_str("SAYPRO_PRIVACY_POLICY_VERSION", "2026-01")
 TERMS_VERSION = env_str("SAYPRO_TERMS_VERSION", "2026-01")
 # Moderation: the labelled CSV (text, label = spam/ham) the spam classifier is trained on when none exists yet.
 MODERATION_SPAM_CSV = env_str("MODERATION_SPAM_CSV", str(BASE_DIR.parent / "shared" / "data" / "spam_train.csv"))
-# Messaging: the classifier's confidence (in %) below which an agent sets the category, users' messages per
-# hour, and the days a conversation may wait on the user before it is resolved automatically.
+# Messaging: the classifier's confidence (in %) below which an agent sets the category (for a model version
+# trained on too few examples to choose its own threshold on a validation set), users' messages per hour, and the
+# days a conversation may wait on the user before it is resolved automatically.
 MESSAGING_CATEGORY_MIN_CONFIDENCE = env_int("MESSAGING_CATEGORY_MIN_CONFIDENCE", 60, minimum=0) / 100
 MESSAGING_USER_MESSAGES_PER_HOUR = env_int("MESSAGING_USER_MESSAGES_PER_HOUR", 20, minimum=1)
 MESSAGING_AUTO_RESOLVE_DAYS = env_int("MESSAGING_AUTO_RESOLVE_DAYS", 7, minimum=1)
@@ -373,7 +374,8 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     ) from None
 # Days after solving during which a requester's answer reopens the ticket; afterwards it is closed.
 SUPPORT_REOPEN_DAYS = env_int("SUPPORT_REOPEN_DAYS", 7, minimum=1)
-# Below this classifier confidence (in %) a ticket waits in the triage view for an agent.
+# Below this classifier confidence (in %) a ticket waits in the triage view for an agent, when the model version
+# was trained on too few examples to choose its own threshold on a validation set.
 SUPPORT_TRIAGE_MIN_CONFIDENCE = env_int("SUPPORT_TRIAGE_MIN_CONFIDENCE", 60, minimum=1) / 100
 SUPPORT_AUTO_ASSIGN = env_bool("SUPPORT_AUTO_ASSIGN", True)
 # Satisfaction surveys: links valid this many days, a rating changeable this many days, points per answer.

@@ -123,3 +123,10 @@ class SupportConfig(AppConfig):
             )
         )
         load_register("support.tickets", open_load)
+
+        from saypro.ml.services import Task, task_register
+
+        from . import triage
+        from .services import TRIAGE_MODEL
+
+        task_register(Task(TRIAGE_MODEL, retrain=triage.triage_model_rebuild, decisions=triage.decisions_since))

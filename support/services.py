@@ -417,8 +417,9 @@ def _apply_rules(ticket: Ticket) -> bool:
 
 
 def ticket_triage(*, ticket: Ticket) -> Ticket:
-    """Give an untriaged ticket its department: rules first, then the classifier, whose version and confidence
-    are kept; below SUPPORT_TRIAGE_MIN_CONFIDENCE the ticket waits in the triage view. Safe to run twice."""
+    """Give an untriaged ticket its department: rules first, then the classifier, whose version and calibrated
+    confidence are kept; below the version's routing threshold (SUPPORT_TRIAGE_MIN_CONFIDENCE when it has none)
+    the ticket waits in the triage view. Safe to run twice."""
     with transaction.atomic():
         ticket = _lock(ticket)
         if ticket.department_id is not None or not ticket.is_open:
@@ -433,7 +434,10 @@ def ticket_triage(*, ticket: Ticket) -> Ticket:
                 ticket.triage_confidence = prediction.confidence
                 ticket.triage_label = prediction.label[:40]
                 department = Department.objects.filter(slug=prediction.label, is_active=True).first()
-                if department is not None and prediction.confidence >= settings.SUPPORT_TRIAGE_MIN_CONFIDENCE:
+                # The version's own threshold, chosen on its validation set to keep automatic routing 97 % right;
+                # a version trained on too little to choose one falls back to the configured minimum.
+                threshold = prediction.threshold(ml.AUTO, settings.SUPPORT_TRIAGE_MIN_CONFIDENCE)
+                if department is not None and threshold is not None and prediction.confidence >= threshold:
                     ticket.department = department
                     ticket.triage_source = TriageSource.MODEL
                     ticket.needs_triage = False
@@ -476,7 +480,7 @@ def triage_explanation(ticket: Ticket) -> str:
     if ticket.triage_confidence is not None:
         return (
             f"Classifier v{ticket.triage_model_version} was unsure: {ticket.triage_label} "
-            f"({ticket.triage_confidence:.0%}, below {settings.SUPPORT_TRIAGE_MIN_CONFIDENCE:.0%})."
+            f"({ticket.triage_confidence:.0%}, below its threshold for routing on its own)."
         )
     if ticket.needs_triage:
         return "No rule matched and no classifier is trained yet."

@@ -125,6 +125,7 @@ def close_solved_tickets() -> int:
 
 @shared_task
 def retrain_triage_model() -> int | None:
-    """Refit the triage classifier with agents' transfers once enough are new; returns the new version."""
+    """Refit the triage classifier with agents' transfers once enough are new; returns the new version (active
+    only if it did at least as well on the validation set)."""
     model = triage.triage_model_retrain()
     return model.version if model is not None else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -11,8 +10,7 @@ from django.utils import timezone
 from saypro.ml import services as ml
 from saypro.ml.models import TextModel
 from tests.factories import UserFactory
-
-SPAM_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "spam_train.csv"
+from tests.ml.generated import spam_texts, write_csv
 
 
 @pytest.fixture(autouse=True)
@@ -24,21 +22,30 @@ def _fresh_model_cache():
 
 
 @pytest.fixture(scope="session")
-def _spam_pipeline_blob():
-    texts, labels = ml.read_labelled_csv(SPAM_CSV, label_column="label")
+def spam_csv(tmp_path_factory):
+    """A labelled spam/ham file made up for the tests (400 messages, text and label columns)."""
+    texts, labels = spam_texts(400, seed=2)
+    return write_csv(tmp_path_factory.mktemp("spam") / "spam.csv", texts, labels)
+
+
+@pytest.fixture(scope="session")
+def _spam_pipeline_blob(spam_csv):
+    texts, labels = ml.read_labelled_csv(spam_csv, label_column="label")
     return pickle.dumps(ml.build_pipeline().fit(texts, labels))
 
 
 @pytest.fixture
 def spam_model(db, _spam_pipeline_blob):
-    """The spam classifier trained on ../shared/data/spam_train.csv (fitted once per test session)."""
+    """A spam classifier trained on generated messages (fitted once per test session), without thresholds of its
+    own: detection applies its defaults."""
     return TextModel.objects.create(
         name="moderation.spam",
         version=1,
-        trained_on=3102,
+        trained_on=400,
         labels=["ham", "spam"],
-        source="spam_train.csv",
+        source="spam.csv",
         blob=_spam_pipeline_blob,
+        sklearn_version=ml.SKLEARN_VERSION,
         is_active=True,
     )
 

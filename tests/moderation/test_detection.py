@@ -11,14 +11,12 @@ from django.utils import timezone
 
 from marketplace import services as market
 from marketplace.models import Category, ListingStatus
-from moderation import detection, fingerprints, services
+from moderation import detection, fingerprints, services, spam
 from moderation.models import Case, Detection, DetectionSignal, Flag, KeywordRule, Source
 from moderation.registry import moderatable_for, moderatable_for_kind
-from saypro.ml.models import TextModel
+from saypro.ml.models import TextModel, ValidationSet
 from saypro.sla.models import Clock
 from tests.factories import ListingFactory, UserFactory
-
-from .conftest import SPAM_CSV
 
 Code = DetectionSignal.Code
 pytestmark = pytest.mark.django_db
@@ -209,12 +207,14 @@ def test_the_spam_classifier_scores_text(seller, spam_model, django_capture_on_c
 
 
 def test_without_a_model_the_first_detection_trains_one_from_the_csv(
-    settings, seller, django_capture_on_commit_callbacks
+    settings, seller, spam_csv, django_capture_on_commit_callbacks
 ):
-    settings.MODERATION_SPAM_CSV = str(SPAM_CSV)
+    settings.MODERATION_SPAM_CSV = str(spam_csv)
     post(seller, django_capture_on_commit_callbacks, **CLEAN)
     model = TextModel.objects.get(name="moderation.spam", is_active=True)
-    assert model.trained_on >= 3000 and model.labels == ["ham", "spam"]
+    held = ValidationSet.objects.get(name="moderation.spam")
+    assert model.trained_on == 400 - len(held.labels) and model.labels == ["ham", "spam"]
+    assert 0 < model.thresholds["review"] <= model.thresholds["auto"] < 1
     assert Detection.objects.get().model_version == model.version
 
 
@@ -247,3 +247,66 @@ def test_detection_time_travel_does_not_change_the_version_key(seller, django_ca
     listing = post(seller, django_capture_on_commit_callbacks, **CLEAN)
     with time_machine.travel(timezone.now() + timedelta(days=2)):
         assert services.content_detect(kind="listing", object_id=listing.pk) == detections_of(listing).get()
+
+
+# --- The classifier's thresholds are where cases open and content hides -------------------------------------------
+
+SPAMMY = [
+    ("Urgent: winner selected", "Claim your cash prize award today."),
+    ("Txt WIN to 80082", "Reply now for the free offer, stop to end."),
+    ("You have been selected", "A cash award waits: call to claim it."),
+    ("Prize draw", "Winner! Txt claim urgent for your offer."),
+]
+
+
+def classifier_only(row) -> bool:
+    return set(row.signals.values_list("code", flat=True)) == {Code.CLASSIFIER}
+
+
+@pytest.mark.parametrize("verified", [False, True])
+def test_the_classifier_alone_opens_a_case_at_the_review_threshold_and_hides_at_the_auto_hide_threshold(
+    verified, spam_model, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    steps = [
+        # (review, hide) against the text's own P(spam): just above it, at review, between, at hide.
+        (lambda p: {"review": p + 0.001, "auto": p + 0.002}, Detection.Level.CLEAR),
+        (lambda p: {"review": p, "auto": p + 0.001}, Detection.Level.MEDIUM),
+        (lambda p: {"review": p - 0.002, "auto": p + 0.001}, Detection.Level.MEDIUM),
+        (lambda p: {"review": p - 0.001, "auto": p}, Detection.Level.HIGH),
+    ]
+    for (title, description), (chosen, level) in zip(SPAMMY, steps, strict=True):
+        author = UserFactory(
+            date_joined=now - timedelta(days=30),
+            **({"email_verified_at": now, "phone_verified_at": now} if verified else {}),
+        )
+        probability, _, _ = spam.spam_probability(f"{title}\n{description}")
+        # A version with these thresholds, as if it had chosen them on its validation set.
+        TextModel.objects.filter(pk=spam_model.pk).update(thresholds=chosen(probability))
+        listing = post(
+            author, django_capture_on_commit_callbacks, **{**CLEAN, "title": title, "description": description}
+        )
+        row = detections_of(listing).get()
+        assert row.author_verified == verified
+        assert row.level == level, (title, probability, row.score, row.medium_at, row.high_at)
+        assert row.hidden == (level == Detection.Level.HIGH)
+        if level == Detection.Level.CLEAR:
+            assert not row.signals.exists() and row.case is None
+        else:
+            assert classifier_only(row) and row.case is not None
+    assert Case.objects.count() == 3 and Case.objects.filter(hidden_at__isnull=False).count() == 1
+
+
+@pytest.mark.parametrize(("medium_at", "high_at"), [detection.THRESHOLDS_UNVERIFIED, detection.THRESHOLDS_VERIFIED])
+def test_classifier_points_reach_each_author_kinds_thresholds_exactly_at_the_chosen_probabilities(medium_at, high_at):
+    def points(p, review=0.3, hide=0.8):
+        return detection.classifier_points(p, review_at=review, hide_at=hide, medium_at=medium_at, high_at=high_at)
+
+    assert points(0.29) == 0
+    assert points(0.3) == medium_at
+    assert medium_at < points(0.6) < points(0.79) < high_at
+    assert points(0.8) == points(0.99) == high_at
+    # A version that found no probability precise enough to hide never hides on its own.
+    assert points(0.999, hide=None) < high_at and points(0.3, hide=None) == medium_at
+    # Below review the classifier adds nothing, but between the thresholds a rule's points can tip into hiding.
+    assert points(0.79) + detection.PHONE_WEIGHT >= high_at

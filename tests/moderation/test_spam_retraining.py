@@ -100,3 +100,27 @@ def test_retraining_is_scheduled_weekly():
     entry = app.conf.beat_schedule["moderation-spam-retrain"]
     assert entry["task"] == "moderation.tasks.spam_model_retrain"
     assert isinstance(entry["schedule"], crontab) and len(entry["schedule"].day_of_week) == 1
+
+
+def test_the_command_reports_the_thresholds_chosen_on_the_validation_set(spam_csv):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("train_spam_model", "--csv", str(spam_csv), "--no-decisions", "--folds", "0", stdout=out)
+    model = TextModel.objects.get(name=MODEL_NAME, is_active=True)
+    assert f"review P(spam) ≥ {model.thresholds['review']:.3f}" in out.getvalue()
+    assert f"auto-hide P(spam) ≥ {model.thresholds['auto']:.3f}" in out.getvalue()
+
+
+def test_the_keywords_page_shows_where_the_classifier_opens_cases_and_hides(client, moderator, spam_csv):
+    from django.urls import reverse
+
+    from moderation.spam import spam_model_train
+
+    model = spam_model_train(csv=spam_csv, with_decisions=False, folds=0)
+    client.force_login(moderator)
+    page = client.get(reverse("moderation:keywords")).content.decode()
+    assert "Opens a case" in page and "Hides" in page
+    assert f"{model.thresholds['auto']:.3f}" in page and f"{model.thresholds['review']:.3f}" in page

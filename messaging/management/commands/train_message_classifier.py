@@ -32,3 +32,11 @@ class Command(BaseCommand):
             )
             for label, row in metrics["per_label"].items():
                 self.stdout.write(f"  {label:<10} F1 {row['f1']:.3f}  (n={row['support']})")
+        figures = model.validation
+        if figures:
+            auto = figures["auto"]
+            threshold = "none reaches the target" if auto["threshold"] is None else f"{auto['threshold']:.2f}"
+            self.stdout.write(
+                f"  validation ({figures['examples']} held-out examples): accuracy {figures['accuracy']:.3f}, "
+                f"threshold {threshold}, decides {auto['coverage']:.1%} on its own ({auto['precision'] or 0:.1%} right)"
+            )

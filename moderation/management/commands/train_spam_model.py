@@ -37,3 +37,15 @@ class Command(BaseCommand):
                 f"Cross-validated ({model.metrics['folds']} folds): spam precision {spam['precision']:.1%}, "
                 f"recall {spam['recall']:.1%}, F1 {spam['f1']:.1%}; accuracy {model.metrics['accuracy']:.1%}"
             )
+        figures = model.validation
+        if figures:
+            review, hide = figures.get("review", {}), figures.get("auto", {})
+
+            def shown(value: float | None) -> str:
+                return "none meets the target" if value is None else f"P(spam) ≥ {value:.3f}"
+
+            self.stdout.write(
+                f"Validation ({figures['examples']} held-out examples): review {shown(review.get('threshold'))} "
+                f"(recall {review.get('recall') or 0:.1%}), auto-hide {shown(hide.get('threshold'))} "
+                f"(precision {hide.get('precision') or 0:.1%}, recall {hide.get('recall') or 0:.1%})"
+            )
