@@ -162,4 +162,48 @@
       })
       .catch(function () {});
   });
+
+  // Keyboard: j / k move through a list's rows, Enter opens the chosen one, / searches the list, ? lists the keys.
+  // Keys typed into a field are the writer's, never shortcuts.
+  function typing(event) {
+    var target = event.target;
+    return target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement ||
+      target instanceof HTMLSelectElement || (target && target.isContentEditable);
+  }
+  function listRows() {
+    return Array.prototype.slice.call(document.querySelectorAll("table.data tbody tr"))
+      .filter(function (row) { return row.querySelector("a[href]"); });
+  }
+  function choose(rows, index) {
+    rows.forEach(function (row) { row.classList.remove("is-current"); row.removeAttribute("aria-selected"); });
+    var row = rows[index];
+    row.classList.add("is-current");
+    row.setAttribute("aria-selected", "true");
+    row.scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("keydown", function (event) {
+    var overlay = document.getElementById("shortcuts");
+    if (!overlay || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Escape" && !overlay.hidden) { overlay.hidden = true; return; }
+    if (typing(event)) return;
+    if (event.key === "?") { overlay.hidden = !overlay.hidden; event.preventDefault(); return; }
+    var rows = listRows();
+    var current = rows.findIndex(function (row) { return row.classList.contains("is-current"); });
+    if ((event.key === "j" || event.key === "k") && rows.length) {
+      var next = event.key === "j" ? Math.min(current + 1, rows.length - 1) : Math.max(current - 1, 0);
+      choose(rows, current < 0 ? 0 : next);
+      event.preventDefault();
+    } else if (event.key === "Enter" && current >= 0) {
+      window.location.href = rows[current].querySelector("a[href]").href;
+      event.preventDefault();
+    } else if (event.key === "/") {
+      var search = document.querySelector("main input[type=search], main input[name=q]");
+      if (search) { search.focus(); event.preventDefault(); }
+    }
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target instanceof Element && event.target.closest("[data-close-shortcuts]")) {
+      document.getElementById("shortcuts").hidden = true;
+    }
+  });
 })();
