@@ -294,10 +294,12 @@ def _set_status(registration: Registration, status: str) -> None:
 
 
 def registration_screen(*, registration: Registration) -> Registration:
-    """Run automated screening (idempotent: a re-run replaces the findings and routes again)."""
+    """Run automated screening once per submission: a second delivery of the task finds the registration
+    screened and does nothing (no second audit entry, no second routing). A registration put back into
+    screening is screened afresh, its findings replaced."""
     with transaction.atomic():
         registration = _lock(registration)
-        if registration.status not in (Status.SCREENING, Status.VERIFYING):
+        if registration.status != Status.SCREENING:
             return registration
         _store_findings(registration, screening.screen(registration))
         registration.screened_at = timezone.now()

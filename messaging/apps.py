@@ -65,3 +65,14 @@ class MessagingConfig(AppConfig):
         )
         load_register("messaging", selectors.open_conversations_per_agent)
         integrations.moderation_register()
+
+        from saypro.outbox.followups import followup_register
+
+        from . import tasks
+
+        followup_register(
+            "messaging.triage",
+            pending=selectors.conversations_triage_overdue,
+            dispatch=lambda item: tasks.triage_conversation.delay(int(item)),
+            description="conversations waiting for categorisation and routing",
+        )

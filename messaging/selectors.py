@@ -727,3 +727,14 @@ def message_tiles(*, now: datetime | None = None) -> dict[str, Any]:
         name: first_response_compliance(start=start, end=now, now=now) for name, start in _period_starts(now).items()
     }
     return {"compliance": compliance, "backlog": unresolved_backlog(now=now)}
+
+
+def conversations_triage_overdue(*, before: datetime, since: datetime) -> QuerySet[Conversation, int]:
+    """Triage asked for before `before` and never run (its task was lost): the reconciliation sweep's query,
+    on the partial index of pending triage. Not bounded by `since`: an uncategorised, unrouted conversation
+    would otherwise wait for an agent to notice it."""
+    return (
+        Conversation.objects.filter(triage_pending_since__lt=before)
+        .order_by("triage_pending_since")
+        .values_list("pk", flat=True)
+    )

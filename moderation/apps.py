@@ -50,3 +50,18 @@ class ModerationConfig(AppConfig):
             )
         )
         nav_register(NavEntry("Moderation figures", "moderation:figures", "moderation.view_moderation_figures"))
+
+        from saypro.outbox.followups import followup_register
+
+        from . import selectors, tasks
+
+        def detect(item: str) -> None:
+            kind, _, object_id = item.rpartition(":")
+            tasks.detect_content.delay(kind, int(object_id))
+
+        followup_register(
+            "moderation.detection",
+            pending=selectors.content_detection_overdue,
+            dispatch=detect,
+            description="content versions (listings, messages, profiles) without an automatic detection",
+        )

@@ -9,7 +9,9 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     BooleanField,
+    CharField,
     Count,
+    Exists,
     F,
     FilteredRelation,
     IntegerField,
@@ -22,7 +24,7 @@ from django.db.models import (
     When,
 )
 from django.db.models import Case as SqlCase
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from accounts.models import User
@@ -30,7 +32,7 @@ from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock
 
 from .badges import active_strikes, verified_annotation
-from .models import Appeal, Case, CaseStatus, Decision, Detection, DetectionSignal, Flag, Strike
+from .models import Appeal, Case, CaseStatus, Decision, Detection, DetectionSignal, Fingerprint, Flag, Strike
 
 METRIC = "moderation.decision"
 SEVERITY_HIGH = 60
@@ -254,3 +256,24 @@ def content_for(case: Case) -> Any:
 
     entry = moderatable_for_kind(case.kind)
     return entry.get(case.object_id) if entry is not None else None
+
+
+def content_detection_overdue(*, before: datetime, since: datetime) -> QuerySet[Fingerprint, str]:
+    """Versions of content submitted in the window whose detection never ran (its task was lost), as
+    "kind:object_id" keys for the reconciliation sweep.
+
+    Every submitted version leaves a fingerprint in the submitting transaction, and its detection is a
+    Detection row on the same object recorded after it. A version whose text did not change keeps the older
+    detection and so stays listed, which only costs a few no-op deliveries (the sweep gives up after
+    FOLLOWUP_MAX_ATTEMPTS).
+    """
+    detected = Detection.objects.filter(
+        content_type=OuterRef("content_type"), object_id=OuterRef("object_id"), ran_at__gte=OuterRef("created_at")
+    )
+    return (
+        Fingerprint.objects.filter(created_at__gte=since, created_at__lt=before)
+        .filter(~Exists(detected))
+        .order_by("created_at")
+        .annotate(key=Concat("kind", Value(":"), Cast("object_id", output_field=CharField())))
+        .values_list("key", flat=True)
+    )

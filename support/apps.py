@@ -101,3 +101,20 @@ class SupportConfig(AppConfig):
             )
         )
         load_register("support.tickets", open_load)
+
+        from saypro.outbox.followups import followup_register
+
+        from . import selectors, tasks
+
+        followup_register(
+            "support.triage",
+            pending=selectors.tickets_triage_overdue,
+            dispatch=lambda item: tasks.triage_ticket.delay(int(item)),
+            description="open tickets never triaged (no department, not waiting in the triage view)",
+        )
+        followup_register(
+            "support.acknowledgement",
+            pending=selectors.tickets_unacknowledged,
+            dispatch=lambda item: tasks.send_ticket_acknowledgement.delay(int(item)),
+            description="tickets without the acknowledgement e-mail",
+        )

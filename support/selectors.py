@@ -336,3 +336,34 @@ def article_matches(question: str, *, limit: int = 3) -> list[tuple[Article, flo
 
 def points_balance(*, user: User) -> int:
     return int(PointsEntry.objects.filter(user=user).aggregate(total=Sum("points"))["total"] or 0)
+
+
+# --- Follow-ups the reconciliation sweep replays (saypro.outbox.followups) ------------------------------------
+
+
+def tickets_triage_overdue(*, before: datetime, since: datetime) -> QuerySet[Ticket, int]:
+    """Open tickets created in the window that triage never reached: no department, not left in the triage view."""
+    return (
+        Ticket.objects.filter(
+            created_at__gte=since,
+            created_at__lt=before,
+            department__isnull=True,
+            needs_triage=False,
+            status__in=OPEN_STATUSES,
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def tickets_unacknowledged(*, before: datetime, since: datetime) -> QuerySet[Ticket, int]:
+    """Tickets created in the window whose acknowledgement e-mail was never recorded."""
+    from saypro.outbox.followups import mail_recorded
+
+    return (
+        Ticket.objects.filter(created_at__gte=since, created_at__lt=before)
+        .exclude(requester__email="")
+        .filter(~mail_recorded("ticket-ack:"))
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
