@@ -359,7 +359,8 @@ def email_verification_send(*, registration: Registration, rate_limited: bool = 
             window=3600,
             message="Too many verification e-mails: wait an hour before asking again.",
         )
-    _on_commit("send_email_verification", registration.pk)
+    # The request's time names the e-mail: a second delivery of this task sends nothing, a new request sends anew.
+    _on_commit("send_email_verification", registration.pk, timezone.now().isoformat())
 
 
 def email_verify(*, token: str) -> Registration:
@@ -648,7 +649,7 @@ def registration_request_info(*, registration: Registration, by: User, message: 
         registration.save(update_fields=["status", "info_request", "info_response"])
         sla.clock_pause(metric=METRIC, target=registration)
         audit_record(actor=by, action="registration.request_info", target=registration, reason=message.strip())
-        _on_commit("send_registration_info_request", registration.pk)
+        _on_commit("send_registration_info_request", registration.pk, timezone.now().isoformat())
     return registration
 
 
