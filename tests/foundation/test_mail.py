@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def conversation(db):
-    return messaging.conversation_start(user=UserFactory(), subject="Tom & Jerry", body="Is the cartoon DVD still there?")
+    return messaging.conversation_start(
+        user=UserFactory(), subject="Tom & Jerry", body="Is the cartoon DVD still there?"
+    )
 
 
 def test_a_subject_typed_with_a_line_break_is_stored_on_one_line():
