@@ -208,6 +208,9 @@ if REDIS_URL:
     # second time, which is safe because every task claims its work (tests/foundation/test_tasks_twice.py).
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # Each worker looks for such tasks every 10 s (Kombu's default scans only every tenth time, ~100 s).
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
     }
