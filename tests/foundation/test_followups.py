@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import services as accounts
@@ -137,3 +138,15 @@ def test_work_accepted_before_the_first_sweep_is_not_replayed_except_what_must_n
     assert counts["accounts.screening"] == 1
     assert counts["accounts.acknowledgement"] == 0
     assert counts["support.acknowledgement"] == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans are PostgreSQL's")
+def test_every_follow_up_query_reads_an_index():
+    """The sweep runs every five minutes over tables of millions of rows: no pending query may scan a table."""
+    now = timezone.now()
+    for entry in followups():
+        queryset = entry.pending(before=now, since=now - timedelta(days=3))
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")  # the test tables are tiny
+            plan = queryset.explain()
+        assert "Seq Scan" not in plan, f"{entry.key}:\n{plan}"
