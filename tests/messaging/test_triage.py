@@ -224,3 +224,26 @@ def test_the_weekly_retraining_runs_only_when_agents_labelled_something_new(tmp_
     # The bootstrap file plus one label per conversation: the second correction of `first` replaced its first.
     assert active.source == "bitext.csv + 2 agent labels" and active.trained_on == len(rows) + 2
     assert Category.MISC in active.labels
+
+
+def test_a_triage_delivered_twice_on_a_conversation_left_uncategorised_writes_and_routes_once(member):
+    """The classifier is unsure (no model): the first run leaves the conversation for an agent and routes it;
+    the second delivery of the same task, Redis handing it out again, must add nothing."""
+    from saypro.audit.models import AuditEntry
+
+    agent = UserFactory(roles=["Support agent"])
+    on_team(agent, Team.GENERAL, languages=["en"])
+    conversation = services.conversation_start(user=member, body="asdf qwer zxcv")  # its task never ran
+
+    tasks.triage_conversation(conversation.pk)
+    conversation.refresh_from_db()
+    events = conversation.messages.count()
+    assigned = (conversation.assigned_to_id, conversation.assigned_at)
+    tasks.triage_conversation(conversation.pk)
+    conversation.refresh_from_db()
+
+    assert conversation.category == ""
+    assert AuditEntry.objects.filter(action="conversation.categorise", target_id=str(conversation.pk)).count() == 1
+    assert AuditEntry.objects.filter(action="conversation.assign", target_id=str(conversation.pk)).count() <= 1
+    assert conversation.messages.count() == events
+    assert (conversation.assigned_to_id, conversation.assigned_at) == assigned
