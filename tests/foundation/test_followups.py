@@ -21,6 +21,8 @@ from marketplace.models import Category
 from messaging import services as messaging
 from messaging.models import Conversation
 from moderation.models import Detection
+from reports import services as reports
+from reports.models import ReportRun, RunStatus
 from saypro.audit.models import AuditEntry
 from saypro.celery import app as celery_app
 from saypro.outbox.followups import followups, followups_reconcile
@@ -103,6 +105,18 @@ def test_conversation_listing_and_ticket_left_without_their_tasks_are_caught_up(
     ticket = Ticket.objects.get(pk=ticket.pk)
     assert ticket.department_id is not None or ticket.needs_triage
     assert followups_reconcile(now=later(60)) == dict.fromkeys(counts, 0)
+
+
+def test_a_report_run_whose_task_was_lost_before_any_worker_took_it_is_generated(first_sweep, manager):
+    period = reports.report_period(kind="weekly", day=timezone.localdate())
+    run = reports.report_request(kind="weekly", period=period, by=manager)
+    assert ReportRun.objects.get(pk=run.pk).status == RunStatus.QUEUED
+
+    assert followups_reconcile(now=later(15))["reports.queued"] == 1
+
+    run = ReportRun.objects.get(pk=run.pk)
+    assert run.status == RunStatus.DONE and run.generations == 1
+    assert followups_reconcile(now=later(60))["reports.queued"] == 0
 
 
 def test_an_item_still_pending_is_handed_out_again_only_after_the_retry_period(first_sweep, settings):

@@ -89,3 +89,16 @@ def test_a_failed_e_mail_is_kept_shown_to_staff_and_sent_again(conversation, age
     assert [m.subject for m in mail.outbox] == ["Re: Tom & Jerry"]
     assert MailDelivery.objects.get(once_key="test-reply").status == MailDelivery.Status.SENT
     assert mail_retry(now=timezone.now() + timedelta(hours=1)) == 0
+
+
+def test_an_e_mail_with_a_once_key_is_not_sent_again_after_the_cache_is_lost(conversation, agent):
+    """The key is a database row: Redis restarted empty (the cache with it) does not make a redelivered task
+    send the reply a second time."""
+    from django.core.cache import cache
+
+    reply = messaging.reply_send(conversation=conversation, by=agent, body="Your refund is on its way.")
+    send_reply_email(reply.pk)
+    cache.clear()
+    send_reply_email(reply.pk)
+
+    assert len(mail.outbox) == 1
