@@ -123,6 +123,8 @@ def _delete_batch(batch: str, entries: list[str]) -> None:
 
 
 def _apply(batch: str, counts: dict[str, int]) -> None:
+    if not counts:
+        return  # an empty batch (a quiet minute) has nothing to apply, nor to mark as applied
     days: dict[tuple[int, date], dict[str, int]] = defaultdict(lambda: dict.fromkeys(FEATURE_FIELDS.values(), 0))
     hours: dict[tuple[date, int], int] = defaultdict(int)
     for entry, count in counts.items():

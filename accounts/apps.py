@@ -90,6 +90,23 @@ class AccountsConfig(AppConfig):
                 order=10,
             )
         )
+        # Work handed to a task after commit that the reconciliation sweep finds again if the task was lost.
+        from saypro.outbox.followups import followup_register
+
+        from . import selectors, tasks
+
+        followup_register(
+            "accounts.screening",
+            pending=selectors.registrations_screening_overdue,
+            dispatch=lambda item: tasks.screen_registration.delay(int(item)),
+            description="registrations still waiting for screening",
+        )
+        followup_register(
+            "accounts.acknowledgement",
+            pending=selectors.registrations_unacknowledged,
+            dispatch=lambda item: tasks.send_registration_acknowledgement.delay(int(item)),
+            description="submitted registrations without the acknowledgement e-mail",
+        )
         # Administrators' view of suspicious activity (new devices, failure bursts, credential stuffing).
         nav_register(
             NavEntry("Account security", "admin:accounts_suspiciousevent_changelist", "accounts.view_suspiciousevent")

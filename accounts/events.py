@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from uuid import uuid4
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -114,4 +115,6 @@ def notice_send(*, user: User, notice: str, context: dict[str, Any] | None = Non
     from . import tasks
 
     email, pk = user.email, user.pk
+    # Every notice is named, so that a second delivery of its task sends nothing.
+    once_key = once_key or f"account-notice:{pk}:{notice}:{uuid4().hex}"
     transaction.on_commit(lambda: tasks.send_account_notice.delay(pk, notice, email, context or {}, once_key))

@@ -212,3 +212,28 @@ def user_status(user: User, *, now: datetime | None = None) -> UserStatus:
 def account_timeline(*, user: User) -> QuerySet[AccountEvent]:
     """Every account event of one user, newest first (the staff timeline)."""
     return AccountEvent.objects.filter(user=user).select_related("actor").order_by("-at", "-pk")
+
+
+# --- Follow-ups the reconciliation sweep replays (saypro.outbox.followups) ------------------------------------
+
+
+def registrations_screening_overdue(*, before: datetime, since: datetime) -> QuerySet[Registration, int]:
+    """Submitted before `before` and still waiting for screening: its task was lost. Never given up on (no
+    `since`), as an applicant stuck here would wait for ever; reads the pending-status index."""
+    return (
+        Registration.objects.filter(status=RegistrationStatus.SCREENING, submitted_at__lt=before)
+        .order_by("submitted_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def registrations_unacknowledged(*, before: datetime, since: datetime) -> QuerySet[Registration, int]:
+    """Submitted in the window without the acknowledgement e-mail (its once-key row) ever being recorded."""
+    from saypro.outbox.followups import mail_recorded
+
+    return (
+        Registration.objects.filter(submitted_at__gte=since, submitted_at__lt=before)
+        .filter(~mail_recorded("registration-ack:"))
+        .order_by("submitted_at")
+        .values_list("pk", flat=True)
+    )

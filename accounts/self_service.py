@@ -299,6 +299,7 @@ def email_change_request(*, user: User, new_email: str, password: str, client: C
                     "token": token,
                     "max_age_hours": EMAIL_CHANGE_MAX_AGE_HOURS,
                 },
+                f"email-change-confirm:{change.pk}",
             )
         )
     return change
@@ -348,7 +349,11 @@ def email_change_confirm(*, token: str, client: Client = SYSTEM) -> User:
 
         # The old address is told, so that a takeover cannot quietly move the account.
         context = {"new_email_masked": mask_email(user.email)}
-        transaction.on_commit(lambda: tasks.send_account_notice.delay(user.pk, "email_changed", old_email, context))
+        transaction.on_commit(
+            lambda: tasks.send_account_notice.delay(
+                user.pk, "email_changed", old_email, context, f"email-changed:{user.pk}:{now.isoformat()}"
+            )
+        )
     activity.activity_record(user_id=user.pk, feature=activity.PROFILE_UPDATE, at=now)
     return user
 
@@ -598,7 +603,9 @@ def account_delete(*, request: DeletionRequest, by: User) -> User:
         audit_record(actor=by, action="account.delete", target=request)
         from . import tasks
 
-        transaction.on_commit(lambda: tasks.send_account_notice.delay(user.pk, "deleted", email, {}))
+        transaction.on_commit(
+            lambda: tasks.send_account_notice.delay(user.pk, "deleted", email, {}, f"account-deleted:{user.pk}")
+        )
     return user
 
 

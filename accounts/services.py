@@ -356,10 +356,12 @@ def _set_status(registration: Registration, status: str) -> None:
 
 
 def registration_screen(*, registration: Registration) -> Registration:
-    """Run automated screening (idempotent: a re-run replaces the findings and routes again)."""
+    """Run automated screening once per submission: a second delivery of the task finds the registration
+    screened and does nothing (no second audit entry, no second routing). A registration put back into
+    screening is screened afresh, its findings replaced."""
     with transaction.atomic():
         registration = _lock(registration)
-        if registration.status not in (Status.SCREENING, Status.VERIFYING):
+        if registration.status != Status.SCREENING:
             return registration
         _store_findings(registration, screening.screen(registration))
         registration.screened_at = timezone.now()
@@ -419,7 +421,8 @@ def email_verification_send(*, registration: Registration, rate_limited: bool = 
             window=3600,
             message="Too many verification e-mails: wait an hour before asking again.",
         )
-    _on_commit("send_email_verification", registration.pk)
+    # The request's time names the e-mail: a second delivery of this task sends nothing, a new request sends anew.
+    _on_commit("send_email_verification", registration.pk, timezone.now().isoformat())
 
 
 def email_verify(*, token: str) -> Registration:
@@ -708,7 +711,7 @@ def registration_request_info(*, registration: Registration, by: User, message: 
         registration.save(update_fields=["status", "info_request", "info_response"])
         sla.clock_pause(metric=METRIC, target=registration)
         audit_record(actor=by, action="registration.request_info", target=registration, reason=message.strip())
-        _on_commit("send_registration_info_request", registration.pk)
+        _on_commit("send_registration_info_request", registration.pk, timezone.now().isoformat())
     return registration
 
 

@@ -53,7 +53,7 @@ def send_registration_acknowledgement(registration_id: int) -> None:
 
 
 @shared_task
-def send_email_verification(registration_id: int) -> None:
+def send_email_verification(registration_id: int, requested_at: str = "") -> None:
     registration = _registration(registration_id)
     if registration is None or registration.email_verified_at:
         return
@@ -66,6 +66,7 @@ def send_email_verification(registration_id: int) -> None:
             "verify_url": f"{settings.SITE_URL}/register/verify-email/{make_email_token(user)}/",
             "max_age_hours": settings.EMAIL_VERIFICATION_MAX_AGE_HOURS,
         },
+        once_key=f"verify-email:{registration.pk}:{requested_at}" if requested_at else "",
     )
 
 
@@ -102,7 +103,7 @@ def send_registration_decision(registration_id: int) -> None:
 
 
 @shared_task
-def send_registration_info_request(registration_id: int) -> None:
+def send_registration_info_request(registration_id: int, requested_at: str = "") -> None:
     registration = _registration(registration_id)
     if registration is None or registration.status != RegistrationStatus.INFO_REQUESTED:
         return
@@ -114,6 +115,7 @@ def send_registration_info_request(registration_id: int) -> None:
             "message": registration.info_request,
             "status_url": f"{settings.SITE_URL}{STATUS_PATH}",
         },
+        once_key=f"registration-info:{registration.pk}:{requested_at}" if requested_at else "",
     )
 
 

@@ -92,3 +92,14 @@ class MessagingConfig(AppConfig):
         task_register(
             Task(classification.MODEL_NAME, retrain=classification.rebuild, decisions=classification.decisions_since)
         )
+
+        from saypro.outbox.followups import followup_register
+
+        from . import tasks
+
+        followup_register(
+            "messaging.triage",
+            pending=selectors.conversations_triage_overdue,
+            dispatch=lambda item: tasks.triage_conversation.delay(int(item)),
+            description="conversations waiting for categorisation and routing",
+        )

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from saypro.mail import one_line
 from saypro.sla.models import Clock
 
 
@@ -110,6 +111,10 @@ class Conversation(models.Model):
     user_read_at = models.DateTimeField(null=True, blank=True)
     staff_read_at = models.DateTimeField(null=True, blank=True)
     ticket_ref = models.CharField(max_length=40, blank=True, help_text="The support ticket it was converted to.")
+    # Set when triage is asked for (a new conversation, or a new message while uncategorised) and cleared by the
+    # triage that ran: a second delivery of the task finds nothing to do, and a lost task leaves it set for the
+    # reconciliation sweep.
+    triage_pending_since = models.DateTimeField(null=True, blank=True)
 
     clocks = GenericRelation(Clock, content_type_field="target_type", object_id_field="target_id")
 
@@ -127,6 +132,11 @@ class Conversation(models.Model):
             # Volume reports: arrivals per period and initiator.
             models.Index(fields=["created_at", "initiated_by"], name="conversation_created"),
             models.Index(fields=["resolved_at"], name="conversation_resolved"),
+            models.Index(
+                fields=["triage_pending_since"],
+                name="conversation_triage_pending",
+                condition=Q(triage_pending_since__isnull=False),
+            ),
         ]
         permissions = [
             ("reply_conversation", "Can answer users' messages"),
@@ -144,7 +154,8 @@ class Conversation(models.Model):
 
     @property
     def display_subject(self) -> str:
-        return self.subject or "(no subject)"
+        # One line whatever was stored: e-mail subjects and page titles are built from it.
+        return one_line(self.subject) or "(no subject)"
 
 
 class MessageKind(models.TextChoices):

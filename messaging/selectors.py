@@ -740,3 +740,12 @@ def conversation_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
         )
         for pk, subject, name, status in rows
     }
+def conversations_triage_overdue(*, before: datetime, since: datetime) -> QuerySet[Conversation, int]:
+    """Triage asked for before `before` and never run (its task was lost): the reconciliation sweep's query,
+    on the partial index of pending triage. Not bounded by `since`: an uncategorised, unrouted conversation
+    would otherwise wait for an agent to notice it."""
+    return (
+        Conversation.objects.filter(triage_pending_since__lt=before)
+        .order_by("triage_pending_since")
+        .values_list("pk", flat=True)
+    )

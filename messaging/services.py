@@ -27,6 +27,7 @@ from accounts.routing import agent_pick, users_with_perm
 from saypro import ratelimit
 from saypro.audit.services import audit_record
 from saypro.errors import DomainError, InvalidInput
+from saypro.mail import one_line
 from saypro.sla import services as sla
 from saypro.sla.models import Policy
 from support.uploads import sniff, stored_name
@@ -225,7 +226,7 @@ def conversation_start(
 ) -> Conversation:
     """A user writes to the admin team: both clocks start, an acknowledgement goes back, triage follows."""
     text = clean_body(body)
-    subject = (subject or "").strip()
+    subject = one_line(subject, limit=MAX_SUBJECT + 1)
     if len(subject) > MAX_SUBJECT:
         raise InvalidInput("The subject is too long.", fields={"subject": [f"Use at most {MAX_SUBJECT} characters."]})
     files = clean_attachments(attachments)
@@ -244,6 +245,7 @@ def conversation_start(
             created_at=now,
             last_message_at=now,
             user_read_at=now,
+            triage_pending_since=now,
         )
         message = _store_user_message(conversation, text, files, now)
         _save(conversation, *_user_message_arrived(conversation, now))
@@ -297,7 +299,11 @@ def message_send(
         conversation = _lock(conversation)
         message = _store_user_message(conversation, text, files, now)
         conversation.user_read_at = now
-        _save(conversation, "user_read_at", *_user_message_arrived(conversation, now))
+        fields = ["user_read_at", *_user_message_arrived(conversation, now)]
+        if not conversation.category and conversation.triage_pending_since is None:
+            conversation.triage_pending_since = now
+            fields.append("triage_pending_since")
+        _save(conversation, *fields)
         audit_record(actor=user, action="conversation.user_message", target=conversation)
         if not conversation.category:
             _on_commit("triage_conversation", conversation.pk)
@@ -324,7 +330,7 @@ def conversation_start_by_staff(
     """The team writes first (ad status, policy enforcement, a resolution): waiting on the user, no clock yet."""
     text = clean_body(body)
     errors: dict[str, list[str]] = {}
-    subject = (subject or "").strip()
+    subject = one_line(subject, limit=MAX_SUBJECT + 1)
     if not subject:
         errors["subject"] = ["Give the conversation a subject."]
     elif len(subject) > MAX_SUBJECT:
@@ -452,12 +458,24 @@ def _set_category(conversation: Conversation, category: str, at: datetime) -> li
 
 
 def conversation_triage(*, conversation: Conversation) -> Conversation:
-    """Categorise on arrival (rules, then the classifier) and route to an agent; idempotent."""
+    """Categorise on arrival (rules, then the classifier) and route to an agent, once per request for triage:
+    a second delivery of the task finds `triage_pending_since` cleared and writes nothing (no second audit
+    entry or "left for an agent" event, no second routing)."""
+    if conversation.triage_pending_since is None:
+        return conversation
     text = classification_text(conversation)
     decision = classification.categorise(text)
     now = timezone.now()
     with transaction.atomic():
         conversation = _lock(conversation)
+        # Compare-and-set as well as the row lock (SQLite has no SELECT … FOR UPDATE): two deliveries running
+        # at once, one triages.
+        claimed = Conversation.objects.filter(
+            pk=conversation.pk, triage_pending_since=conversation.triage_pending_since
+        ).update(triage_pending_since=None)
+        if conversation.triage_pending_since is None or claimed != 1:
+            return conversation
+        conversation.triage_pending_since = None
         if conversation.category_source == CategorySource.AGENT or conversation.category:
             # An agent (or an earlier run) decided already: never overwrite a decision with a guess.
             pass

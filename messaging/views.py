@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.views import SignedInRequest
 from accounts.views import _permission_page as permission_page
 from saypro.errors import DomainError, InvalidInput
+from saypro.files import private_file_response
 from saypro.forms import add_service_errors
 
 from . import integrations, selectors, services
@@ -324,7 +325,4 @@ def attachment(request: SignedInRequest, pk: int) -> FileResponse:
 
 def attachment_response(item: Attachment) -> FileResponse:
     """Attachments are private: served through an authorised view, never from a public media URL."""
-    response = FileResponse(item.file.open("rb"), filename=item.name, content_type=item.content_type)
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return private_file_response(item.file, name=item.name, content_type=item.content_type)

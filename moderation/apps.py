@@ -82,3 +82,18 @@ class ModerationConfig(AppConfig):
         from . import spam
 
         task_register(Task(spam.MODEL_NAME, retrain=spam.spam_model_rebuild, decisions=spam.decisions_since))
+
+        from saypro.outbox.followups import followup_register
+
+        from . import tasks
+
+        def detect(item: str) -> None:
+            kind, _, object_id = item.rpartition(":")
+            tasks.detect_content.delay(kind, int(object_id))
+
+        followup_register(
+            "moderation.detection",
+            pending=selectors.content_detection_overdue,
+            dispatch=detect,
+            description="content versions (listings, messages, profiles) without an automatic detection",
+        )

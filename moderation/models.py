@@ -353,6 +353,8 @@ class Fingerprint(models.Model):
             models.Index(fields=["content_type", "object_id"], name="fingerprint_object"),
             models.Index(fields=["author", "kind", "created_at"], name="fingerprint_velocity"),
             models.Index(fields=["removed_at"], name="fingerprint_removed", condition=Q(removed_at__isnull=False)),
+            # The reconciliation sweep's window of recent versions (content without a detection).
+            models.Index(fields=["created_at"], name="fingerprint_created"),
         ]
 
     def __str__(self) -> str:

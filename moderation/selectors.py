@@ -10,7 +10,9 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     BooleanField,
+    CharField,
     Count,
+    Exists,
     F,
     FilteredRelation,
     IntegerField,
@@ -23,7 +25,7 @@ from django.db.models import (
     When,
 )
 from django.db.models import Case as SqlCase
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.text import capfirst
 
@@ -33,7 +35,7 @@ from saypro.sla.models import Clock
 from saypro.sla.promises import ItemSummary
 
 from .badges import active_strikes, verified_annotation
-from .models import Appeal, Case, CaseStatus, Decision, Detection, DetectionSignal, Flag, Reason, Strike
+from .models import Appeal, Case, CaseStatus, Decision, Detection, DetectionSignal, Fingerprint, Flag, Reason, Strike
 
 METRIC = "moderation.decision"
 SEVERITY_HIGH = 60
@@ -269,3 +271,22 @@ def case_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
         )
         for pk, kind, reason, status in rows
     }
+def content_detection_overdue(*, before: datetime, since: datetime) -> QuerySet[Fingerprint, str]:
+    """Versions of content submitted in the window whose detection never ran (its task was lost), as
+    "kind:object_id" keys for the reconciliation sweep.
+
+    Every submitted version leaves a fingerprint in the submitting transaction, and its detection is a
+    Detection row on the same object recorded after it. A version whose text did not change keeps the older
+    detection and so stays listed, which only costs a few no-op deliveries (the sweep gives up after
+    FOLLOWUP_MAX_ATTEMPTS).
+    """
+    detected = Detection.objects.filter(
+        content_type=OuterRef("content_type"), object_id=OuterRef("object_id"), ran_at__gte=OuterRef("created_at")
+    )
+    return (
+        Fingerprint.objects.filter(created_at__gte=since, created_at__lt=before)
+        .filter(~Exists(detected))
+        .order_by("created_at")
+        .annotate(key=Concat("kind", Value(":"), Cast("object_id", output_field=CharField())))
+        .values_list("key", flat=True)
+    )

@@ -42,3 +42,16 @@ class ReportsConfig(AppConfig):
         sources.register()
         sections.register()
         nav_register(NavEntry("Improvement log", "dashboard:improvements", "reports.view_improvement"))
+
+        from saypro.outbox.followups import followup_register
+
+        from . import selectors, tasks
+
+        # A generating run whose worker died is runs_recover's (it watches the heartbeat); a queued run whose
+        # task was lost before any worker took it has no heartbeat at all and is found here.
+        followup_register(
+            "reports.queued",
+            pending=selectors.report_runs_queued_overdue,
+            dispatch=lambda item: tasks.report_generate.delay(int(item)),
+            description="report runs queued that no worker started",
+        )

@@ -223,3 +223,15 @@ def clock_state(clock: Clock, now: datetime) -> str:
     if clock.risk_at is not None and clock.risk_at <= now:
         return AT_RISK
     return OPEN
+
+
+def report_runs_queued_overdue(*, before: datetime, since: datetime) -> QuerySet[Any, int]:
+    """Runs asked for before `before` that are still queued: no worker ever claimed them (report_generate moves
+    a run to "running" first thing). Reads the partial index of active runs."""
+    from .models import ReportRun, RunStatus
+
+    return (
+        ReportRun.objects.filter(status=RunStatus.QUEUED, requested_at__lt=before)
+        .order_by("requested_at")
+        .values_list("pk", flat=True)
+    )

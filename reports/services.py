@@ -159,7 +159,7 @@ def report_runs_recover(*, now: datetime | None = None) -> list[int]:
     """Queue again every run whose worker died while generating it; returns their ids.
 
     With late acknowledgement the broker would hand the task out again too, but only after its visibility
-    timeout (an hour on Redis) and then to a claim that refuses a run already marked as generating. A run is
+    timeout (CELERY_VISIBILITY_TIMEOUT) and then to a claim that refuses a run already marked as generating. A run is
     put back to queued with a compare-and-set on its heartbeat, so a worker that was only slow and beats again
     keeps its run, and the re-queued task generates the report once.
     """

@@ -15,6 +15,10 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "sla-sweep": {"task": "saypro.sla.tasks.sweep", "schedule": 60.0},
     "outbox-drain": {"task": "saypro.outbox.tasks.drain", "schedule": 60.0},
+    # Work whose task was lost (a killed worker, Redis restarted empty) is found from the database and handed
+    # out again; failed e-mails are sent again with a growing pause.
+    "outbox-reconcile": {"task": "saypro.outbox.tasks.reconcile", "schedule": crontab(minute="*/5")},
+    "outbox-mail-retry": {"task": "saypro.outbox.tasks.mail_retry", "schedule": crontab(minute="*/5")},
     "registrations-verification-grace": {
         "task": "accounts.tasks.registrations_escalate_unverified",
         "schedule": crontab(minute="*/10"),

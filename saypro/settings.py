@@ -208,6 +208,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker, Celery --------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
+# Seconds before Redis redelivers a task whose worker never acknowledged it (see below).
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=30)
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     if urlparse(REDIS_URL).scheme not in {"redis", "rediss"}:
@@ -221,8 +223,14 @@ if REDIS_URL:
     }
     CELERY_BROKER_URL = REDIS_URL
     # Short socket timeouts: with Redis away, a publish fails fast into the outbox instead of hanging a request.
+    # The visibility timeout is how long a task reserved by a worker that died (kill -9, out of memory) waits
+    # before Redis hands it out again: minutes, not Kombu's hour. A task still running past it is delivered a
+    # second time, which is safe because every task claims its work (tests/foundation/test_tasks_twice.py).
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
-        "visibility_timeout": 3600,
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # Each worker looks for such tasks every 10 s (Kombu's default scans only every tenth time, ~100 s).
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
     }
@@ -330,6 +338,17 @@ REPORTS_ROLLUP_RECENT_DAYS = env_int("REPORTS_ROLLUP_RECENT_DAYS", 7, minimum=1)
 REPORTS_ITEMS_PER_STAFF_HOUR = env_int("REPORTS_ITEMS_PER_STAFF_HOUR", 12, minimum=1)
 # Minutes without a progress step after which a generating report is taken to have lost its worker.
 REPORTS_STALLED_MINUTES = env_int("REPORTS_STALLED_MINUTES", 10, minimum=1)
+# The reconciliation sweep (saypro.outbox.followups): work accepted more than FOLLOWUP_GRACE_MINUTES ago whose
+# follow-up (screening, detection, triage, acknowledgement, report) has not happened is handed to a worker again,
+# at most once per FOLLOWUP_RETRY_MINUTES and FOLLOWUP_MAX_ATTEMPTS times per item.
+FOLLOWUP_GRACE_MINUTES = env_int("FOLLOWUP_GRACE_MINUTES", 10, minimum=1)
+FOLLOWUP_RETRY_MINUTES = env_int("FOLLOWUP_RETRY_MINUTES", 30, minimum=1)
+FOLLOWUP_MAX_ATTEMPTS = env_int("FOLLOWUP_MAX_ATTEMPTS", 5, minimum=1)
+FOLLOWUP_BATCH_SIZE = env_int("FOLLOWUP_BATCH_SIZE", 500, minimum=1)
+# Days back the sweep looks for work without a follow-up (an acknowledgement a week late helps nobody).
+FOLLOWUP_LOOKBACK_DAYS = env_int("FOLLOWUP_LOOKBACK_DAYS", 3, minimum=1)
+# A failed e-mail is tried again this many times (beat, every few minutes) before it is left to staff.
+MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 5, minimum=1)
 DEMO_MODE = env_bool("SAYPRO_DEMO_MODE", DEBUG)
 # Sign-in security: failures per address within the window before a lockout of ACCOUNT_LOCKOUT_MINUTES, and
 # the distinct addresses failing from one IP within the window that flag credential stuffing.

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.conf import settings
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.crypto import constant_time_compare
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -22,10 +23,21 @@ from accounts.models import User
 from saypro.api import KeysetPagination
 from saypro.clientip import ScopedRateThrottle
 from saypro.errors import DomainError
+from saypro.files import private_file_response
 from saypro.permissions import has_perm
 
 from . import selectors, services
-from .models import Article, Channel, Department, Guidance, PointsEntry, Priority, Ticket, TicketMessage
+from .models import (
+    Article,
+    Channel,
+    Department,
+    Guidance,
+    PointsEntry,
+    Priority,
+    Ticket,
+    TicketAttachment,
+    TicketMessage,
+)
 
 CanViewTickets = has_perm("support.view_ticket")
 CanAnswer = has_perm(services.ANSWER_PERMISSION)
@@ -41,6 +53,7 @@ class ChatClosed(DomainError):
 
 
 class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     name = serializers.CharField()
     size = serializers.IntegerField()
     content_type = serializers.CharField()
@@ -278,6 +291,24 @@ class OwnTicketReply(APIView):
         services.ticket_requester_reply(ticket=ticket, **data.validated_data)
         ticket.refresh_from_db()
         return Response(OwnTicketDetailSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+
+class OwnTicketAttachmentView(APIView):
+    """A file on the requester's own ticket, on their messages or the team's replies (never on internal notes)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiResponse(description="The file.")})
+    def get(self, request: Request, pk: int, attachment_id: int) -> FileResponse:
+        ticket = selectors.ticket_for_requester(user=cast(User, request.user), pk=pk)
+        item = TicketAttachment.objects.filter(
+            pk=attachment_id,
+            message__ticket=ticket,
+            message__kind__in=[TicketMessage.Kind.REQUESTER, TicketMessage.Kind.REPLY],
+        ).first()
+        if item is None:
+            raise NotFound("No such attachment.")
+        return private_file_response(item.file, name=item.name, content_type=item.content_type)
 
 
 class ReportIssueView(APIView):

@@ -7,6 +7,11 @@ urlpatterns = [
     path("support/tickets/", api.OwnTicketList.as_view(), name="ticket-list"),
     path("support/tickets/<int:pk>/", api.OwnTicketDetail.as_view(), name="ticket-detail"),
     path("support/tickets/<int:pk>/replies/", api.OwnTicketReply.as_view(), name="ticket-reply"),
+    path(
+        "support/tickets/<int:pk>/attachments/<int:attachment_id>/",
+        api.OwnTicketAttachmentView.as_view(),
+        name="ticket-attachment",
+    ),
     path("support/report-issue/", api.ReportIssueView.as_view(), name="report-issue"),
     path("support/inbound-email/", api.InboundEmailView.as_view(), name="inbound-email"),
     path("support/live-chat/", api.LiveChatView.as_view(), name="live-chat"),

@@ -130,3 +130,20 @@ class SupportConfig(AppConfig):
         from .services import TRIAGE_MODEL
 
         task_register(Task(TRIAGE_MODEL, retrain=triage.triage_model_rebuild, decisions=triage.decisions_since))
+
+        from saypro.outbox.followups import followup_register
+
+        from . import tasks
+
+        followup_register(
+            "support.triage",
+            pending=selectors.tickets_triage_overdue,
+            dispatch=lambda item: tasks.triage_ticket.delay(int(item)),
+            description="open tickets never triaged (no department, not waiting in the triage view)",
+        )
+        followup_register(
+            "support.acknowledgement",
+            pending=selectors.tickets_unacknowledged,
+            dispatch=lambda item: tasks.send_ticket_acknowledgement.delay(int(item)),
+            description="tickets without the acknowledgement e-mail",
+        )

@@ -330,3 +330,32 @@ def ticket_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
     """Number and subject with the status, for the dashboard's item lists."""
     rows = Ticket.objects.filter(pk__in=ids).values_list("pk", "subject", "status")
     return {pk: ItemSummary(label=f"#{pk} {subject}", status=Status(status).label) for pk, subject, status in rows}
+# --- Follow-ups the reconciliation sweep replays (saypro.outbox.followups) ------------------------------------
+
+
+def tickets_triage_overdue(*, before: datetime, since: datetime) -> QuerySet[Ticket, int]:
+    """Open tickets created in the window that triage never reached: no department, not left in the triage view."""
+    return (
+        Ticket.objects.filter(
+            created_at__gte=since,
+            created_at__lt=before,
+            department__isnull=True,
+            needs_triage=False,
+            status__in=OPEN_STATUSES,
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def tickets_unacknowledged(*, before: datetime, since: datetime) -> QuerySet[Ticket, int]:
+    """Tickets created in the window whose acknowledgement e-mail was never recorded."""
+    from saypro.outbox.followups import mail_recorded
+
+    return (
+        Ticket.objects.filter(created_at__gte=since, created_at__lt=before)
+        .exclude(requester__email="")
+        .filter(~mail_recorded("ticket-ack:"))
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )

@@ -416,13 +416,14 @@ def _apply_rules(ticket: Ticket) -> bool:
     return rule.department_id is not None
 
 
-def ticket_triage(*, ticket: Ticket) -> Ticket:
+def ticket_triage(*, ticket: Ticket, again: bool = False) -> Ticket:
     """Give an untriaged ticket its department: rules first, then the classifier, whose version and calibrated
     confidence are kept; below the version's routing threshold (SUPPORT_TRIAGE_MIN_CONFIDENCE when it has none)
-    the ticket waits in the triage view. Safe to run twice."""
+    the ticket waits in the triage view. Safe to run twice: a ticket already left in the triage view is triaged
+    again only when asked (`again`, after a new model)."""
     with transaction.atomic():
         ticket = _lock(ticket)
-        if ticket.department_id is not None or not ticket.is_open:
+        if ticket.department_id is not None or not ticket.is_open or (ticket.needs_triage and not again):
             return ticket
         before = (ticket.priority, ticket.category)
         if not _apply_rules(ticket):

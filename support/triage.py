@@ -86,7 +86,7 @@ def tickets_retriage_waiting(*, limit: int = RETRIAGE_LIMIT) -> int:
     """Run triage again on the tickets waiting in the triage view (after a new version); returns how many now
     have a department."""
     waiting = Ticket.objects.filter(needs_triage=True, department__isnull=True).order_by("created_at")
-    return sum(ticket_triage(ticket=ticket).department_id is not None for ticket in waiting[:limit])
+    return sum(ticket_triage(ticket=ticket, again=True).department_id is not None for ticket in waiting[:limit])
 
 
 def triage_model_retrain(*, min_new_transfers: int = RETRAIN_MIN_NEW_TRANSFERS) -> TextModel | None:

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/reply/", views.ticket_reply, name="ticket-reply"),
+    path("tickets/<int:pk>/attachments/<int:attachment_pk>/", views.ticket_attachment, name="ticket-attachment"),
     path("tickets/<int:pk>/properties/", views.ticket_properties, name="ticket-properties"),
     path("tickets/<int:pk>/assign/", views.ticket_assign, name="ticket-assign"),
     path("tickets/<int:pk>/cc/", views.ticket_cc, name="ticket-cc"),

@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 from saypro.errors import DomainError, InvalidInput
+from saypro.files import private_file_response
 from saypro.forms import add_service_errors
 from saypro.localtime import check_day, local_midnight
 from saypro.sla.models import Clock
@@ -54,6 +55,7 @@ from .models import (
     KnownIssue,
     SurveyFollowUp,
     Ticket,
+    TicketAttachment,
 )
 
 QUEUE_PAGE_SIZE = 50
@@ -173,6 +175,14 @@ def _render_ticket(request: SignedInRequest, pk: int, status: int = 200, **forms
 @tickets_page
 def ticket_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     return _render_ticket(request, pk)
+
+
+@require_GET
+@tickets_page
+def ticket_attachment(request: SignedInRequest, pk: int, attachment_pk: int) -> FileResponse:
+    """A file on one of the ticket's messages, for those who can see the ticket (internal notes included)."""
+    item = get_object_or_404(TicketAttachment, pk=attachment_pk, message__ticket_id=pk)
+    return private_file_response(item.file, name=item.name, content_type=item.content_type)
 
 
 def _done(request: SignedInRequest, pk: int, text: str) -> HttpResponse:

@@ -89,8 +89,8 @@ class Redis:
 class Stack:
     """A scratch database and private Redis, with the environment the product's processes run under."""
 
-    def __init__(self, name: str, **settings: str) -> None:
-        self.database = f"saypro_drill_{name}"
+    def __init__(self, name: str, *, database: str = "", **settings: str) -> None:
+        self.database = database or os.environ.get("DRILL_DATABASE") or f"saypro_drill_{name}"
         self.var_dir = Path(tempfile.mkdtemp(prefix=f"drill-{name}-"))
         self.redis = Redis()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}

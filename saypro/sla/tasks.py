@@ -12,7 +12,7 @@ from . import services
 def sweep() -> dict[str, int]:
     result = services.sla_sweep()
     # The backstop for handler tasks that never ran: a crashed worker's unacknowledged message would otherwise
-    # wait for the broker's visibility timeout (an hour on Redis) before anyone is warned.
+    # wait for the broker's visibility timeout (CELERY_VISIBILITY_TIMEOUT) before anyone is warned.
     stale = services.clock_events_redispatch()
     if stale:
         handle_events.delay(stale)

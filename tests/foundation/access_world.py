@@ -31,7 +31,7 @@ from moderation.models import Case, KeywordRule
 from reports import services as reports
 from support import selectors as support_selectors
 from support import services as support
-from support.models import Article, ArticleCategory, Channel
+from support.models import Article, ArticleCategory, Channel, TicketAttachment
 from tests.accounts.helpers import SIGNUP, submitted
 from tests.factories import UserFactory
 
@@ -115,10 +115,15 @@ def build_world() -> World:
     # Support: the user's ticket, a survey on it, guidance the user asked for, a known issue, an article.
     ticket = _committed(
         lambda: support.ticket_create(
-            requester=user, subject="My payout has not arrived", body="I sold a bike last week.", channel=Channel.WEB
+            requester=user,
+            subject="My payout has not arrived",
+            body="I sold a bike last week.",
+            channel=Channel.WEB,
+            attachments=[_png("receipt.png")],
         )
     )
     ids["ticket"] = ticket.pk
+    ids["ticket_attachment"] = TicketAttachment.objects.get(message__ticket=ticket).pk
     ids["macro"] = support_selectors.macros_usable(surface="ticket", department=ticket.department).first().pk
     ids["canned_response"] = support_selectors.macros_usable(surface="conversation").first().pk
     survey = support.survey_send(

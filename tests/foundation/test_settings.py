@@ -108,3 +108,34 @@ def test_behind_proxy_is_a_count_of_trusted_proxies_that_drf_follows_too(tmp_pat
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(proxies), str(proxies), str(proxies > 0)]
+VISIBILITY = """
+import json, django
+django.setup()
+from saypro.celery import app
+print(json.dumps({"options": app.conf.broker_transport_options, "acks_late": app.conf.task_acks_late,
+                  "reject_on_worker_lost": app.conf.task_reject_on_worker_lost}))
+"""
+
+
+@pytest.mark.parametrize(("overrides", "timeout"), [({}, 300), ({"CELERY_VISIBILITY_TIMEOUT": "120"}, 120)])
+def test_a_task_reserved_by_a_dead_worker_goes_back_to_the_queue_within_minutes(tmp_path, overrides, timeout):
+    """With Redis as the broker, a worker killed with kill -9 leaves its reserved tasks unacknowledged: Redis
+    hands them out again after the visibility timeout, which must be minutes (Kombu's default is an hour)."""
+    import json
+
+    env = child_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/7", **overrides)
+    result = run_python(VISIBILITY, env)
+
+    assert result.returncode == 0, result.stderr
+    conf = json.loads(result.stdout.strip().splitlines()[-1])
+    assert conf["options"]["visibility_timeout"] == timeout
+    assert conf["options"]["unacked_restore_throttle"] == 1
+    assert conf["acks_late"] is True and conf["reject_on_worker_lost"] is True
+
+
+def test_a_visibility_timeout_below_thirty_seconds_stops_start_up(tmp_path):
+    env = child_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/7", CELERY_VISIBILITY_TIMEOUT="5")
+    result = run_python(SETUP, env)
+
+    assert result.returncode != 0
+    assert "CELERY_VISIBILITY_TIMEOUT=5" in result.stderr

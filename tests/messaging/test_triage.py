@@ -241,3 +241,24 @@ def test_bitext_examples_skip_intents_without_a_category(tmp_path):
     texts, categories = classification.bitext_examples(path)
     assert texts == ["when will my parcel arrive", "reset my password"]
     assert categories == [Category.GENERAL, Category.SUPPORT]
+def test_a_triage_delivered_twice_on_a_conversation_left_uncategorised_writes_and_routes_once(member):
+    """The classifier is unsure (no model): the first run leaves the conversation for an agent and routes it;
+    the second delivery of the same task, Redis handing it out again, must add nothing."""
+    from saypro.audit.models import AuditEntry
+
+    agent = UserFactory(roles=["Support agent"])
+    on_team(agent, Team.GENERAL, languages=["en"])
+    conversation = services.conversation_start(user=member, body="asdf qwer zxcv")  # its task never ran
+
+    tasks.triage_conversation(conversation.pk)
+    conversation.refresh_from_db()
+    events = conversation.messages.count()
+    assigned = (conversation.assigned_to_id, conversation.assigned_at)
+    tasks.triage_conversation(conversation.pk)
+    conversation.refresh_from_db()
+
+    assert conversation.category == ""
+    assert AuditEntry.objects.filter(action="conversation.categorise", target_id=str(conversation.pk)).count() == 1
+    assert AuditEntry.objects.filter(action="conversation.assign", target_id=str(conversation.pk)).count() <= 1
+    assert conversation.messages.count() == events
+    assert (conversation.assigned_to_id, conversation.assigned_at) == assigned

@@ -1,0 +1,26 @@
+"""Private uploads (message and ticket attachments) are served through views that check access, never from a
+public media URL; this builds the response they all send."""
+
+from __future__ import annotations
+
+from django.core.files import File
+from django.http import FileResponse
+
+# Types a browser shows without running anything; every other upload is offered as a download, so that an
+# uploaded HTML or SVG file can never run as a page of this site.
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"})
+
+
+def private_file_response(file: File, *, name: str, content_type: str) -> FileResponse:
+    content_type = (content_type or "").split(";")[0].strip().lower() or "application/octet-stream"
+    inline = content_type in INLINE_TYPES
+    response = FileResponse(
+        file.open("rb"),
+        filename=name,
+        as_attachment=not inline,
+        content_type=content_type if inline else "application/octet-stream",
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
