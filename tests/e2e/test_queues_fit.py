@@ -3,7 +3,10 @@ deadline on screen."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.test import TestCase
 from playwright.sync_api import expect
 
@@ -70,3 +73,50 @@ def test_every_queue_fits_the_screen_with_its_deadline_in_view(
         box = deadline.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (name, box)
         screenshot(page, f"queue-{name}-{width}")
+
+
+def test_a_queue_is_worked_from_the_keyboard_and_passes_an_accessibility_check(
+    page, live_server, administrator, busy_queues, settings
+):
+    settings.MODERATION_SPAM_CSV = ""
+    person = UserFactory(email="lindiwe@example.com", full_name="Lindiwe Zulu")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        second = support.ticket_create(requester=person, subject="Cannot upload photos", body="Hi", channel="web")
+    sign_in(page, live_server.url, administrator.email)
+    page.goto(f"{live_server.url}{QUEUES['support']}")
+    rows = page.locator("table.data.queue tbody tr")
+    expect(rows).to_have_count(2)
+
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the content")).to_be_focused()
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("j")
+    expect(rows.nth(0)).to_have_class(re.compile("is-current"))
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_have_class(re.compile("is-current"))
+    page.keyboard.press("k")
+    page.keyboard.press("j")
+    page.keyboard.press("/")
+    expect(page.get_by_role("searchbox", name="Search")).to_be_focused()
+    page.keyboard.press("Escape")
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_hidden()
+
+    for path in QUEUES.values():
+        page.goto(f"{live_server.url}{path}")
+        serious = [
+            violation["id"]
+            for violation in Axe().run(page).response["violations"]
+            if violation["impact"] in ("serious", "critical")
+        ]
+        assert serious == [], (path, serious)
+
+    page.goto(f"{live_server.url}{QUEUES['support']}")
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/dashboard/support/tickets/{second.pk}/$"))
