@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from saypro.admin import ReadOnlyAdmin
 from saypro.errors import DomainError
 from saypro.paginators import EstimatedCountPaginator
 
@@ -249,24 +250,10 @@ class IdentityFingerprintAdmin(admin.ModelAdmin):
         return False
 
 
-class _ReadOnly(admin.ModelAdmin):
-    """Rows written by the services only; the admin lists them."""
-
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(AccountEvent)
-class AccountEventAdmin(_ReadOnly):
+class AccountEventAdmin(ReadOnlyAdmin):
     list_display = ("at", "user", "kind", "reason", "channel", "ip_address", "device_type", "actor")
     list_filter = ("at", "kind", "channel", "device_type")
     search_fields = ("user__email", "ip_address")
@@ -274,7 +261,7 @@ class AccountEventAdmin(_ReadOnly):
 
 
 @admin.register(SuspiciousEvent)
-class SuspiciousEventAdmin(_ReadOnly):
+class SuspiciousEventAdmin(ReadOnlyAdmin):
     """Suspicious activity: new devices and networks, failure bursts, credential stuffing, resets after a new
     device. The user was warned by e-mail; stuffing has no user, only the network."""
 
@@ -295,7 +282,7 @@ class SuspiciousEventAdmin(_ReadOnly):
 
 
 @admin.register(Lockout)
-class LockoutAdmin(_ReadOnly):
+class LockoutAdmin(ReadOnlyAdmin):
     list_display = ("started_at", "user", "failures", "until", "released_at", "released_by", "is_active_now")
     list_filter = ("released_at",)
     search_fields = ("user__email",)
@@ -322,7 +309,7 @@ class LockoutAdmin(_ReadOnly):
 
 
 @admin.register(DeletionRequest)
-class DeletionRequestAdmin(_ReadOnly):
+class DeletionRequestAdmin(ReadOnlyAdmin):
     """Users' deletion requests; completing one anonymises the account (audited)."""
 
     list_display = ("requested_at", "user", "status", "decided_at", "decided_by")
@@ -355,14 +342,14 @@ class DeletionRequestAdmin(_ReadOnly):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(_ReadOnly):
+class FeedbackAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "topic", "score", "user", "comment")
     list_filter = ("created_at", "topic", "score")
     list_select_related = ("user",)
 
 
 @admin.register(AccountSession)
-class AccountSessionAdmin(_ReadOnly):
+class AccountSessionAdmin(ReadOnlyAdmin):
     list_display = ("started_at", "user", "channel", "device_type", "platform", "browser", "last_seen_at", "ended_at")
     list_filter = ("channel", "device_type", "platform")
     search_fields = ("user__email",)

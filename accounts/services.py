@@ -25,9 +25,10 @@ from django.utils import timezone
 
 from saypro import ratelimit
 from saypro.audit.services import audit_record
+from saypro.dispatch import after_commit
 from saypro.errors import DomainError, InvalidInput
 from saypro.sla import services as sla
-from support.uploads import sniff, stored_name
+from saypro.uploads import sniff, stored_name
 
 from . import roles, screening
 from .events import SYSTEM, Client, event_record, notice_send
@@ -82,12 +83,6 @@ class DelayCauseRequired(InvalidInput):
         )
 
 
-def _on_commit(task_path: str, *args: Any) -> None:
-    """Queue a Celery task once the surrounding transaction has committed."""
-    from . import tasks
-
-    task = getattr(tasks, task_path)
-    transaction.on_commit(lambda: task.delay(*args))
 
 
 def _lock(registration: Registration) -> Registration:
@@ -309,8 +304,8 @@ def registration_submit(*, registration: Registration) -> Registration:
         registration.save(update_fields=["status", "submitted_at"])
         sla.clock_start(metric=METRIC, target=registration, at=now)
         audit_record(actor=registration.user, action="registration.submit", target=registration)
-        _on_commit("send_registration_acknowledgement", registration.pk)
-        _on_commit("screen_registration", registration.pk)
+        after_commit("accounts.tasks.send_registration_acknowledgement", registration.pk)
+        after_commit("accounts.tasks.screen_registration", registration.pk)
     return registration
 
 
@@ -422,7 +417,7 @@ def email_verification_send(*, registration: Registration, rate_limited: bool = 
             message="Too many verification e-mails: wait an hour before asking again.",
         )
     # The request's time names the e-mail: a second delivery of this task sends nothing, a new request sends anew.
-    _on_commit("send_email_verification", registration.pk, timezone.now().isoformat())
+    after_commit("accounts.tasks.send_email_verification", registration.pk, timezone.now().isoformat())
 
 
 def email_verify(*, token: str) -> Registration:
@@ -475,7 +470,7 @@ def phone_code_send(*, registration: Registration) -> PhoneCode:
             sent_at=now,
             expires_at=now + PHONE_CODE_TTL,
         )
-        _on_commit("deliver_phone_code", phone_code.pk)
+        after_commit("accounts.tasks.deliver_phone_code", phone_code.pk)
     return phone_code
 
 
@@ -630,7 +625,7 @@ def _decide(
     )
     if status == Status.REJECTED:
         _keep_fingerprints(registration, reason="rejected")
-    _on_commit("send_registration_decision", registration.pk)
+    after_commit("accounts.tasks.send_registration_decision", registration.pk)
     return registration
 
 
@@ -711,7 +706,7 @@ def registration_request_info(*, registration: Registration, by: User, message: 
         registration.save(update_fields=["status", "info_request", "info_response"])
         sla.clock_pause(metric=METRIC, target=registration)
         audit_record(actor=by, action="registration.request_info", target=registration, reason=message.strip())
-        _on_commit("send_registration_info_request", registration.pk, timezone.now().isoformat())
+        after_commit("accounts.tasks.send_registration_info_request", registration.pk, timezone.now().isoformat())
     return registration
 
 

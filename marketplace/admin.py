@@ -3,12 +3,9 @@ change them, with reasons and audit entries)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from saypro.paginators import EstimatedCountPaginator
+from saypro.admin import ReadOnlyAdmin
 
 from .models import Category, Listing, SellerProfile, Transaction
 
@@ -20,18 +17,6 @@ class CategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Listing)

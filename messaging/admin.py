@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from saypro.paginators import EstimatedCountPaginator
+from saypro.admin import ReadOnlyAdmin
 
 from .models import CategoryLabel, Conversation, ResolutionPolicy, TeamMembership, VolumeTarget
 
@@ -38,18 +38,6 @@ class VolumeTargetAdmin(admin.ModelAdmin):
     list_display = ["quarter_start", "conversations"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Conversation)

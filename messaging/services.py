@@ -26,11 +26,12 @@ from accounts.models import User
 from accounts.routing import agent_pick, users_with_perm
 from saypro import ratelimit
 from saypro.audit.services import audit_record
+from saypro.dispatch import after_commit
 from saypro.errors import DomainError, InvalidInput
 from saypro.mail import one_line
 from saypro.sla import services as sla
 from saypro.sla.models import Policy
-from support.uploads import sniff, stored_name
+from saypro.uploads import sniff, stored_name
 
 from . import classification, integrations
 from .models import (
@@ -77,11 +78,6 @@ class Then:
     CHOICES = ((WAIT, "Wait for the user"), (OPEN, "Keep open"), (RESOLVE, "Resolve"))
 
 
-def _on_commit(task_name: str, *args: Any) -> None:
-    from . import tasks
-
-    task = getattr(tasks, task_name)
-    transaction.on_commit(lambda: task.delay(*args))
 
 
 def _lock(conversation: Conversation) -> Conversation:
@@ -105,7 +101,7 @@ def _event(conversation: Conversation, text: str, *, by: User | None, at: dateti
 
 # --- Input ----------------------------------------------------------------------------------------
 
-# What messaging accepts of the types support.uploads detects (the declared type is not trusted).
+# What messaging accepts of the types saypro.uploads detects (the declared type is not trusted).
 ALLOWED_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "text/plain")
 ALLOWED_TYPES_TEXT = "JPEG, PNG, GIF, WebP, PDF or plain text"
 
@@ -257,7 +253,7 @@ def conversation_start(
             created_at=now,
         )
         audit_record(actor=user, action="conversation.start", target=conversation)
-        _on_commit("triage_conversation", conversation.pk)
+        after_commit("messaging.tasks.triage_conversation", conversation.pk)
         _submitted(message)
     return conversation
 
@@ -306,9 +302,9 @@ def message_send(
         _save(conversation, *fields)
         audit_record(actor=user, action="conversation.user_message", target=conversation)
         if not conversation.category:
-            _on_commit("triage_conversation", conversation.pk)
+            after_commit("messaging.tasks.triage_conversation", conversation.pk)
         elif conversation.assigned_to_id is None:
-            _on_commit("route_conversation", conversation.pk)
+            after_commit("messaging.tasks.route_conversation", conversation.pk)
         _submitted(message)
     return message
 
@@ -370,7 +366,7 @@ def conversation_start_by_staff(
         )
         _attach(reply, files)
         audit_record(actor=by, action="conversation.start_outbound", target=conversation)
-        _on_commit("send_reply_email", reply.pk)
+        after_commit("messaging.tasks.send_reply_email", reply.pk)
     return conversation
 
 
@@ -420,7 +416,7 @@ def reply_send(
             sla.clock_resume(metric=RESOLUTION, target=conversation, at=now)
         _save(conversation, *fields)
         audit_record(actor=by, action="conversation.reply", target=conversation)
-        _on_commit("send_reply_email", message.pk)
+        after_commit("messaging.tasks.send_reply_email", message.pk)
         if then == Then.RESOLVE:
             _resolve(conversation, by=by, at=now, note="")
     return message
@@ -638,7 +634,7 @@ def conversation_transfer(*, conversation: Conversation, by: User, to: User | No
             data={"to": to.pk if to else None},
         )
         if to is not None and to.pk != by.pk:
-            _on_commit("send_assignment_email", conversation.pk, to.pk)
+            after_commit("messaging.tasks.send_assignment_email", conversation.pk, to.pk)
     return conversation
 
 
@@ -675,7 +671,7 @@ def conversation_escalate(*, conversation: Conversation, by: User | None, reason
         who = f" and assigned to {office_agent.get_full_name()}" if office_agent else ""
         _event(conversation, f"Escalated to the Classified Office{who}: {reason}", by=by, at=now)
         audit_record(actor=by, action="conversation.escalate", target=conversation, reason=reason)
-        _on_commit("send_escalation_email", conversation.pk)
+        after_commit("messaging.tasks.send_escalation_email", conversation.pk)
     return conversation
 
 
@@ -700,7 +696,7 @@ def _resolve(conversation: Conversation, *, by: User | None, at: datetime, note:
     _event(conversation, text + (f" {note}" if note else ""), by=by, at=at)
     audit_record(actor=by, action="conversation.resolve", target=conversation, reason=note)
     if survey and by is not None:
-        _on_commit("send_satisfaction_survey", conversation.pk)
+        after_commit("messaging.tasks.send_satisfaction_survey", conversation.pk)
     return True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from marketplace.admin import ReadOnlyAdmin
+from saypro.admin import ReadOnlyAdmin
 
 from .models import Appeal, Case, Decision, Detection, Flag, KeywordRule, Strike
 

@@ -26,6 +26,7 @@ from accounts import services as accounts_services
 from accounts.models import User
 from saypro import ratelimit
 from saypro.audit.services import audit_record
+from saypro.dispatch import after_commit
 from saypro.errors import DomainError, InvalidInput
 from saypro.sla import services as sla
 
@@ -86,11 +87,6 @@ class AlreadyDecided(DomainError):
         super().__init__(f"Case #{case.pk} was already decided by {who} at {when}: {action}.")
 
 
-def _on_commit(task_name: str, *args: Any) -> None:
-    from . import tasks
-
-    task = getattr(tasks, task_name)
-    transaction.on_commit(lambda: task.delay(*args), robust=True)
 
 
 def text_digest(text: str) -> str:
@@ -115,7 +111,7 @@ def content_submitted(*, obj: Any) -> Fingerprint:
     matches = fingerprints.near_matches(fingerprint, fingerprints.removed())
     if matches:
         _hold_recurrence(entry=entry, obj=obj, text=text, author=author, match=matches[0][0])
-    _on_commit("detect_content", entry.kind, obj.pk)
+    after_commit("moderation.tasks.detect_content", entry.kind, obj.pk)
     return fingerprint
 
 
@@ -511,7 +507,7 @@ def case_decide(*, case: Case, by: User, action: str, reason: str, rule: str = "
             reason=decision.reason,
             data={"rule": rule, "round": case.round},
         )
-        _on_commit("notify_decision", decision.pk, restored)
+        after_commit("moderation.tasks.notify_decision", decision.pk, restored)
     return decision
 
 
@@ -634,7 +630,7 @@ def appeal_decide(*, appeal: Appeal, by: User, reverse: bool, reason: str) -> Ap
             target=appeal.case,
             reason=reason.strip(),
         )
-        _on_commit("notify_appeal", appeal.pk)
+        after_commit("moderation.tasks.notify_appeal", appeal.pk)
     return appeal
 
 

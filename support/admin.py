@@ -3,12 +3,9 @@ help center and known issues. Tickets are worked in the agent workspace, so the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from saypro.paginators import EstimatedCountPaginator
+from saypro.admin import ReadOnlyAdmin
 
 from .models import (
     Article,
@@ -83,22 +80,10 @@ class KnownIssueAdmin(admin.ModelAdmin):
     list_filter = ["status"]
 
 
-class ReadOnly(admin.ModelAdmin):
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Ticket)
-class TicketAdmin(ReadOnly):
+class TicketAdmin(ReadOnlyAdmin):
     list_display = ["pk", "subject", "status", "priority", "channel", "department", "assignee", "created_at"]
     list_filter = ["status", "priority", "channel", "department"]
     search_fields = ["subject", "requester__email"]
@@ -107,7 +92,7 @@ class TicketAdmin(ReadOnly):
 
 
 @admin.register(Survey)
-class SurveyAdmin(ReadOnly):
+class SurveyAdmin(ReadOnlyAdmin):
     list_display = ["pk", "channel", "department", "agent", "rating", "sent_at", "answered_at"]
     list_filter = ["channel", "rating"]
     list_select_related = ["department", "agent"]
@@ -119,6 +104,6 @@ class SurveyFollowUpAdmin(admin.ModelAdmin):
 
 
 @admin.register(PointsEntry)
-class PointsEntryAdmin(ReadOnly):
+class PointsEntryAdmin(ReadOnlyAdmin):
     list_display = ["user", "points", "reason", "at"]
     raw_id_fields = ["user"]

@@ -25,10 +25,12 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.routing import agent_pick
 from saypro.audit.services import audit_record
+from saypro.dispatch import after_commit
 from saypro.errors import DomainError, InvalidInput
 from saypro.ml import services as ml
 from saypro.sla import services as sla
 from saypro.sla.models import Policy
+from saypro.uploads import sniff, stored_name
 
 from .models import (
     FIRST_RESPONSE,
@@ -54,7 +56,6 @@ from .models import (
     TriageRule,
     TriageSource,
 )
-from .uploads import sniff, stored_name
 
 TRIAGE_MODEL = "support.triage"
 ANSWER_PERMISSION = "support.reply_ticket"
@@ -69,12 +70,6 @@ CLIENT_LOG_MAX = 8_000
 CONTEXT_FIELD_MAX = 200
 
 
-def _on_commit(task_name: str, *args: Any) -> None:
-    """Queue a Celery task once the surrounding transaction has committed."""
-    from . import tasks
-
-    task = getattr(tasks, task_name)
-    transaction.on_commit(lambda: task.delay(*args))
 
 
 def _lock(ticket: Ticket) -> Ticket:
@@ -186,7 +181,7 @@ def _clean_cc(cc: Iterable[str]) -> list[str]:
 
 
 def _clean_attachments(files: Sequence[UploadedFile]) -> list[tuple[UploadedFile, str]]:
-    """The files with their types as read from their first bytes (support.uploads), or InvalidInput."""
+    """The files with their types as read from their first bytes (saypro.uploads), or InvalidInput."""
     if len(files) > ATTACHMENTS_PER_MESSAGE:
         raise InvalidInput(
             "Too many attachments.", fields={"attachments": [f"Attach at most {ATTACHMENTS_PER_MESSAGE} files."]}
@@ -301,8 +296,8 @@ def ticket_create(
             target=ticket,
             data={"channel": channel, "source": ticket.source} if ticket.source else {"channel": channel},
         )
-        _on_commit("send_ticket_acknowledgement", ticket.pk)
-        _on_commit("triage_ticket", ticket.pk)
+        after_commit("support.tasks.send_ticket_acknowledgement", ticket.pk)
+        after_commit("support.tasks.triage_ticket", ticket.pk)
     return ticket
 
 
@@ -587,7 +582,7 @@ def ticket_reply(
         _touch(ticket, now, *fields)
         audit_record(actor=by, action="ticket.reply" if public else "ticket.note", target=ticket)
         if public:
-            _on_commit("send_ticket_reply", message.pk)
+            after_commit("support.tasks.send_ticket_reply", message.pk)
         if status and status != ticket.status:
             _set_status(ticket, by=by, status=status, at=now)
     return message
@@ -746,7 +741,7 @@ def ticket_set_department(*, ticket: Ticket, by: User, department: Department | 
         _apply_policy(ticket, now)
         audit_record(actor=by, action="ticket.department", target=ticket, data={"from": old, "to": target.slug})
         if ticket.assignee_id is None:
-            _on_commit("route_ticket", ticket.pk)
+            after_commit("support.tasks.route_ticket", ticket.pk)
     return ticket
 
 
@@ -1010,7 +1005,7 @@ def survey_send(
             },
         )
         if created:
-            _on_commit("send_survey", survey.pk)
+            after_commit("support.tasks.send_survey", survey.pk)
     return survey
 
 
@@ -1090,7 +1085,7 @@ def _follow_up_open(survey: Survey, at: datetime) -> None:
     )
     if created:
         audit_record(actor=None, action="survey.follow_up", target=survey, data={"rating": survey.rating})
-        _on_commit("send_follow_up_notice", follow_up.pk)
+        after_commit("support.tasks.send_follow_up_notice", follow_up.pk)
 
 
 def follow_up_close(*, follow_up: SurveyFollowUp, by: User, note: str) -> SurveyFollowUp:

@@ -1,8 +1,7 @@
 """What an uploaded file really is, read from its first bytes: the type a client declares is not trusted.
 
-Tickets (support) and conversations (messaging) both take attachments through this check; each app then decides
-which of the detected types it accepts. It lives here because messaging already builds on support (tickets,
-canned responses, surveys) and support on nothing of messaging's, so both import it without a cycle.
+ID documents (accounts), ticket attachments (support) and conversation attachments (messaging) all go through this
+check; each app then decides which of the detected types it accepts.
 """
 
 from __future__ import annotations

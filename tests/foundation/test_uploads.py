@@ -1,11 +1,11 @@
-"""support.uploads: a file's type is read from its first bytes, whatever the client declares."""
+"""saypro.uploads: a file's type is read from its first bytes, whatever the client declares."""
 
 from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from support.uploads import HEAD_BYTES, sniff, stored_name
+from saypro.uploads import HEAD_BYTES, sniff, stored_name
 
 
 @pytest.mark.parametrize(
