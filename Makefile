@@ -18,7 +18,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 help:
 	@echo "make run        install, migrate, load demo data and start web + worker + beat on http://$(RUN_ADDR)/"
 	@echo "make test       install the development tools and run the whole test suite"
-	@echo "make lint       ruff"
+	@echo "make lint       ruff, and the import layers (import-linter)"
 	@echo "make typecheck  mypy"
 	@echo "make migrate    apply migrations and sync the staff roles"
 	@echo "make seed       load demo data (when the database is empty) and the demo staff logins"
@@ -62,6 +62,7 @@ test: install-dev chromium
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 typecheck: install-dev
 	$(VENV)/bin/mypy .

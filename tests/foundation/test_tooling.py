@@ -157,3 +157,24 @@ def test_every_environment_variable_the_settings_read_is_documented_in_the_readm
 def test_gunicorn_lets_a_long_query_string_reach_the_app():
     # So that a long cursor or search is refused by the app in the API's error shape, not by gunicorn's own page.
     assert load_script("gunicorn_config").limit_request_line == 8190
+
+
+def test_make_lint_checks_the_import_layers():
+    assert any("lint-imports" in line for line in make_dry_run("lint"))
+
+
+def test_an_import_across_the_layers_breaks_a_contract(tmp_path):
+    """A copy of the project with accounts importing messaging: lint-imports names the broken contract."""
+    for package in ("saypro", "accounts", "marketplace", "messaging", "support", "moderation", "reports"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+
+    kept = subprocess.run([lint_imports], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert kept.returncode == 0, kept.stdout
+    (tmp_path / "accounts" / "shortcut.py").write_text("from messaging import services  # noqa\n")
+    broken = subprocess.run([lint_imports], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert broken.returncode != 0
+    assert "Accounts import no other app BROKEN" in broken.stdout
+    assert "accounts.shortcut -> messaging" in broken.stdout
