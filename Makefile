@@ -13,11 +13,12 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install install-dev run migrate seed test chromium lint typecheck clean
+.PHONY: help venv install install-dev run migrate seed test test-fast chromium lint typecheck clean
 
 help:
 	@echo "make run        install, migrate, load demo data and start web + worker + beat on http://$(RUN_ADDR)/"
 	@echo "make test       install the development tools and run the whole test suite"
+	@echo "make test-fast  the suite without the browser tests, for the edit-run loop"
 	@echo "make lint       ruff, and the import layers (import-linter)"
 	@echo "make typecheck  mypy"
 	@echo "make migrate    apply migrations and sync the staff roles"
@@ -59,6 +60,9 @@ chromium:
 
 test: install-dev chromium
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: install-dev
+	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
