@@ -37,4 +37,4 @@ def home_url(user: User) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(reverse("home"))
-    return HttpResponseRedirect(home_url(request.user))  # type: ignore[arg-type]
+    return HttpResponseRedirect(home_url(request.user))
