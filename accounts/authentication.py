@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.http import HttpRequest
+from drf_spectacular.authentication import SessionScheme as OpenApiSessionScheme
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -39,3 +40,9 @@ class SessionAuthentication(authentication.SessionAuthentication):
         if result is not None and security.session_owes_second_factor(cast(HttpRequest, request._request)):
             raise SecondFactorOwed()
         return result
+
+
+class SessionScheme(OpenApiSessionScheme):
+    """The schema documents the two-factor session class as the cookie session it is."""
+
+    target_class = SessionAuthentication

@@ -164,6 +164,8 @@ CASES: dict[str, Case] = {
     "saypro.outbox.tasks.reconcile": lambda w, f: [],
     "saypro.outbox.tasks.mail_retry": lambda w, f: [],
     "saypro.sla.tasks.sweep": lambda w, f: [],
+    # Retrains only a version pickled by another scikit-learn; the world's models are current, so both runs pass.
+    "saypro.ml.tasks.rebuild_text_model": lambda w, f: ["moderation.spam"],
     "saypro.sla.tasks.handle_events": lambda w, f: [_clock_events(w, f)],
 }
 
