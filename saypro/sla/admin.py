@@ -11,8 +11,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from saypro.admin import ReadOnlyAdmin
 from saypro.durations import target_text
-from saypro.paginators import EstimatedCountPaginator
 
 from .models import BusinessHours, Calendar, Clock, ClockEvent, Holiday, Policy
 
@@ -128,7 +128,7 @@ class ClockEventInline(admin.TabularInline):
 
 
 @admin.register(Clock)
-class ClockAdmin(admin.ModelAdmin):
+class ClockAdmin(ReadOnlyAdmin):
     """Read-only: a clock moves only through saypro.sla.services, which keep its deadlines and events in step."""
 
     list_display = (
@@ -149,15 +149,4 @@ class ClockAdmin(admin.ModelAdmin):
     # Newest first, read from the primary key: sorting 1.4 M clocks by deadline across metrics took a second.
     ordering = ("-id",)
     list_select_related = ("policy", "target_type")
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
     inlines = [ClockEventInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
