@@ -12,6 +12,10 @@ graceful_timeout = 30
 # Recycling workers now and then bounds the damage of a slow leak; the jitter keeps them from restarting together.
 max_requests = 2000
 max_requests_jitter = 200
+# Django and its apps are imported once, in the master, before the workers fork: a recycled worker is a fork
+# instead of a fresh start that spent seconds of CPU importing everything again (stalls under load). Connections
+# are opened lazily, per worker, after the fork.
+preload_app = True
 # Heartbeat files on tmpfs: a container's overlay file system can stall them and get workers killed.
 worker_tmp_dir = "/dev/shm"
 accesslog = "-"

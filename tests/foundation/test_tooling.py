@@ -159,6 +159,10 @@ def test_gunicorn_lets_a_long_query_string_reach_the_app():
     assert load_script("gunicorn_config").limit_request_line == 8190
 
 
+def test_gunicorn_recycles_a_worker_by_forking_the_loaded_project():
+    assert load_script("gunicorn_config").preload_app is True
+
+
 def test_make_lint_checks_the_import_layers():
     assert any("lint-imports" in line for line in make_dry_run("lint"))
 
