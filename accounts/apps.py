@@ -41,7 +41,7 @@ class AccountsConfig(AppConfig):
         "staff.updated": "updated the staff login",
     }
     # After the sign-ups (accounts.demo's own phase): what the approved users did with their accounts.
-    demo_phases = ["accounts.demo_activity.activity_phase"]
+    demo_phases = ["accounts.demo_activity.activity_phase", "accounts.demo_work.registrations_work_phase"]
 
     def ready(self) -> None:
         from saypro.context_processors import NavEntry, nav_register
