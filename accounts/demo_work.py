@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
@@ -25,9 +26,20 @@ from .demo import DemoContext
 from .management.commands.ensure_staff import STAFF_LOGINS
 from .models import PENDING_STATUSES, Registration, RegistrationStatus, User
 
+M = TypeVar("M", bound=models.Model)
+
 BREACHED, AT_RISK, FRESH = "breached", "at risk", "fresh"
 # The order items are placed in: the first of each queue is the most urgent one.
 STATES = (BREACHED, AT_RISK, FRESH, AT_RISK, BREACHED, FRESH)
+SIGNUP_TIMES = (
+    "started_at",
+    "email_verified_at",
+    "phone_verified_at",
+    "profile_completed_at",
+    "consented_at",
+    "submitted_at",
+    "screened_at",
+)
 _BACK = {BREACHED: 1.3, AT_RISK: 0.85, FRESH: 0.1}
 
 
@@ -44,10 +56,12 @@ def demo_login(role: str) -> User:
     return user
 
 
-def live_now(ctx: DemoContext) -> datetime:
-    """The moment the waiting work is placed at: now, unless the quarter ended long before (an explicit --end in
-    the past, as the tests use), where a day after its end keeps the data reproducible."""
-    return min(timezone.now(), ctx.period.end + timedelta(days=1))
+def live_now(ctx: DemoContext) -> datetime | None:
+    """The moment the waiting work is placed at: now, on the day after the quarter (what `make run` loads). A
+    quarter that ended long before (an explicit --end in the past) gets no waiting work: nothing may lie after
+    its end, and its data stays the same whenever it is loaded."""
+    now = timezone.now()
+    return now if ctx.period.end <= now < ctx.period.end + timedelta(days=1) else None
 
 
 def _state_at(clock: Clock, now: datetime) -> str:
@@ -80,7 +94,7 @@ def clock_place(*, metric: str, target: models.Model, state: str, now: datetime)
     return clock
 
 
-def place(items: Sequence[models.Model], *, metric: str, now: datetime) -> list[tuple[models.Model, str]]:
+def place(items: Sequence[M], *, metric: str, now: datetime) -> list[tuple[M, str]]:
     """Give the items' clocks the demo's mix of states, in order."""
     placed = []
     for item, state in zip(items, STATES * (len(items) // len(STATES) + 1), strict=False):
@@ -92,12 +106,26 @@ def place(items: Sequence[models.Model], *, metric: str, now: datetime) -> list[
 def registrations_work_phase(ctx: DemoContext) -> None:
     """The reviewer's queue: registrations past their 48 h, some at risk, some new; two already claimed by the
     demo reviewer, the rest free to claim."""
-    reviewer = demo_login(roles.REVIEWER)
     now = live_now(ctx)
+    if now is None:
+        return
+    reviewer = demo_login(roles.REVIEWER)
     waiting = list(
         Registration.objects.filter(status=RegistrationStatus.NEEDS_REVIEW).order_by("-submitted_at", "-pk")[:6]
     )
     placed = place(waiting, metric="registration.approval", now=now)
+    # The sign-up moves with its clock, every step by the same amount: the funnel keeps its order, and the
+    # clock still starts when the registration was submitted.
+    for registration, _state in placed:
+        clock = Clock.objects.get(metric="registration.approval", target_id=registration.pk, state=ClockState.RUNNING)
+        assert registration.submitted_at is not None
+        shift = clock.started_at - registration.submitted_at
+        moved = {
+            name: getattr(registration, name) + shift
+            for name in SIGNUP_TIMES
+            if getattr(registration, name) is not None
+        }
+        Registration.objects.filter(pk=registration.pk).update(**moved)
     mine = [registration.pk for registration, state in placed if state != BREACHED][:2]
     Registration.objects.filter(pk__in=mine, status__in=PENDING_STATUSES).update(claimed_by=reviewer, claimed_at=now)
     ctx.created["demo work: registrations"] += len(placed)

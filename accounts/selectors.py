@@ -247,7 +247,7 @@ def notification_opt_outs(addresses: Sequence[str], preference: str) -> set[str]
         return set()
     match = "phone" if preference == "sms_notifications" else "email"
     accounts = User.objects.filter(**{f"{match}__in": list(addresses)})
-    default = AccountPreferences._meta.get_field(preference).default
+    default = getattr(AccountPreferences._meta.get_field(preference), "default", False)
     off = Q(**{f"preferences__{preference}": False})
     if not default:
         off |= Q(preferences__isnull=True)

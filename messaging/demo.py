@@ -639,11 +639,13 @@ def messaging_work_phase(ctx: DemoContext) -> None:
     ones, with first answers past due, at risk and just arrived."""
     from accounts.demo_work import demo_login, live_now, place
 
+    now = live_now(ctx)
+    if now is None:
+        return
     agent = demo_login(roles.SUPPORT_AGENT)
     # On every team, so that whichever team a conversation went to, the agent sees it.
     for team in Team.values:
         TeamMembership.objects.get_or_create(team=team, user=agent)
-    now = live_now(ctx)
     unanswered = Conversation.objects.filter(status=Status.OPEN, awaiting_reply_since__isnull=False)
     _morning_messages(ctx, now=now, count=max(0, 4 - unanswered.count()))
     placed = place(list(unanswered.order_by("-pk")[:6]), metric=FIRST_RESPONSE, now=now)

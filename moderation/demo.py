@@ -897,8 +897,10 @@ def moderation_work_phase(ctx: DemoContext) -> None:
 
     from .services import appeal_file, case_decide, flag_create
 
-    moderator = demo_login(roles.MODERATOR)
     now = live_now(ctx)
+    if now is None:
+        return
+    moderator = demo_login(roles.MODERATOR)
     reporters = [u.pk for u in ctx.users if u.status == RegistrationStatus.APPROVED][:20]
     flagged = set(Case.objects.filter(kind="listing").values_list("object_id", flat=True))
     listings = Listing.objects.filter(status=ListingStatus.ACTIVE).exclude(pk__in=flagged).order_by("-pk")

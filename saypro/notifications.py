@@ -145,7 +145,7 @@ def recipients_allowed(kind: MessageKind, addresses: Sequence[str]) -> list[str]
 
 FOOTERS = {
     True: "This is a service message about your account; it is sent whatever your notification settings are.",
-    False: "You get this because {what} is on in your account settings; turn it off there to stop these messages.",
+    False: "To stop {what}, turn it off in your SayPro account settings.",
 }
 PREFERENCE_WORDS = {
     EMAIL_NOTIFICATIONS: "e-mail about messages and tickets",

@@ -34,7 +34,6 @@ from saypro.sla.services import spec_for
 
 from .models import (
     FIRST_RESPONSE,
-    OPEN_STATUSES,
     RESOLUTION,
     Article,
     ArticleCategory,
@@ -668,15 +667,21 @@ def support_work_phase(ctx: DemoContext) -> None:
     them, as they would have this morning; some are the agent's own, the others wait unassigned."""
     from accounts.demo_work import demo_login, live_now, place
 
-    from .services import ticket_requester_reply
+    from .services import TicketClosed, ticket_requester_reply
 
+    now = live_now(ctx)
+    if now is None:
+        return
     agent = demo_login(roles.SUPPORT_AGENT)
     for department in Department.objects.all():
         department.members.add(agent)
-    now = live_now(ctx)
     for ticket in Ticket.objects.filter(status=Status.SOLVED).order_by("-solved_at", "-pk")[:4]:
-        ticket_requester_reply(ticket=ticket, body="Sorry, it is happening again since this morning. Can you look?")
-    reopened = list(Ticket.objects.filter(status__in=OPEN_STATUSES).order_by("-updated_at", "-pk")[:6])
+        try:
+            ticket_requester_reply(ticket=ticket, body="Sorry, it is happening again since this morning. Can you look?")
+        except TicketClosed:
+            continue  # solved too long ago to reopen (an --end in the past)
+    # Not the pending or on-hold ones: their clocks stand still while they wait on someone else.
+    reopened = list(Ticket.objects.filter(status__in=(Status.NEW, Status.OPEN)).order_by("-updated_at", "-pk")[:6])
     placed = place(reopened, metric=RESOLUTION, now=now)
     for index, (ticket, _state) in enumerate(placed):
         Ticket.objects.filter(pk=ticket.pk).update(assignee=agent if index % 2 == 0 else None)

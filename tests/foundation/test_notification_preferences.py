@@ -82,7 +82,7 @@ def test_a_user_with_email_notifications_on_gets_the_replies_and_is_told_how_to_
     ticket_replies = [message for message in received if "Fixed now, please try again." in message.body]
     assert len(replies) == 1 and len(ticket_replies) == 1
     assert len(received) >= 5  # + the ticket receipt, the decision and the security notice
-    assert "turn it off there to stop these messages" in replies[0].body
+    assert "To stop e-mail about messages and tickets, turn it off in your SayPro account settings." in replies[0].body
 
 
 def test_turning_email_notifications_back_on_brings_the_replies_back(agent, django_capture_on_commit_callbacks):
