@@ -32,12 +32,13 @@ $(PY):
 
 venv: $(PY)
 
+# No --quiet: the first install takes minutes, and each package and download bar shows it is moving.
 $(RUNTIME_STAMP): requirements.txt | $(PY)
-	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --progress-bar on -r requirements.txt
 	@touch $@
 
 $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
-	$(PIP) install --quiet -r requirements-dev.txt
+	$(PIP) install --progress-bar on -r requirements-dev.txt
 	@touch $(RUNTIME_STAMP) $@
 
 install: $(RUNTIME_STAMP)

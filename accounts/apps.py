@@ -41,7 +41,7 @@ class AccountsConfig(AppConfig):
         "staff.updated": "updated the staff login",
     }
     # After the sign-ups (accounts.demo's own phase): what the approved users did with their accounts.
-    demo_phases = ["accounts.demo_activity.activity_phase"]
+    demo_phases = ["accounts.demo_activity.activity_phase", "accounts.demo_work.registrations_work_phase"]
 
     def ready(self) -> None:
         from saypro.context_processors import NavEntry, nav_register
@@ -107,6 +107,10 @@ class AccountsConfig(AppConfig):
             dispatch=lambda item: tasks.send_registration_acknowledgement.delay(int(item)),
             description="submitted registrations without the acknowledgement e-mail",
         )
+        # Who turned a notification off: the mail and SMS senders ask before every non-essential message.
+        from saypro.notifications import opt_outs_register
+
+        opt_outs_register(selectors.notification_opt_outs)
         # Administrators' view of suspicious activity (new devices, failure bursts, credential stuffing).
         nav_register(
             NavEntry("Account security", "admin:accounts_suspiciousevent_changelist", "accounts.view_suspiciousevent")

@@ -21,6 +21,7 @@ from saypro.sla.services import spec_for
 from .models import (
     PENDING_STATUSES,
     AccountEvent,
+    AccountPreferences,
     AccountStatus,
     AgentProfile,
     Registration,
@@ -237,3 +238,17 @@ def registrations_unacknowledged(*, before: datetime, since: datetime) -> QueryS
         .order_by("submitted_at")
         .values_list("pk", flat=True)
     )
+
+
+def notification_opt_outs(addresses: Sequence[str], preference: str) -> set[str]:
+    """Which of these addresses (e-mail addresses, or phone numbers for text messages) belong to an account whose
+    `preference` is off, stored or by default (text messages are opt-in: no preferences row means no)."""
+    if not addresses:
+        return set()
+    match = "phone" if preference == "sms_notifications" else "email"
+    accounts = User.objects.filter(**{f"{match}__in": list(addresses)})
+    default = getattr(AccountPreferences._meta.get_field(preference), "default", False)
+    off = Q(**{f"preferences__{preference}": False})
+    if not default:
+        off |= Q(preferences__isnull=True)
+    return set(accounts.filter(off).values_list(match, flat=True))

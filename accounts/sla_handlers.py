@@ -33,6 +33,7 @@ def registration_clock_event(event: ClockEvent) -> None:
         return
     send_template(
         to=recipients,
+        kind="registration.sla_warning",
         template="accounts/email/sla_warning.txt",
         context={
             "target": f"Registration #{clock.target_id}",

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from saypro import notifications
+
 
 class SmsUnavailable(Exception):
     """The SMS channel cannot deliver right now."""
@@ -64,3 +66,14 @@ class HttpGatewaySmsBackend(BaseSmsBackend):
 
 def get_backend() -> BaseSmsBackend:
     return import_string(settings.SMS_BACKEND)()
+
+
+def sms_send(*, kind: str, to: str, body: str) -> bool:
+    """Send one text message of a declared kind (saypro.notifications); a notification goes only to a number
+    whose account turned text messages on. Returns whether it was handed to the backend; SmsUnavailable passes
+    through, for the caller to fall back."""
+    message_kind = notifications.message_kind(kind, channel=notifications.SMS)
+    if not to or not notifications.recipients_allowed(message_kind, [to]):
+        return False
+    get_backend().send(to=to, body=body)
+    return True

@@ -13,7 +13,7 @@ from saypro.mail import send_template
 
 from . import services
 from .models import PhoneCode, Registration, RegistrationStatus
-from .sms import SmsUnavailable, get_backend
+from .sms import SmsUnavailable, sms_send
 from .tokens import make_email_token
 
 STATUS_PATH = "/register/status/"
@@ -40,6 +40,7 @@ def send_registration_acknowledgement(registration_id: int) -> None:
     user = registration.user
     send_template(
         to=[user.email],
+        kind="registration.acknowledgement",
         template="accounts/email/acknowledgement.txt",
         context={
             "name": user.get_short_name(),
@@ -60,6 +61,7 @@ def send_email_verification(registration_id: int, requested_at: str = "") -> Non
     user = registration.user
     send_template(
         to=[user.email],
+        kind="registration.verify_email",
         template="accounts/email/verify_email.txt",
         context={
             "name": user.get_short_name(),
@@ -79,8 +81,10 @@ def deliver_phone_code(phone_code_id: int) -> None:
     if code is None:
         return
     try:
-        get_backend().send(
-            to=phone_code.phone_e164, body=f"Your SayPro verification code is {code}. It expires in 10 minutes."
+        sms_send(
+            kind="registration.phone_code",
+            to=phone_code.phone_e164,
+            body=f"Your SayPro verification code is {code}. It expires in 10 minutes.",
         )
     except SmsUnavailable as exc:
         services.registration_verification_unavailable(
@@ -96,6 +100,7 @@ def send_registration_decision(registration_id: int) -> None:
     approved = registration.status == RegistrationStatus.APPROVED
     send_template(
         to=[registration.user.email],
+        kind="registration.decision",
         template="accounts/email/approved.txt" if approved else "accounts/email/rejected.txt",
         context={"name": registration.user.get_short_name(), "reason": registration.decision_reason},
         once_key=f"registration-decision:{registration.pk}",
@@ -109,6 +114,7 @@ def send_registration_info_request(registration_id: int, requested_at: str = "")
         return
     send_template(
         to=[registration.user.email],
+        kind="registration.info_request",
         template="accounts/email/info_request.txt",
         context={
             "name": registration.user.get_short_name(),
@@ -168,6 +174,7 @@ def send_account_notice(user_id: int, notice: str, email: str, context: dict | N
     name = user.get_short_name() if user is not None and "@deleted.invalid" not in user.email else ""
     send_template(
         to=[email],
+        kind=f"account.{notice}",
         template=NOTICE_TEMPLATES[notice],
         context={"name": name or "there", "site_url": settings.SITE_URL, **(context or {})},
         once_key=once_key,

@@ -53,7 +53,7 @@ class MessagingConfig(AppConfig):
         ],
     }
 
-    demo_phases = ["messaging.demo.messaging_phase"]
+    demo_phases = ["messaging.demo.messaging_phase", "messaging.demo.messaging_work_phase"]
 
     def ready(self) -> None:
         from accounts.routing import load_register

@@ -26,6 +26,7 @@ from accounts import roles
 from accounts.demo import DemoContext, DemoUser, Weighted, clock_simulate
 from accounts.models import AgentProfile, RegistrationStatus, User
 from saypro.audit.models import AuditEntry
+from saypro.sla import services as sla
 from saypro.sla.calendars import CalendarSpec
 from saypro.sla.models import Clock, ClockEvent, Policy
 from saypro.sla.services import spec_for
@@ -631,3 +632,73 @@ class _Writer:
                 if s.resolved_at is not None
             ],
         )
+
+
+def messaging_work_phase(ctx: DemoContext) -> None:
+    """The demo agent's inbox (accounts.demo_work): conversations of their own, waiting and new, and unassigned
+    ones, with first answers past due, at risk and just arrived."""
+    from accounts.demo_work import demo_login, live_now, place
+
+    now = live_now(ctx)
+    if now is None:
+        return
+    agent = demo_login(roles.SUPPORT_AGENT)
+    # On every team, so that whichever team a conversation went to, the agent sees it.
+    for team in Team.values:
+        TeamMembership.objects.get_or_create(team=team, user=agent)
+    unanswered = Conversation.objects.filter(status=Status.OPEN, awaiting_reply_since__isnull=False)
+    _morning_messages(ctx, now=now, count=max(0, 4 - unanswered.count()))
+    placed = place(list(unanswered.order_by("-pk")[:6]), metric=FIRST_RESPONSE, now=now)
+    waiting = list(Conversation.objects.filter(status=Status.WAITING).order_by("-pk")[:4])
+    # Every other one is the agent's; the rest wait in the unassigned view for whoever claims them first.
+    for index, conversation in enumerate([c for c, _state in placed] + waiting):
+        owner = agent if index % 2 == 0 else None
+        Conversation.objects.filter(pk=conversation.pk).update(assigned_to=owner, assigned_at=now if owner else None)
+    ctx.created["demo work: conversations"] += len(placed)
+
+
+MORNING_MESSAGES = (
+    ("My ad is not showing", "I posted an ad for my {item} yesterday and I still cannot find it in the search."),
+    ("Payment taken twice", "I paid for the premium listing of my {item} and the money left my account twice."),
+    ("Buyer stopped answering", "A buyer agreed to take my {item} and now does not answer my messages."),
+    ("How do I renew?", "My ad for the {item} runs out on Friday. How do I keep it online for another month?"),
+)
+
+
+def _morning_messages(ctx: DemoContext, *, now: datetime, count: int) -> None:
+    """New messages that arrived since the quarter ended, written as conversation_start would (the rows and both
+    clocks, started at `now`; place() moves the clocks back), without queuing the triage and routing tasks:
+    routing them to an agent later would empty the unassigned view the demo means to show."""
+    from .services import resolution_policy
+
+    senders = [u for u in ctx.users if u.status == RegistrationStatus.APPROVED][-count * 3 :: 3] if count else []
+    for index, user in enumerate(senders):
+        subject, body = MORNING_MESSAGES[index % len(MORNING_MESSAGES)]
+        category = Category.GENERAL if index % 2 else Category.SUPPORT
+        conversation = Conversation.objects.create(
+            user_id=user.pk,
+            subject=subject,
+            initiated_by=Initiator.USER,
+            status=Status.OPEN,
+            category=category,
+            category_source=CategorySource.RULE,
+            team=CATEGORY_TEAMS[category],
+            language=user.language,
+            created_at=now,
+            last_message_at=now,
+            awaiting_reply_since=now,
+            user_read_at=now,
+        )
+        Message.objects.create(
+            conversation=conversation,
+            kind=MessageKind.USER,
+            author_id=user.pk,
+            body=body.format(item=ctx.rng.choice(("bicycle", "fridge", "laptop", "sofa"))),
+            created_at=now,
+        )
+        first = sla.clock_start(metric=FIRST_RESPONSE, target=conversation, at=now)
+        Message.objects.create(
+            conversation=conversation, kind=MessageKind.AUTO, body=acknowledgement_text(first.due_at), created_at=now
+        )
+        sla.clock_start(metric=RESOLUTION, target=conversation, at=now, policy=resolution_policy(category))
+        ctx.created["messaging.Conversation"] += 1

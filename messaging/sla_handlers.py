@@ -40,6 +40,7 @@ def _notify(event: ClockEvent, conversation: Conversation, *, what: str) -> None
     clock = event.clock
     send_template(
         to=recipients,
+        kind="conversation.sla_warning",
         template="messaging/email/sla_warning.txt",
         context={
             "conversation": conversation,

@@ -54,6 +54,7 @@ def send_reply_email(message_id: int) -> None:
     conversation = message.conversation
     send_template(
         to=[conversation.user.email],
+        kind="conversation.reply",
         template="messaging/email/reply.txt",
         context={
             "name": conversation.user.get_short_name(),
@@ -74,6 +75,7 @@ def send_assignment_email(conversation_id: int, user_id: int) -> None:
         return
     send_template(
         to=[agent.email],
+        kind="conversation.assigned",
         template="messaging/email/assigned.txt",
         context={"conversation": conversation, "name": agent.get_short_name(), "url": staff_url(conversation)},
         once_key=f"conversation-assigned:{conversation.pk}:{agent.pk}:{conversation.assigned_at}",
@@ -92,6 +94,7 @@ def send_escalation_email(conversation_id: int) -> None:
         return
     send_template(
         to=recipients,
+        kind="conversation.escalated",
         template="messaging/email/escalated.txt",
         context={"conversation": conversation, "url": staff_url(conversation)},
         once_key=f"conversation-escalated:{conversation.pk}:{conversation.escalated_at.isoformat()}",

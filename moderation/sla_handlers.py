@@ -35,6 +35,7 @@ def decision_clock_event(event: ClockEvent) -> None:
         return
     send_template(
         to=recipients,
+        kind="moderation.sla_warning",
         template="moderation/email/sla_warning.txt",
         context={
             "target": f"Case #{case.pk} ({case.content_title})",

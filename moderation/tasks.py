@@ -45,6 +45,7 @@ def notify_decision(decision_id: int, restored: bool = False) -> None:
         assert reporter is not None
         send_template(
             to=[reporter.email],
+            kind="moderation.reporter_outcome",
             template="moderation/email/reporter_outcome.txt",
             context={
                 "name": reporter.get_short_name(),
@@ -63,6 +64,7 @@ def notify_decision(decision_id: int, restored: bool = False) -> None:
     strike = Strike.objects.filter(decision=decision).first()
     send_template(
         to=[author.email],
+        kind="moderation.author_decision",
         template="moderation/email/author_decision.txt",
         context={
             "name": author.get_short_name(),
@@ -91,6 +93,7 @@ def notify_appeal(appeal_id: int) -> None:
     decision = appeal.decision
     send_template(
         to=[appeal.appellant.email],
+        kind="moderation.appeal_outcome",
         template="moderation/email/appeal_outcome.txt",
         context={
             "name": appeal.appellant.get_short_name(),

@@ -20,6 +20,8 @@ from django.db import IntegrityError, transaction
 from django.template import Context, engines
 from django.utils import timezone
 
+from saypro import notifications
+
 logger = logging.getLogger(__name__)
 
 SUBJECT_MAX = 200
@@ -45,19 +47,24 @@ def render_text(template: str, context: dict[str, Any]) -> tuple[str, str]:
     return one_line(subject), body.strip() + "\n"
 
 
-def send_template(*, to: Sequence[str], template: str, context: dict[str, Any], once_key: str = "") -> bool:
-    """Send one e-mail; with `once_key`, a task delivered twice sends it once. Returns whether it was sent.
+def send_template(*, kind: str, to: Sequence[str], template: str, context: dict[str, Any], once_key: str = "") -> bool:
+    """Send one e-mail of a declared kind (saypro.notifications); with `once_key`, a task delivered twice sends
+    it once. Returns whether it was sent. A notification skips the addresses whose account turned it off.
 
     A failure is recorded on the delivery and retried by `mail_retry`, never raised into the task: the e-mail
     is already rendered and stored, so a retry of the whole task would add nothing.
     """
     from saypro.outbox.models import MailDelivery
 
-    context = {"time_zone": settings.TIME_ZONE, "site_url": settings.SITE_URL, **context}
-    subject, body = render_text(template, context)
-    recipients = [address for address in to if address]
+    message_kind = notifications.message_kind(kind, channel=notifications.EMAIL)
+    recipients = notifications.recipients_allowed(message_kind, [address for address in to if address])
     if not recipients:
         return False
+    context = {"time_zone": settings.TIME_ZONE, "site_url": settings.SITE_URL, **context}
+    subject, body = render_text(template, context)
+    footer = notifications.footer(message_kind)
+    if footer:
+        body = f"{body}\n-- \n{footer}\n"
     try:
         with transaction.atomic():
             delivery = MailDelivery.objects.create(

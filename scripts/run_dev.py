@@ -12,11 +12,14 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 15.0
+READY_POLL_SECONDS = 0.5
 
 
 def commands(addr: str) -> dict[str, list[str]]:
@@ -26,6 +29,47 @@ def commands(addr: str) -> dict[str, list[str]]:
         "worker": [python, "-m", "celery", "-A", "saypro", "worker", "-l", "info", "--concurrency", "2"],
         "beat": [python, "-m", "celery", "-A", "saypro", "beat", "-l", "info"],
     }
+
+
+def logins_command() -> list[str]:
+    # The logins live in one place, the command that creates them; `--list` prints them and touches nothing.
+    return [sys.executable, "manage.py", "ensure_staff", "--list"]
+
+
+def local_base(addr: str) -> str:
+    """The address to open in a browser: a server listening on every interface is reached on the loopback."""
+    host, _, port = addr.rpartition(":")
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+def web_answers(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        # 503 (the database is down) is still the web server answering: it is up, and /healthz says what is wrong.
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def announce_when_ready(base: str, stopping: threading.Event, lock: threading.Lock, env: dict[str, str]) -> None:
+    """Once the web server answers, print where to sign in and with which logins, after the start-up noise."""
+    while not web_answers(base):
+        if stopping.wait(READY_POLL_SECONDS):
+            return
+    listed = subprocess.run(
+        logins_command(), cwd=ROOT, env=env, capture_output=True, text=True, errors="replace", check=False
+    )
+    if listed.returncode == 0:
+        logins = listed.stdout
+    else:
+        logins = f"(could not list the staff logins: {listed.stderr.strip()[-500:]})\n"
+    with lock:
+        print(f"\nSayPro Ops is ready. Sign in at {base}/accounts/login/", flush=True)
+        print(logins, end="" if logins.endswith("\n") else "\n", flush=True)
 
 
 def relay(name: str, stream: IO[str], lock: threading.Lock) -> None:
@@ -88,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
             relays.append(thread)
         with lock:
             print(f"SayPro Ops: http://{args.addr}/  (web, worker and beat; Ctrl-C stops all three)", flush=True)
+        threading.Thread(
+            target=announce_when_ready, args=(local_base(args.addr), stopping, lock, env), daemon=True
+        ).start()
 
         while not stopping.wait(0.5):
             exited = {name: proc.returncode for name, proc in processes.items() if proc.poll() is not None}
@@ -98,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 exit_code = 1
                 break
     finally:
+        stopping.set()
         stop_all(processes)
         for thread in relays:
             thread.join(timeout=2)

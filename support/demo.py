@@ -660,3 +660,29 @@ def _guidance(ctx: DemoContext, tickets: list[DemoTicket], articles: list[Articl
         )
     for batch in ctx.batches(rows):
         ctx.insert(Guidance, list(batch))
+
+
+def support_work_phase(ctx: DemoContext) -> None:
+    """The demo agent's tickets (accounts.demo_work): requesters who wrote back on their solved tickets reopen
+    them, as they would have this morning; some are the agent's own, the others wait unassigned."""
+    from accounts.demo_work import demo_login, live_now, place
+
+    from .services import TicketClosed, ticket_requester_reply
+
+    now = live_now(ctx)
+    if now is None:
+        return
+    agent = demo_login(roles.SUPPORT_AGENT)
+    for department in Department.objects.all():
+        department.members.add(agent)
+    for ticket in Ticket.objects.filter(status=Status.SOLVED).order_by("-solved_at", "-pk")[:4]:
+        try:
+            ticket_requester_reply(ticket=ticket, body="Sorry, it is happening again since this morning. Can you look?")
+        except TicketClosed:
+            continue  # solved too long ago to reopen (an --end in the past)
+    # Not the pending or on-hold ones: their clocks stand still while they wait on someone else.
+    reopened = list(Ticket.objects.filter(status__in=(Status.NEW, Status.OPEN)).order_by("-updated_at", "-pk")[:6])
+    placed = place(reopened, metric=RESOLUTION, now=now)
+    for index, (ticket, _state) in enumerate(placed):
+        Ticket.objects.filter(pk=ticket.pk).update(assignee=agent if index % 2 == 0 else None)
+    ctx.created["demo work: tickets"] += len(placed)

@@ -46,6 +46,7 @@ def ticket_clock_event(event: ClockEvent) -> None:
         return
     send_template(
         to=to,
+        kind="ticket.sla_warning",
         template="support/email/sla_warning.txt",
         context={
             "ticket": ticket,

@@ -43,6 +43,7 @@ def send_ticket_acknowledgement(ticket_id: int) -> None:
     clock = services.sla.clock_open_for(metric=services.FIRST_RESPONSE, target=ticket)
     send_template(
         to=[ticket.requester.email],
+        kind="ticket.acknowledgement",
         template="support/email/acknowledgement.txt",
         context={
             "ticket": ticket,
@@ -65,6 +66,7 @@ def send_ticket_reply(message_id: int) -> None:
     ticket = message.ticket
     send_template(
         to=[ticket.requester.email, *ticket.cc_emails],
+        kind="ticket.reply",
         template="support/email/reply.txt",
         context={"ticket": ticket, "message": message, "name": ticket.requester.get_short_name()},
         once_key=f"ticket-reply:{message.pk}",
@@ -79,6 +81,7 @@ def send_survey(survey_id: int) -> None:
     token = services.survey_token(survey)
     send_template(
         to=[survey.requester.email],
+        kind="support.survey",
         template="support/email/survey.txt",
         context={
             "name": survey.requester.get_short_name(),
@@ -108,6 +111,7 @@ def send_follow_up_notice(follow_up_id: int) -> None:
         return
     send_template(
         to=to,
+        kind="support.follow_up",
         template="support/email/follow_up.txt",
         context={
             "follow_up": follow_up,

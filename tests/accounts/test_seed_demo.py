@@ -540,3 +540,49 @@ def test_simulated_clocks_match_what_the_sla_kernel_records(
         assert getattr(clock, name) == value, name
     recorded = [(e.kind, e.at, e.data) for e in clock.events.order_by("at", "id")]
     assert recorded == [(kind, at, data) for kind, at, data, _ in simulated.events]
+
+
+# --- Work waiting for the demo logins -----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_after_make_seed_every_demo_login_has_work_waiting_now(monkeypatch):
+    """What `make seed` runs (seed_demo, then ensure_staff), a morning after the quarter ended: the agent has
+    conversations and tickets of their own and unassigned ones, the moderator open cases and a pending appeal,
+    the reviewer registrations at risk and past due, and each of them can sign in."""
+    from django.utils import timezone
+
+    from messaging.models import Conversation
+    from messaging.models import Status as ConversationStatus
+    from moderation.models import Appeal, Case, CaseStatus
+    from support.models import OPEN_STATUSES, Ticket
+
+    monkeypatch.setenv("SAYPRO_DEMO_PASSWORD", "ops-demo-passphrase-42")
+    with time_machine.travel(datetime.combine(END, time(9, 30), tzinfo=TZ), tick=False):
+        seed_demo("--users", "400", "--seed", "1", "--end", END.isoformat())
+        call_command("ensure_staff", stdout=StringIO())
+        now = timezone.now()
+
+        agent = User.objects.get(email="agent@saypro.example")
+        moderator = User.objects.get(email="moderator@saypro.example")
+        reviewer = User.objects.get(email="reviewer@saypro.example")
+        for login in (agent, moderator, reviewer):
+            assert login.check_password("ops-demo-passphrase-42")
+        unresolved = Conversation.objects.exclude(status=ConversationStatus.RESOLVED)
+        assert unresolved.filter(assigned_to=agent).exists()
+        assert unresolved.filter(assigned_to__isnull=True).exists()
+        open_tickets = Ticket.objects.filter(status__in=OPEN_STATUSES)
+        assert open_tickets.filter(assignee=agent).exists()
+        assert open_tickets.filter(assignee__isnull=True).exists()
+        assert Case.objects.filter(status=CaseStatus.OPEN).count() >= 2
+        assert Appeal.objects.filter(status=Appeal.Status.PENDING).exists()
+        assert moderator.groups.filter(name=roles.MODERATOR).exists()
+
+        registrations = Clock.objects.filter(metric=demo.METRIC).exclude(state=ClockState.STOPPED)
+        assert registrations.filter(due_at__lte=now).exists(), "past due"
+        assert registrations.filter(risk_at__lte=now, due_at__gt=now).exists(), "at risk"
+        assert registrations.filter(due_at__gt=now, risk_at__gt=now).exists(), "new"
+        assert Registration.objects.filter(claimed_by=reviewer, status__in=PENDING_STATUSES).exists()
+        for metric in ("message.first_response", "moderation.decision", "ticket.resolution"):
+            clocks = Clock.objects.filter(metric=metric).exclude(state=ClockState.STOPPED)
+            assert clocks.filter(due_at__lte=now).exists() and clocks.filter(due_at__gt=now).exists(), metric

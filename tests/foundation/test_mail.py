@@ -63,7 +63,7 @@ def test_a_failed_e_mail_is_kept_shown_to_staff_and_sent_again(conversation, age
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port(), 2
 
     assert send_template(
-        to=["buyer@example.com"], template="messaging/email/reply.txt", context={
+        kind="conversation.reply", to=["buyer@example.com"], template="messaging/email/reply.txt", context={
             "conversation": conversation, "message": reply, "name": "Sam", "agent": "Ann", "url": "https://x/"
         }, once_key="test-reply",
     ) is False  # fmt: skip
@@ -73,9 +73,11 @@ def test_a_failed_e_mail_is_kept_shown_to_staff_and_sent_again(conversation, age
     assert failed.attempts == 1
     assert "Connection" in failed.last_error or "refused" in failed.last_error.lower()
     # A second delivery of the task does not send it again behind the retry's back.
-    assert send_template(to=["buyer@example.com"], template="messaging/email/reply.txt", context={
-        "conversation": conversation, "message": reply, "name": "Sam", "agent": "Ann", "url": "https://x/"
-    }, once_key="test-reply") is False  # fmt: skip
+    assert send_template(
+        kind="conversation.reply", to=["buyer@example.com"], template="messaging/email/reply.txt", context={
+            "conversation": conversation, "message": reply, "name": "Sam", "agent": "Ann", "url": "https://x/"
+        }, once_key="test-reply",
+    ) is False  # fmt: skip
 
     superuser = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(superuser)

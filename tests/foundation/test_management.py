@@ -153,3 +153,18 @@ def test_ensure_staff_asks_for_sync_roles_when_a_role_group_is_missing(db, demo_
 
     with pytest.raises(CommandError, match="sync_roles"):
         run("ensure_staff")
+
+
+def test_ensure_staff_list_prints_every_login_and_writes_nothing(db, settings, monkeypatch):
+    settings.DEBUG = True
+    monkeypatch.delenv("SAYPRO_DEMO_PASSWORD", raising=False)
+    out = StringIO()
+
+    call_command("ensure_staff", "--list", stdout=out)
+
+    for login in STAFF_LOGINS:
+        assert login.email in out.getvalue()
+    assert DEFAULT_PASSWORD in out.getvalue()
+    assert "Administrator (superuser)" in out.getvalue()
+    assert not User.objects.exists()
+    assert not AuditEntry.objects.exists()

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -107,6 +108,113 @@ def test_run_dev_stops_all_processes_on_sigterm(monkeypatch):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert signal.getsignal(signal.SIGTERM) is previous
+
+
+def test_make_install_shows_pip_progress_instead_of_minutes_of_silence():
+    installs = [
+        line
+        for target in ("install", "install-dev")
+        for line in subprocess.run(
+            ["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        if "pip install" in line and " -r requirements" in line
+    ]
+
+    assert len(installs) == 2
+    for line in installs:
+        assert "--quiet" not in line.split() and "-q" not in line.split()
+        assert "--progress-bar on" in line
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def web_server(port: int, delay: float) -> list[str]:
+    """A stand-in web process that starts answering /healthz only after `delay` seconds, as runserver does."""
+    code = f"""
+import http.server, time
+time.sleep({delay})
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/healthz" else 404)
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *args):
+        pass
+print("web listening", flush=True)
+http.server.HTTPServer(("127.0.0.1", {port}), Health).serve_forever()
+"""
+    return [sys.executable, "-c", code]
+
+
+def stop_when(text: str, capsys, timeout: float = 60.0) -> threading.Thread:
+    seen: list[str] = []
+
+    def watch():
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            seen.append(capsys.readouterr().out)
+            if text in "".join(seen):
+                break
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    thread.seen = seen  # type: ignore[attr-defined]
+    return thread
+
+
+def test_run_dev_prints_the_sign_in_address_and_the_staff_logins_once_the_web_server_answers(monkeypatch, capsys):
+    run_dev = load_script("run_dev")
+    port = free_port()
+    monkeypatch.setattr(
+        run_dev, "commands", lambda addr: {"web": web_server(port, delay=1.0), "worker": sleeper(), "beat": sleeper()}
+    )
+    monkeypatch.delenv("SAYPRO_DEMO_PASSWORD", raising=False)
+    watcher = stop_when("manager@saypro.example", capsys)
+
+    assert run_dev.main(["--addr", f"0.0.0.0:{port}"]) == 0
+
+    watcher.join()
+    out = "".join(watcher.seen) + capsys.readouterr().out
+    ready = out.index(f"Sign in at http://127.0.0.1:{port}/accounts/login/")
+    # Only after the web server came up, and with every demo login from ensure_staff and the password.
+    assert out.index("web   | web listening") < ready
+    for login in ("admin@", "reviewer@", "agent@", "moderator@", "manager@"):
+        assert out.index(f"{login}saypro.example", ready) > ready
+    assert "saypro-demo-2026" in out[ready:]
+
+
+def test_run_dev_prints_no_sign_in_address_while_the_web_server_does_not_answer(monkeypatch, capsys):
+    run_dev = load_script("run_dev")
+    port = free_port()
+    monkeypatch.setattr(
+        run_dev,
+        "commands",
+        lambda addr: {
+            "web": sleeper(),
+            "worker": [sys.executable, "-c", "import time; time.sleep(3); raise SystemExit(3)"],
+            "beat": sleeper(),
+        },
+    )
+
+    assert run_dev.main(["--addr", f"127.0.0.1:{port}"]) == 1
+
+    out = capsys.readouterr().out
+    assert "worker exited with code 3" in out
+    assert "Sign in at" not in out
+
+
+def test_run_dev_opens_a_server_on_every_interface_at_the_loopback():
+    run_dev = load_script("run_dev")
+
+    assert run_dev.local_base("0.0.0.0:8080") == "http://127.0.0.1:8080"
+    assert run_dev.local_base("127.0.0.1:8000") == "http://127.0.0.1:8000"
+    assert run_dev.local_base("192.168.1.5:8000") == "http://192.168.1.5:8000"
 
 
 def write_schedule(var_dir: Path, age_seconds: float) -> None:

@@ -74,9 +74,23 @@ class Command(BaseCommand):
         "with the password in SAYPRO_DEMO_PASSWORD."
     )
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--list",
+            action="store_true",
+            help="Only print the logins and their password; touch nothing (what `make run` shows when it is ready).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         password = os.environ.get("SAYPRO_DEMO_PASSWORD") or DEFAULT_PASSWORD
         from_env = password != DEFAULT_PASSWORD
+        shown = "the value of SAYPRO_DEMO_PASSWORD" if from_env else password
+        if options["list"]:
+            # The one list of demo logins, printed by scripts/run_dev.py, so the two can never disagree.
+            self.stdout.write(f"Staff logins (password: {shown}):")
+            for login in STAFF_LOGINS:
+                self.stdout.write(f"  {login.email:<26} {self._role(login)}")
+            return
         if not from_env and not settings.DEBUG:
             raise CommandError(
                 "Refusing to create staff logins with the published demo password while DJANGO_DEBUG is off: "
@@ -92,9 +106,11 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"Missing role groups ({', '.join(missing)}): run `manage.py sync_roles` first.")
 
-        shown = "the value of SAYPRO_DEMO_PASSWORD" if from_env else password
         self.stdout.write(f"Staff logins (password: {shown}):")
         for login in STAFF_LOGINS:
             outcome = staff_login_ensure(login=login, group=groups[login.role], password=password)
-            role = f"{login.role} (superuser)" if login.superuser else login.role
-            self.stdout.write(f"  {login.email:<26} {role:<32} {outcome}")
+            self.stdout.write(f"  {login.email:<26} {self._role(login):<32} {outcome}")
+
+    @staticmethod
+    def _role(login: StaffLogin) -> str:
+        return f"{login.role} (superuser)" if login.superuser else login.role
