@@ -50,6 +50,12 @@ def searchable_kinds(user: object) -> list[Kind]:
     return [kind for kind in KINDS if user.has_perm(kind.permission)]  # type: ignore[attr-defined]
 
 
+def _listed(labels: list[str]) -> str:
+    """ "Tickets, conversations and registrations"."""
+    words = [labels[0]] + [label.lower() for label in labels[1:]]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 @require_GET
 @staff_required
 def search(request: HttpRequest) -> HttpResponse:
@@ -82,7 +88,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "too_short": bool(terms.text) and not searched,
             "groups": groups,
             "found": sum(len(group["hits"]) for group in groups),  # type: ignore[arg-type]
-            "kind_labels": [kind.label.lower() for kind in kinds],
+            "kinds_text": _listed([kind.label for kind in kinds]),
             "per_kind": PER_KIND,
             "max_query": MAX_QUERY,
             "min_text": MIN_TEXT,
