@@ -12,7 +12,7 @@ from django.db.models import BooleanField, Case, Count, F, FilteredRelation, Pre
 from django.utils import timezone
 
 from saypro.audit.selectors import audit_for_object
-from saypro.search import SearchHit, search_terms
+from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.calendars import working_seconds
 from saypro.sla.models import Clock
@@ -180,15 +180,16 @@ def registration_search(*, q: str, limit: int = 10) -> list[SearchHit]:
     """Registrations in every state whose number is `q`, or whose applicant's e-mail, name or phone contains it:
     the exact number first, then the newest. One query, at most `limit` rows."""
     terms = search_terms(q)
-    match = Q()
+    branches = []
     if terms.pk is not None:
-        match |= Q(pk=terms.pk)
+        branches.append(Registration.objects.filter(pk=terms.pk).values("pk"))
     if terms.searches_text:
-        match |= Q(user__in=user_ids_matching(text=terms.text)) | Q(canonical_email__icontains=terms.text)
-    if not match:
+        branches.append(Registration.objects.filter(user__in=user_ids_matching(text=terms.text)).values("pk"))
+    ids = matching_ids(*branches)
+    if ids is None:
         return []
     rows = (
-        Registration.objects.filter(match)
+        Registration.objects.filter(pk__in=ids)
         .annotate(exact=Case(When(pk=terms.pk or 0, then=Value(0)), default=Value(1)))
         .order_by("exact", "-started_at", "-pk")
         .values_list("pk", "user__full_name", "user__email", "status", "submitted_at", "started_at")[:limit]

@@ -31,7 +31,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import user_ids_matching
 from saypro.localtime import local_midnight
-from saypro.search import SearchHit, search_terms
+from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock, ClockState
 from saypro.sla.promises import ItemSummary
@@ -736,20 +736,19 @@ def conversation_search(*, q: str, limit: int = 10) -> list[SearchHit]:
     """Conversations in every status whose number is `q`, or whose subject, any message, or user's e-mail or
     name contains it: the exact number first, then the latest activity. One query, at most `limit` rows."""
     terms = search_terms(q)
-    match = Q()
+    branches = []
     if terms.pk is not None:
-        match |= Q(pk=terms.pk)
+        branches.append(Conversation.objects.filter(pk=terms.pk).values("pk"))
     if terms.searches_text:
         text = terms.text
-        match |= (
-            Q(subject__icontains=text)
-            | Q(user__in=user_ids_matching(text=text))
-            | Q(pk__in=Message.objects.filter(body__icontains=text).values("conversation_id"))
-        )
-    if not match:
+        branches.append(Conversation.objects.filter(subject__icontains=text).values("pk"))
+        branches.append(Conversation.objects.filter(user__in=user_ids_matching(text=text)).values("pk"))
+        branches.append(Message.objects.filter(body__icontains=text).values("conversation_id"))
+    ids = matching_ids(*branches)
+    if ids is None:
         return []
     rows = (
-        Conversation.objects.filter(match)
+        Conversation.objects.filter(pk__in=ids)
         .annotate(exact=Case(When(pk=terms.pk or 0, then=Value(0)), default=Value(1)))
         .order_by("exact", "-last_message_at", "-pk")
         .values_list("pk", "subject", "status", "last_message_at", "user__full_name", "user__email")[:limit]

@@ -31,7 +31,7 @@ from django.utils.text import capfirst
 
 from accounts.models import User
 from accounts.selectors import user_ids_matching
-from saypro.search import SearchHit, search_terms
+from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock
 from saypro.sla.promises import ItemSummary
@@ -267,20 +267,20 @@ def case_search(*, q: str, limit: int = 10) -> list[SearchHit]:
     """Cases in every status whose number is `q`, or whose content's title or text, or author's e-mail or name
     contains it: the exact number first, then the latest flag. One query, at most `limit` rows."""
     terms = search_terms(q)
-    match = Q()
+    branches = []
     if terms.pk is not None:
-        match |= Q(pk=terms.pk)
+        branches.append(Case.objects.filter(pk=terms.pk).values("pk"))
     if terms.searches_text:
         text = terms.text
-        match |= (
-            Q(content_title__icontains=text)
-            | Q(content_text__icontains=text)
-            | Q(author__in=user_ids_matching(text=text))
+        branches.append(
+            Case.objects.filter(Q(content_title__icontains=text) | Q(content_text__icontains=text)).values("pk")
         )
-    if not match:
+        branches.append(Case.objects.filter(author__in=user_ids_matching(text=text)).values("pk"))
+    ids = matching_ids(*branches)
+    if ids is None:
         return []
     rows = (
-        Case.objects.filter(match)
+        Case.objects.filter(pk__in=ids)
         .annotate(exact=SqlCase(When(pk=terms.pk or 0, then=Value(0)), default=Value(1)))
         .order_by("exact", "-last_flag_at", "-pk")
         .values_list(

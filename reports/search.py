@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from accounts.models import User
 from accounts.selectors import registration_search
 from messaging.selectors import conversation_search
 from moderation.selectors import case_search
@@ -46,8 +49,8 @@ KINDS = (
 )
 
 
-def searchable_kinds(user: object) -> list[Kind]:
-    return [kind for kind in KINDS if user.has_perm(kind.permission)]  # type: ignore[attr-defined]
+def searchable_kinds(user: User | AnonymousUser) -> list[Kind]:
+    return [kind for kind in KINDS if user.has_perm(kind.permission)]
 
 
 def _listed(labels: list[str]) -> str:
@@ -66,11 +69,13 @@ def search(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     terms = search_terms(request.GET.get("q", ""))
     searched = terms.pk is not None or terms.searches_text
-    groups = []
+    groups: list[dict[str, Any]] = []
+    found = 0
     if searched:
         for kind in kinds:
             # One more than shown: whether there are more costs no count query.
             hits = kind.search(q=terms.text, limit=PER_KIND + 1)
+            found += len(hits[:PER_KIND])
             groups.append(
                 {
                     "key": kind.key,
@@ -87,7 +92,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "searched": searched,
             "too_short": bool(terms.text) and not searched,
             "groups": groups,
-            "found": sum(len(group["hits"]) for group in groups),  # type: ignore[arg-type]
+            "found": found,
             "kinds_text": _listed([kind.label for kind in kinds]),
             "per_kind": PER_KIND,
             "max_query": MAX_QUERY,

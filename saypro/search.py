@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+    from django.db.models import QuerySet
 
 # Longer input is cut here: nothing anyone types to find a record is longer, and LIKE patterns grow with it.
 MAX_QUERY = 100
@@ -51,6 +52,19 @@ def search_terms(q: str) -> SearchTerms:
     # Bounded so that a long run of digits is not taken for an id no column can hold.
     pk = int(number) if number.isdigit() and len(number) <= 12 else None
     return SearchTerms(text=text, pk=pk)
+
+
+def matching_ids(*branches: QuerySet[Any, Any]) -> QuerySet[Any, Any] | None:
+    """One id column from each branch (each a `.values(...)` of one column), as the UNION of them, for a
+    `pk__in=` filter; None when there is no branch.
+
+    Why a UNION and not one OR: PostgreSQL serves `subject LIKE … OR body LIKE …` on one table with a BitmapOr of
+    their trigram indexes, but an OR that also holds `requester_id IN (subquery)` makes it scan the whole table.
+    Each branch of a UNION uses its own index."""
+    if not branches:
+        return None
+    first, *rest = branches
+    return first.union(*rest) if rest else first
 
 
 def trigram_indexes(table: str, columns: tuple[str, ...]) -> tuple[object, object]:

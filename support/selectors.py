@@ -29,7 +29,7 @@ from accounts.models import User
 from accounts.selectors import user_ids_matching
 from saypro.audit.models import AuditEntry
 from saypro.audit.selectors import audit_for_object
-from saypro.search import SearchHit, search_terms
+from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla.promises import ItemSummary
 
 from .models import (
@@ -348,16 +348,18 @@ def ticket_search(*, q: str, limit: int = 10) -> list[SearchHit]:
     """Tickets in every status whose number is `q`, or whose subject, text, requester's e-mail or name contains
     it: the exact number first, then the newest. One query, at most `limit` rows."""
     terms = search_terms(q)
-    match = Q()
+    branches = []
     if terms.pk is not None:
-        match |= Q(pk=terms.pk)
+        branches.append(Ticket.objects.filter(pk=terms.pk).values("pk"))
     if terms.searches_text:
         text = terms.text
-        match |= Q(subject__icontains=text) | Q(body__icontains=text) | Q(requester__in=user_ids_matching(text=text))
-    if not match:
+        branches.append(Ticket.objects.filter(Q(subject__icontains=text) | Q(body__icontains=text)).values("pk"))
+        branches.append(Ticket.objects.filter(requester__in=user_ids_matching(text=text)).values("pk"))
+    ids = matching_ids(*branches)
+    if ids is None:
         return []
     rows = (
-        Ticket.objects.filter(match)
+        Ticket.objects.filter(pk__in=ids)
         .annotate(exact=Case(When(pk=terms.pk or 0, then=Value(0)), default=Value(1)))
         .order_by("exact", "-created_at", "-pk")
         .values_list("pk", "subject", "status", "created_at", "requester__full_name", "requester__email")[:limit]

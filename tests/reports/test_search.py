@@ -197,4 +197,64 @@ def test_the_top_bar_of_every_staff_page_has_the_search_box(as_, persona, has_bo
 
 def test_the_search_box_keeps_what_was_typed(as_, records):
     page = as_("agent").get(SEARCH, {"q": "broken kettle"})
-    assert page.content.decode().count('value="broken kettle"') == 2  # the top bar and the page's own box
+    content = page.content.decode()
+    assert content.count('value="broken kettle"') == 2  # the top bar and the page's own box
+    assert "Tickets and conversations in any state, open or finished" in content
+
+
+def test_searches_are_served_by_indexes_on_postgresql(records):
+    """On PostgreSQL each kind's text match reads trigram indexes (migrations: support 0004, messaging 0004,
+    moderation 0005, accounts 0006), not the whole table."""
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram indexes exist on PostgreSQL only")
+    from django.db import transaction
+
+    from accounts.selectors import user_ids_matching
+    from messaging.models import Conversation, Message
+    from moderation.models import Case
+    from support.models import Ticket
+
+    def plan(queryset) -> str:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The test tables are tiny: make the planner show the index it would use on a real one.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            return queryset.explain()
+
+    assert "user_email_trgm" in plan(user_ids_matching(text="dlamini"))
+    assert "support_ticket_subject_trgm" in plan(Ticket.objects.filter(subject__icontains="kettle"))
+    assert "support_ticket_body_trgm" in plan(Ticket.objects.filter(body__icontains="kettle"))
+    assert "messaging_message_body_trgm" in plan(Message.objects.filter(body__icontains="waybill"))
+    assert "messaging_conversation_subject_trgm" in plan(Conversation.objects.filter(subject__icontains="waybill"))
+    assert "moderation_case_content_title_trgm" in plan(Case.objects.filter(content_title__icontains="kettle"))
+
+
+@pytest.mark.parametrize("kind", ["ticket", "conversation", "registration", "case"])
+def test_no_search_reads_a_whole_table_on_postgresql(records, kind):
+    """The whole search query of each kind, as sent: every branch of its UNION reads an index."""
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram indexes exist on PostgreSQL only")
+    from django.db import transaction
+
+    from accounts.selectors import registration_search
+    from messaging.selectors import conversation_search
+    from moderation.selectors import case_search
+    from support.selectors import ticket_search
+
+    search = {
+        "ticket": ticket_search,
+        "conversation": conversation_search,
+        "registration": registration_search,
+        "case": case_search,
+    }[kind]
+    with CaptureQueriesContext(connection) as queries:
+        search(q="dlamini", limit=11)
+    [query] = queries.captured_queries
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The test tables are tiny: without these the planner reads them whole (or whole through the primary
+        # key's index, filtering every row), which it would not do on a real one.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(f"EXPLAIN {query['sql']}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in plan, plan
+    assert "_trgm" in plan, plan
