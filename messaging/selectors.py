@@ -736,7 +736,7 @@ def conversation_search(*, q: str, limit: int = 10) -> list[SearchHit]:
     """Conversations in every status whose number is `q`, or whose subject, any message, or user's e-mail or
     name contains it: the exact number first, then the latest activity. One query, at most `limit` rows."""
     terms = search_terms(q)
-    branches = []
+    branches: list[QuerySet[Any, Any]] = []
     if terms.pk is not None:
         branches.append(Conversation.objects.filter(pk=terms.pk).values("pk"))
     if terms.searches_text:

@@ -54,6 +54,12 @@ def test_an_agent_finds_a_solved_ticket_from_the_top_bar_and_opens_it(
 ):
     page.set_viewport_size({"width": width, "height": height})
     sign_in(page, live_server.url, agent.email)
+    # On a page without a list of its own, "/" goes to the search across everything.
+    page.goto(f"{live_server.url}/dashboard/")
+    page.locator("main h1").first.click()
+    page.keyboard.press("/")
+    expect(page.locator("#topbar-q")).to_be_focused()
+
     page.goto(f"{live_server.url}/dashboard/support/")
     # Open work only: the solved ticket is not in the default view.
     expect(page.locator(f"[data-ticket='{solved_ticket.pk}']")).to_have_count(0)
