@@ -47,6 +47,9 @@ def test_solved_and_closed_views_list_finished_tickets_most_recently_finished_fi
     # Finished tickets show when they were finished, not a deadline.
     assert 'data-testid="finished-at">solved Mon 2 Mar, 13:00</span>' in page
     assert "The most recently solved first." in page
+    # No deadline runs on a finished ticket: the deadline filters are left out.
+    assert 'name="at_risk"' not in page and 'name="breached"' not in page
+    assert 'name="at_risk"' in as_("agent").get(QUEUE).content.decode()
 
 
 def test_an_empty_finished_view_says_so(as_):
