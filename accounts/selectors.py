@@ -12,6 +12,7 @@ from django.db.models import BooleanField, Case, Count, F, FilteredRelation, Pre
 from django.utils import timezone
 
 from saypro.audit.selectors import audit_for_object
+from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.calendars import working_seconds
 from saypro.sla.models import Clock
@@ -167,6 +168,44 @@ def registration_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
         pk: ItemSummary(label=name or email, status=RegistrationStatus(status).label)
         for pk, name, email, status in rows
     }
+
+
+def user_ids_matching(*, text: str) -> QuerySet[User, int]:
+    """Ids of the users whose e-mail, name or phone contains `text`: a subquery the other apps' searches join
+    on (served on PostgreSQL by the trigram indexes of migration 0006)."""
+    match = Q(email__icontains=text) | Q(full_name__icontains=text) | Q(phone__icontains=text)
+    return User.objects.filter(match).values_list("pk", flat=True)
+
+
+def registration_search(*, q: str, limit: int = 10) -> list[SearchHit]:
+    """Registrations in every state whose number is `q`, or whose applicant's e-mail, name or phone contains it:
+    the exact number first, then the newest. One query, at most `limit` rows."""
+    terms = search_terms(q)
+    branches = []
+    if terms.pk is not None:
+        branches.append(Registration.objects.filter(pk=terms.pk).values("pk"))
+    if terms.searches_text:
+        branches.append(Registration.objects.filter(user__in=user_ids_matching(text=terms.text)).values("pk"))
+    ids = matching_ids(*branches)
+    if ids is None:
+        return []
+    rows = (
+        Registration.objects.filter(pk__in=ids)
+        .annotate(exact=Case(When(pk=terms.pk or 0, then=Value(0)), default=Value(1)))
+        .order_by("exact", "-started_at", "-pk")
+        .values_list("pk", "user__full_name", "user__email", "status", "submitted_at", "started_at")[:limit]
+    )
+    return [
+        SearchHit(
+            pk=pk,
+            title=name or email,
+            who=email,
+            status=RegistrationStatus(status).label,
+            status_code=status,
+            at=submitted_at or started_at,
+        )
+        for pk, name, email, status, submitted_at, started_at in rows
+    ]
 
 
 def agent_is_on_duty(*, profile: AgentProfile, at: datetime | None = None) -> bool:

@@ -29,7 +29,9 @@ from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, Trunc
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import user_ids_matching
 from saypro.localtime import local_midnight
+from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock, ClockState
 from saypro.sla.promises import ItemSummary
@@ -728,6 +730,40 @@ def message_tiles(*, now: datetime | None = None) -> dict[str, Any]:
         name: first_response_compliance(start=start, end=now, now=now) for name, start in _period_starts(now).items()
     }
     return {"compliance": compliance, "backlog": unresolved_backlog(now=now)}
+
+
+def conversation_search(*, q: str, limit: int = 10) -> list[SearchHit]:
+    """Conversations in every status whose number is `q`, or whose subject, any message, or user's e-mail or
+    name contains it: the exact number first, then the latest activity. One query, at most `limit` rows."""
+    terms = search_terms(q)
+    branches: list[QuerySet[Any, Any]] = []
+    if terms.pk is not None:
+        branches.append(Conversation.objects.filter(pk=terms.pk).values("pk"))
+    if terms.searches_text:
+        text = terms.text
+        branches.append(Conversation.objects.filter(subject__icontains=text).values("pk"))
+        branches.append(Conversation.objects.filter(user__in=user_ids_matching(text=text)).values("pk"))
+        branches.append(Message.objects.filter(body__icontains=text).values("conversation_id"))
+    ids = matching_ids(*branches)
+    if ids is None:
+        return []
+    rows = (
+        Conversation.objects.filter(pk__in=ids)
+        .annotate(exact=Case(When(pk=terms.pk or 0, then=Value(0)), default=Value(1)))
+        .order_by("exact", "-last_message_at", "-pk")
+        .values_list("pk", "subject", "status", "last_message_at", "user__full_name", "user__email")[:limit]
+    )
+    return [
+        SearchHit(
+            pk=pk,
+            title=subject or "(no subject)",
+            who=f"{name} · {email}" if name else email,
+            status=Status(status).label,
+            status_code=status,
+            at=last_message_at,
+        )
+        for pk, subject, status, last_message_at, name, email in rows
+    ]
 
 
 def conversation_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:

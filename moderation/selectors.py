@@ -30,6 +30,8 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from accounts.models import User
+from accounts.selectors import user_ids_matching
+from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock
 from saypro.sla.promises import ItemSummary
@@ -259,6 +261,43 @@ def content_for(case: Case) -> Any:
 
     entry = moderatable_for_kind(case.kind)
     return entry.get(case.object_id) if entry is not None else None
+
+
+def case_search(*, q: str, limit: int = 10) -> list[SearchHit]:
+    """Cases in every status whose number is `q`, or whose content's title or text, or author's e-mail or name
+    contains it: the exact number first, then the latest flag. One query, at most `limit` rows."""
+    terms = search_terms(q)
+    branches = []
+    if terms.pk is not None:
+        branches.append(Case.objects.filter(pk=terms.pk).values("pk"))
+    if terms.searches_text:
+        text = terms.text
+        branches.append(
+            Case.objects.filter(Q(content_title__icontains=text) | Q(content_text__icontains=text)).values("pk")
+        )
+        branches.append(Case.objects.filter(author__in=user_ids_matching(text=text)).values("pk"))
+    ids = matching_ids(*branches)
+    if ids is None:
+        return []
+    rows = (
+        Case.objects.filter(pk__in=ids)
+        .annotate(exact=SqlCase(When(pk=terms.pk or 0, then=Value(0)), default=Value(1)))
+        .order_by("exact", "-last_flag_at", "-pk")
+        .values_list(
+            "pk", "kind", "reason", "content_title", "status", "last_flag_at", "author__full_name", "author__email"
+        )[:limit]
+    )
+    return [
+        SearchHit(
+            pk=pk,
+            title=title or f"{capfirst(kind)} flagged: {Reason(reason).label if reason in Reason.values else reason}",
+            who=(f"{name} · {email}" if name else email) if email else "",
+            status=CaseStatus(status).label,
+            status_code=status,
+            at=last_flag_at,
+        )
+        for pk, kind, reason, title, status, last_flag_at, name, email in rows
+    ]
 
 
 def case_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:

@@ -232,6 +232,8 @@ class Ticket(models.Model):
             models.Index(fields=["created_at"], name="ticket_created"),
             models.Index(fields=["category", "created_at"], name="ticket_category"),
             models.Index(fields=["solved_at"], name="ticket_solved"),
+            # The closed view lists the most recently closed first.
+            models.Index(fields=["closed_at"], name="ticket_closed"),
         ]
         permissions = [
             ("reply_ticket", "Can answer tickets and change their status"),

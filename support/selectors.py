@@ -26,8 +26,10 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import user_ids_matching
 from saypro.audit.models import AuditEntry
 from saypro.audit.selectors import audit_for_object
+from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla.promises import ItemSummary
 
 from .models import (
@@ -51,7 +53,11 @@ QUEUE_VIEWS = {
     "at_risk": "At risk",
     "breached": "Breached",
     "all": "All open",
+    "solved": "Solved",
+    "closed": "Closed",
 }
+# Views of finished tickets: newest first, and not counted on every page load (they only grow).
+DONE_VIEWS = {"solved": Status.SOLVED, "closed": Status.CLOSED}
 
 
 # --- Macros ---------------------------------------------------------------------------------------------------
@@ -139,9 +145,16 @@ def ticket_queue(
     status: str = "",
     now: datetime | None = None,
 ) -> QuerySet[Ticket]:
-    """Open tickets of one view (QUEUE_VIEWS), breached first, then the soonest resolution deadline."""
+    """Open tickets of one view (QUEUE_VIEWS), breached first, then the soonest resolution deadline; the solved
+    and closed views list those tickets, the most recently finished first."""
     now = now or timezone.now()
-    tickets = Ticket.objects.filter(status=status) if status else Ticket.objects.filter(status__in=OPEN_STATUSES)
+    done = DONE_VIEWS.get(view)
+    if done is not None:
+        tickets = Ticket.objects.filter(status=done)
+    elif status:
+        tickets = Ticket.objects.filter(status=status)
+    else:
+        tickets = Ticket.objects.filter(status__in=OPEN_STATUSES)
     tickets = tickets.filter(_view_filter(view, user))
     if department is not None:
         tickets = tickets.filter(department=department)
@@ -160,13 +173,18 @@ def ticket_queue(
         tickets = tickets.filter(is_at_risk=True)  # type: ignore[misc]  # an annotation
     if breached or view == "breached":
         tickets = tickets.filter(is_breached=True)  # type: ignore[misc]  # an annotation
-    return tickets.select_related("requester", "assignee", "department").order_by(
+    tickets = tickets.select_related("requester", "assignee", "department")
+    if done is not None:
+        finished = "solved_at" if done == Status.SOLVED else "closed_at"
+        return tickets.order_by(F(finished).desc(nulls_last=True), "-pk")
+    return tickets.order_by(
         F("is_breached").desc(), F("due_at").asc(nulls_last=True), "created_at", "pk"
     )
 
 
 def queue_view_counts(*, user: User, now: datetime | None = None) -> dict[str, int]:
-    """How many open tickets each view holds, in one aggregate query."""
+    """How many open tickets each view holds, in one aggregate query (the solved and closed views are not counted:
+    they hold every ticket ever finished)."""
     now = now or timezone.now()
     tickets = _with_clocks(Ticket.objects.filter(status__in=OPEN_STATUSES), now)
     team = set(user.support_departments.values_list("pk", flat=True))
@@ -324,6 +342,39 @@ def article_matches(question: str, *, limit: int = 3) -> list[tuple[Article, flo
 
 def points_balance(*, user: User) -> int:
     return int(PointsEntry.objects.filter(user=user).aggregate(total=Sum("points"))["total"] or 0)
+
+
+def ticket_search(*, q: str, limit: int = 10) -> list[SearchHit]:
+    """Tickets in every status whose number is `q`, or whose subject, text, requester's e-mail or name contains
+    it: the exact number first, then the newest. One query, at most `limit` rows."""
+    terms = search_terms(q)
+    branches = []
+    if terms.pk is not None:
+        branches.append(Ticket.objects.filter(pk=terms.pk).values("pk"))
+    if terms.searches_text:
+        text = terms.text
+        branches.append(Ticket.objects.filter(Q(subject__icontains=text) | Q(body__icontains=text)).values("pk"))
+        branches.append(Ticket.objects.filter(requester__in=user_ids_matching(text=text)).values("pk"))
+    ids = matching_ids(*branches)
+    if ids is None:
+        return []
+    rows = (
+        Ticket.objects.filter(pk__in=ids)
+        .annotate(exact=Case(When(pk=terms.pk or 0, then=Value(0)), default=Value(1)))
+        .order_by("exact", "-created_at", "-pk")
+        .values_list("pk", "subject", "status", "created_at", "requester__full_name", "requester__email")[:limit]
+    )
+    return [
+        SearchHit(
+            pk=pk,
+            title=subject,
+            who=f"{name} · {email}" if name else email,
+            status=Status(status).label,
+            status_code=status,
+            at=created_at,
+        )
+        for pk, subject, status, created_at, name, email in rows
+    ]
 
 
 def ticket_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:

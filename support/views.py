@@ -91,8 +91,8 @@ def _is_fetch(request: HttpRequest) -> bool:
 @require_GET
 @tickets_page
 def home(request: SignedInRequest) -> HttpResponse:
-    """The queues: mine, my team, unassigned, triage, at risk, breached, all open; ?at_risk=on / ?breached=on
-    list exactly the tickets behind the dashboard's counts."""
+    """The queues: mine, my team, unassigned, triage, at risk, breached, all open, and the solved and closed
+    tickets; ?at_risk=on / ?breached=on list exactly the tickets behind the dashboard's counts."""
     view = request.GET.get("view", "all")
     if view not in selectors.QUEUE_VIEWS:
         view = "all"
@@ -108,7 +108,8 @@ def home(request: SignedInRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "view": view,
-        "tabs": [(key, label, counts[key]) for key, label in selectors.QUEUE_VIEWS.items()],
+        "tabs": [(key, label, counts.get(key)) for key, label in selectors.QUEUE_VIEWS.items()],
+        "done_view": view in selectors.DONE_VIEWS,
         "filter_query": query.urlencode(),
         "filtered": bool(filters),
         "now": now,

@@ -197,7 +197,9 @@
       window.location.href = rows[current].querySelector("a[href]").href;
       event.preventDefault();
     } else if (event.key === "/") {
-      var search = document.querySelector("main input[type=search], main input[name=q]");
+      // The list's own search first; on a page without one, the search across everything in the top bar.
+      var search = document.querySelector("main input[type=search], main input[name=q]") ||
+        document.getElementById("topbar-q");
       if (search) { search.focus(); event.preventDefault(); }
     }
   });

@@ -334,6 +334,8 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     # The dashboard: every staff member, each role with its own areas; reports for managers and administrators.
     "dashboard:home": get({**staff(*STAFF), "outsider": ALLOWED}),
     "dashboard:tiles": get({**staff(*STAFF), "outsider": ALLOWED}),
+    # Every role reads some kind of record; a staff account with no role reads none, so has nothing to search.
+    "dashboard:search": get(staff(*STAFF)),
     "dashboard:area": (
         area("accounts", "reviewer", *MANAGEMENT),
         area("messaging", *CONVERSATION_VIEW),

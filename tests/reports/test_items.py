@@ -11,6 +11,7 @@ import time_machine
 from django.db import connection, transaction
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Registration, RegistrationStatus
 from moderation.models import Reason
@@ -276,3 +277,32 @@ def test_live_lists_read_the_open_clock_index_and_period_lists_the_deadline_inde
     for state in ("decided", "met", "missed"):
         plan = _plan(selectors.promise_items(metric=METRIC, state=state, period="month", now=now))
         assert "clock_metric_due" in plan, state
+
+
+@pytest.mark.parametrize("persona", ["reviewer", "agent", "moderator", "manager", "administrator"])
+def test_every_item_links_to_its_page_for_exactly_the_roles_that_may_read_it(as_, persona):
+    from django.urls import reverse
+
+    from messaging.services import conversation_start
+    from tests.factories import UserFactory
+    from tests.support.conftest import make_ticket
+
+    person = UserFactory(full_name="Ayanda Nkosi")
+    registration(timezone.now() - H)
+    make_ticket(person, subject="Payout missing")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        conversation_start(user=person, subject="Courier", body="Where is my parcel?")
+        flag_create(reporter=UserFactory(), kind="listing", object_id=ListingFactory().pk, reason=Reason.FRAUD)
+    client = as_(persona)
+    listed = 0
+    for promise in promises():
+        response = client.get(f"/dashboard/promises/{promise.metric}/items/", {"state": "open"})
+        if response.status_code == 403:
+            continue
+        for row in response.context["rows"]:
+            listed += 1
+            page = client.get(reverse(promise.item_url_name, args=[row["id"]]))
+            # A link where the page opens, and no link where it would refuse.
+            assert (row["url"] != "") == (page.status_code == 200), (promise.metric, row)
+            assert page.status_code in (200, 403)
+    assert listed > 0

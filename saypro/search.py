@@ -1,0 +1,92 @@
+"""The staff search's shared pieces: what one found item looks like, and how a typed query is read.
+
+Each app searches its own records with a selector (`ticket_search`, `conversation_search`, ...) that returns
+`SearchHit`s; the search page (reports.search) asks only the apps whose records the signed-in person may read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+    from django.db.models import QuerySet
+
+# Longer input is cut here: nothing anyone types to find a record is longer, and LIKE patterns grow with it.
+MAX_QUERY = 100
+# Below this a fragment matches nearly everything and no trigram index can serve it (a trigram has 3 letters).
+MIN_TEXT = 3
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    pk: int
+    # The subject, the applicant's name, what a case is about.
+    title: str
+    # Who it concerns: a name and e-mail address.
+    who: str
+    # The record's status, in words, and its code (for the pill's colour).
+    status: str
+    status_code: str
+    # The time the list is sorted by (created or last activity).
+    at: datetime | None
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    text: str
+    # The record number when the query is one ("1718" or "#1718").
+    pk: int | None
+
+    @property
+    def searches_text(self) -> bool:
+        return len(self.text) >= MIN_TEXT
+
+
+def search_terms(q: str) -> SearchTerms:
+    """The query as typed, cleaned: surrounding space dropped, cut to MAX_QUERY, a leading "#" read as a number."""
+    text = " ".join(q.split())[:MAX_QUERY].replace("\x00", "")
+    number = text.lstrip("#")
+    # Bounded so that a long run of digits is not taken for an id no column can hold.
+    pk = int(number) if number.isdigit() and len(number) <= 12 else None
+    return SearchTerms(text=text, pk=pk)
+
+
+def matching_ids(*branches: QuerySet[Any, Any]) -> QuerySet[Any, Any] | None:
+    """One id column from each branch (each a `.values(...)` of one column), as the UNION of them, for a
+    `pk__in=` filter; None when there is no branch.
+
+    Why a UNION and not one OR: PostgreSQL serves `subject LIKE … OR body LIKE …` on one table with a BitmapOr of
+    their trigram indexes, but an OR that also holds `requester_id IN (subquery)` makes it scan the whole table.
+    Each branch of a UNION uses its own index."""
+    if not branches:
+        return None
+    first, *rest = branches
+    return first.union(*rest) if rest else first
+
+
+def trigram_indexes(table: str, columns: tuple[str, ...]) -> tuple[object, object]:
+    """A migration's forward and backward functions for GIN trigram indexes on UPPER(column) (PostgreSQL only).
+
+    Django's `icontains` is `UPPER(column) LIKE UPPER('%fragment%')`, which no B-tree serves; a trigram index on
+    the same expression does (as accounts' migration 0006 does for users). SQLite, the embedded database, scans."""
+
+    def create(apps: object, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        # pg_trgm is a trusted extension (PostgreSQL 13+): the database's owner may create it.
+        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for column in columns:
+            schema_editor.execute(
+                f"CREATE INDEX IF NOT EXISTS {table}_{column}_trgm ON {table} USING gin (UPPER({column}) gin_trgm_ops)"
+            )
+
+    def drop(apps: object, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for column in columns:
+            schema_editor.execute(f"DROP INDEX IF EXISTS {table}_{column}_trgm")
+
+    return create, drop
