@@ -8,7 +8,13 @@ from django.http import FileResponse
 
 # Types a browser shows without running anything; every other upload is offered as a download, so that an
 # uploaded HTML or SVG file can never run as a page of this site.
-INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"})
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+INLINE_TYPES = IMAGE_TYPES | {"application/pdf", "text/plain"}
+
+
+def is_image(content_type: str) -> bool:
+    """Whether pages may show the file as a picture (a thumbnail): SVG is no such type, as it can carry script."""
+    return (content_type or "").split(";")[0].strip().lower() in IMAGE_TYPES
 
 
 def private_file_response(file: File, *, name: str, content_type: str) -> FileResponse:

@@ -318,6 +318,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     # Moderation: moderators decide; a support agent neither sees nor decides a case.
     "moderation:home": get(staff(*CASE_VIEW)),
     "moderation:case": get(staff(*CASE_VIEW), pk="case"),
+    "moderation:case-image": get(staff(*CASE_VIEW), pk="case", index="image_index"),
     "moderation:case-decide": post(staff("moderator"), pk="case"),
     "moderation:appeals": get(staff("moderator")),
     "moderation:appeal": get(staff("moderator"), pk="appeal"),
