@@ -3,6 +3,7 @@ of their own (the `moderation.appeal` SLA policy) shown like every other queue's
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
@@ -253,3 +254,28 @@ def test_an_appeal_left_undecided_breaches_and_moderators_are_told(
     assert moderator.email in told[0].to and administrator.email in told[0].to
     assert f"/dashboard/moderation/appeals/{appeal.pk}/" in told[0].body
     assert Appeal.objects.get(pk=appeal.pk).status == Appeal.Status.PENDING
+
+
+def test_the_migration_gives_appeals_already_pending_a_deadline_without_a_flood_of_warnings(moderator):
+    """Appeals filed before the deadline existed get a running clock; points already passed count as passed
+    silently, so that the first sweep does not e-mail a warning and a breach for every old appeal."""
+    from django.apps import apps
+
+    migration = importlib.import_module("moderation.migrations.0005_appeal_deadline_policy")
+    now = timezone.now()
+    with time_machine.travel(now - timedelta(hours=30), tick=False):
+        _, old = _appealed(moderator)
+    with time_machine.travel(now - timedelta(hours=2), tick=False):
+        _, recent = _appealed(moderator)
+    Clock.objects.filter(metric=APPEAL_METRIC).delete()
+
+    migration.create_policy_and_clocks(apps, None)
+    migration.create_policy_and_clocks(apps, None)  # a second run adds nothing
+
+    old_clock = Clock.objects.get(metric=APPEAL_METRIC, target_id=old.pk)
+    recent_clock = Clock.objects.get(metric=APPEAL_METRIC, target_id=recent.pk)
+    assert old_clock.due_at == old.created_at + timedelta(hours=24)
+    assert old_clock.breached_at == old_clock.due_at and old_clock.next_check_at is None
+    assert recent_clock.breached_at is None and recent_clock.warned_percent == 0
+    assert recent_clock.next_check_at == recent.created_at + timedelta(hours=18)
+    assert sla_sweep().breached == 0
