@@ -6,16 +6,13 @@ become form errors or flash messages, never a server error.
 
 from __future__ import annotations
 
-import mimetypes
-import posixpath
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
-from django.core.files.storage import default_storage
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from saypro.durations import target_text
 from saypro.errors import DomainError, InvalidInput
-from saypro.files import private_file_response
+from saypro.files import stored_file_response
 from saypro.forms import add_service_errors
 
 from . import metrics, selectors, services
@@ -150,13 +147,7 @@ def case_image(request: SignedInRequest, pk: int, index: int) -> FileResponse:
     images = entry.images_of(entry.get(current.object_id)) if entry is not None else []
     if index >= len(images) or not images[index].key:
         raise Http404("No such picture.")
-    key = images[index].key
-    try:
-        file = default_storage.open(key)
-    except (FileNotFoundError, SuspiciousFileOperation):
-        raise Http404("The picture is not in storage.") from None
-    content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-    return private_file_response(file, name=posixpath.basename(key), content_type=content_type)
+    return stored_file_response(images[index].key)
 
 
 @require_POST

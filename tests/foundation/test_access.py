@@ -296,6 +296,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "marketplace:home": get(staff(*LISTING_VIEW)),
     "marketplace:listings-bulk": post(staff("administrator")),
     "marketplace:listing": get(staff(*LISTING_VIEW), pk="listing"),
+    "marketplace:listing-image": get(staff(*LISTING_VIEW), pk="listing", index="image_index"),
     "marketplace:listing-renew": post(staff("agent", "administrator"), pk="listing"),
     "marketplace:users": get(staff("administrator")),
     "marketplace:users-bulk": post(staff("administrator")),

@@ -279,3 +279,17 @@ def test_the_migration_gives_appeals_already_pending_a_deadline_without_a_flood_
     assert recent_clock.breached_at is None and recent_clock.warned_percent == 0
     assert recent_clock.next_check_at == recent.created_at + timedelta(hours=18)
     assert sla_sweep().breached == 0
+
+
+def test_the_marketplace_listing_page_shows_the_same_photos_through_its_own_view(as_):
+    photo = _stored("listings/7/front.jpg", JPEG)
+    listing, _ = flagged(images=[photo, "id_documents/42/passport.png"])
+    client = as_("agent")
+    url = f"/dashboard/marketplace/listings/{listing.pk}/images/0/"
+    page = client.get(f"/dashboard/marketplace/listings/{listing.pk}/").content.decode()
+    assert f'<img src="{url}"' in page
+    response = client.get(url)
+    assert response["Content-Type"] == "image/jpeg" and response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content) == JPEG
+    assert client.get(f"/dashboard/marketplace/listings/{listing.pk}/images/1/").status_code == 404
+    assert as_("manager").get(url).status_code == 403
