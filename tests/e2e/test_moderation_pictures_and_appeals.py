@@ -114,6 +114,13 @@ def test_moderator_sees_listing_photos_on_a_case_and_an_appeal_with_its_countdow
     screenshot(full, "moderation-case-picture-full")
     full.close()
 
+    page.get_by_role("link", name="open the listing").click()
+    expect(page).to_have_url(f"{base}/dashboard/marketplace/listings/{scam.pk}/")
+    listing_pictures = page.get_by_test_id("content-images").locator("img")
+    expect(listing_pictures).to_have_count(2)
+    assert listing_pictures.first.evaluate("img => img.complete && img.naturalWidth") == 640
+    screenshot(page, "marketplace-listing-pictures")
+
     page.goto(f"{base}/dashboard/moderation/appeals/")
     row = page.locator(f"[data-testid=appeals] tbody tr[data-appeal='{appeal.pk}']")
     expect(row).to_have_class(re.compile("is-at-risk"))
