@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.urls import reverse
 
 from moderation.models import DetectionSignal, Reason
-from moderation.registry import Finding, moderatable_register
+from moderation.registry import ContentImage, Finding, moderatable_register
 
 from . import services
 from .models import Listing, SellerProfile
@@ -18,6 +18,9 @@ PRICE_LOW_RATIO = Decimal("0.2")
 PRICE_HIGH_RATIO = Decimal("10")
 PRICE_LOW_WEIGHT = 35
 PRICE_HIGH_WEIGHT = 15
+# Listing photos live under this folder of the default storage; ID documents and attachments live elsewhere, and a
+# reference outside it is never served, so that a seller cannot show moderators someone else's private file.
+IMAGE_FOLDER = "listings/"
 
 
 def listing_text(listing: Listing) -> str:
@@ -49,6 +52,18 @@ def listing_facts(listing: Listing) -> list[tuple[str, str]]:
     ]
 
 
+def listing_images(listing: Listing) -> list[ContentImage]:
+    images = []
+    for ref in listing.images:
+        if ref.startswith("https://"):
+            images.append(ContentImage(reference=ref, url=ref))
+        elif ref.startswith(IMAGE_FOLDER) and ".." not in ref.split("/"):
+            images.append(ContentImage(reference=ref, key=ref))
+        else:
+            images.append(ContentImage(reference=ref))
+    return images
+
+
 def profile_text(profile: SellerProfile) -> str:
     return f"{profile.display_name}\n{profile.about}".strip()
 
@@ -65,6 +80,7 @@ def register() -> None:
         describe=lambda listing: f"Listing #{listing.pk}: {listing.title}",
         url=lambda listing: reverse("marketplace:listing", args=[listing.pk]),
         facts=listing_facts,
+        images=listing_images,
         lookup=lambda pk: Listing.objects.select_related("seller", "category").filter(pk=pk).first(),
         detectors=[price_findings],
     )

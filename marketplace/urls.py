@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("listings/bulk/", views.listings_bulk, name="listings-bulk"),
     path("listings/<int:pk>/", views.listing, name="listing"),
+    path("listings/<int:pk>/images/<int:index>/", views.listing_image, name="listing-image"),
     path("listings/<int:pk>/renew/", views.listing_renew, name="listing-renew"),
     path("users/", views.users, name="users"),
     path("users/bulk/", views.users_bulk, name="users-bulk"),

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +21,7 @@ from moderation import selectors as moderation_selectors
 from moderation.views import SignedInRequest, permission_page
 from saypro.audit.selectors import audit_for_object
 from saypro.errors import DomainError, InvalidInput
+from saypro.files import stored_file_response
 from saypro.forms import add_service_errors
 from saypro.paginators import EstimatedCountPaginator
 from saypro.request_guards import local_url
@@ -35,6 +36,7 @@ from .forms import (
     UserFilterForm,
 )
 from .models import Listing, SellerProfile, Transaction
+from .moderation import listing_images
 
 PAGE_SIZE = 50
 
@@ -118,6 +120,7 @@ def listing(request: SignedInRequest, pk: int) -> HttpResponse:
         "marketplace/listing.html",
         {
             "listing": item,
+            "images": listing_images(item),
             "cases": cases,
             "transactions": list(
                 Transaction.objects.filter(listing=item).select_related("buyer").order_by("-created_at")[:20]
@@ -128,6 +131,17 @@ def listing(request: SignedInRequest, pk: int) -> HttpResponse:
             "bulk_form": ListingBulkForm(),
         },
     )
+
+
+@require_GET
+@view_required
+def listing_image(request: SignedInRequest, pk: int, index: int) -> FileResponse:
+    """The n-th photo of a listing, for the staff who read listings; only keys in the listing photos' folder."""
+    item = get_object_or_404(Listing, pk=pk)
+    images = listing_images(item)
+    if index >= len(images) or not images[index].key:
+        raise Http404("No such photo.")
+    return stored_file_response(images[index].key)
 
 
 @require_POST

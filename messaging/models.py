@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from saypro.files import is_image as is_image_type
 from saypro.mail import one_line
 from saypro.sla.models import Clock
 
@@ -212,6 +213,10 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_image(self) -> bool:
+        return is_image_type(self.content_type)
 
 
 class CategoryLabel(models.Model):

@@ -41,6 +41,7 @@ from saypro.sla.services import spec_for
 
 from . import detection, fingerprints
 from .models import (
+    APPEAL_METRIC,
     Action,
     Appeal,
     Case,
@@ -510,6 +511,9 @@ class _Writer:
         self.sim = sim
         self.policy = policy
         self.spec = spec_for(policy.calendar)
+        self.appeal_policy = Policy.objects.select_related("calendar").get(metric=APPEAL_METRIC, is_default=True)
+        self.appeal_spec = spec_for(self.appeal_policy.calendar)
+        self.appeal_type = ContentType.objects.get_for_model(Appeal)
         self.listing_type = ContentType.objects.get_for_model(Listing)
         self.case_type = ContentType.objects.get_for_model(Case)
         self.user_type = ContentType.objects.get_for_model(User)
@@ -689,7 +693,7 @@ class _Writer:
             if c.action in (Action.REMOVE_WARN, Action.SUSPEND_USER, Action.BAN_USER)
         ]
         ctx.insert(Strike, strikes)
-        ctx.insert(
+        appeals = ctx.insert(
             Appeal,
             [
                 Appeal(
@@ -711,12 +715,51 @@ class _Writer:
                 if c.appeal is not None
             ],
         )
+        self.appeal_clocks(appeals, end)
         for (c, _), decision in zip(decided, decision_rows, strict=True):
             if c.action != Action.KEEP and not c.reversed_at:
                 self.removals[c.listing.pk] = decision
         ctx.insert(AuditEntry, self.audit(decided, decision_rows))
         self.listing_statuses(batch, end)
         self.account_statuses(decided, end)
+
+    def appeal_clocks(self, appeals: list[Appeal], end: datetime) -> None:
+        """Each appeal's decision clock, as filing and deciding it through the services would have left it."""
+        clocked = [
+            (
+                appeal,
+                clock_simulate(
+                    policy=self.appeal_policy,
+                    spec=self.appeal_spec,
+                    started_at=appeal.created_at,
+                    as_of=end,
+                    rng=self.sim.rng,
+                    stopped_at=appeal.decided_at,
+                ),
+            )
+            for appeal in appeals
+        ]
+        clocks = self.ctx.insert(
+            Clock,
+            [
+                Clock(
+                    metric=APPEAL_METRIC,
+                    policy=self.appeal_policy,
+                    target_type=self.appeal_type,
+                    target_id=appeal.pk,
+                    **simulated.fields,
+                )
+                for appeal, simulated in clocked
+            ],
+        )
+        self.ctx.insert(
+            ClockEvent,
+            [
+                ClockEvent(clock=clock, kind=kind, at=at, data=data, handled_at=handled)
+                for (_, simulated), clock in zip(clocked, clocks, strict=True)
+                for kind, at, data, handled in simulated.events
+            ],
+        )
 
     def case_row(self, c: DemoCase) -> Case:
         points = sum(f.weight * GRAVITY[Reason(f.reason)] * (0.5 if f.brigading else 1) for f in c.flags)

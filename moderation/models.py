@@ -273,6 +273,10 @@ class Strike(models.Model):
         return f"Strike on user #{self.user_id} ({self.rule})"
 
 
+# The SLA metric of an appeal's decision: the clock starts when the appeal is filed and stops when it is decided.
+APPEAL_METRIC = "moderation.appeal"
+
+
 class Appeal(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -294,6 +298,7 @@ class Appeal(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(max_length=2000, blank=True)
+    clocks = GenericRelation(Clock, content_type_field="target_type", object_id_field="target_id")
 
     class Meta:
         indexes = [

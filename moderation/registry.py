@@ -27,6 +27,10 @@ content. The callables are the owning app's: moderation never writes another app
 - `describe(obj) -> str`: a one-line title for queues and e-mails ("Listing #12: iPhone 13, 128 GB").
 - `url(obj) -> str`: a staff page for the object, linked from the case page (optional).
 - `facts(obj) -> list[tuple[str, str]]`: extra lines for the case page, e.g. price and category (optional).
+- `images(obj) -> list[ContentImage]`: the pictures that come with the content, e.g. a listing's photos
+  (optional). The case page shows a file of the default storage as a thumbnail served by moderation's own
+  access-checked view, and an outside address as a link; the owning app decides which storage keys are its
+  content's pictures, so that a reference can never point moderators at another kind of private file.
 - `lookup(pk) -> obj | None`: load an object by the id users flag it with (default: the model's pk).
 - `visible_to(obj, user) -> bool`: whether this user can see the object and so may report it (default: yes, as
   listings and profiles are public). A user who cannot see an object is told it does not exist, so reporting
@@ -60,6 +64,16 @@ Detector = Callable[[Any, str], list[Finding]]
 
 
 @dataclass(frozen=True)
+class ContentImage:
+    """One picture of some content: a file in the default storage (`key`) or an outside https address (`url`);
+    neither when the reference is not one the owning app serves (it is then shown as text only)."""
+
+    reference: str
+    key: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class Moderatable:
     kind: str
     model: type[models.Model]
@@ -71,6 +85,7 @@ class Moderatable:
     describe: Callable[[Any], str]
     url: Callable[[Any], str] | None = None
     facts: Callable[[Any], list[tuple[str, str]]] | None = None
+    images: Callable[[Any], list[ContentImage]] | None = None
     lookup: Callable[[int], Any] | None = None
     visible_to: Callable[[Any, Any], bool] | None = None
     detectors: tuple[Detector, ...] = ()
@@ -89,6 +104,12 @@ class Moderatable:
             return None
         return obj
 
+    def images_of(self, obj: Any) -> list[ContentImage]:
+        """The content's pictures, none for a kind without any or content that no longer exists."""
+        if self.images is None or obj is None:
+            return []
+        return self.images(obj)
+
 
 _by_kind: dict[str, Moderatable] = {}
 _by_model: dict[type[models.Model], Moderatable] = {}
@@ -106,6 +127,7 @@ def moderatable_register(
     remove: Callable[..., Any] | None = None,
     url: Callable[[Any], str] | None = None,
     facts: Callable[[Any], list[tuple[str, str]]] | None = None,
+    images: Callable[[Any], list[ContentImage]] | None = None,
     lookup: Callable[[int], Any] | None = None,
     visible_to: Callable[[Any, Any], bool] | None = None,
     detectors: Sequence[Detector] = (),
@@ -126,6 +148,7 @@ def moderatable_register(
         describe=describe,
         url=url,
         facts=facts,
+        images=images,
         lookup=lookup,
         visible_to=visible_to,
         detectors=tuple(detectors),

@@ -33,11 +33,23 @@ from accounts.models import User
 from accounts.selectors import user_ids_matching
 from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla import selectors as sla_selectors
-from saypro.sla.models import Clock
+from saypro.sla.models import Clock, Policy
 from saypro.sla.promises import ItemSummary
 
 from .badges import active_strikes, verified_annotation
-from .models import Appeal, Case, CaseStatus, Decision, Detection, DetectionSignal, Fingerprint, Flag, Reason, Strike
+from .models import (
+    APPEAL_METRIC,
+    Appeal,
+    Case,
+    CaseStatus,
+    Decision,
+    Detection,
+    DetectionSignal,
+    Fingerprint,
+    Flag,
+    Reason,
+    Strike,
+)
 
 METRIC = "moderation.decision"
 SEVERITY_HIGH = 60
@@ -56,10 +68,11 @@ def _strike_count(user_ref: str, at: datetime) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def with_clock(queryset: QuerySet[Case], now: datetime) -> QuerySet[Case]:
-    """Annotate each case with its open decision clock: one join, no query per row."""
+def _with_open_clock(queryset: QuerySet[Any], metric: str, now: datetime) -> QuerySet[Any]:
+    """Annotate each row with its open clock of `metric` (due_at, risk_at, clock_state, is_breached, is_at_risk),
+    the fields the deadline partial reads: one join, no query per row."""
     return queryset.annotate(
-        open_clock=FilteredRelation("clocks", condition=Q(clocks__metric=METRIC) & ~Q(clocks__state="stopped")),
+        open_clock=FilteredRelation("clocks", condition=Q(clocks__metric=metric) & ~Q(clocks__state="stopped")),
     ).annotate(
         due_at=F("open_clock__due_at"),
         risk_at=F("open_clock__risk_at"),
@@ -78,6 +91,11 @@ def with_clock(queryset: QuerySet[Case], now: datetime) -> QuerySet[Case]:
             output_field=BooleanField(),
         ),
     )
+
+
+def with_clock(queryset: QuerySet[Case], now: datetime) -> QuerySet[Case]:
+    """Annotate each case with its open decision clock."""
+    return _with_open_clock(queryset, METRIC, now)
 
 
 def case_queue(
@@ -222,11 +240,36 @@ def queue_counts(*, now: datetime | None = None) -> sla_selectors.QueueCounts:
     return sla_selectors.queue_counts(metric=METRIC, now=now)
 
 
-def appeal_queue(*, status: str = Appeal.Status.PENDING) -> QuerySet[Appeal]:
-    queryset = Appeal.objects.select_related("case", "decision__by", "appellant", "decided_by")
+def appeal_queue(*, status: str = Appeal.Status.PENDING, now: datetime | None = None) -> QuerySet[Appeal]:
+    """Appeals with their open decision clock; pending ones by deadline, soonest first, like every queue."""
+    now = now or timezone.now()
+    queryset = _with_open_clock(
+        Appeal.objects.select_related("case", "decision__by", "appellant", "decided_by"), APPEAL_METRIC, now
+    )
     if status:
         queryset = queryset.filter(status=status)
-    return queryset.order_by("created_at", "pk")
+    return queryset.order_by(F("due_at").asc(nulls_last=True), "created_at", "pk")
+
+
+def appeal_policy() -> Policy | None:
+    """The appeal deadline's default policy, for the page's sentence on the target."""
+    return Policy.objects.filter(metric=APPEAL_METRIC, is_default=True).first()
+
+
+def appeal_detail(*, pk: int, now: datetime | None = None) -> Appeal:
+    return appeal_queue(status="", now=now).get(pk=pk)
+
+
+def appeal_clock(*, appeal: Appeal) -> Clock | None:
+    """The appeal's decision clock, open or stopped."""
+    return (
+        Clock.objects.filter(
+            metric=APPEAL_METRIC, target_type=ContentType.objects.get_for_model(Appeal), target_id=appeal.pk
+        )
+        .select_related("policy")
+        .order_by("-started_at")
+        .first()
+    )
 
 
 def cases_for_author(*, user: User) -> QuerySet[Case]:

@@ -32,6 +32,7 @@ from saypro.sla import services as sla
 
 from . import badges, detection, fingerprints
 from .models import (
+    APPEAL_METRIC,
     STRIKING_ACTIONS,
     Action,
     Appeal,
@@ -595,6 +596,7 @@ def appeal_file(*, case: Case, by: User, statement: str) -> Appeal:
             filed_by=by if on_behalf else None,
             statement=statement,
         )
+        sla.clock_start(metric=APPEAL_METRIC, target=appeal, at=appeal.created_at)
         audit_record(actor=by, action="appeal.file", target=case, reason=statement)
     return appeal
 
@@ -622,6 +624,7 @@ def appeal_decide(*, appeal: Appeal, by: User, reverse: bool, reason: str) -> Ap
         if claimed != 1:
             raise DomainError("This appeal has already been decided.", code="already_decided")
         appeal.refresh_from_db()
+        sla.clock_stop(metric=APPEAL_METRIC, target=appeal, at=now)
         if reverse:
             _reverse(decision=decision, case=appeal.case, by=by, reason=reason.strip(), at=now)
         audit_record(

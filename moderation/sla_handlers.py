@@ -1,6 +1,6 @@
-"""What happens when a case's 12-hour decision clock warns or breaches.
+"""What happens when a case's 12-hour decision clock, or an appeal's decision clock, warns or breaches.
 
-At 75 % the moderators are e-mailed; at 90 % and at the breach the administrators too. The queue and the dashboard
+At 75 % the moderators are e-mailed; at 90 % and at the breach the administrators too. The queues and the dashboard
 show the same state from the clocks themselves.
 """
 
@@ -12,11 +12,12 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.tasks import staff_emails
+from saypro.durations import target_text
 from saypro.mail import send_template
 from saypro.sla.handlers import register
 from saypro.sla.models import ClockEvent
 
-from .models import Case, CaseStatus
+from .models import APPEAL_METRIC, Appeal, Case, CaseStatus
 
 
 @register("moderation.decision")
@@ -47,6 +48,41 @@ def decision_clock_event(event: ClockEvent) -> None:
             "started_at": timezone.localtime(clock.started_at),
             "due_at": timezone.localtime(clock.due_at),
             "url": f"{settings.SITE_URL}{reverse('moderation:case', args=[case.pk])}",
+        },
+        once_key=f"sla-event:{event.pk}",
+    )
+
+
+@register(APPEAL_METRIC)
+def appeal_clock_event(event: ClockEvent) -> None:
+    if event.kind not in (ClockEvent.Kind.WARN, ClockEvent.Kind.BREACH):
+        return
+    clock = event.clock
+    appeal = (
+        Appeal.objects.select_related("case", "decision")
+        .filter(pk=clock.target_id, status=Appeal.Status.PENDING)
+        .first()
+    )
+    if appeal is None:
+        return
+    breached = event.kind == ClockEvent.Kind.BREACH
+    percent = int(event.data.get("percent", 100))
+    groups = [roles.MODERATOR] if not breached and percent < 90 else [roles.MODERATOR, roles.ADMINISTRATOR]
+    recipients = staff_emails(*groups)
+    if not recipients:
+        return
+    send_template(
+        to=recipients,
+        template="moderation/email/appeal_sla_warning.txt",
+        context={
+            "target": f"Appeal #{appeal.pk} on case #{appeal.case_id} ({appeal.case.content_title})",
+            "breached": breached,
+            "percent": percent,
+            "target_text": target_text(clock.policy.target.total_seconds()),
+            "decision": appeal.decision.get_action_display(),
+            "started_at": timezone.localtime(clock.started_at),
+            "due_at": timezone.localtime(clock.due_at),
+            "url": f"{settings.SITE_URL}{reverse('moderation:appeal', args=[appeal.pk])}",
         },
         once_key=f"sla-event:{event.pk}",
     )

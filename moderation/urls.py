@@ -6,6 +6,7 @@ app_name = "moderation"
 urlpatterns = [
     path("", views.home, name="home"),
     path("cases/<int:pk>/", views.case, name="case"),
+    path("cases/<int:pk>/images/<int:index>/", views.case_image, name="case-image"),
     path("cases/<int:pk>/decide/", views.case_decide, name="case-decide"),
     path("appeals/", views.appeals, name="appeals"),
     path("appeals/<int:pk>/", views.appeal, name="appeal"),

@@ -14,14 +14,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from saypro.durations import target_text
 from saypro.errors import DomainError, InvalidInput
+from saypro.files import stored_file_response
 from saypro.forms import add_service_errors
 
 from . import metrics, selectors, services
@@ -101,6 +103,7 @@ def _render_case(request: SignedInRequest, case: Case, *, form: DecisionForm | N
     content = entry.get(case.object_id) if entry is not None else None
     decisions = selectors.case_decisions(case=case)
     now = timezone.now()
+    pending_appeal = selectors.appeal_queue(now=now).filter(case=case).first()
     return render(
         request,
         "moderation/case.html",
@@ -110,12 +113,14 @@ def _render_case(request: SignedInRequest, case: Case, *, form: DecisionForm | N
             "content": content,
             "content_url": entry.url(content) if entry is not None and entry.url and content is not None else "",
             "facts": entry.facts(content) if entry is not None and entry.facts and content is not None else [],
-            "images": getattr(content, "images", []) if content is not None else [],
+            "images": entry.images_of(content) if entry is not None else [],
             "flags": selectors.case_flags(case=case),
             "detections": selectors.case_detections(case=case),
             "decisions": decisions,
             "history": selectors.author_history(user=case.author, exclude_case=case, now=now),
             "clock": selectors.case_clock(case=case),
+            "pending_appeal": pending_appeal,
+            "appeal_target": _appeal_target() if pending_appeal is not None else "",
             "form": form or DecisionForm(),
             "can_decide": request.user.has_perm("moderation.decide_case"),
             "can_decide_appeal": request.user.has_perm("moderation.decide_appeal"),
@@ -130,6 +135,19 @@ def _render_case(request: SignedInRequest, case: Case, *, form: DecisionForm | N
 @view_required
 def case(request: SignedInRequest, pk: int) -> HttpResponse:
     return _render_case(request, _case_or_404(pk))
+
+
+@require_GET
+@view_required
+def case_image(request: SignedInRequest, pk: int, index: int) -> FileResponse:
+    """One picture of the case's content, for the case's moderators: the n-th the owning app lists, never a
+    storage key taken from the address, so this view serves nothing but the pictures of content under review."""
+    current = _case_or_404(pk)
+    entry = moderatable_for_kind(current.kind)
+    images = entry.images_of(entry.get(current.object_id)) if entry is not None else []
+    if index >= len(images) or not images[index].key:
+        raise Http404("No such picture.")
+    return stored_file_response(images[index].key)
 
 
 @require_POST
@@ -175,19 +193,36 @@ def appeals(request: SignedInRequest) -> HttpResponse:
     status = request.GET.get("status", Appeal.Status.PENDING)
     if status not in {*Appeal.Status.values, "all"}:
         status = Appeal.Status.PENDING
-    rows = selectors.appeal_queue(status="" if status == "all" else status)
+    now = timezone.now()
+    rows = selectors.appeal_queue(status="" if status == "all" else status, now=now)
     page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "moderation/appeals.html",
-        {"page": page, "status": status, "statuses": Appeal.Status.choices, "now": timezone.now()},
+        {
+            "page": page,
+            "status": status,
+            "statuses": Appeal.Status.choices,
+            "now": now,
+            "appeal_target": _appeal_target(),
+        },
     )
+
+
+def _appeal_target() -> str:
+    """The appeal deadline as administrators set it ("24 h"), read from its policy rather than a constant."""
+    policy = selectors.appeal_policy()
+    return target_text(policy.target.total_seconds()) if policy is not None else ""
 
 
 @require_http_methods(["GET", "POST"])
 @appeal_required
 def appeal(request: SignedInRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(Appeal.objects.select_related("case", "decision__by", "appellant", "decided_by"), pk=pk)
+    now = timezone.now()
+    try:
+        item = selectors.appeal_detail(pk=pk, now=now)
+    except Appeal.DoesNotExist:
+        raise Http404("No such appeal.") from None
     form = AppealDecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -205,6 +240,8 @@ def appeal(request: SignedInRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Appeal #{pk}: {decided.get_status_display().lower()}. The user is told.")
             return redirect("moderation:appeals")
+    entry = moderatable_for_kind(item.case.kind)
+    content = entry.get(item.case.object_id) if entry is not None else None
     return render(
         request,
         "moderation/appeal.html",
@@ -213,6 +250,14 @@ def appeal(request: SignedInRequest, pk: int) -> HttpResponse:
             "form": form,
             "own_decision": item.decision.by_id == request.user.pk,
             "case_url": reverse("moderation:case", args=[item.case_id]),
+            "clock": selectors.appeal_clock(appeal=item),
+            "appeal_target": _appeal_target(),
+            "row": item,
+            "now": now,
+            "facts": entry.facts(content) if entry is not None and entry.facts and content is not None else [],
+            "content": content,
+            "images": entry.images_of(content) if entry is not None else [],
+            "can_view_case": request.user.has_perm("moderation.view_case"),
         },
     )
 

@@ -3,12 +3,23 @@ public media URL; this builds the response they all send."""
 
 from __future__ import annotations
 
+import mimetypes
+import posixpath
+
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
-from django.http import FileResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
 
 # Types a browser shows without running anything; every other upload is offered as a download, so that an
 # uploaded HTML or SVG file can never run as a page of this site.
-INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"})
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+INLINE_TYPES = IMAGE_TYPES | {"application/pdf", "text/plain"}
+
+
+def is_image(content_type: str) -> bool:
+    """Whether pages may show the file as a picture (a thumbnail): SVG is no such type, as it can carry script."""
+    return (content_type or "").split(";")[0].strip().lower() in IMAGE_TYPES
 
 
 def private_file_response(file: File, *, name: str, content_type: str) -> FileResponse:
@@ -24,3 +35,15 @@ def private_file_response(file: File, *, name: str, content_type: str) -> FileRe
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     return response
+
+
+def stored_file_response(key: str) -> FileResponse:
+    """A file of the default storage named by its key (a listing photo), typed by its name; 404 when it is missing.
+
+    The caller has checked access and took `key` from the object it serves, never from the request."""
+    try:
+        file = default_storage.open(key)
+    except (FileNotFoundError, SuspiciousFileOperation):
+        raise Http404("The file is not in storage.") from None
+    content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+    return private_file_response(file, name=posixpath.basename(key), content_type=content_type)

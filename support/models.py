@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from saypro.files import is_image as is_image_type
 from saypro.sla.models import Clock
 
 FIRST_RESPONSE = "ticket.first_response"
@@ -284,6 +285,10 @@ class TicketAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_image(self) -> bool:
+        return is_image_type(self.content_type)
 
 
 class DepartmentTransfer(models.Model):

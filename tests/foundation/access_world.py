@@ -10,6 +10,8 @@ from typing import Any
 
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import TestCase
 from django.utils import timezone
@@ -143,8 +145,11 @@ def build_world() -> World:
 
     # Marketplace and moderation: two listings of the user (one flagged and open, one removed and appealed), and
     # a purchase from another seller.
-    listing = _listing(user, "Samsung Galaxy A14 64 GB in good condition")
+    # The flagged listing has a photo in storage, which the case's moderators see through moderation's view.
+    photo = default_storage.save(f"listings/{user.pk}/front.png", ContentFile(PNG))
+    listing = _listing(user, "Samsung Galaxy A14 64 GB in good condition", images=[photo])
     ids["listing"] = listing.pk
+    ids["image_index"] = 0
     reporter = UserFactory(email="reporter@example.com")
     ids["case"] = _flag(reporter, listing).pk
     removed = _listing(user, "Bicycle, 21 gears, hardly used")
@@ -179,7 +184,7 @@ def _id_document() -> SimpleUploadedFile:
     return SimpleUploadedFile("passport.png", PNG, content_type="image/png")
 
 
-def _listing(seller: User, title: str) -> Any:
+def _listing(seller: User, title: str, **fields: Any) -> Any:
     return _committed(
         lambda: marketplace.listing_create(
             seller=seller,
@@ -189,6 +194,7 @@ def _listing(seller: User, title: str) -> Any:
             currency="ZAR",
             category=Category.objects.get(slug="phones"),
             region="Gauteng",
+            **fields,
         )
     )
 

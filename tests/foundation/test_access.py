@@ -296,6 +296,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "marketplace:home": get(staff(*LISTING_VIEW)),
     "marketplace:listings-bulk": post(staff("administrator")),
     "marketplace:listing": get(staff(*LISTING_VIEW), pk="listing"),
+    "marketplace:listing-image": get(staff(*LISTING_VIEW), pk="listing", index="image_index"),
     "marketplace:listing-renew": post(staff("agent", "administrator"), pk="listing"),
     "marketplace:users": get(staff("administrator")),
     "marketplace:users-bulk": post(staff("administrator")),
@@ -318,6 +319,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     # Moderation: moderators decide; a support agent neither sees nor decides a case.
     "moderation:home": get(staff(*CASE_VIEW)),
     "moderation:case": get(staff(*CASE_VIEW), pk="case"),
+    "moderation:case-image": get(staff(*CASE_VIEW), pk="case", index="image_index"),
     "moderation:case-decide": post(staff("moderator"), pk="case"),
     "moderation:appeals": get(staff("moderator")),
     "moderation:appeal": get(staff("moderator"), pk="appeal"),

@@ -63,9 +63,18 @@ def test_the_quarter_is_realistic_and_consistent():
         assert Strike.objects.filter(decision=decision).exists() == (
             decision.action in (Action.REMOVE_WARN, Action.SUSPEND_USER, Action.BAN_USER)
         )
+    # Every appeal runs on its own deadline from filing; a decided appeal's clock stopped at the decision.
+    appeal_clocks = {c.target_id: c for c in Clock.objects.filter(metric="moderation.appeal")}
+    assert Appeal.objects.exists() and len(appeal_clocks) == Appeal.objects.count()
     for appeal in Appeal.objects.select_related("decision"):
         assert appeal.decided_by_id != appeal.decision.by_id
         assert appeal.created_at <= appeal.decision.at + timedelta(days=14)
+        clock = appeal_clocks[appeal.pk]
+        assert clock.started_at == appeal.created_at
+        if appeal.status == Appeal.Status.PENDING:
+            assert clock.state != "stopped"
+        else:
+            assert clock.state == "stopped" and clock.stopped_at == appeal.decided_at
     # Flags never come after the decision of their round.
     for flag in Flag.objects.select_related("case__decision").filter(case__status=CaseStatus.DECIDED):
         assert flag.created_at <= flag.case.decision.at
