@@ -8,7 +8,7 @@ create, drop = trigram_indexes("moderation_case", ("content_title", "content_tex
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("moderation", "0004_fingerprint_created_index"),
+        ("moderation", "0005_appeal_deadline_policy"),
     ]
 
     operations = [migrations.RunPython(create, drop)]
