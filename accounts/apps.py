@@ -33,6 +33,7 @@ class AccountsConfig(AppConfig):
         "registration.escalate": "escalated",
         "registration.provide_info": "answered the request for information",
         "registration.request_info": "asked for more information",
+        "registration.undo": "undid the decision",
         "registration.screen": "screened",
         "registration.start": "started the sign-up",
         "registration.submit": "submitted for review",

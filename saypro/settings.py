@@ -328,6 +328,8 @@ REGISTRATION_REVIEW_THRESHOLD = env_int("REGISTRATION_REVIEW_THRESHOLD", 30, min
 REGISTRATION_MIN_FORM_SECONDS = env_int("REGISTRATION_MIN_FORM_SECONDS", 3)
 # Hours a low-risk applicant has to finish verification before a reviewer takes over.
 REGISTRATION_VERIFICATION_GRACE_HOURS = env_int("REGISTRATION_VERIFICATION_GRACE_HOURS", 12, minimum=1)
+# Seconds a reviewer can take a registration decision back; the applicant is e-mailed only once they are over.
+REGISTRATION_UNDO_SECONDS = env_int("REGISTRATION_UNDO_SECONDS", 10, minimum=1)
 EMAIL_VERIFICATION_MAX_AGE_HOURS = env_int("EMAIL_VERIFICATION_MAX_AGE_HOURS", 72, minimum=1)
 SLA_SWEEP_BATCH_SIZE = env_int("SLA_SWEEP_BATCH_SIZE", 500, minimum=1)
 # Minutes after which a warning or breach whose handler never ran is handed to a worker again.
