@@ -289,7 +289,7 @@ def _decide(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
                     delay_cause=data["delay_cause"],
                     delay_note=data["delay_note"],
                 )
-                done, undo = f"Registration #{pk} ({registration.user.email}) approved.", True
+                done, undo = f"Registration #{pk} approved.", True
             elif action == "reject":
                 services.registration_reject(
                     registration=registration,
@@ -298,10 +298,10 @@ def _decide(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
                     delay_cause=data["delay_cause"],
                     delay_note=data["delay_note"],
                 )
-                done, undo = f"Registration #{pk} ({registration.user.email}) rejected.", True
+                done, undo = f"Registration #{pk} rejected.", True
             else:
                 services.registration_request_info(registration=registration, by=request.user, message=data["message"])
-                done = f"Registration #{pk}: the applicant has been asked for more information; the deadline is paused."
+                done = "The applicant has been asked for more information; the deadline is paused."
         except InvalidInput as exc:
             # E.g. the deadline passed while the page was open: the form now asks for the cause of the delay.
             add_service_errors(form, exc)
