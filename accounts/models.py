@@ -248,7 +248,12 @@ class RegistrationSignal(models.Model):
         indexes = [models.Index(fields=["code"], name="registration_signal_code")]
 
     def __str__(self) -> str:
-        return f"{self.code} (+{self.weight})"
+        return f"{self.label} (+{self.weight})"
+
+    @property
+    def label(self) -> str:
+        """The reason in words, also for a code without a label (older screening rules, imported data)."""
+        return self.Code(self.code).label if self.code in self.Code.values else words_for(self.code)
 
 
 class BlockRule(models.Model):
@@ -397,7 +402,60 @@ class AccountEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} ({self.reason})" if self.reason else self.get_kind_display()
+        return f"{self.get_kind_display()} ({self.reason_display})" if self.reason else self.get_kind_display()
+
+    @property
+    def reason_display(self) -> str:
+        if not self.reason:
+            return ""
+        if self.kind in STATUS_EVENT_KINDS and self.reason in AccountStatus.values:
+            # A status change keeps the status it left.
+            return f"was {AccountStatus(self.reason).label.lower()}"
+        return EVENT_REASON_WORDS.get(self.reason) or words_for(self.reason)
+
+    @property
+    def data_display(self) -> list[tuple[str, str]]:
+        """What changed, as words: status codes by name, empty values left out."""
+        shown = []
+        for key, value in (self.data or {}).items():
+            if value in (None, "", [], {}):
+                continue
+            text = AccountStatus(value).label if key == "from" and value in AccountStatus.values else str(value)
+            shown.append((words_for(key), text))
+        return shown
+
+
+# AccountEvent.reason holds short codes; these are the words people read for them (admin, timeline, pages).
+EVENT_REASON_WORDS = {
+    # Why a sign-in failed (accounts.security.Reason).
+    "unknown_account": "No account with this e-mail address",
+    "wrong_password": "Wrong password",
+    "locked_out": "Locked out after repeated failures",
+    "suspended": "Account suspended",
+    "banned": "Account banned",
+    "closed": "Account closed",
+    "bad_second_factor": "Wrong two-factor code",
+    "throttled": "Too many attempts: sign-in paused",
+    # Why activity looked suspicious (accounts.security.Suspicion).
+    "new_device": "Sign-in from a new device",
+    "new_network": "Sign-in from a new network",
+    "failure_burst": "Many failed sign-in attempts",
+    "credential_stuffing": "Many accounts tried from one network",
+    "reset_after_new_device": "Password reset soon after a new device",
+    "address_throttled": "Sign-in paused for this address",
+    "network_throttled": "Sign-in paused for this network",
+    # How a sign-in was completed.
+    "totp": "with an authenticator app",
+    "static": "with a recovery code",
+    "recovery_code": "with a recovery code",
+}
+STATUS_EVENT_KINDS = ("suspended", "banned", "reinstated", "deactivated", "reactivated", "deleted")
+
+
+def words_for(code: str) -> str:
+    """A code people can read when no label was written for it: "name_mismatch" is "Name mismatch"."""
+    text = (code or "").replace("_", " ").replace(".", " ").strip()
+    return text[:1].upper() + text[1:]
 
 
 class SuspiciousEvent(AccountEvent):

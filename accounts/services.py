@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from saypro import ratelimit
 from saypro.audit.selectors import audit_for_object
@@ -70,7 +70,11 @@ class AlreadyDecided(DomainError):
 
     def __init__(self, registration: Registration):
         who = registration.decided_by.get_username() if registration.decided_by else "automatic screening"
-        when = timezone.localtime(registration.decided_at).strftime("%Y-%m-%d %H:%M") if registration.decided_at else ""
+        when = (
+            formats.date_format(timezone.localtime(registration.decided_at), "DATETIME_FORMAT")
+            if registration.decided_at
+            else ""
+        )
         super().__init__(
             f"This registration was already {registration.get_status_display().lower()} by {who} at {when}."
         )
@@ -1070,7 +1074,7 @@ def sessions_end(*, user: User, keep_session: str = "") -> int:
 
 def local_text(moment: datetime) -> str:
     """A time as e-mails show it: local (TIME_ZONE), to the minute."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def _notify(user: User, notice: str, **context: Any) -> None:

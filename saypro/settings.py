@@ -287,6 +287,13 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     raise ImproperlyConfigured(f"SAYPRO_TIME_ZONE={TIME_ZONE!r} is not a known time zone.") from None
 USE_I18N = True
 USE_TZ = True
+# One date and time format everywhere (pages, admin, e-mails); the locale module makes it win over Django's English.
+FORMAT_MODULE_PATH = ["saypro.formats"]
+DATE_FORMAT = "j M Y"
+DATETIME_FORMAT = "j M Y, H:i"
+TIME_FORMAT = "H:i"
+SHORT_DATE_FORMAT = "j M Y"
+SHORT_DATETIME_FORMAT = "j M, H:i"
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
