@@ -56,7 +56,7 @@ class Action(models.TextChoices):
 
 
 # What a decision did, for people reading it afterwards ("Removed", not the form's "Remove").
-ACTION_DONE = {
+ACTION_DONE: dict[str, str] = {
     Action.KEEP: "Kept (flags dismissed)",
     Action.REMOVE: "Removed",
     Action.REMOVE_WARN: "Removed and warned (strike)",
