@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from saypro.localtime import local_text
 from saypro.sla.models import Clock
 
 
@@ -315,7 +316,7 @@ class PhoneCode(models.Model):
         indexes = [models.Index(fields=["registration", "sent_at"], name="phonecode_recent")]
 
     def __str__(self) -> str:
-        return f"Code for {self.phone_e164} sent {self.sent_at:%Y-%m-%d %H:%M}"
+        return f"Code for {self.phone_e164} sent {local_text(self.sent_at)}"
 
 
 class AgentProfile(models.Model):
@@ -489,7 +490,7 @@ class Lockout(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Lockout of {self.user or self.identifier[:12]} from {self.started_at:%Y-%m-%d %H:%M}"
+        return f"Lockout of {self.user or self.identifier[:12]} from {local_text(self.started_at)}"
 
     def is_active(self, at: Any = None) -> bool:
         return self.released_at is None and self.until > (at or timezone.now())
@@ -527,7 +528,7 @@ class AccountSession(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} session of {self.user} from {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_channel_display()} session of {self.user} from {local_text(self.started_at)}"
 
 
 class ActivityDay(models.Model):
@@ -588,7 +589,7 @@ class PasswordReset(models.Model):
         indexes = [models.Index(fields=["requested_at"], name="passwordreset_requested")]
 
     def __str__(self) -> str:
-        return f"Password reset for {self.user} at {self.requested_at:%Y-%m-%d %H:%M}"
+        return f"Password reset for {self.user} at {local_text(self.requested_at)}"
 
 
 class EmailChange(models.Model):
@@ -601,7 +602,7 @@ class EmailChange(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"E-mail change of {self.user} requested {self.requested_at:%Y-%m-%d %H:%M}"
+        return f"E-mail change of {self.user} requested {local_text(self.requested_at)}"
 
 
 class PrivacyChange:
