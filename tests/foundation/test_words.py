@@ -13,6 +13,7 @@ from accounts.events import event_record
 from accounts.models import AccountEvent, RegistrationSignal
 from messaging import services as messaging_services
 from moderation import services as moderation_services
+from saypro.localtime import local_text
 from tests.accounts.test_pages import pending
 from tests.factories import UserFactory
 from tests.moderation.conftest import flagged
@@ -69,10 +70,12 @@ def test_sign_in_failures_and_status_changes_are_words_in_the_admin(client, supe
 
 
 def test_decision_actions_read_as_what_was_done(as_, moderator, client, superuser):
-    _, case = flagged()
+    listing, case = flagged()
     moderation_services.case_decide(case=case, by=moderator, action="remove_warn", rule="scam", reason="Scam.")
     page = as_("moderator").get(f"/dashboard/moderation/cases/{case.pk}/").content.decode()
     assert "<strong>Removed and warned (strike)</strong>" in page
+    # The listing's facts give its time in the site's zone and format too, not UTC in ISO form.
+    assert local_text(listing.created_at) in page and f"{listing.created_at:%Y-%m-%d %H:%M}" not in page
     decided = as_("moderator").get("/dashboard/moderation/?status=decided").content.decode()
     assert "Removed and warned (strike)" in decided
     client.force_login(superuser)
