@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -421,7 +422,10 @@ class AccountEvent(models.Model):
         for key, value in (self.data or {}).items():
             if value in (None, "", [], {}):
                 continue
-            text = AccountStatus(value).label if key == "from" and value in AccountStatus.values else str(value)
+            if key == "from" and value in AccountStatus.values:
+                text = AccountStatus(value).label
+            else:
+                text = _instant_text(value) or str(value)
             shown.append((words_for(key), text))
         return shown
 
@@ -451,6 +455,17 @@ EVENT_REASON_WORDS = {
     "recovery_code": "with a recovery code",
 }
 STATUS_EVENT_KINDS = ("suspended", "banned", "reinstated", "deactivated", "reactivated", "deleted")
+
+
+def _instant_text(value: object) -> str:
+    """An ISO instant kept in event data, in the site's zone and format; "" for anything else."""
+    if not isinstance(value, str) or len(value) < 19 or value[10:11] != "T":
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return ""
+    return local_text(moment) if timezone.is_aware(moment) else ""
 
 
 def words_for(code: str) -> str:

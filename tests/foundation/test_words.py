@@ -63,6 +63,9 @@ def test_sign_in_failures_and_status_changes_are_words_in_the_admin(client, supe
     timeline = client.get(f"/admin/accounts/user/{user.pk}/timeline/").content.decode()
     assert "Wrong password" in timeline and "Wrong two-factor code" in timeline
     assert "was active" in timeline and "From: Active" in timeline
+    event_record(user=user, kind=AccountEvent.Kind.LOCKOUT, data={"until": "2026-03-04T07:05:00+00:00"})
+    timeline = client.get(f"/admin/accounts/user/{user.pk}/timeline/").content.decode()
+    assert "Until: 4 Mar 2026, 09:05" in timeline and "2026-03-04T07:05" not in timeline
     assert "wrong_password" not in timeline and "bad_second_factor" not in timeline
     events = client.get("/admin/accounts/accountevent/").content.decode()
     assert "Wrong password" in events and "was active" in events
