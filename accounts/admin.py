@@ -197,7 +197,12 @@ class SignalInline(admin.TabularInline):
     model = RegistrationSignal
     extra = 0
     can_delete = False
-    readonly_fields = ("code", "weight", "detail", "created_at")
+    fields = ("reason", "weight", "detail", "created_at")
+    readonly_fields = ("reason", "weight", "detail", "created_at")
+
+    @admin.display(description="Reason")
+    def reason(self, obj: RegistrationSignal) -> str:
+        return obj.label
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -250,14 +255,16 @@ class IdentityFingerprintAdmin(admin.ModelAdmin):
         return False
 
 
-
-
 @admin.register(AccountEvent)
 class AccountEventAdmin(ReadOnlyAdmin):
-    list_display = ("at", "user", "kind", "reason", "channel", "ip_address", "device_type", "actor")
+    list_display = ("at", "user", "kind", "reason_words", "channel", "ip_address", "device_type", "actor")
     list_filter = ("at", "kind", "channel", "device_type")
     search_fields = ("user__email", "ip_address")
     list_select_related = ("user", "actor")
+
+    @admin.display(description="Reason", ordering="reason")
+    def reason_words(self, obj: AccountEvent) -> str:
+        return obj.reason_display
 
 
 @admin.register(SuspiciousEvent)
@@ -265,10 +272,14 @@ class SuspiciousEventAdmin(ReadOnlyAdmin):
     """Suspicious activity: new devices and networks, failure bursts, credential stuffing, resets after a new
     device. The user was warned by e-mail; stuffing has no user, only the network."""
 
-    list_display = ("at", "user_link", "reason", "ip_address", "device_type", "channel")
+    list_display = ("at", "user_link", "reason_words", "ip_address", "device_type", "channel")
     list_filter = ("at", "reason")
     search_fields = ("user__email", "ip_address")
     list_select_related = ("user",)
+
+    @admin.display(description="Reason", ordering="reason")
+    def reason_words(self, obj: SuspiciousEvent) -> str:
+        return obj.reason_display
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SuspiciousEvent]:
         return super().get_queryset(request).filter(kind=AccountEvent.Kind.SUSPICIOUS)

@@ -33,6 +33,7 @@ class AccountsConfig(AppConfig):
         "registration.escalate": "escalated",
         "registration.provide_info": "answered the request for information",
         "registration.request_info": "asked for more information",
+        "registration.undo": "undid the decision",
         "registration.screen": "screened",
         "registration.start": "started the sign-up",
         "registration.submit": "submitted for review",
@@ -44,6 +45,7 @@ class AccountsConfig(AppConfig):
     demo_phases = ["accounts.demo_activity.activity_phase", "accounts.demo_work.registrations_work_phase"]
 
     def ready(self) -> None:
+        _name_two_factor_devices()
         from saypro.context_processors import NavEntry, nav_register
         from saypro.sla.promises import RATE, SECONDS, ExtraFigures, Figure, Promise, promise_register
 
@@ -115,3 +117,23 @@ class AccountsConfig(AppConfig):
         nav_register(
             NavEntry("Account security", "admin:accounts_suspiciousevent_changelist", "accounts.view_suspiciousevent")
         )
+
+
+def _name_two_factor_devices() -> None:
+    """django-otp's admin says "TOTP devices" and "Static devices" under "OTP_TOTP": administrators read what
+    the sign-in pages call them. Only the names shown change (the migrations' options stay django-otp's own)."""
+    from django.apps import apps
+
+    names = {
+        "otp_totp": ("Two-factor sign-in: authenticator apps", "authenticator app", "authenticator apps"),
+        "otp_static": ("Two-factor sign-in: recovery codes", "set of recovery codes", "sets of recovery codes"),
+    }
+    for label, (app_name, singular, plural) in names.items():
+        if not apps.is_installed(f"django_otp.plugins.{label}"):
+            continue
+        config = apps.get_app_config(label)
+        config.verbose_name = app_name
+        for model in config.get_models():
+            if model.__name__.endswith("Device"):
+                model._meta.verbose_name = singular
+                model._meta.verbose_name_plural = plural

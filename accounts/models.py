@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from saypro.localtime import local_text
 from saypro.sla.models import Clock
 
 
@@ -248,7 +250,12 @@ class RegistrationSignal(models.Model):
         indexes = [models.Index(fields=["code"], name="registration_signal_code")]
 
     def __str__(self) -> str:
-        return f"{self.code} (+{self.weight})"
+        return f"{self.label} (+{self.weight})"
+
+    @property
+    def label(self) -> str:
+        """The reason in words, also for a code without a label (older screening rules, imported data)."""
+        return self.Code(self.code).label if self.code in self.Code.values else words_for(self.code)
 
 
 class BlockRule(models.Model):
@@ -310,7 +317,7 @@ class PhoneCode(models.Model):
         indexes = [models.Index(fields=["registration", "sent_at"], name="phonecode_recent")]
 
     def __str__(self) -> str:
-        return f"Code for {self.phone_e164} sent {self.sent_at:%Y-%m-%d %H:%M}"
+        return f"Code for {self.phone_e164} sent {local_text(self.sent_at)}"
 
 
 class AgentProfile(models.Model):
@@ -397,7 +404,74 @@ class AccountEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} ({self.reason})" if self.reason else self.get_kind_display()
+        return f"{self.get_kind_display()} ({self.reason_display})" if self.reason else self.get_kind_display()
+
+    @property
+    def reason_display(self) -> str:
+        if not self.reason:
+            return ""
+        if self.kind in STATUS_EVENT_KINDS and self.reason in AccountStatus.values:
+            # A status change keeps the status it left.
+            return f"was {AccountStatus(self.reason).label.lower()}"
+        return EVENT_REASON_WORDS.get(self.reason) or words_for(self.reason)
+
+    @property
+    def data_display(self) -> list[tuple[str, str]]:
+        """What changed, as words: status codes by name, empty values left out."""
+        shown = []
+        for key, value in (self.data or {}).items():
+            if value in (None, "", [], {}):
+                continue
+            if key == "from" and value in AccountStatus.values:
+                text = AccountStatus(value).label
+            else:
+                text = _instant_text(value) or str(value)
+            shown.append((words_for(key), text))
+        return shown
+
+
+# AccountEvent.reason holds short codes; these are the words people read for them (admin, timeline, pages).
+EVENT_REASON_WORDS = {
+    # Why a sign-in failed (accounts.security.Reason).
+    "unknown_account": "No account with this e-mail address",
+    "wrong_password": "Wrong password",
+    "locked_out": "Locked out after repeated failures",
+    "suspended": "Account suspended",
+    "banned": "Account banned",
+    "closed": "Account closed",
+    "bad_second_factor": "Wrong two-factor code",
+    "throttled": "Too many attempts: sign-in paused",
+    # Why activity looked suspicious (accounts.security.Suspicion).
+    "new_device": "Sign-in from a new device",
+    "new_network": "Sign-in from a new network",
+    "failure_burst": "Many failed sign-in attempts",
+    "credential_stuffing": "Many accounts tried from one network",
+    "reset_after_new_device": "Password reset soon after a new device",
+    "address_throttled": "Sign-in paused for this address",
+    "network_throttled": "Sign-in paused for this network",
+    # How a sign-in was completed.
+    "totp": "with an authenticator app",
+    "static": "with a recovery code",
+    "recovery_code": "with a recovery code",
+}
+STATUS_EVENT_KINDS = ("suspended", "banned", "reinstated", "deactivated", "reactivated", "deleted")
+
+
+def _instant_text(value: object) -> str:
+    """An ISO instant kept in event data, in the site's zone and format; "" for anything else."""
+    if not isinstance(value, str) or len(value) < 19 or value[10:11] != "T":
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return ""
+    return local_text(moment) if timezone.is_aware(moment) else ""
+
+
+def words_for(code: str) -> str:
+    """A code people can read when no label was written for it: "name_mismatch" is "Name mismatch"."""
+    text = (code or "").replace("_", " ").replace(".", " ").strip()
+    return text[:1].upper() + text[1:]
 
 
 class SuspiciousEvent(AccountEvent):
@@ -431,7 +505,7 @@ class Lockout(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Lockout of {self.user or self.identifier[:12]} from {self.started_at:%Y-%m-%d %H:%M}"
+        return f"Lockout of {self.user or self.identifier[:12]} from {local_text(self.started_at)}"
 
     def is_active(self, at: Any = None) -> bool:
         return self.released_at is None and self.until > (at or timezone.now())
@@ -469,7 +543,7 @@ class AccountSession(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} session of {self.user} from {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_channel_display()} session of {self.user} from {local_text(self.started_at)}"
 
 
 class ActivityDay(models.Model):
@@ -530,7 +604,7 @@ class PasswordReset(models.Model):
         indexes = [models.Index(fields=["requested_at"], name="passwordreset_requested")]
 
     def __str__(self) -> str:
-        return f"Password reset for {self.user} at {self.requested_at:%Y-%m-%d %H:%M}"
+        return f"Password reset for {self.user} at {local_text(self.requested_at)}"
 
 
 class EmailChange(models.Model):
@@ -543,7 +617,7 @@ class EmailChange(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        return f"E-mail change of {self.user} requested {self.requested_at:%Y-%m-%d %H:%M}"
+        return f"E-mail change of {self.user} requested {local_text(self.requested_at)}"
 
 
 class PrivacyChange:

@@ -30,7 +30,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import formats, timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -333,7 +333,7 @@ def suspicious_record(
     if user is not None and reason in SUSPICION_TEXT:
         context = {
             "what": SUSPICION_TEXT[reason],
-            "at": timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M"),
+            "at": formats.date_format(timezone.localtime(event.at), "DATETIME_FORMAT"),
             "device": client.device.label if client.user_agent else "",
             "ip": client.ip or "",
         }

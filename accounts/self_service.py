@@ -20,7 +20,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
@@ -158,7 +158,7 @@ def password_change(
 
 
 def _now_text() -> str:
-    return timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    return formats.date_format(timezone.localtime(), "DATETIME_FORMAT")
 
 
 def password_reset_request(*, email: str, client: Client = SYSTEM) -> PasswordReset | None:

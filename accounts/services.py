@@ -21,9 +21,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from saypro import ratelimit
+from saypro.audit.selectors import audit_for_object
 from saypro.audit.services import audit_record
 from saypro.dispatch import after_commit
 from saypro.errors import DomainError, InvalidInput
@@ -69,7 +70,11 @@ class AlreadyDecided(DomainError):
 
     def __init__(self, registration: Registration):
         who = registration.decided_by.get_username() if registration.decided_by else "automatic screening"
-        when = timezone.localtime(registration.decided_at).strftime("%Y-%m-%d %H:%M") if registration.decided_at else ""
+        when = (
+            formats.date_format(timezone.localtime(registration.decided_at), "DATETIME_FORMAT")
+            if registration.decided_at
+            else ""
+        )
         super().__init__(
             f"This registration was already {registration.get_status_display().lower()} by {who} at {when}."
         )
@@ -81,8 +86,6 @@ class DelayCauseRequired(InvalidInput):
             "This registration is past its 48-hour deadline: give the cause of the delay.",
             fields={"delay_cause": ["Choose the cause of the delay."]},
         )
-
-
 
 
 def _lock(registration: Registration) -> Registration:
@@ -611,31 +614,98 @@ def _decide(
     if claimed != 1:
         registration.refresh_from_db()
         raise AlreadyDecided(registration)
+    previous = registration.status
     registration.refresh_from_db()
     sla.clock_stop(metric=METRIC, target=registration, at=now)
     action = "registration.approve" if status == Status.APPROVED else "registration.reject"
     if automatic:
         action = "registration.auto_approve"
-    audit_record(
-        actor=by,
-        action=action,
-        target=registration,
-        reason=reason,
-        data={"delay_cause": delay_cause} if delay_cause else None,
-    )
+    # The status it had before, for an undo; the fingerprints it added, so that an undo removes only those.
+    data: dict[str, Any] = {"from": previous}
+    if delay_cause:
+        data["delay_cause"] = delay_cause
     if status == Status.REJECTED:
-        _keep_fingerprints(registration, reason="rejected")
-    after_commit("accounts.tasks.send_registration_decision", registration.pk)
+        data["fingerprints"] = _keep_fingerprints(registration, reason="rejected")
+    audit_record(actor=by, action=action, target=registration, reason=reason, data=data)
+    # The applicant hears of the decision once it can no longer be undone; the task checks that it still stands.
+    countdown = None if automatic else settings.REGISTRATION_UNDO_SECONDS
+    after_commit(
+        "accounts.tasks.send_registration_decision",
+        registration.pk,
+        decision_key(registration),
+        countdown=countdown,
+    )
     return registration
 
 
-def _keep_fingerprints(registration: Registration, *, reason: str) -> None:
+def decision_key(registration: Registration) -> str:
+    """Names one decision: a decision undone and taken again is another one, with its own e-mail."""
+    return f"{registration.status}:{registration.decided_at.isoformat() if registration.decided_at else ''}"
+
+
+class UndoRefused(DomainError):
+    code = "undo_refused"
+
+
+def registration_decision_undo(*, registration: Registration, by: User) -> Registration:
+    """Take back a decision its reviewer took moments ago (REGISTRATION_UNDO_SECONDS): the registration is pending
+    again in the state it was in, its clock counts again, and the applicant is never told of the decision.
+
+    Refused after the window, for someone else's decision, and when anyone acted on the registration since."""
+    with transaction.atomic():
+        registration = _lock(registration)
+        if registration.status not in DECIDED_STATUSES:
+            raise UndoRefused("This registration is not decided: there is nothing to undo.")
+        if registration.decided_by_id != by.pk:
+            raise UndoRefused("Only the reviewer who decided can undo the decision.")
+        now = timezone.now()
+        window = timedelta(seconds=settings.REGISTRATION_UNDO_SECONDS)
+        if registration.decided_at is None or now > registration.decided_at + window:
+            raise UndoRefused("Too late to undo: the decision stands and the applicant is being told.")
+        decision = audit_for_object(registration).order_by("-at", "-pk").first()
+        expected = "registration.approve" if registration.status == Status.APPROVED else "registration.reject"
+        if decision is None or decision.action != expected or decision.actor_id != by.pk:
+            raise UndoRefused("Someone acted on this registration since the decision: it can no longer be undone.")
+        previous = decision.data.get("from") or Status.NEEDS_REVIEW
+        if previous not in PENDING_STATUSES:
+            previous = Status.NEEDS_REVIEW
+        reverted = Registration.objects.filter(pk=registration.pk, status=registration.status).update(
+            status=previous,
+            decided_at=None,
+            decided_by=None,
+            decision_reason="",
+            auto_approved=False,
+            delay_cause="",
+            delay_note="",
+        )
+        if reverted != 1:
+            raise UndoRefused("Someone acted on this registration since the decision: it can no longer be undone.")
+        registration.refresh_from_db()
+        digests = decision.data.get("fingerprints") or []
+        if digests:
+            IdentityFingerprint.objects.filter(reason="rejected", digest__in=digests).delete()
+        sla.clock_reopen(metric=METRIC, target=registration, at=now)
+        audit_record(
+            actor=by,
+            action="registration.undo",
+            target=registration,
+            data={"undone": decision.action, "to": previous},
+        )
+    return registration
+
+
+def _keep_fingerprints(registration: Registration, *, reason: str) -> list[str]:
+    """Keep the identity's fingerprints; returns the digests that were new (an undo removes those only)."""
     rows = [IdentityFingerprint(kind="email", digest=fingerprint("email", registration.canonical_email), reason=reason)]
     if registration.phone_e164:
         rows.append(
             IdentityFingerprint(kind="phone", digest=fingerprint("phone", registration.phone_e164), reason=reason)
         )
+    known = set(
+        IdentityFingerprint.objects.filter(digest__in=[row.digest for row in rows]).values_list("digest", flat=True)
+    )
     IdentityFingerprint.objects.bulk_create(rows, ignore_conflicts=True)
+    return [row.digest for row in rows if row.digest not in known]
 
 
 def _same_decision(registration: Registration, status: str, by: User | None) -> bool:
@@ -1004,7 +1074,7 @@ def sessions_end(*, user: User, keep_session: str = "") -> int:
 
 def local_text(moment: datetime) -> str:
     """A time as e-mails show it: local (TIME_ZONE), to the minute."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def _notify(user: User, notice: str, **context: Any) -> None:

@@ -93,9 +93,13 @@ def deliver_phone_code(phone_code_id: int) -> None:
 
 
 @shared_task
-def send_registration_decision(registration_id: int) -> None:
+def send_registration_decision(registration_id: int, decision: str = "") -> None:
+    """Queued once the reviewer's undo window is over; `decision` (services.decision_key) names the decision it
+    announces, so that one undone in the meantime, or undone and taken again, is not announced by this run."""
     registration = _registration(registration_id)
     if registration is None or registration.status not in (RegistrationStatus.APPROVED, RegistrationStatus.REJECTED):
+        return
+    if decision and services.decision_key(registration) != decision:
         return
     approved = registration.status == RegistrationStatus.APPROVED
     send_template(
@@ -103,7 +107,9 @@ def send_registration_decision(registration_id: int) -> None:
         kind="registration.decision",
         template="accounts/email/approved.txt" if approved else "accounts/email/rejected.txt",
         context={"name": registration.user.get_short_name(), "reason": registration.decision_reason},
-        once_key=f"registration-decision:{registration.pk}",
+        once_key=f"registration-decision:{registration.pk}:{decision}"
+        if decision
+        else f"registration-decision:{registration.pk}",
     )
 
 

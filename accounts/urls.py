@@ -14,6 +14,7 @@ urlpatterns = [
         views.registration_request_info,
         name="registration-request-info",
     ),
+    path("dashboard/registrations/<int:pk>/undo/", views.registration_undo, name="registration-undo"),
     path("dashboard/registrations/<int:pk>/claim/", views.registration_claim, name="registration-claim"),
     path("dashboard/registrations/<int:pk>/id-document/", views.registration_id_document, name="registration-document"),
     path("dashboard/registrations/<int:pk>/verify-id/", views.registration_verify_id, name="registration-verify-id"),

@@ -113,6 +113,7 @@ def queue(request: SignedInRequest) -> HttpResponse:
             "now": timezone.now(),
             # Decided registrations are listed for reference only: nothing to select or decide.
             "decisions_possible": filters["status"] not in DECIDED_STATUSES,
+            "undo_offer": _undo_offer(request),
             **_risk_levels(),
         },
     )
@@ -209,6 +210,8 @@ def _render_detail(request: SignedInRequest, registration: Registration, **forms
         "info_form": forms.get("info_form") or RequestInfoForm(prefix="info"),
         "open_action": forms.get("open_action", ""),
         "can_review": request.user.has_perm("accounts.review_registration"),
+        "claimed_elsewhere": _claimed_by_colleague(request, registration),
+        "undo_offer": _undo_offer(request),
         "now": now,
         **_risk_levels(),
     }
@@ -229,14 +232,54 @@ DECISION_FORMS: dict[str, tuple[type[forms.Form], str]] = {
 }
 
 
+CLAIMED_ELSEWHERE = "{name} has claimed this registration: tick “Decide anyway” to decide it yourself."
+
+
+def _claimed_by_colleague(request: SignedInRequest, registration: Registration) -> bool:
+    return registration.claimed_by_id is not None and registration.claimed_by_id != request.user.pk
+
+
+def _next_registration_url(decided_pk: int, *, undo: bool) -> str:
+    """Straight on to the next registration in the queue's order (as moderation goes on to the next case), or back
+    to the queue when it is empty; `undo` carries the decided one along so that the page offers to take it back."""
+    following = selectors.registration_queue().exclude(pk=decided_pk).values_list("pk", flat=True).first()
+    url = reverse("accounts:queue") if following is None else reverse("accounts:registration", args=[following])
+    return f"{url}?undo={decided_pk}" if undo else url
+
+
+def _undo_offer(request: SignedInRequest) -> dict[str, Any] | None:
+    """The decision the page offers to undo (`?undo=<pk>`): the viewer's own, and still inside the window."""
+    try:
+        pk = int(request.GET.get("undo", ""))
+    except ValueError:
+        return None
+    registration = (
+        Registration.objects.filter(pk=pk, status__in=DECIDED_STATUSES, decided_by=request.user)
+        .select_related("user")
+        .first()
+    )
+    if registration is None or registration.decided_at is None:
+        return None
+    left = registration.decided_at + timedelta(seconds=settings.REGISTRATION_UNDO_SECONDS) - timezone.now()
+    if left.total_seconds() <= 0:
+        return None
+    return {"registration": registration, "seconds_left": max(1, round(left.total_seconds()))}
+
+
 def _decide(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
     """Run one decision from the detail page; a form error re-renders the page with that form open."""
     registration = _detail_or_404(pk)
     form_class, prefix = DECISION_FORMS[action]
     options: dict[str, Any] = {} if form_class is RequestInfoForm else {"breached": _is_breached(registration)}
     form = form_class(request.POST, prefix=prefix, **options)
+    if form.is_valid() and _claimed_by_colleague(request, registration) and not request.POST.get("decide_anyway"):
+        # A colleague is on it: deciding over their head is allowed, but only on purpose.
+        claimant = registration.claimed_by
+        name = (claimant.get_full_name() or claimant.get_username()) if claimant else "A colleague"
+        form.add_error(None, CLAIMED_ELSEWHERE.format(name=name))
     if form.is_valid():
         data = form.cleaned_data
+        undo = False
         try:
             if action == "approve":
                 services.registration_approve(
@@ -246,7 +289,7 @@ def _decide(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
                     delay_cause=data["delay_cause"],
                     delay_note=data["delay_note"],
                 )
-                done = f"Registration #{pk} approved."
+                done, undo = f"Registration #{pk} approved.", True
             elif action == "reject":
                 services.registration_reject(
                     registration=registration,
@@ -255,7 +298,7 @@ def _decide(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
                     delay_cause=data["delay_cause"],
                     delay_note=data["delay_note"],
                 )
-                done = f"Registration #{pk} rejected."
+                done, undo = f"Registration #{pk} rejected.", True
             else:
                 services.registration_request_info(registration=registration, by=request.user, message=data["message"])
                 done = "The applicant has been asked for more information; the deadline is paused."
@@ -268,7 +311,9 @@ def _decide(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
             return redirect("accounts:registration", pk=pk)
         else:
             messages.success(request, done)
-            return redirect(_safe_next(request, reverse("accounts:registration", args=[pk])))
+            if request.POST.get("next"):
+                return redirect(_safe_next(request, reverse("accounts:registration", args=[pk])))
+            return redirect(_next_registration_url(pk, undo=undo))
     return _render_detail(request, _detail_or_404(pk), **{f"{prefix}_form": form, "open_action": prefix})
 
 
@@ -288,6 +333,21 @@ def registration_reject(request: SignedInRequest, pk: int) -> HttpResponse:
 @review_required
 def registration_request_info(request: SignedInRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, "request_info")
+
+
+@require_POST
+@review_required
+def registration_undo(request: SignedInRequest, pk: int) -> HttpResponse:
+    registration = get_object_or_404(Registration, pk=pk)
+    try:
+        services.registration_decision_undo(registration=registration, by=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"Decision on registration #{pk} undone: it is pending again, and the applicant was not told."
+        )
+    return redirect("accounts:registration", pk=pk)
 
 
 @require_POST

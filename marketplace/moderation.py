@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from moderation.models import DetectionSignal, Reason
 from moderation.registry import ContentImage, Finding, moderatable_register
+from saypro.localtime import local_text
 
 from . import services
 from .models import Listing, SellerProfile
@@ -47,7 +48,7 @@ def listing_facts(listing: Listing) -> list[tuple[str, str]]:
         ("Category", str(listing.category)),
         ("Region", listing.region),
         ("Status", listing.get_status_display()),
-        ("Posted", f"{listing.created_at:%Y-%m-%d %H:%M}"),
+        ("Posted", local_text(listing.created_at)),
         ("Images", str(len(listing.images))),
     ]
 

@@ -73,6 +73,8 @@ class MessagingConfig(AppConfig):
                 target_rate=0.9,
                 queue_permission="messaging.view_conversation",
                 items_url_name="messaging:home",
+                # Only conversations not yet answered: the inbox's larger "Unresolved" also counts answered ones.
+                open_label="Awaiting a first answer",
                 item_url_name="messaging:thread",
                 describe_items=selectors.conversation_summaries,
                 extra=ExtraFigures(

@@ -26,9 +26,13 @@ class FlagAdmin(ReadOnlyAdmin):
 
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
-    list_display = ("id", "case", "action", "rule", "by", "at", "reversed_at")
+    list_display = ("id", "case", "action_done", "rule", "by", "at", "reversed_at")
     list_filter = ("action", "rule", "automatic")
     list_select_related = ("case", "by")
+
+    @admin.display(description="Decision", ordering="action")
+    def action_done(self, obj: Decision) -> str:
+        return obj.action_done
 
 
 @admin.register(Detection)

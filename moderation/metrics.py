@@ -25,7 +25,7 @@ from django.utils import timezone
 from saypro.ml.models import TextModel
 from saypro.sla import selectors as sla_selectors
 
-from .models import REMOVING_ACTIONS, Action, Appeal, Case, Decision, Flag, Reason, Source
+from .models import ACTION_DONE, REMOVING_ACTIONS, Action, Appeal, Case, Decision, Flag, Reason, Source
 from .spam import MODEL_NAME
 
 METRIC = "moderation.decision"
@@ -177,7 +177,7 @@ def moderation_summary(*, start: datetime, end: datetime, now: datetime | None =
         "cases": cases_by_reason_and_source(start=start, end=end),
         "compliance": decided_within_target(start=start, end=end, now=now),
         "time_to_decision": time_to_decision(start=start, end=end),
-        "actions": [(Action(action).label, count) for action, count in actions.items()],
+        "actions": [(ACTION_DONE[Action(action)], count) for action, count in actions.items()],
         "actions_total": sum(actions.values()),
         "precision": automatic_precision(start=start, end=end),
         "recurrence": recurrence_rate(start=start, end=end),

@@ -55,6 +55,15 @@ class Action(models.TextChoices):
     BAN_USER = "ban_user", "Remove and ban the user"
 
 
+# What a decision did, for people reading it afterwards ("Removed", not the form's "Remove").
+ACTION_DONE: dict[str, str] = {
+    Action.KEEP: "Kept (flags dismissed)",
+    Action.REMOVE: "Removed",
+    Action.REMOVE_WARN: "Removed and warned (strike)",
+    Action.SUSPEND_USER: "Removed, user suspended",
+    Action.BAN_USER: "Removed, user banned",
+}
+
 REMOVING_ACTIONS = (Action.REMOVE, Action.REMOVE_WARN, Action.SUSPEND_USER, Action.BAN_USER)
 STRIKING_ACTIONS = (Action.REMOVE_WARN, Action.SUSPEND_USER, Action.BAN_USER)
 
@@ -248,7 +257,11 @@ class Decision(models.Model):
         indexes = [models.Index(fields=["at"], name="decision_at")]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()} on case #{self.case_id}"
+        return f"{self.action_done} on case #{self.case_id}"
+
+    @property
+    def action_done(self) -> str:
+        return ACTION_DONE.get(self.action, self.get_action_display())
 
     @property
     def removes(self) -> bool:

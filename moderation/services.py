@@ -20,7 +20,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from accounts import services as accounts_services
 from accounts.models import User
@@ -83,11 +83,9 @@ class AlreadyDecided(DomainError):
     def __init__(self, case: Case):
         decision = case.decision
         who = decision.by.get_full_name() if decision is not None and decision.by is not None else "someone"
-        when = timezone.localtime(case.decided_at).strftime("%d %b %H:%M") if case.decided_at else ""
-        action = decision.get_action_display().lower() if decision is not None else "decided"
+        when = formats.date_format(timezone.localtime(case.decided_at), "DATETIME_FORMAT") if case.decided_at else ""
+        action = decision.action_done.lower() if decision is not None else "decided"
         super().__init__(f"Case #{case.pk} was already decided by {who} at {when}: {action}.")
-
-
 
 
 def text_digest(text: str) -> str:
@@ -515,7 +513,7 @@ def case_decide(*, case: Case, by: User, action: str, reason: str, rule: str = "
 def _apply(*, case: Case, entry: Moderatable, decision: Decision, by: User) -> None:
     """The decision's effects on the content, the author's record and the author's account."""
     obj = entry.get(case.object_id)
-    text = f"{decision.get_action_display()}: {decision.reason}"[:300]
+    text = f"{decision.action_done}: {decision.reason}"[:300]
     # Held content is either back or removed now: the case no longer holds it.
     Case.objects.filter(pk=case.pk).update(hidden_at=None)
     if decision.action == Action.KEEP:

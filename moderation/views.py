@@ -171,7 +171,7 @@ def case_decide(request: SignedInRequest, pk: int) -> HttpResponse:
             told = "The reporters are told the outcome"
             if decision.action != Action.KEEP:
                 told += " and the author the action"
-            messages.success(request, f"Case #{pk}: {decision.get_action_display().lower()}. {told}.")
+            messages.success(request, f"Case #{pk}: {decision.action_done.lower()}. {told}.")
             return redirect(_next_case_url(pk))
     return _render_case(request, _case_or_404(pk), form=form)
 

@@ -143,7 +143,7 @@ def _tile(tile: selectors.PromiseTile) -> dict[str, Any]:
         "counts": [
             {
                 "key": "open",
-                "label": "Open",
+                "label": promise.open_label,
                 "value": tile.open,
                 "url": _items_url(metric, state=selectors.OPEN),
                 "grade": "neutral",
@@ -350,7 +350,7 @@ def promise_items(request: HttpRequest, metric: str) -> HttpResponse:
     tabs = [
         {
             "state": key,
-            "label": STATE_LABELS[key][0],
+            "label": promise.open_label if key == selectors.OPEN else STATE_LABELS[key][0],
             "count": count,
             "url": _items_url(metric, state=key, **period_query),
         }
@@ -363,7 +363,7 @@ def promise_items(request: HttpRequest, metric: str) -> HttpResponse:
             **base,
             "tabs": tabs,
             "state": state,
-            "state_label": STATE_LABELS[state][0],
+            "state_label": promise.open_label if state == selectors.OPEN else STATE_LABELS[state][0],
             "state_help": STATE_LABELS[state][1],
             "period": period,
             "period_label": PERIOD_LABELS.get(period or "", ""),

@@ -13,6 +13,12 @@ from celery import current_app
 from django.db import transaction
 
 
-def after_commit(task_name: str, *args: Any) -> None:
-    """Queue the Celery task `task_name` (e.g. "accounts.tasks.screen_registration") with `args` after commit."""
-    transaction.on_commit(lambda: current_app.tasks[task_name].delay(*args), robust=True)
+def after_commit(task_name: str, *args: Any, countdown: float | None = None) -> None:
+    """Queue the Celery task `task_name` (e.g. "accounts.tasks.screen_registration") with `args` after commit;
+    `countdown` seconds later when given (e.g. once a decision can no longer be undone)."""
+    if countdown is None:
+        transaction.on_commit(lambda: current_app.tasks[task_name].delay(*args), robust=True)
+    else:
+        transaction.on_commit(
+            lambda: current_app.tasks[task_name].apply_async(args=args, countdown=countdown), robust=True
+        )

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import formats, timezone
 
 # The days a period (a report, an area page, the metrics API, the transparency summary) may start or end on.
 # The product holds nothing from before 2000, and nobody plans more than a year ahead. Outside these bounds the
@@ -45,3 +45,8 @@ def validate_day(day: date) -> None:
         check_day(day)
     except ValueError as exc:
         raise ValidationError(str(exc), code="out_of_range") from None
+
+
+def local_text(moment: datetime) -> str:
+    """An instant as every page, e-mail and the admin show it: in TIME_ZONE, in the one DATETIME_FORMAT."""
+    return formats.date_format(timezone.localtime(moment, local_tz()), "DATETIME_FORMAT")

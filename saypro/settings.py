@@ -287,6 +287,13 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     raise ImproperlyConfigured(f"SAYPRO_TIME_ZONE={TIME_ZONE!r} is not a known time zone.") from None
 USE_I18N = True
 USE_TZ = True
+# One date and time format everywhere (pages, admin, e-mails); the locale module makes it win over Django's English.
+FORMAT_MODULE_PATH = ["saypro.formats"]
+DATE_FORMAT = "j M Y"
+DATETIME_FORMAT = "j M Y, H:i"
+TIME_FORMAT = "H:i"
+SHORT_DATE_FORMAT = "j M Y"
+SHORT_DATETIME_FORMAT = "j M, H:i"
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -328,6 +335,8 @@ REGISTRATION_REVIEW_THRESHOLD = env_int("REGISTRATION_REVIEW_THRESHOLD", 30, min
 REGISTRATION_MIN_FORM_SECONDS = env_int("REGISTRATION_MIN_FORM_SECONDS", 3)
 # Hours a low-risk applicant has to finish verification before a reviewer takes over.
 REGISTRATION_VERIFICATION_GRACE_HOURS = env_int("REGISTRATION_VERIFICATION_GRACE_HOURS", 12, minimum=1)
+# Seconds a reviewer can take a registration decision back; the applicant is e-mailed only once they are over.
+REGISTRATION_UNDO_SECONDS = env_int("REGISTRATION_UNDO_SECONDS", 10, minimum=1)
 EMAIL_VERIFICATION_MAX_AGE_HOURS = env_int("EMAIL_VERIFICATION_MAX_AGE_HOURS", 72, minimum=1)
 SLA_SWEEP_BATCH_SIZE = env_int("SLA_SWEEP_BATCH_SIZE", 500, minimum=1)
 # Minutes after which a warning or breach whose handler never ran is handed to a worker again.

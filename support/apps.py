@@ -119,6 +119,7 @@ class SupportConfig(AppConfig):
                         ),
                     ),
                 ),
+                open_label="Not yet resolved",
                 order=30,
             )
         )

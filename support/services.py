@@ -27,6 +27,7 @@ from accounts.routing import agent_pick
 from saypro.audit.services import audit_record
 from saypro.dispatch import after_commit
 from saypro.errors import DomainError, InvalidInput
+from saypro.localtime import local_text
 from saypro.ml import services as ml
 from saypro.sla import services as sla
 from saypro.sla.models import Policy
@@ -806,7 +807,7 @@ def ticket_merge(*, ticket: Ticket, into: Ticket, by: User) -> Ticket:
             raise DomainError(f"Ticket #{target.pk} is {target.get_status_display().lower()}: merge into an open one.")
         now = timezone.now()
         history = "\n\n".join(
-            f"{m.get_kind_display()} ({m.created_at:%Y-%m-%d %H:%M}): {m.body}" for m in source.messages.all()
+            f"{m.get_kind_display()} ({local_text(m.created_at)}): {m.body}" for m in source.messages.all()
         )
         TicketMessage.objects.create(
             ticket=target,

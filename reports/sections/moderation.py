@@ -109,7 +109,7 @@ def moderation_section(ctx: Context) -> Section:
             note=f"{appeals.filed:,} filed, {appeals.decided:,} decided, {appeals.pending:,} pending",
         ),
     ]
-    labels = dict(moderation.Action.choices)
+    labels = dict(moderation.ACTION_DONE)
     section.charts.append(
         Chart(
             "moderation_actions",

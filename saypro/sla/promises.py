@@ -81,6 +81,9 @@ class Promise:
     extra: ExtraFigures | None = None
     # Position on the dashboard: the marketplace's four promises in the order the product states them.
     order: int = 100
+    # What the open clocks are, in words (the tile's and the drill-down's label): "Awaiting a first answer" says
+    # what is counted where a bare "Open" reads like another page's "open" or "backlog".
+    open_label: str = "Awaiting a decision"
 
 
 _promises: dict[str, Promise] = {}

@@ -33,6 +33,7 @@ __all__ = [
     "clock_events_redispatch",
     "clock_open_for",
     "clock_pause",
+    "clock_reopen",
     "clock_resume",
     "clock_retarget",
     "clock_start",
@@ -246,6 +247,72 @@ def clock_stop(*, metric: str, target: models.Model, at: datetime | None = None)
         update_fields=["state", "stopped_at", "met", "paused_seconds", "paused_at", "elapsed_seconds", "next_check_at"]
     )
     _event(clock, ClockEvent.Kind.STOP, at, met=clock.met)
+    return clock
+
+
+@transaction.atomic
+def clock_reopen(*, metric: str, target: models.Model, at: datetime | None = None) -> Clock | None:
+    """Take a stop back (a decision undone within its undo window): the newest stopped clock counts again.
+
+    The clock carries on as if it had never stopped, against the same deadline: the time it spent stopped was
+    working time on the promise. One that was paused when it stopped is paused again. Returns None when there is
+    nothing to reopen (no stopped clock, or a newer clock is already open).
+    """
+    at = _instant(at)
+    if _locked(metric, target) is not None:
+        return None
+    clock = (
+        Clock.objects.filter(
+            metric=metric,
+            target_type=ContentType.objects.get_for_model(target),
+            target_id=target.pk,
+            state=ClockState.STOPPED,
+        )
+        .select_for_update(of=("self",))
+        .select_related("policy__calendar")
+        .order_by("-stopped_at", "-pk")
+        .first()
+    )
+    if clock is None or clock.stopped_at is None:
+        return None
+    # Whether it was paused when it stopped: its last pause or resume says so (clock_stop clears paused_at).
+    last = (
+        clock.events.filter(kind__in=(ClockEvent.Kind.PAUSE, ClockEvent.Kind.RESUME, ClockEvent.Kind.START))
+        .order_by("-at", "-pk")
+        .first()
+    )
+    spec = spec_for(clock.policy.calendar)
+    if last is not None and last.kind == ClockEvent.Kind.PAUSE:
+        # clock_stop counted the pause up to the stop into paused_seconds; the pause goes on, so take that back.
+        clock.paused_seconds = max(0.0, clock.paused_seconds - (clock.stopped_at - last.at).total_seconds())
+        clock.state = ClockState.PAUSED
+        clock.paused_at = last.at
+        clock.risk_at = None
+        clock.next_check_at = None
+    else:
+        clock.state = ClockState.RUNNING
+        _schedule(spec, clock)
+    clock.stopped_at = None
+    clock.met = None
+    clock.elapsed_seconds = None
+    try:
+        # A savepoint: the database admits one open clock per metric and object.
+        with transaction.atomic():
+            clock.save(
+                update_fields=[
+                    "state",
+                    "paused_seconds",
+                    "paused_at",
+                    "risk_at",
+                    "next_check_at",
+                    "stopped_at",
+                    "met",
+                    "elapsed_seconds",
+                ]
+            )
+    except IntegrityError:
+        return None
+    _event(clock, ClockEvent.Kind.RESUME, at, reopened=True, due_at=clock.due_at.isoformat())
     return clock
 
 

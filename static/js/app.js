@@ -85,7 +85,24 @@
     refresh();
   }
 
+  // The undo offer counts down its seconds and goes away when the decision can no longer be taken back.
+  function startUndoCountdown(form) {
+    var left = parseInt(form.getAttribute("data-undo-seconds"), 10);
+    var label = form.querySelector("[data-undo-left]");
+    if (isNaN(left)) return;
+    var timer = window.setInterval(function () {
+      left -= 1;
+      if (left <= 0) {
+        window.clearInterval(timer);
+        form.remove();
+        return;
+      }
+      if (label) label.textContent = String(left);
+    }, 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-undo-seconds]").forEach(startUndoCountdown);
     updateCountdowns(document);
     window.setInterval(function () { updateCountdowns(document); }, 30 * 1000);
     document.querySelectorAll("[data-refresh-url]").forEach(startRefresh);

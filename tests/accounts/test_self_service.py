@@ -381,7 +381,7 @@ def test_the_admin_timeline_lists_events_and_applies_status_actions(
     client.get(url)
     with django_assert_max_num_queries(20):
         page = client.get(url)
-    assert page.status_code == 200 and page.content.decode().count("wrong_password") == 20
+    assert page.status_code == 200 and page.content.decode().count("Wrong password") == 20
     response = client.post(
         reverse("admin:accounts_user_status", args=[subject.pk]), {"action": "suspend", "reason": "Spam"}
     )

@@ -40,7 +40,7 @@ def test_administrator_signs_in_with_a_code_and_unlocks_a_locked_out_user(
     expect(page).to_have_url(f"{base}/admin/accounts/user/{seller.pk}/timeline/")
     timeline = page.get_by_test_id("timeline")
     expect(timeline).to_contain_text("Locked out")
-    expect(timeline).to_contain_text("wrong_password")
+    expect(timeline).to_contain_text("Wrong password")
     expect(page.get_by_test_id("lockout")).to_contain_text("5 failed attempts")
     screenshot(page, "accounts-timeline-locked")
 

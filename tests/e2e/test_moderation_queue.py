@@ -79,7 +79,7 @@ def test_moderator_removes_a_flagged_listing_and_the_reporter_and_the_tile_see_i
     page.get_by_label("Reason").fill("Asks for payment up front outside the platform.")
     screenshot(page, "moderation-case-decide")
     page.get_by_role("button", name="Decide").click()
-    expect(page.locator(".messages")).to_contain_text(f"Case #{urgent.pk}: remove.")
+    expect(page.locator(".messages")).to_contain_text(f"Case #{urgent.pk}: removed.")
     # Straight on to the next case in the queue.
     expect(page.get_by_role("heading", level=1)).to_contain_text("Three-seater couch")
 
@@ -94,7 +94,7 @@ def test_moderator_removes_a_flagged_listing_and_the_reporter_and_the_tile_see_i
     assert response.json()["results"][0]["result"] == "removed"
 
     page.goto(f"{base}/dashboard/moderation/cases/{urgent.pk}/")
-    expect(page.get_by_test_id("decision")).to_contain_text("Remove")
+    expect(page.get_by_test_id("decision")).to_contain_text("Removed")
     expect(page.get_by_test_id("reporter-told")).to_be_visible()
     screenshot(page, "moderation-case-decided")
 

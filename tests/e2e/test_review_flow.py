@@ -79,7 +79,9 @@ def test_reviewer_works_the_queue_and_sees_the_tiles_change(
     page.get_by_label("Note").fill("ID and phone match.")
     page.get_by_role("button", name="Approve", exact=True).click()
     expect(page.locator(".messages")).to_contain_text(f"Registration #{soon.pk} approved.")
-    expect(page.get_by_test_id("decision")).to_contain_text("Approved")
+    # On to the next registration by deadline, with the approval offered for undoing.
+    expect(page).to_have_url(f"{base}/dashboard/registrations/{later.pk}/?undo={soon.pk}")
+    expect(page.get_by_test_id("undo")).to_contain_text(f"You approved registration #{soon.pk}")
 
     page.goto(f"{base}/dashboard/registrations/{later.pk}/")
     page.locator("summary", has_text="Reject").click()
@@ -88,7 +90,7 @@ def test_reviewer_works_the_queue_and_sees_the_tiles_change(
     screenshot(page, "registration-detail-error")
     page.get_by_label("Reason").fill("Disposable address and a filled hidden field.")
     page.get_by_role("button", name="Reject", exact=True).click()
-    expect(page.get_by_test_id("decision")).to_contain_text("Rejected")
+    expect(page.get_by_test_id("undo")).to_contain_text(f"You rejected registration #{later.pk}")
 
     expect(watcher.get_by_test_id("tile-registration-approval-open")).to_have_text("1", timeout=10_000)
     expect(watcher.get_by_test_id("tile-registration-approval-at_risk")).to_have_text("0")

@@ -171,6 +171,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "accounts:registration-reject": post(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:registration-request-info": post(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:registration-claim": post(staff(*REGISTRATION_REVIEW), pk="registration"),
+    "accounts:registration-undo": post(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:registration-document": get(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:registration-verify-id": post(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:block-rules": get(staff(*REGISTRATION_REVIEW)),

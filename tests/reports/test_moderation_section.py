@@ -48,4 +48,4 @@ def test_moderation_section(moderator):
     assert values["moderation.median_hours"] == pytest.approx(5.0)
     assert (values["moderation.flags"], values["moderation.actions"]) == (3, 3)
     actions = {row[0]: row[1] for row in next(t for t in section.tables if t.key == "moderation_actions").rows}
-    assert actions["Keep (flags dismissed)"] == 1 and actions["Remove"] == 2
+    assert actions["Kept (flags dismissed)"] == 1 and actions["Removed"] == 2
