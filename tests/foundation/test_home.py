@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 
@@ -13,22 +13,34 @@ from tests.factories import RegistrationFactory, UserFactory
 
 
 @pytest.mark.parametrize(
-    ("persona", "landing"),
+    ("permission", "landing"),
     [
-        ("manager", "dashboard:home"),
-        ("administrator", "dashboard:home"),
-        ("reviewer", "accounts:queue"),
-        ("moderator", "moderation:home"),
-        ("agent", "messaging:home"),
-        ("user", "messages:list"),
+        ("sla.view_compliance", "dashboard:home"),  # managers and administrators
+        ("accounts.review_registration", "accounts:queue"),  # reviewers
+        ("moderation.view_case", "moderation:home"),  # moderators
+        ("messaging.view_conversation", "messaging:home"),  # support agents
+        ("support.view_ticket", "support:home"),
     ],
 )
-def test_the_root_sends_each_role_to_its_own_page(as_, persona, landing, settings):
+def test_the_root_sends_staff_to_the_page_their_role_works_on(client, db, permission, landing):
+    app_label, codename = permission.split(".")
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    client.force_login(staff)
+    assert client.get("/")["Location"] == reverse(landing)
+
+
+def test_each_role_lands_on_a_page_it_may_open(as_, settings):
     settings.STAFF_2FA_REQUIRED = False  # the landing page itself, not the two-factor set-up before it
-    response = as_(persona).get("/")
-    assert response.status_code == 302
-    assert response["Location"] == reverse(landing)
-    assert as_(persona).get(response["Location"]).status_code == 200
+    for persona in ("manager", "administrator", "reviewer", "moderator", "agent", "user"):
+        client = as_(persona)
+        response = client.get("/")
+        assert response.status_code == 302
+        assert client.get(response["Location"]).status_code == 200, persona
+
+
+def test_a_member_lands_on_their_conversations(as_):
+    assert as_("user").get("/")["Location"] == reverse("messages:list")
 
 
 def test_an_applicant_follows_their_registration_until_it_is_approved(client, db):
