@@ -45,4 +45,4 @@ class SessionAuthentication(authentication.SessionAuthentication):
 class SessionScheme(OpenApiSessionScheme):
     """The schema documents the two-factor session class as the cookie session it is."""
 
-    target_class = SessionAuthentication
+    target_class = "accounts.authentication.SessionAuthentication"

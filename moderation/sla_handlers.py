@@ -73,6 +73,7 @@ def appeal_clock_event(event: ClockEvent) -> None:
         return
     send_template(
         to=recipients,
+        kind="moderation.appeal_sla_warning",
         template="moderation/email/appeal_sla_warning.txt",
         context={
             "target": f"Appeal #{appeal.pk} on case #{appeal.case_id} ({appeal.case.content_title})",

@@ -103,6 +103,7 @@ MESSAGE_KINDS: dict[str, MessageKind] = {
         _essential("ticket.sla_warning", _STAFF_ALERT, staff=True),
         _essential("support.follow_up", _STAFF_ALERT, staff=True),
         _essential("moderation.sla_warning", _STAFF_ALERT, staff=True),
+        _essential("moderation.appeal_sla_warning", _STAFF_ALERT, staff=True),
     )
 }
 

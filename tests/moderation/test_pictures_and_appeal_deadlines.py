@@ -220,7 +220,7 @@ def test_the_appeal_page_shows_the_content_appealed_the_decision_and_the_countdo
     content = page.split('data-testid="appealed-content"')[1].split("</section>")[0]
     assert "iPhone 13 128 GB, boxed" in content and f'<img src="{_image_url(case, 0)}"' in content
     decision = page.split('data-testid="original-decision"')[1].split("</section>")[0]
-    assert "<strong>Remove</strong>" in decision
+    assert "<strong>Removed</strong>" in decision
     assert "Asks for a deposit first." in decision
     deadline = page.split('data-testid="appeal-deadline"')[1].split("</section>")[0]
     assert "data-due=" in deadline and "left" in deadline
