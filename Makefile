@@ -7,6 +7,13 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 RUN_ADDR ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
+# The suite runs in parallel (pytest-xdist), one process per core, at most 8 (each takes a Redis database of its own:
+# see saypro/settings.py). TEST_WORKERS=0 runs it in one process, e.g. to use --pdb.
+TEST_WORKERS ?= logical
+# Locally the test databases are kept between runs (--reuse-db: migrations are applied to them, nothing else is
+# redone); CI (CI=true) creates them afresh.
+TEST_DB := $(if $(CI),--create-db,--reuse-db)
+PYTEST := $(VENV)/bin/pytest -n $(TEST_WORKERS) --maxprocesses 8 $(TEST_DB)
 
 # Stamps record which requirement files are installed, so a re-run installs nothing unless one changed.
 RUNTIME_STAMP := $(VENV)/.installed-runtime
@@ -60,10 +67,10 @@ chromium:
 	@sh scripts/ensure_chromium.sh
 
 test: install-dev chromium
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-fast: install-dev
-	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
+	$(PYTEST) -m "not e2e" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

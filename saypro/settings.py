@@ -10,7 +10,7 @@ import os
 import sys
 import zoneinfo
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse, urlunparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -95,6 +95,27 @@ def email_settings(url: str) -> dict[str, object]:
             "EMAIL_USE_TLS": query.get("tls", ["0"])[0] in {"1", "true", "yes"},
         }
     raise ImproperlyConfigured(f"EMAIL_URL={url!r}: the scheme must be console, locmem, file, smtp or smtps.")
+
+
+def redis_url_of_test_worker(url: str, worker: str) -> str:
+    """The Redis URL of one pytest-xdist worker (`gw0`, `gw1`, …): the configured database number plus the
+    worker's index. The tests flush the cache's database and worker-marked tests run a real Celery worker on the
+    broker, so two test processes sharing a database would wipe each other's keys and take each other's tasks."""
+    if not url or not worker:
+        return url
+    parsed = urlparse(url)
+    try:
+        index = int(worker.removeprefix("gw"))
+        base = int(parsed.path.strip("/") or 0)
+    except ValueError:
+        raise ImproperlyConfigured(f"REDIS_URL={url!r} / PYTEST_XDIST_WORKER={worker!r}: no database number.") from None
+    # A Redis server has databases 0–15 unless configured otherwise.
+    if base + index > 15:
+        raise ImproperlyConfigured(
+            f"REDIS_URL={url!r}: test worker {worker} would use Redis database {base + index}; "
+            "run fewer test workers (pytest -n) or start from a lower database number."
+        )
+    return urlunparse(parsed._replace(path=f"/{base + index}"))
 
 
 # --- Core -------------------------------------------------------------------------------------
@@ -207,7 +228,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker, Celery --------------------------------------------------------------------
-REDIS_URL = env_str("REDIS_URL", "")
+# Under pytest-xdist, each test worker process uses a Redis database of its own (see above).
+REDIS_URL = redis_url_of_test_worker(env_str("REDIS_URL", ""), os.environ.get("PYTEST_XDIST_WORKER", ""))
 # Seconds before Redis redelivers a task whose worker never acknowledged it (see below).
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300, minimum=30)
 BROKER_DIR = VAR_DIR / "broker"

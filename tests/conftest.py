@@ -123,6 +123,39 @@ def _private_filesystem_broker(tmp_path_factory):
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_files(tmp_path_factory):
+    """Uploads and text messages go to folders of the test session's own (each xdist worker has its own temporary
+    directory), not to the developer's var/, and two test processes never write the same file."""
+    from django.test import override_settings
+
+    root = tmp_path_factory.mktemp("var")
+    # override_settings, not an assignment: it tells the default storage that its folder changed.
+    with override_settings(MEDIA_ROOT=str(root / "media"), SMS_FILE_PATH=str(root / "sms")):
+        yield
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, request):
+    """With --reuse-db the test database outlives the run, and the last transactional test of the previous run
+    flushed it: start from the rows the data migrations insert, as a freshly created database does."""
+    if request.config.getoption("reuse_db") and not request.config.getoption("create_db"):
+        with django_db_blocker.unblock():
+            restore_reference_data()
+
+
+def restore_reference_data() -> None:
+    """Empty every table and insert again what the data migrations insert (calendars, policies, roles)."""
+    from django.apps import apps as django_apps
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    for module, functions in REFERENCE_MIGRATIONS:
+        migration = importlib.import_module(module)
+        for name in functions:
+            getattr(migration, name)(django_apps, None)
+
+
 @pytest.fixture
 def celery_worker_live(_private_filesystem_broker, transactional_db):
     """A real Celery worker, in threads of this process, consuming from the configured broker."""

@@ -26,6 +26,8 @@ PROJECT_PREFIXES = (
     "CELERY_",
     "LOG_LEVEL",
     "DEFAULT_FROM_EMAIL",
+    # Set by pytest-xdist in its workers; the settings would move the child's Redis database by the worker index.
+    "PYTEST_XDIST_",
 )
 
 

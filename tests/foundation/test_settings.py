@@ -139,3 +139,34 @@ def test_a_visibility_timeout_below_thirty_seconds_stops_start_up(tmp_path):
 
     assert result.returncode != 0
     assert "CELERY_VISIBILITY_TIMEOUT=5" in result.stderr
+
+
+BROKER_AND_CACHE = """
+import json, django
+django.setup()
+from django.conf import settings
+print(json.dumps([settings.CACHES["default"]["LOCATION"], settings.CELERY_BROKER_URL]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("worker", "database"), [(None, "3"), ("gw0", "3"), ("gw1", "4"), ("gw4", "7")], ids=["alone", "gw0", "gw1", "gw4"]
+)
+def test_each_parallel_test_worker_has_a_redis_database_of_its_own(tmp_path, worker, database):
+    """The tests flush the cache and run real Celery workers: two pytest-xdist workers must not share a database."""
+    import json
+
+    env = child_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/3", PYTEST_XDIST_WORKER=worker)
+    result = run_python(BROKER_AND_CACHE, env)
+
+    assert result.returncode == 0, result.stderr
+    expected = f"redis://127.0.0.1:6379/{database}"
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [expected, expected]
+
+
+def test_a_test_worker_past_the_last_redis_database_stops_start_up(tmp_path):
+    env = child_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/12", PYTEST_XDIST_WORKER="gw4")
+    result = run_python(SETUP, env)
+
+    assert result.returncode != 0
+    assert "would use Redis database 16" in result.stderr.strip().splitlines()[-1]

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
-from django.apps import apps
-from django.core.management import call_command
 from django.test import TestCase
 
 from accounts.models import AgentProfile
@@ -59,10 +55,6 @@ def member(db):
 def flush_committed_data() -> None:
     """After a module fixture that committed its rows: remove them, and put back the reference rows (policies,
     roles, calendars) that the data migrations insert and later tests expect."""
-    from tests.conftest import REFERENCE_MIGRATIONS
+    from tests.conftest import restore_reference_data
 
-    call_command("flush", interactive=False, verbosity=0)
-    for module, functions in REFERENCE_MIGRATIONS:
-        migration = importlib.import_module(module)
-        for name in functions:
-            getattr(migration, name)(apps, None)
+    restore_reference_data()
