@@ -108,7 +108,9 @@ def test_form_seconds_come_from_the_signed_serving_time(client, django_capture_o
     assert 39 <= Registration.objects.get().form_seconds <= 41
 
 
-@pytest.mark.parametrize("token", ["", "forged", signing.dumps(0, salt="another-form")])
+@pytest.mark.parametrize(
+    "token", ["", "forged", signing.dumps(0, salt="another-form")], ids=["missing", "forged", "other-salt"]
+)
 def test_a_missing_or_forged_form_token_counts_as_an_instant_post(client, django_capture_on_commit_callbacks, token):
     sign_up(client, django_capture_on_commit_callbacks, form_token=token)
     assert Registration.objects.get().form_seconds == 0.0
