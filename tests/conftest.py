@@ -220,4 +220,5 @@ REFERENCE_MIGRATIONS = [
         "moderation.migrations.0002_decision_policy_roles_keywords",
         ["create_policy", "create_roles", "create_keywords"],
     ),
+    ("moderation.migrations.0005_appeal_deadline_policy", ["create_policy_and_clocks"]),
 ]
