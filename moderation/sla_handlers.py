@@ -6,6 +6,8 @@ show the same state from the clocks themselves.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -20,14 +22,9 @@ from saypro.sla.models import ClockEvent
 from .models import APPEAL_METRIC, Appeal, Case, CaseStatus
 
 
-@register("moderation.decision")
-def decision_clock_event(event: ClockEvent) -> None:
-    if event.kind not in (ClockEvent.Kind.WARN, ClockEvent.Kind.BREACH):
-        return
+def _alert(event: ClockEvent, *, kind: str, template: str, context: dict[str, Any]) -> None:
+    """E-mail the moderators at a warning, and the administrators too from 90 % and at the breach."""
     clock = event.clock
-    case = Case.objects.filter(pk=clock.target_id, status=CaseStatus.OPEN).first()
-    if case is None:
-        return
     breached = event.kind == ClockEvent.Kind.BREACH
     percent = int(event.data.get("percent", 100))
     groups = [roles.MODERATOR] if not breached and percent < 90 else [roles.MODERATOR, roles.ADMINISTRATOR]
@@ -36,20 +33,37 @@ def decision_clock_event(event: ClockEvent) -> None:
         return
     send_template(
         to=recipients,
+        kind=kind,
+        template=template,
+        context={
+            **context,
+            "breached": breached,
+            "percent": percent,
+            "started_at": timezone.localtime(clock.started_at),
+            "due_at": timezone.localtime(clock.due_at),
+        },
+        once_key=f"sla-event:{event.pk}",
+    )
+
+
+@register("moderation.decision")
+def decision_clock_event(event: ClockEvent) -> None:
+    if event.kind not in (ClockEvent.Kind.WARN, ClockEvent.Kind.BREACH):
+        return
+    case = Case.objects.filter(pk=event.clock.target_id, status=CaseStatus.OPEN).first()
+    if case is None:
+        return
+    _alert(
+        event,
         kind="moderation.sla_warning",
         template="moderation/email/sla_warning.txt",
         context={
             "target": f"Case #{case.pk} ({case.content_title})",
-            "breached": breached,
-            "percent": percent,
             "severity": case.severity,
             "reason": case.get_reason_display(),
             "flags": case.flag_count,
-            "started_at": timezone.localtime(clock.started_at),
-            "due_at": timezone.localtime(clock.due_at),
             "url": f"{settings.SITE_URL}{reverse('moderation:case', args=[case.pk])}",
         },
-        once_key=f"sla-event:{event.pk}",
     )
 
 
@@ -65,25 +79,14 @@ def appeal_clock_event(event: ClockEvent) -> None:
     )
     if appeal is None:
         return
-    breached = event.kind == ClockEvent.Kind.BREACH
-    percent = int(event.data.get("percent", 100))
-    groups = [roles.MODERATOR] if not breached and percent < 90 else [roles.MODERATOR, roles.ADMINISTRATOR]
-    recipients = staff_emails(*groups)
-    if not recipients:
-        return
-    send_template(
-        to=recipients,
+    _alert(
+        event,
         kind="moderation.appeal_sla_warning",
         template="moderation/email/appeal_sla_warning.txt",
         context={
             "target": f"Appeal #{appeal.pk} on case #{appeal.case_id} ({appeal.case.content_title})",
-            "breached": breached,
-            "percent": percent,
             "target_text": target_text(clock.policy.target.total_seconds()),
             "decision": appeal.decision.get_action_display(),
-            "started_at": timezone.localtime(clock.started_at),
-            "due_at": timezone.localtime(clock.due_at),
             "url": f"{settings.SITE_URL}{reverse('moderation:appeal', args=[appeal.pk])}",
         },
-        once_key=f"sla-event:{event.pk}",
     )
