@@ -156,15 +156,38 @@ def test_a_message_of_an_undeclared_kind_is_refused():
     assert not mail.outbox
 
 
+def _called_name(node: ast.Call) -> str | None:
+    return getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+
+
+def _passes_kind_through(function: ast.FunctionDef) -> bool:
+    """A wrapper such as moderation's `_alert(event, *, kind, ...)` hands its own `kind` parameter to the sender; its
+    callers are then the senders whose kinds the check reads."""
+    parameters = {argument.arg for argument in function.args.args + function.args.kwonlyargs}
+    return "kind" in parameters and any(
+        isinstance(node, ast.Call)
+        and _called_name(node) in ("send_template", "sms_send")
+        and any(k.arg == "kind" and isinstance(k.value, ast.Name) and k.value.id == "kind" for k in node.keywords)
+        for node in ast.walk(function)
+    )
+
+
 def sender_calls() -> list[tuple[Path, ast.Call]]:
     calls = []
     for app in SENDERS:
         for path in (ROOT / app).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                if isinstance(node, ast.Call):
-                    name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-                    if name in ("send_template", "sms_send"):
-                        calls.append((path, node))
+            tree = ast.parse(path.read_text())
+            wrappers = {
+                node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and _passes_kind_through(node)
+            }
+            senders = {"send_template", "sms_send"} | wrappers
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call) or _called_name(node) not in senders:
+                    continue
+                kind = next((keyword.value for keyword in node.keywords if keyword.arg == "kind"), None)
+                if _called_name(node) not in wrappers and isinstance(kind, ast.Name) and kind.id == "kind":
+                    continue  # inside a wrapper: its callers are checked instead
+                calls.append((path, node))
     return calls
 
 
