@@ -49,7 +49,12 @@ class AccountsConfig(AppConfig):
         from saypro.context_processors import NavEntry, nav_register
         from saypro.sla.promises import RATE, SECONDS, ExtraFigures, Figure, Promise, promise_register
 
-        from . import sla_handlers  # noqa: F401  (registers the registration clock's warn/breach handlers)
+        from . import (
+            retention,
+            sla_handlers,  # noqa: F401  (registers the registration clock's warn/breach handlers)
+        )
+
+        retention.register()
         from .selectors import registration_decision_figures, registration_summaries
 
         promise_register(

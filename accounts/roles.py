@@ -77,6 +77,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "sla.change_holiday",
         "sla.delete_holiday",
         "audit.view_auditentry",
+        # How long each kind of personal data is kept.
+        "retention.view_retentionpolicy",
+        "retention.change_retentionpolicy",
     ],
 }
 ROLES = tuple(ROLE_PERMISSIONS)

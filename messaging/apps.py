@@ -61,9 +61,12 @@ class MessagingConfig(AppConfig):
 
         from . import (
             integrations,
+            retention,
             selectors,
             sla_handlers,  # noqa: F401  (registers the conversation clocks' warn/breach handlers)
         )
+
+        retention.register()
 
         promise_register(
             Promise(

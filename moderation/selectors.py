@@ -286,6 +286,15 @@ def cases_for_object(*, obj: Any) -> list[Case]:
     )
 
 
+def held_object_ids(*, model: type[Any]) -> QuerySet[Case, int]:
+    """The ids of `model`'s objects that are evidence still needed: an open case, or a decision under appeal.
+    Retention purges nothing of theirs."""
+    return Case.objects.filter(
+        Q(status=CaseStatus.OPEN) | Q(appeals__status=Appeal.Status.PENDING),
+        content_type=ContentType.objects.get_for_model(model),
+    ).values_list("object_id", flat=True)
+
+
 def flags_for_reporter(*, user: User) -> QuerySet[Flag]:
     return Flag.objects.filter(reporter=user).select_related("case__decision").order_by("-created_at", "-pk")
 

@@ -19,6 +19,8 @@ app.conf.beat_schedule = {
     # out again; failed e-mails are sent again with a growing pause.
     "outbox-reconcile": {"task": "saypro.outbox.tasks.reconcile", "schedule": crontab(minute="*/5")},
     "outbox-mail-retry": {"task": "saypro.outbox.tasks.mail_retry", "schedule": crontab(minute="*/5")},
+    # Personal data past its retention period is purged nightly, in the quiet hours.
+    "retention-purge": {"task": "saypro.retention.tasks.purge", "schedule": crontab(minute=30, hour=2)},
     "registrations-verification-grace": {
         "task": "accounts.tasks.registrations_escalate_unverified",
         "schedule": crontab(minute="*/10"),

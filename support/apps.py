@@ -87,9 +87,12 @@ class SupportConfig(AppConfig):
 
         from . import (
             metrics,
+            retention,
             selectors,
             sla_handlers,  # noqa: F401  (registers the ticket clocks' warn/breach handlers)
         )
+
+        retention.register()
         from .selectors import open_load
 
         promise_register(
