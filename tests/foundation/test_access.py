@@ -202,6 +202,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "admin:audit_auditentry_changelist": get(admin_site("administrator")),
     "admin:sla_clock_changelist": get(admin_site("administrator")),
     "admin:ml_textmodel_changelist": get(admin_site("administrator")),
+    "admin:retention_retentionpolicy_changelist": get(admin_site("administrator")),
     "admin:messaging_conversation_changelist": get(admin_site(*CONVERSATION_VIEW)),
     "admin:support_ticket_changelist": get(admin_site(*TICKET_VIEW)),
     "admin:moderation_case_changelist": get(admin_site(*CASE_VIEW)),
