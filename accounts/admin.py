@@ -16,10 +16,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from saypro.admin import ReadOnlyAdmin
+from saypro.audit.services import audit_record
 from saypro.errors import DomainError
 from saypro.paginators import EstimatedCountPaginator
 
-from . import roles, security, selectors, self_service, services
+from . import escalation, roles, security, selectors, self_service, services
 from .models import (
     AccountEvent,
     AccountSession,
@@ -30,6 +31,7 @@ from .models import (
     Lockout,
     Registration,
     RegistrationSignal,
+    ReviewGuidelines,
     SuspiciousEvent,
     User,
 )
@@ -366,3 +368,26 @@ class AccountSessionAdmin(ReadOnlyAdmin):
     search_fields = ("user__email",)
     list_select_related = ("user",)
     exclude = ("key",)
+
+
+@admin.register(ReviewGuidelines)
+class ReviewGuidelinesAdmin(admin.ModelAdmin):
+    """Administrators write the reviewers' guidelines; reviewers read them one click from the review page."""
+
+    list_display = ("__str__", "updated_at", "updated_by")
+    fields = ("text",)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        escalation.guidelines()  # the documents' defaults, until an administrator writes their own
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ReviewGuidelines, form: Any, change: bool) -> None:
+        obj.updated_at, obj.updated_by = timezone.now(), cast(User, request.user)
+        super().save_model(request, obj, form, change)
+        audit_record(actor=request.user, action="review_guidelines.change", target=obj)

@@ -31,6 +31,8 @@ class AccountsConfig(AppConfig):
         "registration.phone_verified": "confirmed the phone number",
         "registration.id_verified": "checked the ID document",
         "registration.escalate": "escalated",
+        "registration.escalate_to_admins": "escalated to the administrators",
+        "review_guidelines.change": "changed the review guidelines",
         "registration.provide_info": "answered the request for information",
         "registration.request_info": "asked for more information",
         "registration.undo": "undid the decision",

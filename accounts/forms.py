@@ -175,6 +175,16 @@ class RequestInfoForm(forms.Form):
     )
 
 
+class EscalateForm(forms.Form):
+    reason = forms.CharField(
+        max_length=2000,
+        label="Why can you not decide it?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="E-mailed to the administrators, who decide it. The 48-hour deadline keeps running.",
+        error_messages={"required": "Say why you escalate it."},
+    )
+
+
 class BlockRuleForm(forms.ModelForm):
     expires_at = forms.DateTimeField(
         required=False,

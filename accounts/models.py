@@ -191,6 +191,12 @@ class Registration(models.Model):
     decision_reason = models.TextField(blank=True)
     delay_cause = models.CharField(max_length=30, choices=DelayCause.choices, blank=True)
     delay_note = models.CharField(max_length=300, blank=True)
+    # A reviewer who cannot decide hands the registration to the administrators; the 48 h clock keeps running.
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    escalation_reason = models.TextField(blank=True)
 
     clocks = GenericRelation(Clock, content_type_field="target_type", object_id_field="target_id")
 
@@ -206,6 +212,9 @@ class Registration(models.Model):
             models.Index(fields=["decided_at"], name="registration_decided"),
             models.Index(fields=["ip_address", "started_at"], name="registration_ip"),
             models.Index(fields=["subnet", "started_at"], name="registration_subnet"),
+            models.Index(
+                fields=["escalated_at"], name="registration_escalated", condition=Q(escalated_at__isnull=False)
+            ),
         ]
         permissions = [
             ("review_registration", "Can review and decide registrations"),
@@ -218,6 +227,24 @@ class Registration(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in PENDING_STATUSES
+
+
+class ReviewGuidelines(models.Model):
+    """What makes a registration legitimate, as the administrators write it for the reviewers (one row)."""
+
+    text = models.TextField(
+        help_text="Plain text; a blank line starts a new paragraph, a line starting with - a bullet."
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "review guidelines"
+
+    def __str__(self) -> str:
+        return "Registration review guidelines"
 
 
 class RegistrationSignal(models.Model):

@@ -61,6 +61,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.view_deletionrequest",
         "accounts.view_feedback",
         "accounts.view_passwordreset",
+        "accounts.view_reviewguidelines",
+        "accounts.change_reviewguidelines",
         "sla.view_compliance",
         "sla.view_clock",
         "sla.view_calendar",

@@ -599,6 +599,11 @@ def _decide(
     """Record a decision on a locked registration. The caller holds the row lock."""
     if registration.status in DECIDED_STATUSES:
         raise AlreadyDecided(registration)
+    if registration.escalated_at is not None and by is not None and not is_administrator(by):
+        raise DomainError(
+            f"Registration #{registration.pk} was escalated to the administrators: an administrator decides it.",
+            code="escalated",
+        )
     now = timezone.now()
     # Compare-and-set on the status as well as the row lock: SQLite has no SELECT … FOR UPDATE, and this
     # makes "exactly one decision" hold on every database.

@@ -7,11 +7,12 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.urls import reverse
 from django.utils import timezone
 
 from saypro.mail import send_template
 
-from . import services
+from . import roles, services
 from .models import PhoneCode, Registration, RegistrationStatus
 from .sms import SmsUnavailable, sms_send
 from .tokens import make_email_token
@@ -204,3 +205,24 @@ def sessions_flush_last_seen() -> int:
 @shared_task
 def suspensions_expire() -> int:
     return services.suspensions_expire()
+
+
+@shared_task
+def send_registration_escalation(registration_id: int) -> None:
+    registration = Registration.objects.select_related("user", "escalated_by").filter(pk=registration_id).first()
+    if registration is None or registration.escalated_at is None:
+        return
+    clock = services.sla.clock_open_for(metric=services.METRIC, target=registration)
+    send_template(
+        to=staff_emails(roles.ADMINISTRATOR),
+        kind="registration.escalated",
+        template="accounts/email/escalated.txt",
+        context={
+            "registration": registration,
+            "by": registration.escalated_by.get_full_name() if registration.escalated_by else "A reviewer",
+            "reason": registration.escalation_reason,
+            "due_at": timezone.localtime(clock.due_at) if clock else None,
+            "url": f"{settings.SITE_URL}{reverse('accounts:registration', args=[registration.pk])}",
+        },
+        once_key=f"registration-escalated:{registration.pk}:{registration.escalated_at.isoformat()}",
+    )

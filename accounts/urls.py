@@ -15,6 +15,8 @@ urlpatterns = [
         name="registration-request-info",
     ),
     path("dashboard/registrations/<int:pk>/undo/", views.registration_undo, name="registration-undo"),
+    path("dashboard/registrations/<int:pk>/escalate/", views.registration_escalate, name="registration-escalate"),
+    path("dashboard/registrations/guidelines/", views.guidelines, name="guidelines"),
     path("dashboard/registrations/<int:pk>/claim/", views.registration_claim, name="registration-claim"),
     path("dashboard/registrations/<int:pk>/id-document/", views.registration_id_document, name="registration-document"),
     path("dashboard/registrations/<int:pk>/verify-id/", views.registration_verify_id, name="registration-verify-id"),

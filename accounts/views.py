@@ -31,11 +31,12 @@ from saypro.errors import DomainError, InvalidInput, RateLimited
 from saypro.forms import add_service_errors
 from saypro.request_guards import local_url
 
-from . import selectors, services
+from . import escalation, selectors, services
 from .forms import (
     ApproveForm,
     BlockRuleForm,
     BulkDecisionForm,
+    EscalateForm,
     PhoneCodeForm,
     ProvideInfoForm,
     QueueFilterForm,
@@ -208,6 +209,8 @@ def _render_detail(request: SignedInRequest, registration: Registration, **forms
         "approve_form": forms.get("approve_form") or ApproveForm(prefix="approve", breached=breached),
         "reject_form": forms.get("reject_form") or RejectForm(prefix="reject", breached=breached),
         "info_form": forms.get("info_form") or RequestInfoForm(prefix="info"),
+        "escalate_form": forms.get("escalate_form") or EscalateForm(prefix="escalate"),
+        "can_decide_escalated": services.is_administrator(request.user),
         "open_action": forms.get("open_action", ""),
         "can_review": request.user.has_perm("accounts.review_registration"),
         "claimed_elsewhere": _claimed_by_colleague(request, registration),
@@ -229,6 +232,7 @@ DECISION_FORMS: dict[str, tuple[type[forms.Form], str]] = {
     "approve": (ApproveForm, "approve"),
     "reject": (RejectForm, "reject"),
     "request_info": (RequestInfoForm, "info"),
+    "escalate": (EscalateForm, "escalate"),
 }
 
 
@@ -270,7 +274,9 @@ def _decide(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
     """Run one decision from the detail page; a form error re-renders the page with that form open."""
     registration = _detail_or_404(pk)
     form_class, prefix = DECISION_FORMS[action]
-    options: dict[str, Any] = {} if form_class is RequestInfoForm else {"breached": _is_breached(registration)}
+    options: dict[str, Any] = (
+        {} if form_class in (RequestInfoForm, EscalateForm) else {"breached": _is_breached(registration)}
+    )
     form = form_class(request.POST, prefix=prefix, **options)
     if form.is_valid() and _claimed_by_colleague(request, registration) and not request.POST.get("decide_anyway"):
         # A colleague is on it: deciding over their head is allowed, but only on purpose.
@@ -299,6 +305,9 @@ def _decide(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
                     delay_note=data["delay_note"],
                 )
                 done, undo = f"Registration #{pk} rejected.", True
+            elif action == "escalate":
+                escalation.registration_escalate(registration=registration, by=request.user, reason=data["reason"])
+                done = f"Registration #{pk} escalated: the administrators have been e-mailed."
             else:
                 services.registration_request_info(registration=registration, by=request.user, message=data["message"])
                 done = "The applicant has been asked for more information; the deadline is paused."
@@ -333,6 +342,27 @@ def registration_reject(request: SignedInRequest, pk: int) -> HttpResponse:
 @review_required
 def registration_request_info(request: SignedInRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, "request_info")
+
+
+@require_POST
+@review_required
+def registration_escalate(request: SignedInRequest, pk: int) -> HttpResponse:
+    return _decide(request, pk, "escalate")
+
+
+@require_GET
+@read_required
+def guidelines(request: SignedInRequest) -> HttpResponse:
+    current = escalation.guidelines()
+    return render(
+        request,
+        "accounts/guidelines.html",
+        {
+            "guidelines": current,
+            "blocks": escalation.guidelines_blocks(current.text),
+            "can_edit": request.user.has_perm("accounts.change_reviewguidelines"),
+        },
+    )
 
 
 @require_POST

@@ -97,6 +97,7 @@ MESSAGE_KINDS: dict[str, MessageKind] = {
         _notification("support.survey", "asks the person to rate the help they got"),
         # Staff
         _essential("registration.sla_warning", _STAFF_ALERT, staff=True),
+        _essential("registration.escalated", _STAFF_ALERT, staff=True),
         _essential("conversation.sla_warning", _STAFF_ALERT, staff=True),
         _essential("conversation.assigned", _STAFF_ALERT, staff=True),
         _essential("conversation.escalated", _STAFF_ALERT, staff=True),

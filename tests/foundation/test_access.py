@@ -172,6 +172,9 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "accounts:registration-request-info": post(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:registration-claim": post(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:registration-undo": post(staff(*REGISTRATION_REVIEW), pk="registration"),
+    "accounts:registration-escalate": post(staff(*REGISTRATION_REVIEW), pk="registration"),
+    # The guidelines are read wherever a registration is: reviewers, administrators and managers.
+    "accounts:guidelines": get(staff(*REGISTRATION_REVIEW, "manager")),
     "accounts:registration-document": get(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:registration-verify-id": post(staff(*REGISTRATION_REVIEW), pk="registration"),
     "accounts:block-rules": get(staff(*REGISTRATION_REVIEW)),
@@ -203,6 +206,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "admin:sla_clock_changelist": get(admin_site("administrator")),
     "admin:ml_textmodel_changelist": get(admin_site("administrator")),
     "admin:retention_retentionpolicy_changelist": get(admin_site("administrator")),
+    "admin:accounts_reviewguidelines_changelist": get(admin_site("administrator")),
     "admin:messaging_conversation_changelist": get(admin_site(*CONVERSATION_VIEW)),
     "admin:support_ticket_changelist": get(admin_site(*TICKET_VIEW)),
     "admin:moderation_case_changelist": get(admin_site(*CASE_VIEW)),
