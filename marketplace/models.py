@@ -67,6 +67,8 @@ class Listing(models.Model):
     expires_at = models.DateTimeField()
     renewed_at = models.DateTimeField(null=True, blank=True)
     renewal_count = models.PositiveIntegerField(default=0)
+    # When the seller was told the renewal window opened; cleared by a renewal, so each period reminds once.
+    renewal_reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -36,6 +36,7 @@ from .models import (
     Transaction,
     TransactionStatus,
 )
+from .notices import seller_notify
 
 LISTING_DURATION = timedelta(days=30)
 # Renewal opens this long before expiry (and stays open once expired).
@@ -198,7 +199,10 @@ def listing_renew(*, listing: Listing, by: User) -> Listing:
         listing.expires_at = max(now, listing.expires_at) + LISTING_DURATION
         listing.renewed_at = now
         listing.renewal_count += 1
-        _set_status(listing, Status.ACTIVE, "", extra=["expires_at", "renewed_at", "renewal_count"])
+        listing.renewal_reminded_at = None
+        _set_status(
+            listing, Status.ACTIVE, "", extra=["expires_at", "renewed_at", "renewal_count", "renewal_reminded_at"]
+        )
         audit_record(
             actor=by, action="listing.renew", target=listing, data={"expires_at": listing.expires_at.isoformat()}
         )
@@ -237,6 +241,8 @@ def listing_remove(*, obj: Listing, by: User | None, reason: str) -> Listing:
             return listing
         _set_status(listing, Status.REMOVED, reason)
         audit_record(actor=by, action="listing.remove", target=listing, reason=reason)
+        # Moderation e-mails its statement of reasons: the message adds a thread to answer, not a second e-mail.
+        seller_notify(listing, "removed", reason=reason, email=False)
     return listing
 
 
@@ -260,6 +266,7 @@ def listing_suspend(*, listing: Listing, by: User, reason: str) -> Listing:
             raise DomainError("A removed listing cannot be suspended.", code="removed")
         _set_status(listing, Status.SUSPENDED, reason)
         audit_record(actor=by, action="listing.suspend", target=listing, reason=reason)
+        seller_notify(listing, "suspended", reason=reason)
     return listing
 
 
@@ -280,6 +287,7 @@ def listing_expire(*, listing: Listing, by: User | None, reason: str = "") -> Li
             return listing
         _set_status(listing, Status.EXPIRED, reason, extra=fields)
         audit_record(actor=by, action="listing.expire", target=listing, reason=reason)
+        seller_notify(listing, "expired", reason=reason)
     return listing
 
 
@@ -349,6 +357,29 @@ def listings_expire_due(*, batch_size: int = 500) -> int:
         for listing in Listing.objects.filter(pk__in=due):
             if listing_expire(listing=listing, by=None).status == Status.EXPIRED:
                 count += 1
+        if len(due) < batch_size:
+            return count
+
+
+def listings_remind_renewal(*, batch_size: int = 500) -> int:
+    """Tell each seller once, when the renewal window opens, that their listing is about to expire."""
+    count = 0
+    while True:
+        now = timezone.now()
+        due = list(
+            Listing.objects.filter(
+                status=Status.ACTIVE,
+                expires_at__gt=now,
+                expires_at__lte=now + RENEWAL_WINDOW,
+                renewal_reminded_at__isnull=True,
+            ).values_list("pk", flat=True)[:batch_size]
+        )
+        for pk in due:
+            with transaction.atomic():
+                # Compare-and-set: two sweeps at once remind once.
+                if Listing.objects.filter(pk=pk, renewal_reminded_at__isnull=True).update(renewal_reminded_at=now):
+                    seller_notify(Listing.objects.select_related("seller", "category").get(pk=pk), "renewal_due")
+                    count += 1
         if len(due) < batch_size:
             return count
 

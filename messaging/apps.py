@@ -18,6 +18,7 @@ class MessagingConfig(AppConfig):
     # Audit actions in words (saypro.audit.labels).
     audit_labels = {
         "conversation.assign": "assigned",
+        "conversation.listing_notice": "sent the seller a listing notice",
         "conversation.categorise": "set the category",
         "conversation.claim": "claimed",
         "conversation.convert": "converted to a ticket",

@@ -370,6 +370,63 @@ def conversation_start_by_staff(
     return conversation
 
 
+def listing_notice_send(
+    *,
+    user: User,
+    subject: str,
+    body: str,
+    listing_ref: str,
+    ad_category: str = "",
+    category: str = Category.RENEWAL,
+    email: bool = True,
+) -> Message | None:
+    """Tell a seller what happened to their listing (suspended, removed, expired, due for renewal) as a message
+    from the team, e-mailed like any reply, so that they can answer it and it counts in message volume (004).
+
+    The notice joins the listing's conversation while that one waits on the seller; otherwise (none yet, or the
+    seller asked something the team has not answered) it starts a conversation of its own, so a notice never
+    answers a question nobody read. `email=False` where the seller is e-mailed the same news already (a
+    moderation decision's statement of reasons). Staff and deactivated accounts get none."""
+    if user.is_staff or not user.is_active:
+        return None
+    text = clean_body(body)
+    now = timezone.now()
+    with transaction.atomic():
+        conversation = (
+            Conversation.objects.select_for_update()
+            .filter(user=user, listing_ref=listing_ref, initiated_by=Initiator.STAFF, status=Status.WAITING)
+            .order_by("-last_message_at")
+            .first()
+        )
+        if conversation is None:
+            conversation = Conversation.objects.create(
+                user=user,
+                subject=one_line(subject, limit=MAX_SUBJECT),
+                initiated_by=Initiator.STAFF,
+                status=Status.WAITING,
+                category=category,
+                category_source=CategorySource.RULE,
+                team=CATEGORY_TEAMS.get(category, ""),
+                language=user.language or "",
+                region=user.region or "",
+                ad_category=ad_category.strip()[:60],
+                listing_ref=listing_ref[:60],
+                created_at=now,
+                last_message_at=now,
+                staff_read_at=now,
+            )
+        else:
+            conversation.last_message_at = conversation.staff_read_at = now
+            _save(conversation, "last_message_at", "staff_read_at")
+        notice = Message.objects.create(conversation=conversation, kind=MessageKind.REPLY, body=text, created_at=now)
+        audit_record(
+            actor=None, action="conversation.listing_notice", target=conversation, data={"listing": listing_ref}
+        )
+        if email:
+            after_commit("messaging.tasks.send_reply_email", notice.pk)
+    return notice
+
+
 def reply_send(
     *,
     conversation: Conversation,

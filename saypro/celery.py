@@ -49,6 +49,10 @@ app.conf.beat_schedule = {
     # Marketplace: listings past their expiry end every quarter hour. Moderation: the spam classifier is
     # retrained weekly from moderators' decisions (when enough are new).
     "marketplace-listings-expire": {"task": "marketplace.tasks.listings_expire", "schedule": crontab(minute="*/15")},
+    "marketplace-renewal-reminders": {
+        "task": "marketplace.tasks.listings_remind_renewal",
+        "schedule": crontab(minute=35),
+    },
     "moderation-spam-retrain": {
         "task": "moderation.tasks.spam_model_retrain",
         "schedule": crontab(minute=10, hour=4, day_of_week="sunday"),
