@@ -1,5 +1,7 @@
-"""What a seller is told when their listing changes status: a message from the team in their conversations
-(messaging), e-mailed like any reply, which they can answer. Called inside the transaction of the change."""
+"""What a seller is told when an administrator or the expiry sweep changes their listing's status: a message from
+the team in their conversations (messaging), e-mailed like any reply, which they can answer. Called inside the
+transaction of the change. A moderator's removal is told by moderation's own statement of reasons, which carries
+the appeal."""
 
 from __future__ import annotations
 
@@ -12,17 +14,16 @@ from saypro.mail import render_text
 
 from .models import Listing
 
-# Which message category each notice counts under in the category mix (004): an enforcement is a policy matter,
+# Which message category each notice counts under in the category mix (004): a suspension is a policy matter,
 # an expiry or a renewal is a renewal request.
 NOTICES = {
     "suspended": MessageCategory.POLICY,
-    "removed": MessageCategory.POLICY,
     "expired": MessageCategory.RENEWAL,
     "renewal_due": MessageCategory.RENEWAL,
 }
 
 
-def seller_notify(listing: Listing, notice: str, *, reason: str = "", email: bool = True) -> None:
+def seller_notify(listing: Listing, notice: str, *, reason: str = "") -> None:
     subject, body = render_text(
         f"marketplace/notices/{notice}.txt",
         {
@@ -39,5 +40,4 @@ def seller_notify(listing: Listing, notice: str, *, reason: str = "", email: boo
         listing_ref=str(listing.pk),
         ad_category=listing.category.name,
         category=NOTICES[notice],
-        email=email,
     )

@@ -241,8 +241,6 @@ def listing_remove(*, obj: Listing, by: User | None, reason: str) -> Listing:
             return listing
         _set_status(listing, Status.REMOVED, reason)
         audit_record(actor=by, action="listing.remove", target=listing, reason=reason)
-        # Moderation e-mails its statement of reasons: the message adds a thread to answer, not a second e-mail.
-        seller_notify(listing, "removed", reason=reason, email=False)
     return listing
 
 

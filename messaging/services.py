@@ -378,15 +378,13 @@ def listing_notice_send(
     listing_ref: str,
     ad_category: str = "",
     category: str = Category.RENEWAL,
-    email: bool = True,
 ) -> Message | None:
     """Tell a seller what happened to their listing (suspended, removed, expired, due for renewal) as a message
     from the team, e-mailed like any reply, so that they can answer it and it counts in message volume (004).
 
     The notice joins the listing's conversation while that one waits on the seller; otherwise (none yet, or the
     seller asked something the team has not answered) it starts a conversation of its own, so a notice never
-    answers a question nobody read. `email=False` where the seller is e-mailed the same news already (a
-    moderation decision's statement of reasons). Staff and deactivated accounts get none."""
+    answers a question nobody read. Staff and deactivated accounts get none."""
     if user.is_staff or not user.is_active:
         return None
     text = clean_body(body)
@@ -422,8 +420,7 @@ def listing_notice_send(
         audit_record(
             actor=None, action="conversation.listing_notice", target=conversation, data={"listing": listing_ref}
         )
-        if email:
-            after_commit("messaging.tasks.send_reply_email", notice.pk)
+        after_commit("messaging.tasks.send_reply_email", notice.pk)
     return notice
 
 

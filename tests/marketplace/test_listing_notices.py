@@ -1,5 +1,6 @@
-"""A seller hears of every change to their listing's status as a message from the team they can answer (004):
-suspension, removal, expiry and the opening of the renewal window; the notices count as admin-initiated messages."""
+"""A seller hears of an administrator's or the expiry sweep's change to their listing as a message from the team
+they can answer (004): suspension, expiry and the opening of the renewal window; the notices count as
+admin-initiated messages."""
 
 from __future__ import annotations
 
@@ -80,12 +81,3 @@ def test_a_notice_never_lands_in_a_conversation_where_the_seller_waits_for_an_an
         services.listing_expire(listing=listing, by=administrator, reason="Sold, as the seller said.")
     expiry = notices_of(listing)[-1]
     assert expiry.conversation_id != first.pk and "Sold, as the seller said." in expiry.body
-
-
-def test_a_moderation_removal_is_a_message_without_a_second_email(django_capture_on_commit_callbacks):
-    listing = ListingFactory()
-    with django_capture_on_commit_callbacks(execute=True):
-        services.listing_remove(obj=listing, by=None, reason="Counterfeit goods.")
-    [notice] = notices_of(listing)
-    assert "Counterfeit goods." in notice.body and notice.conversation.category == Category.POLICY
-    assert not [message for message in mail.outbox if message.to == [listing.seller.email]]
