@@ -7,8 +7,8 @@ import re
 import pytest
 
 from accounts.events import Client, event_record
-from accounts.security import suspicious_record
 from accounts.models import AccountEvent
+from accounts.security import suspicious_record
 from saypro.audit.services import audit_record
 from saypro.sla.models import Policy
 from tests.factories import UserFactory
