@@ -36,6 +36,25 @@
     });
   }
 
+  // A table wider than its box scrolls sideways: the box becomes a named stop for Tab, so that keyboard users can
+  // scroll it too. Only boxes that do scroll: the others add no stop.
+  function markScrollingTables(root) {
+    root.querySelectorAll(".table-wrap").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        var caption = box.querySelector("caption");
+        var section = box.closest("section, .card");
+        var heading = section ? section.querySelector("h2, h3") : null;
+        box.tabIndex = 0;
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", ((caption || heading || {}).textContent || "Table").trim() + " (scrolls sideways)");
+        box.setAttribute("data-scroll-stop", "");
+      } else if (!scrolls && box.hasAttribute("data-scroll-stop")) {
+        ["tabindex", "role", "aria-label", "data-scroll-stop"].forEach(function (name) { box.removeAttribute(name); });
+      }
+    });
+  }
+
   // A fragment refreshes by fetching its own URL and swapping its contents; a failed fetch keeps the old view.
   function startRefresh(el) {
     var url = el.getAttribute("data-refresh-url");
@@ -53,6 +72,7 @@
           if (html === null || html === undefined) return;
           el.innerHTML = html;
           updateCountdowns(el);
+          markScrollingTables(el);
         })
         .catch(function () {});
     }, seconds * 1000);
@@ -107,6 +127,12 @@
     window.setInterval(function () { updateCountdowns(document); }, 30 * 1000);
     document.querySelectorAll("[data-refresh-url]").forEach(startRefresh);
     document.querySelectorAll("form[data-bulk]").forEach(wireBulkSelection);
+    markScrollingTables(document);
+    var resizing = null;
+    window.addEventListener("resize", function () {
+      window.clearTimeout(resizing);
+      resizing = window.setTimeout(function () { markScrollingTables(document); }, 200);
+    });
   });
 })();
 
@@ -336,10 +362,12 @@
     if (field instanceof HTMLTextAreaElement) return true;
     return field instanceof HTMLInputElement && (field.type === "text" || field.type === "email");
   }
-  // getAttribute, not form.action: a field named "action" (a decision's) would stand in for the property.
+  // getAttribute, not form.action: a field named "action" (a decision's) would stand in for the property. Forms
+  // that post to one address from one page (a form per row) tell themselves apart with data-draft-key.
   function keyOf(field) {
     var action = new URL(field.form.getAttribute("action") || window.location.href, window.location.href);
-    return PREFIX + action.pathname + "#" + field.name;
+    var own = field.form.getAttribute("data-draft-key");
+    return PREFIX + action.pathname + (own ? "@" + own : "") + "#" + field.name;
   }
   function fieldsOf(root) {
     return Array.prototype.slice.call(root.querySelectorAll("textarea, input")).filter(keptField);
