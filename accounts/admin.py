@@ -15,12 +15,13 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from saypro.admin import ReadOnlyAdmin
+from saypro.admin import ReadOnlyAdmin, worded_filter
 from saypro.audit.services import audit_record
 from saypro.errors import DomainError
 from saypro.paginators import EstimatedCountPaginator
 
 from . import escalation, roles, security, selectors, self_service, services
+from .identity import country_name
 from .models import (
     AccountEvent,
     AccountSession,
@@ -34,6 +35,9 @@ from .models import (
     ReviewGuidelines,
     SuspiciousEvent,
     User,
+    channel_words,
+    event_reason_words,
+    words_for,
 )
 
 TIMELINE_PAGE_SIZE = 100
@@ -54,11 +58,16 @@ class StatusForm(forms.Form):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ("-date_joined",)
-    list_display = ("email", "full_name", "country", "status", "is_staff", "date_joined", "timeline_link")
-    list_filter = ("status", "is_staff", "groups", "country")
+    list_display = ("email", "full_name", "country_words", "status", "is_staff", "date_joined", "timeline_link")
+    list_filter = ("status", "is_staff", "groups", worded_filter("country", "country", country_name))
     search_fields = ("email", "full_name", "phone")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    @admin.display(description="Country", ordering="country")
+    def country_words(self, obj: User) -> str:
+        return country_name(obj.country) if obj.country else "—"
+
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("full_name", "phone", "country", "region", "language", "age_band")}),
@@ -250,7 +259,7 @@ class BlockRuleAdmin(admin.ModelAdmin):
 @admin.register(IdentityFingerprint)
 class IdentityFingerprintAdmin(admin.ModelAdmin):
     list_display = ("kind", "reason", "created_at")
-    list_filter = ("kind", "reason")
+    list_filter = ("kind", worded_filter("reason", "reason", words_for))
     readonly_fields = ("kind", "digest", "reason", "created_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -259,8 +268,14 @@ class IdentityFingerprintAdmin(admin.ModelAdmin):
 
 @admin.register(AccountEvent)
 class AccountEventAdmin(ReadOnlyAdmin):
-    list_display = ("at", "user", "kind", "reason_words", "channel", "ip_address", "device_type", "actor")
-    list_filter = ("at", "kind", "channel", "device_type")
+    list_display = ("at", "user", "kind", "reason_words", "channel_name", "ip_address", "device_type", "actor")
+    list_filter = (
+        "at",
+        "kind",
+        worded_filter("reason", "reason", event_reason_words),
+        worded_filter("channel", "channel", channel_words),
+        "device_type",
+    )
     search_fields = ("user__email", "ip_address")
     list_select_related = ("user", "actor")
 
@@ -268,20 +283,28 @@ class AccountEventAdmin(ReadOnlyAdmin):
     def reason_words(self, obj: AccountEvent) -> str:
         return obj.reason_display
 
+    @admin.display(description="Channel", ordering="channel")
+    def channel_name(self, obj: AccountEvent) -> str:
+        return channel_words(obj.channel)
+
 
 @admin.register(SuspiciousEvent)
 class SuspiciousEventAdmin(ReadOnlyAdmin):
     """Suspicious activity: new devices and networks, failure bursts, credential stuffing, resets after a new
     device. The user was warned by e-mail; stuffing has no user, only the network."""
 
-    list_display = ("at", "user_link", "reason_words", "ip_address", "device_type", "channel")
-    list_filter = ("at", "reason")
+    list_display = ("at", "user_link", "reason_words", "ip_address", "device_type", "channel_name")
+    list_filter = ("at", worded_filter("reason", "reason", event_reason_words))
     search_fields = ("user__email", "ip_address")
     list_select_related = ("user",)
 
     @admin.display(description="Reason", ordering="reason")
     def reason_words(self, obj: SuspiciousEvent) -> str:
         return obj.reason_display
+
+    @admin.display(description="Channel", ordering="channel")
+    def channel_name(self, obj: SuspiciousEvent) -> str:
+        return channel_words(obj.channel)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SuspiciousEvent]:
         return super().get_queryset(request).filter(kind=AccountEvent.Kind.SUSPICIOUS)

@@ -440,7 +440,7 @@ class AccountEvent(models.Model):
         if self.kind in STATUS_EVENT_KINDS and self.reason in AccountStatus.values:
             # A status change keeps the status it left.
             return f"was {AccountStatus(self.reason).label.lower()}"
-        return EVENT_REASON_WORDS.get(self.reason) or words_for(self.reason)
+        return event_reason_words(self.reason)
 
     @property
     def data_display(self) -> list[tuple[str, str]]:
@@ -481,6 +481,8 @@ EVENT_REASON_WORDS = {
     "static": "with a recovery code",
     "recovery_code": "with a recovery code",
 }
+# Where an account event came from (AccountEvent.channel).
+EVENT_CHANNEL_WORDS = {"web": "Web site", "admin": "Admin site", "api": "API", "system": "System"}
 STATUS_EVENT_KINDS = ("suspended", "banned", "reinstated", "deactivated", "reactivated", "deleted")
 
 
@@ -499,6 +501,14 @@ def words_for(code: str) -> str:
     """A code people can read when no label was written for it: "name_mismatch" is "Name mismatch"."""
     text = (code or "").replace("_", " ").replace(".", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+def event_reason_words(code: str) -> str:
+    return EVENT_REASON_WORDS.get(code) or words_for(code)
+
+
+def channel_words(code: str) -> str:
+    return EVENT_CHANNEL_WORDS.get(code) or words_for(code)
 
 
 class SuspiciousEvent(AccountEvent):

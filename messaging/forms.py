@@ -68,7 +68,7 @@ class ReplyForm(PageForm):
     body = forms.CharField(
         label="Reply to the user",
         max_length=MAX_BODY,
-        widget=forms.Textarea(attrs={"rows": 6}),
+        widget=forms.Textarea(attrs={"rows": 6, "aria-keyshortcuts": "r"}),
         # The service strips and rejects empty text with a clear message.
         strip=False,
     )
@@ -80,7 +80,10 @@ class ReplyForm(PageForm):
 class NoteForm(PageForm):
     id_prefix = "note"
     body = forms.CharField(
-        label="Internal note", max_length=MAX_BODY, widget=forms.Textarea(attrs={"rows": 3}), strip=False
+        label="Internal note",
+        max_length=MAX_BODY,
+        widget=forms.Textarea(attrs={"rows": 3, "aria-keyshortcuts": "n"}),
+        strip=False,
     )
 
 

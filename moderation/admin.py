@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from saypro.admin import ReadOnlyAdmin
+from saypro.admin import ReadOnlyAdmin, worded_filter
 
 from .models import Appeal, Case, Decision, Detection, Flag, KeywordRule, Strike
+
+
+def kind_words(kind: str) -> str:
+    return kind.replace("_", " ").capitalize()
 
 
 @admin.register(Case)
 class CaseAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "content_title", "status", "reason", "source", "severity", "created_at")
-    list_filter = ("status", "kind", "reason", "source")
+    list_filter = ("status", worded_filter("kind", "kind", kind_words), "reason", "source")
     search_fields = ("content_title",)
 
 
@@ -38,7 +42,7 @@ class DecisionAdmin(ReadOnlyAdmin):
 @admin.register(Detection)
 class DetectionAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "object_id", "score", "level", "model_version", "ran_at")
-    list_filter = ("kind", "level")
+    list_filter = (worded_filter("kind", "kind", kind_words), "level")
 
 
 @admin.register(Strike)

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 
+from saypro.forms import PageForm
+
 from .models import Channel, Department, KnownIssue, Macro, Priority, Status
 
 BLANK = [("", "Any")]
@@ -33,8 +35,11 @@ class QueueFilterForm(forms.Form):
         return {key: value for key, value in self.cleaned_data.items() if value not in (None, "", False)}
 
 
-class ReplyForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 9}), label="Reply", max_length=20_000)
+class ReplyForm(PageForm):
+    id_prefix = "reply"
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 9, "aria-keyshortcuts": "r"}), label="Reply", max_length=20_000
+    )
     internal = forms.BooleanField(required=False, label="Internal note (not sent to the requester)")
     status = forms.ChoiceField(
         choices=[
@@ -54,7 +59,8 @@ class ReplyForm(forms.Form):
             self.fields["macro"].queryset = macros  # type: ignore[attr-defined]
 
 
-class PropertiesForm(forms.Form):
+class PropertiesForm(PageForm):
+    id_prefix = "properties"
     status = forms.ChoiceField(choices=Status.choices)
     priority = forms.ChoiceField(choices=Priority.choices)
     department = forms.ModelChoiceField(
@@ -65,7 +71,8 @@ class PropertiesForm(forms.Form):
     )
 
 
-class CcForm(forms.Form):
+class CcForm(PageForm):
+    id_prefix = "cc"
     cc = forms.CharField(
         required=False,
         max_length=2600,
@@ -77,11 +84,13 @@ class CcForm(forms.Form):
         return [part for part in self.cleaned_data["cc"].replace(",", "\n").split() if part]
 
 
-class MergeForm(forms.Form):
+class MergeForm(PageForm):
+    id_prefix = "merge"
     into = forms.IntegerField(min_value=1, label="Merge into ticket #")
 
 
-class KnownIssueLinkForm(forms.Form):
+class KnownIssueLinkForm(PageForm):
+    id_prefix = "known-issue"
     known_issue = forms.ModelChoiceField(
         queryset=KnownIssue.objects.exclude(status=KnownIssue.State.WONT_FIX), required=False, empty_label="— none —"
     )

@@ -36,6 +36,25 @@
     });
   }
 
+  // A table wider than its box scrolls sideways: the box becomes a named stop for Tab, so that keyboard users can
+  // scroll it too. Only boxes that do scroll: the others add no stop.
+  function markScrollingTables(root) {
+    root.querySelectorAll(".table-wrap").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        var caption = box.querySelector("caption");
+        var section = box.closest("section, .card");
+        var heading = section ? section.querySelector("h2, h3") : null;
+        box.tabIndex = 0;
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", ((caption || heading || {}).textContent || "Table").trim() + " (scrolls sideways)");
+        box.setAttribute("data-scroll-stop", "");
+      } else if (!scrolls && box.hasAttribute("data-scroll-stop")) {
+        ["tabindex", "role", "aria-label", "data-scroll-stop"].forEach(function (name) { box.removeAttribute(name); });
+      }
+    });
+  }
+
   // A fragment refreshes by fetching its own URL and swapping its contents; a failed fetch keeps the old view.
   function startRefresh(el) {
     var url = el.getAttribute("data-refresh-url");
@@ -53,6 +72,7 @@
           if (html === null || html === undefined) return;
           el.innerHTML = html;
           updateCountdowns(el);
+          markScrollingTables(el);
         })
         .catch(function () {});
     }, seconds * 1000);
@@ -107,6 +127,12 @@
     window.setInterval(function () { updateCountdowns(document); }, 30 * 1000);
     document.querySelectorAll("[data-refresh-url]").forEach(startRefresh);
     document.querySelectorAll("form[data-bulk]").forEach(wireBulkSelection);
+    markScrollingTables(document);
+    var resizing = null;
+    window.addEventListener("resize", function () {
+      window.clearTimeout(resizing);
+      resizing = window.setTimeout(function () { markScrollingTables(document); }, 200);
+    });
   });
 })();
 
@@ -128,11 +154,11 @@
     fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
       .then(function (response) {
         if (response.redirected || response.status >= 500) throw new Error("fallback");
-        return response.text();
+        return response.text().then(function (html) { return { html: html, ok: response.ok }; });
       })
-      .then(function (html) {
-        target.innerHTML = html;
-        target.dispatchEvent(new CustomEvent("saypro:swapped", { bubbles: true }));
+      .then(function (answer) {
+        target.innerHTML = answer.html;
+        target.dispatchEvent(new CustomEvent("saypro:swapped", { bubbles: true, detail: { ok: answer.ok } }));
       })
       .catch(function () { form.submit(); });
   });
@@ -182,10 +208,12 @@
 
   // Keyboard: j / k move through a list's rows, Enter opens the chosen one, / searches the list, ? lists the keys.
   // Keys typed into a field are the writer's, never shortcuts.
+  var NOT_TYPED = ["checkbox", "radio", "button", "submit", "reset", "file"];
   function typing(event) {
     var target = event.target;
-    return target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement ||
-      target instanceof HTMLSelectElement || (target && target.isContentEditable);
+    return (target instanceof HTMLInputElement && NOT_TYPED.indexOf(target.type) < 0) ||
+      target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement ||
+      (target && target.isContentEditable);
   }
   function listRows() {
     return Array.prototype.slice.call(document.querySelectorAll("table.data tbody tr"))
@@ -203,7 +231,12 @@
     if (!overlay || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "Escape" && !overlay.hidden) { overlay.hidden = true; return; }
     if (typing(event)) return;
-    if (event.key === "?") { overlay.hidden = !overlay.hidden; event.preventDefault(); return; }
+    if (event.key === "?") {
+      if (overlay.hidden) listPageShortcuts(overlay);
+      overlay.hidden = !overlay.hidden;
+      event.preventDefault();
+      return;
+    }
     var rows = listRows();
     var current = rows.findIndex(function (row) { return row.classList.contains("is-current"); });
     if ((event.key === "j" || event.key === "k") && rows.length) {
@@ -218,11 +251,214 @@
       var search = document.querySelector("main input[type=search], main input[name=q]") ||
         document.getElementById("topbar-q");
       if (search) { search.focus(); event.preventDefault(); }
+    } else {
+      var action = actionFor(event.key);
+      if (action) { use(action); event.preventDefault(); }
     }
   });
+
+  // A role's main actions carry aria-keyshortcuts="<key>" (approve, reject, claim; reply, note, take, solve; the
+  // decision's actions). In a list, a row's action answers for the chosen row only.
+  function shortcutElements() {
+    return Array.prototype.slice.call(document.querySelectorAll("main [aria-keyshortcuts]")).filter(function (el) {
+      var row = el.closest("table.data tbody tr");
+      return !el.disabled && !el.closest("[hidden]") && (!row || row.classList.contains("is-current"));
+    });
+  }
+  function actionFor(key) {
+    if (key.length !== 1) return null;
+    return shortcutElements().find(function (el) { return el.getAttribute("aria-keyshortcuts") === key; }) || null;
+  }
+  function use(el) {
+    if (el.tagName === "SUMMARY") {
+      // Open the action and put the cursor in its first field (the reason), or on the action itself.
+      el.parentElement.open = true;
+      var field = el.parentElement.querySelector("textarea, select, input[type=text], input:not([type])");
+      (field || el).focus();
+    } else if (el instanceof HTMLInputElement && (el.type === "radio" || el.type === "checkbox")) {
+      if (!el.checked) el.click();
+      el.focus();
+    } else if (el instanceof HTMLTextAreaElement || el instanceof HTMLInputElement || el instanceof HTMLSelectElement) {
+      el.focus();
+    } else {
+      el.click();
+    }
+    var then = el.getAttribute("data-shortcut-focus");
+    if (then && document.querySelector(then)) document.querySelector(then).focus();
+  }
+  function shortcutLabel(el) {
+    if (el.hasAttribute("data-shortcut-label")) return el.getAttribute("data-shortcut-label");
+    var source = el.labels && el.labels.length ? el.labels[0] : el;
+    var copy = source.cloneNode(true);
+    copy.querySelectorAll(".key-hint, input, select, textarea").forEach(function (part) { part.remove(); });
+    return copy.textContent.replace(/\s+/g, " ").trim();
+  }
+  // The overlay lists the action keys of the page as it is now (a ticket's actions change after each in-place post).
+  function listPageShortcuts(overlay) {
+    var list = overlay.querySelector("[data-page-shortcuts]");
+    if (!list) return;
+    list.innerHTML = "";
+    var seen = {};
+    Array.prototype.slice.call(document.querySelectorAll("main [aria-keyshortcuts]")).forEach(function (el) {
+      var key = el.getAttribute("aria-keyshortcuts");
+      if (seen[key] || el.closest("[hidden]")) return;
+      seen[key] = true;
+      var term = document.createElement("dt");
+      var kbd = document.createElement("kbd");
+      kbd.textContent = key;
+      term.appendChild(kbd);
+      var description = document.createElement("dd");
+      description.textContent = shortcutLabel(el) + (el.closest("table.data tbody tr") ? " (the chosen row)" : "");
+      list.appendChild(term);
+      list.appendChild(description);
+    });
+    overlay.querySelector("[data-page-shortcuts-none]").hidden = list.children.length > 0;
+  }
+  // Every action key shows on its control: in the button, or beside the field's label.
+  function showHints(root) {
+    root.querySelectorAll("[aria-keyshortcuts]").forEach(function (el) {
+      var host = el.labels && el.labels.length ? el.labels[0] : el;
+      if (host.querySelector(".key-hint")) return;
+      var hint = document.createElement("kbd");
+      hint.className = "key-hint";
+      hint.setAttribute("aria-hidden", "true");
+      hint.textContent = el.getAttribute("aria-keyshortcuts");
+      host.appendChild(hint);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { showHints(document); });
+  document.addEventListener("saypro:swapped", function (event) { showHints(event.target); });
   document.addEventListener("click", function (event) {
     if (event.target instanceof Element && event.target.closest("[data-close-shortcuts]")) {
       document.getElementById("shortcuts").hidden = true;
     }
+  });
+})();
+
+// Nothing typed is lost: what is typed into a staff form's text fields is kept in this browser (per page the form
+// posts to, per field) and put back when the page opens again after a post that failed (a server error, a lost
+// connection); it is forgotten once a post went through. The server keeps a rejected form's text itself.
+(function () {
+  "use strict";
+
+  var PREFIX = "saypro-draft:";
+  var PENDING = "saypro-draft-pending";
+  var KEEP_DAYS = 7;
+  var store;
+  try {
+    store = window.localStorage;
+    store.setItem(PREFIX + "probe", "1");
+    store.removeItem(PREFIX + "probe");
+  } catch (error) {
+    return; // Storage off (private mode, policy): the page works as before.
+  }
+
+  function draftForm(form) {
+    return form instanceof HTMLFormElement && (form.getAttribute("method") || "").toLowerCase() === "post" &&
+      !form.hasAttribute("data-no-draft") && form.closest("[data-drafts]") !== null;
+  }
+  function keptField(field) {
+    if (!field.name || !field.form || !draftForm(field.form)) return false;
+    if (field instanceof HTMLTextAreaElement) return true;
+    return field instanceof HTMLInputElement && (field.type === "text" || field.type === "email");
+  }
+  // getAttribute, not form.action: a field named "action" (a decision's) would stand in for the property. Forms
+  // that post to one address from one page (a form per row) tell themselves apart with data-draft-key.
+  function keyOf(field) {
+    var action = new URL(field.form.getAttribute("action") || window.location.href, window.location.href);
+    var own = field.form.getAttribute("data-draft-key");
+    return PREFIX + action.pathname + (own ? "@" + own : "") + "#" + field.name;
+  }
+  function fieldsOf(root) {
+    return Array.prototype.slice.call(root.querySelectorAll("textarea, input")).filter(keptField);
+  }
+  function read(key) {
+    try { return JSON.parse(store.getItem(key) || "null"); } catch (error) { return null; }
+  }
+
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!keptField(field)) return;
+    if (field.value.trim()) store.setItem(keyOf(field), JSON.stringify({ text: field.value, at: Date.now() }));
+    else store.removeItem(keyOf(field));
+  });
+
+  // A post is remembered until the page after it says whether it went through.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!draftForm(form)) return;
+    var keys = fieldsOf(form).map(keyOf);
+    if (keys.length) window.sessionStorage.setItem(PENDING, JSON.stringify({ keys: keys, at: Date.now() }));
+  });
+
+  function takePending() {
+    var pending = null;
+    try { pending = JSON.parse(window.sessionStorage.getItem(PENDING) || "null"); } catch (error) { pending = null; }
+    window.sessionStorage.removeItem(PENDING);
+    return pending && Date.now() - pending.at < 10 * 60 * 1000 ? pending : null;
+  }
+  function forget(pending) {
+    if (pending) pending.keys.forEach(function (key) { store.removeItem(key); });
+  }
+  // Went through: a staff page with no error on it that says so, or that the post was redirected to. A server
+  // error page, a sign-in page (the session ended) or a page showing the form's errors keeps the text.
+  function postWentThrough() {
+    if (!document.querySelector("[data-drafts]")) return false;
+    if (document.querySelector(".form-errors, .has-error, .messages .error, .errorlist")) return false;
+    if (document.querySelector(".messages .success")) return true;
+    var navigation = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    return !!navigation && navigation.redirectCount > 0 && (navigation.responseStatus || 200) < 400;
+  }
+
+  function restore(root) {
+    fieldsOf(root).forEach(function (field) {
+      var draft = read(keyOf(field));
+      if (!draft || !draft.text || draft.text === field.value) return;
+      var shown = field.value;
+      field.value = draft.text;
+      var note = document.createElement("p");
+      note.className = "draft-note";
+      note.setAttribute("role", "status");
+      note.setAttribute("data-testid", "draft-restored");
+      note.textContent = "Restored what you typed here before; it has not been sent.";
+      var discard = document.createElement("button");
+      discard.type = "button";
+      discard.className = "btn btn-sm btn-ghost";
+      discard.textContent = "Discard";
+      discard.addEventListener("click", function () {
+        field.value = shown;
+        store.removeItem(keyOf(field));
+        note.remove();
+        field.focus();
+      });
+      note.appendChild(discard);
+      field.insertAdjacentElement("afterend", note);
+      var details = field.closest("details");
+      if (details) details.open = true;
+    });
+  }
+
+  function sweep() {
+    var limit = Date.now() - KEEP_DAYS * 24 * 60 * 60 * 1000;
+    for (var index = store.length - 1; index >= 0; index -= 1) {
+      var key = store.key(index);
+      if (key && key.indexOf(PREFIX) === 0) {
+        var draft = read(key);
+        if (!draft || draft.at < limit) store.removeItem(key);
+      }
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var pending = takePending();
+    if (pending && postWentThrough()) forget(pending);
+    sweep();
+    restore(document);
+  });
+  // A form posted in place: a success answer forgets the text; a refusal comes back with the text in the form.
+  document.addEventListener("saypro:swapped", function (event) {
+    var pending = takePending();
+    if (event.detail && event.detail.ok) forget(pending);
+    restore(event.target);
   });
 })();

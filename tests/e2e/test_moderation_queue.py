@@ -68,13 +68,13 @@ def test_moderator_removes_a_flagged_listing_and_the_reporter_and_the_tile_see_i
     expect(page.get_by_test_id("content")).to_contain_text("Pay a deposit by e-wallet first")
     expect(page.get_by_test_id("flags")).to_contain_text("Asks for a deposit before viewing.")
     expect(page.get_by_test_id("author")).to_contain_text("Unverified")
-    page.get_by_label("Remove", exact=True).check()
+    page.get_by_role("radio", name="Remove", exact=True).check()
     page.get_by_role("button", name="Decide").click()
     expect(page.locator(".errorlist")).to_contain_text(
         ["Choose the rule that was broken.", "Give the reason; the user is told."]
     )
     screenshot(page, "moderation-case-errors")
-    page.get_by_label("Remove", exact=True).check()
+    page.get_by_role("radio", name="Remove", exact=True).check()
     page.get_by_label("Rule broken").select_option("scam")
     page.get_by_label("Reason").fill("Asks for payment up front outside the platform.")
     screenshot(page, "moderation-case-decide")
