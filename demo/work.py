@@ -18,13 +18,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
 
+from accounts import roles
+from accounts.management.commands.ensure_staff import STAFF_LOGINS
+from accounts.models import PENDING_STATUSES, Registration, RegistrationStatus, User
+from demo.core import DemoContext
 from saypro.sla import services as sla
 from saypro.sla.models import Clock, ClockState
-
-from . import roles
-from .demo import DemoContext
-from .management.commands.ensure_staff import STAFF_LOGINS
-from .models import PENDING_STATUSES, Registration, RegistrationStatus, User
 
 M = TypeVar("M", bound=models.Model)
 
