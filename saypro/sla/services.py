@@ -29,6 +29,7 @@ DEFAULT_RISK_PERCENT = 75
 
 __all__ = [
     "SweepResult",
+    "clock_begin",
     "clock_event_handle",
     "clock_events_redispatch",
     "clock_open_for",
@@ -38,8 +39,12 @@ __all__ = [
     "clock_retarget",
     "clock_start",
     "clock_stop",
+    "pause_apply",
+    "resume_apply",
     "sla_sweep",
     "spec_for",
+    "stop_apply",
+    "sweep_apply",
 ]
 
 
