@@ -16,7 +16,8 @@ from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw, ImageFont
 
 PER_CATEGORY = 4
-SIZE = (480, 360)
+# Square, like the staff pages' thumbnails: nothing is cropped away.
+SIZE = (400, 400)
 FOLDER = "listings/demo"
 # Pairs of colours the backgrounds fade between.
 PALETTES = (
@@ -44,8 +45,8 @@ def photo_draw(category_slug: str, number: int) -> bytes:
         shade = tuple(round(a + (b - a) * share) for a, b in zip(top, bottom, strict=True))
         draw.line([(0, y), (width, y)], fill=shade)
     colour = tuple(rng.randrange(30, 200) for _ in range(3))
-    cx, cy = width // 2 + rng.randrange(-60, 61), height // 2 + rng.randrange(-30, 31)
-    w, h = rng.randrange(110, 200), rng.randrange(80, 160)
+    cx, cy = width // 2 + rng.randrange(-40, 41), height // 2 - 20 + rng.randrange(-20, 21)
+    w, h = rng.randrange(150, 240), rng.randrange(110, 190)
     draw.ellipse([cx - w // 2 - 10, cy + h // 2 - 8, cx + w // 2 + 10, cy + h // 2 + 14], fill=(90, 90, 90))
     shape = rng.randrange(3)
     box = [cx - w // 2, cy - h // 2, cx + w // 2, cy + h // 2]
@@ -57,8 +58,8 @@ def photo_draw(category_slug: str, number: int) -> bytes:
         draw.polygon([(cx, cy - h // 2), (cx + w // 2, cy + h // 2), (cx - w // 2, cy + h // 2)], fill=colour)
     font = ImageFont.load_default(size=22)
     caption = f"{category_slug.replace('-', ' ').title()} · photo {number % PER_CATEGORY + 1}"
-    draw.rectangle([0, height - 40, width, height], fill=(255, 255, 255))
-    draw.text((14, height - 33), caption, fill=(30, 30, 30), font=font)
+    draw.rectangle([0, height - 44, width, height], fill=(255, 255, 255))
+    draw.text((width // 2, height - 22), caption, fill=(30, 30, 30), font=font, anchor="mm")
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=80)
     return out.getvalue()

@@ -145,4 +145,4 @@ def test_a_moderator_sees_the_demo_listing_photos_as_real_pictures(as_):
         response = client.get(f"/dashboard/moderation/cases/{case.pk}/images/{index}/")
         assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
         picture = Image.open(BytesIO(b"".join(response.streaming_content)))
-        assert picture.format == "JPEG" and picture.size == (480, 360)
+        assert picture.format == "JPEG" and picture.size == (400, 400)
