@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from saypro.mail import send_template
+from saypro.sla import services as sla
 
 from . import services
 from .models import PhoneCode, Registration, RegistrationStatus
@@ -35,7 +36,7 @@ def send_registration_acknowledgement(registration_id: int) -> None:
     registration = _registration(registration_id)
     if registration is None:
         return
-    clock = services.sla.clock_open_for(metric=services.METRIC, target=registration)
+    clock = sla.clock_open_for(metric=services.METRIC, target=registration)
     deadline = clock.due_at if clock else registration.submitted_at
     user = registration.user
     send_template(
