@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from saypro.api import KeysetPagination
 from saypro.clientip import ScopedRateThrottle, client_ip
 from saypro.permissions import has_perm
+from saypro.sla import services as sla
 
 from . import security, selectors, self_service, services
 from .events import Client, client_of
@@ -110,7 +111,7 @@ class OwnRegistrationSerializer(serializers.ModelSerializer):
         ]
 
     def get_deadline(self, obj: Registration) -> str | None:
-        clock = services.sla.clock_open_for(metric=services.METRIC, target=obj)
+        clock = sla.clock_open_for(metric=services.METRIC, target=obj)
         return clock.due_at.isoformat() if clock and clock.state == "running" else None
 
 

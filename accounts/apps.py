@@ -43,8 +43,6 @@ class AccountsConfig(AppConfig):
         "staff.created": "created the staff login",
         "staff.updated": "updated the staff login",
     }
-    # After the sign-ups (accounts.demo's own phase): what the approved users did with their accounts.
-    demo_phases = ["accounts.demo_activity.activity_phase", "accounts.demo_work.registrations_work_phase"]
 
     def ready(self) -> None:
         _name_two_factor_devices()

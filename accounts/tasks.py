@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from saypro.mail import send_template
+from saypro.sla import services as sla
 
 from . import roles, services
 from .models import PhoneCode, Registration, RegistrationStatus
@@ -36,7 +37,7 @@ def send_registration_acknowledgement(registration_id: int) -> None:
     registration = _registration(registration_id)
     if registration is None:
         return
-    clock = services.sla.clock_open_for(metric=services.METRIC, target=registration)
+    clock = sla.clock_open_for(metric=services.METRIC, target=registration)
     deadline = clock.due_at if clock else registration.submitted_at
     user = registration.user
     send_template(
@@ -212,7 +213,7 @@ def send_registration_escalation(registration_id: int) -> None:
     registration = Registration.objects.select_related("user", "escalated_by").filter(pk=registration_id).first()
     if registration is None or registration.escalated_at is None:
         return
-    clock = services.sla.clock_open_for(metric=services.METRIC, target=registration)
+    clock = sla.clock_open_for(metric=services.METRIC, target=registration)
     send_template(
         to=staff_emails(roles.ADMINISTRATOR),
         kind="registration.escalated",

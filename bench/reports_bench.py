@@ -93,8 +93,9 @@ def main() -> int:
     from django.test import Client
     from django.utils import timezone
 
-    from accounts import demo, roles
+    from accounts import roles
     from accounts.models import User
+    from demo import core as demo
     from reports import periods, rollups, services
     from reports.models import ReportKind
     from saypro.localtime import local_tz

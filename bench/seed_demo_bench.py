@@ -34,6 +34,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--database", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--jobs", type=int, default=None, help="Processes for the domains (default: seed_demo's).")
     parser.add_argument("--keep", action="store_true", help="Keep the scratch database afterwards.")
     return parser.parse_args()
 
@@ -71,12 +72,19 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from accounts import demo
+    from demo import core as demo
 
     try:
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
-        ctx = demo.seed(users=args.users, seed=args.seed, end=args.end, batch_size=args.batch_size, show_progress=True)
+        ctx = demo.seed(
+            users=args.users,
+            seed=args.seed,
+            end=args.end,
+            batch_size=args.batch_size,
+            show_progress=True,
+            jobs=args.jobs,
+        )
         seconds = time.perf_counter() - started
         connection.close()
     finally:
@@ -91,13 +99,16 @@ def main() -> int:
             shutil.rmtree(scratch, ignore_errors=True)
 
     rows = sum(ctx.created.values())
+    # The main process, and the largest of the worker processes that seeded the domains side by side.
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    worker_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"\nseed_demo on {connection.vendor}: {args.users:,} users, batch size {args.batch_size:,}")
     for label, count in sorted(ctx.created.items()):
         print(f"  {label:<28} {count:>10,}")
     print(f"  {'total rows':<28} {rows:>10,}")
     print(
         f"{seconds:.1f} s, {rows / seconds:,.0f} rows/s, {args.users / seconds:,.0f} users/s, peak {peak_mib:,.0f} MiB"
+        f" (largest worker process {worker_mib:,.0f} MiB)"
     )
     return 0
 

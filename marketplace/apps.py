@@ -25,7 +25,6 @@ class MarketplaceConfig(AppConfig):
         "transaction.disputed": "disputed the transaction",
         "transaction.pending": "set the transaction back to pending",
     }
-    demo_phases = ["marketplace.demo.marketplace_phase"]
     role_permissions = {
         # Support agents answer renewal requests (a messaging category) by renewing the listing for the seller.
         roles.SUPPORT_AGENT: ["marketplace.view_listing", "marketplace.renew_listing", "marketplace.view_transaction"],

@@ -54,8 +54,6 @@ class MessagingConfig(AppConfig):
         ],
     }
 
-    demo_phases = ["messaging.demo.messaging_phase", "messaging.demo.messaging_work_phase"]
-
     def ready(self) -> None:
         from accounts.routing import load_register
         from saypro.sla.promises import COUNT, ExtraFigures, Figure, Promise, promise_register

@@ -31,7 +31,6 @@ class ModerationConfig(AppConfig):
     # Moderators decide; support agents neither see nor decide cases, but file an appeal for a user who writes to
     # them (a suspended account cannot sign in); managers see figures; administrators manage the detection
     # keywords and see everything.
-    demo_phases = ["moderation.demo.moderation_phase", "moderation.demo.moderation_work_phase"]
     role_permissions = {
         roles.MODERATOR: [
             "moderation.view_case",

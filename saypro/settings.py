@@ -162,6 +162,8 @@ INSTALLED_APPS = [
     "support",
     "moderation",
     "reports",
+    # The demo-data generator (`manage.py seed_demo`): the top floor, it may use every app and nothing imports it.
+    "demo",
 ]
 
 MIDDLEWARE = [

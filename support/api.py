@@ -34,6 +34,7 @@ from .models import (
     Guidance,
     PointsEntry,
     Priority,
+    Status,
     Ticket,
     TicketAttachment,
     TicketMessage,
@@ -220,7 +221,7 @@ class StaffReplySerializer(serializers.Serializer):
     body = serializers.CharField(max_length=services.BODY_MAX)
     public = serializers.BooleanField(default=True)
     status = serializers.ChoiceField(
-        choices=services.Status.choices, allow_blank=True, default="", required=False, help_text="Empty: unchanged."
+        choices=Status.choices, allow_blank=True, default="", required=False, help_text="Empty: unchanged."
     )
     macro = serializers.IntegerField(required=False, allow_null=True, default=None)
 

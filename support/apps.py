@@ -79,7 +79,6 @@ class SupportConfig(AppConfig):
             "support.view_pointsentry",
         ],
     }
-    demo_phases = ["support.demo.support_phase", "support.demo.support_work_phase"]
 
     def ready(self) -> None:
         from accounts.routing import load_register

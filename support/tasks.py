@@ -8,9 +8,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from saypro.mail import send_template
+from saypro.sla import services as sla
 
 from . import services, triage
-from .models import Survey, SurveyFollowUp, Ticket, TicketMessage
+from .models import FIRST_RESPONSE, Survey, SurveyFollowUp, Ticket, TicketMessage
 
 
 def _ticket(ticket_id: int) -> Ticket | None:
@@ -40,7 +41,7 @@ def send_ticket_acknowledgement(ticket_id: int) -> None:
     ticket = _ticket(ticket_id)
     if ticket is None or not ticket.requester.email:
         return
-    clock = services.sla.clock_open_for(metric=services.FIRST_RESPONSE, target=ticket)
+    clock = sla.clock_open_for(metric=FIRST_RESPONSE, target=ticket)
     send_template(
         to=[ticket.requester.email],
         kind="ticket.acknowledgement",

@@ -29,6 +29,7 @@ DEFAULT_RISK_PERCENT = 75
 
 __all__ = [
     "SweepResult",
+    "clock_begin",
     "clock_event_handle",
     "clock_events_redispatch",
     "clock_open_for",
@@ -38,8 +39,12 @@ __all__ = [
     "clock_retarget",
     "clock_start",
     "clock_stop",
+    "pause_apply",
+    "resume_apply",
     "sla_sweep",
     "spec_for",
+    "stop_apply",
+    "sweep_apply",
 ]
 
 
@@ -95,6 +100,70 @@ def _passed(spec: CalendarSpec, clock: Clock, now: datetime) -> tuple[int | None
     return max(passed, default=None), breach
 
 
+# --- Transitions on a clock in memory: the services below save what these compute, and saypro.sla.replay applies
+# them to write a clock's history in bulk, so the arithmetic exists once.
+
+
+def clock_begin(spec: CalendarSpec, clock: Clock, at: datetime) -> Clock:
+    """A new running clock from `at`: its deadline and first check point."""
+    clock.state = ClockState.RUNNING
+    clock.started_at = at
+    clock.due_at = calendars.add(spec, at, _target_seconds(clock.policy))
+    _schedule(spec, clock)
+    return clock
+
+
+def pause_apply(spec: CalendarSpec, clock: Clock, at: datetime) -> bool:
+    """Pause a running clock; returns whether a deadline passed unrecorded before the pause is recorded now."""
+    # The sweep never looks at a paused clock: a deadline that passed before the pause (the sweep not having
+    # run since) is recorded now, or the breach would be missing from the queue, the compliance figures and
+    # the escalation for as long as the clock stays paused.
+    _, breach = _passed(spec, clock, at)
+    if breach:
+        clock.breached_at = at
+    clock.state = ClockState.PAUSED
+    clock.paused_at = at
+    clock.remaining_seconds = calendars.working_seconds(spec, at, clock.due_at)
+    clock.risk_at = None
+    clock.next_check_at = None
+    return breach
+
+
+def resume_apply(spec: CalendarSpec, clock: Clock, at: datetime) -> None:
+    assert clock.paused_at is not None
+    clock.paused_seconds += max(0.0, (at - clock.paused_at).total_seconds())
+    clock.due_at = calendars.add(spec, at, clock.remaining_seconds or 0.0)
+    clock.state = ClockState.RUNNING
+    clock.paused_at = None
+    clock.remaining_seconds = None
+    # Warn points passed while paused are not possible (time stood still); those not yet warned are scheduled.
+    _schedule(spec, clock)
+
+
+def stop_apply(clock: Clock, at: datetime) -> None:
+    paused = clock.paused_seconds
+    if clock.state == ClockState.PAUSED and clock.paused_at is not None:
+        paused += max(0.0, (at - clock.paused_at).total_seconds())
+    # A paused clock's deadline stands still: it is late only if it was already overdue when it was paused.
+    decided_at = clock.paused_at if clock.state == ClockState.PAUSED and clock.paused_at is not None else at
+    late = clock.breached_at is not None or decided_at > clock.due_at
+    clock.state = ClockState.STOPPED
+    clock.stopped_at = at
+    clock.met = not late
+    clock.paused_seconds = paused
+    clock.paused_at = None
+    clock.elapsed_seconds = max(0.0, (at - clock.started_at).total_seconds() - paused)
+    clock.next_check_at = None
+
+
+def sweep_apply(spec: CalendarSpec, clock: Clock, now: datetime) -> tuple[int | None, bool]:
+    """What one sweep at `now` records on the clock: the warning level reached (if any), and whether it breached."""
+    update, level, breach = _sweep_plan(clock, now, spec)
+    for name, value in update.items():
+        setattr(clock, name, value)
+    return level, breach
+
+
 def _event(clock: Clock, kind: str, at: datetime, **data: Any) -> ClockEvent:
     handled_by_a_task = kind in (ClockEvent.Kind.WARN, ClockEvent.Kind.BREACH)
     event = ClockEvent.objects.create(
@@ -143,17 +212,11 @@ def clock_start(
     policy = policy or _default_policy(metric)
     if policy.metric != metric:
         raise ValueError(f"The policy {policy} measures {policy.metric!r}, not {metric!r}.")
-    spec = spec_for(policy.calendar)
-    clock = Clock(
-        metric=metric,
-        policy=policy,
-        target_type=ContentType.objects.get_for_model(target),
-        target_id=target.pk,
-        state=ClockState.RUNNING,
-        started_at=at,
-        due_at=calendars.add(spec, at, _target_seconds(policy)),
+    clock = clock_begin(
+        spec_for(policy.calendar),
+        Clock(metric=metric, policy=policy, target_type=ContentType.objects.get_for_model(target), target_id=target.pk),
+        at,
     )
-    _schedule(spec, clock)
     try:
         # A savepoint, because two requests may both find no open clock; the database admits one open clock
         # per metric and object, so the second insert fails here and returns the clock the first one opened.
@@ -175,18 +238,7 @@ def clock_pause(*, metric: str, target: models.Model, at: datetime | None = None
     clock = _locked(metric, target)
     if clock is None or clock.state != ClockState.RUNNING:
         return clock
-    spec = spec_for(clock.policy.calendar)
-    # The sweep never looks at a paused clock: a deadline that passed before the pause (the sweep not having
-    # run since) is recorded now, or the breach would be missing from the queue, the compliance figures and
-    # the escalation for as long as the clock stays paused.
-    _, breach = _passed(spec, clock, at)
-    if breach:
-        clock.breached_at = at
-    clock.state = ClockState.PAUSED
-    clock.paused_at = at
-    clock.remaining_seconds = calendars.working_seconds(spec, at, clock.due_at)
-    clock.risk_at = None
-    clock.next_check_at = None
+    breach = pause_apply(spec_for(clock.policy.calendar), clock, at)
     clock.save(update_fields=["state", "paused_at", "remaining_seconds", "risk_at", "next_check_at", "breached_at"])
     if breach:
         _event(clock, ClockEvent.Kind.BREACH, at, due_at=clock.due_at.isoformat())
@@ -200,14 +252,7 @@ def clock_resume(*, metric: str, target: models.Model, at: datetime | None = Non
     clock = _locked(metric, target)
     if clock is None or clock.state != ClockState.PAUSED or clock.paused_at is None:
         return clock
-    spec = spec_for(clock.policy.calendar)
-    clock.paused_seconds += max(0.0, (at - clock.paused_at).total_seconds())
-    clock.due_at = calendars.add(spec, at, clock.remaining_seconds or 0.0)
-    clock.state = ClockState.RUNNING
-    clock.paused_at = None
-    clock.remaining_seconds = None
-    # Warn points passed while paused are not possible (time stood still); those not yet warned are scheduled.
-    _schedule(spec, clock)
+    resume_apply(spec_for(clock.policy.calendar), clock, at)
     clock.save(
         update_fields=[
             "paused_seconds",
@@ -230,19 +275,7 @@ def clock_stop(*, metric: str, target: models.Model, at: datetime | None = None)
     clock = _locked(metric, target)
     if clock is None:
         return None
-    paused = clock.paused_seconds
-    if clock.state == ClockState.PAUSED and clock.paused_at is not None:
-        paused += max(0.0, (at - clock.paused_at).total_seconds())
-    # A paused clock's deadline stands still: it is late only if it was already overdue when it was paused.
-    decided_at = clock.paused_at if clock.state == ClockState.PAUSED and clock.paused_at is not None else at
-    late = clock.breached_at is not None or decided_at > clock.due_at
-    clock.state = ClockState.STOPPED
-    clock.stopped_at = at
-    clock.met = not late
-    clock.paused_seconds = paused
-    clock.paused_at = None
-    clock.elapsed_seconds = max(0.0, (at - clock.started_at).total_seconds() - paused)
-    clock.next_check_at = None
+    stop_apply(clock, at)
     clock.save(
         update_fields=["state", "stopped_at", "met", "paused_seconds", "paused_at", "elapsed_seconds", "next_check_at"]
     )

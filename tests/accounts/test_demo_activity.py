@@ -7,17 +7,18 @@ from datetime import date
 import pytest
 from django.db.models import Count, F
 
-from accounts import demo, metrics
+from accounts import metrics
 from accounts.models import AccountSession, ActivityDay
+from demo import core as demo
 
 END = date(2025, 7, 1)
-PHASES = [demo.ACCOUNTS_PHASE, "accounts.demo_activity.activity_phase"]
+PHASES = [demo.SIGNUPS, "demo.activity.activity_phase"]
 
 
 @pytest.mark.django_db
 def test_a_seeded_quarter_fills_every_account_report_section(settings):
     settings.DEMO_MODE = True
-    ctx = demo.seed(users=600, seed=5, end=END, phases=PHASES)
+    ctx = demo.seed(users=1000, seed=5, end=END, phases=PHASES)
     start, end = ctx.period.start, ctx.period.end
 
     active = metrics.active_users(start=start, end=end)

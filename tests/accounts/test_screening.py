@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import BlockRule, RegistrationSignal, RegistrationStatus
 from accounts.screening import WEIGHTS
+from saypro.errors import InvalidInput
 from tests.accounts.helpers import submitted
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +97,7 @@ def test_expired_or_inactive_block_rules_are_ignored(reviewer):
 
 
 def test_block_rule_input_is_validated(reviewer):
-    with pytest.raises(services.InvalidInput) as caught:
+    with pytest.raises(InvalidInput) as caught:
         services.block_rule_create(kind=BlockRule.Kind.IP_RANGE, value="not-a-range", reason="", by=reviewer)
     assert set(caught.value.fields) == {"value", "reason"}
 

@@ -17,7 +17,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts import services as accounts
-from accounts.models import PhoneCode
+from accounts.models import PhoneCode, Registration
 from messaging import services as messaging
 from messaging.models import Conversation, Message, MessageKind
 from moderation import services as moderation
@@ -90,7 +90,7 @@ def _resolved(world: World, fresh: dict[str, Any]) -> int:
 
 
 def _phone_code(world: World, fresh: dict[str, Any]) -> int:
-    registration = accounts.Registration.objects.get(pk=fresh["registration"])
+    registration = Registration.objects.get(pk=fresh["registration"])
     accounts.phone_code_send(registration=registration)
     return PhoneCode.objects.filter(registration=registration).latest("pk").pk
 
@@ -111,7 +111,7 @@ CASES: dict[str, Case] = {
     "accounts.tasks.deliver_phone_code": lambda w, f: [_phone_code(w, f)],
     "accounts.tasks.send_registration_decision": lambda w, f: [
         accounts.registration_approve(
-            registration=accounts.Registration.objects.get(pk=w.ids["registration"]), by=w.people["reviewer"]
+            registration=Registration.objects.get(pk=w.ids["registration"]), by=w.people["reviewer"]
         ).pk
     ],
     "accounts.tasks.send_registration_info_request": lambda w, f: [f["informed"], timezone.now().isoformat()],

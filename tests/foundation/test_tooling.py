@@ -277,7 +277,7 @@ def test_make_lint_checks_the_import_layers():
 
 def test_an_import_across_the_layers_breaks_a_contract(tmp_path):
     """A copy of the project with accounts importing messaging: lint-imports names the broken contract."""
-    for package in ("saypro", "accounts", "marketplace", "messaging", "support", "moderation", "reports"):
+    for package in ("saypro", "accounts", "marketplace", "messaging", "support", "moderation", "reports", "demo"):
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     lint_imports = Path(sys.executable).parent / "lint-imports"
@@ -290,3 +290,11 @@ def test_an_import_across_the_layers_breaks_a_contract(tmp_path):
     assert broken.returncode != 0
     assert "Accounts import no other app BROKEN" in broken.stdout
     assert "accounts.shortcut -> messaging" in broken.stdout
+
+    # The demo may use every app, but no app may use the demo.
+    (tmp_path / "accounts" / "shortcut.py").unlink()
+    (tmp_path / "support" / "samples.py").write_text("from demo import core  # noqa\n")
+    broken = subprocess.run([lint_imports], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert broken.returncode != 0
+    assert "Nothing imports demo (the demo data generator may use every app) BROKEN" in broken.stdout
+    assert "support.samples -> demo" in broken.stdout

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from accounts import demo
+from demo import core as demo
+from demo.messaging import Simulator, agents_ensure
 from messaging import selectors
-from messaging.demo import Simulator, agents_ensure
 from messaging.models import Category, Conversation, Initiator, Message, MessageKind, Status
 from saypro.sla.models import Clock, ClockState
 from tests.messaging.conftest import flush_committed_data
@@ -21,7 +21,7 @@ END = date(2025, 7, 1)
 def seeded(django_db_setup, django_db_blocker):
     """One seeded quarter shared by the tests of this module (seeding is the slow part)."""
     with django_db_blocker.unblock():
-        ctx = demo.seed(users=3000, seed=5, end=END, phases=[demo.ACCOUNTS_PHASE, "messaging.demo.messaging_phase"])
+        ctx = demo.seed(users=3000, seed=5, end=END, phases=[demo.SIGNUPS, "demo.messaging.messaging_phase"])
         yield ctx
         flush_committed_data()
 
@@ -80,7 +80,7 @@ def test_unresolved_complaints_past_48_hours_are_escalated(seeded):
 def test_the_same_seed_gives_the_same_conversations(seeded):
     runs = []
     for _ in range(2):
-        seeded.rng = random.Random("5:messaging.demo.messaging_phase")
+        seeded.rng = random.Random("5:demo.messaging.messaging_phase")
         scripts = Simulator(seeded, agents=agents_ensure()).run(60, 6)
         runs.append([(s.started_at, s.category, s.status, len(s.messages)) for s in scripts])
     assert len(runs[0]) > 50 and runs[0] == runs[1]

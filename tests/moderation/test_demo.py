@@ -7,14 +7,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from accounts import demo
+from demo import core as demo
 from marketplace.models import Listing, ListingStatus, Transaction
 from moderation.models import Action, Appeal, Case, CaseStatus, Decision, Detection, Fingerprint, Flag, Strike
 from saypro.sla.models import Clock
 
 pytestmark = pytest.mark.django_db
 
-PHASES = [demo.ACCOUNTS_PHASE, "marketplace.demo.marketplace_phase", "moderation.demo.moderation_phase"]
+PHASES = [demo.SIGNUPS, "demo.marketplace.marketplace_phase", "demo.moderation.moderation_phase"]
 END = date(2025, 7, 1)
 
 
@@ -99,8 +99,8 @@ def test_the_near_duplicate_replay_compares_at_most_as_many_texts_as_the_live_lo
     from datetime import datetime
     from types import SimpleNamespace
 
+    from demo.moderation import ModerationSimulator
     from moderation import fingerprints
-    from moderation.demo import ModerationSimulator
 
     monkeypatch.setattr(fingerprints, "MAX_CANDIDATES", 5)
     compared: list[list[int]] = []
@@ -124,3 +124,25 @@ def test_the_near_duplicate_replay_compares_at_most_as_many_texts_as_the_live_lo
     # The five newest earlier listings, each once although it shares every band.
     assert [id(other) for other in compared] == [id(sim.signatures[index]) for index in (18, 17, 16, 15, 14)]
     assert [(f.code, f.detail) for f in findings] == [("duplicate", "100% like another user's listing")]
+
+
+def test_a_moderator_sees_the_demo_listing_photos_as_real_pictures(as_):
+    from io import BytesIO
+
+    from PIL import Image
+
+    seed(users=400)
+    case = Case.objects.filter(kind="listing").order_by("pk").first()
+    assert case is not None
+    listing = Listing.objects.get(pk=case.object_id)
+    client = as_("moderator")
+
+    page = client.get(f"/dashboard/moderation/cases/{case.pk}/")
+    assert page.status_code == 200
+    assert f'src="/dashboard/moderation/cases/{case.pk}/images/1/"' in page.content.decode()
+    for index, key in enumerate(listing.images):
+        assert key.startswith("listings/demo/")
+        response = client.get(f"/dashboard/moderation/cases/{case.pk}/images/{index}/")
+        assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+        picture = Image.open(BytesIO(b"".join(response.streaming_content)))
+        assert picture.format == "JPEG" and picture.size == (400, 400)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from accounts import demo
+from demo import core as demo
 from saypro.sla.models import Clock, ClockState
 from support import metrics
 from support.models import (
@@ -29,7 +29,7 @@ END = date(2025, 7, 1)
 
 @pytest.fixture
 def seeded(db):
-    return demo.seed(users=2500, seed=5, end=END, phases=[demo.ACCOUNTS_PHASE, "support.demo.support_phase"])
+    return demo.seed(users=2500, seed=5, end=END, phases=[demo.SIGNUPS, "demo.support.support_phase"])
 
 
 def test_the_quarter_meets_the_promises_with_a_realistic_tail(seeded):

@@ -7,18 +7,20 @@ scores open automatic cases (high ones hide the listing); users flag what they m
 then a legitimate listing, sometimes in a burst from new accounts. Moderators on shifts decide most cases within
 the 12 hours, some late after a night or a backlog; removals strike the author, suspend or ban repeat scammers;
 some authors appeal and a different moderator decides. Reposts of removed scams are held for review. Clocks are
-replayed with accounts.demo.clock_simulate. The spam classifier is then retrained with the quarter's decisions.
+replayed with saypro.sla.replay. The spam classifier is then retrained with the quarter's decisions.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
+from array import array
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import cast
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
@@ -28,19 +30,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import roles
-from accounts.demo import DemoContext, DemoUser, Weighted, clock_simulate
 from accounts.models import AccountEvent, AccountStatus, User
-from marketplace.demo import DemoListing, plan_for
+from demo.core import DemoContext, DemoUser, Weighted
+from demo.marketplace import DemoListing, plan_for
 from marketplace.models import Listing, ListingStatus
-from saypro.audit.models import AuditEntry
-from saypro.errors import InvalidInput
-from saypro.ml import services as ml
-from saypro.ml.models import TextModel
-from saypro.sla.models import Clock, ClockEvent, Policy
-from saypro.sla.services import spec_for
-
-from . import detection, fingerprints
-from .models import (
+from moderation import detection, fingerprints
+from moderation.models import (
     APPEAL_METRIC,
     Action,
     Appeal,
@@ -57,8 +52,8 @@ from .models import (
     Source,
     Strike,
 )
-from .registry import Finding
-from .services import (
+from moderation.registry import Finding
+from moderation.services import (
     APPEAL_WINDOW,
     AUTOMATIC_FLAG_WEIGHT,
     GRAVITY,
@@ -68,7 +63,14 @@ from .services import (
     SUSPENSION,
     text_digest,
 )
-from .spam import MODEL_NAME, spam_model_train, training_csv
+from moderation.spam import MODEL_NAME, spam_model_train, training_csv
+from saypro.audit.models import AuditEntry
+from saypro.errors import InvalidInput
+from saypro.ml import services as ml
+from saypro.ml.models import TextModel
+from saypro.sla.models import Policy
+from saypro.sla.replay import clock_replay
+from saypro.sla.services import spec_for
 
 logger = logging.getLogger(__name__)
 Code = DetectionSignal.Code
@@ -134,7 +136,7 @@ NIGHT_ENDS = time(6)
 NEW_ACCOUNT = timedelta(days=7)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class DemoFlag:
     at: datetime
     source: str
@@ -146,7 +148,7 @@ class DemoFlag:
     detection: int | None = None  # index into the phase's detections
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class DemoCase:
     listing: DemoListing
     opened_at: datetime
@@ -169,7 +171,7 @@ class DemoCase:
         return bool(self.listing.scheme)
 
 
-@dataclass
+@dataclass(slots=True)
 class DemoDetection:
     listing: DemoListing
     score: int
@@ -225,7 +227,8 @@ class ModerationSimulator:
         self.reporter_times = [u.decided_at for u in self.reporters]
         self.detections: list[DemoDetection] = []
         self.cases: list[DemoCase] = []
-        self.signatures: list[list[int] | None] = []
+        # As machine integers: a list of Python ints costs four times as much, for every listing of the quarter.
+        self.signatures: list[array[int] | None] = []
         days = ctx.period.days
         self.backlog = {self.rng.randrange(days // 4, days - 2) for _ in range(BACKLOG_DAYS)}
 
@@ -240,8 +243,7 @@ class ModerationSimulator:
     def detect_all(self, progress: Callable[[], object]) -> None:
         """Run the product's rules on every listing, in the order they were posted."""
         rules = list(KeywordRule.objects.filter(is_active=True))
-        texts = [listing.text for listing in self.listings]
-        probabilities: Sequence[float | None] = [None] * len(texts)
+        probabilities: list[float | None] = [None] * len(self.listings)
         version = None
         review_at, hide_at = detection.spam_thresholds({})
         loaded = _spam_model()
@@ -249,19 +251,22 @@ class ModerationSimulator:
             model, version = loaded.pipeline, loaded.version
             review_at, hide_at = detection.spam_thresholds(loaded.thresholds)
             spam_column = list(model.classes_).index("spam")
-            probabilities = [float(row[spam_column]) for row in model.predict_proba(texts)]
+            # In batches: one matrix of every listing's features would be the phase's largest object.
+            probabilities = []
+            for batch in self.ctx.batches(listing.text for listing in self.listings):
+                probabilities.extend(float(row[spam_column]) for row in model.predict_proba(batch))
         medians = self.medians()
         buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
         posts: dict[int, list[datetime]] = defaultdict(list)
         joined = {u.pk: u.joined_at for u in self.ctx.users}
         for index, listing in enumerate(self.listings):
             progress()
-            text = texts[index]
+            text = listing.text
             findings = detection.keyword_findings(text, rules) + detection.link_findings(text)
             findings += detection.phone_findings(text, listing.seller.country)
             findings += self.price_findings(listing, medians)
             signature = fingerprints.signature(text)
-            self.signatures.append(signature)
+            self.signatures.append(array("q", signature) if signature is not None else None)
             findings += self.duplicate_findings(index, signature, buckets)
             posts[listing.seller.pk].append(listing.created_at)
             recent = [at for at in posts[listing.seller.pk] if at > listing.created_at - detection.VELOCITY_WINDOW]
@@ -340,7 +345,7 @@ class ModerationSimulator:
                 if other_signature is None or other in compared:
                     continue
                 compared.add(other)
-                share = fingerprints.similarity(signature, other_signature)
+                share = fingerprints.similarity(signature, cast(list[int], other_signature))
                 if share >= fingerprints.MIN_SIMILARITY and (best is None or share > best[0]):
                     best = (share, other)
         for band, value in enumerate(band_values):
@@ -581,11 +586,13 @@ class _Writer:
             object_id=listing.pk,
             kind="listing",
             author_id=listing.seller.pk,
-            signature=signature or [],
+            signature=list(signature) if signature is not None else [],
             created_at=listing.created_at,
             removed_at=removal.at if removal is not None else None,
             removal=removal,
-            **{f"band{band}": value for band, value in enumerate(fingerprints.bands(signature))},
+            **{
+                f"band{band}": value for band, value in enumerate(fingerprints.bands(cast(list[int] | None, signature)))
+            },
         )
 
     def cases(self, detection_ids: dict[int, int]) -> None:
@@ -651,34 +658,22 @@ class _Writer:
             ["case"],
             batch_size=ctx.batch_size,
         )
-        clocked = [
-            (
-                row,
-                clock_simulate(
-                    policy=self.policy,
-                    spec=self.spec,
-                    started_at=c.opened_at,
-                    as_of=end,
-                    rng=self.sim.rng,
-                    stopped_at=c.decided_at,
-                ),
-            )
-            for c, row in zip(batch, case_rows, strict=True)
-        ]
-        clocks = ctx.insert(
-            Clock,
+        ctx.insert_clocks(
             [
-                Clock(metric=METRIC, policy=self.policy, target_type=self.case_type, target_id=row.pk, **s.fields)
-                for row, s in clocked
-            ],
-        )
-        ctx.insert(
-            ClockEvent,
-            [
-                ClockEvent(clock=clock, kind=kind, at=at, data=data, handled_at=handled)
-                for (_, simulated), clock in zip(clocked, clocks, strict=True)
-                for kind, at, data, handled in simulated.events
-            ],
+                (
+                    clock_replay(
+                        policy=self.policy,
+                        spec=self.spec,
+                        started_at=c.opened_at,
+                        as_of=end,
+                        rng=self.sim.rng,
+                        stopped_at=c.decided_at,
+                    ),
+                    self.case_type,
+                    row.pk,
+                )
+                for c, row in zip(batch, case_rows, strict=True)
+            ]
         )
         strikes = [
             Strike(
@@ -725,40 +720,22 @@ class _Writer:
 
     def appeal_clocks(self, appeals: list[Appeal], end: datetime) -> None:
         """Each appeal's decision clock, as filing and deciding it through the services would have left it."""
-        clocked = [
-            (
-                appeal,
-                clock_simulate(
-                    policy=self.appeal_policy,
-                    spec=self.appeal_spec,
-                    started_at=appeal.created_at,
-                    as_of=end,
-                    rng=self.sim.rng,
-                    stopped_at=appeal.decided_at,
-                ),
-            )
-            for appeal in appeals
-        ]
-        clocks = self.ctx.insert(
-            Clock,
+        self.ctx.insert_clocks(
             [
-                Clock(
-                    metric=APPEAL_METRIC,
-                    policy=self.appeal_policy,
-                    target_type=self.appeal_type,
-                    target_id=appeal.pk,
-                    **simulated.fields,
+                (
+                    clock_replay(
+                        policy=self.appeal_policy,
+                        spec=self.appeal_spec,
+                        started_at=appeal.created_at,
+                        as_of=end,
+                        rng=self.sim.rng,
+                        stopped_at=appeal.decided_at,
+                    ),
+                    self.appeal_type,
+                    appeal.pk,
                 )
-                for appeal, simulated in clocked
-            ],
-        )
-        self.ctx.insert(
-            ClockEvent,
-            [
-                ClockEvent(clock=clock, kind=kind, at=at, data=data, handled_at=handled)
-                for (_, simulated), clock in zip(clocked, clocks, strict=True)
-                for kind, at, data, handled in simulated.events
-            ],
+                for appeal in appeals
+            ]
         )
 
     def case_row(self, c: DemoCase) -> Case:
@@ -894,7 +871,6 @@ def moderation_phase(ctx: DemoContext) -> None:
         return
     with transaction.atomic():
         moderators = moderators_ensure()
-    ctx.staff[roles.MODERATOR] = moderators
     policy = Policy.objects.select_related("calendar").get(metric=METRIC, is_default=True)
     sim = ModerationSimulator(ctx, plan.listings, moderators)
     with ctx.bar(total=len(plan.listings), desc="moderation: detection replay", unit="listings") as bar:
@@ -921,7 +897,7 @@ WORK_REPORTS = (
 
 
 def _appealable() -> QuerySet[Decision]:
-    from .models import REMOVING_ACTIONS
+    from moderation.models import REMOVING_ACTIONS
 
     return Decision.objects.filter(
         action__in=REMOVING_ACTIONS,
@@ -933,12 +909,11 @@ def _appealable() -> QuerySet[Decision]:
 
 
 def moderation_work_phase(ctx: DemoContext) -> None:
-    """The demo moderator's queue (accounts.demo_work): users reported a few live listings this morning, so the
+    """The demo moderator's queue (demo.work): users reported a few live listings this morning, so the
     queue has open cases past due, at risk and new, and an author appealed a recent removal."""
-    from accounts.demo_work import demo_login, live_now, place
     from accounts.models import RegistrationStatus
-
-    from .services import appeal_file, case_decide, flag_create
+    from demo.work import demo_login, live_now, place
+    from moderation.services import appeal_file, case_decide, flag_create
 
     now = live_now(ctx)
     if now is None:

@@ -20,10 +20,9 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from . import roles
-from .demo import COUNTRIES, HOUR_WEIGHTS, USER_AGENTS, WEEKDAY_WEIGHTS, DemoContext, DemoUser
-from .events import describe_device, identifier_of
-from .models import (
+from accounts import roles
+from accounts.events import describe_device, identifier_of
+from accounts.models import (
     AccountEvent,
     AccountPreferences,
     AccountSession,
@@ -36,6 +35,8 @@ from .models import (
     RegistrationStatus,
     User,
 )
+from demo.accounts import COUNTRIES, HOUR_WEIGHTS, USER_AGENTS, WEEKDAY_WEIGHTS
+from demo.core import DemoContext, DemoUser
 
 Kind = AccountEvent.Kind
 COUNTRY_BY_CODE = {country.code: country for country in COUNTRIES}

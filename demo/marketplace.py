@@ -10,18 +10,19 @@ and decisions over the same listings: it reads the plan this phase leaves in `pl
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
 
-from accounts.demo import HOUR_WEIGHTS, WEEKDAY_WEIGHTS, DemoContext, DemoUser, Weighted
 from accounts.models import RegistrationStatus
-
-from .models import Category, Listing, ListingStatus, Transaction, TransactionStatus
-from .services import LISTING_DURATION, RENEWAL_WINDOW
+from demo.accounts import HOUR_WEIGHTS, WEEKDAY_WEIGHTS
+from demo.core import DemoContext, DemoUser, Weighted
+from demo.photos import photo_key, photos_ensure
+from marketplace.models import Category, Listing, ListingStatus, Transaction, TransactionStatus
+from marketplace.services import LISTING_DURATION, RENEWAL_WINDOW
 
 LISTINGS_PER_USER = 0.55
 SALE_SHARE = 0.3
@@ -338,7 +339,7 @@ PROHIBITED_TEXTS = (
 )
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class DemoListing:
     seller: DemoUser
     scheme: str
@@ -538,7 +539,8 @@ def listing_row(listing: DemoListing, categories: dict[str, int], end: datetime)
         currency=listing.currency,
         category_id=categories[listing.category_slug],
         region=listing.region,
-        images=[f"listings/{listing.seller.pk}/{int(listing.created_at.timestamp())}-{i}.jpg" for i in range(2)],
+        # Two of the category's demo pictures (demo.photos), chosen by the moment it was posted.
+        images=[photo_key(listing.category_slug, int(listing.created_at.timestamp()) + i) for i in range(2)],
         status=status,
         status_reason=listing.status_reason,
         status_changed_at=changed,
@@ -550,10 +552,9 @@ def listing_row(listing: DemoListing, categories: dict[str, int], end: datetime)
     )
 
 
-def _transactions(ctx: DemoContext, listings: Sequence[DemoListing], buyers: list[DemoUser]) -> list[Transaction]:
+def _transactions(ctx: DemoContext, listings: Sequence[DemoListing], buyers: list[DemoUser]) -> Iterator[Transaction]:
     """Sales of ordinary listings: paid within hours, completed within days; a few disputed or refunded."""
     rng, end = ctx.rng, ctx.period.end
-    rows = []
     for listing in listings:
         if listing.scheme or rng.random() > SALE_SHARE:
             continue
@@ -593,8 +594,7 @@ def _transactions(ctx: DemoContext, listings: Sequence[DemoListing], buyers: lis
         elif paid < end and rng.random() < 0.5:
             row.status, row.refunded_at, row.updated_at = TransactionStatus.REFUNDED, paid, paid
             row.note = "Payment not completed: cancelled."
-        rows.append(row)
-    return rows
+        yield row
 
 
 def marketplace_phase(ctx: DemoContext) -> None:
@@ -607,6 +607,7 @@ def marketplace_phase(ctx: DemoContext) -> None:
         User.objects.filter(pk__in=[u.pk for u in simulator.sellers]).exclude(region="").values_list("pk", "region")
     )
     categories = dict(Category.objects.values_list("slug", "pk"))
+    ctx.created["demo photos"] += photos_ensure(CATALOGUE)
     with ctx.bar(total=1, desc="marketplace: plan", unit="quarters") as bar:
         listings = simulator.run()
         bar.update()
@@ -620,7 +621,6 @@ def marketplace_phase(ctx: DemoContext) -> None:
             for listing, row in zip(batch, rows, strict=True):
                 listing.pk = row.pk
             bar.update(len(batch))
-    deals = _transactions(ctx, listings, simulator.sellers)
-    for batch in ctx.batches(deals):
+    for deals in ctx.batches(_transactions(ctx, listings, simulator.sellers)):
         with transaction.atomic():
-            ctx.insert(Transaction, list(batch))
+            ctx.insert(Transaction, deals)

@@ -4,8 +4,8 @@ Users write in (about 20 conversations per 100 users a quarter, growing through 
 evening), the team writes out (ad status, policy enforcement). Categories follow the target mix, the team
 answers mostly within 24 hours with some breaches at busy times, users answer or fall silent. Each conversation's
 history is replayed through the same rules as messaging.services (waits for an answer, pauses while waiting on
-the user, reopening), and its clocks are written as the SLA kernel would have run them (accounts.demo.
-clock_simulate), so the inbox, the compliance tiles and the volume figures all agree.
+the user, reopening), and its clocks are written as the SLA kernel would have run them (saypro.sla.
+replay), so the inbox, the compliance tiles and the volume figures all agree.
 """
 
 from __future__ import annotations
@@ -23,15 +23,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 from accounts import roles
-from accounts.demo import DemoContext, DemoUser, Weighted, clock_simulate
 from accounts.models import AgentProfile, RegistrationStatus, User
-from saypro.audit.models import AuditEntry
-from saypro.sla import services as sla
-from saypro.sla.calendars import CalendarSpec
-from saypro.sla.models import Clock, ClockEvent, Policy
-from saypro.sla.services import spec_for
-
-from .models import (
+from demo.core import DemoContext, DemoUser, Weighted
+from messaging.models import (
     Category,
     CategoryLabel,
     CategorySource,
@@ -44,7 +38,13 @@ from .models import (
     Team,
     TeamMembership,
 )
-from .services import CATEGORY_TEAMS, ESCALATING_CATEGORIES, FIRST_RESPONSE, RESOLUTION, acknowledgement_text
+from messaging.services import CATEGORY_TEAMS, ESCALATING_CATEGORIES, FIRST_RESPONSE, RESOLUTION, acknowledgement_text
+from saypro.audit.models import AuditEntry
+from saypro.sla import services as sla
+from saypro.sla.calendars import CalendarSpec
+from saypro.sla.models import Policy
+from saypro.sla.replay import Replayed, clock_replay
+from saypro.sla.services import spec_for
 
 CONVERSATIONS_PER_USER = 0.2
 OUTBOUND_SHARE = 0.12
@@ -188,7 +188,7 @@ ANSWERS = (
 USER_FOLLOW_UPS = ("Thanks, that worked.", "It is ad number {n}.", "Still not working, sorry.", "Here it is: {n}.")
 
 
-@dataclass
+@dataclass(slots=True)
 class Script:
     """One simulated conversation: who wrote when, and what the replay made of it by the end of the period."""
 
@@ -214,7 +214,7 @@ class Script:
     source: str = CategorySource.MODEL
     confidence: float | None = None
     region: str = ""
-    clocks: list[tuple[Any, str, Policy]] = field(default_factory=list)
+    clocks: list[tuple[Replayed, str, Policy]] = field(default_factory=list)
     labelled_at: datetime | None = None
 
 
@@ -456,18 +456,16 @@ def agents_ensure() -> dict[str, list[User]]:
 def messaging_phase(ctx: DemoContext) -> None:
     with transaction.atomic():
         agents = agents_ensure()
-    ctx.staff.setdefault(roles.SUPPORT_AGENT, []).extend(
-        user for user in {u.pk: u for team in agents.values() for u in team}.values()
-    )
     inbound = round(ctx.user_count * CONVERSATIONS_PER_USER)
     scripts = Simulator(ctx, agents=agents).run(inbound, round(inbound * OUTBOUND_SHARE))
     writer = _Writer(ctx)
-    # Drawn conversation by conversation before batching, so the data does not depend on the batch size.
-    for script in scripts:
-        script.clocks = writer.clocks(script, ctx.rng)
-        script.labelled_at = script.started_at + timedelta(minutes=ctx.rng.uniform(5, 90))
     with ctx.bar(total=len(scripts), desc="messaging: write", unit="conv") as bar:
-        for batch in ctx.batches(scripts):
+        for batch in ctx.drain(scripts):
+            # Drawn conversation by conversation in time order, so the data does not depend on the batch size;
+            # replayed batch by batch, and let go once written, so a quarter's histories are never held at once.
+            for script in batch:
+                script.clocks = writer.clocks(script, ctx.rng)
+                script.labelled_at = script.started_at + timedelta(minutes=ctx.rng.uniform(5, 90))
             with transaction.atomic():
                 writer.write(batch)
             bar.update(len(batch))
@@ -519,12 +517,12 @@ class _Writer:
             staff_read_at=last,
         )
 
-    def clocks(self, s: Script, rng: random.Random) -> list[tuple[Any, str, Policy]]:
+    def clocks(self, s: Script, rng: random.Random) -> list[tuple[Replayed, str, Policy]]:
         end = self.ctx.period.end
-        clocks: list[tuple[Any, str, Policy]] = []
+        clocks: list[tuple[Replayed, str, Policy]] = []
         for start, stop in s.waits:
             assert start is not None
-            simulated = clock_simulate(
+            simulated = clock_replay(
                 policy=self.first_policy,
                 spec=self.spec(self.first_policy),
                 started_at=start,
@@ -535,7 +533,7 @@ class _Writer:
             clocks.append((simulated, FIRST_RESPONSE, self.first_policy))
         policy = self.policies[s.category]
         for cycle in s.cycles:
-            simulated = clock_simulate(
+            simulated = clock_replay(
                 policy=policy,
                 spec=self.spec(policy),
                 started_at=cycle["start"],
@@ -545,7 +543,7 @@ class _Writer:
                 stopped_at=cycle["stop"],
             )
             clocks.append((simulated, RESOLUTION, policy))
-            breached = simulated.fields["breached_at"]
+            breached = simulated.breached_at
             if breached is not None and s.category in ESCALATING_CATEGORIES and s.escalated_at is None:
                 # The resolution clock's breach handler escalates an unresolved complaint or policy report.
                 s.escalated_at = breached + timedelta(seconds=rng.uniform(1, 5))
@@ -580,27 +578,12 @@ class _Writer:
                 for at, kind, author, body in s.messages
             ],
         )
-        clocks = [
-            (simulated, c, metric, policy)
-            for c, per_conversation in zip(conversations, simulated_clocks, strict=True)
-            for simulated, metric, policy in per_conversation
-        ]
-        rows = ctx.insert(
-            Clock,
+        ctx.insert_clocks(
             [
-                Clock(
-                    metric=metric, policy=policy, target_type=self.conversation_type, target_id=c.pk, **simulated.fields
-                )
-                for simulated, c, metric, policy in clocks
-            ],
-        )
-        ctx.insert(
-            ClockEvent,
-            [
-                ClockEvent(clock=row, kind=kind, at=at, data=data, handled_at=handled_at)
-                for (simulated, _, _, _), row in zip(clocks, rows, strict=True)
-                for kind, at, data, handled_at in simulated.events
-            ],
+                (replayed, self.conversation_type, c.pk)
+                for c, per_conversation in zip(conversations, simulated_clocks, strict=True)
+                for replayed, _, _ in per_conversation
+            ]
         )
         ctx.insert(
             CategoryLabel,
@@ -635,9 +618,9 @@ class _Writer:
 
 
 def messaging_work_phase(ctx: DemoContext) -> None:
-    """The demo agent's inbox (accounts.demo_work): conversations of their own, waiting and new, and unassigned
+    """The demo agent's inbox (demo.work): conversations of their own, waiting and new, and unassigned
     ones, with first answers past due, at risk and just arrived."""
-    from accounts.demo_work import demo_login, live_now, place
+    from demo.work import demo_login, live_now, place
 
     now = live_now(ctx)
     if now is None:
@@ -669,7 +652,7 @@ def _morning_messages(ctx: DemoContext, *, now: datetime, count: int) -> None:
     """New messages that arrived since the quarter ended, written as conversation_start would (the rows and both
     clocks, started at `now`; place() moves the clocks back), without queuing the triage and routing tasks:
     routing them to an agent later would empty the unassigned view the demo means to show."""
-    from .services import resolution_policy
+    from messaging.services import resolution_policy
 
     senders = [u for u in ctx.users if u.status == RegistrationStatus.APPROVED][-count * 3 :: 3] if count else []
     for index, user in enumerate(senders):

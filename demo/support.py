@@ -3,7 +3,7 @@
 Approved marketplace users file tickets over web, e-mail, chat, social, the app's "Report an issue" and converted
 conversations, on a daily rhythm; triage (rules, the classifier, the triage view) picks departments and some are
 corrected by agents; agents answer (first responses averaging well under 3 h, with a tail), sometimes wait on the
-user, and solve most tickets inside their targets, some late. Clocks are replayed with accounts.demo.clock_simulate
+user, and solve most tickets inside their targets, some late. Clocks are replayed with saypro.sla.replay
 under the policy the product would have chosen. Solved tickets get surveys, some answered (points credited, low
 ratings followed up); platform reports link to known issues; the help center has articles, views, votes and
 guidance answers, some of them deflections.
@@ -26,13 +26,14 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from accounts import roles
-from accounts.demo import HOUR_WEIGHTS, WEEKDAY_WEIGHTS, DemoContext, DemoUser, Weighted, clock_simulate
 from accounts.models import AgentProfile, RegistrationStatus, User
+from demo.accounts import HOUR_WEIGHTS, WEEKDAY_WEIGHTS
+from demo.core import DemoContext, DemoUser, Weighted
 from saypro.audit.models import AuditEntry
-from saypro.sla.models import Clock, ClockEvent, Policy
+from saypro.sla.models import Policy
+from saypro.sla.replay import Replayed, clock_replay
 from saypro.sla.services import spec_for
-
-from .models import (
+from support.models import (
     FIRST_RESPONSE,
     RESOLUTION,
     Article,
@@ -52,7 +53,7 @@ from .models import (
     TicketMessage,
     TriageSource,
 )
-from .services import policy_choose
+from support.services import policy_choose
 
 # Tickets per approved user over the quarter.
 TICKETS_PER_USER = 0.09
@@ -210,7 +211,7 @@ def agents_ensure() -> tuple[list[User], User]:
     return agents, lead
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class DemoTicket:
     requester: DemoUser
     created_at: datetime
@@ -228,7 +229,7 @@ class DemoTicket:
     solved_at: datetime | None = None
     status: str = Status.NEW
     known_issue: int | None = None
-    clocks: dict[str, Any] = field(default_factory=dict)
+    clocks: dict[str, Replayed] = field(default_factory=dict)
     rating: int | None = None
     rated_at: datetime | None = None
     row: Ticket | None = None
@@ -355,10 +356,10 @@ class _Simulator:
             closed = t.solved_at < self.end - timedelta(days=settings.SUPPORT_REOPEN_DAYS)
             t.status = Status.CLOSED if closed else Status.SOLVED
         common: dict[str, Any] = {"started_at": t.created_at, "as_of": self.end, "rng": rng}
-        t.clocks[FIRST_RESPONSE] = clock_simulate(
+        t.clocks[FIRST_RESPONSE] = clock_replay(
             policy=first_policy, spec=self.spec(first_policy), stopped_at=t.first_response_at or t.solved_at, **common
         )
-        t.clocks[RESOLUTION] = clock_simulate(
+        t.clocks[RESOLUTION] = clock_replay(
             policy=resolution_policy,
             spec=self.spec(resolution_policy),
             pauses=[t.pending] if t.pending else (),
@@ -390,13 +391,14 @@ def support_phase(ctx: DemoContext) -> None:
         agents, lead = agents_ensure()
         issues = _known_issues(ctx, lead)
         articles = _help_center(ctx)
-    ctx.staff[roles.SUPPORT_AGENT] = agents
     tickets = _Simulator(ctx, agents).run()
     writer = _Writer(ctx, lead=lead, issues=issues)
     with ctx.bar(total=len(tickets), desc="support: write", unit="tickets") as bar:
         for batch in ctx.batches(tickets):
             with transaction.atomic():
                 writer.write(batch)
+            for t in batch:
+                t.clocks = {}  # written: the guidance below needs the tickets, not their clock histories
             bar.update(len(batch))
     with transaction.atomic():
         _guidance(ctx, tickets, articles)
@@ -546,28 +548,7 @@ class _Writer:
                 if t.misrouted_from
             ],
         )
-        clocked = [(t, metric, simulated) for t in batch for metric, simulated in t.clocks.items()]
-        clocks = ctx.insert(
-            Clock,
-            [
-                Clock(
-                    metric=metric,
-                    policy_id=simulated.events[0][2]["policy"],
-                    target_type=self.ticket_type,
-                    target_id=t.row.pk,  # type: ignore[union-attr]
-                    **simulated.fields,
-                )
-                for t, metric, simulated in clocked
-            ],
-        )
-        ctx.insert(
-            ClockEvent,
-            [
-                ClockEvent(clock=clock, kind=kind, at=at, data=data, handled_at=handled_at)
-                for (_, _, simulated), clock in zip(clocked, clocks, strict=True)
-                for kind, at, data, handled_at in simulated.events
-            ],
-        )
+        ctx.insert_clocks([(replayed, self.ticket_type, t.row.pk) for t in batch for replayed in t.clocks.values()])  # type: ignore[union-attr]
         ctx.insert(
             AuditEntry,
             [
@@ -663,11 +644,10 @@ def _guidance(ctx: DemoContext, tickets: list[DemoTicket], articles: list[Articl
 
 
 def support_work_phase(ctx: DemoContext) -> None:
-    """The demo agent's tickets (accounts.demo_work): requesters who wrote back on their solved tickets reopen
+    """The demo agent's tickets (demo.work): requesters who wrote back on their solved tickets reopen
     them, as they would have this morning; some are the agent's own, the others wait unassigned."""
-    from accounts.demo_work import demo_login, live_now, place
-
-    from .services import TicketClosed, ticket_requester_reply
+    from demo.work import demo_login, live_now, place
+    from support.services import TicketClosed, ticket_requester_reply
 
     now = live_now(ctx)
     if now is None:

@@ -2,9 +2,10 @@
 own, some at risk and some past their deadline, counted from the moment the demo is loaded.
 
 The quarter ends as the --end day starts, but a newcomer looks at the queues hours later: an item the quarter
-left "due in 20 hours" is then past due, and the demo logins (ensure_staff) took no part in the quarter. Each
-app's last demo phase therefore hands a few of its open items to the demo login of its role and restarts their
-clocks relative to now. The beat's first sweep then warns and breaches them as it would have.
+left "due in 20 hours" is then past due, and the demo logins (ensure_staff) took no part in the quarter. The
+work phases (demo.core.WORK, after the quarter is written) therefore hand a few open items of each queue to the
+demo login of its role, through the product's services, and restart their clocks relative to now. The beat's
+first sweep then warns and breaches them as it would have.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
 
+from accounts import roles
+from accounts.management.commands.ensure_staff import STAFF_LOGINS
+from accounts.models import PENDING_STATUSES, Registration, RegistrationStatus, User
+from demo.core import DemoContext
 from saypro.sla import services as sla
 from saypro.sla.models import Clock, ClockState
-
-from . import roles
-from .demo import DemoContext
-from .management.commands.ensure_staff import STAFF_LOGINS
-from .models import PENDING_STATUSES, Registration, RegistrationStatus, User
 
 M = TypeVar("M", bound=models.Model)
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from accounts import demo
+from demo import core as demo
 
 
 def _positive(value: str) -> int:
@@ -29,9 +29,9 @@ def _day(value: str) -> date:
 class Command(BaseCommand):
     help = (
         "Load a deterministic quarter of demo data: sign-ups with screening, reviews, decisions, SLA clocks and "
-        "audit entries, what approved users did with their accounts (sign-ins, sessions, activity, privacy "
-        "choices, feedback), then every other app's demo phase. The same --users, --seed and --end always give "
-        "the same data. The quarter is the "
+        "audit entries, then (in parallel processes on PostgreSQL) what the approved users did: account activity, "
+        "listings and their moderation, conversations, tickets; then the work waiting for the demo staff logins. "
+        "The same --users, --seed and --end always give the same data. The quarter is the "
         f"{demo.PERIOD_DAYS} days before --end (00:00 in TIME_ZONE), so nothing lies in the future."
     )
 
@@ -53,6 +53,12 @@ class Command(BaseCommand):
             default=demo.DEFAULT_BATCH_SIZE,
             help=f"Rows per insert and per transaction (default {demo.DEFAULT_BATCH_SIZE}).",
         )
+        parser.add_argument(
+            "--jobs",
+            type=_positive,
+            default=None,
+            help="Processes for the domains after the sign-ups (default 2, 1 on SQLite: one writer at a time).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO_MODE:
@@ -71,6 +77,7 @@ class Command(BaseCommand):
             end=end,
             batch_size=options["batch_size"],
             show_progress=options["verbosity"] > 0,
+            jobs=options["jobs"],
         )
         seconds = time.monotonic() - started
         rows = sum(ctx.created.values())

@@ -1,14 +1,8 @@
-"""Deterministic demo data: a quarter of marketplace sign-ups and what screening and the reviewers made of them.
+"""The sign-ups demo phase: a quarter of marketplace sign-ups and what screening and the reviewers made of them.
 
-`seed()` runs the phases in order over one DemoContext: accounts' own first, then each installed app's
-`demo_phases` (dotted paths listed on its AppConfig), in INSTALLED_APPS order. Each phase draws from its own
-random stream, derived from the seed and the phase's dotted path, so a phase another app adds later never
-changes what the earlier ones produce. Phases insert with bulk_create in batches, one transaction per batch,
-so an interrupted run leaves whole batches only.
-
-The accounts phase does not invent outcomes: it replays the product's own rules over simulated sign-ups
-(accounts.screening's checks and weights, accounts.services' routing, the SLA kernel's clock arithmetic and
-sweep), so every row looks as if the running product had written it.
+The phase does not invent outcomes: it replays the product's own rules over simulated sign-ups
+(accounts.screening's checks and weights, accounts.services' routing, the SLA kernel's clock replay), so every
+row looks as if the running product had written it. Every later phase builds on the users it writes.
 """
 
 from __future__ import annotations
@@ -19,34 +13,23 @@ import ipaddress
 import itertools
 import math
 import random
-import sys
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
-from django.utils.module_loading import import_string
-from tqdm import tqdm
+from django.db import transaction
 
-from saypro.audit.models import AuditEntry
-from saypro.audit.services import SYSTEM
-from saypro.sla import calendars
-from saypro.sla.models import Clock, ClockEvent, ClockState, Policy
-from saypro.sla.services import spec_for
-
-from . import roles, screening
-from .identity import canonical_email, device_type, email_domain, fingerprint, subnet_of
-from .models import (
+from accounts import roles, screening
+from accounts.identity import canonical_email, device_type, email_domain, fingerprint, subnet_of
+from accounts.models import (
     BlockRule,
     DelayCause,
     IdentityFingerprint,
@@ -55,12 +38,13 @@ from .models import (
     RegistrationStatus,
     User,
 )
+from demo.core import DemoContext, DemoUser, Weighted
+from saypro.audit.models import AuditEntry
+from saypro.audit.services import SYSTEM
+from saypro.sla.models import Policy
+from saypro.sla.replay import Replayed, clock_replay
+from saypro.sla.services import spec_for
 
-# Other apps append the dotted paths of their own phases; each is called with the DemoContext.
-ACCOUNTS_PHASE = "accounts.demo.accounts_phase"
-
-DEFAULT_BATCH_SIZE = 5000
-PERIOD_DAYS = 91
 FRAUD_SHARE = 0.08
 # The final campaign swamped the reviewers: most items queued this close to the end are still waiting.
 BACKLOG_WINDOW = timedelta(hours=56)
@@ -71,21 +55,6 @@ Code = RegistrationSignal.Code
 
 
 # --- Vocabulary -------------------------------------------------------------------------------------------
-
-
-class Weighted:
-    """A fixed list of values with weights, drawn with a caller's random stream."""
-
-    def __init__(self, pairs: Sequence[tuple[Any, float]]):
-        self.values = [value for value, _ in pairs]
-        total = 0.0
-        self.cum_weights = []
-        for _, weight in pairs:
-            total += weight
-            self.cum_weights.append(total)
-
-    def pick(self, rng: random.Random) -> Any:
-        return rng.choices(self.values, cum_weights=self.cum_weights)[0]
 
 
 def _spaced(text: str) -> tuple[str, ...]:
@@ -443,253 +412,10 @@ OTHER_DELAY_NOTES = (
 )
 
 
-# --- Context, phases, progress ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Period:
-    """The demo quarter: PERIOD_DAYS local days up to `end` (the start of the --end day, in TIME_ZONE)."""
-
-    start: datetime
-    end: datetime
-    tz: ZoneInfo
-
-    @classmethod
-    def ending(cls, end: date, *, days: int = PERIOD_DAYS) -> Period:
-        tz = ZoneInfo(settings.TIME_ZONE)
-        return cls(
-            start=datetime.combine(end - timedelta(days=days), time.min, tzinfo=tz).astimezone(UTC),
-            end=datetime.combine(end, time.min, tzinfo=tz).astimezone(UTC),
-            tz=tz,
-        )
-
-    @property
-    def first_day(self) -> date:
-        return self.start.astimezone(self.tz).date()
-
-    @property
-    def days(self) -> int:
-        return (self.end.astimezone(self.tz).date() - self.first_day).days
-
-    def day_index(self, moment: datetime) -> int:
-        return (moment.astimezone(self.tz).date() - self.first_day).days
-
-
-@dataclass(frozen=True)
-class DemoUser:
-    """What later phases need to know about a seeded marketplace user."""
-
-    pk: int
-    email: str
-    full_name: str
-    country: str
-    language: str
-    joined_at: datetime
-    status: str
-    decided_at: datetime | None
-
-
-@dataclass
-class DemoContext:
-    seed: int
-    user_count: int
-    period: Period
-    batch_size: int = DEFAULT_BATCH_SIZE
-    show_progress: bool = False
-    # Replaced by seed() before each phase with that phase's own stream.
-    rng: random.Random = field(default_factory=random.Random)
-    users: list[DemoUser] = field(default_factory=list)
-    staff: dict[str, list[User]] = field(default_factory=dict)
-    created: Counter[str] = field(default_factory=Counter)
-
-    def bar(self, *, total: int, desc: str, unit: str = "rows") -> tqdm:
-        return tqdm(
-            total=total,
-            desc=desc,
-            unit=unit,
-            file=sys.stderr,
-            disable=not self.show_progress,
-            dynamic_ncols=True,
-            mininterval=0.5,
-        )
-
-    def insert(self, model: type[models.Model], rows: list[Any], **options: Any) -> list[Any]:
-        """Bulk-insert inside the caller's batch transaction; Django splits further for SQLite's variable limit."""
-        created = model._default_manager.bulk_create(rows, batch_size=self.batch_size, **options)
-        self.created[model._meta.label] += len(rows)
-        return created
-
-    def batches(self, items: Sequence[Any]) -> Iterator[Sequence[Any]]:
-        for offset in range(0, len(items), self.batch_size):
-            yield items[offset : offset + self.batch_size]
-
-
-Phase = Callable[[DemoContext], None]
-
-
-def seed(
-    *,
-    users: int,
-    seed: int,
-    end: date,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    show_progress: bool = False,
-    phases: Sequence[str] | None = None,
-) -> DemoContext:
-    """Generate the demo data; the same arguments always produce the same rows (primary keys aside)."""
-    ctx = DemoContext(
-        seed=seed, user_count=users, period=Period.ending(end), batch_size=batch_size, show_progress=show_progress
-    )
-    for path in all_phases() if phases is None else phases:
-        phase: Phase = import_string(path)
-        ctx.rng = random.Random(f"{seed}:{path}")
-        phase(ctx)
-    return ctx
-
-
-def all_phases() -> list[str]:
-    """The accounts phase (every other phase builds on its users), then the phases the other apps list."""
-    listed = [path for config in apps.get_app_configs() for path in getattr(config, "demo_phases", ())]
-    return [ACCOUNTS_PHASE, *(path for path in listed if path != ACCOUNTS_PHASE)]
-
-
-def has_marketplace_users() -> bool:
-    return User.objects.filter(is_staff=False).exists()
-
-
-# --- SLA clocks, as the kernel would have run them ------------------------------------------------------
-
-
-@dataclass
-class SimulatedClock:
-    fields: dict[str, Any]
-    # (kind, at, data, handled_at)
-    events: list[tuple[str, datetime, dict[str, Any], datetime | None]]
-
-    @property
-    def met(self) -> bool | None:
-        return self.fields["met"]
-
-
-def clock_simulate(
-    *,
-    policy: Policy,
-    spec: calendars.CalendarSpec,
-    started_at: datetime,
-    as_of: datetime,
-    rng: random.Random,
-    pauses: Sequence[tuple[datetime, datetime | None]] = (),
-    stopped_at: datetime | None = None,
-    sweep_every: float = 60.0,
-) -> SimulatedClock:
-    """Replay saypro.sla.services on one clock: start, the sweep's warnings and breach, pauses, the stop.
-
-    Reproduces the kernel's fields and events exactly, with the sweep running every `sweep_every` seconds;
-    actions after `as_of` have not happened yet. Other apps' demo phases use it for their own clocks.
-    """
-    target = policy.target.total_seconds()
-    warns = sorted(policy.warn_percents)
-    risk_percent = min(warns) if warns else 75
-
-    def point(due: datetime, percent: int) -> datetime:
-        return calendars.subtract(spec, due, (1 - percent / 100) * target)
-
-    def next_check(due: datetime, warned: int, breached: bool) -> datetime | None:
-        if breached:
-            return None
-        return next((point(due, p) for p in warns if p > warned), due)
-
-    due = calendars.add(spec, started_at, target)
-    state = ClockState.RUNNING
-    risk_at: datetime | None = point(due, risk_percent)
-    warned, warned_at, breached_at = 0, None, None
-    paused_at: datetime | None = None
-    remaining: float | None = None
-    paused_seconds = 0.0
-    stop: tuple[datetime, bool | None, float | None] | None = None
-    events: list[tuple[str, datetime, dict[str, Any], datetime | None]] = [
-        (ClockEvent.Kind.START, started_at, {"due_at": due.isoformat(), "policy": policy.pk}, None)
-    ]
-
-    def handled(at: datetime) -> datetime:
-        # The metric's handler runs in a task right after the sweep commits.
-        return at + timedelta(seconds=rng.uniform(0.2, 3.0))
-
-    actions: list[tuple[datetime, str]] = []
-    for pause_at, resume_at in pauses:
-        actions.append((pause_at, "pause"))
-        if resume_at is not None:
-            actions.append((resume_at, "resume"))
-    if stopped_at is not None:
-        actions.append((stopped_at, "stop"))
-    actions = sorted(action for action in actions if action[0] <= as_of)
-    for until, action in [*actions, (as_of, "")]:
-        while state == ClockState.RUNNING:
-            check = next_check(due, warned, breached_at is not None)
-            if check is None:
-                break
-            now = check + timedelta(seconds=rng.uniform(0.0, sweep_every))
-            if now >= until:
-                break
-            passed = [p for p in warns if p > warned and now >= point(due, p)]
-            if passed:
-                warned, warned_at = max(passed), now
-                events.append((ClockEvent.Kind.WARN, now, {"percent": warned}, handled(now)))
-            if now >= due and breached_at is None:
-                breached_at = now
-                events.append((ClockEvent.Kind.BREACH, now, {"due_at": due.isoformat()}, handled(now)))
-        if action == "pause" and state == ClockState.RUNNING:
-            if until >= due and breached_at is None:
-                # The kernel records a deadline passed before the pause: the sweep skips paused clocks.
-                breached_at = until
-                events.append((ClockEvent.Kind.BREACH, until, {"due_at": due.isoformat()}, handled(until)))
-            state, paused_at = ClockState.PAUSED, until
-            remaining = calendars.working_seconds(spec, until, due)
-            risk_at = None
-            events.append((ClockEvent.Kind.PAUSE, until, {"remaining_seconds": remaining}, None))
-        elif action == "resume" and state == ClockState.PAUSED and paused_at is not None:
-            paused_seconds += max(0.0, (until - paused_at).total_seconds())
-            due = calendars.add(spec, until, remaining or 0.0)
-            state, paused_at, remaining = ClockState.RUNNING, None, None
-            risk_at = point(due, risk_percent)
-            events.append((ClockEvent.Kind.RESUME, until, {"due_at": due.isoformat()}, None))
-        elif action == "stop":
-            # A paused deadline stands still: late only if it was already overdue when paused.
-            decided_at = until
-            if state == ClockState.PAUSED and paused_at is not None:
-                paused_seconds += max(0.0, (until - paused_at).total_seconds())
-                decided_at = paused_at
-            late = breached_at is not None or decided_at > due
-            elapsed = max(0.0, (until - started_at).total_seconds() - paused_seconds)
-            stop = (until, not late, elapsed)
-            state, paused_at = ClockState.STOPPED, None
-            events.append((ClockEvent.Kind.STOP, until, {"met": not late}, None))
-            break
-    return SimulatedClock(
-        fields={
-            "state": state,
-            "started_at": started_at,
-            "due_at": due,
-            "risk_at": risk_at,
-            "next_check_at": next_check(due, warned, breached_at is not None) if state == ClockState.RUNNING else None,
-            "paused_at": paused_at,
-            "remaining_seconds": remaining,
-            "paused_seconds": paused_seconds,
-            "warned_percent": warned,
-            "warned_at": warned_at,
-            "breached_at": breached_at,
-            "stopped_at": stop[0] if stop else None,
-            "met": stop[1] if stop else None,
-            "elapsed_seconds": stop[2] if stop else None,
-        },
-        events=events,
-    )
-
-
 # --- The accounts phase: sign-ups -----------------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Signup:
     """One simulated applicant, from the first form to the state at the end of the period."""
 
@@ -733,7 +459,7 @@ class Signup:
     pauses: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     delay_cause: str = ""
     delay_note: str = ""
-    clock: SimulatedClock | None = None
+    clock: Replayed | None = None
 
     @property
     def fraudulent(self) -> bool:
@@ -1334,7 +1060,7 @@ class SignupSimulator:
         if s.submitted_at is None:
             return
         stopped = s.decided_at if s.status in (Status.APPROVED, Status.REJECTED) else None
-        s.clock = clock_simulate(
+        s.clock = clock_replay(
             policy=self.policy,
             spec=self.spec,
             started_at=s.submitted_at,
@@ -1362,7 +1088,9 @@ class SignupSimulator:
 
     # -- the whole quarter --
 
-    def run(self) -> list[Signup]:
+    def run(self) -> Iterator[Signup]:
+        """Plan the quarter's applicants, then yield each one as soon as its outcome is final, in screening order,
+        keeping nothing of it: the caller writes them in batches and memory holds the plan, not the outcomes."""
         rng, total = self.rng, self.ctx.user_count
         fraud_count = round(total * rng.uniform(FRAUD_SHARE - 0.005, FRAUD_SHARE + 0.005))
         with self.ctx.bar(total=total, desc="accounts: applicants", unit="sign-ups") as bar:
@@ -1370,18 +1098,24 @@ class SignupSimulator:
             legit = self.plan_legitimate(total - fraud_count)
             fraud = self.plan_fraud(fraud_count, legit)
         self.signups = sorted([*legit, *fraud], key=lambda s: (s.started_at, s.seq))
+        del legit, fraud
+        # Only the planning needs unique addresses and numbers.
+        self.emails, self.canonicals, self.phones = set(), set(), set()
         for s in self.signups:
             s.canonical = canonical_email(s.email)
             s.subnet = subnet_of(s.ip)
             self.funnel(s)
         self.index()
         self.plan_block_rules()
-        with self.ctx.bar(total=total, desc="accounts: screening and review", unit="sign-ups") as bar:
-            # Screening order: whoever was rejected before an applicant was screened is a known offender by then.
-            for s in sorted(self.signups, key=lambda s: (s.screened_at or s.started_at, s.seq)):
+        # Screening order: whoever was rejected before an applicant was screened is a known offender by then.
+        waiting = sorted(self.signups, key=lambda s: (s.screened_at or s.started_at, s.seq), reverse=True)
+        self.signups = []
+        with self.ctx.bar(total=total, desc="accounts: screening, review and write", unit="sign-ups") as bar:
+            while waiting:
+                s = waiting.pop()
                 self.decide(s)
                 bar.update()
-        return self.signups
+                yield s
 
 
 # --- The accounts phase: writing ------------------------------------------------------------------------
@@ -1405,17 +1139,23 @@ def accounts_phase(ctx: DemoContext) -> None:
     policy = Policy.objects.select_related("calendar").get(metric=METRIC, is_default=True)
     with transaction.atomic():
         reviewers = reviewers_ensure()
-    ctx.staff[roles.REVIEWER] = reviewers
     simulator = SignupSimulator(ctx, policy=policy, reviewers=reviewers)
-    signups = simulator.run()
+    writer = _Writer(ctx, policy=policy)
+    for batch in ctx.batches(simulator.run()):
+        with transaction.atomic():
+            writer.write(batch)
     with transaction.atomic():
         _write_block_rules(ctx, simulator.block_rules)
-    writer = _Writer(ctx, policy=policy, fingerprints=simulator.fingerprints)
-    with ctx.bar(total=len(signups), desc="accounts: write", unit="users") as bar:
-        for batch in ctx.batches(signups):
-            with transaction.atomic():
-                writer.write(batch)
-            bar.update(len(batch))
+        # An identity rejected twice keeps one row, from its first rejection: known once every decision is made.
+        ctx.insert(
+            IdentityFingerprint,
+            [
+                IdentityFingerprint(kind=kind, digest=fingerprint(kind, value), reason="rejected", created_at=at)
+                for (kind, value), at in simulator.fingerprints.items()
+                if value
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def _write_block_rules(ctx: DemoContext, rules: list[BlockRule]) -> None:
@@ -1441,10 +1181,9 @@ def _write_block_rules(ctx: DemoContext, rules: list[BlockRule]) -> None:
 
 
 class _Writer:
-    def __init__(self, ctx: DemoContext, *, policy: Policy, fingerprints: dict[tuple[str, str], datetime]):
+    def __init__(self, ctx: DemoContext, *, policy: Policy):
         self.ctx = ctx
         self.policy = policy
-        self.fingerprints = fingerprints
         self.registration_type = ContentType.objects.get_for_model(Registration)
         # One hash for every demo user: hashing 100,000 passwords would take longer than everything else.
         self.password = make_password(None)
@@ -1463,21 +1202,8 @@ class _Writer:
                 for code, detail, at in s.signals
             ],
         )
-        clocked = [(s.clock, r) for s, r in zip(batch, registrations, strict=True) if s.clock is not None]
-        clocks = ctx.insert(
-            Clock,
-            [
-                Clock(metric=METRIC, policy=self.policy, target_type=self.registration_type, target_id=r.pk, **c.fields)
-                for c, r in clocked
-            ],
-        )
-        ctx.insert(
-            ClockEvent,
-            [
-                ClockEvent(clock=clock, kind=kind, at=at, data=data, handled_at=handled_at)
-                for (simulated, _), clock in zip(clocked, clocks, strict=True)
-                for kind, at, data, handled_at in simulated.events
-            ],
+        ctx.insert_clocks(
+            [(s.clock, self.registration_type, r.pk) for s, r in zip(batch, registrations, strict=True) if s.clock]
         )
         ctx.insert(
             AuditEntry,
@@ -1486,18 +1212,6 @@ class _Writer:
                 for s, r in zip(batch, registrations, strict=True)
                 if (at := s.decided_at) is not None
             ],
-        )
-        # An identity rejected twice keeps one row, written with its first rejection.
-        ctx.insert(
-            IdentityFingerprint,
-            [
-                IdentityFingerprint(kind=kind, digest=fingerprint(kind, value), reason="rejected", created_at=at)
-                for s in batch
-                if s.status == Status.REJECTED and (at := s.decided_at) is not None
-                for kind, value in (("email", s.canonical), ("phone", s.phone))
-                if value and self.fingerprints.get((kind, value)) == at
-            ],
-            ignore_conflicts=True,
         )
         ctx.users.extend(
             DemoUser(

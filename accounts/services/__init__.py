@@ -1,0 +1,138 @@
+"""Every write to registrations: sign-up, verification, screening, review decisions and block rules.
+
+Each transition locks its row, guards the current state, records an audit entry and starts or stops the
+`registration.approval` clock. E-mail, SMS and screening run after commit in Celery tasks.
+
+One module per entity; callers import from `accounts.services` as before."""
+
+from __future__ import annotations
+
+from accounts.services.account_status import (
+    RACE_RETRIES,
+    SELF_ACTIONS,
+    STATUS_ACTIONS,
+    StatusChangeRefused,
+    account_deactivate,
+    account_reactivate,
+    account_status_guard,
+    account_status_refusal,
+    is_administrator,
+    is_staff_account,
+    local_text,
+    sessions_end,
+    suspensions_expire,
+    user_ban,
+    user_reinstate,
+    user_suspend,
+)
+from accounts.services.base import (
+    EMAIL_TAKEN,
+    ID_DOCUMENT_MAX_BYTES,
+    ID_DOCUMENT_TYPES,
+    METRIC,
+    PHONE_CODE_MAX_ATTEMPTS,
+    PHONE_CODE_TTL,
+    AlreadyDecided,
+    Code,
+    DelayCauseRequired,
+    Kind,
+    Status,
+)
+from accounts.services.block_rules import (
+    block_rule_apply,
+    block_rule_create,
+    block_rule_preview,
+)
+from accounts.services.review import (
+    BulkResult,
+    UndoRefused,
+    decision_key,
+    registration_approve,
+    registration_claim,
+    registration_decision_undo,
+    registration_provide_info,
+    registration_reject,
+    registration_release,
+    registration_request_info,
+    registrations_bulk_decide,
+)
+from accounts.services.screening import (
+    registration_escalate_unverified,
+    registration_screen,
+    registration_verification_unavailable,
+)
+from accounts.services.signup import (
+    CONSENT_NEEDED,
+    UNDER_AGE,
+    registration_request,
+    registration_start,
+    registration_submit,
+    registration_update_profile,
+)
+from accounts.services.verification import (
+    email_verification_send,
+    email_verify,
+    phone_code_confirm,
+    phone_code_issue,
+    phone_code_send,
+    registration_verify_id,
+)
+
+__all__ = [
+    "CONSENT_NEEDED",
+    "EMAIL_TAKEN",
+    "ID_DOCUMENT_MAX_BYTES",
+    "ID_DOCUMENT_TYPES",
+    "METRIC",
+    "PHONE_CODE_MAX_ATTEMPTS",
+    "PHONE_CODE_TTL",
+    "RACE_RETRIES",
+    "SELF_ACTIONS",
+    "STATUS_ACTIONS",
+    "UNDER_AGE",
+    "AlreadyDecided",
+    "BulkResult",
+    "Code",
+    "DelayCauseRequired",
+    "Kind",
+    "Status",
+    "StatusChangeRefused",
+    "UndoRefused",
+    "account_deactivate",
+    "account_reactivate",
+    "account_status_guard",
+    "account_status_refusal",
+    "block_rule_apply",
+    "block_rule_create",
+    "block_rule_preview",
+    "decision_key",
+    "email_verification_send",
+    "email_verify",
+    "is_administrator",
+    "is_staff_account",
+    "local_text",
+    "phone_code_confirm",
+    "phone_code_issue",
+    "phone_code_send",
+    "registration_approve",
+    "registration_claim",
+    "registration_decision_undo",
+    "registration_escalate_unverified",
+    "registration_provide_info",
+    "registration_reject",
+    "registration_release",
+    "registration_request",
+    "registration_request_info",
+    "registration_screen",
+    "registration_start",
+    "registration_submit",
+    "registration_update_profile",
+    "registration_verification_unavailable",
+    "registration_verify_id",
+    "registrations_bulk_decide",
+    "sessions_end",
+    "suspensions_expire",
+    "user_ban",
+    "user_reinstate",
+    "user_suspend",
+]

@@ -1,0 +1,255 @@
+"""The demo's frame: the quarter, the context every phase works in, and the order the phases run in.
+
+`seed()` runs the sign-ups first (every other phase builds on their users), then the independent domains side by
+side in a small process pool (each domain's phases in order, in one process), then the work waiting for the demo
+staff logins, through the product's services. Each phase draws from its own random stream, derived from the seed
+and the phase's dotted path, so the data does not depend on which process ran a phase, nor on a phase added later.
+Phases generate and insert in batches (bulk_create, one transaction per batch), so memory stays bounded by the
+batch and an interrupted run leaves whole batches only.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
+from multiprocessing import current_process, get_context
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, connections, models, reset_queries
+from django.utils.module_loading import import_string
+from tqdm import tqdm
+
+from accounts.models import User
+from saypro.sla.models import Clock, ClockEvent
+from saypro.sla.replay import Replayed, clocks_insert
+
+T = TypeVar("T")
+
+DEFAULT_BATCH_SIZE = 5000
+PERIOD_DAYS = 91
+
+# Every other phase builds on the users this one writes.
+SIGNUPS = "demo.accounts.accounts_phase"
+# Domains that only read the users: each runs its phases in order, the domains side by side.
+DOMAINS: tuple[tuple[str, ...], ...] = (
+    # Moderation replays detection and decisions over the listings the marketplace phase planned.
+    ("demo.marketplace.marketplace_phase", "demo.moderation.moderation_phase"),
+    ("demo.activity.activity_phase",),
+    ("demo.messaging.messaging_phase",),
+    ("demo.support.support_phase",),
+)
+# The live queues the demo logins open on: items placed relative to now through the services, after the quarter.
+WORK = (
+    "demo.work.registrations_work_phase",
+    "demo.messaging.messaging_work_phase",
+    "demo.support.support_work_phase",
+    "demo.moderation.moderation_work_phase",
+)
+
+
+class Weighted:
+    """A fixed list of values with weights, drawn with a caller's random stream."""
+
+    def __init__(self, pairs: Sequence[tuple[Any, float]]):
+        self.values = [value for value, _ in pairs]
+        total = 0.0
+        self.cum_weights = []
+        for _, weight in pairs:
+            total += weight
+            self.cum_weights.append(total)
+
+    def pick(self, rng: random.Random) -> Any:
+        return rng.choices(self.values, cum_weights=self.cum_weights)[0]
+
+
+@dataclass(frozen=True)
+class Period:
+    """The demo quarter: PERIOD_DAYS local days up to `end` (the start of the --end day, in TIME_ZONE)."""
+
+    start: datetime
+    end: datetime
+    tz: ZoneInfo
+
+    @classmethod
+    def ending(cls, end: date, *, days: int = PERIOD_DAYS) -> Period:
+        tz = ZoneInfo(settings.TIME_ZONE)
+        return cls(
+            start=datetime.combine(end - timedelta(days=days), time.min, tzinfo=tz).astimezone(UTC),
+            end=datetime.combine(end, time.min, tzinfo=tz).astimezone(UTC),
+            tz=tz,
+        )
+
+    @property
+    def first_day(self) -> date:
+        return self.start.astimezone(self.tz).date()
+
+    @property
+    def days(self) -> int:
+        return (self.end.astimezone(self.tz).date() - self.first_day).days
+
+    def day_index(self, moment: datetime) -> int:
+        return (moment.astimezone(self.tz).date() - self.first_day).days
+
+
+@dataclass(frozen=True, slots=True)
+class DemoUser:
+    """What later phases need to know about a seeded marketplace user (slots: a million of them are kept)."""
+
+    pk: int
+    email: str
+    full_name: str
+    country: str
+    language: str
+    joined_at: datetime
+    status: str
+    decided_at: datetime | None
+
+
+@dataclass
+class DemoContext:
+    seed: int
+    user_count: int
+    period: Period
+    batch_size: int = DEFAULT_BATCH_SIZE
+    show_progress: bool = False
+    # Replaced by seed() before each phase with that phase's own stream.
+    rng: random.Random = field(default_factory=random.Random)
+    users: list[DemoUser] = field(default_factory=list)
+    created: Counter[str] = field(default_factory=Counter)
+    # The progress bar line of the process running the phase (0 in the main process).
+    position: int = 0
+
+    def bar(self, *, total: int, desc: str, unit: str = "rows") -> tqdm:
+        return tqdm(
+            total=total,
+            desc=desc,
+            unit=unit,
+            file=sys.stderr,
+            disable=not self.show_progress,
+            dynamic_ncols=True,
+            mininterval=0.5,
+            position=self.position,
+            leave=self.position == 0,
+        )
+
+    def insert(self, model: type[models.Model], rows: list[Any], **options: Any) -> list[Any]:
+        """Bulk-insert inside the caller's batch transaction; Django splits further for SQLite's variable limit."""
+        created = model._default_manager.bulk_create(rows, batch_size=self.batch_size, **options)
+        self.created[model._meta.label] += len(rows)
+        # With DEBUG on (`make seed`), Django keeps the SQL of the last 9,000 queries: a bulk insert's is megabytes.
+        reset_queries()
+        return created
+
+    def insert_clocks(self, replayed: Sequence[tuple[Replayed, ContentType, int]]) -> list[Clock]:
+        """Replayed SLA clocks on their targets (content type, id), with their events."""
+        clocks, events = clocks_insert(replayed, batch_size=self.batch_size)
+        reset_queries()
+        self.created[Clock._meta.label] += len(clocks)
+        self.created[ClockEvent._meta.label] += events
+        return clocks
+
+    def batches(self, items: Iterable[T]) -> Iterator[list[T]]:
+        """Consecutive batches of `items`, read lazily: a generator is never held whole."""
+        iterator = iter(items)
+        while batch := list(islice(iterator, self.batch_size)):
+            yield batch
+            reset_queries()  # what the batch's bulk updates logged (see insert)
+
+    def drain(self, items: list[T]) -> Iterator[list[T]]:
+        """Batches of `items`, each taken out of the list as it is handed out: what was written is let go."""
+        items.reverse()
+        while items:
+            yield [items.pop() for _ in range(min(self.batch_size, len(items)))]
+            reset_queries()
+
+
+Phase = Callable[[DemoContext], None]
+
+
+def run_phase(ctx: DemoContext, path: str) -> None:
+    phase: Phase = import_string(path)
+    ctx.rng = random.Random(f"{ctx.seed}:{path}")
+    phase(ctx)
+
+
+def default_jobs() -> int:
+    """Two processes, except on SQLite: one file takes one writer at a time, so a second process only waits."""
+    return 1 if connection.vendor == "sqlite" else 2
+
+
+def seed(
+    *,
+    users: int,
+    seed: int,
+    end: date,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    show_progress: bool = False,
+    phases: Sequence[str] | None = None,
+    jobs: int | None = None,
+) -> DemoContext:
+    """Generate the demo data; the same arguments always produce the same rows (primary keys aside).
+
+    `phases` runs just those phases, in order, in this process (the tests seed one domain at a time).
+    """
+    ctx = DemoContext(
+        seed=seed, user_count=users, period=Period.ending(end), batch_size=batch_size, show_progress=show_progress
+    )
+    if phases is not None:
+        for path in phases:
+            run_phase(ctx, path)
+        return ctx
+    run_phase(ctx, SIGNUPS)
+    jobs = default_jobs() if jobs is None else jobs
+    # Another process cannot see the sign-ups while the caller's transaction (a test's) holds them uncommitted.
+    if jobs <= 1 or connection.in_atomic_block:
+        for group in DOMAINS:
+            for path in group:
+                run_phase(ctx, path)
+    else:
+        _run_side_by_side(ctx, jobs)
+    for path in WORK:
+        run_phase(ctx, path)
+    return ctx
+
+
+# The context a forked worker starts from: set before the pool forks, read by _run_group in the child.
+_shared: DemoContext | None = None
+
+
+def _run_group(group: tuple[str, ...]) -> Counter[str]:
+    assert _shared is not None
+    ctx = _shared
+    # A pool's workers are named ForkProcess-1, -2, …: each draws its progress bars on its own line.
+    ctx.created, ctx.position = Counter(), int(current_process().name.rsplit("-", 1)[-1])
+    for path in group:
+        run_phase(ctx, path)
+    connections.close_all()
+    return ctx.created
+
+
+def _run_side_by_side(ctx: DemoContext, jobs: int) -> None:
+    global _shared
+    # A forked child must not share the parent's database connection: each opens its own.
+    connections.close_all()
+    _shared = ctx
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+            # The longest domain first, so the other process takes the rest meanwhile.
+            futures = [pool.submit(_run_group, group) for group in DOMAINS]
+            for future in futures:
+                ctx.created.update(future.result())
+    finally:
+        _shared = None
+
+
+def has_marketplace_users() -> bool:
+    return User.objects.filter(is_staff=False).exists()
