@@ -66,7 +66,8 @@ def main() -> None:
         print(
             f"\n{filename}: {len(texts):,} texts, {len(set(labels))} labels; held out {len(split.test_x):,} "
             f"after dropping {split.dropped} near-duplicates of training texts; trained on {fitted.trained_on:,} "
-            f"in {fitted.fit_seconds:.0f} s (validation set {fitted.validation['examples']:,})"
+            f"in {fitted.fit_seconds:.0f} s ({fitted.fit_cpu_seconds:.0f} s of CPU; "
+            f"validation set {fitted.validation['examples']:,})"
         )
         print_quality(split.test_y, predicted)
         threshold = fitted.thresholds["auto"]

@@ -232,6 +232,10 @@ class SentenceEncoder:
         pooled = x.mean(axis=1)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
+    def forget(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
     def encode(self, texts: list[str], *, batch_size: int = 64) -> Any:
         """One unit-length row per text."""
         import numpy as np

@@ -177,7 +177,7 @@ def test_the_forward_pass_is_bert_with_mean_pooling(tmp_path, tiny):
 def test_batches_cache_and_order_do_not_change_an_embedding(tiny):
     texts = ["my card has not arrived", "refund", "login please", "my card has not arrived", "the order"]
     together = tiny.encode(texts)
-    tiny._cache.clear()
+    tiny.forget()
     alone = np.vstack([tiny.encode([text]) for text in reversed(texts)])[::-1]
     assert np.allclose(together, alone, atol=1e-6)
     assert np.array_equal(tiny.encode(texts), together)  # from the cache
