@@ -82,7 +82,8 @@ class Fitted:
     trained_on: int
 
 
-def fit_like_the_product(texts: list[str], labels: list[str], *, targets: Any) -> Fitted:
+def fit_like_the_product(texts: list[str], labels: list[str], *, targets: Any, embeddings: bool = True) -> Fitted:
+    """`embeddings`: as the task's training asks (they are used only where the sentence encoder is installed)."""
     from saypro.ml import services as ml
 
     _, held = ml.validation_split(texts, labels)
@@ -92,7 +93,7 @@ def fit_like_the_product(texts: list[str], labels: list[str], *, targets: Any) -
     pairs = [(t, y) for t, y in zip(texts, labels, strict=True) if ml.normalise(t) not in seen]
     train_x, train_y = [t for t, _ in pairs], [y for _, y in pairs]
     started, started_cpu = time.perf_counter(), time.process_time()
-    pipeline = ml._pipeline_for(train_x, train_y).fit(train_x, train_y)
+    pipeline = ml._pipeline_for(train_x, train_y, embeddings=None if embeddings else False).fit(train_x, train_y)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
     figures, thresholds = ml.validation_figures(pipeline, held_texts, held_labels, targets=targets)
     return Fitted(pipeline, thresholds, figures, seconds, cpu_seconds, len(train_x))

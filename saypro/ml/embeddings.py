@@ -148,7 +148,8 @@ def read_safetensors(path: Path) -> dict[str, Any]:
             continue
         start, end = meta["data_offsets"]
         array = np.frombuffer(body[start:end], dtype=types[meta["dtype"]]).reshape(meta["shape"])
-        tensors[name] = array.astype(np.float32) if array.dtype == np.float16 else array
+        # A copy, so that the file's bytes are freed once read (a view would keep all 90 MB alive).
+        tensors[name] = array.astype(np.float32 if array.dtype == np.float16 else array.dtype)
     return tensors
 
 

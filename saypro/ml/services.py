@@ -154,11 +154,13 @@ def calibration_folds(texts: Sequence[str], labels: Sequence[str]) -> Any:
     return list(splitter.split(list(texts), list(labels), groups))
 
 
-def _pipeline_for(texts: Sequence[str], labels: Sequence[str]) -> Any:
-    return build_pipeline(calibration_folds=calibration_folds(texts, labels))
+def _pipeline_for(texts: Sequence[str], labels: Sequence[str], *, embeddings: bool | None = None) -> Any:
+    return build_pipeline(calibration_folds=calibration_folds(texts, labels), embeddings=embeddings)
 
 
-def evaluate(texts: Sequence[str], labels: Sequence[str], *, folds: int = 5, seed: int = 0) -> dict[str, Any]:
+def evaluate(
+    texts: Sequence[str], labels: Sequence[str], *, folds: int = 5, seed: int = 0, embeddings: bool | None = None
+) -> dict[str, Any]:
     """Stratified k-fold cross-validation: accuracy, macro F1 and per-label precision, recall and F1."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -167,7 +169,8 @@ def evaluate(texts: Sequence[str], labels: Sequence[str], *, folds: int = 5, see
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     # Temperature scaling never changes which label wins: the uncalibrated margins give the same predictions at a
     # fraction of the cost.
-    predicted = cross_val_predict(build_pipeline(calibrated=False), list(texts), labels, cv=splitter)
+    pipeline = build_pipeline(calibrated=False, embeddings=embeddings)
+    predicted = cross_val_predict(pipeline, list(texts), labels, cv=splitter)
     return {"folds": folds, **label_figures(labels, list(predicted))}
 
 
@@ -391,6 +394,7 @@ def text_model_train(
     activate: bool = True,
     only_if_not_worse: bool = False,
     targets: Targets = DEFAULT_TARGETS,
+    embeddings: bool = True,
 ) -> TextModel:
     """Evaluate by cross-validation, fit and calibrate on everything outside the task's validation set, choose the
     thresholds on that set, and store the result as the next version.
@@ -407,9 +411,9 @@ def text_model_train(
         pairs = [(t, lab) for t, lab in zip(texts, labels, strict=True) if normalise(t) not in seen]
         texts, labels = [t for t, _ in pairs], [lab for _, lab in pairs]
         _check_training_data(texts, labels)
-    encoder = encoder_name()
-    metrics = evaluate(texts, labels, folds=folds) if folds else {}
-    pipeline = _pipeline_for(texts, labels).fit(texts, labels)
+    encoder = encoder_name() if embeddings else ""
+    metrics = evaluate(texts, labels, folds=folds, embeddings=bool(encoder)) if folds else {}
+    pipeline = _pipeline_for(texts, labels, embeddings=bool(encoder)).fit(texts, labels)
     figures: dict[str, Any] = {}
     thresholds: dict[str, float | None] = {}
     if held is not None:

@@ -227,6 +227,16 @@ def test_without_the_encoder_versions_use_ngrams_alone(monkeypatch):
 
 
 @pytest.mark.django_db
+def test_a_task_can_keep_to_ngrams_where_the_encoder_is_installed(with_tiny_encoder):
+    texts, labels = topic_texts(300, seed=3)
+    model = text_model_train(name="test.topics", texts=texts, labels=labels, folds=2, embeddings=False)
+    assert model.encoder == ""
+    pipeline = ml.active_model("test.topics").pipeline
+    assert [name for name, _ in pipeline.named_steps["features"].transformer_list] == ["words", "chars"]
+    assert with_tiny_encoder._cache == {}  # never asked to encode anything
+
+
+@pytest.mark.django_db
 def test_a_version_whose_encoder_is_gone_is_retrained_not_loaded(
     monkeypatch, with_tiny_encoder, django_capture_on_commit_callbacks
 ):
