@@ -47,7 +47,7 @@ def main() -> None:
 
     texts, labels = read_labelled_csv(args.csv, text_column="text", label_column="label")
     split = honest_split(texts, labels, test_size=args.test_size, seed=args.seed)
-    fitted = fit_like_the_product(split.train_x, split.train_y, targets=TARGETS)
+    fitted = fit_like_the_product(split.train_x, split.train_y, targets=TARGETS, embeddings=False)  # as spam.py
     column = list(fitted.pipeline.classes_).index("spam")
     probability = [float(row[column]) for row in fitted.pipeline.predict_proba(split.test_x)]
     review_at, hide_at = detection.spam_thresholds(fitted.thresholds)

@@ -11,7 +11,8 @@ near-duplicates of training texts are dropped (bench/classifier_kit.py); the res
 `manage.py train_triage` does (validation set split off, calibrated pipeline, 97 %-precision routing threshold
 chosen on the validation set). Printed: accuracy and macro F1 on the held-out texts, how many the threshold routes
 automatically and how many of those are right, single-call latency (median, p95) on one core, fit time and the
-per-class precision and recall. No database is touched.
+per-class precision and recall. No database is touched. With the optional sentence encoder installed
+(requirements-embeddings.txt) the product, and so this benchmark, adds its embeddings to the n-grams.
 """
 
 from __future__ import annotations
@@ -46,8 +47,11 @@ def main() -> None:
     parser.add_argument("--per-class", choices=["worst", "all", "markdown"], default="worst")
     args = parser.parse_args()
     setup_django()
+    from saypro.ml.embeddings import encoder_name
     from saypro.ml.services import evaluate, read_labelled_csv
     from support.triage import TARGETS
+
+    print(f"features: word and character n-grams{f' + {encoder_name()} sentence embeddings' if encoder_name() else ''}")
 
     for name in SETS if args.data == "all" else [args.data]:
         filename, label_column = SETS[name]
@@ -62,7 +66,8 @@ def main() -> None:
         print(
             f"\n{filename}: {len(texts):,} texts, {len(set(labels))} labels; held out {len(split.test_x):,} "
             f"after dropping {split.dropped} near-duplicates of training texts; trained on {fitted.trained_on:,} "
-            f"in {fitted.fit_seconds:.0f} s (validation set {fitted.validation['examples']:,})"
+            f"in {fitted.fit_seconds:.0f} s ({fitted.fit_cpu_seconds:.0f} s of CPU; "
+            f"validation set {fitted.validation['examples']:,})"
         )
         print_quality(split.test_y, predicted)
         threshold = fitted.thresholds["auto"]

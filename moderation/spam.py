@@ -79,6 +79,9 @@ def spam_model_train(
         source=" + ".join(sources),
         targets=TARGETS,
         only_if_not_worse=only_if_not_worse,
+        # Sentence embeddings do not help here: on SMS spam (held out) they cost precision at the auto-hide
+        # threshold (0.955 against 0.984 with n-grams alone) at five times the CPU per message.
+        embeddings=False,
     )
 
 

@@ -44,6 +44,7 @@ class TextModelAdmin(admin.ModelAdmin):
         "source",
         "labels",
         "sklearn_version",
+        "encoder",
         "decisions",
         "validation_figures",
         "threshold_figures",

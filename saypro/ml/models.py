@@ -26,6 +26,11 @@ class TextModel(models.Model):
     sklearn_version = models.CharField(
         max_length=20, blank=True, help_text="A version pickled by another scikit-learn is retrained, not loaded."
     )
+    encoder = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="The sentence encoder its features need (none when empty); without it here it is retrained.",
+    )
     note = models.CharField(max_length=300, blank=True, help_text="Why this version was or was not activated.")
     blob = models.BinaryField()
     is_active = models.BooleanField(default=False)
