@@ -155,6 +155,7 @@ INSTALLED_APPS = [
     "saypro.audit",
     "saypro.ml",
     "saypro.outbox",
+    "saypro.figures",
     "accounts",
     "marketplace",
     "messaging",
