@@ -87,7 +87,9 @@ def _quarter_volume_target(period: Period, book: TargetBook, filters: Mapping[st
     low, high = volume_target(quarter_start=period.start, previous_messages=volume(before).n, book=book)
     if high is None:
         return float(low), f"{value_text(low, COUNT)} messages"
-    return float(low), f"{value_text(low, COUNT)}–{value_text(high, COUNT)} messages (+ the growth band)"
+    return float(
+        low
+    ), f"{value_text(low, COUNT)}–{value_text(high, COUNT)} messages (previous quarter + the growth band)"
 
 
 def growth(span: Span) -> Measure:
@@ -171,7 +173,15 @@ def register() -> None:
             100,
         ),
         TargetSpec("messaging.resolution", "Queries resolved within their deadline", PERCENT, UP, DOC, 0, 100),
-        TargetSpec("messaging.volume", "Messages in the quarter", COUNT, UP, DOC, 0, 10_000_000),
+        TargetSpec(
+            "messaging.volume",
+            "Messages in a quarter with none before it (else the previous quarter's plus the growth band)",
+            COUNT,
+            UP,
+            DOC,
+            0,
+            10_000_000,
+        ),
         TargetSpec("messaging.growth.low", "Quarterly growth, low end of the band", PERCENT, UP, DOC, -100, 1000),
         TargetSpec("messaging.growth.high", "Quarterly growth, high end of the band", PERCENT, UP, DOC, -100, 1000),
     ]

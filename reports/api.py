@@ -20,12 +20,11 @@ from saypro.localtime import DAYS_AHEAD, EARLIEST_DAY, validate_day
 from saypro.permissions import has_perm
 
 from . import selectors
-from .figures import figure_dict
+from .figures import FIGURE_FILTERS, figure_dict
 from .models import ReportRun
 from .sections import context_for, specs
 
 CanReadMetrics = has_perm("reports.view_metrics")
-FILTERS = ("category", "ad_category", "region", "channel", "priority", "reason")
 
 
 _DAY_BOUNDS = f" From {EARLIEST_DAY.isoformat()} to {DAYS_AHEAD} days after today."
@@ -68,7 +67,7 @@ class PeriodQuerySerializer(serializers.Serializer):
                 raise serializers.ValidationError({"end": [str(exc)]}) from None
         else:
             attrs["chosen"] = periods.containing(attrs["period"], attrs.get("day") or periods.today())
-        attrs["filters"] = {name: attrs[name] for name in FILTERS if attrs.get(name)}
+        attrs["filters"] = {name: attrs[name] for name in FIGURE_FILTERS if attrs.get(name)}
         return attrs
 
 

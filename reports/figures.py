@@ -12,6 +12,10 @@ from saypro.periods import Period
 
 from . import document
 
+# The dimensions the area pages and the metrics API narrow the registered figures to (?region=Gauteng): the
+# documents' custom reports by inquiry type, ad category and region, and support's and moderation's own.
+FIGURE_FILTERS = ("category", "ad_category", "region", "channel", "priority", "reason")
+
 
 def _note(reading: Reading) -> str:
     parts = []

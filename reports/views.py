@@ -31,7 +31,7 @@ from saypro.sla.promises import ItemSummary, Promise, promise_for
 
 from . import selectors, services
 from .document import Section, document_from_dict
-from .figures import as_document_figure
+from .figures import FIGURE_FILTERS, as_document_figure
 from .forms import ImprovementForm, PeriodForm, ReportRequestForm
 from .models import Improvement, ReportRun, RunStatus
 from .sections import AREAS, build_sections, context_for
@@ -215,7 +215,9 @@ def area(request: HttpRequest, area: str) -> HttpResponse:
         raise PermissionDenied
     form = PeriodForm(request.GET or None)
     period = form.chosen()
-    ctx = context_for(period)
+    # The documents' custom reports: the registered figures that have the dimension are read for this value only.
+    filters = {name: value[:100] for name in FIGURE_FILTERS if (value := request.GET.get(name, "").strip())}
+    ctx = context_for(period, filters=filters)
     return render(
         request,
         "dashboard/area.html",
@@ -226,6 +228,7 @@ def area(request: HttpRequest, area: str) -> HttpResponse:
             "form": form,
             "period": period,
             "previous": ctx.previous,
+            "filters": filters,
             "sections": build_sections(ctx, area),
         },
     )

@@ -9,10 +9,11 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
+from messaging.models import MessageKind
 from saypro.figures.registry import figure_specs
 from support.models import Channel
 
-from .test_figure_definitions import local, ticket
+from .test_figure_definitions import conversation, local, message, ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +89,19 @@ def test_the_figures_take_a_fixed_number_of_queries(manager, django_assert_max_n
             assert client.get(URL, {"period": "quarter", "day": "2026-03-01"}).status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+def test_area_pages_narrow_the_registered_figures_to_a_region(client, manager):
+    gauteng = conversation(local(2026, 2, 2, 9), region="Gauteng")
+    message(gauteng, MessageKind.USER, local(2026, 2, 2, 9))
+    cape = conversation(local(2026, 2, 3, 9), region="Western Cape")
+    for hours in (0, 1):
+        message(cape, MessageKind.USER, local(2026, 2, 3, 9) + timedelta(hours=hours))
+    client.force_login(manager)
+    query = {"period": "quarter", "day": "2026-03-01"}
+    with time_machine.travel(NOW, tick=False):
+        whole = client.get("/dashboard/areas/messaging/", query)
+        narrowed = client.get("/dashboard/areas/messaging/", {**query, "region": "Western Cape"})
+    values = [{f.key: f.value for s in page.context["sections"] for f in s.figures} for page in (whole, narrowed)]
+    assert (values[0]["messaging.volume"], values[1]["messaging.volume"]) == (3, 2)
+    assert "Registered figures narrowed to region “Western Cape”" in narrowed.content.decode()
