@@ -459,9 +459,10 @@ def _clocks(metric: str, conversations: QuerySet[Conversation]) -> QuerySet[Cloc
     )
 
 
-def _share_target(key: str, start: datetime) -> float | None:
+def _share_target(key: str, start: datetime, book: TargetBook | None = None) -> float | None:
     """A percent target in force on the period's first local day, as a share (0–1)."""
-    value = target_for(key, timezone.localdate(start))
+    day = timezone.localdate(start)
+    value = book.value(key, day) if book is not None else target_for(key, day)
     return None if value is None else value / 100
 
 
@@ -498,9 +499,12 @@ def first_response_compliance(
     ad_category: str | None = None,
     region: str | None = None,
     now: datetime | None = None,
+    book: TargetBook | None = None,
 ) -> ResponseCompliance:
-    """Users' messages answered within 24 h, over the first-response clocks due in [start, end) (the kernel's
-    convention: a wait counts when its deadline falls in the period; waits still in time are left out)."""
+    """Conversations first answered within 24 h, over the first-response clocks due in [start, end) (the kernel's
+    convention: a wait counts when its deadline falls in the period; waits still in time are left out), against
+    the promise's target; `book` reads the targets once for several calls."""
+    book = book or TargetBook()
     now = now or timezone.now()
     conversations = conversations_filtered(category=category, ad_category=ad_category, region=region)
     row = (
@@ -511,8 +515,8 @@ def first_response_compliance(
     return ResponseCompliance(
         achieved=row["achieved"],
         breached=row["breached"],
-        target=_share_target("messaging.first_response_24h", start),
-        stretch_target=_share_target("messaging.first_response_24h.closing", start),
+        target=_share_target("sla.message.first_response", start, book),
+        stretch_target=_share_target("messaging.first_response_24h.closing", start, book),
     )
 
 
@@ -751,8 +755,10 @@ def message_tiles(*, now: datetime | None = None) -> dict[str, Any]:
     """The dashboard figures of the messaging promise: first-response compliance this week, month and quarter,
     and the backlog with its at-risk and breached counts."""
     now = now or timezone.now()
+    book = TargetBook()
     compliance = {
-        name: first_response_compliance(start=start, end=now, now=now) for name, start in _period_starts(now).items()
+        name: first_response_compliance(start=start, end=now, now=now, book=book)
+        for name, start in _period_starts(now).items()
     }
     return {"compliance": compliance, "backlog": unresolved_backlog(now=now)}
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from messaging import selectors as messaging
 from messaging.models import Category
+from saypro.figures.targets import TargetBook
 from saypro.sla import selectors as sla_selectors
 
 from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table
@@ -89,13 +90,16 @@ def _share(target: float | None) -> float | None:
 
 
 def _first_response_by_category(
-    start: datetime, end: datetime, now: datetime
+    start: datetime, end: datetime, now: datetime, book: TargetBook
 ) -> dict[str, tuple[str, messaging.ResponseCompliance]]:
     """First-response achievement per category over the clocks due in [start, end), the uncategorised ones and
     the total; the selector filters by a category value, so the uncategorised are the total less the others."""
-    total = messaging.first_response_compliance(start=start, end=end, now=now)
+    total = messaging.first_response_compliance(start=start, end=end, now=now, book=book)
     out = {
-        value: (str(label), messaging.first_response_compliance(start=start, end=end, category=value, now=now))
+        value: (
+            str(label),
+            messaging.first_response_compliance(start=start, end=end, category=value, now=now, book=book),
+        )
         for value, label in Category.choices
     }
     out[""] = (
@@ -115,8 +119,8 @@ def _first_response_table(ctx: Context) -> Table:
     """Beside resolution by category: conversations first answered within 24 h (the queue's deadlines) per
     category, over the deadlines passed so far. By the conversation's current category, which an agent may change
     long after the day: read from the selector rather than from daily rollups."""
-    now = _first_response_by_category(ctx.period.start_at, ctx.end, ctx.now)
-    before = _first_response_by_category(ctx.previous.start_at, ctx.previous_end, ctx.now)
+    now = _first_response_by_category(ctx.period.start_at, ctx.end, ctx.now, ctx.targets)
+    before = _first_response_by_category(ctx.previous.start_at, ctx.previous_end, ctx.now, ctx.targets)
     target = ctx.target("sla.message.first_response")
     rows = []
     for key, (label, result) in now.items():
