@@ -45,9 +45,12 @@ class AccountsConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from . import figures
+
+        figures.register()
         _name_two_factor_devices()
         from saypro.context_processors import NavEntry, nav_register
-        from saypro.sla.promises import RATE, SECONDS, ExtraFigures, Figure, Promise, promise_register
+        from saypro.sla.promises import Promise, promise_register
 
         from . import (
             retention,
@@ -55,45 +58,20 @@ class AccountsConfig(AppConfig):
         )
 
         retention.register()
-        from .selectors import registration_decision_figures, registration_summaries
+        from .selectors import registration_summaries
 
         promise_register(
             Promise(
                 metric="registration.approval",
-                title="Registrations approved within 48 h",
-                deadline_text="decided within 48 h",
-                target_rate=1.0,
+                title="Registrations decided within 48 h of review time",
+                deadline_text="decided within 48 h of review time",
+                target_key="sla.registration.approval",
                 queue_permission="accounts.review_registration",
                 items_url_name="accounts:queue",
                 item_url_name="accounts:registration",
                 item_permission="accounts.view_registration",
                 describe_items=registration_summaries,
-                extra=ExtraFigures(
-                    read=registration_decision_figures,
-                    figures=(
-                        Figure(
-                            "decision-median",
-                            "Decision, median",
-                            lambda t: t["decision_time"].median,
-                            SECONDS,
-                            note="this quarter",
-                        ),
-                        Figure(
-                            "decision-p90",
-                            "Decision, p90",
-                            lambda t: t["decision_time"].p90,
-                            SECONDS,
-                            note="this quarter",
-                        ),
-                        Figure(
-                            "auto-approval",
-                            "Auto-approved",
-                            lambda t: t["auto_approval_rate"],
-                            RATE,
-                            note="of this quarter's approvals",
-                        ),
-                    ),
-                ),
+                figure_keys=("registrations.approved_48h", "registrations.team_time_48h", "registrations.rejected"),
                 order=10,
             )
         )

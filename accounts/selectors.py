@@ -8,12 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import BooleanField, Case, Count, F, FilteredRelation, Prefetch, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, FilteredRelation, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from saypro.audit.selectors import audit_for_object
 from saypro.search import SearchHit, matching_ids, search_terms
-from saypro.sla import selectors as sla_selectors
 from saypro.sla.calendars import working_seconds
 from saypro.sla.models import Clock
 from saypro.sla.promises import ItemSummary
@@ -139,26 +138,6 @@ def registration_history(*, registration: Registration) -> dict[str, Any]:
         .order_by("-started_at")[:20]
     )
     return {"audit": list(audit_for_object(registration)[:50]), "related": list(others)}
-
-
-def _quarter_start(now: datetime) -> datetime:
-    """Local midnight of the first day of `now`'s quarter."""
-    local = timezone.localtime(now)
-    return local.replace(month=3 * ((local.month - 1) // 3) + 1, day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def registration_decision_figures(*, now: datetime | None = None) -> dict[str, Any]:
-    """This quarter's time to decision (median and p90) and automatic-approval rate: the registration tile's
-    extra figures. The tile reads its queue counts and achievement from the rollups and live queues itself."""
-    now = now or timezone.now()
-    quarter_start = _quarter_start(now)
-    approvals = Registration.objects.filter(
-        decided_at__gte=quarter_start, decided_at__lt=now, status=RegistrationStatus.APPROVED
-    ).aggregate(total=Count("pk"), automatic=Count("pk", filter=Q(auto_approved=True)))
-    return {
-        "decision_time": sla_selectors.stop_time_stats(metric=METRIC, start=quarter_start, end=now),
-        "auto_approval_rate": approvals["automatic"] / approvals["total"] if approvals["total"] else None,
-    }
 
 
 def registration_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:

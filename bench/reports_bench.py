@@ -96,8 +96,9 @@ def main() -> int:
     from accounts import roles
     from accounts.models import User
     from demo import core as demo
-    from reports import periods, rollups, services
+    from reports import rollups, services
     from reports.models import ReportKind
+    from saypro import periods
     from saypro.localtime import local_tz
     from saypro.sla import selectors as sla_selectors
     from saypro.sla.promises import promises

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from saypro.admin import ReadOnlyAdmin
 
-from .models import CategoryLabel, Conversation, ResolutionPolicy, TeamMembership, VolumeTarget
+from .models import CategoryLabel, Conversation, ResolutionPolicy, TeamMembership
 
 
 @admin.register(TeamMembership)
@@ -31,13 +31,6 @@ class ResolutionPolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-@admin.register(VolumeTarget)
-class VolumeTargetAdmin(admin.ModelAdmin):
-    list_display = ["quarter_start", "conversations"]
-
-
 
 
 @admin.register(Conversation)

@@ -55,8 +55,11 @@ class MessagingConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from . import figures
+
+        figures.register()
         from accounts.routing import load_register
-        from saypro.sla.promises import COUNT, ExtraFigures, Figure, Promise, promise_register
+        from saypro.sla.promises import Promise, promise_register
 
         from . import (
             integrations,
@@ -70,19 +73,16 @@ class MessagingConfig(AppConfig):
         promise_register(
             Promise(
                 metric="message.first_response",
-                title="Messages answered within 24 h (90 %, rising to 95 %)",
+                title="Conversations first answered within 24 h",
                 deadline_text="answered within 24 h",
-                target_rate=0.9,
+                target_key="sla.message.first_response",
                 queue_permission="messaging.view_conversation",
                 items_url_name="messaging:home",
                 # Only conversations not yet answered: the inbox's larger "Unresolved" also counts answered ones.
                 open_label="Awaiting a first answer",
                 item_url_name="messaging:thread",
                 describe_items=selectors.conversation_summaries,
-                extra=ExtraFigures(
-                    read=selectors.unresolved_backlog,
-                    figures=(Figure("backlog", "Unresolved", lambda b: b.unresolved, COUNT, note="conversations now"),),
-                ),
+                figure_keys=("messaging.first_response_24h", "messaging.volume"),
                 order=20,
             )
         )

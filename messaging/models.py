@@ -237,19 +237,6 @@ class CategoryLabel(models.Model):
         return f"{self.previous_category or '—'} → {self.category} on conversation {self.conversation_id}"
 
 
-class VolumeTarget(models.Model):
-    """How many conversations the marketplace expects in a quarter (the volume plan managers report against)."""
-
-    quarter_start = models.DateField(unique=True, help_text="The first day of the quarter, e.g. 2026-01-01.")
-    conversations = models.PositiveIntegerField()
-
-    class Meta:
-        ordering = ["-quarter_start"]
-
-    def __str__(self) -> str:
-        return f"{self.conversations:,} conversations from {self.quarter_start:%Y-%m-%d}"
-
-
 class ResolutionPolicy(models.Model):
     """Which `message.resolution` policy measures a category (general 48 h, support 72 h, …)."""
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_ids_matching
+from saypro.figures.targets import TargetBook, target_for
 from saypro.localtime import local_midnight
 from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla import selectors as sla_selectors
@@ -47,7 +48,6 @@ from .models import (
     MessageKind,
     ResolutionPolicy,
     Status,
-    VolumeTarget,
 )
 
 FIRST_RESPONSE = "message.first_response"
@@ -295,13 +295,6 @@ def open_conversations_per_agent(user_ids: Sequence[int]) -> Mapping[int, int]:
 # `region` (the user's region when the conversation started). Periods are local (TIME_ZONE) calendar weeks
 # (from Monday), months and quarters; a conversation counts in the period it started in.
 
-INBOUND_TARGET_MIX: dict[str, float] = {
-    "general": 0.30,
-    "support": 0.40,
-    "complaint_policy": 0.10,
-    "renewal": 0.15,
-    "misc": 0.05,
-}
 MIX_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "general": ("General inquiries", (Category.GENERAL,)),
     "support": ("Support requests", (Category.SUPPORT,)),
@@ -309,11 +302,9 @@ MIX_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "renewal": ("Renewal and approval requests", (Category.RENEWAL,)),
     "misc": ("Miscellaneous (feedback, suggestions)", (Category.MISC,)),
 }
-FIRST_RESPONSE_TARGET = 0.90
-FIRST_RESPONSE_STRETCH_TARGET = 0.95
-GROWTH_TARGET = (0.10, 0.15)
-# The plan for a quarter with no VolumeTarget row: 20,000 conversations (the first quarter's target).
-DEFAULT_QUARTER_VOLUME = 20_000
+# The messages the volume counts: those users write and those the team writes to them (document 004's
+# user- and admin-initiated messages); internal notes, automatic acknowledgements and activity are not messages.
+VOLUME_KINDS = (MessageKind.USER, MessageKind.REPLY)
 PERIOD_TRUNCATE = {"week": TruncWeek, "month": TruncMonth, "quarter": TruncQuarter}
 
 
@@ -412,12 +403,12 @@ class CategoryShare:
     label: str
     count: int
     share: float | None  # of the categorised inbound conversations
-    target_share: float
+    target_share: float | None
 
     @property
     def difference(self) -> float | None:
         """Percentage points above (+) or below (−) the target share."""
-        return None if self.share is None else self.share - self.target_share
+        return None if self.share is None or self.target_share is None else self.share - self.target_share
 
 
 @dataclass(frozen=True)
@@ -434,8 +425,8 @@ def category_mix(
     ad_category: str | None = None,
     region: str | None = None,
 ) -> CategoryMix:
-    """Inbound conversations started in [start, end) by category group, against the target mix (general 30 %,
-    support 40 %, complaints and policy reports 10 %, renewal/approval 15 %, miscellaneous 5 %)."""
+    """Inbound conversations started in [start, end) by category group, against the target mix in force for the
+    period (saypro.figures; the documents' 30 / 40 / 10 / 15 / 5 %)."""
     counts = {
         row["category"]: row["n"]
         for row in conversations_filtered(ad_category=ad_category, region=region)
@@ -454,7 +445,7 @@ def category_mix(
                 label=label,
                 count=count,
                 share=count / categorised if categorised else None,
-                target_share=INBOUND_TARGET_MIX[key],
+                target_share=_share_target(f"messaging.mix.{key}", start),
             )
         )
     return CategoryMix(groups=groups, categorised=categorised, uncategorised=uncategorised)
@@ -468,12 +459,19 @@ def _clocks(metric: str, conversations: QuerySet[Conversation]) -> QuerySet[Cloc
     )
 
 
+def _share_target(key: str, start: datetime, book: TargetBook | None = None) -> float | None:
+    """A percent target in force on the period's first local day, as a share (0–1)."""
+    day = timezone.localdate(start)
+    value = book.value(key, day) if book is not None else target_for(key, day)
+    return None if value is None else value / 100
+
+
 @dataclass(frozen=True)
 class ResponseCompliance:
     achieved: int
     breached: int
-    target: float = FIRST_RESPONSE_TARGET
-    stretch_target: float = FIRST_RESPONSE_STRETCH_TARGET
+    target: float | None
+    stretch_target: float | None
 
     @property
     def rate(self) -> float | None:
@@ -486,11 +484,11 @@ class ResponseCompliance:
 
     @property
     def meets_target(self) -> bool | None:
-        return None if self.rate is None else self.rate >= self.target
+        return None if self.rate is None or self.target is None else self.rate >= self.target
 
     @property
     def meets_stretch_target(self) -> bool | None:
-        return None if self.rate is None else self.rate >= self.stretch_target
+        return None if self.rate is None or self.stretch_target is None else self.rate >= self.stretch_target
 
 
 def first_response_compliance(
@@ -501,9 +499,12 @@ def first_response_compliance(
     ad_category: str | None = None,
     region: str | None = None,
     now: datetime | None = None,
+    book: TargetBook | None = None,
 ) -> ResponseCompliance:
-    """Users' messages answered within 24 h, over the first-response clocks due in [start, end) (the kernel's
-    convention: a wait counts when its deadline falls in the period; waits still in time are left out)."""
+    """Conversations first answered within 24 h, over the first-response clocks due in [start, end) (the kernel's
+    convention: a wait counts when its deadline falls in the period; waits still in time are left out), against
+    the promise's target; `book` reads the targets once for several calls."""
+    book = book or TargetBook()
     now = now or timezone.now()
     conversations = conversations_filtered(category=category, ad_category=ad_category, region=region)
     row = (
@@ -511,7 +512,12 @@ def first_response_compliance(
         .filter(due_at__gte=start, due_at__lt=end)
         .aggregate(achieved=Count("pk", filter=sla_selectors.ACHIEVED), breached=Count("pk", filter=_late(now)))
     )
-    return ResponseCompliance(achieved=row["achieved"], breached=row["breached"])
+    return ResponseCompliance(
+        achieved=row["achieved"],
+        breached=row["breached"],
+        target=_share_target("sla.message.first_response", start, book),
+        stretch_target=_share_target("messaging.first_response_24h.closing", start, book),
+    )
 
 
 def _late(now: datetime) -> Q:
@@ -594,36 +600,58 @@ def _shift_quarter(quarter_start: date, quarters: int) -> date:
     return date(index // 4, 3 * (index % 4) + 1, 1)
 
 
-def volume_target(*, quarter_start: date) -> int:
-    """The quarter's planned number of conversations (a VolumeTarget row, else DEFAULT_QUARTER_VOLUME)."""
-    row = VolumeTarget.objects.filter(quarter_start=quarter_of(quarter_start)).first()
-    return row.conversations if row else DEFAULT_QUARTER_VOLUME
+def _messages(queryset: QuerySet[Conversation], start: datetime, end: datetime) -> int:
+    return Message.objects.filter(
+        conversation__in=queryset, kind__in=VOLUME_KINDS, created_at__gte=start, created_at__lt=end
+    ).count()
+
+
+def volume_target(
+    *, quarter_start: date, previous_messages: int, book: TargetBook | None = None
+) -> tuple[int, int | None]:
+    """The quarter's planned messages as (low, high): a target an administrator set for this very quarter;
+    else the previous quarter's messages plus the growth band (10–15 %); else, with no quarter before it to
+    grow from, the first quarter's target (20,000)."""
+    quarter = quarter_of(quarter_start)
+    book = book or TargetBook()
+    own = book.get("messaging.volume", quarter)
+    if own is not None and own.period_start == quarter:
+        return round(own.value), None
+    low, high = book.value("messaging.growth.low", quarter), book.value("messaging.growth.high", quarter)
+    if previous_messages and low is not None and high is not None:
+        return round(previous_messages * (1 + low / 100)), round(previous_messages * (1 + high / 100))
+    return (0, None) if own is None else (round(own.value), None)
 
 
 @dataclass(frozen=True)
 class QuarterGrowth:
     quarter_start: date
-    conversations: int
+    messages: int
     previous_quarter_start: date
-    previous_conversations: int
-    target: int  # the quarter's volume plan
-    growth_target: tuple[float, float] = GROWTH_TARGET
+    previous_messages: int
+    # The quarter's volume plan: (low, high) from the growth band, or (target, None) when one was set.
+    target: tuple[int, int | None]
+    growth_band: tuple[float | None, float | None]
 
     @property
     def growth(self) -> float | None:
         """Change against the previous quarter, as a fraction (0.12 = +12 %)."""
-        if not self.previous_conversations:
+        if not self.previous_messages:
             return None
-        return self.conversations / self.previous_conversations - 1
+        return self.messages / self.previous_messages - 1
 
     @property
-    def growth_on_target(self) -> bool | None:
-        low, high = self.growth_target
-        return None if self.growth is None else low <= self.growth <= high
+    def growth_verdict(self) -> str:
+        """Below, within or above the growth band; blank without a previous quarter or a band."""
+        low, high = self.growth_band
+        if self.growth is None or low is None or high is None:
+            return ""
+        percent = self.growth * 100
+        return "below" if percent < low else ("above" if percent > high else "within")
 
     @property
     def target_progress(self) -> float | None:
-        return self.conversations / self.target if self.target else None
+        return self.messages / self.target[0] if self.target[0] else None
 
 
 def quarter_growth(
@@ -634,9 +662,9 @@ def quarter_growth(
     ad_category: str | None = None,
     region: str | None = None,
 ) -> QuarterGrowth:
-    """Conversations (in and out) of the quarter against the previous quarter (target +10–15 %) and against the
-    quarter's volume target. With `until`, the quarter so far is compared with the same stretch of the previous
-    quarter, so a quarter in progress is not measured against a whole one."""
+    """Messages of the quarter against the previous quarter (the growth band) and against the quarter's volume
+    plan. With `until`, the quarter so far is compared with the same stretch of the previous quarter, so a
+    quarter in progress is not measured against a whole one."""
     quarter = quarter_of(quarter_start)
     previous = _shift_quarter(quarter, -1)
     start, end = local_midnight(quarter), local_midnight(_shift_quarter(quarter, 1))
@@ -645,16 +673,17 @@ def quarter_growth(
     if until is not None and until < end:
         end = max(start, until)
         previous_end = previous_start + (end - start)
-    row = conversations_filtered(category=category, ad_category=ad_category, region=region).aggregate(
-        current=Count("pk", filter=Q(created_at__gte=start, created_at__lt=end)),
-        previous=Count("pk", filter=Q(created_at__gte=previous_start, created_at__lt=previous_end)),
-    )
+    conversations = conversations_filtered(category=category, ad_category=ad_category, region=region)
+    # The plan grows from the whole previous quarter, whatever part of this one has passed.
+    whole_previous = _messages(conversations, previous_start, start)
+    book = TargetBook()
     return QuarterGrowth(
         quarter_start=quarter,
-        conversations=row["current"],
+        messages=_messages(conversations, start, end),
         previous_quarter_start=previous,
-        previous_conversations=row["previous"],
-        target=volume_target(quarter_start=quarter),
+        previous_messages=_messages(conversations, previous_start, previous_end),
+        target=volume_target(quarter_start=quarter, previous_messages=whole_previous, book=book),
+        growth_band=(book.value("messaging.growth.low", quarter), book.value("messaging.growth.high", quarter)),
     )
 
 
@@ -726,8 +755,10 @@ def message_tiles(*, now: datetime | None = None) -> dict[str, Any]:
     """The dashboard figures of the messaging promise: first-response compliance this week, month and quarter,
     and the backlog with its at-risk and breached counts."""
     now = now or timezone.now()
+    book = TargetBook()
     compliance = {
-        name: first_response_compliance(start=start, end=now, now=now) for name, start in _period_starts(now).items()
+        name: first_response_compliance(start=start, end=now, now=now, book=book)
+        for name, start in _period_starts(now).items()
     }
     return {"compliance": compliance, "backlog": unresolved_backlog(now=now)}
 
@@ -776,6 +807,8 @@ def conversation_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
         )
         for pk, subject, name, status in rows
     }
+
+
 def conversations_triage_overdue(*, before: datetime, since: datetime) -> QuerySet[Conversation, int]:
     """Triage asked for before `before` and never run (its task was lost): the reconciliation sweep's query,
     on the partial index of pending triage. Not bounded by `since`: an uncategorised, unrouted conversation

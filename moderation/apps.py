@@ -53,6 +53,9 @@ class ModerationConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from . import figures
+
+        figures.register()
         from saypro.context_processors import NavEntry, nav_register
         from saypro.sla.promises import Promise, promise_register
 
@@ -66,11 +69,12 @@ class ModerationConfig(AppConfig):
                 metric="moderation.decision",
                 title="Flagged content decided within 12 h",
                 deadline_text="decided within 12 h",
-                target_rate=1.0,
+                target_key="sla.moderation.decision",
                 queue_permission="moderation.view_case",
                 items_url_name="moderation:home",
                 item_url_name="moderation:case",
                 describe_items=selectors.case_summaries,
+                figure_keys=("moderation.decided_12h", "moderation.recurrence_rate"),
                 order=40,
             )
         )

@@ -22,6 +22,7 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from saypro.figures.targets import target_for
 from saypro.ml.models import TextModel
 from saypro.sla import selectors as sla_selectors
 
@@ -29,7 +30,6 @@ from .models import ACTION_DONE, REMOVING_ACTIONS, Action, Appeal, Case, Decisio
 from .spam import MODEL_NAME
 
 METRIC = "moderation.decision"
-RECURRENCE_TARGET = 0.005
 
 
 @dataclass(frozen=True)
@@ -171,6 +171,8 @@ def moderation_summary(*, start: datetime, end: datetime, now: datetime | None =
         item = by_reason.setdefault(row["reason"], {"label": row["reason_label"], "user": 0, "automatic": 0})
         item[row["source"]] = row["count"]
     actions = actions_by_type(start=start, end=end)
+    # The target in force for the period, as a share like the rate it is compared with.
+    recurrence_target = target_for("moderation.recurrence_rate", timezone.localdate(start))
     return {
         "flags_by_reason": list(by_reason.values()),
         "flags_total": sum(row["count"] for row in flags),
@@ -181,7 +183,7 @@ def moderation_summary(*, start: datetime, end: datetime, now: datetime | None =
         "actions_total": sum(actions.values()),
         "precision": automatic_precision(start=start, end=end),
         "recurrence": recurrence_rate(start=start, end=end),
-        "recurrence_target": RECURRENCE_TARGET,
+        "recurrence_target": None if recurrence_target is None else recurrence_target / 100,
         "appeals": appeal_stats(start=start, end=end),
     }
 

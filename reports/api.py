@@ -13,10 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from saypro import periods
+from saypro.figures.registry import figure_spec, figure_specs, figures_read
+from saypro.figures.targets import TargetBook
 from saypro.localtime import DAYS_AHEAD, EARLIEST_DAY, validate_day
 from saypro.permissions import has_perm
 
-from . import periods, selectors
+from . import selectors
+from .figures import FIGURE_FILTERS, figure_dict
 from .models import ReportRun
 from .sections import context_for, specs
 
@@ -40,6 +44,13 @@ class PeriodQuerySerializer(serializers.Serializer):
         required=False, validators=[validate_day], help_text=f"Last day of a custom range.{_DAY_BOUNDS}"
     )
     section = serializers.ChoiceField(choices=[], required=False, help_text="Only this section.")
+    # The documents' custom reports: the registry's figures that have the dimension are read for these values only.
+    category = serializers.CharField(required=False, max_length=60, help_text="Inquiry type (messaging category).")
+    ad_category = serializers.CharField(required=False, max_length=60, help_text="The ad's marketplace category.")
+    region = serializers.CharField(required=False, max_length=100, help_text="The user's region.")
+    channel = serializers.CharField(required=False, max_length=20, help_text="Support channel (chat, email, …).")
+    priority = serializers.CharField(required=False, max_length=10, help_text="Ticket priority.")
+    reason = serializers.CharField(required=False, max_length=20, help_text="Flag reason.")
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -56,6 +67,7 @@ class PeriodQuerySerializer(serializers.Serializer):
                 raise serializers.ValidationError({"end": [str(exc)]}) from None
         else:
             attrs["chosen"] = periods.containing(attrs["period"], attrs.get("day") or periods.today())
+        attrs["filters"] = {name: attrs[name] for name in FIGURE_FILTERS if attrs.get(name)}
         return attrs
 
 
@@ -78,6 +90,9 @@ class FigureSerializer(serializers.Serializer):
     target_text = serializers.CharField()
     met = serializers.BooleanField(allow_null=True)
     note = serializers.CharField()
+    n = serializers.IntegerField(allow_null=True, help_text="The number of items the value was computed from.")
+    pending = serializers.IntegerField(allow_null=True, help_text="Items still inside their deadline.")
+    to_date = serializers.BooleanField(help_text="The period still runs: the value covers it up to now.")
 
 
 class TableSerializer(serializers.Serializer):
@@ -118,7 +133,7 @@ class MetricsView(APIView):
     def get(self, request: Request) -> Response:
         query = PeriodQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        ctx = context_for(query.validated_data["chosen"])
+        ctx = context_for(query.validated_data["chosen"], filters=query.validated_data["filters"])
         wanted = query.validated_data.get("section")
         sections = [
             {
@@ -136,6 +151,93 @@ class MetricsView(APIView):
         return Response(MetricsSerializer(body).data)
 
 
+class FiguresQuerySerializer(PeriodQuerySerializer):
+    area = serializers.ChoiceField(choices=[], required=False, help_text="Only this area's figures.")
+    key = serializers.ChoiceField(choices=[], required=False, help_text="Only this figure.")
+    quarters = serializers.BooleanField(
+        default=False, help_text="Add the quarter containing the period and the three before it."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # Figures register at start-up: the choices are read when the serializer is made.
+        self.fields["area"].choices = sorted({f.area for f in figure_specs()})  # type: ignore[attr-defined]
+        self.fields["key"].choices = [f.key for f in figure_specs()]  # type: ignore[attr-defined]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if attrs.get("key"):
+            spec = figure_spec(attrs["key"])
+            unknown = sorted(set(attrs["filters"]) - set(spec.dimensions))
+            if unknown:
+                allowed = ", ".join(spec.dimensions) or "none"
+                raise serializers.ValidationError(
+                    {name: [f"{spec.label} cannot be split by {name} (dimensions: {allowed})."] for name in unknown}
+                )
+        return attrs
+
+
+class ReadingSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField(help_text="Exclusive; now for a period still running.")
+    to_date = serializers.BooleanField()
+    value = serializers.FloatField(allow_null=True)
+    n = serializers.IntegerField(help_text="The number of items the value was computed from.")
+    pending = serializers.IntegerField(help_text="Items of the period still inside their deadline.")
+    parts = serializers.DictField(child=serializers.FloatField())
+    target = serializers.FloatField(allow_null=True, help_text="The target in force for that period.")
+    target_text = serializers.CharField()
+    met = serializers.BooleanField(allow_null=True)
+    band = serializers.CharField(help_text="below, within or above a target band; blank without one.")
+
+
+class RegisteredFigureSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.label
+    unit = serializers.CharField()
+    area = serializers.CharField()
+    definition = serializers.CharField()
+    population = serializers.CharField()
+    placed_by = serializers.CharField()
+    direction = serializers.CharField()
+    dimensions = serializers.ListField(child=serializers.CharField())
+    source = serializers.CharField()  # type: ignore[assignment]  # a field named like Field.source
+    current = ReadingSerializer()
+    previous = ReadingSerializer(allow_null=True)
+    change = serializers.FloatField(allow_null=True)
+    quarters = ReadingSerializer(many=True)
+
+
+class FiguresSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    filters = serializers.DictField(child=serializers.CharField())
+    figures = RegisteredFigureSerializer(many=True)
+
+
+class FiguresView(APIView):
+    permission_classes = [CanReadMetrics]
+
+    @extend_schema(
+        parameters=[FiguresQuerySerializer],
+        responses=FiguresSerializer,
+        summary="Registered figures for a period",
+        description="Every registered figure (or one area's, or one) for a week, month, quarter or custom range: "
+        "its definition, the value with its sample size (n) and pending items, the period before over the same "
+        "elapsed span, the target in force, and optionally the last four quarters. Filters by inquiry type, ad "
+        "category, region, channel, priority or flag reason apply to the figures that have the dimension.",
+    )
+    def get(self, request: Request) -> Response:
+        query = FiguresQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        period = data["chosen"]
+        keys = [data["key"]] if data.get("key") else [f.key for f in figure_specs(data.get("area"))]
+        readings = figures_read(keys, period, now=timezone.now(), filters=data["filters"], quarters=data["quarters"])
+        body = {"period": _period(period), "filters": data["filters"], "figures": [figure_dict(r) for r in readings]}
+        return Response(FiguresSerializer(body).data)
+
+
 class AchievementSerializer(serializers.Serializer):
     achieved = serializers.IntegerField()
     breached = serializers.IntegerField()
@@ -145,7 +247,7 @@ class AchievementSerializer(serializers.Serializer):
 class ComplianceSerializer(serializers.Serializer):
     metric = serializers.CharField()
     title = serializers.CharField()
-    target = serializers.FloatField(help_text="Percent.")
+    target = serializers.FloatField(allow_null=True, help_text="Percent; the target in force this quarter.")
     week = AchievementSerializer()
     month = AchievementSerializer()
     quarter = AchievementSerializer()
@@ -162,11 +264,13 @@ class ComplianceView(APIView):
         def ach(a: selectors.Achievement) -> dict[str, Any]:
             return {"achieved": a.achieved, "breached": a.breached, "rate": a.percent}
 
+        now = timezone.now()
+        targets = TargetBook()
         rows = [
             {
                 "metric": t.promise.metric,
                 "title": t.promise.title,
-                "target": t.promise.target_rate * 100,
+                "target": targets.value(t.promise.target_key, periods.today(now)),
                 "week": ach(t.week),
                 "month": ach(t.month),
                 "quarter": ach(t.quarter),
@@ -174,7 +278,7 @@ class ComplianceView(APIView):
                 "at_risk": t.at_risk,
                 "breached": t.breached_open,
             }
-            for t in selectors.promise_tiles(user=request.user, now=timezone.now())
+            for t in selectors.promise_tiles(user=request.user, now=now)
         ]
         return Response(ComplianceSerializer(rows, many=True).data)
 

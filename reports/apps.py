@@ -23,6 +23,7 @@ class ReportsConfig(AppConfig):
             "reports.generate_report",
             "reports.view_metrics",
             "reports.view_improvement",
+            "figures.view_target",
         ]
         return {
             roles.MANAGER: readers,
@@ -31,6 +32,7 @@ class ReportsConfig(AppConfig):
                 "reports.add_improvement",
                 "reports.change_improvement",
                 "reports.delete_improvement",
+                "figures.add_target",
             ],
         }
 
@@ -42,6 +44,7 @@ class ReportsConfig(AppConfig):
         sources.register()
         sections.register()
         nav_register(NavEntry("Improvement log", "dashboard:improvements", "reports.view_improvement"))
+        nav_register(NavEntry("Targets", "dashboard:targets", "figures.view_target"))
 
         from saypro.outbox.followups import followup_register
 

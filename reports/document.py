@@ -25,6 +25,15 @@ class Figure:
     target_text: str = ""
     higher_is_better: bool = True
     note: str = ""
+    # The number of items the value was computed from, and the items of the period not yet countable (inside
+    # their deadline); None for figures that are not counts over items.
+    n: int | None = None
+    pending: int | None = None
+    # The value covers the period's start up to now (the period still runs).
+    to_date: bool = False
+    # The registry's judgement where a plain comparison with the target would be wrong (a band, "under 3 %").
+    verdict: bool | None = None
+    judged: bool = False
 
     @property
     def change(self) -> float | None:
@@ -40,6 +49,8 @@ class Figure:
 
     @property
     def met(self) -> bool | None:
+        if self.judged:
+            return self.verdict
         if self.target is None or self.value is None:
             return None
         return self.value >= self.target if self.higher_is_better else self.value <= self.target
@@ -50,6 +61,16 @@ class Figure:
 
     def text(self, value: float | None = None) -> str:
         return format_value(self.value if value is None else value, self.unit)
+
+    @property
+    def sample_text(self) -> str:
+        """ "n = 41 · 3 pending · to date": what the value stands on, printed beside it in every format."""
+        parts = [] if self.n is None else [f"n = {self.n:,}"]
+        if self.pending:
+            parts.append(f"{self.pending:,} pending")
+        if self.to_date:
+            parts.append("to date")
+        return " · ".join(parts)
 
     @property
     def previous_text(self) -> str:
@@ -74,6 +95,7 @@ class Figure:
             "relative_change": self.relative_change,
             "met": self.met,
             "text": self.text() if self.value is not None else "—",
+            "sample_text": self.sample_text,
         }
 
 
@@ -208,7 +230,13 @@ def document_from_dict(data: dict[str, Any]) -> Document:
             available=s["available"],
             paragraphs=s["paragraphs"],
             figures=[
-                Figure(**{k: v for k, v in f.items() if k not in {"change", "relative_change", "met", "text"}})
+                Figure(
+                    **{
+                        k: v
+                        for k, v in f.items()
+                        if k not in {"change", "relative_change", "met", "text", "sample_text"}
+                    }
+                )
                 for f in s["figures"]
             ],
             charts=[Chart(**{**c, "series": [Series(**x) for x in c["series"]]}) for c in s["charts"]],

@@ -7,11 +7,11 @@ from typing import Any
 
 from django import forms
 
+from saypro import periods
 from saypro.localtime import validate_day
+from saypro.periods import Period
 
-from . import periods
 from .models import Improvement, ReportKind
-from .periods import Period
 from .sections import AREAS
 
 PERIOD_CHOICES = [

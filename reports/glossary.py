@@ -1,17 +1,17 @@
-"""The definitions every figure follows, word for word in each report's glossary."""
+"""The report's glossary: every registered figure's definition, written from the registry beside its query, then
+the definitions of the measures the registry does not hold (yet) as figures."""
 
-GLOSSARY: tuple[tuple[str, str], ...] = (
+from __future__ import annotations
+
+from saypro.figures.registry import figure_specs
+
+OTHER_MEASURES: tuple[tuple[str, str], ...] = (
     (
         "SLA achievement",
         "SLA achievement = achieved ÷ (achieved + breached), per deadline date; an item still open past its "
         "deadline counts as breached; one still open inside its deadline is left out.",
     ),
     ("At risk", "At risk = open with more than 75 % of its target elapsed."),
-    (
-        "First response",
-        "First response = from the user's first inbound message to the first public human reply (automatic "
-        "replies do not count); report median and p90 beside the average.",
-    ),
     (
         "DAU, WAU, MAU, stickiness",
         "DAU = distinct active users per day; WAU and MAU = distinct users over the trailing 7 and 30 days ending "
@@ -22,6 +22,23 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
         'Retention: N-week cohorts by sign-up week, both "returned in week N" and "returned in week N or later".',
     ),
     ("Churn", "Churn(P) = users active in P−1 and not in P ÷ users active in P−1."),
-    ("CSAT", "CSAT = ratings of 4–5 ÷ all ratings (1–5 scale), with the average and the response count."),
     ("NPS", "NPS = % of 9–10 minus % of 0–6, with the response count."),
+    (
+        "n, pending, to date",
+        "n = the number of items a figure was computed from; pending = items of the period still inside their "
+        "deadline, counted once it passes; to date = a period still running, compared with the same elapsed span "
+        "of the period before.",
+    ),
 )
+
+
+def glossary() -> list[tuple[str, str]]:
+    """Every registered figure's definition, then the other measures'."""
+    return [
+        (
+            spec.label,
+            f"{spec.definition} Counted over {spec.population}, each placed in a period by {spec.placed_by}. "
+            f"Source: document {spec.source}.",
+        )
+        for spec in figure_specs()
+    ] + list(OTHER_MEASURES)

@@ -23,9 +23,9 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
+from saypro import periods
 from saypro.localtime import local_midnight, local_tz
 
-from . import periods
 from .models import DailyRollup, RollupCoverage
 
 Values = dict[str, float]

@@ -10,14 +10,16 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from saypro import periods
+from saypro.figures.registry import FigureReading, figures_read
+from saypro.figures.targets import TargetBook
 from saypro.localtime import local_midnight
+from saypro.periods import Period
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock, ClockState
-from saypro.sla.promises import Figure, Promise, promises
-from saypro.sla.selectors import ACHIEVED, _breached
+from saypro.sla.promises import Promise, promises
+from saypro.sla.selectors import ACHIEVED, breached
 
-from . import periods
-from .periods import Period
 from .rollups import Reader
 from .sources import SLA_DUE, SLA_STARTED, SLA_STOPPED
 
@@ -102,8 +104,8 @@ class PromiseTile:
     breached_open: int
     # Weekly achievement (percent or None) for the last TREND_WEEKS weeks, the current one last.
     trend: list[tuple[str, float | None]]
-    # The promise's extra figures with their values, when asked for.
-    extras: list[tuple[Figure, float | None]]
+    # The promise's registered figures for the quarter to date (saypro.figures), when asked for.
+    figures: list[FigureReading]
 
 
 def may_see_promise(user: Any, promise: Promise) -> bool:
@@ -118,17 +120,13 @@ def tile_start(kind: str, now: datetime) -> date:
     return periods.containing(kind, periods.today(now)).start
 
 
-def _extras(promise: Promise, now: datetime) -> list[tuple[Figure, float | None]]:
-    if promise.extra is None:
-        return []
-    read = promise.extra.read(now=now)
-    return [(figure, figure.value(read)) for figure in promise.extra.figures]
-
-
-def promise_tiles(*, user: object, now: datetime, extra_figures: bool = False) -> list[PromiseTile]:
+def promise_tiles(*, user: object, now: datetime, with_figures: bool = False) -> list[PromiseTile]:
     """One tile per registered promise the user may see: their own queue's, or every one with compliance.
-    Each promise's extra figures are read only with `extra_figures` (the dashboard shows them, the API not)."""
+    Each promise's registered figures are read (for the quarter to date) only with `with_figures` (the dashboard
+    shows them, the compliance API not)."""
     reader = Reader(now)
+    quarter = periods.containing(periods.QUARTER, periods.today(now))
+    book = TargetBook()
     # The reader's days end at `now`: a deadline later today counts once it has passed.
     tomorrow = periods.today(now) + timedelta(days=1)
     starts = {kind: tile_start(kind, now) for kind in TILE_PERIODS}
@@ -162,7 +160,9 @@ def promise_tiles(*, user: object, now: datetime, extra_figures: bool = False) -
                 at_risk=counts.at_risk,
                 breached_open=counts.breached,
                 trend=trend,
-                extras=_extras(promise, now) if extra_figures else [],
+                figures=figures_read(promise.figure_keys, quarter, now=now, compare=False, book=book)
+                if with_figures
+                else [],
             )
         )
     return tiles
@@ -197,7 +197,7 @@ def promise_items(*, metric: str, state: str, period: str | None, now: datetime)
         clocks = Clock.objects.filter(
             metric=metric, due_at__gte=local_midnight(tile_start(period, now)), due_at__lt=now
         )
-        clocks = clocks.filter({DECIDED: ACHIEVED | _breached(now), MET: ACHIEVED, MISSED: _breached(now)}[state])
+        clocks = clocks.filter({DECIDED: ACHIEVED | breached(now), MET: ACHIEVED, MISSED: breached(now)}[state])
     else:
         raise ValueError(f"No items for state {state!r} and period {period!r}.")
     return clocks.order_by("due_at", "pk")

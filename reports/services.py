@@ -13,13 +13,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from saypro import periods
 from saypro.audit.services import audit_record
 from saypro.errors import InvalidInput
 from saypro.localtime import check_day, local_midnight, local_tz
+from saypro.periods import Period
 
-from . import periods
 from .models import Improvement, ReportKind, ReportRun, RunStatus
-from .periods import Period
 
 logger = logging.getLogger(__name__)
 

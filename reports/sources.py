@@ -23,7 +23,7 @@ from moderation.models import Decision, Flag
 from moderation.models import Source as FlagSource
 from saypro.sla.models import Clock, ClockState, Policy
 from saypro.sla.promises import promises
-from saypro.sla.selectors import ACHIEVED, _breached
+from saypro.sla.selectors import ACHIEVED, breached
 from support.models import Survey, Ticket
 
 from .rollups import Row, Source, count, grouped_counts, source_register
@@ -50,7 +50,7 @@ def _sla_compute(start: datetime, end: datetime, tz: tzinfo, now: datetime, want
             SLA_DUE: (
                 clocks,
                 "due_at",
-                {"achieved": Count("pk", filter=ACHIEVED), "breached": Count("pk", filter=_breached(now))},
+                {"achieved": Count("pk", filter=ACHIEVED), "breached": Count("pk", filter=breached(now))},
             ),
             SLA_STOPPED: (
                 clocks.filter(state=ClockState.STOPPED, elapsed_seconds__isnull=False),

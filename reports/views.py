@@ -21,14 +21,17 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from saypro import periods
 from saypro.durations import duration_text
 from saypro.errors import DomainError
-from saypro.sla import promises as sla_promises
+from saypro.figures.registry import FigureReading, target_specs
+from saypro.figures.targets import TargetBook
 from saypro.sla.models import Clock
-from saypro.sla.promises import Figure, ItemSummary, Promise, promise_for
+from saypro.sla.promises import ItemSummary, Promise, promise_for
 
 from . import selectors, services
-from .document import COUNT, HOURS, PERCENT, Section, document_from_dict, format_value
+from .document import Section, document_from_dict
+from .figures import FIGURE_FILTERS, as_document_figure
 from .forms import ImprovementForm, PeriodForm, ReportRequestForm
 from .models import Improvement, ReportRun, RunStatus
 from .sections import AREAS, build_sections, context_for
@@ -50,12 +53,6 @@ AREA_PERMISSIONS = {
     "moderation": "moderation.view_case",
 }
 
-# An extra figure's unit (as the app's selector gives it) -> the reports' unit and the factor to it.
-EXTRA_UNITS = {
-    sla_promises.SECONDS: (HOURS, 1 / 3600),
-    sla_promises.RATE: (PERCENT, 100.0),
-    sla_promises.COUNT: (COUNT, 1.0),
-}
 ITEMS_PER_PAGE = 50
 
 ViewFunc = Callable[..., HttpResponseBase]
@@ -81,8 +78,8 @@ def _permission_page(perm: str) -> Callable[[ViewFunc], ViewFunc]:
     return decorator
 
 
-def compliance_grade(percent: float | None, target: float) -> str:
-    if percent is None:
+def compliance_grade(percent: float | None, target: float | None) -> str:
+    if percent is None or target is None:
         return "neutral"
     if percent >= target:
         return "ok"
@@ -95,27 +92,26 @@ def _items_url(metric: str, **query: str) -> str:
     return f"{reverse('dashboard:promise-items', args=[metric])}?{urlencode(query)}"
 
 
-def _extra_figure(figure: Figure, value: float | None) -> dict[str, Any]:
-    """An extra figure in the units the reports print: hours (minutes under one), percent, count."""
-    unit, scale = EXTRA_UNITS[figure.unit]
-    scaled = None if value is None else value * scale
-    if figure.target is None or value is None:
-        grade = "neutral"
-    else:
-        grade = "ok" if (value >= figure.target if figure.higher_is_better else value <= figure.target) else "bad"
+def _tile_figure(reading: FigureReading) -> dict[str, Any]:
+    """A registered figure on a tile: the quarter to date, with its n, what is pending and its target."""
+    figure = as_document_figure(reading)
+    note = " · ".join(
+        part for part in (figure.sample_text, figure.target_text and f"target {figure.target_text}") if part
+    )
     return {
         "key": figure.key,
         "label": figure.label,
-        "value": format_value(scaled, unit),
-        "note": figure.note,
-        "grade": grade,
+        "value": figure.text(),
+        "note": note,
+        "grade": {True: "ok", False: "bad", None: "neutral"}[figure.met],
     }
 
 
-def _tile(tile: selectors.PromiseTile) -> dict[str, Any]:
+def _tile(tile: selectors.PromiseTile, targets: TargetBook, now: datetime) -> dict[str, Any]:
     promise = tile.promise
     metric = promise.metric
-    target = promise.target_rate * 100
+    # The target in force this quarter; a tile without one grades nothing.
+    target = targets.value(promise.target_key, periods.today(now))
     periods_ = []
     for key, label, value in (
         ("week", "This week", tile.week),
@@ -136,7 +132,7 @@ def _tile(tile: selectors.PromiseTile) -> dict[str, Any]:
         "key": metric.replace(".", "-"),
         "metric": metric,
         "title": promise.title,
-        "target": f"{target:g} %",
+        "target": "—" if target is None else f"{target:g} %",
         "deadline_text": promise.deadline_text,
         "periods": periods_,
         "grade": compliance_grade(tile.week.percent, target),
@@ -163,7 +159,7 @@ def _tile(tile: selectors.PromiseTile) -> dict[str, Any]:
                 "grade": "bad" if tile.breached_open else "ok",
             },
         ],
-        "extras": [_extra_figure(figure, value) for figure, value in tile.extras],
+        "figures": [_tile_figure(reading) for reading in tile.figures],
         "trend": [value for _, value in tile.trend],
         "trend_label": (f"Weekly achievement from {tile.trend[0][0]} to {tile.trend[-1][0]}" if tile.trend else ""),
         "target_value": target,
@@ -184,8 +180,11 @@ def _may_see_area(user: Any, area: str) -> bool:
 
 def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
     now = timezone.now()
+    targets = TargetBook()
     return {
-        "tiles": [_tile(t) for t in selectors.promise_tiles(user=request.user, now=now, extra_figures=True)],
+        "tiles": [
+            _tile(t, targets, now) for t in selectors.promise_tiles(user=request.user, now=now, with_figures=True)
+        ],
         "now": now,
         "refresh_seconds": REFRESH_SECONDS,
     }
@@ -216,7 +215,9 @@ def area(request: HttpRequest, area: str) -> HttpResponse:
         raise PermissionDenied
     form = PeriodForm(request.GET or None)
     period = form.chosen()
-    ctx = context_for(period)
+    # The documents' custom reports: the registered figures that have the dimension are read for this value only.
+    filters = {name: value[:100] for name in FIGURE_FILTERS if (value := request.GET.get(name, "").strip())}
+    ctx = context_for(period, filters=filters)
     return render(
         request,
         "dashboard/area.html",
@@ -227,6 +228,7 @@ def area(request: HttpRequest, area: str) -> HttpResponse:
             "form": form,
             "period": period,
             "previous": ctx.previous,
+            "filters": filters,
             "sections": build_sections(ctx, area),
         },
     )
@@ -451,6 +453,46 @@ def report_download(request: HttpRequest, pk: int, fmt: str) -> FileResponse:
     )
     response["X-Content-SHA256"] = getattr(run, f"{fmt}_sha256")
     return response
+
+
+# --- Targets ---------------------------------------------------------------------------------------------------
+
+
+@require_GET
+@_permission_page("figures.view_target")
+def targets(request: HttpRequest) -> HttpResponse:
+    """Read-only: every target with the value in force for a quarter (this one by default) and its history.
+    Administrators set targets in the admin; every output shows the target in force for the period it reports."""
+    try:
+        quarter = periods.from_slug(request.GET["quarter"]) if request.GET.get("quarter") else None
+    except ValueError as exc:
+        return render(request, "reports/targets.html", {"error": str(exc)}, status=400)
+    if quarter is not None and quarter.kind != periods.QUARTER:
+        return render(request, "reports/targets.html", {"error": "Give a quarter, e.g. 2026-Q1."}, status=400)
+    quarter = quarter or periods.current(periods.QUARTER)
+    book = TargetBook()
+    rows = []
+    for spec in target_specs():
+        row = book.get(spec.key, quarter.start)
+        rows.append(
+            {
+                "spec": spec,
+                "in_force": None if row is None else spec.text(row.value),
+                "row": row,
+                "history": book.history(spec.key),
+            }
+        )
+    return render(
+        request,
+        "reports/targets.html",
+        {
+            "quarter": quarter,
+            "previous": quarter.previous(),
+            "next": periods.containing(periods.QUARTER, quarter.end),
+            "rows": rows,
+            "may_set": request.user.has_perm("figures.add_target"),
+        },
+    )
 
 
 # --- Improvement log -----------------------------------------------------------------------------------------

@@ -156,6 +156,7 @@ INSTALLED_APPS = [
     "saypro.ml",
     "saypro.outbox",
     "saypro.retention",
+    "saypro.figures",
     "accounts",
     "marketplace",
     "messaging",

@@ -81,11 +81,13 @@ class SupportConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from . import figures
+
+        figures.register()
         from accounts.routing import load_register
-        from saypro.sla.promises import SECONDS, ExtraFigures, Figure, Promise, promise_register
+        from saypro.sla.promises import Promise, promise_register
 
         from . import (
-            metrics,
             retention,
             selectors,
             sla_handlers,  # noqa: F401  (registers the ticket clocks' warn/breach handlers)
@@ -97,30 +99,14 @@ class SupportConfig(AppConfig):
         promise_register(
             Promise(
                 metric="ticket.resolution",
-                title="Tickets resolved within 24 h",
-                deadline_text="resolved within 24 h",
-                target_rate=0.95,
+                title="Tickets resolved within their priority's target (8 / 16 / 24 h)",
+                deadline_text="resolved within the priority's target",
+                target_key="sla.ticket.resolution",
                 queue_permission="support.view_ticket",
                 items_url_name="support:home",
                 item_url_name="support:ticket",
                 describe_items=selectors.ticket_summaries,
-                extra=ExtraFigures(
-                    # The quarter's first-response figures alone: the tile already has support_tile's compliance.
-                    read=lambda *, now: metrics.first_response_stats(
-                        start=metrics.period_starts(now)["quarter"], end=now
-                    ),
-                    figures=(
-                        Figure(
-                            "first-response",
-                            "First response, average",
-                            lambda stats: stats.average,
-                            SECONDS,
-                            target=metrics.FIRST_RESPONSE_TARGET_SECONDS,
-                            higher_is_better=False,
-                            note="this quarter, target under 3 h",
-                        ),
-                    ),
-                ),
+                figure_keys=("support.resolved_24h", "support.first_response_hours"),
                 open_label="Not yet resolved",
                 order=30,
             )

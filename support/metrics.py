@@ -2,8 +2,8 @@
 
 Definitions (the reports' glossary uses the same words):
 - Resolution within 24 h: achievement of the `ticket.resolution` clocks = achieved ÷ (achieved + breached), by
-  deadline date; an open clock past its deadline counts as breached, one inside it is left out. Weekly target
-  90 %, monthly (cumulative from the 1st) target 95 %.
+  deadline date; an open clock past its deadline counts as breached, one inside it is left out. The weekly and
+  monthly (cumulative from the 1st) targets are the figure registry's (saypro.figures).
 - First response: from the ticket's creation to the first public human reply (`ticket.first_response` clocks'
   elapsed time, automatic replies never stop it); average (target under 3 h), median and p90 over the clocks
   stopped in the period; change against the previous quarter's average (target −20 %).
@@ -37,13 +37,6 @@ from saypro.sla.models import Clock
 from saypro.sla.selectors import ACHIEVED, Compliance, QueueCounts, StopStats
 
 from .models import FIRST_RESPONSE, RESOLUTION, Category, DepartmentTransfer, Guidance, Survey, Ticket, TriageSource
-
-WEEKLY_TARGET = 0.90
-MONTHLY_TARGET = 0.95
-FIRST_RESPONSE_TARGET_SECONDS = 3 * 3600
-FIRST_RESPONSE_CHANGE_TARGET = -0.20
-CSAT_AVERAGE_TARGET = 4.5
-PLATFORM_ISSUE_TARGET = 0.03
 
 
 def _breached(now: datetime) -> Q:

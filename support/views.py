@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 from saypro.errors import DomainError, InvalidInput
+from saypro.figures.targets import TargetBook
 from saypro.files import private_file_response
 from saypro.forms import add_service_errors
 from saypro.localtime import check_day, local_midnight
@@ -451,6 +452,10 @@ def _hours(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _below(rate: float | None, target_percent: float | None) -> bool:
+    return rate is not None and target_percent is not None and rate * 100 < target_percent
+
+
 def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f} %"
 
@@ -476,6 +481,16 @@ def figures(request: SignedInRequest) -> HttpResponse:
     platform = metrics.platform_issue_rate(start=start, end=now)
     deflection = metrics.deflection_rate(start=start, end=now, now=now)
     misroute = metrics.misroute_rate(start=start, end=now)
+    # The targets in force for the period shown (percent, hours and a rating, as administrators set them).
+    book = TargetBook()
+    day = timezone.localdate(start)
+    targets = {
+        "weekly": book.value("support.resolved_24h.weekly", day),
+        "monthly": book.value("support.resolved_24h", day),
+        "first_response": book.value("support.first_response_hours", day),
+        "csat": book.value("support.csat_average", day),
+        "platform": book.value("support.platform_issue_rate", day),
+    }
     context = {
         "period": period,
         "periods": PERIODS,
@@ -488,7 +503,7 @@ def figures(request: SignedInRequest) -> HttpResponse:
                 "start": w.start,
                 "rate": w.rate,
                 "text": _percent(w.rate),
-                "below": w.rate is not None and w.rate < metrics.WEEKLY_TARGET,
+                "below": _below(w.rate, targets["weekly"]),
                 "achieved": w.achieved,
                 "breached": w.breached,
                 "width": 0 if w.rate is None else round(w.rate * 100, 1),
@@ -500,7 +515,7 @@ def figures(request: SignedInRequest) -> HttpResponse:
                 "day": d.start,
                 "text": _percent(d.rate),
                 "width": 0 if d.rate is None else round(d.rate * 100, 1),
-                "below": d.rate is not None and d.rate < metrics.MONTHLY_TARGET,
+                "below": _below(d.rate, targets["monthly"]),
             }
             for d in month
         ],
@@ -509,7 +524,9 @@ def figures(request: SignedInRequest) -> HttpResponse:
             "median": _hours(first.median),
             "p90": _hours(first.p90),
             "count": first.count,
-            "below": first.average is not None and first.average > metrics.FIRST_RESPONSE_TARGET_SECONDS,
+            "below": first.average is not None
+            and targets["first_response"] is not None
+            and first.average >= targets["first_response"] * 3600,
         },
         "change": change.change,
         "change_text": "—" if change.change is None else f"{change.change * 100:+.0f} %",
@@ -529,16 +546,14 @@ def figures(request: SignedInRequest) -> HttpResponse:
         "response_rate_text": _percent(csat_total.response_rate),
         "platform": platform,
         "platform_text": _percent(platform.rate),
+        "platform_met": platform.rate is not None
+        and targets["platform"] is not None
+        and platform.rate * 100 < targets["platform"],
         "deflection": deflection,
         "deflection_text": _percent(deflection.rate),
         "misroute": misroute,
         "misroute_text": _percent(misroute.rate),
-        "targets": {
-            "weekly": metrics.WEEKLY_TARGET * 100,
-            "monthly": metrics.MONTHLY_TARGET * 100,
-            "csat": metrics.CSAT_AVERAGE_TARGET,
-            "platform": metrics.PLATFORM_ISSUE_TARGET * 100,
-        },
+        "targets": targets,
     }
     return render(request, "support/figures.html", context)
 

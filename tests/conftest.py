@@ -221,4 +221,5 @@ REFERENCE_MIGRATIONS = [
         ["create_policy", "create_roles", "create_keywords"],
     ),
     ("moderation.migrations.0005_appeal_deadline_policy", ["create_policy_and_clocks"]),
+    ("saypro.figures.migrations.0002_document_targets_and_roles", ["create_defaults"]),
 ]

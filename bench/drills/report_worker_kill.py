@@ -30,8 +30,9 @@ def main() -> int:
         from django.utils import timezone
 
         from accounts.models import User
-        from reports import periods, services
+        from reports import services
         from reports.models import ReportRun, RunStatus
+        from saypro import periods
         from saypro.celery import app
 
         stack.start_worker()

@@ -215,7 +215,7 @@ def _section(section: Section, styles: dict[str, ParagraphStyle]) -> list[Flowab
         rows = [
             [
                 f.label,
-                f.text(),
+                f.text() + (f" ({f.sample_text})" if f.sample_text else ""),
                 f.text(f.previous) if f.previous is not None else "—",
                 f.change_text,
                 f.target_text or "—",

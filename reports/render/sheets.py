@@ -67,9 +67,21 @@ def _section_sheet(ws: Any, section: Section) -> None:
         figures = Table(
             "figures",
             "Figures",
-            ["Key", "Figure", "Value", "Unit", "Previous", "Change", "Target", "Met", "Note"],
+            ["Key", "Figure", "Value", "Unit", "n", "Pending", "Previous", "Change", "Target", "Met", "Note"],
             [
-                [f.key, f.label, f.value, f.unit, f.previous, f.change, f.target_text, f.met, f.note]
+                [
+                    f.key,
+                    f.label,
+                    f.value,
+                    f.unit,
+                    f.n,
+                    f.pending,
+                    f.previous,
+                    f.change,
+                    f.target_text,
+                    f.met,
+                    f"{f.note} ({f.sample_text})" if f.note and f.sample_text else f.note or f.sample_text,
+                ]
                 for f in section.figures
             ],
         )
@@ -79,7 +91,7 @@ def _section_sheet(ws: Any, section: Section) -> None:
     for table in section.tables:
         row = _write_table(ws, table, row)
     ws.column_dimensions["A"].width = 42
-    for col in range(2, 10):
+    for col in range(2, 12):
         ws.column_dimensions[get_column_letter(col)].width = 16
 
 
@@ -128,6 +140,8 @@ def render_csv(document: Document) -> bytes:
         for f in section.figures:
             for column, value in (
                 ("value", f.value),
+                ("n", f.n),
+                ("pending", f.pending),
                 ("previous", f.previous),
                 ("change", f.change),
                 ("target", f.target),

@@ -8,13 +8,17 @@ are written from the other sections' figures.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
 
-from ..document import Document, Section
-from ..periods import Period
+from saypro.figures.registry import spans, target_spec
+from saypro.figures.targets import TargetBook
+from saypro.periods import Period
+
+from ..document import Document, Figure, Section
+from ..figures import area_figures
 from ..rollups import Reader
 
 ACCOUNTS, MESSAGING, SUPPORT, MODERATION, GENERAL = "accounts", "messaging", "support", "moderation", "general"
@@ -31,10 +35,31 @@ class Context:
     period: Period
     previous: Period
     reader: Reader
+    targets: TargetBook = field(default_factory=TargetBook)
+    # Dimension filters for the registry's figures (category, ad_category, region, channel, ...): the custom
+    # reports of the documents. Figures without the dimension are read whole.
+    filters: dict[str, str] = field(default_factory=dict)
+
+    def registry(self, area: str) -> list[Figure]:
+        """The area's registered figures for the period: every value, n, comparison and target from the registry."""
+        return area_figures(area, self.period, now=self.now, filters=self.filters)
+
+    def target(self, key: str) -> float | None:
+        """The target in force for the period (saypro.figures), in the figure's unit."""
+        return self.targets.value(key, self.period.start)
+
+    def target_text(self, key: str) -> str:
+        value, spec = self.target(key), target_spec(key)
+        return "" if value is None or spec is None else spec.text(value)
 
     @property
     def now(self) -> datetime:
         return self.reader.now
+
+    @property
+    def previous_end(self) -> datetime:
+        """Where the previous period's figures stop: its end, or the same elapsed span while this one runs."""
+        return spans(self.period, self.now)[1][1]
 
     @property
     def end(self) -> datetime:
@@ -69,8 +94,10 @@ def specs(area: str | None = None) -> list[SectionSpec]:
     return sorted(chosen, key=lambda s: s.order)
 
 
-def context_for(period: Period, now: datetime | None = None) -> Context:
-    return Context(period=period, previous=period.previous(), reader=Reader(now or timezone.now()))
+def context_for(period: Period, now: datetime | None = None, filters: dict[str, str] | None = None) -> Context:
+    return Context(
+        period=period, previous=period.previous(), reader=Reader(now or timezone.now()), filters=dict(filters or {})
+    )
 
 
 def build_sections(ctx: Context, area: str | None = None) -> list[Section]:
@@ -85,7 +112,7 @@ def register() -> None:
 def build_document(
     *, kind: str, period: Period, now: datetime | None = None, progress: Callable[[int, str], None] | None = None
 ) -> Document:
-    from ..glossary import GLOSSARY
+    from ..glossary import glossary
     from .summary import appendices, executive_summary, recommendations
 
     ctx = context_for(period, now)
@@ -105,6 +132,6 @@ def build_document(
         generated_at=local.strftime("%Y-%m-%d %H:%M %Z"),
         time_zone=str(local.tzinfo),
         sections=[executive_summary(sections, ctx), *sections, recommendations(sections, ctx)],
-        glossary=list(GLOSSARY),
+        glossary=glossary(),
         appendices=appendices(ctx),
     )

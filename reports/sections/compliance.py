@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from saypro import periods
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.promises import promises
 
-from .. import periods
 from ..document import PERCENT, Chart, Figure, Section, Series, Table
 from ..rollups import Reader
 from ..selectors import achievement, buckets, stopped_totals
@@ -36,7 +36,7 @@ def compliance_section(ctx: Context) -> Section:
     for promise in promises():
         now = achievement(ctx.reader, promise.metric, period.start, period.end)
         before = achievement(ctx.reader, promise.metric, previous.start, previous.end)
-        target = promise.target_rate * 100
+        target = ctx.target(promise.target_key)
         section.figures.append(
             Figure(
                 key=f"compliance.{promise.metric}",
@@ -45,15 +45,16 @@ def compliance_section(ctx: Context) -> Section:
                 unit=PERCENT,
                 previous=before.percent,
                 target=target,
-                target_text=f"≥ {target:g} %",
+                target_text=ctx.target_text(promise.target_key),
                 note=f"{now.achieved:,} of {now.decided:,} {promise.deadline_text}",
+                n=now.decided,
             )
         )
         stats = sla_selectors.stop_time_stats(metric=promise.metric, start=period.start_at, end=ctx.end)
         rows.append(
             [
                 promise.title,
-                f"{target:g} %",
+                ctx.target_text(promise.target_key),
                 now.achieved,
                 now.breached,
                 None if now.percent is None else round(now.percent, 1),

@@ -9,11 +9,10 @@ from datetime import date, datetime, timedelta
 
 from messaging import selectors as messaging
 from messaging.models import Category
+from saypro.figures.targets import TargetBook
 from saypro.sla import selectors as sla_selectors
 
 from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table
-from ..periods import QUARTER
-from ..selectors import achievement, percent
 from ..sources import MSG_CONVERSATIONS, MSG_MESSAGES
 from . import MESSAGING, Context, section_register
 from .compliance import hours, stop_count_and_average
@@ -38,16 +37,9 @@ def _change(rate: float | None, before: float | None) -> float | None:
 VOLUME_KEYS = ("inbound", "outbound", "user_messages", "team_replies")
 
 
-def _volume(ctx: Context, first: date, end: date) -> dict[str, int]:
-    """Conversations started (in and out) and messages written (in and out) on the local days [first, end)."""
-    totals = {
-        **ctx.reader.totals(MSG_CONVERSATIONS, first, end),
-        **ctx.reader.totals(MSG_MESSAGES, first, end),
-    }
-    return {key: int(totals[key]) for key in VOLUME_KEYS}
-
-
 def _volume_until(ctx: Context, first: date, until: datetime) -> dict[str, int]:
+    """Conversations started (in and out) and messages written (in and out) from the local day `first` to the
+    instant `until` (the same elapsed span as a running period)."""
     totals = {
         **ctx.reader.totals_until(MSG_CONVERSATIONS, first, until),
         **ctx.reader.totals_until(MSG_MESSAGES, first, until),
@@ -87,20 +79,27 @@ def _category_mix(ctx: Context) -> messaging.CategoryMix:
                 label=label,
                 count=group_count,
                 share=group_count / categorised if categorised else None,
-                target_share=messaging.INBOUND_TARGET_MIX[key],
+                target_share=_share(ctx.target(f"messaging.mix.{key}")),
             )
         )
     return messaging.CategoryMix(groups=groups, categorised=categorised, uncategorised=uncategorised)
 
 
+def _share(target: float | None) -> float | None:
+    return None if target is None else target / 100
+
+
 def _first_response_by_category(
-    start: datetime, end: datetime, now: datetime
+    start: datetime, end: datetime, now: datetime, book: TargetBook
 ) -> dict[str, tuple[str, messaging.ResponseCompliance]]:
     """First-response achievement per category over the clocks due in [start, end), the uncategorised ones and
     the total; the selector filters by a category value, so the uncategorised are the total less the others."""
-    total = messaging.first_response_compliance(start=start, end=end, now=now)
+    total = messaging.first_response_compliance(start=start, end=end, now=now, book=book)
     out = {
-        value: (str(label), messaging.first_response_compliance(start=start, end=end, category=value, now=now))
+        value: (
+            str(label),
+            messaging.first_response_compliance(start=start, end=end, category=value, now=now, book=book),
+        )
         for value, label in Category.choices
     }
     out[""] = (
@@ -108,6 +107,8 @@ def _first_response_by_category(
         messaging.ResponseCompliance(
             achieved=total.achieved - sum(c.achieved for _, c in out.values()),
             breached=total.breached - sum(c.breached for _, c in out.values()),
+            target=total.target,
+            stretch_target=total.stretch_target,
         ),
     )
     out[ALL] = ("All categories", total)
@@ -115,12 +116,12 @@ def _first_response_by_category(
 
 
 def _first_response_table(ctx: Context) -> Table:
-    """Beside resolution by category: the 24-hour first response per category, over the deadlines passed so far
-    like the headline figure, so that the last row equals it. By the conversation's current category, which an
-    agent may change long after the day: read from the selector rather than from daily rollups."""
-    now = _first_response_by_category(ctx.period.start_at, ctx.end, ctx.now)
-    before = _first_response_by_category(ctx.previous.start_at, ctx.previous.end_at, ctx.now)
-    target = messaging.FIRST_RESPONSE_TARGET * 100
+    """Beside resolution by category: conversations first answered within 24 h (the queue's deadlines) per
+    category, over the deadlines passed so far. By the conversation's current category, which an agent may change
+    long after the day: read from the selector rather than from daily rollups."""
+    now = _first_response_by_category(ctx.period.start_at, ctx.end, ctx.now, ctx.targets)
+    before = _first_response_by_category(ctx.previous.start_at, ctx.previous_end, ctx.now, ctx.targets)
+    target = ctx.target("sla.message.first_response")
     rows = []
     for key, (label, result) in now.items():
         previous = before[key][1]
@@ -139,7 +140,7 @@ def _first_response_table(ctx: Context) -> Table:
         )
     return Table(
         "messaging_first_response",
-        "First response within 24 h by category",
+        "Conversations first answered within 24 h by category",
         ["Category", "Target %", "Achieved", "Breached", "Achievement %", "Previous %", "Change (pts)"],
         rows,
         note="Over the first-response deadlines that fall in each period, by the conversation's current category.",
@@ -151,24 +152,19 @@ def messaging_section(ctx: Context) -> Section:
     period, previous = ctx.period, ctx.previous
     section = Section(key="messaging", title="Messaging")
     start, end = period.start_at, ctx.end
-    before_start, before_end = previous.start_at, previous.end_at
+    before_start, before_end = previous.start_at, ctx.previous_end
 
     rows, now_volume = _weekly_volume(ctx, period.start, period.end)
-    before_volume = _volume(ctx, previous.start, previous.end)
-    # Growth compares like with like: a period still running against the same stretch of the one before.
-    stretch_volume = _volume_until(ctx, previous.start, min(before_end, before_start + (end - start)))
-    first = achievement(ctx.reader, messaging.FIRST_RESPONSE, period.start, period.end)
-    first_before = achievement(ctx.reader, messaging.FIRST_RESPONSE, previous.start, previous.end)
-    # The average from the daily sums and counts; medians and p90s do not add up from days, so those come from
-    # the kernel's selector over the clocks themselves.
-    _, average = stop_count_and_average(ctx.reader, messaging.FIRST_RESPONSE, period.start, period.end)
-    _, average_before = stop_count_and_average(ctx.reader, messaging.FIRST_RESPONSE, previous.start, previous.end)
+    # A running period against the same elapsed span of the one before.
+    before_volume = _volume_until(ctx, previous.start, ctx.previous_end)
+    # Conversation-level first responses (the queue's clock): the average from the daily sums and counts;
+    # medians and p90s do not add up from days, so those come from the kernel's selector over the clocks.
+    first_count, average = stop_count_and_average(ctx.reader, messaging.FIRST_RESPONSE, period.start, period.end)
     stats = sla_selectors.stop_time_stats(metric=messaging.FIRST_RESPONSE, start=start, end=end)
     stats_before = sla_selectors.stop_time_stats(metric=messaging.FIRST_RESPONSE, start=before_start, end=before_end)
-    target = messaging.FIRST_RESPONSE_TARGET * 100
-    total = now_volume["inbound"] + now_volume["outbound"]
-    total_before = stretch_volume["inbound"] + stretch_volume["outbound"]
-    low, high = messaging.GROWTH_TARGET
+    # The registry's figures (messages and their growth, per-message response, resolution, the mix), then the
+    # section's conversation counts.
+    section.figures += ctx.registry(MESSAGING)
     section.figures += [
         Figure(
             "messaging.inbound",
@@ -199,57 +195,33 @@ def messaging_section(ctx: Context) -> Section:
             before_volume["team_replies"],
         ),
         Figure(
-            "messaging.first_response_24h",
-            "Messages answered within 24 h",
-            first.percent,
-            PERCENT,
-            first_before.percent,
-            target=target,
-            target_text=f"≥ {target:g} % (rising to {messaging.FIRST_RESPONSE_STRETCH_TARGET * 100:g} %)",
-            note=f"{first.achieved:,} of {first.decided:,}",
-        ),
-        Figure(
-            "messaging.first_response_average",
-            "First response, average",
+            "messaging.conversation_first_response_average",
+            "Conversations: first answer, average",
             hours(average),
             HOURS,
-            hours(average_before),
-            target=24.0,
-            target_text="under 24 h",
+            hours(stats_before.average),
             higher_is_better=False,
+            n=first_count,
         ),
         Figure(
             "messaging.first_response_median",
-            "First response, median",
+            "Conversations: first answer, median",
             hours(stats.median),
             HOURS,
             hours(stats_before.median),
+            higher_is_better=False,
+            n=stats.count,
         ),
-        Figure("messaging.first_response_p90", "First response, p90", hours(stats.p90), HOURS, hours(stats_before.p90)),
         Figure(
-            "messaging.growth",
-            "Growth in conversations on the previous period",
-            None if not total_before else 100 * (total / total_before - 1),
-            PERCENT,
-            target=low * 100,
-            target_text=f"+{low * 100:g}–{high * 100:g} %",
-            note=f"{total:,} against {total_before:,}",
+            "messaging.first_response_p90",
+            "Conversations: first answer, p90",
+            hours(stats.p90),
+            HOURS,
+            hours(stats_before.p90),
+            higher_is_better=False,
+            n=stats.count,
         ),
     ]
-    if period.kind == QUARTER:
-        # The quarter's conversations so far are the period's, in and out.
-        plan = messaging.volume_target(quarter_start=period.start)
-        section.figures.append(
-            Figure(
-                "messaging.volume_target",
-                "Quarterly volume target reached",
-                percent(total, plan),
-                PERCENT,
-                target=100.0,
-                target_text=f"{plan:,} conversations",
-                note=f"{total:,} so far",
-            )
-        )
     backlog = messaging.unresolved_backlog(now=ctx.now)
     section.figures.append(
         Figure(
@@ -293,7 +265,7 @@ def messaging_section(ctx: Context) -> Section:
                     g.label,
                     g.count,
                     _round(None if g.share is None else g.share * 100),
-                    round(g.target_share * 100, 1),
+                    _round(None if g.target_share is None else g.target_share * 100),
                     _round(None if g.difference is None else g.difference * 100),
                 ]
                 for g in mix.groups
@@ -312,7 +284,7 @@ def messaging_section(ctx: Context) -> Section:
             [row[0] for row in first_rows],
             [Series("Achievement %", [row[4] or 0.0 for row in first_rows])],
             unit=PERCENT,
-            target=target,
+            target=ctx.target("sla.message.first_response"),
         )
     )
     by_category = messaging.resolution_compliance_by_category(start=start, end=end, now=ctx.now)
@@ -360,10 +332,15 @@ def messaging_section(ctx: Context) -> Section:
             unit=PERCENT,
         )
     )
+    volume, answered = section.figure("messaging.volume"), section.figure("messaging.first_response_24h")
+    assert volume and answered
     section.paragraphs.append(
-        f"{total:,} conversations ({now_volume['user_messages']:,} messages in, {now_volume['team_replies']:,} "
-        f"replies out); {first.percent if first.percent is not None else 0:.1f} % of first responses within 24 h."
-        if first.decided
-        else f"{total:,} conversations; no first-response deadline fell in the period."
+        f"{volume.text()} messages ({now_volume['user_messages']:,} from users, {now_volume['team_replies']:,} "
+        f"replies from the team); "
+        + (
+            f"{answered.text()} of {answered.n or 0:,} users' messages answered within 24 h."
+            if answered.value is not None
+            else "no user's message has yet passed its 24 h."
+        )
     )
     return section

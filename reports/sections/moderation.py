@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date
 
 from moderation import metrics as moderation
+from saypro import periods
 
-from .. import periods
 from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table
 from ..selectors import achievement, buckets
 from ..sources import MOD_DECISIONS, MOD_FLAGS
@@ -34,40 +34,38 @@ def moderation_section(ctx: Context) -> Section:
     period, previous = ctx.period, ctx.previous
     section = Section(key="moderation", title="Moderation")
     args = {"start": period.start_at, "end": ctx.end}
-    before = {"start": previous.start_at, "end": previous.end_at}
-    decided = achievement(ctx.reader, moderation.METRIC, period.start, period.end)
-    decided_before = achievement(ctx.reader, moderation.METRIC, previous.start, previous.end)
+    # A running period against the same elapsed span of the one before.
+    before = {"start": previous.start_at, "end": ctx.previous_end}
     stats, stats_before = moderation.time_to_decision(**args), moderation.time_to_decision(**before)
     precision, precision_before = moderation.automatic_precision(**args), moderation.automatic_precision(**before)
-    recurrence, recurrence_before = moderation.recurrence_rate(**args), moderation.recurrence_rate(**before)
     appeals = moderation.appeal_stats(**args)
     actions = _actions(ctx, period.start, period.end)
     actions_before = _actions(ctx, previous.start, previous.end)
     flags = ctx.reader.by_dimension(MOD_FLAGS, "reason", period.start, period.end)
     flags_total = ctx.reader.totals(MOD_FLAGS, period.start, period.end)["flags"]
-    flags_total_before = ctx.reader.totals(MOD_FLAGS, previous.start, previous.end)["flags"]
+    flags_total_before = ctx.reader.totals_until(MOD_FLAGS, previous.start, ctx.previous_end)["flags"]
+    # The registry's figures (decided within 12 h of the first flag, recurrence of flagged posts), then the
+    # section's own.
+    section.figures += ctx.registry(MODERATION)
     section.figures += [
-        Figure(
-            "moderation.within_12h",
-            "Flagged content decided within 12 h",
-            decided.percent,
-            PERCENT,
-            decided_before.percent,
-            target=100.0,
-            target_text="100 %",
-            note=f"{decided.achieved:,} of {decided.decided:,}",
-        ),
         Figure(
             "moderation.median_hours",
             "Time to decision, median",
             hours(stats.median),
             HOURS,
             hours(stats_before.median),
-            target=12.0,
-            target_text="under 12 h",
             higher_is_better=False,
+            n=stats.count,
         ),
-        Figure("moderation.p90_hours", "Time to decision, p90", hours(stats.p90), HOURS, hours(stats_before.p90)),
+        Figure(
+            "moderation.p90_hours",
+            "Time to decision, p90",
+            hours(stats.p90),
+            HOURS,
+            hours(stats_before.p90),
+            higher_is_better=False,
+            n=stats.count,
+        ),
         Figure(
             "moderation.flags",
             "Flags raised",
@@ -89,24 +87,16 @@ def moderation_section(ctx: Context) -> Section:
             PERCENT,
             _pct(precision_before.rate),
             note=f"{precision.part:,} of {precision.whole:,} automatic cases upheld",
-        ),
-        Figure(
-            "moderation.recurrence",
-            "Recurrence of removed content",
-            _pct(recurrence.rate),
-            PERCENT,
-            _pct(recurrence_before.rate),
-            target=moderation.RECURRENCE_TARGET * 100,
-            target_text=f"under {moderation.RECURRENCE_TARGET * 100:g} %",
-            higher_is_better=False,
-            note=f"{recurrence.part:,} of {recurrence.whole:,} removals came back",
+            n=precision.whole,
         ),
         Figure(
             "moderation.appeal_reversals",
             "Appeals reversed",
             _pct(appeals.reversal_rate),
             PERCENT,
-            note=f"{appeals.filed:,} filed, {appeals.decided:,} decided, {appeals.pending:,} pending",
+            note=f"{appeals.filed:,} filed, {appeals.decided:,} decided",
+            n=appeals.decided,
+            pending=appeals.pending,
         ),
     ]
     labels = dict(moderation.ACTION_DONE)
@@ -166,7 +156,7 @@ def moderation_section(ctx: Context) -> Section:
                 )
             ],
             unit=PERCENT,
-            target=100.0,
+            target=ctx.target("sla.moderation.decision"),
         )
     )
     return section

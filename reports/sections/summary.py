@@ -39,7 +39,6 @@ AUTO_APPROVAL_FLOOR = 50.0
 DROP_OFF_CEILING = 25.0
 CAUSE_SHARE = 40.0
 PRECISION_FLOOR = 80.0
-VOLUME_FLOOR = 90.0
 # Less extra work than this a day is not worth a staffing change: look at the breached items instead.
 MIN_STAFF_HOURS = 0.1
 
@@ -216,11 +215,11 @@ def recommendations(sections: list[Section], ctx: Context) -> Section:
             ),
         ),
         (
-            "messaging.volume_target",
-            lambda f: f.value is not None and f.value < VOLUME_FLOOR,
+            "messaging.volume",
+            lambda f: f.met is False,
             lambda f: (
-                f"Conversations reached {f.text()} of the quarter's volume plan ({f.target_text}): check the "
-                "in-app entry points to messaging, or revise the plan."
+                f"Messages reached {f.text()} against the quarter's plan of {f.target_text}: check the in-app entry "
+                "points to messaging, or revise the plan."
             ),
         ),
     ]
@@ -229,7 +228,7 @@ def recommendations(sections: list[Section], ctx: Context) -> Section:
         if pair and applies(pair[1]):
             covered.add(key)
             add(text(pair[1]), *pair)
-    first_reply = by_key.get("support.first_response_average")
+    first_reply = by_key.get("support.first_response_hours")
     if first_reply and first_reply[1].met is False:
         covered.add(first_reply[1].key)
         staffing = _staffing(ctx, TICKET_FIRST_RESPONSE)
@@ -275,7 +274,7 @@ def recommendations(sections: list[Section], ctx: Context) -> Section:
                     )
         causes = next((t for t in registrations.tables if t.key == "registrations_delay_causes"), None)
         if causes and causes.rows and causes.rows[0][2] is not None and causes.rows[0][2] >= CAUSE_SHARE:
-            within = registrations.figure("registrations.within_48h")
+            within = registrations.figure("registrations.approved_48h")
             if within:
                 add(
                     f"“{causes.rows[0][0]}” caused {causes.rows[0][2]:.0f} % of late registration decisions: "

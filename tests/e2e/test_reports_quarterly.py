@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from reports import periods
+from saypro import periods
 from saypro.sla.promises import promises
 from saypro.sla.services import clock_start, clock_stop
 from tests.factories import PASSWORD, RegistrationFactory

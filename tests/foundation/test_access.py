@@ -367,7 +367,10 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "dashboard:improvements": (get(staff(*MANAGEMENT)), post(staff("administrator"))),
     "dashboard:improvement-edit": get(staff("administrator"), pk="improvement"),
     "dashboard:improvement-delete": post(staff("administrator"), pk="improvement"),
+    # Targets: managers and administrators read them; administrators set them in the admin.
+    "dashboard:targets": get(staff(*MANAGEMENT)),
     "reports-api:metrics": get(staff(*MANAGEMENT)),
+    "reports-api:figures": get(staff(*MANAGEMENT)),
     "reports-api:compliance": get(staff(*MANAGEMENT)),
     "reports-api:report-runs": get(staff(*MANAGEMENT)),
     # The account API: anyone signed in manages their own account; sign-up, sign-in and recovery are public.

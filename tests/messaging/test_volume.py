@@ -20,8 +20,9 @@ import time_machine
 from django.test import override_settings
 
 from messaging import selectors, services
-from messaging.models import Category, VolumeTarget
+from messaging.models import Category, Message, MessageKind
 from saypro.celery import app as celery_app
+from saypro.figures.services import target_set
 from tests.factories import UserFactory
 from tests.messaging.conftest import flush_committed_data, start
 
@@ -170,16 +171,35 @@ def test_resolution_by_category_against_each_target(quarter):
     assert rows["general"].average_hours is None
 
 
-def test_quarter_growth_and_the_volume_target(quarter):
+def _messages(start: datetime, end: datetime) -> int:
+    """Messages users and the team wrote in [start, end), counted over the rows one by one."""
+    return sum(
+        1
+        for m in Message.objects.all()
+        if m.kind in (MessageKind.USER, MessageKind.REPLY) and start <= m.created_at < end
+    )
+
+
+def test_quarter_growth_counts_messages_against_the_band_and_the_volume_target(quarter, administrator):
+    q1_start = datetime(2025, 12, 31, 22, tzinfo=UTC)
     growth = selectors.quarter_growth(quarter_start=date(2026, 4, 1))
-    assert (growth.conversations, growth.previous_conversations) == (6, 5)
-    assert growth.growth == pytest.approx(0.2) and growth.growth_on_target is False
-    assert growth.target == 20_000 and growth.target_progress == pytest.approx(6 / 20_000)
-    VolumeTarget.objects.create(quarter_start=date(2026, 4, 1), conversations=10)
-    assert selectors.quarter_growth(quarter_start=date(2026, 5, 17)).target_progress == pytest.approx(0.6)
+    q2, q1 = _messages(*Q2), _messages(q1_start, Q2[0])
+    assert (growth.messages, growth.previous_messages) == (q2, q1) == (11, 5)
+    assert growth.growth == pytest.approx(q2 / q1 - 1) and growth.growth_verdict == "above"
+    # No target set for the quarter: the previous quarter's messages plus the 10–15 % band.
+    assert growth.target == (round(q1 * 1.10), round(q1 * 1.15))
+    # The first quarter has none before it to grow from: the documents' 20,000.
+    assert selectors.quarter_growth(quarter_start=date(2026, 1, 1)).target == (20_000, None)
+    target_set(figure_key="messaging.volume", period_start=date(2026, 4, 1), value=10, by=administrator)
+    assert selectors.quarter_growth(quarter_start=date(2026, 5, 17)).target_progress == pytest.approx(q2 / 10)
     # Part of a quarter is compared with the same stretch of the previous one: to 8 Apr vs to 8 Jan.
-    so_far = selectors.quarter_growth(quarter_start=date(2026, 4, 1), until=datetime(2026, 4, 7, 22, tzinfo=UTC))
-    assert (so_far.conversations, so_far.previous_conversations, so_far.growth) == (2, 0, None)
+    until = datetime(2026, 4, 7, 22, tzinfo=UTC)
+    so_far = selectors.quarter_growth(quarter_start=date(2026, 4, 1), until=until)
+    assert (so_far.messages, so_far.previous_messages, so_far.growth) == (
+        _messages(Q2[0], until),
+        _messages(q1_start, q1_start + (until - Q2[0])),
+        None,
+    )
 
 
 def test_unresolved_backlog(quarter):

@@ -8,10 +8,10 @@ import pytest
 import time_machine
 
 from accounts.models import AccountEvent, Feedback, PasswordReset
-from reports import periods
 from reports.sections import context_for
 from reports.sections.accounts import account_issues_section, security_section
 from reports.sections.support import support_section
+from saypro import periods
 from support import services as support_services
 from tests.factories import UserFactory
 
@@ -76,7 +76,7 @@ def test_nps_is_promoters_minus_detractors(events):
     with time_machine.travel(NOW, tick=False):
         section = support_section(context_for(WEEK, NOW))
     nps = next(f for f in section.figures if f.key == "support.nps")
-    assert nps.value == 25.0 and "4 answers" in nps.note
+    assert nps.value == 25.0 and nps.n == 4 and "n = 4" in nps.sample_text
 
 
 def ticket(at, *, category, department, requester=None):

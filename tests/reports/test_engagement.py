@@ -16,9 +16,10 @@ import pytest
 import time_machine
 
 from accounts.models import ActivityDay, ActivityHour
-from reports import periods, rollups
+from reports import rollups
 from reports.sections import context_for
 from reports.sections.accounts import engagement_section
+from saypro import periods
 from tests.factories import UserFactory
 
 from .conftest import local

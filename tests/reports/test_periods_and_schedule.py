@@ -9,9 +9,10 @@ import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from reports import periods, rollups, services
+from reports import rollups, services
 from reports.models import DailyRollup, ReportRun, RollupCoverage
 from reports.sources import SLA_DUE
+from saypro import periods
 from saypro.celery import app as celery_app
 from saypro.sla.models import Clock
 from saypro.sla.services import clock_stop

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from reports import periods, services
+from reports import services
 from reports.models import ReportRun, RunStatus
+from saypro import periods
 
 T0 = datetime(2026, 4, 2, 6, 0, tzinfo=UTC)
 

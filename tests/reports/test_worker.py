@@ -9,8 +9,9 @@ from datetime import date
 import pytest
 from django.db import OperationalError, close_old_connections, connection
 
-from reports import periods, services
+from reports import services
 from reports.models import ReportRun, RunStatus
+from saypro import periods
 from saypro.audit.models import AuditEntry
 from tests.conftest import wait_for
 

@@ -1,0 +1,325 @@
+"""The messaging figures and their targets (document 004: direct messaging between users and admins).
+
+Volume is counted in messages: those users write and the team's replies (user- and admin-initiated), by the
+moment each was written. The response figure is per message: a user's message is answered when a reply of the
+team follows it in the same conversation; it is placed in the period it was received in. Queries (conversations
+users start) are placed by the day they were received. Every figure can be split by inquiry type (category), ad
+category and region, which the metrics API, the area pages and the reports accept as filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from functools import partial
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from saypro import periods
+from saypro.figures.registry import (
+    AT,
+    COUNT,
+    PERCENT,
+    UP,
+    FigureSpec,
+    Measure,
+    Span,
+    TargetSpec,
+    figure_register,
+    quarter_before,
+    target_register,
+    value_text,
+)
+from saypro.figures.targets import TargetBook
+from saypro.localtime import local_midnight
+from saypro.periods import Period
+from saypro.sla.selectors import clock_outcomes
+
+from .models import Conversation, Initiator, Message, MessageKind
+from .selectors import MIX_GROUPS, RESOLUTION, VOLUME_KINDS, conversations_filtered, volume_target
+
+DOC = "004 Classified User Communication"
+AREA = "messaging"
+DIMENSIONS = ("category", "ad_category", "region")
+DAY = timedelta(hours=24)
+# The quarter's last weeks, over which the rise to 95 % within 24 h is checked.
+CLOSING_DAYS = 28
+# Resolution targets by category group (the share resolved within the category's deadline).
+RESOLUTION_GROUPS = ("general", "support", "complaint_policy", "renewal")
+
+
+def _conversations(span: Span) -> QuerySet[Conversation] | None:
+    """The conversations the filters select; None without filters (every conversation, no join needed)."""
+    if not any(span.filters.get(name) for name in DIMENSIONS):
+        return None
+    return conversations_filtered(
+        category=span.filters.get("category"),
+        ad_category=span.filters.get("ad_category"),
+        region=span.filters.get("region"),
+    )
+
+
+def _messages(span: Span) -> QuerySet[Message]:
+    messages = Message.objects.filter(created_at__gte=span.start, created_at__lt=span.end, kind__in=VOLUME_KINDS)
+    conversations = _conversations(span)
+    return messages if conversations is None else messages.filter(conversation__in=conversations)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return 100 * part / whole if whole else None
+
+
+def volume(span: Span) -> Measure:
+    row = _messages(span).aggregate(
+        n=Count("pk"),
+        user=Count("pk", filter=Q(kind=MessageKind.USER)),
+        team=Count("pk", filter=Q(kind=MessageKind.REPLY)),
+    )
+    return Measure(value=float(row["n"]), n=row["n"], parts={"from_users": row["user"], "from_team": row["team"]})
+
+
+def _quarter_volume_target(period: Period, book: TargetBook, filters: Mapping[str, str]) -> tuple[float | None, str]:
+    """The quarter's volume plan (platform-wide, so none for a filtered reading or a week or month)."""
+    if period.kind != periods.QUARTER or any(filters.values()):
+        return None, ""
+    previous = period.previous()
+    before = Span(start=previous.start_at, end=previous.end_at, now=previous.end_at)
+    low, high = volume_target(quarter_start=period.start, previous_messages=volume(before).n, book=book)
+    if high is None:
+        return float(low), f"{value_text(low, COUNT)} messages"
+    return float(
+        low
+    ), f"{value_text(low, COUNT)}–{value_text(high, COUNT)} messages (previous quarter + the growth band)"
+
+
+def growth(span: Span) -> Measure:
+    """Messages of the quarter against the previous quarter's over the same elapsed span, in %."""
+    now, then = volume(span).n, volume(quarter_before(span)).n
+    return Measure(value=100 * (now / then - 1) if then else None, n=now, parts={"previous": then})
+
+
+def first_response_within_24h(span: Span) -> Measure:
+    """Users' messages a reply of the team followed within 24 h ÷ those answered or past 24 h unanswered."""
+    answered_by = Message.objects.filter(
+        conversation=OuterRef("conversation"), kind=MessageKind.REPLY, created_at__gt=OuterRef("created_at")
+    )
+    row = (
+        _messages(span)
+        .filter(kind=MessageKind.USER)
+        .annotate(
+            answered_in_time=Exists(answered_by.filter(created_at__lte=OuterRef("created_at") + DAY)),
+            answered=Exists(answered_by),
+        )
+        .aggregate(
+            in_time=Count("pk", filter=Q(answered_in_time=True)),
+            missed=Count(
+                "pk", filter=Q(answered_in_time=False) & (Q(answered=True) | Q(created_at__lte=span.now - DAY))
+            ),
+            pending=Count("pk", filter=Q(answered=False, created_at__gt=span.now - DAY)),
+        )
+    )
+    n = row["in_time"] + row["missed"]
+    return Measure(
+        value=_share(row["in_time"], n),
+        n=n,
+        pending=row["pending"],
+        parts={"met": row["in_time"], "missed": row["missed"]},
+    )
+
+
+def first_response_closing(span: Span) -> Measure:
+    """As first_response_within_24h, over the quarter's last CLOSING_DAYS days only."""
+    quarter = periods.containing(periods.QUARTER, periods.today(span.start))
+    closing = local_midnight(quarter.end - timedelta(days=CLOSING_DAYS))
+    if span.end <= closing:
+        return Measure(value=None, n=0)
+    return first_response_within_24h(
+        Span(start=max(span.start, closing), end=span.end, now=span.now, filters=span.filters)
+    )
+
+
+def _resolution(span: Span, categories: tuple[str, ...] | None) -> Measure:
+    conversations = _conversations(span)
+    queries = (conversations if conversations is not None else Conversation.objects.all()).filter(
+        initiated_by=Initiator.USER, created_at__gte=span.start, created_at__lt=span.end
+    )
+    if categories is not None:
+        queries = queries.filter(category__in=categories)
+    outcomes = clock_outcomes(metric=RESOLUTION, model=Conversation, ids=queries.values("pk"), now=span.now)
+    return Measure(
+        value=_share(outcomes.met, outcomes.decided),
+        n=outcomes.decided,
+        pending=outcomes.pending,
+        parts={"met": outcomes.met, "missed": outcomes.missed},
+    )
+
+
+def _mix(span: Span, categories: tuple[str, ...]) -> Measure:
+    row = _messages(span).aggregate(n=Count("pk"), part=Count("pk", filter=Q(conversation__category__in=categories)))
+    return Measure(value=_share(row["part"], row["n"]), n=row["n"], parts={"messages": row["part"]})
+
+
+def register() -> None:
+    specs = [
+        TargetSpec("sla.message.first_response", "Conversations answered within 24 h", PERCENT, UP, DOC, 0, 100),
+        TargetSpec("messaging.first_response_24h", "Messages responded to within 24 h", PERCENT, UP, DOC, 0, 100),
+        TargetSpec(
+            "messaging.first_response_24h.closing",
+            "Messages responded to within 24 h, the quarter's last four weeks",
+            PERCENT,
+            UP,
+            DOC,
+            0,
+            100,
+        ),
+        TargetSpec("messaging.resolution", "Queries resolved within their deadline", PERCENT, UP, DOC, 0, 100),
+        TargetSpec(
+            "messaging.volume",
+            "Messages in a quarter with none before it (else the previous quarter's plus the growth band)",
+            COUNT,
+            UP,
+            DOC,
+            0,
+            10_000_000,
+        ),
+        TargetSpec("messaging.growth.low", "Quarterly growth, low end of the band", PERCENT, UP, DOC, -100, 1000),
+        TargetSpec("messaging.growth.high", "Quarterly growth, high end of the band", PERCENT, UP, DOC, -100, 1000),
+    ]
+    specs += [
+        TargetSpec(f"messaging.resolution.{g}", f"{MIX_GROUPS[g][0]} resolved in time", PERCENT, UP, DOC, 0, 100)
+        for g in RESOLUTION_GROUPS
+    ]
+    specs += [
+        TargetSpec(f"messaging.mix.{g}", f"{label}, share of messages", PERCENT, AT, DOC, 0, 100)
+        for g, (label, _) in MIX_GROUPS.items()
+    ]
+    for target in specs:
+        target_register(target)
+    by_message = "the moment the message was written"
+    figures = [
+        FigureSpec(
+            key="messaging.volume",
+            label="Messages (users' and the team's)",
+            unit=COUNT,
+            definition="Messages users wrote and replies the team wrote to them (user- and admin-initiated); "
+            "internal notes, automatic acknowledgements and activity are not counted. The quarter's target: the "
+            "one an administrator set, else the previous quarter's messages plus the 10–15 % growth band, else "
+            "(no quarter before) 20,000.",
+            population="messages between users and the team",
+            placed_by=by_message,
+            direction=UP,
+            query=volume,
+            target_rule=_quarter_volume_target,
+            dimensions=DIMENSIONS,
+            order=10,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="messaging.growth",
+            label="Message growth on the previous quarter",
+            unit=PERCENT,
+            definition="Messages of the quarter ÷ messages of the previous quarter, less 1; a quarter still running "
+            "against the same span of the previous one. Judged against the band: below, within or above.",
+            population="messages between users and the team",
+            placed_by=by_message,
+            direction=UP,
+            query=growth,
+            kinds=(periods.QUARTER,),
+            band=("messaging.growth.low", "messaging.growth.high"),
+            dimensions=DIMENSIONS,
+            order=20,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="messaging.first_response_24h",
+            label="Messages responded to within 24 h",
+            unit=PERCENT,
+            definition="Users' messages that a reply of the team followed within 24 hours (in the same "
+            "conversation) ÷ users' messages answered, or past 24 hours unanswered; each message counts.",
+            population="messages users wrote in the period",
+            placed_by="the day the message was received",
+            direction=UP,
+            query=first_response_within_24h,
+            target_key="messaging.first_response_24h",
+            dimensions=DIMENSIONS,
+            order=30,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="messaging.first_response_24h.closing",
+            label=f"Messages responded to within 24 h, the quarter's last {CLOSING_DAYS // 7} weeks",
+            unit=PERCENT,
+            definition="As messages responded to within 24 hours, over the messages received in the quarter's last "
+            f"{CLOSING_DAYS} days: where the rise to 95 % by the end of the quarter is checked.",
+            population="messages users wrote in the quarter's last weeks",
+            placed_by="the day the message was received",
+            direction=UP,
+            query=first_response_closing,
+            target_key="messaging.first_response_24h.closing",
+            kinds=(periods.QUARTER,),
+            dimensions=DIMENSIONS,
+            order=40,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="messaging.resolution",
+            label="Queries resolved within 48–72 h",
+            unit=PERCENT,
+            definition="Queries (conversations users started) resolved within their category's deadline (48 h, "
+            "72 h for support requests and miscellaneous; paused while waiting on the user) ÷ those resolved late "
+            "or still open past it.",
+            population="conversations users started in the period",
+            placed_by="the day the query was received",
+            direction=UP,
+            query=partial(_resolution, categories=None),
+            target_key="messaging.resolution",
+            dimensions=DIMENSIONS,
+            order=50,
+            area=AREA,
+            source=DOC,
+        ),
+    ]
+    for order, group in enumerate(RESOLUTION_GROUPS):
+        label, members = MIX_GROUPS[group]
+        figures.append(
+            FigureSpec(
+                key=f"messaging.resolution.{group}",
+                label=f"{label} resolved in time",
+                unit=PERCENT,
+                definition=f"{label} resolved (complaints and policy reports: addressed) within the category's "
+                "deadline ÷ those resolved late or still open past it; met when at or above its target.",
+                population=f"{label.lower()} users started in the period",
+                placed_by="the day the query was received",
+                direction=UP,
+                query=partial(_resolution, categories=tuple(members)),
+                target_key=f"messaging.resolution.{group}",
+                dimensions=("ad_category", "region"),
+                order=60 + order,
+                area=AREA,
+                source=DOC,
+            )
+        )
+    for order, (group, (label, members)) in enumerate(MIX_GROUPS.items()):
+        figures.append(
+            FigureSpec(
+                key=f"messaging.mix.{group}",
+                label=f"{label}, share of messages",
+                unit=PERCENT,
+                definition=f"Messages in conversations of {label.lower()} ÷ all messages, against the target mix.",
+                population="messages between users and the team",
+                placed_by=by_message,
+                direction=AT,
+                query=partial(_mix, categories=tuple(members)),
+                target_key=f"messaging.mix.{group}",
+                dimensions=("ad_category", "region"),
+                order=80 + order,
+                area=AREA,
+                source=DOC,
+            )
+        )
+    for spec in figures:
+        figure_register(spec)

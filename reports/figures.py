@@ -1,0 +1,97 @@
+"""Registry figures (saypro.figures) as the reports' figures: one conversion, so that the dashboard, the area
+pages, every report format and the metrics API print the same value, n, comparison and target."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from saypro.figures.registry import DOWN, FigureReading, Reading, figure_specs, figures_read
+from saypro.periods import Period
+
+from . import document
+
+# The dimensions the area pages and the metrics API narrow the registered figures to (?region=Gauteng): the
+# documents' custom reports by inquiry type, ad category and region, and support's and moderation's own.
+FIGURE_FILTERS = ("category", "ad_category", "region", "channel", "priority", "reason")
+
+
+def _note(reading: Reading) -> str:
+    parts = []
+    if reading.band:
+        parts.append(f"{reading.band} the band")
+    if "previous" in reading.parts:
+        parts.append(f"against {int(reading.parts['previous']):,} the quarter before")
+    if "rejected" in reading.parts:
+        parts.append(f"{int(reading.parts['rejected']):,} rejected beside it")
+    if "missed" in reading.parts:
+        parts.append(f"{int(reading.parts['met']):,} met, {int(reading.parts['missed']):,} missed")
+    return "; ".join(parts)
+
+
+def as_document_figure(reading: FigureReading) -> document.Figure:
+    spec, current, previous = reading.figure, reading.current, reading.previous
+    return document.Figure(
+        key=spec.key,
+        label=spec.label,
+        value=current.value,
+        unit=spec.unit,
+        previous=None if previous is None else previous.value,
+        target=current.target,
+        target_text=current.target_text,
+        higher_is_better=spec.direction != DOWN,
+        note=_note(current),
+        n=current.n,
+        pending=current.pending,
+        to_date=current.to_date,
+        verdict=current.met,
+        judged=True,
+    )
+
+
+def area_figures(
+    area: str, period: Period, *, now: datetime, filters: Mapping[str, str] | None = None
+) -> list[document.Figure]:
+    """Every registered figure of one area for the period, in the registry's order."""
+    keys = [spec.key for spec in figure_specs(area)]
+    return [as_document_figure(r) for r in figures_read(keys, period, now=now, filters=filters)]
+
+
+def reading_dict(reading: Reading | None) -> dict[str, Any] | None:
+    if reading is None:
+        return None
+    return {
+        "period": reading.period.slug,
+        "start": reading.start,
+        "end": reading.end,
+        "to_date": reading.to_date,
+        "value": reading.value,
+        "n": reading.n,
+        "pending": reading.pending,
+        "parts": dict(reading.parts),
+        "target": reading.target,
+        "target_text": reading.target_text,
+        "met": reading.met,
+        "band": reading.band,
+    }
+
+
+def figure_dict(reading: FigureReading) -> dict[str, Any]:
+    spec = reading.figure
+    return {
+        "key": spec.key,
+        "label": spec.label,
+        "unit": spec.unit,
+        "area": spec.area,
+        "definition": spec.definition,
+        "population": spec.population,
+        "placed_by": spec.placed_by,
+        "direction": spec.direction,
+        "dimensions": list(spec.dimensions),
+        "source": spec.source,
+        "current": reading_dict(reading.current),
+        "previous": reading_dict(reading.previous),
+        "change": reading.change,
+        "quarters": [reading_dict(q) for q in reading.quarters],
+    }

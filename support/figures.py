@@ -1,0 +1,311 @@
+"""The support figures and their targets (document 003: user support and help management).
+
+Every inquiry figure places a ticket in the period it was received in (created, through whatever channel: web
+form, e-mail, live chat, social media, in-app) and counts it as it stands now; tickets still inside their 24 h are
+pending. A ticket merged into another is counted once, as the one it was merged into.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+
+from accounts.models import User
+from saypro import periods
+from saypro.figures.registry import (
+    DOWN,
+    HOURS,
+    PERCENT,
+    SCORE,
+    UP,
+    FigureSpec,
+    Measure,
+    Span,
+    TargetSpec,
+    figure_register,
+    quarter_before,
+    target_register,
+)
+from saypro.sla.selectors import clock_outcomes
+
+from .models import RESOLUTION, Category, Survey, Ticket
+
+DOC = "003 Classified User Support and Help Management"
+AREA = "support"
+DAY = timedelta(hours=24)
+PLACED_BY = "the day the inquiry was received"
+
+
+def _received(span: Span) -> QuerySet[Ticket]:
+    tickets = Ticket.objects.filter(created_at__gte=span.start, created_at__lt=span.end, merged_into__isnull=True)
+    if span.filters.get("channel"):
+        tickets = tickets.filter(channel=span.filters["channel"])
+    if span.filters.get("priority"):
+        tickets = tickets.filter(priority=span.filters["priority"])
+    return tickets
+
+
+def _share(part: int, whole: int) -> float | None:
+    return 100 * part / whole if whole else None
+
+
+def resolved_within_24h(span: Span) -> Measure:
+    """Resolved within a flat 24 h of receipt ÷ received and resolved, or past 24 h unresolved (missed)."""
+    in_time = Q(solved_at__isnull=False, solved_at__lte=F("created_at") + DAY)
+    late = Q(solved_at__isnull=False, solved_at__gt=F("created_at") + DAY)
+    overdue = Q(solved_at__isnull=True, created_at__lte=span.now - DAY)
+    row = _received(span).aggregate(
+        in_time=Count("pk", filter=in_time),
+        missed=Count("pk", filter=late | overdue),
+        pending=Count("pk", filter=Q(solved_at__isnull=True, created_at__gt=span.now - DAY)),
+    )
+    n = row["in_time"] + row["missed"]
+    return Measure(
+        value=_share(row["in_time"], n),
+        n=n,
+        pending=row["pending"],
+        parts={"met": row["in_time"], "missed": row["missed"]},
+    )
+
+
+def resolved_within_priority_target(span: Span) -> Measure:
+    """The resolution clocks (8 / 16 / 24 h by priority, paused while waiting on the user) of the tickets received:
+    met ÷ met and missed; open clocks still inside their deadline are pending."""
+    outcomes = clock_outcomes(metric=RESOLUTION, model=Ticket, ids=_received(span).values("pk"), now=span.now)
+    return Measure(
+        value=_share(outcomes.met, outcomes.decided),
+        n=outcomes.decided,
+        pending=outcomes.pending,
+        parts={"met": outcomes.met, "missed": outcomes.missed},
+    )
+
+
+def _hours(field: str, span: Span) -> Measure:
+    took = ExpressionWrapper(F(field) - F("created_at"), output_field=DurationField())
+    row = _received(span).aggregate(
+        n=Count(field), average=Avg(took), pending=Count("pk", filter=Q(**{f"{field}__isnull": True}))
+    )
+    average = row["average"]
+    return Measure(value=None if average is None else average / timedelta(hours=1), n=row["n"], pending=row["pending"])
+
+
+def first_response_hours(span: Span) -> Measure:
+    """Average time from receipt to the first public reply of an agent (automatic replies do not count)."""
+    return _hours("first_responded_at", span)
+
+
+def resolution_hours(span: Span) -> Measure:
+    """Average time from receipt to resolution, wall clock."""
+    return _hours("solved_at", span)
+
+
+def resolution_time_change(span: Span) -> Measure:
+    """The quarter's average resolution time against the previous quarter's over the same elapsed span, in %."""
+    now, then = resolution_hours(span), resolution_hours(quarter_before(span))
+    value = None
+    if now.value is not None and then.value:
+        value = 100 * (now.value / then.value - 1)
+    return Measure(
+        value=value,
+        n=now.n,
+        pending=now.pending,
+        parts={
+            "average_hours": now.value or 0.0,
+            "previous_average_hours": then.value or 0.0,
+            "previous_n": then.n,
+        },
+    )
+
+
+def _surveys(span: Span) -> QuerySet[Survey]:
+    surveys = Survey.objects.filter(sent_at__gte=span.start, sent_at__lt=span.end)
+    if span.filters.get("channel"):
+        surveys = surveys.filter(channel=span.filters["channel"])
+    return surveys
+
+
+def csat_average(span: Span) -> Measure:
+    row = _surveys(span).aggregate(
+        n=Count("rating"), average=Avg("rating"), pending=Count("pk", filter=Q(rating__isnull=True))
+    )
+    return Measure(value=row["average"], n=row["n"], pending=row["pending"])
+
+
+def csat_satisfied(span: Span) -> Measure:
+    row = _surveys(span).aggregate(n=Count("rating"), satisfied=Count("pk", filter=Q(rating__gte=4)))
+    return Measure(value=_share(row["satisfied"], row["n"]), n=row["n"], parts={"satisfied": row["satisfied"]})
+
+
+def platform_issue_rate(span: Span) -> Measure:
+    """Users who reported a platform malfunction (a platform-issue ticket, whatever its channel) ÷ all users."""
+    reporters = (
+        Ticket.objects.filter(category=Category.PLATFORM_ISSUE, created_at__gte=span.start, created_at__lt=span.end)
+        .values("requester")
+        .distinct()
+        .count()
+    )
+    users = User.objects.filter(is_staff=False, is_active=True, date_joined__lt=span.end).count()
+    return Measure(value=_share(reporters, users), n=users, parts={"reporters": reporters})
+
+
+def register() -> None:
+    for target in (
+        TargetSpec(
+            "sla.ticket.resolution", "Tickets resolved within their priority's target", PERCENT, UP, DOC, 0, 100
+        ),
+        TargetSpec("support.resolved_24h", "Inquiries resolved within 24 h, a month", PERCENT, UP, DOC, 0, 100),
+        TargetSpec(
+            "support.resolved_24h.weekly",
+            "Inquiries resolved within 24 h, a week",
+            PERCENT,
+            UP,
+            DOC,
+            0,
+            100,
+            strict=True,
+        ),
+        TargetSpec("support.first_response_hours", "Average first response", HOURS, DOWN, DOC, 0, 72, strict=True),
+        TargetSpec(
+            "support.resolution_time_change",
+            "Average resolution time against the previous quarter",
+            PERCENT,
+            DOWN,
+            DOC,
+            -100,
+            100,
+        ),
+        TargetSpec(
+            "support.platform_issue_rate", "Users reporting a platform issue", PERCENT, DOWN, DOC, 0, 100, strict=True
+        ),
+        TargetSpec("support.csat_average", "Average satisfaction rating", SCORE, UP, DOC, 1, 5),
+    ):
+        target_register(target)
+    inquiries = "support tickets received in the period, every channel"
+    for spec in (
+        FigureSpec(
+            key="support.resolved_24h",
+            label="Inquiries resolved within 24 h (all channels)",
+            unit=PERCENT,
+            definition="Inquiries resolved within 24 hours of receipt (wall clock, whatever the priority) ÷ "
+            "inquiries resolved or past 24 hours unresolved. Weekly target above 90 %, monthly cumulative 95 %.",
+            population=inquiries,
+            placed_by=PLACED_BY,
+            direction=UP,
+            query=resolved_within_24h,
+            target_key="support.resolved_24h",
+            kind_targets={periods.WEEK: "support.resolved_24h.weekly"},
+            dimensions=("channel", "priority"),
+            order=10,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.resolved_priority_target",
+            label="Tickets resolved within their priority's target (8 / 16 / 24 h)",
+            unit=PERCENT,
+            definition="Tickets whose resolution clock (urgent 8 h, high 16 h, normal and low 24 h; paused while "
+            "waiting on the user) stopped in time ÷ those stopped late or running past the deadline.",
+            population=inquiries,
+            placed_by=PLACED_BY,
+            direction=UP,
+            query=resolved_within_priority_target,
+            target_key="sla.ticket.resolution",
+            dimensions=("channel", "priority"),
+            order=20,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.first_response_hours",
+            label="First response, average (all channels)",
+            unit=HOURS,
+            definition="Average time from receipt to the first public reply of an agent, wall clock.",
+            population="support tickets received in the period and answered",
+            placed_by=PLACED_BY,
+            direction=DOWN,
+            query=first_response_hours,
+            target_key="support.first_response_hours",
+            dimensions=("channel", "priority"),
+            order=30,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.resolution_hours",
+            label="Resolution time, average",
+            unit=HOURS,
+            definition="Average time from receipt to resolution, wall clock.",
+            population="support tickets received in the period and resolved",
+            placed_by=PLACED_BY,
+            direction=DOWN,
+            query=resolution_hours,
+            dimensions=("channel", "priority"),
+            order=40,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.resolution_time_change",
+            label="Average resolution time against the previous quarter",
+            unit=PERCENT,
+            definition="The quarter's average resolution time ÷ the previous quarter's, less 1 (−25 % = a quarter "
+            "faster); a quarter still running against the same span of the previous one.",
+            population="support tickets received in the quarter and resolved",
+            placed_by=PLACED_BY,
+            direction=DOWN,
+            query=resolution_time_change,
+            target_key="support.resolution_time_change",
+            kinds=(periods.QUARTER,),
+            dimensions=("channel", "priority"),
+            order=50,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.csat_average",
+            label="Satisfaction, average rating out of 5",
+            unit=SCORE,
+            definition="The average of the ratings (1–5) given to the satisfaction surveys sent after a resolution; "
+            "each channel (live chat, e-mail, social media, in-app) is held to the same target.",
+            population="surveys sent in the period and answered",
+            placed_by="the day the survey was sent",
+            direction=UP,
+            query=csat_average,
+            target_key="support.csat_average",
+            dimensions=("channel",),
+            order=60,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.csat_satisfied",
+            label="Satisfied (ratings of 4–5)",
+            unit=PERCENT,
+            definition="Ratings of 4 or 5 ÷ all ratings (1–5).",
+            population="surveys sent in the period and answered",
+            placed_by="the day the survey was sent",
+            direction=UP,
+            query=csat_satisfied,
+            dimensions=("channel",),
+            order=70,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.platform_issue_rate",
+            label="Users reporting a platform malfunction",
+            unit=PERCENT,
+            definition="Distinct users who reported a platform malfunction (a platform-issue ticket through any "
+            "channel) ÷ all marketplace users who had an account by the period's end.",
+            population="marketplace users (active accounts)",
+            placed_by="the day the report was received",
+            direction=DOWN,
+            query=platform_issue_rate,
+            target_key="support.platform_issue_rate",
+            order=80,
+            area=AREA,
+            source=DOC,
+        ),
+    ):
+        figure_register(spec)

@@ -1,0 +1,138 @@
+"""Every registered figure gives the same value, n and target wherever it is shown: the registry itself, the
+dashboard's tiles, the area pages, the metrics API (the figures endpoint and the report sections) and each report
+format (the document's JSON, the CSV, the XLSX and the PDF), for the same period."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from rest_framework.test import APIClient
+
+from accounts.models import RegistrationStatus
+from messaging.models import Category as MessageCategory
+from messaging.models import MessageKind
+from reports.document import format_value
+from reports.render.pdf import render_pdf
+from reports.render.sheets import render_csv, render_xlsx
+from reports.sections import AREAS, build_document
+from saypro import periods
+from saypro.figures.registry import figure_read, figure_specs
+from saypro.sla.promises import promises
+from saypro.sla.services import clock_start, clock_stop
+from support.models import Channel, Priority
+from tests.factories import RegistrationFactory
+
+from .test_figure_definitions import conversation, local, message, ticket
+
+pytestmark = pytest.mark.django_db
+
+# Inside the quarter: Q1 is read to date, compared with Q4 over the same elapsed span.
+NOW = datetime(2026, 3, 20, 12, tzinfo=local(2026, 1, 1).tzinfo)
+Q1 = periods.from_slug("2026-Q1")
+H = timedelta(hours=1)
+
+
+@pytest.fixture
+def world():
+    for submitted, hours, status in (
+        (local(2026, 1, 12, 9), 10, RegistrationStatus.APPROVED),
+        (local(2026, 2, 2, 9), 2, RegistrationStatus.REJECTED),
+        (local(2026, 2, 16, 9), 70, RegistrationStatus.APPROVED),
+        (local(2025, 12, 20, 9), 3, RegistrationStatus.APPROVED),
+    ):
+        registration = RegistrationFactory(status=status, submitted_at=submitted, decided_at=submitted + hours * H)
+        clock_start(metric="registration.approval", target=registration, at=submitted)
+        clock_stop(metric="registration.approval", target=registration, at=submitted + hours * H)
+    RegistrationFactory(status=RegistrationStatus.NEEDS_REVIEW, submitted_at=NOW - 5 * H)
+    ticket(local(2026, 1, 14, 9), solved_after=10, channel=Channel.CHAT, priority=Priority.URGENT)
+    ticket(local(2026, 2, 3, 9), solved_after=30, channel=Channel.EMAIL)
+    ticket(local(2025, 12, 3, 9), solved_after=12, channel=Channel.EMAIL)
+    ticket(NOW - 2 * H, channel=Channel.SOCIAL)
+    busy = conversation(local(2026, 2, 9, 9))
+    for kind, hours in ((MessageKind.USER, 0), (MessageKind.USER, 1), (MessageKind.REPLY, 3), (MessageKind.USER, 30)):
+        message(busy, kind, local(2026, 2, 9, 9) + hours * H)
+    other = conversation(local(2025, 12, 1, 9), category=MessageCategory.GENERAL)
+    message(other, MessageKind.USER, local(2025, 12, 1, 9))
+
+
+def same(value: float | None) -> object:
+    return None if value is None else pytest.approx(value, rel=1e-12)
+
+
+def _api(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def _pdf_text(data: bytes) -> str:
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_every_registered_figure_is_the_same_everywhere(world, manager, client):
+    keys = [spec.key for spec in figure_specs()]
+    with time_machine.travel(NOW, tick=False):
+        expected = {key: figure_read(key, Q1, now=NOW) for key in keys}
+        # The figures endpoint.
+        body = _api(manager).get("/api/v1/metrics/figures/", {"period": "quarter", "day": "2026-03-20"}).json()
+        api_figures = {f["key"]: f for f in body["figures"]}
+        # The report sections, through the metrics API.
+        sections = _api(manager).get("/api/v1/metrics/", {"period": "quarter", "day": "2026-03-20"}).json()
+        section_figures = {f["key"]: f for s in sections["sections"] for f in s["figures"]}
+        # The area pages.
+        client.force_login(manager)
+        area_figures = {}
+        for area in AREAS:
+            page = client.get(f"/dashboard/areas/{area}/", {"period": "quarter", "day": "2026-03-20"})
+            assert page.status_code == 200
+            area_figures |= {f.key: f for s in page.context["sections"] for f in s.figures}
+        # The dashboard's tiles (this quarter to date).
+        tiles = client.get("/dashboard/").context["tiles"]
+        tile_figures = {f["key"]: f for t in tiles for f in t["figures"]}
+        # Every report format, from one document.
+        document = build_document(kind="quarterly", period=Q1, now=NOW)
+    doc_figures = {f.key: f for _, f in document.figures()}
+    json_figures = {f["key"]: f for s in document.as_dict()["sections"] for f in s["figures"]}
+    csv_rows = [line.split(",") for line in render_csv(document).decode().splitlines()[1:]]
+    csv_values = {(row[2], row[3]): row[4] for row in csv_rows if row[1] == "figures"}
+    workbook = load_workbook(io.BytesIO(render_xlsx(document)))
+    xlsx = {
+        row[0]: row
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        if row and isinstance(row[0], str) and row[0] in expected
+    }
+    pdf = _pdf_text(render_pdf(document))
+
+    assert {spec.key for spec in figure_specs()} == set(expected) and len(expected) >= 25
+    tile_keys = {key for p in promises() for key in p.figure_keys}
+    for key, reading in expected.items():
+        value, n, target = reading.current.value, reading.current.n, reading.current.target
+        assert reading.current.to_date and reading.previous is not None
+        # Through JSON a float comes back as it went; compared to 12 significant digits like the spreadsheet's.
+        assert (api_figures[key]["current"]["value"], api_figures[key]["current"]["n"]) == (same(value), n), key
+        assert api_figures[key]["current"]["target"] == target, key
+        assert api_figures[key]["previous"]["value"] == same(reading.previous.value), key
+        for where in (section_figures, json_figures):
+            assert (where[key]["value"], where[key]["n"], where[key]["target"]) == (same(value), n, target), key
+            assert where[key]["previous"] == same(reading.previous.value), key
+        assert (area_figures[key].value, area_figures[key].n, area_figures[key].target) == (value, n, target), key
+        assert (doc_figures[key].value, doc_figures[key].n, doc_figures[key].met) == (value, n, reading.current.met)
+        assert csv_values[(key, "value")] == ("" if value is None else str(value)), key
+        assert csv_values[(key, "n")] == str(n), key
+        # A spreadsheet keeps 15 significant digits.
+        assert (xlsx[key][2], xlsx[key][4]) == (same(value), n), key
+        text = format_value(value, reading.figure.unit)
+        assert f"{text} (n = {n:,}" in pdf, key
+        if key in tile_keys:
+            assert tile_figures[key]["value"] == text, key
+            assert f"n = {n:,}" in tile_figures[key]["note"], key
+    # The data is not empty: the headline figures have values to agree on.
+    assert expected["registrations.approved_48h"].current.value == 50.0
+    assert expected["support.resolved_24h"].current.pending == 1
+    assert expected["messaging.volume"].current.value == 4
