@@ -4,8 +4,6 @@ does not buy time (000: "always aim for resolution within the target timeframe")
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -63,11 +61,6 @@ def registration_escalate(*, registration: Registration, by: User, reason: str) 
         audit_record(actor=by, action=ESCALATE_ACTION, target=registration, reason=reason[:2000])
         after_commit("accounts.tasks.send_registration_escalation", registration.pk)
     return registration
-
-
-def escalations_between(*, start: datetime, end: datetime) -> int:
-    """Registrations reviewers escalated to the administrators in [start, end)."""
-    return Registration.objects.filter(escalated_at__gte=start, escalated_at__lt=end).count()
 
 
 def guidelines() -> ReviewGuidelines:

@@ -114,6 +114,11 @@ def rejected(span: Span) -> Measure:
     return Measure(value=float(row["n"]), n=row["n"], pending=row["pending"])
 
 
+def escalated(span: Span) -> Measure:
+    row = _submitted(span).aggregate(n=Count("pk", filter=Q(escalated_at__isnull=False)), **_pending())
+    return Measure(value=float(row["n"]), n=row["n"], pending=row["pending"])
+
+
 def rejection_rate(span: Span) -> Measure:
     row = _submitted(span).aggregate(
         decided=Count("pk", filter=DECIDED), rejected=Count("pk", filter=Q(status=REJECTED)), **_pending()
@@ -201,6 +206,22 @@ def register() -> None:
             direction=DOWN,
             query=rejected,
             order=40,
+            area=AREA,
+            source=DOC,
+            placed_by=PLACED_BY,
+        ),
+        FigureSpec(
+            key="registrations.escalated",
+            label="Registrations escalated to the administrators",
+            unit=COUNT,
+            definition=(
+                "Registrations a reviewer could not decide and escalated to the administrators, of those submitted "
+                "in the period (000: escalation procedures for problematic cases)."
+            ),
+            population="registrations submitted in the period and escalated by a reviewer",
+            direction=DOWN,
+            query=escalated,
+            order=45,
             area=AREA,
             source=DOC,
             placed_by=PLACED_BY,

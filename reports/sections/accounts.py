@@ -13,6 +13,8 @@ from accounts.identity import country_name
 from accounts.models import AgeBand, DelayCause, DeviceType
 from saypro import periods
 from saypro.periods import Period
+from saypro.retention.registry import data_kinds
+from saypro.retention.selectors import purged_between
 from saypro.sla import selectors as sla_selectors
 from support.models import Category as TicketCategory
 from support.models import Ticket
@@ -576,6 +578,7 @@ def security_section(ctx: Context) -> Section:
             ["Change", "Count", "Previous period"],
             [[reason.replace("_", " "), count, privacy_before.get(reason, 0)] for reason, count in privacy.items()],
         ),
+        _purged_table(args, before),
     ]
     section.charts.append(
         Chart(
@@ -587,3 +590,20 @@ def security_section(ctx: Context) -> Section:
         )
     )
     return section
+
+
+def _purged_table(args: dict, before: dict) -> Table:
+    """What the nightly retention runs deleted or anonymised, by kind of personal data (counts, never contents)."""
+    purged = {row.kind: row for row in purged_between(**args)}
+    purged_before = {row.kind: row.count for row in purged_between(**before)}
+    labels = {row.kind: row.label for row in purged.values()}
+    labels.update({kind.key: kind.label for kind in data_kinds() if kind.key in purged_before})
+    return Table(
+        "security_retention",
+        "Personal data purged after its retention period",
+        ["Kind of data", "Items purged", "Previous period"],
+        [
+            [label, purged[kind].count if kind in purged else 0, purged_before.get(kind, 0)]
+            for kind, label in sorted(labels.items(), key=lambda item: item[1])
+        ],
+    )

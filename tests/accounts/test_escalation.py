@@ -10,10 +10,11 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import escalation
+from accounts import escalation, figures
 from accounts.models import PENDING_STATUSES, Registration, RegistrationStatus
 from saypro.audit.models import AuditEntry
 from saypro.errors import DomainError
+from saypro.figures.registry import Span
 from tests.accounts.helpers import submitted
 
 pytestmark = pytest.mark.django_db
@@ -86,12 +87,14 @@ def test_a_registration_is_escalated_once_and_never_after_its_decision(reviewer,
     assert AuditEntry.objects.filter(action=escalation.ESCALATE_ACTION).count() == 1
 
 
-def test_escalations_are_counted_by_the_day_they_were_made(reviewer):
-    registration = submitted()
-    escalation.registration_escalate(registration=registration, by=reviewer, reason=REASON)
+def test_the_escalation_figure_counts_the_periods_registrations_that_were_escalated(reviewer):
+    escalated_one, plain = submitted(), submitted(email="second@example.com", phone="+27 82 555 0102")
+    escalation.registration_escalate(registration=escalated_one, by=reviewer, reason=REASON)
     now = timezone.now()
-    assert escalation.escalations_between(start=now - timedelta(days=1), end=now + timedelta(seconds=1)) == 1
-    assert escalation.escalations_between(start=now - timedelta(days=9), end=now - timedelta(days=1)) == 0
+    measure = figures.escalated(Span(start=now - timedelta(days=1), end=now + timedelta(seconds=1), now=now))
+    assert (measure.value, measure.n, measure.pending) == (1.0, 1, 2)  # both still wait for a decision
+    assert plain.escalated_at is None
+    assert figures.escalated(Span(start=now - timedelta(days=9), end=now - timedelta(days=1), now=now)).n == 0
 
 
 def test_the_guidelines_are_one_click_from_the_review_page_and_administrators_edit_them(

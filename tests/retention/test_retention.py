@@ -20,6 +20,9 @@ from messaging import services as messaging
 from messaging.models import Attachment, Message, Status
 from moderation import services as moderation
 from moderation.models import Action, Case, CaseStatus, Rule
+from reports.sections import context_for
+from reports.sections.accounts import security_section
+from saypro import periods
 from saypro.audit.models import AuditEntry
 from saypro.retention.models import RetentionPolicy
 from saypro.retention.registry import REMOVED_TEXT
@@ -200,3 +203,12 @@ def test_a_shorter_period_set_by_an_administrator_purges_sooner(client, administ
 def test_only_administrators_see_or_change_retention_periods(as_, persona):
     client = as_(persona)
     assert client.get(reverse("admin:retention_retentionpolicy_changelist")).status_code in (302, 403)
+
+
+def test_the_reports_privacy_section_shows_what_was_purged_in_the_period():
+    AccountEvent.objects.create(kind="sign_in", at=days_ago(100), ip_address="203.0.113.9")
+    purge_expired()
+
+    section = security_section(context_for(periods.containing(periods.MONTH, timezone.now())))
+    table = next(table for table in section.tables if table.key == "security_retention")
+    assert table.rows == [["IP addresses and browser details", 1, 0]]
