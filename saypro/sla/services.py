@@ -29,6 +29,7 @@ DEFAULT_RISK_PERCENT = 75
 
 __all__ = [
     "SweepResult",
+    "clock_build",
     "clock_event_handle",
     "clock_events_redispatch",
     "clock_open_for",
@@ -131,6 +132,33 @@ def clock_open_for(*, metric: str, target: models.Model) -> Clock | None:
     return _open_clocks(metric, target).select_related("policy").first()
 
 
+def clock_build(
+    *,
+    metric: str,
+    policy: Policy,
+    target_type: ContentType,
+    target_id: int,
+    at: datetime,
+    spec: CalendarSpec | None = None,
+) -> Clock:
+    """An unsaved running clock started at `at`, its deadline and check points set: what clock_start saves, and
+    what a bulk import of open items inserts many of at once (with `spec` computed once per policy)."""
+    if policy.metric != metric:
+        raise ValueError(f"The policy {policy} measures {policy.metric!r}, not {metric!r}.")
+    spec = spec or spec_for(policy.calendar)
+    clock = Clock(
+        metric=metric,
+        policy=policy,
+        target_type=target_type,
+        target_id=target_id,
+        state=ClockState.RUNNING,
+        started_at=at,
+        due_at=calendars.add(spec, at, _target_seconds(policy)),
+    )
+    _schedule(spec, clock)
+    return clock
+
+
 @transaction.atomic
 def clock_start(
     *, metric: str, target: models.Model, at: datetime | None = None, policy: Policy | None = None
@@ -141,19 +169,9 @@ def clock_start(
     if existing is not None:
         return existing
     policy = policy or _default_policy(metric)
-    if policy.metric != metric:
-        raise ValueError(f"The policy {policy} measures {policy.metric!r}, not {metric!r}.")
-    spec = spec_for(policy.calendar)
-    clock = Clock(
-        metric=metric,
-        policy=policy,
-        target_type=ContentType.objects.get_for_model(target),
-        target_id=target.pk,
-        state=ClockState.RUNNING,
-        started_at=at,
-        due_at=calendars.add(spec, at, _target_seconds(policy)),
+    clock = clock_build(
+        metric=metric, policy=policy, target_type=ContentType.objects.get_for_model(target), target_id=target.pk, at=at
     )
-    _schedule(spec, clock)
     try:
         # A savepoint, because two requests may both find no open clock; the database admits one open clock
         # per metric and object, so the second insert fails here and returns the clock the first one opened.
