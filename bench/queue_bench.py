@@ -100,6 +100,7 @@ def main() -> int:
         DJANGO_SECRET_KEY="queue-bench-" + "x" * 40,
         DJANGO_ALLOWED_HOSTS="testserver",
         DJANGO_SECURE_SSL_REDIRECT="0",
+        SAYPRO_STAFF_2FA_REQUIRED="0",  # bench people sign in with force_login, no second factor
     )
     sys.path.insert(0, str(ROOT))
     import django

@@ -144,3 +144,14 @@ def open_clocks_by_target(*, metric: str, model: type[models.Model], ids: list[i
         metric=metric, target_type=ContentType.objects.get_for_model(model), target_id__in=ids
     ).exclude(state=ClockState.STOPPED)
     return {clock.target_id: clock for clock in clocks}
+
+
+def queue_at_risk_filter(now: datetime) -> Q:
+    """at_risk_filter over a queue annotated with its open clock's `due_at`, `risk_at`, `clock_state` and
+    `breached_at`: conditions on the clock's columns (which its indexes serve) rather than on a computed flag."""
+    return Q(clock_state=ClockState.RUNNING, breached_at__isnull=True, risk_at__lte=now, due_at__gt=now)
+
+
+def queue_breached_filter(now: datetime) -> Q:
+    """open_breached_filter over a queue annotated as for queue_at_risk_filter."""
+    return Q(breached_at__isnull=False) | Q(clock_state=ClockState.RUNNING, due_at__lte=now)
