@@ -127,8 +127,11 @@ class Clock(models.Model):
             ),
         ]
         indexes = [
-            # The sweep: running clocks whose next point has passed.
-            models.Index(fields=["next_check_at"], name="clock_sweep", condition=Q(next_check_at__isnull=False)),
+            # The sweep: running clocks whose next point has passed, read in (next_check_at, id) keyset pages: the
+            # id in the index lets each page start where the last one ended, even among clocks due at one instant.
+            models.Index(
+                fields=["next_check_at", "id"], name="clock_sweep_keyset", condition=Q(next_check_at__isnull=False)
+            ),
             # Live tiles: open clocks per metric by deadline.
             models.Index(fields=["metric", "due_at"], name="clock_open_due", condition=~Q(state="stopped")),
             # The queues, "breached first, then by deadline": an index scan in that order over the open clocks
