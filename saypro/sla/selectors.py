@@ -12,7 +12,9 @@ from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import Clock, ClockState
+from saypro.paginators import bounded_counts
+
+from .models import OPEN_STATES, Clock, ClockState
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,21 @@ def queue_counts(*, metric: str, now: datetime | None = None) -> QueueCounts:
         )
     )
     return QueueCounts(open=row["open"], at_risk=row["at_risk"], breached=row["breached"])
+
+
+def queue_counts_bounded(*, metric: str, now: datetime | None = None) -> QueueCounts:
+    """queue_counts for a work queue's page: each figure counted up to saypro.paginators.QUEUE_COUNT_CAP ("1,000+"
+    past it), all three in one query that reads at most that many index entries each, whatever the backlog."""
+    now = now or timezone.now()
+    open_clocks = Clock.objects.filter(metric=metric, state__in=OPEN_STATES)
+    counts = bounded_counts(
+        {
+            "open": open_clocks,
+            "at_risk": open_clocks.filter(at_risk_filter(now)),
+            "breached": open_clocks.filter(open_breached_filter(now)),
+        }
+    )
+    return QueueCounts(open=counts["open"], at_risk=counts["at_risk"], breached=counts["breached"])
 
 
 def _percentile(queryset: models.QuerySet[Clock], count: int, fraction: float) -> float | None:
