@@ -16,7 +16,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,6 +28,7 @@ from saypro import ratelimit
 from saypro.clientip import client_ip
 from saypro.errors import DomainError, InvalidInput, RateLimited
 from saypro.forms import add_service_errors
+from saypro.paginators import QueuePaginator
 from saypro.request_guards import local_url
 
 from . import escalation, selectors, services
@@ -101,7 +101,7 @@ def queue(request: SignedInRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None)
     filters = form.selector_kwargs()
     rows = selectors.registration_queue(**filters)
-    page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = QueuePaginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -33,7 +33,7 @@ from accounts.models import User
 from accounts.selectors import user_ids_matching
 from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla import selectors as sla_selectors
-from saypro.sla.models import Clock, Policy
+from saypro.sla.models import OPEN_STATES, Clock, Policy
 from saypro.sla.promises import ItemSummary
 
 from .badges import active_strikes, verified_annotation
@@ -72,11 +72,12 @@ def _with_open_clock(queryset: QuerySet[Any], metric: str, now: datetime) -> Que
     """Annotate each row with its open clock of `metric` (due_at, risk_at, clock_state, is_breached, is_at_risk),
     the fields the deadline partial reads: one join, no query per row."""
     return queryset.annotate(
-        open_clock=FilteredRelation("clocks", condition=Q(clocks__metric=metric) & ~Q(clocks__state="stopped")),
+        open_clock=FilteredRelation("clocks", condition=Q(clocks__metric=metric, clocks__state__in=OPEN_STATES)),
     ).annotate(
         due_at=F("open_clock__due_at"),
         risk_at=F("open_clock__risk_at"),
         clock_state=F("open_clock__state"),
+        breached_at=F("open_clock__breached_at"),
         is_breached=SqlCase(
             When(open_clock__breached_at__isnull=False, then=Value(True)),
             When(open_clock__state="running", open_clock__due_at__lte=now, then=Value(True)),
@@ -130,10 +131,16 @@ def case_queue(
     if hidden:
         queryset = queryset.filter(hidden_at__isnull=False)
     queryset = with_clock(queryset, now)
+    if status == CaseStatus.OPEN:
+        # Every open case has its open decision clock (started when the case opens): an inner join lets the
+        # database read the queue in deadline order from the clock index (sla.Clock's clock_open_due), LIMIT
+        # rows at a time, instead of joining and sorting every open case.
+        queryset = queryset.filter(due_at__isnull=False)  # type: ignore[misc]  # an annotation
+    # On the clock's own columns rather than the is_at_risk / is_breached flags, so the clock index serves them.
     if at_risk:
-        queryset = queryset.filter(is_at_risk=True)  # type: ignore[misc]  # an annotation
+        queryset = queryset.filter(sla_selectors.queue_at_risk_filter(now))
     if breached:
-        queryset = queryset.filter(is_breached=True)  # type: ignore[misc]  # an annotation
+        queryset = queryset.filter(sla_selectors.queue_breached_filter(now))
     queryset = queryset.annotate(
         author_verified=verified_annotation("author__", at=now), author_strikes=_strike_count("author_id", now)
     ).select_related("author", "decision__by")
@@ -238,6 +245,11 @@ def author_history(
 
 def queue_counts(*, now: datetime | None = None) -> sla_selectors.QueueCounts:
     return sla_selectors.queue_counts(metric=METRIC, now=now)
+
+
+def queue_page_counts(*, now: datetime | None = None) -> sla_selectors.QueueCounts:
+    """The moderator queue's boxes: counted up to 1,000 each, so the page costs the same whatever the backlog."""
+    return sla_selectors.queue_counts_bounded(metric=METRIC, now=now)
 
 
 def appeal_queue(*, status: str = Appeal.Status.PENDING, now: datetime | None = None) -> QuerySet[Appeal]:
@@ -362,6 +374,8 @@ def case_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
         )
         for pk, kind, reason, status in rows
     }
+
+
 def content_detection_overdue(*, before: datetime, since: datetime) -> QuerySet[Fingerprint, str]:
     """Versions of content submitted in the window whose detection never ran (its task was lost), as
     "kind:object_id" keys for the reconciliation sweep.

@@ -25,6 +25,7 @@ from saypro.durations import target_text
 from saypro.errors import DomainError, InvalidInput
 from saypro.files import stored_file_response
 from saypro.forms import add_service_errors
+from saypro.paginators import QueuePaginator
 
 from . import metrics, selectors, services
 from .forms import AppealDecisionForm, DecisionForm, KeywordRuleForm, QueueFilterForm
@@ -69,7 +70,7 @@ def home(request: SignedInRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None)
     filters = form.selector_kwargs()
     now = timezone.now()
-    page = Paginator(selectors.case_queue(**filters, now=now), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = QueuePaginator(selectors.case_queue(**filters, now=now), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -79,7 +80,7 @@ def home(request: SignedInRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "filter_query": query.urlencode(),
-            "counts": selectors.queue_counts(now=now),
+            "counts": selectors.queue_page_counts(now=now),
             "pending_appeals": selectors.appeal_queue().count(),
             "now": now,
             "showing_open": filters["status"] == "open",

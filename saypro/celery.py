@@ -4,6 +4,9 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
+
+from saypro import replica
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saypro.settings")
 
@@ -11,6 +14,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saypro.settings")
 app = Celery("saypro", task_cls="saypro.outbox.base:OutboxTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Reports and rollups read from the streaming replica when there is one (saypro.replica).
+task_prerun.connect(replica.task_started, weak=False)
+task_postrun.connect(replica.task_finished, weak=False)
 
 app.conf.beat_schedule = {
     "sla-sweep": {"task": "saypro.sla.tasks.sweep", "schedule": 60.0},

@@ -13,6 +13,7 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
+    ExpressionWrapper,
     F,
     FilteredRelation,
     IntegerField,
@@ -29,8 +30,11 @@ from accounts.models import User
 from accounts.selectors import user_ids_matching
 from saypro.audit.models import AuditEntry
 from saypro.audit.selectors import audit_for_object
+from saypro.paginators import BoundedCount, bounded_counts
 from saypro.search import SearchHit, matching_ids, search_terms
+from saypro.sla.models import OPEN_STATES, Clock
 from saypro.sla.promises import ItemSummary
+from saypro.sla.selectors import at_risk_filter, open_breached_filter, queue_at_risk_filter, queue_breached_filter
 
 from .models import (
     FIRST_RESPONSE,
@@ -85,8 +89,8 @@ def _with_clocks(queryset: QuerySet[Ticket], now: datetime) -> QuerySet[Ticket]:
     At risk and breached follow the resolution clock, the metric of the promise, so a queue filtered with
     ?at_risk=on or ?breached=on lists exactly the tickets behind the dashboard's counts."""
     return queryset.annotate(
-        fr_clock=FilteredRelation("clocks", condition=Q(clocks__metric=FIRST_RESPONSE) & ~Q(clocks__state="stopped")),
-        res_clock=FilteredRelation("clocks", condition=Q(clocks__metric=RESOLUTION) & ~Q(clocks__state="stopped")),
+        fr_clock=FilteredRelation("clocks", condition=Q(clocks__metric=FIRST_RESPONSE, clocks__state__in=OPEN_STATES)),
+        res_clock=FilteredRelation("clocks", condition=Q(clocks__metric=RESOLUTION, clocks__state__in=OPEN_STATES)),
     ).annotate(
         first_response_due=F("fr_clock__due_at"),
         first_response_state=F("fr_clock__state"),
@@ -94,6 +98,7 @@ def _with_clocks(queryset: QuerySet[Ticket], now: datetime) -> QuerySet[Ticket]:
         due_at=F("res_clock__due_at"),
         risk_at=F("res_clock__risk_at"),
         clock_state=F("res_clock__state"),
+        breached_at=F("res_clock__breached_at"),
         is_breached=Case(
             When(res_clock__breached_at__isnull=False, then=Value(True)),
             When(res_clock__state="running", res_clock__due_at__lte=now, then=Value(True)),
@@ -111,6 +116,9 @@ def _with_clocks(queryset: QuerySet[Ticket], now: datetime) -> QuerySet[Ticket]:
             default=Value(False),
             output_field=BooleanField(),
         ),
+        # The sort key of the open queues, "breached first": the breach the sweep recorded, read from the clock
+        # index in order (sla.Clock's clock_open_queue).
+        breach_unrecorded=ExpressionWrapper(Q(res_clock__breached_at__isnull=True), output_field=BooleanField()),
         first_response_breached=Case(
             When(fr_clock__breached_at__isnull=False, then=Value(True)),
             When(fr_clock__state="running", fr_clock__due_at__lte=now, then=Value(True)),
@@ -169,35 +177,42 @@ def ticket_queue(
             match |= Q(pk=int(term))
         tickets = tickets.filter(match)
     tickets = _with_clocks(tickets, now)
+    listing_open = done is None and (not status or status in OPEN_STATUSES)
+    if listing_open:
+        # Every open ticket has an open resolution clock (started with the ticket, started again when it is
+        # reopened): an inner join lets the database read the queue in its order from the clock index, LIMIT
+        # rows at a time, instead of joining and sorting every open ticket.
+        tickets = tickets.filter(due_at__isnull=False)  # type: ignore[misc]  # an annotation
+    # On the clock's own columns rather than the is_at_risk / is_breached flags, so the clock index serves them.
     if at_risk or view == "at_risk":
-        tickets = tickets.filter(is_at_risk=True)  # type: ignore[misc]  # an annotation
+        tickets = tickets.filter(queue_at_risk_filter(now))
     if breached or view == "breached":
-        tickets = tickets.filter(is_breached=True)  # type: ignore[misc]  # an annotation
+        tickets = tickets.filter(queue_breached_filter(now))
     tickets = tickets.select_related("requester", "assignee", "department")
     if done is not None:
         finished = "solved_at" if done == Status.SOLVED else "closed_at"
         return tickets.order_by(F(finished).desc(nulls_last=True), "-pk")
-    return tickets.order_by(
-        F("is_breached").desc(), F("due_at").asc(nulls_last=True), "created_at", "pk"
-    )
+    # Breached first (the breaches the sweep recorded: it runs every minute, and until it comes a ticket just past
+    # its deadline leads the rest), then the soonest deadline.
+    return tickets.order_by("breach_unrecorded", "due_at", "created_at", "pk")  # type: ignore[misc]  # annotations
 
 
-def queue_view_counts(*, user: User, now: datetime | None = None) -> dict[str, int]:
-    """How many open tickets each view holds, in one aggregate query (the solved and closed views are not counted:
-    they hold every ticket ever finished)."""
+def queue_view_counts(*, user: User, now: datetime | None = None) -> dict[str, BoundedCount]:
+    """How many open tickets each view holds (the solved and closed views are not counted: they hold every ticket
+    ever finished), in one query. Each count reads at most QUEUE_COUNT_CAP index entries and says "1,000+" past
+    it, so the tabs cost the same whatever the backlog. At risk and breached count the open resolution clocks,
+    the promise the queue's flags follow (every open ticket has one)."""
     now = now or timezone.now()
-    tickets = _with_clocks(Ticket.objects.filter(status__in=OPEN_STATUSES), now)
-    team = set(user.support_departments.values_list("pk", flat=True))
-    row = tickets.aggregate(
-        mine=Count("pk", filter=Q(assignee=user), distinct=True),
-        team=Count("pk", filter=Q(department__in=team), distinct=True),
-        unassigned=Count("pk", filter=Q(assignee__isnull=True, needs_triage=False), distinct=True),
-        triage=Count("pk", filter=Q(needs_triage=True), distinct=True),
-        at_risk=Count("pk", filter=Q(is_at_risk=True), distinct=True),
-        breached=Count("pk", filter=Q(is_breached=True), distinct=True),
-        all=Count("pk", distinct=True),
+    tickets = Ticket.objects.filter(status__in=OPEN_STATUSES)
+    clocks = Clock.objects.filter(metric=RESOLUTION, state__in=OPEN_STATES)
+    return bounded_counts(
+        {
+            **{view: tickets.filter(_view_filter(view, user)) for view in ("mine", "team", "unassigned", "triage")},
+            "at_risk": clocks.filter(at_risk_filter(now)),
+            "breached": clocks.filter(open_breached_filter(now)),
+            "all": tickets,
+        }
     )
-    return {key: int(value or 0) for key, value in row.items()}
 
 
 def ticket_detail(*, pk: int, now: datetime | None = None) -> Ticket:
@@ -381,6 +396,8 @@ def ticket_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
     """Number and subject with the status, for the dashboard's item lists."""
     rows = Ticket.objects.filter(pk__in=ids).values_list("pk", "subject", "status")
     return {pk: ItemSummary(label=f"#{pk} {subject}", status=Status(status).label) for pk, subject, status in rows}
+
+
 # --- Follow-ups the reconciliation sweep replays (saypro.outbox.followups) ------------------------------------
 
 

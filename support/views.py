@@ -33,6 +33,7 @@ from saypro.figures.targets import TargetBook
 from saypro.files import private_file_response
 from saypro.forms import add_service_errors
 from saypro.localtime import check_day, local_midnight
+from saypro.paginators import QueuePaginator
 from saypro.sla.models import Clock
 
 from . import metrics, selectors, services
@@ -101,7 +102,7 @@ def home(request: SignedInRequest) -> HttpResponse:
     filters = form.selector_kwargs()
     now = timezone.now()
     rows = selectors.ticket_queue(user=request.user, view=view, now=now, **filters)
-    page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = QueuePaginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     counts = selectors.queue_view_counts(user=request.user, now=now)

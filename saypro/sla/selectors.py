@@ -13,7 +13,9 @@ from django.db.models import Avg, Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import Clock, ClockState
+from saypro.paginators import bounded_counts
+
+from .models import OPEN_STATES, Clock, ClockState
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,21 @@ def queue_counts(*, metric: str, now: datetime | None = None) -> QueueCounts:
     return QueueCounts(open=row["open"], at_risk=row["at_risk"], breached=row["breached"])
 
 
+def queue_counts_bounded(*, metric: str, now: datetime | None = None) -> QueueCounts:
+    """queue_counts for a work queue's page: each figure counted up to saypro.paginators.QUEUE_COUNT_CAP ("1,000+"
+    past it), all three in one query that reads at most that many index entries each, whatever the backlog."""
+    now = now or timezone.now()
+    open_clocks = Clock.objects.filter(metric=metric, state__in=OPEN_STATES)
+    counts = bounded_counts(
+        {
+            "open": open_clocks,
+            "at_risk": open_clocks.filter(at_risk_filter(now)),
+            "breached": open_clocks.filter(open_breached_filter(now)),
+        }
+    )
+    return QueueCounts(open=counts["open"], at_risk=counts["at_risk"], breached=counts["breached"])
+
+
 def _percentile(queryset: models.QuerySet[Clock], count: int, fraction: float) -> float | None:
     """The nearest-rank percentile, read with ORDER BY … OFFSET so it runs in the database on any backend."""
     if count == 0:
@@ -171,3 +188,14 @@ def open_clocks_by_target(*, metric: str, model: type[models.Model], ids: list[i
         metric=metric, target_type=ContentType.objects.get_for_model(model), target_id__in=ids
     ).exclude(state=ClockState.STOPPED)
     return {clock.target_id: clock for clock in clocks}
+
+
+def queue_at_risk_filter(now: datetime) -> Q:
+    """at_risk_filter over a queue annotated with its open clock's `due_at`, `risk_at`, `clock_state` and
+    `breached_at`: conditions on the clock's columns (which its indexes serve) rather than on a computed flag."""
+    return Q(clock_state=ClockState.RUNNING, breached_at__isnull=True, risk_at__lte=now, due_at__gt=now)
+
+
+def queue_breached_filter(now: datetime) -> Q:
+    """open_breached_filter over a queue annotated as for queue_at_risk_filter."""
+    return Q(breached_at__isnull=False) | Q(clock_state=ClockState.RUNNING, due_at__lte=now)

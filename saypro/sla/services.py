@@ -8,6 +8,7 @@ the audit entry with the person who acted.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,11 +18,13 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from . import calendars, handlers
 from .calendars import CalendarSpec, spec_for
-from .models import Clock, ClockEvent, ClockState, Policy
+from .models import Calendar, Clock, ClockEvent, ClockState, Policy
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ DEFAULT_RISK_PERCENT = 75
 __all__ = [
     "SweepResult",
     "clock_begin",
+    "clock_build",
     "clock_event_handle",
     "clock_events_redispatch",
     "clock_open_for",
@@ -158,9 +162,12 @@ def stop_apply(clock: Clock, at: datetime) -> None:
 
 def sweep_apply(spec: CalendarSpec, clock: Clock, now: datetime) -> tuple[int | None, bool]:
     """What one sweep at `now` records on the clock: the warning level reached (if any), and whether it breached."""
-    update, level, breach = _sweep_plan(clock, now, spec)
-    for name, value in update.items():
-        setattr(clock, name, value)
+    level, breach = _passed(spec, clock, now)
+    if level is not None:
+        clock.warned_percent, clock.warned_at = level, now
+    if breach:
+        clock.breached_at = now
+    clock.next_check_at = _next_check(spec, clock)
     return level, breach
 
 
@@ -200,6 +207,23 @@ def clock_open_for(*, metric: str, target: models.Model) -> Clock | None:
     return _open_clocks(metric, target).select_related("policy").first()
 
 
+def clock_build(
+    *,
+    metric: str,
+    policy: Policy,
+    target_type: ContentType,
+    target_id: int,
+    at: datetime,
+    spec: CalendarSpec | None = None,
+) -> Clock:
+    """An unsaved running clock started at `at`, its deadline and check points set: what clock_start saves, and
+    what a bulk import of open items inserts many of at once (with `spec` computed once per policy)."""
+    if policy.metric != metric:
+        raise ValueError(f"The policy {policy} measures {policy.metric!r}, not {metric!r}.")
+    clock = Clock(metric=metric, policy=policy, target_type=target_type, target_id=target_id)
+    return clock_begin(spec or spec_for(policy.calendar), clock, at)
+
+
 @transaction.atomic
 def clock_start(
     *, metric: str, target: models.Model, at: datetime | None = None, policy: Policy | None = None
@@ -210,12 +234,8 @@ def clock_start(
     if existing is not None:
         return existing
     policy = policy or _default_policy(metric)
-    if policy.metric != metric:
-        raise ValueError(f"The policy {policy} measures {policy.metric!r}, not {metric!r}.")
-    clock = clock_begin(
-        spec_for(policy.calendar),
-        Clock(metric=metric, policy=policy, target_type=ContentType.objects.get_for_model(target), target_id=target.pk),
-        at,
+    clock = clock_build(
+        metric=metric, policy=policy, target_type=ContentType.objects.get_for_model(target), target_id=target.pk, at=at
     )
     try:
         # A savepoint, because two requests may both find no open clock; the database admits one open clock
@@ -414,95 +434,147 @@ class SweepResult:
     batches: int = 0
 
 
-SWEPT_FIELDS = ("warned_percent", "warned_at", "breached_at", "next_check_at")
+@dataclass(frozen=True)
+class _PolicyPlan:
+    """What the sweep needs of one policy, read once per sweep: its target, warn points and calendar."""
+
+    target_seconds: float
+    warn_percents: tuple[int, ...]
+    spec: CalendarSpec
+
+    def point(self, due_at: datetime, percent: int) -> datetime:
+        return calendars.subtract(self.spec, due_at, (1 - percent / 100) * self.target_seconds)
 
 
-def _sweep_plan(clock: Clock, now: datetime, spec: CalendarSpec) -> tuple[dict[str, Any], int | None, bool]:
-    """What the sweep writes on one clock: the new field values, the warning level reached, whether breached."""
-    level, breach = _passed(spec, clock, now)
-    update: dict[str, Any] = {
-        "warned_percent": clock.warned_percent if level is None else level,
-        "warned_at": clock.warned_at if level is None else now,
-        "breached_at": now if breach else clock.breached_at,
-    }
-    probe = Clock(
-        due_at=clock.due_at,
-        policy=clock.policy,
-        warned_percent=update["warned_percent"],
-        breached_at=update["breached_at"],
-    )
-    update["next_check_at"] = _next_check(spec, probe)
-    return update, level, breach
+# The claimed row: the columns the sweep reads, with its policy's (joined, not locked); and the ones it sets.
+_CLAIMED = (
+    "pk",
+    "policy_id",
+    "due_at",
+    "warned_percent",
+    "warned_at",
+    "breached_at",
+    "next_check_at",
+    "policy__target",
+    "policy__warn_percents",
+    "policy__calendar_id",
+    "policy__calendar__kind",
+    "policy__calendar__time_zone",
+)
+_SWEPT = ("warned_percent", "warned_at", "breached_at", "next_check_at")
 
 
-def _sweep_events(clock: Clock, now: datetime, level: int | None, breach: bool) -> list[ClockEvent]:
-    dispatched = timezone.now()
-    events = []
+def _policy_plan(row: tuple[Any, ...], specs: dict[int, CalendarSpec]) -> _PolicyPlan:
+    """The plan of a claimed row's policy, from the policy columns read with it (a business calendar's hours and
+    holidays are read once per sweep)."""
+    target, warn_percents, calendar_id, kind, time_zone = row[7:]
+    if calendar_id not in specs:
+        specs[calendar_id] = spec_for(Calendar(pk=calendar_id, kind=kind, time_zone=time_zone))
+    return _PolicyPlan(target.total_seconds(), tuple(sorted(warn_percents)), specs[calendar_id])
+
+
+def _sweep_row(plan: _PolicyPlan, row: tuple[Any, ...], now: datetime) -> tuple[tuple[Any, ...], int | None, bool]:
+    """The swept values of one claimed row (as _SWEPT), the warning level reached and whether it is breached now:
+    the same decisions as _passed and _next_check, on plain values instead of a model instance."""
+    due_at, warned_percent, warned_at, breached_at = row[2:6]
+    passed = [p for p in plan.warn_percents if p > warned_percent and now >= plan.point(due_at, p)]
+    level = max(passed, default=None)
+    breach = breached_at is None and now >= due_at
     if level is not None:
-        data: dict[str, Any] = {"percent": level}
-        events.append(ClockEvent(clock=clock, kind=ClockEvent.Kind.WARN, at=now, data=data, dispatched_at=dispatched))
+        warned_percent, warned_at = level, now
     if breach:
-        data = {"due_at": clock.due_at.isoformat()}
-        events.append(ClockEvent(clock=clock, kind=ClockEvent.Kind.BREACH, at=now, data=data, dispatched_at=dispatched))
-    return events
+        breached_at = now
+    next_check = None
+    if breached_at is None:
+        later = [p for p in plan.warn_percents if p > warned_percent]
+        next_check = plan.point(due_at, later[0]) if later else due_at
+    return (warned_percent, warned_at, breached_at, next_check), level, breach
 
 
-def _sweep_batch(
-    rows: list[Clock], now: datetime, specs: dict[int, CalendarSpec], result: SweepResult, *, locked: bool
-) -> list[ClockEvent]:
-    """Record the passed points of one batch; returns the events to insert.
+def _claim(now: datetime, size: int, after: tuple[datetime, int] | None, *, lock: bool) -> list[tuple[Any, ...]]:
+    """The next running clocks due a check, in deadline order from the sweep index, as plain tuples."""
+    due = Clock.objects.filter(state=ClockState.RUNNING, next_check_at__lte=now)
+    if after is not None:
+        # Keyset paging: rows a concurrent sweep holds, or that could not be swept, are not read again. A row
+        # comparison, which the index on (next_check_at, id) answers with one range scan; the equivalent OR of two
+        # conditions makes the database read every row due at the page's last instant again for each page.
+        at, pk = after
+        table = connection.ops.quote_name(Clock._meta.db_table)
+        key = RawSQL(
+            f"({table}.next_check_at, {table}.id) > (%s, %s)",
+            (connection.ops.adapt_datetimefield_value(at), pk),
+            BooleanField(),
+        )
+        due = due.filter(key)
+    if lock:
+        # Another sweep's rows are skipped, not waited for: that sweep records them. Only the clocks are locked,
+        # not the policy and calendar rows joined in for the arithmetic.
+        due = due.select_for_update(skip_locked=True, of=("self",))
+    return list(due.order_by("next_check_at", "pk").values_list(*_CLAIMED)[:size])
 
-    `locked`: the rows were read FOR UPDATE SKIP LOCKED (PostgreSQL), so nobody can have moved them and one
-    bulk UPDATE writes them all. Otherwise (SQLite, one writer but no row locks) each row is written with a
-    compare-and-set, so that a clock a second worker, or a pause, resume, stop or retarget, moved after it was
-    read is left alone.
+
+def _write_swept(rows: list[tuple[Any, ...]]) -> set[int]:
+    """Write the swept values in one UPDATE … FROM … RETURNING, a compare-and-set on each row's claimed
+    next_check_at and due_at: returns the ids written. On PostgreSQL the rows are locked already, so every one is
+    written; on SQLite (no row locks) a clock that a pause, stop or retarget moved since it was read is left alone.
+
+    rows: (id, old next_check_at, old due_at, *_SWEPT values).
     """
-    events: list[ClockEvent] = []
-    changed: list[Clock] = []
-    for clock in rows:
-        calendar = clock.policy.calendar
-        if calendar.pk not in specs:
-            specs[calendar.pk] = spec_for(calendar)
-        try:
-            update, level, breach = _sweep_plan(clock, now, specs[calendar.pk])
-        except calendars.CalendarError:
-            # A calendar emptied of its hours after the clock started: report it, keep sweeping the others.
-            logger.exception("SLA clock %s cannot be swept: its calendar %s has no working time", clock.pk, calendar)
-            continue
-        if locked:
-            for name, value in update.items():
-                setattr(clock, name, value)
-            changed.append(clock)
-        elif (
-            Clock.objects.filter(
-                pk=clock.pk, state=ClockState.RUNNING, next_check_at=clock.next_check_at, due_at=clock.due_at
-            ).update(**update)
-            != 1
-        ):
-            continue
-        events.extend(_sweep_events(clock, now, level, breach))
-        result.warned += level is not None
-        result.breached += breach
-    if changed:
-        _write_swept(changed)
-    return events
-
-
-def _write_swept(clocks: list[Clock]) -> None:
-    """One UPDATE … FROM (VALUES …) for a locked batch (PostgreSQL): Django's bulk_update builds a CASE per row
-    and field, which costs more than the rows themselves."""
-    table = connection.ops.quote_name(Clock._meta.db_table)
-    # Plain fields without db_column: each column is named after its field.
-    columns = [connection.ops.quote_name(name) for name in SWEPT_FIELDS]
-    row = "(%s::bigint, %s::integer, %s::timestamptz, %s::timestamptz, %s::timestamptz)"
-    assignments = ", ".join(f"{column} = v.{column}" for column in columns)
+    ops = connection.ops
+    table = ops.quote_name(Clock._meta.db_table)
+    columns = [ops.quote_name(name) for name in _SWEPT]
+    names = ["id", "old_check", "old_due", *columns]
+    adapt = ops.adapt_datetimefield_value
+    if connection.vendor == "postgresql":
+        # One array per column: seven parameters whatever the batch size, which PostgreSQL parses and plans far
+        # faster than a VALUES list of thousands.
+        types = ["bigint", "timestamptz", "timestamptz", "integer", "timestamptz", "timestamptz", "timestamptz"]
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        source = f"unnest({arrays}) AS v({', '.join(names)})"
+        ref = {name: f"v.{name}" for name in names}
+        params: list[Any] = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        # SQLite names the columns of a VALUES list column1, column2, …
+        row = "(" + ", ".join(["%s"] * len(names)) + ")"
+        source = f"(VALUES {', '.join([row] * len(rows))}) AS v"
+        ref = {name: f"v.column{index}" for index, name in enumerate(names, start=1)}
+        params = [value if isinstance(value, int | None) else adapt(value) for row_ in rows for value in row_]
+    assignments = ", ".join(f"{column} = {ref[column]}" for column in columns)
     sql = (
-        f"UPDATE {table} AS c SET {assignments} FROM (VALUES {', '.join([row] * len(clocks))}) "
-        f"AS v(id, {', '.join(columns)}) WHERE c.id = v.id"
+        f"UPDATE {table} SET {assignments} FROM {source} WHERE {table}.id = {ref['id']} AND {table}.state = %s "
+        f"AND {table}.next_check_at = {ref['old_check']} AND {table}.due_at = {ref['old_due']} RETURNING {table}.id"
     )
-    params = [value for clock in clocks for value in (clock.pk, *(getattr(clock, name) for name in SWEPT_FIELDS))]
+    params.append(ClockState.RUNNING)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def _insert_events(events: list[tuple[int, str, datetime, dict[str, Any]]], dispatched: datetime) -> list[int]:
+    """Insert warn and breach events in one INSERT … RETURNING id: no model instance per event."""
+    if not events:
+        return []
+    table = connection.ops.quote_name(ClockEvent._meta.db_table)
+    columns = "(clock_id, kind, at, data, dispatched_at)"
+    adapt = connection.ops.adapt_datetimefield_value
+    if connection.vendor == "postgresql":
+        # One array per column, as in _write_swept; the JSON goes as text and is cast on the server.
+        clock_ids, kinds, instants, payloads = zip(*events, strict=True)
+        sql = (
+            f"INSERT INTO {table} {columns} SELECT clock_id, kind, at, data::jsonb, %s FROM "
+            "unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::text[]) AS e(clock_id, kind, at, data) "
+            "RETURNING id"
+        )
+        params: list[Any] = [dispatched, list(clock_ids), [str(kind) for kind in kinds], list(instants)]
+        params.append([json.dumps(payload) for payload in payloads])
+    else:
+        sql = f"INSERT INTO {table} {columns} VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(events))} RETURNING id"
+        params = []
+        for clock_id, kind, at, payload in events:
+            params += [clock_id, str(kind), adapt(at), json.dumps(payload), adapt(dispatched)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def _handle_after_commit(event_ids: list[int]) -> None:
@@ -519,36 +591,53 @@ def sla_sweep(
 ) -> SweepResult:
     """Warn and breach every running clock whose next point has passed, in bounded batches.
 
-    Each batch is claimed and recorded in one transaction: a crash loses at most the batch in hand, which the
-    next run (state follows from the stored deadlines) does again, and a batch holds its rows' locks for well
-    under a second. Committing per batch, one bulk UPDATE and one task per batch, is what lets a sweep after a
-    long outage get through a hundred thousand due clocks in minutes.
+    Each batch is claimed and recorded in one transaction, set-based: the due rows are read in deadline order from
+    the sweep index as plain values, locked with FOR UPDATE SKIP LOCKED where the database has row locks (another
+    sweep's rows are skipped, not waited for), written back with one UPDATE … RETURNING that is also a
+    compare-and-set per row, and their warn and breach events inserted with one INSERT. A crash loses at most the
+    batch in hand, which the next run (state follows from the stored deadlines) does again; one handler task per
+    batch is handed out after commit.
     """
     now = _instant(now)
     batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
     result = SweepResult()
+    plans: dict[int, _PolicyPlan] = {}
     specs: dict[int, CalendarSpec] = {}
-    locked = connection.features.has_select_for_update_skip_locked
+    lock = connection.features.has_select_for_update_skip_locked
     last_seen: tuple[datetime, int] | None = None
     while max_batches is None or result.batches < max_batches:
-        batch = Clock.objects.filter(state=ClockState.RUNNING, next_check_at__lte=now)
-        if last_seen is not None:
-            # Keyset paging: rows a concurrent worker left untouched, or that failed, are not read again.
-            at, pk = last_seen
-            batch = batch.filter(models.Q(next_check_at__gt=at) | models.Q(next_check_at=at, pk__gt=pk))
-        batch = batch.select_related("policy__calendar").order_by("next_check_at", "pk")
         with transaction.atomic():
-            if locked:
-                # Another sweep's rows are skipped, not waited for: that sweep records them.
-                batch = batch.select_for_update(skip_locked=True, of=("self",))
-            rows = list(batch[:batch_size])
+            rows = _claim(now, batch_size, last_seen, lock=lock)
             if not rows:
                 break
             # Taken before the batch is swept, which moves the rows' next_check_at.
-            last_seen = (rows[-1].next_check_at, rows[-1].pk)  # type: ignore[assignment]
+            last_seen = (rows[-1][6], rows[-1][0])
             result.batches += 1
-            events = _sweep_batch(rows, now, specs, result, locked=locked)
-            event_ids = [event.pk for event in ClockEvent.objects.bulk_create(events)]
+            swept: list[tuple[Any, ...]] = []
+            outcomes: dict[int, tuple[int | None, bool, datetime]] = {}
+            for row in rows:
+                pk, policy_id, due_at = row[0], row[1], row[2]
+                if policy_id not in plans:
+                    plans[policy_id] = _policy_plan(row, specs)
+                try:
+                    values, level, breach = _sweep_row(plans[policy_id], row, now)
+                except calendars.CalendarError:
+                    # A calendar emptied of its hours after the clock started: report it, sweep the others.
+                    logger.exception("SLA clock %s cannot be swept: its policy %s has no working time", pk, policy_id)
+                    continue
+                swept.append((pk, row[6], due_at, *values))
+                outcomes[pk] = (level, breach, due_at)
+            written = _write_swept(swept) if swept else set()
+            events: list[tuple[int, str, datetime, dict[str, Any]]] = []
+            for pk in sorted(written):
+                level, breach, due_at = outcomes[pk]
+                if level is not None:
+                    events.append((pk, ClockEvent.Kind.WARN, now, {"percent": level}))
+                if breach:
+                    events.append((pk, ClockEvent.Kind.BREACH, now, {"due_at": due_at.isoformat()}))
+                result.warned += level is not None
+                result.breached += breach
+            event_ids = _insert_events(events, timezone.now())
             # Robust: the clocks' state is committed by now, so a failure to hand out the handler tasks is logged
             # and the sweep goes on; the backstop (clock_events_redispatch) hands them out later.
             transaction.on_commit(lambda ids=event_ids: _handle_after_commit(ids), robust=True)  # type: ignore[misc]

@@ -186,6 +186,46 @@ class TestBatches:
         reads = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT")]
         assert len(reads) == 3  # two pages and the empty one that ends the run
 
+    def test_each_page_is_written_with_one_update_and_one_insert_and_no_model_instance(self, policy, monkeypatch):
+        start_clocks(6)
+        built: list[object] = []
+        for model in (Clock, ClockEvent):
+            original = model.__init__
+
+            def counting(self, *args, _original=original, **kwargs):  # type: ignore[no-untyped-def]
+                built.append(self)
+                _original(self, *args, **kwargs)
+
+            monkeypatch.setattr(model, "__init__", counting)
+        with CaptureQueriesContext(connection) as queries:
+            result = sweep_at(T0 + 30 * HOUR, batch_size=4)
+        assert (result.batches, result.warned, result.breached) == (2, 6, 6)
+        assert built == []
+        statements = [query["sql"].split()[0] for query in queries.captured_queries]
+        assert statements.count("UPDATE") == 2 and statements.count("INSERT") == 2
+
+    def test_a_clock_stopped_after_it_was_claimed_is_left_alone(self, policy, monkeypatch):
+        first, second = start_clocks(2)
+        claim = services._claim
+
+        def claim_then_stop(*args, **kwargs):  # type: ignore[no-untyped-def]
+            rows = claim(*args, **kwargs)
+            if rows:
+                # What a decision taken meanwhile does (on PostgreSQL the sweep's own lock lets it through here).
+                services.clock_stop(metric=METRIC, target=first.target, at=T0 + 29 * HOUR)
+            return rows
+
+        monkeypatch.setattr(services, "_claim", claim_then_stop)
+        result = sweep_at(T0 + 30 * HOUR)
+        assert (result.warned, result.breached) == (1, 1)
+        assert not first.events.filter(kind__in=["warn", "breach"]).exists()
+        assert list(second.events.filter(kind__in=["warn", "breach"]).values_list("kind", flat=True)) == [
+            "warn",
+            "breach",
+        ]
+        first.refresh_from_db()
+        assert first.state == "stopped" and first.breached_at is None
+
 
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_racing_over_the_same_clocks_warn_and_breach_once(policy):

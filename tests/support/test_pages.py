@@ -11,6 +11,7 @@ from django.core import mail
 from django.test import TestCase
 
 from accounts import roles
+from saypro import paginators
 from saypro.sla.services import sla_sweep
 from support import services
 from support.models import (
@@ -111,6 +112,16 @@ def test_queue_query_count_does_not_grow_with_the_rows(as_, ticket_for, rows, dj
     with django_assert_max_num_queries(12):
         response = client.get("/dashboard/support/")
     assert len(queue_ids(response)) == rows
+
+
+def test_queue_counts_stop_at_the_cap_and_say_so(as_, ticket_for, monkeypatch):
+    monkeypatch.setattr(paginators, "QUEUE_COUNT_CAP", 2)
+    for _ in range(3):
+        ticket_for(UserFactory(), department="orders")
+    body = as_("agent").get("/dashboard/support/?view=unassigned").content.decode()
+    assert 'data-testid="count-all">2+<' in body and 'data-testid="count-unassigned">2+<' in body
+    assert 'data-testid="count-mine">0<' in body
+    assert "Showing 1–2 of 2+" in body
 
 
 def test_ticket_page_shows_timeline_deadlines_and_macros(as_, agent, ticket_for):
