@@ -16,8 +16,8 @@ from accounts.services import registration_approve
 from messaging import services as messaging
 from moderation import services as moderation
 from moderation.models import Case, Reason
-from reports import periods
 from reports import services as reports
+from saypro import periods
 from support import services as support
 from tests.factories import PASSWORD, ListingFactory, UserFactory
 

@@ -65,7 +65,7 @@ def test_audit_actions_promises_and_countries_are_filtered_by_their_words(client
     assert "approved" in actions and "registration.approve" not in actions
 
     promises = filter_choices(client.get("/admin/sla/policy/").content.decode())["promise"]
-    assert "Registrations approved within 48 h" in promises
+    assert "Registrations decided within 48 h of review time" in promises
     assert not [text for text in promises if "." in text], promises
     listed = client.get("/admin/sla/policy/?metric=registration.approval").content.decode()
     assert listed.count('class="field-promise"') == Policy.objects.filter(metric="registration.approval").count()

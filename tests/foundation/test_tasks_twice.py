@@ -95,6 +95,15 @@ def _phone_code(world: World, fresh: dict[str, Any]) -> int:
     return PhoneCode.objects.filter(registration=registration).latest("pk").pk
 
 
+def _escalated(world: World, fresh: dict[str, Any]) -> int:
+    from accounts import escalation
+
+    registration = Registration.objects.get(pk=fresh["informed"])
+    if registration.escalated_at is None:  # the case is built once per run of the tasks
+        escalation.registration_escalate(registration=registration, by=world.people["reviewer"], reason="Cannot judge")
+    return registration.pk
+
+
 def _clock_events(world: World, fresh: dict[str, Any]) -> list[int]:
     from saypro.sla import services as sla
 
@@ -106,6 +115,7 @@ def _clock_events(world: World, fresh: dict[str, Any]) -> list[int]:
 Case = Callable[[World, dict[str, Any]], list[Any]]
 CASES: dict[str, Case] = {
     "accounts.tasks.screen_registration": lambda w, f: [f["registration"]],
+    "accounts.tasks.send_registration_escalation": lambda w, f: [_escalated(w, f)],
     "accounts.tasks.send_registration_acknowledgement": lambda w, f: [f["registration"]],
     "accounts.tasks.send_email_verification": lambda w, f: [f["registration"], timezone.now().isoformat()],
     "accounts.tasks.deliver_phone_code": lambda w, f: [_phone_code(w, f)],
@@ -164,6 +174,8 @@ CASES: dict[str, Case] = {
     "saypro.outbox.tasks.reconcile": lambda w, f: [],
     "saypro.outbox.tasks.mail_retry": lambda w, f: [],
     "saypro.sla.tasks.sweep": lambda w, f: [],
+    "saypro.retention.tasks.purge": lambda w, f: [],
+    "marketplace.tasks.listings_remind_renewal": lambda w, f: [],
     # Retrains only a version pickled by another scikit-learn; the world's models are current, so both runs pass.
     "saypro.ml.tasks.rebuild_text_model": lambda w, f: ["moderation.spam"],
     "saypro.sla.tasks.handle_events": lambda w, f: [_clock_events(w, f)],
