@@ -27,6 +27,10 @@ from tests.factories import PASSWORD, ListingFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
+# The width of the picture the browser decoded, once it has: a visible <img> may still be loading, and a broken one
+# rejects (0), so a picture the view failed to serve can't pass.
+DECODED_WIDTH = "img => img.decode().then(() => img.naturalWidth, () => 0)"
+
 
 def photo(key: str, colour: str, size: tuple[int, int] = (640, 480)) -> str:
     """A real JPEG in storage: a phone-shaped block on a coloured background."""
@@ -101,7 +105,7 @@ def test_moderator_sees_listing_photos_on_a_case_and_an_appeal_with_its_countdow
     for index in range(2):
         expect(pictures.nth(index)).to_be_visible()
         # Loaded, not a broken image: the browser decoded the picture the view served.
-        assert pictures.nth(index).evaluate("img => img.complete && img.naturalWidth") == 640
+        assert pictures.nth(index).evaluate(DECODED_WIDTH) == 640
     screenshot(page, "moderation-case-pictures")
     assert serious_violations(page) == []
 
@@ -118,7 +122,7 @@ def test_moderator_sees_listing_photos_on_a_case_and_an_appeal_with_its_countdow
     expect(page).to_have_url(f"{base}/dashboard/marketplace/listings/{scam.pk}/")
     listing_pictures = page.get_by_test_id("content-images").locator("img")
     expect(listing_pictures).to_have_count(2)
-    assert listing_pictures.first.evaluate("img => img.complete && img.naturalWidth") == 640
+    assert listing_pictures.first.evaluate(DECODED_WIDTH) == 640
     screenshot(page, "marketplace-listing-pictures")
 
     page.goto(f"{base}/dashboard/moderation/appeals/")
@@ -188,7 +192,7 @@ def test_agent_sees_image_attachments_as_thumbnails_on_a_thread_and_a_ticket(
 
     thumbnail = page.get_by_role("img", name="scratched-screen.png")
     expect(thumbnail).to_be_visible()
-    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 400
+    assert thumbnail.evaluate(DECODED_WIDTH) == 400
     expect(page.get_by_role("link", name="receipt.pdf")).to_be_visible()
     expect(page.get_by_role("img", name="receipt.pdf")).to_have_count(0)
     screenshot(page, "messaging-thread-attachments")
@@ -196,6 +200,6 @@ def test_agent_sees_image_attachments_as_thumbnails_on_a_thread_and_a_ticket(
     page.goto(f"{base}/dashboard/support/tickets/{ticket.pk}/")
     thumbnail = page.get_by_role("img", name="scratched-screen.png")
     expect(thumbnail).to_be_visible()
-    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 400
+    assert thumbnail.evaluate(DECODED_WIDTH) == 400
     expect(page.get_by_role("link", name="receipt.pdf")).to_be_visible()
     screenshot(page, "support-ticket-attachments")
