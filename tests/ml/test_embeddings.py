@@ -180,7 +180,8 @@ def test_batches_cache_and_order_do_not_change_an_embedding(tiny):
     tiny.forget()
     alone = np.vstack([tiny.encode([text]) for text in reversed(texts)])[::-1]
     assert np.allclose(together, alone, atol=1e-6)
-    assert np.array_equal(tiny.encode(texts), together)  # from the cache
+    # From the cache: exactly the rows last computed (a batch and a single text may differ in the last bits).
+    assert np.array_equal(tiny.encode(texts), alone)
 
 
 def test_half_precision_weights_are_read_as_float32(tmp_path):
