@@ -34,6 +34,7 @@ from .models import (
     Registration,
     RegistrationSignal,
     RegistrationStatus,
+    SignUpStart,
     User,
 )
 
@@ -59,6 +60,21 @@ class SignupSerializer(serializers.Serializer):
     )
     campaign = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     submit = serializers.BooleanField(default=True, help_text="Submit for approval at once (the usual case).")
+    start = serializers.RegexField(
+        r"^[0-9a-f]{32}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The key from POST /api/v1/registrations/starts/, sent when the user opened the sign-up form.",
+    )
+
+
+class SignupStartSerializer(serializers.Serializer):
+    campaign = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+
+
+class SignupStartedSerializer(serializers.Serializer):
+    start = serializers.CharField()
 
 
 class ProfileSerializer(serializers.Serializer):
@@ -196,6 +212,28 @@ class RegistrationCreateView(APIView):
             services.registration_submit(registration=registration)
         body = {"email": values["email"].strip().lower(), "detail": SIGNUP_ACCEPTED}
         return Response(SignupAcceptedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class SignupStartView(APIView):
+    """The user opened the sign-up form: the first step of the registration funnel (document 001's conversion rate
+    counts the visitors who complete the registration against those who start it). Send the returned key with the
+    sign-up."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "registration_start"
+
+    @extend_schema(request=SignupStartSerializer, responses={201: SignupStartedSerializer})
+    def post(self, request: Request) -> Response:
+        data = SignupStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        start = services.signup_start_record(
+            token=services.signup_start_token(),
+            channel=SignUpStart.Channel.API,
+            campaign=data.validated_data["campaign"],
+        )
+        return Response(SignupStartedSerializer({"start": start.token}).data, status=status.HTTP_201_CREATED)
 
 
 class OwnRegistrationView(APIView):

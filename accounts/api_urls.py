@@ -5,6 +5,7 @@ from . import api
 app_name = "accounts-api"
 urlpatterns = [
     path("registrations/", api.RegistrationCreateView.as_view(), name="registration-create"),
+    path("registrations/starts/", api.SignupStartView.as_view(), name="registration-start"),
     path("registrations/me/", api.OwnRegistrationView.as_view(), name="registration-me"),
     path("registrations/me/submit/", api.SubmitView.as_view(), name="registration-submit"),
     path("registrations/me/resend-email/", api.ResendEmailView.as_view(), name="registration-resend-email"),

@@ -29,10 +29,14 @@ from saypro.figures.registry import (
 from saypro.sla.models import Clock
 from saypro.sla.selectors import breached
 
-from .models import Registration, RegistrationStatus
+from .metrics import form_funnel
+from .models import AccountEvent, AccountStatus, DeletionRequest, Registration, RegistrationStatus, User
 
 DOC = "000 User Management Metrics Target"
+ACCOUNTS_DOC = "001 User Accounts Performance Reports"
 AREA = "accounts"
+# Document 001's figures sit in the report's engagement and security-and-privacy sections.
+ENGAGEMENT, PRIVACY = "engagement", "privacy"
 DEADLINE = timedelta(hours=48)
 METRIC = "registration.approval"
 APPROVED, REJECTED = RegistrationStatus.APPROVED, RegistrationStatus.REJECTED
@@ -138,6 +142,55 @@ def _decision_hours(span: Span, status: str) -> Measure:
     )
     average = row["average"]
     return Measure(value=None if average is None else average / timedelta(hours=1), n=row["n"], pending=row["pending"])
+
+
+def form_conversion(span: Span) -> Measure:
+    """Visitors who started the sign-up form in the period ÷ those of them who completed it (submitted the
+    registration for approval); each step's count is a part, so the drop-off by step comes with it."""
+    steps = form_funnel(start=span.start, end=span.end)
+    started, submitted = steps[0].count, steps[-1].count
+    return Measure(value=_share(submitted, started), n=started, parts={step.key: step.count for step in steps})
+
+
+def active_share(span: Span) -> Measure:
+    """Users who signed in at least once in the period ÷ the users who had an account in it (opened before the
+    period's end and not deleted before its start); staff accounts are not users of the marketplace."""
+    accounts = (
+        User.objects.filter(is_staff=False, date_joined__lt=span.end)
+        .exclude(status=AccountStatus.DELETED, status_changed_at__lt=span.start)
+        .count()
+    )
+    signed_in = (
+        AccountEvent.objects.filter(
+            kind=AccountEvent.Kind.SIGN_IN, at__gte=span.start, at__lt=span.end, user__is_staff=False
+        )
+        .values("user")
+        .distinct()
+        .count()
+    )
+    return Measure(value=_share(signed_in, accounts), n=accounts, parts={"active": signed_in})
+
+
+def deletion_requests(span: Span) -> Measure:
+    row = DeletionRequest.objects.filter(requested_at__gte=span.start, requested_at__lt=span.end).aggregate(
+        n=Count("pk"),
+        completed=Count("pk", filter=Q(status=DeletionRequest.Status.COMPLETED)),
+        cancelled=Count("pk", filter=Q(status=DeletionRequest.Status.CANCELLED)),
+        pending=Count("pk", filter=Q(status=DeletionRequest.Status.PENDING)),
+    )
+    return Measure(
+        value=float(row["n"]),
+        n=row["n"],
+        pending=row["pending"],
+        parts={"completed": row["completed"], "cancelled": row["cancelled"]},
+    )
+
+
+def deactivations(span: Span) -> Measure:
+    n = AccountEvent.objects.filter(
+        kind=AccountEvent.Kind.DEACTIVATED, at__gte=span.start, at__lt=span.end, actor=F("user"), user__is_staff=False
+    ).count()
+    return Measure(value=float(n), n=n)
 
 
 def register() -> None:
@@ -264,6 +317,67 @@ def register() -> None:
             area=AREA,
             source=DOC,
             placed_by=PLACED_BY,
+        ),
+    ):
+        figure_register(spec)
+    for spec in (
+        FigureSpec(
+            key="registrations.form_conversion",
+            label="Sign-up form completion (started the form → submitted)",
+            unit=PERCENT,
+            definition="Visitors who started the sign-up form (typed in its first field, or an app's first sign-up "
+            "step) and went on to submit their registration for approval ÷ visitors who started it. Where the "
+            "others stopped is the drop-off by step: before opening the account, or after it but before "
+            "submitting. Verification follows submission and is in the registration funnel.",
+            population="visitors who started the sign-up form in the period",
+            direction=UP,
+            query=form_conversion,
+            order=80,
+            area=AREA,
+            source=ACCOUNTS_DOC,
+            placed_by="the day the visitor started the form",
+        ),
+        FigureSpec(
+            key="accounts.active_share",
+            label="Active users: share who signed in at least once",
+            unit=PERCENT,
+            definition="Users who signed in to their account at least once in the period ÷ users who had an "
+            "account in the period (opened before its end, not deleted before its start). Staff are not counted.",
+            population="marketplace users with an account in the period",
+            direction=UP,
+            query=active_share,
+            order=10,
+            area=ENGAGEMENT,
+            source=ACCOUNTS_DOC,
+            placed_by="the day of the sign-in",
+        ),
+        FigureSpec(
+            key="accounts.deletion_requests",
+            label="Account deletion requests",
+            unit=COUNT,
+            definition="Requests by users to delete their account, made in the period, whatever became of them "
+            "(completed, cancelled, or still pending beside the count).",
+            population="deletion requests made in the period",
+            direction=DOWN,
+            query=deletion_requests,
+            order=20,
+            area=PRIVACY,
+            source=ACCOUNTS_DOC,
+            placed_by="the day the user asked",
+        ),
+        FigureSpec(
+            key="accounts.deactivations",
+            label="Accounts deactivated by their users",
+            unit=COUNT,
+            definition="Accounts their own users deactivated in the period (a suspension or ban by staff is not "
+            "a deactivation).",
+            population="deactivations in the period",
+            direction=DOWN,
+            query=deactivations,
+            order=30,
+            area=PRIVACY,
+            source=ACCOUNTS_DOC,
+            placed_by="the day of the deactivation",
         ),
     ):
         figure_register(spec)

@@ -7,6 +7,7 @@ accounts.services, whose InvalidInput field messages are copied onto these forms
 from __future__ import annotations
 
 import ipaddress
+import secrets
 from typing import Any, cast
 
 from django import forms
@@ -266,12 +267,15 @@ class RegisterForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
     )
     form_token = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The key the page reports its first keystroke with, so the posted form completes the start it made.
+    start = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["country"]).choices = [("", "Choose…"), *country_choices()]
         if not self.is_bound:
             self.initial["form_token"] = signing.dumps(timezone.now().timestamp(), salt=FORM_TOKEN_SALT)
+            self.initial["start"] = secrets.token_hex(16)
 
     def form_seconds(self) -> float:
         """Seconds since this form was served. A missing or forged token counts as an instant post:

@@ -8,6 +8,7 @@ the profile or password, sent a message, posted a listing or made a transaction 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -40,6 +41,7 @@ from .models import (
     PasswordReset,
     Registration,
     RegistrationStatus,
+    SignUpStart,
     User,
 )
 
@@ -221,31 +223,51 @@ class FunnelStep:
     drop_off: float | None  # 1 − step_conversion
 
 
+def _funnel(rows: QuerySet[Any], steps: Sequence[tuple[str, str, Q]]) -> list[FunnelStep]:
+    """How far the rows got: each step also requires the steps before it."""
+    aggregates, cumulative = {}, Q()
+    for key, _, condition in steps:
+        cumulative &= condition
+        aggregates[key] = Count("pk", filter=cumulative)
+    counts = rows.aggregate(**aggregates)
+    first = counts[steps[0][0]]
+    result, previous = [], None
+    for key, label, _ in steps:
+        count = counts[key]
+        step = _share(count, previous) if previous is not None else (1.0 if count else None)
+        result.append(FunnelStep(key, label, count, _share(count, first), step, None if step is None else 1 - step))
+        previous = count
+    return result
+
+
 def registration_funnel(*, start: datetime, end: datetime) -> list[FunnelStep]:
-    """Sign-ups started in the period and how far they got; each step also requires the steps before it."""
-    started = Registration.objects.filter(started_at__gte=start, started_at__lt=end)
-    conditions = [
+    """Accounts opened in the period and how far their registrations got."""
+    conditions = (
         Q(),
         Q(email_verified_at__isnull=False),
         Q(phone_verified_at__isnull=False),
         Q(profile_completed_at__isnull=False),
         Q(submitted_at__isnull=False),
         Q(status=RegistrationStatus.APPROVED),
-    ]
-    aggregates, cumulative = {}, Q()
-    for (key, _), condition in zip(FUNNEL_STEPS, conditions, strict=True):
-        cumulative &= condition
-        aggregates[key] = Count("pk", filter=cumulative)
-    counts = started.aggregate(**aggregates)
-    steps, previous = [], None
-    for key, label in FUNNEL_STEPS:
-        count = counts[key]
-        step = _share(count, previous) if previous is not None else (1.0 if count else None)
-        steps.append(
-            FunnelStep(key, label, count, _share(count, counts["started"]), step, None if step is None else 1 - step)
-        )
-        previous = count
-    return steps
+    )
+    return _funnel(
+        Registration.objects.filter(started_at__gte=start, started_at__lt=end),
+        [(key, label, condition) for (key, label), condition in zip(FUNNEL_STEPS, conditions, strict=True)],
+    )
+
+
+# The form's own steps; verification comes after submission here (the registration funnel follows it).
+FORM_STEPS = (
+    ("started", "Started the form", Q()),
+    ("created", "Account created", Q(registration__isnull=False)),
+    ("submitted", "Submitted for approval", Q(registration__submitted_at__isnull=False)),
+)
+
+
+def form_funnel(*, start: datetime, end: datetime) -> list[FunnelStep]:
+    """Visitors who started the sign-up form in the period and how far they got: the last step is document 001's
+    completed registration, each step's drop-off is where visitors abandoned it."""
+    return _funnel(SignUpStart.objects.filter(started_at__gte=start, started_at__lt=end), FORM_STEPS)
 
 
 # --- Account changes, sign-in problems, recovery ----------------------------------------------------------------

@@ -229,6 +229,32 @@ class Registration(models.Model):
         return self.status in PENDING_STATUSES
 
 
+class SignUpStart(models.Model):
+    """A visitor who began the sign-up form: the first field typed in on the page, or an API client's first step.
+
+    The population of the registration conversion rate (document 001: visitors who complete the registration
+    compared with those who abandon it midway); a registration links back to the start it completed. Nothing here
+    identifies the visitor."""
+
+    class Channel(models.TextChoices):
+        WEB = "web", "Sign-up page"
+        API = "api", "API"
+
+    token = models.CharField(max_length=32, unique=True, help_text="A random key the form or the client carries.")
+    started_at = models.DateTimeField(default=timezone.now)
+    channel = models.CharField(max_length=3, choices=Channel.choices)
+    campaign = models.CharField(max_length=50, blank=True)
+    registration = models.OneToOneField(
+        Registration, null=True, blank=True, on_delete=models.SET_NULL, related_name="signup_start"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["started_at"], name="signupstart_started")]
+
+    def __str__(self) -> str:
+        return f"Sign-up started {self.started_at:%Y-%m-%d %H:%M} ({self.get_channel_display()})"
+
+
 class ReviewGuidelines(models.Model):
     """What makes a registration legitimate, as the administrators write it for the reviewers (one row)."""
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("privacy/", views.privacy_notice, name="privacy"),
     path("terms/", views.terms_of_use, name="terms"),
+    path("register/start/", views.register_start, name="register-start"),
     path("register/sent/", views.register_sent, name="register-sent"),
     path("register/status/", views.register_status, name="register-status"),
     path("register/status/resend-email/", views.register_resend_email, name="register-resend-email"),

@@ -44,12 +44,14 @@ from .forms import (
     RejectForm,
     RequestInfoForm,
 )
-from .models import DECIDED_STATUSES, BlockRule, Registration, User
+from .models import DECIDED_STATUSES, BlockRule, Registration, SignUpStart, User
 
 QUEUE_PAGE_SIZE = 50
 BLOCK_RULE_PREVIEW_ROWS = 100
 # Sign-ups per client address and hour through the page (the API has its own throttle).
 REGISTER_PAGE_LIMIT = 20
+# Sign-up starts counted per network and hour: enough for a household, too few for a script to swell the funnel.
+REGISTER_START_LIMIT = 60
 # The address the last sign-up from this browser was sent to, for the "check your inbox" page.
 SENT_TO_KEY = "register_sent_to"
 
@@ -513,6 +515,8 @@ def register(request: HttpRequest) -> HttpResponse:
                 honeypot=data["website"],
                 campaign=request.GET.get("campaign", ""),
                 id_document=data["id_document"],
+                start=data["start"],
+                channel=SignUpStart.Channel.WEB,
             )
         except InvalidInput as exc:
             add_service_errors(form, exc)
@@ -526,6 +530,28 @@ def register(request: HttpRequest) -> HttpResponse:
             request.session[SENT_TO_KEY] = data["email"].strip().lower()
             return redirect("accounts:register-sent")
     return render(request, "register/register.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_POST
+def register_start(request: HttpRequest) -> HttpResponse:
+    """The sign-up page's first keystroke: a visitor started the form (the funnel's first step)."""
+    try:
+        ratelimit.check(
+            f"register-start:{client_ip(request)}",
+            limit=REGISTER_START_LIMIT,
+            window=3600,
+            message="Too many sign-ups started from your network.",
+        )
+        services.signup_start_record(
+            token=request.POST.get("start", ""),
+            channel=SignUpStart.Channel.WEB,
+            campaign=request.GET.get("campaign", ""),
+        )
+    except InvalidInput as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain")
+    except RateLimited as exc:
+        return HttpResponse(exc.message, status=429, content_type="text/plain")
+    return HttpResponse(status=204)
 
 
 @require_GET

@@ -485,6 +485,7 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": BEHIND_PROXY,
     "DEFAULT_THROTTLE_RATES": {
         "registration": env_str("THROTTLE_REGISTRATION", "20/hour"),
+        "registration_start": env_str("THROTTLE_REGISTRATION_START", "60/hour"),
         "verification": env_str("THROTTLE_VERIFICATION", "30/hour"),
         "support_report": env_str("THROTTLE_SUPPORT_REPORT", "30/hour"),
         "support_guidance": env_str("THROTTLE_SUPPORT_GUIDANCE", "120/hour"),

@@ -68,6 +68,8 @@ from accounts.services.signup import (
     registration_start,
     registration_submit,
     registration_update_profile,
+    signup_start_record,
+    signup_start_token,
 )
 from accounts.services.verification import (
     email_verification_send,
@@ -131,6 +133,8 @@ __all__ = [
     "registration_verify_id",
     "registrations_bulk_decide",
     "sessions_end",
+    "signup_start_record",
+    "signup_start_token",
     "suspensions_expire",
     "user_ban",
     "user_reinstate",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +22,7 @@ from accounts.models import (
     AccountPreferences,
     AgeBand,
     Registration,
+    SignUpStart,
     User,
 )
 from accounts.services.account_status import local_text
@@ -32,6 +35,50 @@ from saypro.errors import InvalidInput
 from saypro.sla import services as sla
 
 # --- Sign-up ------------------------------------------------------------------------------------------
+
+
+START_TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+def signup_start_token() -> str:
+    return secrets.token_hex(16)
+
+
+def _printable(value: str, limit: int) -> str:
+    # A campaign code comes from a link's query string: printable characters only (no NUL, which PostgreSQL
+    # refuses), and no longer than its column.
+    return "".join(ch for ch in value if ch.isprintable())[:limit]
+
+
+def signup_start_record(*, token: str, channel: str, campaign: str = "") -> SignUpStart:
+    """Count a visitor who began the sign-up form, once per form (the page reports its first keystroke; a client
+    may ask twice)."""
+    if not START_TOKEN.fullmatch(token or ""):
+        raise InvalidInput("Not a sign-up start.", fields={"start": ["Send the start key you were given."]})
+    start, _ = SignUpStart.objects.get_or_create(
+        token=token, defaults={"channel": channel, "campaign": _printable(campaign, 50)}
+    )
+    return start
+
+
+def _start_complete(*, registration: Registration, token: str, channel: str) -> None:
+    """Link the registration to the start it completed; a form posted without one (no script on the page, a client
+    that skipped the step) started and completed at once."""
+    token = token if START_TOKEN.fullmatch(token or "") else signup_start_token()
+    start, _ = SignUpStart.objects.get_or_create(
+        token=token,
+        defaults={"channel": channel, "campaign": registration.campaign, "started_at": registration.started_at},
+    )
+    # A start completes one registration: a replayed key opens a start of its own instead of taking another's.
+    if start.registration_id is not None:
+        start = SignUpStart.objects.create(
+            token=signup_start_token(),
+            channel=channel,
+            campaign=registration.campaign,
+            started_at=registration.started_at,
+        )
+    start.registration = registration
+    start.save(update_fields=["registration"])
 
 
 UNDER_AGE = "SayPro is for people aged 18 and over: you cannot open an account."
@@ -103,6 +150,8 @@ def registration_start(
     honeypot: str = "",
     campaign: str = "",
     id_document: UploadedFile | None = None,
+    start: str = "",
+    channel: str = SignUpStart.Channel.API,
 ) -> Registration:
     """Open an account and its registration. The applicant must be 18 or over and accept the privacy notice and
     terms of use; their versions are recorded with the registration, and the consent in their privacy choices."""
@@ -142,9 +191,7 @@ def registration_start(
                 device_type=device_type(user_agent),
                 form_seconds=form_seconds,
                 honeypot_filled=bool(honeypot),
-                # A campaign code comes from a link's query string: printable characters only (no NUL, which
-                # PostgreSQL refuses), and no longer than its column.
-                campaign="".join(ch for ch in campaign if ch.isprintable())[:50],
+                campaign=_printable(campaign, 50),
                 profile_completed_at=now if screening.profile_is_complete(user) else None,
                 consented_at=now,
                 privacy_version=settings.PRIVACY_POLICY_VERSION,
@@ -161,6 +208,7 @@ def registration_start(
                 # The upload path needs the registration's id, so the file is attached after the insert.
                 registration.id_document = id_document
                 registration.save(update_fields=["id_document"])
+            _start_complete(registration=registration, token=start, channel=channel)
             audit_record(actor=user, action="registration.start", target=registration)
     except IntegrityError:
         # Two sign-ups with one address raced past the existence check: the unique index decided.

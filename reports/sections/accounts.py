@@ -9,6 +9,7 @@ from datetime import date
 from django.db.models import Count, Q
 
 from accounts import metrics as account_metrics
+from accounts.figures import ENGAGEMENT, PRIVACY
 from accounts.identity import country_name
 from accounts.models import AgeBand, DelayCause, DeviceType
 from saypro import periods
@@ -128,6 +129,13 @@ def registrations_section(ctx: Context) -> Section:
         _share_table("registrations_region", "New sign-ups by region (top 15)", "Region", regions, total),
         _share_table("registrations_age", "New sign-ups by age band", "Age band", age_rows, total),
         _funnel_table(funnel),
+        _funnel_table(
+            [(step.label, step.count) for step in account_metrics.form_funnel(start=period.start_at, end=ctx.end)],
+            key="registrations_form_funnel",
+            title="Sign-up form: where visitors stop",
+            counted="Visitors",
+            note="Visitors who started the sign-up form in the period, followed to the step they reached.",
+        ),
         _peaks_table(ctx),
         _causes_table(reader.by_dimension(REG_DECIDED, "cause", period.start, period.end)),
     ]
@@ -156,7 +164,13 @@ def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _funnel_table(funnel: list[tuple[str, float]]) -> Table:
+def _funnel_table(
+    funnel: list[tuple[str, float]],
+    key: str = "registrations_funnel",
+    title: str = "Funnel conversion and drop-off by step",
+    counted: str = "Sign-ups",
+    note: str = "Sign-ups that started in the period, followed to the step they reached.",
+) -> Table:
     rows = []
     first = funnel[0][1] if funnel else 0
     previous_value = None
@@ -166,13 +180,7 @@ def _funnel_table(funnel: list[tuple[str, float]]) -> Table:
             drop = None
         rows.append([label, int(value), _round(percent(value, first)), drop])
         previous_value = value
-    return Table(
-        "registrations_funnel",
-        "Funnel conversion and drop-off by step",
-        ["Step", "Sign-ups", "Of started %", "Drop-off from previous step %"],
-        rows,
-        note="Sign-ups that started in the period, followed to the step they reached.",
-    )
+    return Table(key, title, ["Step", counted, "Of started %", "Drop-off from previous step %"], rows, note=note)
 
 
 def _peaks_table(ctx: Context) -> Table:
@@ -273,6 +281,7 @@ def _engagement_means(ctx: Context, first: date, end: date) -> dict[str, float |
 def engagement_section(ctx: Context) -> Section:
     reader, period, previous = ctx.reader, ctx.period, ctx.previous
     section = Section(key="engagement", title="Engagement")
+    section.figures += ctx.registry(ENGAGEMENT)
     now, before = _engagement_means(ctx, period.start, period.end), _engagement_means(ctx, previous.start, previous.end)
     churn = account_metrics.churn(start=period.start_at, end=period.end_at)
     churn_before = account_metrics.churn(start=previous.start_at, end=previous.end_at)
@@ -539,6 +548,7 @@ def account_issues_section(ctx: Context) -> Section:
 def security_section(ctx: Context) -> Section:
     period, previous = ctx.period, ctx.previous
     section = Section(key="security", title="Security and privacy")
+    section.figures += ctx.registry(PRIVACY)
     args, before = {"start": period.start_at, "end": ctx.end}, {"start": previous.start_at, "end": previous.end_at}
     suspicious, suspicious_before = (
         account_metrics.suspicious_events(**args),

@@ -10,7 +10,7 @@ import time_machine
 from playwright.sync_api import expect
 
 from accounts import services
-from accounts.models import BlockRule, Registration, RegistrationSignal, RegistrationStatus
+from accounts.models import BlockRule, Registration, RegistrationSignal, RegistrationStatus, SignUpStart
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -173,7 +173,10 @@ def test_applicant_signs_up_and_follows_the_registration(page, live_server, scre
     base = live_server.url
     page.goto(f"{base}/register/")
     expect(page.locator("input[name=website]")).not_to_be_in_viewport()
-    page.get_by_label("E-mail address").fill("zanele@example.com")
+    # The first keystroke counts the visitor as having started the form (the conversion rate's population).
+    with page.expect_response(lambda response: "/register/start/" in response.url) as started:
+        page.get_by_label("E-mail address").fill("zanele@example.com")
+    assert started.value.status == 204
     page.get_by_label("Password").fill("a-long-and-unusual-passphrase")
     page.get_by_label("Full name").fill("Zanele Mthembu")
     page.get_by_label("Mobile number").fill("+27 82 555 0123")
@@ -196,6 +199,9 @@ def test_applicant_signs_up_and_follows_the_registration(page, live_server, scre
     screenshot(page, "register-status")
     registration = Registration.objects.get(user__email="zanele@example.com")
     assert registration.submitted_at is not None and not registration.honeypot_filled
+    # One start, completed by the posted form: the page's report and the form carried the same key.
+    start = SignUpStart.objects.get()
+    assert (start.channel, start.registration) == ("web", registration)
 
     page.goto(f"{base}/register/verify-email/not-a-token/")
     expect(page.get_by_role("heading", name="This link does not work")).to_be_visible()

@@ -155,6 +155,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "accounts:register": get({**public(), "user": REDIRECTED}),  # an applicant is sent to their status page
     "accounts:privacy": get(public()),
     "accounts:terms": get(public()),
+    "accounts:register-start": post(public()),  # the form's first keystroke: anyone may start a sign-up
     "accounts:register-sent": get(public()),  # "check your inbox", the same for every sign-up
     "accounts:register-status": get(own()),
     "accounts:register-resend-email": post(own()),
@@ -375,6 +376,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "reports-api:report-runs": get(staff(*MANAGEMENT)),
     # The account API: anyone signed in manages their own account; sign-up, sign-in and recovery are public.
     "accounts-api:registration-create": post(public()),
+    "accounts-api:registration-start": post(public()),
     "accounts-api:registration-me": get(own()),
     "accounts-api:registration-submit": post(own()),
     "accounts-api:registration-resend-email": post(own()),
