@@ -423,8 +423,8 @@ class CodeListField(forms.CharField):
     def prepare_value(self, value: Any) -> str:
         return ", ".join(value) if isinstance(value, list) else str(value or "")
 
-    def to_python(self, value: Any) -> list[str]:
-        text = super().to_python(value)
+    def clean(self, value: Any) -> list[str]:
+        text = super().clean(value) or ""
         return list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
 
 

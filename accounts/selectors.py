@@ -206,6 +206,11 @@ def agent_is_on_duty(*, profile: AgentProfile, at: datetime | None = None) -> bo
     return working_seconds(spec, moment, moment + timedelta(seconds=1)) > 0
 
 
+def campaign_registration_ids() -> QuerySet[Registration, int]:
+    """The registrations that came through a marketing campaign (a subquery of ids: their spikes are one-off)."""
+    return Registration.objects.exclude(campaign="").values_list("pk", flat=True)
+
+
 def user_is_on_duty(*, user: User, at: datetime | None = None) -> bool:
     """Whether a staff member is on duty: by their shift calendar; someone without a profile has no shifts set
     and, like an empty calendar, counts as always on duty."""

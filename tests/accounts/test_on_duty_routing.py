@@ -113,3 +113,36 @@ def test_a_claim_by_a_colleague_on_duty_still_asks_to_decide_anyway(shifts, clie
         client.force_login(other)
         page = client.get(reverse("accounts:registration", args=[registration.pk])).content.decode()
     assert "Decide anyway" in page and 'data-testid="claim-lapsed"' not in page
+
+
+def test_an_administrator_sets_a_shift_in_the_admin(client, administrator, reviewer, shifts):
+    reviewer.is_staff = True
+    reviewer.save(update_fields=["is_staff"])
+    client.force_login(administrator)
+    response = client.post(
+        reverse("admin:accounts_agentprofile_add"),
+        {
+            "user": reviewer.pk,
+            "languages": "en, zu, en",
+            "regions": "Gauteng",
+            "working_hours": shifts["day"].pk,
+            "is_available": "on",
+            "max_open_items": "40",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    shift_row = AgentProfile.objects.get(user=reviewer)
+    assert (shift_row.languages, shift_row.regions, shift_row.working_hours) == (
+        ["en", "zu"],
+        ["Gauteng"],
+        shifts["day"],
+    )
+    listing = client.get(reverse("admin:accounts_agentprofile_changelist")).content.decode()
+    assert "Registration reviewer" in listing and "Day" in listing
+    # A marketplace user cannot be given a shift.
+    outsider = UserFactory(email="member@x.test")
+    response = client.post(
+        reverse("admin:accounts_agentprofile_add"),
+        {"user": outsider.pk, "languages": "", "regions": "", "max_open_items": "40"},
+    )
+    assert response.status_code == 200 and "Shifts are for staff accounts." in response.content.decode()
