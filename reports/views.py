@@ -584,7 +584,8 @@ def _staffing_queue(forecast: staffing.QueueForecast) -> dict[str, Any]:
         "breaching": forecast.breaching,
         "next_shift_at": forecast.next_shift_at and timezone.localtime(forecast.next_shift_at),
         "grade": grade,
-        "chart": chart,
+        # An empty chart says nothing the facts above do not.
+        "chart": chart if any(hour.arrivals or hour.capacity or hour.backlog for hour in hours) else None,
         "total_arrivals": round(sum(hour.arrivals for hour in hours)),
         "total_campaign": round(sum(hour.campaign for hour in hours)),
         "rows": [
