@@ -242,7 +242,6 @@ def report_runs_queued_overdue(*, before: datetime, since: datetime) -> QuerySet
 class StaffingBanner:
     alert: StaffingAlert
     queue: str
-    deadline_text: str
 
 
 def staffing_alerts_active(*, user: Any, now: datetime) -> list[StaffingBanner]:
@@ -258,5 +257,5 @@ def staffing_alerts_active(*, user: Any, now: datetime) -> list[StaffingBanner]:
         if alert.metric in shown or promise is None:
             continue
         if oversees or user.has_perm(promise.queue_permission):
-            shown[alert.metric] = StaffingBanner(alert, promise.title, promise.deadline_text)
+            shown[alert.metric] = StaffingBanner(alert, promise.title)
     return list(shown.values())
