@@ -25,6 +25,7 @@ from .identity import country_name
 from .models import (
     AccountEvent,
     AccountSession,
+    AgentProfile,
     BlockRule,
     DeletionRequest,
     Feedback,
@@ -414,3 +415,61 @@ class ReviewGuidelinesAdmin(admin.ModelAdmin):
         obj.updated_at, obj.updated_by = timezone.now(), cast(User, request.user)
         super().save_model(request, obj, form, change)
         audit_record(actor=request.user, action="review_guidelines.change", target=obj)
+
+
+class CodeListField(forms.CharField):
+    """A short JSON list of codes ("en", "zu" or region names), typed as comma-separated words."""
+
+    def prepare_value(self, value: Any) -> str:
+        return ", ".join(value) if isinstance(value, list) else str(value or "")
+
+    def clean(self, value: Any) -> list[str]:
+        text = super().clean(value) or ""
+        return list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+
+
+class ShiftForm(forms.ModelForm):
+    languages = CodeListField(required=False, max_length=300, help_text='Language codes spoken, e.g. "en, zu".')
+    regions = CodeListField(
+        required=False, max_length=300, help_text="Regions covered, comma-separated; empty means every region."
+    )
+
+    class Meta:
+        model = AgentProfile
+        fields = ("user", "languages", "regions", "working_hours", "is_available", "max_open_items")
+
+    def clean_user(self) -> User:
+        user: User = self.cleaned_data["user"]
+        if not user.is_staff:
+            raise forms.ValidationError("Shifts are for staff accounts.")
+        return user
+
+
+@admin.register(AgentProfile)
+class ShiftAdmin(admin.ModelAdmin):
+    """Who works when: each staff member's shift calendar (sla calendars: weekly hours, time zone, holidays), the
+    languages they speak and the regions they cover. Their role is their group. Routing, alerts and the staffing
+    page read these rows; a member without one counts as always on duty."""
+
+    form = ShiftForm
+    list_display = ("user", "roles", "working_hours", "languages_text", "regions_text", "is_available")
+    list_filter = ("is_available", "user__groups", "working_hours")
+    list_select_related = ("user", "working_hours")
+    search_fields = ("user__email", "user__full_name")
+    autocomplete_fields = ("user",)
+    ordering = ("user__email",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AgentProfile]:
+        return super().get_queryset(request).prefetch_related("user__groups")
+
+    @admin.display(description="Roles")
+    def roles(self, obj: AgentProfile) -> str:
+        return ", ".join(sorted(group.name for group in obj.user.groups.all())) or "—"
+
+    @admin.display(description="Languages")
+    def languages_text(self, obj: AgentProfile) -> str:
+        return ", ".join(obj.languages) or "any"
+
+    @admin.display(description="Regions")
+    def regions_text(self, obj: AgentProfile) -> str:
+        return ", ".join(obj.regions) or "every region"

@@ -54,6 +54,7 @@ class AccountsConfig(AppConfig):
 
         from . import (
             retention,
+            roles,
             sla_handlers,  # noqa: F401  (registers the registration clock's warn/breach handlers)
         )
 
@@ -73,6 +74,8 @@ class AccountsConfig(AppConfig):
                 describe_items=registration_summaries,
                 figure_keys=("registrations.approved_48h", "registrations.team_time_48h", "registrations.rejected"),
                 order=10,
+                decision_actions=("registration.approve", "registration.reject", "registration.request_info"),
+                staff_role=roles.REVIEWER,
             )
         )
         # Work handed to a task after commit that the reconciliation sweep finds again if the task was lost.

@@ -390,8 +390,12 @@ class AgentProfile(models.Model):
     is_available = models.BooleanField(default=True, help_text="Off for leave or breaks: no new assignments.")
     max_open_items = models.PositiveIntegerField(default=40)
 
+    class Meta:
+        verbose_name = "shift"
+        verbose_name_plural = "shifts"
+
     def __str__(self) -> str:
-        return f"Agent profile of {self.user}"
+        return f"Shift of {self.user}"
 
 
 # --- Account security, activity and privacy -----------------------------------------------------------------

@@ -63,6 +63,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.view_passwordreset",
         "accounts.view_reviewguidelines",
         "accounts.change_reviewguidelines",
+        # Shifts: who works when, in which languages and regions.
+        "accounts.view_agentprofile",
+        "accounts.add_agentprofile",
+        "accounts.change_agentprofile",
+        "accounts.delete_agentprofile",
         "sla.view_compliance",
         "sla.view_clock",
         "sla.view_calendar",

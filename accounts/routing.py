@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import AgentProfile, User
-from .selectors import agent_is_on_duty
+from .selectors import agent_is_on_duty, user_is_on_duty
 
 # Given agents' user ids, how many open items each has in one app.
 LoadCounter = Callable[[Sequence[int]], Mapping[int, int]]
@@ -44,6 +44,29 @@ def users_with_perm(permission: str) -> QuerySet[User]:
         | Q(**{f"user_permissions__{key}": value for key, value in granted.items()}),
         is_active=True,
     ).distinct()
+
+
+def staff_emails_on_duty(*group_names: str, at: datetime | None = None) -> list[str]:
+    """The addresses to alert in these roles: in each role, its members on duty; a role with nobody on duty is
+    alerted whole, so that a deadline's warning always reaches someone who can act on it."""
+    at = at or timezone.now()
+    members = (
+        User.objects.filter(groups__name__in=group_names, is_active=True)
+        .select_related("agent_profile__working_hours")
+        .prefetch_related("groups", "agent_profile__working_hours__hours", "agent_profile__working_hours__holidays")
+        .distinct()
+        .order_by("pk")
+    )
+    by_role: dict[str, list[User]] = {name: [] for name in group_names}
+    for user in members:
+        for group in user.groups.all():
+            if group.name in by_role:
+                by_role[group.name].append(user)
+    chosen: dict[str, None] = {}
+    for users in by_role.values():
+        on_duty = [user for user in users if user_is_on_duty(user=user, at=at)]
+        chosen.update(dict.fromkeys(user.email for user in on_duty or users))
+    return list(chosen)
 
 
 def _speaks(profile: AgentProfile, language: str) -> bool:

@@ -109,7 +109,7 @@ def registration_queue(
 def registration_detail(*, pk: int, now: datetime | None = None) -> Registration:
     return (
         _with_clock(Registration.objects.filter(pk=pk), now or timezone.now())
-        .select_related("user", "claimed_by", "decided_by")
+        .select_related("user", "claimed_by__agent_profile__working_hours", "decided_by")
         .prefetch_related(Prefetch("signals", queryset=RegistrationSignal.objects.order_by("-weight")))
         .get()
     )
@@ -204,6 +204,20 @@ def agent_is_on_duty(*, profile: AgentProfile, at: datetime | None = None) -> bo
     moment = at or timezone.now()
     # On duty when some working time lies within the next second.
     return working_seconds(spec, moment, moment + timedelta(seconds=1)) > 0
+
+
+def campaign_registration_ids() -> QuerySet[Registration, int]:
+    """The registrations that came through a marketing campaign (a subquery of ids: their spikes are one-off)."""
+    return Registration.objects.exclude(campaign="").values_list("pk", flat=True)
+
+
+def user_is_on_duty(*, user: User, at: datetime | None = None) -> bool:
+    """Whether a staff member is on duty: by their shift calendar; someone without a profile has no shifts set
+    and, like an empty calendar, counts as always on duty."""
+    profile = getattr(user, "agent_profile", None)
+    if profile is None:
+        return user.is_active
+    return agent_is_on_duty(profile=profile, at=at)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What happens when a registration's 48-hour clock warns or breaches.
 
-At 75 % the reviewers are e-mailed; at 90 % and at the breach the administrators too. The dashboard shows the
-same state from the clocks themselves.
+At 75 % the reviewers are e-mailed; at 90 % and at the breach the administrators too. In each role those on duty
+are e-mailed, everyone when nobody is (accounts.routing). The dashboard shows the same state from the clocks.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from saypro.sla.models import ClockEvent
 
 from . import roles
 from .models import PENDING_STATUSES, Registration
-from .tasks import staff_emails
+from .routing import staff_emails_on_duty
 
 
 @register("registration.approval")
@@ -28,7 +28,7 @@ def registration_clock_event(event: ClockEvent) -> None:
     breached = event.kind == ClockEvent.Kind.BREACH
     percent = int(event.data.get("percent", 100))
     groups = [roles.REVIEWER] if not breached and percent < 90 else [roles.REVIEWER, roles.ADMINISTRATOR]
-    recipients = staff_emails(*groups)
+    recipients = staff_emails_on_duty(*groups)
     if not recipients:
         return
     send_template(

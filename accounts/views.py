@@ -200,6 +200,7 @@ def _render_detail(request: SignedInRequest, registration: Registration, **forms
     now = timezone.now()
     clock = selectors.registration_clock(registration=registration)
     paused_remaining = ""
+    claimed_elsewhere = _claimed_by_colleague(request, registration)
     if clock is not None and clock.state == "paused" and clock.remaining_seconds is not None:
         paused_remaining = timeuntil(now + timedelta(seconds=clock.remaining_seconds), now, depth=2)
     context = {
@@ -215,7 +216,8 @@ def _render_detail(request: SignedInRequest, registration: Registration, **forms
         "can_decide_escalated": services.is_administrator(request.user),
         "open_action": forms.get("open_action", ""),
         "can_review": request.user.has_perm("accounts.review_registration"),
-        "claimed_elsewhere": _claimed_by_colleague(request, registration),
+        "claimed_elsewhere": claimed_elsewhere,
+        "claim_lapsed": registration.claimed_by_id not in (None, request.user.pk) and not claimed_elsewhere,
         "undo_offer": _undo_offer(request),
         "now": now,
         **_risk_levels(),
@@ -242,7 +244,9 @@ CLAIMED_ELSEWHERE = "{name} has claimed this registration: tick “Decide anyway
 
 
 def _claimed_by_colleague(request: SignedInRequest, registration: Registration) -> bool:
-    return registration.claimed_by_id is not None and registration.claimed_by_id != request.user.pk
+    """Claimed by someone else who is on duty: a claim held by a colleague off shift no longer holds anyone up."""
+    claimant = registration.claimed_by
+    return claimant is not None and claimant.pk != request.user.pk and selectors.user_is_on_duty(user=claimant)
 
 
 def _next_registration_url(decided_pk: int, *, undo: bool) -> str:

@@ -84,6 +84,8 @@ class MessagingConfig(AppConfig):
                 describe_items=selectors.conversation_summaries,
                 figure_keys=("messaging.first_response_24h", "messaging.volume"),
                 order=20,
+                decision_actions=("conversation.reply", "conversation.resolve", "conversation.convert"),
+                staff_role=roles.SUPPORT_AGENT,
             )
         )
         load_register("messaging", selectors.open_conversations_per_agent)

@@ -76,6 +76,8 @@ class ModerationConfig(AppConfig):
                 describe_items=selectors.case_summaries,
                 figure_keys=("moderation.decided_12h", "moderation.recurrence_rate"),
                 order=40,
+                decision_actions=("case.keep", "case.remove", "case.remove_warn", "case.suspend_user", "case.ban_user"),
+                staff_role=roles.MODERATOR,
             )
         )
         nav_register(NavEntry("Moderation figures", "moderation:figures", "moderation.view_moderation_figures"))

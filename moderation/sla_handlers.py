@@ -1,7 +1,8 @@
 """What happens when a case's 12-hour decision clock, or an appeal's decision clock, warns or breaches.
 
-At 75 % the moderators are e-mailed; at 90 % and at the breach the administrators too. The queues and the dashboard
-show the same state from the clocks themselves.
+At 75 % the moderators are e-mailed; at 90 % and at the breach the administrators too. In each role those on duty
+are e-mailed, everyone when nobody is (accounts.routing). The queues and the dashboard show the same state from the
+clocks themselves.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import roles
-from accounts.tasks import staff_emails
+from accounts.routing import staff_emails_on_duty
 from saypro.durations import target_text
 from saypro.mail import send_template
 from saypro.sla.handlers import register
@@ -23,12 +24,12 @@ from .models import APPEAL_METRIC, Appeal, Case, CaseStatus
 
 
 def _alert(event: ClockEvent, *, kind: str, template: str, context: dict[str, Any]) -> None:
-    """E-mail the moderators at a warning, and the administrators too from 90 % and at the breach."""
+    """E-mail the moderators on duty at a warning, and the administrators too from 90 % and at the breach."""
     clock = event.clock
     breached = event.kind == ClockEvent.Kind.BREACH
     percent = int(event.data.get("percent", 100))
     groups = [roles.MODERATOR] if not breached and percent < 90 else [roles.MODERATOR, roles.ADMINISTRATOR]
-    recipients = staff_emails(*groups)
+    recipients = staff_emails_on_duty(*groups)
     if not recipients:
         return
     send_template(

@@ -45,6 +45,7 @@ class ReportsConfig(AppConfig):
         sections.register()
         nav_register(NavEntry("Improvement log", "dashboard:improvements", "reports.view_improvement"))
         nav_register(NavEntry("Targets", "dashboard:targets", "figures.view_target"))
+        nav_register(NavEntry("Staffing", "dashboard:staffing", "sla.view_compliance"))
 
         from saypro.outbox.followups import followup_register
 

@@ -136,3 +136,26 @@ class Improvement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.made_on}: {self.title}"
+
+
+class StaffingAlert(models.Model):
+    """A queue whose forecast breaches its deadline before the next shift starts (reports.staffing): raised once per
+    queue and shift window, e-mailed to the managers on duty, and shown on the dashboard until the window ends."""
+
+    metric = models.CharField(max_length=60)
+    # The end of the window the alert speaks for: the next shift's start, or when nobody comes on duty within the
+    # forecast's horizon, that horizon's last midnight (so that the alert is not repeated every run).
+    window_end = models.DateTimeField()
+    next_shift_at = models.DateTimeField(null=True, blank=True)
+    # The hour from which items are projected to wait past their deadline, and how many at worst.
+    breach_at = models.DateTimeField()
+    breaching = models.PositiveIntegerField()
+    open_items = models.PositiveIntegerField()
+    raised_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["metric", "window_end"], name="staffing_alert_once")]
+        indexes = [models.Index(fields=["window_end"], name="staffing_alert_window")]
+
+    def __str__(self) -> str:
+        return f"{self.metric}: breach projected from {self.breach_at:%Y-%m-%d %H:%M}"

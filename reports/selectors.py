@@ -17,9 +17,10 @@ from saypro.localtime import local_midnight
 from saypro.periods import Period
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock, ClockState
-from saypro.sla.promises import Promise, promises
+from saypro.sla.promises import Promise, promise_for, promises
 from saypro.sla.selectors import ACHIEVED, breached
 
+from .models import StaffingAlert
 from .rollups import Reader
 from .sources import SLA_DUE, SLA_STARTED, SLA_STOPPED
 
@@ -235,3 +236,26 @@ def report_runs_queued_overdue(*, before: datetime, since: datetime) -> QuerySet
         .order_by("requested_at")
         .values_list("pk", flat=True)
     )
+
+
+@dataclass(frozen=True)
+class StaffingBanner:
+    alert: StaffingAlert
+    queue: str
+
+
+def staffing_alerts_active(*, user: Any, now: datetime) -> list[StaffingBanner]:
+    """The staffing alerts whose shift window has not ended, the latest per queue, for the queues this user works
+    or (managers, administrators) oversees."""
+    alerts = list(StaffingAlert.objects.filter(window_end__gt=now).order_by("metric", "-raised_at", "-pk"))
+    if not alerts:
+        return []
+    oversees = user.has_perm("sla.view_compliance")
+    shown: dict[str, StaffingBanner] = {}
+    for alert in alerts:
+        promise = promise_for(alert.metric)
+        if alert.metric in shown or promise is None:
+            continue
+        if oversees or user.has_perm(promise.queue_permission):
+            shown[alert.metric] = StaffingBanner(alert, promise.title)
+    return list(shown.values())

@@ -11,15 +11,22 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts import roles
+from accounts.routing import staff_emails_on_duty
 from saypro import periods
 from saypro.audit.services import audit_record
+from saypro.dispatch import after_commit
 from saypro.errors import InvalidInput
 from saypro.localtime import check_day, local_midnight, local_tz
+from saypro.mail import send_template
 from saypro.periods import Period
+from saypro.sla.promises import promise_for
 
-from .models import Improvement, ReportKind, ReportRun, RunStatus
+from . import staffing
+from .models import Improvement, ReportKind, ReportRun, RunStatus, StaffingAlert
 
 logger = logging.getLogger(__name__)
 
@@ -236,3 +243,56 @@ def improvement_update(*, improvement: Improvement, by: Any, **fields: Any) -> I
 def improvement_delete(*, improvement: Improvement, by: Any) -> None:
     audit_record(actor=by, action="improvement.delete", target=improvement, reason=improvement.title)
     improvement.delete()
+
+
+# --- Staffing alerts ------------------------------------------------------------------------------------------
+
+
+def staffing_alerts_raise(*, now: datetime | None = None) -> list[StaffingAlert]:
+    """Raise an alert for each queue whose forecast breaches its deadline before the next shift starts, once per
+    queue and shift window (the unique row is the guard, so a re-run or a second worker raises nothing twice);
+    the managers on duty are e-mailed after commit. Returns the alerts raised by this run."""
+    raised = []
+    for forecast in staffing.staffing_forecast(now=now):
+        breach_at = forecast.breach_at
+        if breach_at is None or not forecast.breaches_before_next_shift:
+            continue
+        with transaction.atomic():
+            alert, created = StaffingAlert.objects.get_or_create(
+                metric=forecast.promise.metric,
+                window_end=forecast.window_end,
+                defaults={
+                    "breach_at": breach_at,
+                    "breaching": max(forecast.breaching, 1),
+                    "open_items": forecast.open_now,
+                    "next_shift_at": forecast.next_shift_at,
+                    "raised_at": now or timezone.now(),
+                },
+            )
+            if created:
+                after_commit("reports.tasks.staffing_alert_send", alert.pk)
+                raised.append(alert)
+    return raised
+
+
+def staffing_alert_send(*, alert_id: int) -> bool:
+    """E-mail the managers on duty (every manager when none is) about one alert; sent once, however often run."""
+    alert = StaffingAlert.objects.filter(pk=alert_id).first()
+    promise = promise_for(alert.metric) if alert else None
+    if alert is None or promise is None:
+        return False
+    return send_template(
+        to=staff_emails_on_duty(roles.MANAGER),
+        kind="staffing.breach_forecast",
+        template="reports/email/staffing_alert.txt",
+        context={
+            "queue": promise.title,
+            "deadline": promise.deadline_text,
+            "breaching": alert.breaching,
+            "open_items": alert.open_items,
+            "breach_at": timezone.localtime(alert.breach_at),
+            "next_shift_at": alert.next_shift_at and timezone.localtime(alert.next_shift_at),
+            "url": f"{settings.SITE_URL}{reverse('dashboard:staffing')}",
+        },
+        once_key=f"staffing-alert:{alert.pk}",
+    )

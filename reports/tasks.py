@@ -1,4 +1,5 @@
-"""Celery tasks of the reports app: the rollup refresh, report generation and the morning schedule."""
+"""Celery tasks of the reports app: the rollup refresh, report generation, the morning schedule and the staffing
+alerts."""
 
 from __future__ import annotations
 
@@ -25,3 +26,13 @@ def runs_recover() -> list[int]:
 @shared_task(name="reports.tasks.scheduled_reports")
 def scheduled_reports() -> list[int]:
     return [run.pk for run in services.scheduled_reports_request()]
+
+
+@shared_task(name="reports.tasks.staffing_check")
+def staffing_check() -> list[int]:
+    return [alert.pk for alert in services.staffing_alerts_raise()]
+
+
+@shared_task(name="reports.tasks.staffing_alert_send")
+def staffing_alert_send(alert_id: int) -> bool:
+    return services.staffing_alert_send(alert_id=alert_id)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("reports/<int:pk>/preview/", views.report_preview, name="report-preview"),
     path("reports/<int:pk>/download/<slug:fmt>/", views.report_download, name="report-download"),
     path("targets/", views.targets, name="targets"),
+    path("staffing/", views.staffing_page, name="staffing"),
     path("improvements/", views.improvements, name="improvements"),
     path("improvements/<int:pk>/", views.improvement_edit, name="improvement-edit"),
     path("improvements/<int:pk>/delete/", views.improvement_delete, name="improvement-delete"),

@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.contenttypes.models import ContentType
@@ -29,8 +30,8 @@ from saypro.figures.targets import TargetBook
 from saypro.sla.models import Clock
 from saypro.sla.promises import ItemSummary, Promise, promise_for
 
-from . import selectors, services
-from .document import Section, document_from_dict
+from . import selectors, services, staffing
+from .document import Chart, Section, Series, document_from_dict
 from .figures import FIGURE_FILTERS, as_document_figure
 from .forms import ImprovementForm, PeriodForm, ReportRequestForm
 from .models import Improvement, ReportRun, RunStatus
@@ -196,6 +197,8 @@ def home(request: HttpRequest) -> HttpResponse:
     context = _dashboard_context(request)
     context["areas"] = _areas_for(request.user)
     context["may_report"] = request.user.has_perm("reports.download_report")
+    context["may_staff"] = request.user.has_perm(STAFFING_PERMISSION)
+    context["staffing_alerts"] = selectors.staffing_alerts_active(user=request.user, now=context["now"])
     return render(request, "dashboard/home.html", context)
 
 
@@ -535,3 +538,90 @@ def improvement_delete(request: HttpRequest, pk: int) -> HttpResponse:
     services.improvement_delete(improvement=improvement, by=request.user)
     messages.success(request, "Improvement removed from the log.")
     return redirect("dashboard:improvements")
+
+
+# --- Staffing -------------------------------------------------------------------------------------------------
+
+STAFFING_PERMISSION = "sla.view_compliance"
+
+
+def _local_hour(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%a %H:%M}"
+
+
+def _staffing_queue(forecast: staffing.QueueForecast) -> dict[str, Any]:
+    hours = forecast.hours
+    labels = [_local_hour(hour.start) for hour in hours]
+    chart = Chart(
+        key=f"staffing-{forecast.key}",
+        title=f"{forecast.promise.title}: the next {len(hours)} hours",
+        kind="line",
+        labels=labels,
+        series=[
+            Series("Arrivals forecast", [round(hour.arrivals, 1) for hour in hours]),
+            Series("Decisions the shift can take", [round(hour.capacity, 1) for hour in hours]),
+            Series("Projected backlog", [round(hour.backlog, 1) for hour in hours]),
+        ],
+    )
+    breach_at = forecast.breach_at
+    if forecast.rate is None:
+        grade = "neutral"
+    elif forecast.breaches_before_next_shift:
+        grade = "bad"
+    elif breach_at is not None:
+        grade = "warn"
+    else:
+        grade = "ok"
+    return {
+        "key": forecast.key,
+        "title": forecast.promise.title,
+        "deadline_text": forecast.promise.deadline_text,
+        "open_now": forecast.open_now,
+        "rate": forecast.rate,
+        "decisions": forecast.decisions,
+        "person_hours": forecast.person_hours,
+        "breach_at": breach_at and timezone.localtime(breach_at),
+        "breaching": forecast.breaching,
+        "next_shift_at": forecast.next_shift_at and timezone.localtime(forecast.next_shift_at),
+        "grade": grade,
+        # An empty chart says nothing the facts above do not.
+        "chart": chart if any(hour.arrivals or hour.capacity or hour.backlog for hour in hours) else None,
+        "total_arrivals": round(sum(hour.arrivals for hour in hours)),
+        "total_campaign": round(sum(hour.campaign for hour in hours)),
+        "rows": [
+            {
+                "label": label,
+                "arrivals": hour.arrivals,
+                "campaign": hour.campaign,
+                "staff": hour.staff,
+                "capacity": hour.capacity,
+                "backlog": hour.backlog,
+                "breaching": hour.breaching,
+            }
+            for label, hour in zip(labels, hours, strict=True)
+        ],
+        "people": forecast.people,
+        "role": forecast.promise.staff_role,
+    }
+
+
+@require_GET
+@_permission_page(STAFFING_PERMISSION)
+def staffing_page(request: HttpRequest) -> HttpResponse:
+    """For managers and administrators: each queue's next two days, the forecast arrivals against the people on
+    shift and their pace, and whether the backlog will outrun the deadline before the next shift."""
+    now = timezone.now()
+    forecasts = staffing.staffing_forecast(now=now, with_people=True)
+    return render(
+        request,
+        "dashboard/staffing.html",
+        {
+            "queues": [_staffing_queue(forecast) for forecast in forecasts],
+            "now": now,
+            "lookback_weeks": staffing.LOOKBACK_WEEKS,
+            "throughput_days": staffing.THROUGHPUT_DAYS,
+            "horizon_hours": staffing.HORIZON_HOURS,
+            "time_zone": settings.TIME_ZONE,
+            "may_edit_shifts": request.user.has_perm("accounts.change_agentprofile"),
+        },
+    )

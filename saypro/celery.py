@@ -36,6 +36,9 @@ app.conf.beat_schedule = {
     "reports-rollups-refresh": {"task": "reports.tasks.rollups_refresh", "schedule": crontab(minute="*/15")},
     "reports-scheduled": {"task": "reports.tasks.scheduled_reports", "schedule": crontab(minute=5)},
     "reports-runs-recover": {"task": "reports.tasks.runs_recover", "schedule": crontab(minute="*/5")},
+    # Staffing: each queue's forecast against the shifts, every quarter hour, so that the managers on duty hear of
+    # a deadline the queue will miss before the next shift while there is still time to act.
+    "reports-staffing-check": {"task": "reports.tasks.staffing_check", "schedule": crontab(minute="*/15")},
     # Support: solved tickets close once the requester can no longer reopen them (SUPPORT_REOPEN_DAYS); the
     # triage classifier is refitted weekly with agents' transfers once enough are new.
     "support-close-solved": {"task": "support.tasks.close_solved_tickets", "schedule": crontab(minute=25)},

@@ -105,6 +105,7 @@ MESSAGE_KINDS: dict[str, MessageKind] = {
         _essential("support.follow_up", _STAFF_ALERT, staff=True),
         _essential("moderation.sla_warning", _STAFF_ALERT, staff=True),
         _essential("moderation.appeal_sla_warning", _STAFF_ALERT, staff=True),
+        _essential("staffing.breach_forecast", "tells the managers on duty a queue will miss its deadline", staff=True),
     )
 }
 

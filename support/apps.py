@@ -109,6 +109,9 @@ class SupportConfig(AppConfig):
                 figure_keys=("support.resolved_24h", "support.first_response_hours"),
                 open_label="Not yet resolved",
                 order=30,
+                # A status change is almost always a ticket solved; merging one away also ends it.
+                decision_actions=("ticket.status", "ticket.merge"),
+                staff_role=roles.SUPPORT_AGENT,
             )
         )
         load_register("support.tickets", open_load)

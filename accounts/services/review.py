@@ -20,6 +20,7 @@ from accounts.models import (
     Registration,
     User,
 )
+from accounts.selectors import user_is_on_duty
 from accounts.services.account_status import is_administrator
 from accounts.services.base import (
     ID_DOCUMENT_MAX_BYTES,
@@ -301,12 +302,15 @@ def registration_claim(*, registration: Registration, by: User) -> Registration:
             raise AlreadyDecided(registration)
         if registration.claimed_by_id == by.pk:
             return registration
-        if registration.claimed_by_id is not None:
-            raise DomainError(f"Already claimed by {registration.claimed_by}.", code="already_claimed")
+        previous = registration.claimed_by
+        # A claim lapses when its holder goes off duty: the work goes to whoever is on shift.
+        if previous is not None and user_is_on_duty(user=previous):
+            raise DomainError(f"Already claimed by {previous}.", code="already_claimed")
         registration.claimed_by = by
         registration.claimed_at = timezone.now()
         registration.save(update_fields=["claimed_by", "claimed_at"])
-        audit_record(actor=by, action="registration.claim", target=registration)
+        data = {"from": previous.pk} if previous is not None else {}
+        audit_record(actor=by, action="registration.claim", target=registration, data=data)
     return registration
 
 

@@ -55,6 +55,11 @@ class Promise:
     # What the open clocks are, in words (the tile's and the drill-down's label): "Awaiting a first answer" says
     # what is counted where a bare "Open" reads like another page's "open" or "backlog".
     open_label: str = "Awaiting a decision"
+    # The audit actions by which staff take an item off the queue (approve, reply, remove…): the staffing forecast
+    # measures decisions per person-hour from them. Empty: the promise is not staffed as a queue.
+    decision_actions: tuple[str, ...] = ()
+    # The staff role (group name) whose shifts work the queue.
+    staff_role: str = ""
 
 
 _promises: dict[str, Promise] = {}

@@ -208,6 +208,8 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "admin:ml_textmodel_changelist": get(admin_site("administrator")),
     "admin:retention_retentionpolicy_changelist": get(admin_site("administrator")),
     "admin:accounts_reviewguidelines_changelist": get(admin_site("administrator")),
+    # Shifts are set by the administrators; managers read them on the staffing page.
+    "admin:accounts_agentprofile_changelist": get(admin_site("administrator")),
     "admin:messaging_conversation_changelist": get(admin_site(*CONVERSATION_VIEW)),
     "admin:support_ticket_changelist": get(admin_site(*TICKET_VIEW)),
     "admin:moderation_case_changelist": get(admin_site(*CASE_VIEW)),
@@ -370,6 +372,8 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "dashboard:improvement-delete": post(staff("administrator"), pk="improvement"),
     # Targets: managers and administrators read them; administrators set them in the admin.
     "dashboard:targets": get(staff(*MANAGEMENT)),
+    # Staffing: the forecast against the shifts, for those who oversee the queues.
+    "dashboard:staffing": get(staff(*MANAGEMENT)),
     "reports-api:metrics": get(staff(*MANAGEMENT)),
     "reports-api:figures": get(staff(*MANAGEMENT)),
     "reports-api:compliance": get(staff(*MANAGEMENT)),

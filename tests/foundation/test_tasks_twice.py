@@ -23,6 +23,7 @@ from messaging.models import Conversation, Message, MessageKind
 from moderation import services as moderation
 from moderation.models import Appeal, Decision
 from reports import services as reports
+from reports.models import StaffingAlert
 from saypro.audit.models import AuditEntry
 from saypro.celery import app as celery_app
 from saypro.sla.models import ClockEvent
@@ -63,6 +64,15 @@ def _fresh(world: World) -> dict[str, Any]:
     listing = _listing(user, "Mountain bike, 27 gears, new tyres")
     period = reports.report_period(kind="monthly", day=timezone.localdate())
     run = reports.report_request(kind="monthly", period=period, by=people["manager"])
+    now = timezone.now()
+    staffing_alert = StaffingAlert.objects.create(
+        metric="registration.approval",
+        window_end=now + timedelta(hours=8),
+        next_shift_at=now + timedelta(hours=8),
+        breach_at=now + timedelta(hours=3),
+        breaching=4,
+        open_items=20,
+    )
     return {
         "registration": registration.pk,
         "informed": informed.pk,
@@ -74,6 +84,7 @@ def _fresh(world: World) -> dict[str, Any]:
         "follow_up": SurveyFollowUp.objects.get(survey=survey).pk,
         "listing": listing.pk,
         "run": run.pk,
+        "staffing_alert": staffing_alert.pk,
     }
 
 
@@ -162,6 +173,8 @@ CASES: dict[str, Case] = {
     "reports.tasks.report_generate": lambda w, f: [f["run"]],
     "reports.tasks.runs_recover": lambda w, f: [],
     "reports.tasks.scheduled_reports": lambda w, f: [],
+    "reports.tasks.staffing_check": lambda w, f: [],
+    "reports.tasks.staffing_alert_send": lambda w, f: [f["staffing_alert"]],
     "support.tasks.triage_ticket": lambda w, f: [f["ticket"]],
     "support.tasks.route_ticket": lambda w, f: [f["ticket"]],
     "support.tasks.send_ticket_acknowledgement": lambda w, f: [f["ticket"]],

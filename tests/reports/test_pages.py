@@ -24,8 +24,9 @@ pytestmark = pytest.mark.django_db
 
 PERSONAS = ["user", "outsider", "agent", "moderator", "manager", "reviewer", "administrator"]
 # /dashboard/ for a manager or an administrator: the session, four tiles from the rollups and the live queues, the
-# targets (one query) and the tiles' nine registered figures for the quarter to date (one query each).
-DASHBOARD_QUERIES = 35
+# targets (one query), the tiles' nine registered figures for the quarter to date (one query each) and the staffing
+# alerts in force (one query).
+DASHBOARD_QUERIES = 37
 
 
 @pytest.fixture
