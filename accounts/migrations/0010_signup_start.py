@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0008_registration_escalation_guidelines'),
+        ('accounts', '0009_shift_admin'),
     ]
 
     operations = [
