@@ -709,6 +709,33 @@ class FeedbackView(APIView):
         return Response(FeedbackSerializer(feedback).data, status=status.HTTP_201_CREATED)
 
 
+NPS_QUESTION = "How likely are you to recommend SayPro to a friend or colleague?"
+
+
+class NpsPromptSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    topic = serializers.CharField()
+    question = serializers.CharField()
+    low = serializers.IntegerField(help_text="0: not at all likely")
+    high = serializers.IntegerField(help_text="10: extremely likely")
+    after = serializers.CharField(help_text="The account change the question follows.")
+    asked_at = serializers.DateTimeField()
+
+
+class NpsPromptsView(APIView):
+    """Questions waiting for the signed-in user: after they manage their account, at most once a quarter, the app
+    asks "How likely are you to recommend SayPro?". Answer with POST /api/v1/account/feedback/ (topic "nps")."""
+
+    @extend_schema(responses=NpsPromptSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        prompts = [
+            {"id": p.pk, "topic": "nps", "question": NPS_QUESTION, "low": 0, "high": 10, "after": p.after,
+             "asked_at": p.asked_at}
+            for p in self_service.nps_prompts_open(cast(User, request.user))
+        ]  # fmt: skip
+        return Response(NpsPromptSerializer(prompts, many=True).data)
+
+
 class TwoFactorView(APIView):
     """Two-factor sign-in for the signed-in user: begin (returns the secret and an otpauth:// URL), confirm with
     the first code (returns the recovery codes, shown once), regenerate the recovery codes, or disable."""

@@ -30,7 +30,7 @@ from saypro.sla.models import Clock
 from saypro.sla.selectors import breached
 
 from .metrics import form_funnel
-from .models import AccountEvent, AccountStatus, DeletionRequest, Registration, RegistrationStatus, User
+from .models import AccountEvent, AccountStatus, DeletionRequest, NpsPrompt, Registration, RegistrationStatus, User
 
 DOC = "000 User Management Metrics Target"
 ACCOUNTS_DOC = "001 User Accounts Performance Reports"
@@ -191,6 +191,13 @@ def deactivations(span: Span) -> Measure:
         kind=AccountEvent.Kind.DEACTIVATED, at__gte=span.start, at__lt=span.end, actor=F("user"), user__is_staff=False
     ).count()
     return Measure(value=float(n), n=n)
+
+
+def nps_answered(span: Span) -> Measure:
+    row = NpsPrompt.objects.filter(asked_at__gte=span.start, asked_at__lt=span.end).aggregate(
+        n=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False))
+    )
+    return Measure(value=_share(row["answered"], row["n"]), n=row["n"], parts={"answered": row["answered"]})
 
 
 def register() -> None:
@@ -378,6 +385,21 @@ def register() -> None:
             area=PRIVACY,
             source=ACCOUNTS_DOC,
             placed_by="the day of the deactivation",
+        ),
+        FigureSpec(
+            key="accounts.nps_answered",
+            label="Users asked the NPS question who answered it",
+            unit=PERCENT,
+            definition='Users who answered "How likely are you to recommend SayPro?" ÷ users asked it in the '
+            "period. The question follows an account-management interaction (profile, password, preferences), "
+            "at most once a quarter per user, so the NPS rests on the account experience the documents name.",
+            population="NPS questions put to users in the period",
+            direction=UP,
+            query=nps_answered,
+            order=20,
+            area=ENGAGEMENT,
+            source=ACCOUNTS_DOC,
+            placed_by="the day the question was asked",
         ),
     ):
         figure_register(spec)

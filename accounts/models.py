@@ -765,3 +765,23 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_topic_display()}: {self.score}"
+
+
+class NpsPrompt(models.Model):
+    """The would-you-recommend question put to a user after they managed their account (document 001: NPS based on
+    the experience with account management). At most one per user in a while; answering closes it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="nps_prompts")
+    after = models.CharField(max_length=30, help_text="The account event that led to the question.")
+    asked_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    feedback = models.OneToOneField(Feedback, null=True, blank=True, on_delete=models.SET_NULL, related_name="prompt")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "asked_at"], name="npsprompt_user_asked"),
+            models.Index(fields=["asked_at"], name="npsprompt_asked"),
+        ]
+
+    def __str__(self) -> str:
+        return f"NPS question to {self.user} ({'answered' if self.answered_at else 'open'})"

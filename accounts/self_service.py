@@ -41,6 +41,7 @@ from .models import (
     DeletionRequest,
     EmailChange,
     Feedback,
+    NpsPrompt,
     PasswordReset,
     PrivacyChange,
     Registration,
@@ -108,6 +109,8 @@ def profile_update(*, user: User, by: User | None = None, client: Client = SYSTE
             for name, value in changed.items()
         }
         event_record(user=user, kind=Kind.PROFILE_UPDATED, actor=by or user, client=client, data={"fields": data})
+        if by is None or by == user:
+            nps_prompt_offer(user=user, after=Kind.PROFILE_UPDATED)
     activity.activity_record(user_id=user.pk, feature=activity.PROFILE_UPDATE)
     return user
 
@@ -152,6 +155,7 @@ def password_change(
         token = security.api_token_reissue(user=user, old_key=keep_token) if keep_token else ""
         event_record(user=user, kind=Kind.PASSWORD_CHANGED, actor=user, client=client)
         audit_record(actor=user, action="account.password_change", target=user)
+        nps_prompt_offer(user=user, after=Kind.PASSWORD_CHANGED)
         notice_send(user=user, notice="password_changed", context={"at": _now_text(), "reset": False})
     activity.activity_record(user_id=user.pk, feature=activity.PASSWORD_CHANGE)
     return PasswordChange(user=user, token=token)
@@ -424,6 +428,8 @@ def preferences_update(
             event_record(
                 user=user, kind=Kind.PRIVACY_CHANGED, reason=reason, actor=user, client=client, data=data, at=now
             )
+        if changed or privacy:
+            nps_prompt_offer(user=user, after=Kind.PREFERENCES_CHANGED)
     return preferences
 
 
@@ -612,6 +618,30 @@ def account_delete(*, request: DeletionRequest, by: User) -> User:
 # --- Feedback ------------------------------------------------------------------------------------------------
 
 
+# A user is asked at most once a quarter, and an unanswered question is offered for two weeks.
+NPS_PROMPT_EVERY = timedelta(days=90)
+NPS_PROMPT_OPEN = timedelta(days=14)
+
+
+def nps_prompt_offer(*, user: User, after: str) -> NpsPrompt | None:
+    """Ask "would you recommend SayPro?" after an account-management interaction, unless the user was asked
+    within NPS_PROMPT_EVERY. Runs inside the interaction's transaction; the user's row lock keeps two concurrent
+    interactions to one question."""
+    if user.is_staff:
+        return None
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        now = timezone.now()
+        if NpsPrompt.objects.filter(user=user, asked_at__gt=now - NPS_PROMPT_EVERY).exists():
+            return None
+        return NpsPrompt.objects.create(user=user, after=after, asked_at=now)
+
+
+def nps_prompts_open(user: User) -> list[NpsPrompt]:
+    since = timezone.now() - NPS_PROMPT_OPEN
+    return list(NpsPrompt.objects.filter(user=user, answered_at__isnull=True, asked_at__gt=since).order_by("-asked_at"))
+
+
 def feedback_submit(*, user: User | None, topic: str, score: int, comment: str = "") -> Feedback:
     """A 1–5 rating of the registration or account experience, or a 0–10 answer to "would you recommend us?"."""
     if topic not in Feedback.Topic.values:
@@ -623,4 +653,18 @@ def feedback_submit(*, user: User | None, topic: str, score: int, comment: str =
         )
     if len(comment or "") > 2000:
         raise InvalidInput("The comment is too long.", fields={"comment": ["Use at most 2,000 characters."]})
-    return Feedback.objects.create(user=user, topic=topic, score=score, comment=(comment or "").strip())
+    with transaction.atomic():
+        feedback = Feedback.objects.create(user=user, topic=topic, score=score, comment=(comment or "").strip())
+        if topic == Feedback.Topic.NPS and user is not None:
+            # The answer closes the question it answers, so the report can tell prompted answers from the others.
+            since = feedback.created_at - NPS_PROMPT_OPEN
+            prompt = (
+                NpsPrompt.objects.select_for_update()
+                .filter(user=user, answered_at__isnull=True, asked_at__gt=since)
+                .order_by("-asked_at")
+                .first()
+            )
+            if prompt is not None:
+                prompt.answered_at, prompt.feedback = feedback.created_at, feedback
+                prompt.save(update_fields=["answered_at", "feedback"])
+    return feedback

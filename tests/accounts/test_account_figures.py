@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts import services
-from accounts.models import AccountEvent, AccountStatus, DeletionRequest, SignUpStart
+from accounts import self_service, services
+from accounts.models import AccountEvent, AccountStatus, DeletionRequest, NpsPrompt, SignUpStart
 from saypro import periods
 from saypro.figures.registry import figure_read
 from tests.accounts.helpers import SIGNUP, signup
@@ -192,3 +193,60 @@ def test_the_sections_show_the_figures_and_the_form_drop_off(manager, client):
     tables = {t.key: t for s in page.context["sections"] for t in s.tables}
     funnel = tables["registrations_form_funnel"]
     assert funnel.rows[0][:2] == ["Started the form", 1] and funnel.rows[1][:2] == ["Account created", 0]
+
+
+# --- The NPS question ----------------------------------------------------------------------------------------
+
+
+def _signed_in(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_managing_the_account_asks_the_nps_question_once_a_quarter_and_the_answer_closes_it():
+    user = UserFactory()
+    api = _signed_in(user)
+    assert api.get("/api/v1/account/prompts/").json() == []
+    with time_machine.travel(local(2026, 3, 2, 10), tick=False):
+        self_service.profile_update(user=user, region="Western Cape")
+        self_service.preferences_update(user=user, product_updates=True)  # the same quarter: not asked again
+        prompts = api.get("/api/v1/account/prompts/").json()
+    assert [(p["topic"], p["after"], p["low"], p["high"]) for p in prompts] == [("nps", "profile_updated", 0, 10)]
+    with time_machine.travel(local(2026, 3, 3, 10), tick=False):
+        answered = api.post("/api/v1/account/feedback/", {"topic": "nps", "score": 9}, format="json")
+        assert answered.status_code == 201
+        assert api.get("/api/v1/account/prompts/").json() == []
+    prompt = NpsPrompt.objects.get()
+    assert prompt.feedback.score == 9 and prompt.answered_at == local(2026, 3, 3, 10)
+    # A quarter later the next account change asks again.
+    with time_machine.travel(local(2026, 6, 5, 10), tick=False):
+        self_service.profile_update(user=user, region="Northern Cape")
+    assert NpsPrompt.objects.count() == 2
+
+
+def test_an_unanswered_question_lapses_and_staff_edits_and_staff_accounts_ask_nothing():
+    user, agent = UserFactory(), UserFactory(is_staff=True)
+    with time_machine.travel(local(2026, 3, 2, 10), tick=False):
+        self_service.profile_update(user=user, region="Limpopo", by=agent)  # staff changed it: no question
+        self_service.profile_update(user=agent, region="Northern Cape")
+    assert not NpsPrompt.objects.exists()
+    with time_machine.travel(local(2026, 3, 2, 10), tick=False):
+        self_service.profile_update(user=user, region="Free State")
+    with time_machine.travel(local(2026, 3, 17, 10), tick=False):
+        assert _signed_in(user).get("/api/v1/account/prompts/").json() == []
+        # An answer given anyway is kept, without a question to close.
+        self_service.feedback_submit(user=user, topic="nps", score=3)
+    assert NpsPrompt.objects.get().answered_at is None
+
+
+def test_the_share_of_asked_users_who_answered():
+    ana, ben = UserFactory.create_batch(2)
+    with time_machine.travel(local(2026, 3, 2, 10), tick=False):
+        for user in (ana, ben):
+            self_service.profile_update(user=user, region="Northern Cape")
+        self_service.feedback_submit(user=ana, topic="nps", score=10)
+    asked = [p for p in NpsPrompt.objects.all() if MARCH.contains(p.asked_at)]
+    reading = current("accounts.nps_answered")
+    assert (reading.n, reading.value) == (len(asked), 100 * sum(bool(p.answered_at) for p in asked) / len(asked))
+    assert (reading.n, reading.value) == (2, 50.0)

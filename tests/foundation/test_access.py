@@ -405,6 +405,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "accounts-api:account-deletion": post(signed_in()),
     "accounts-api:account-deactivate": post(signed_in()),
     "accounts-api:account-feedback": post(signed_in()),
+    "accounts-api:account-prompts": get(signed_in()),
     "accounts-api:account-two-factor": get(signed_in()),
     "accounts-api:staff-user-timeline": get(staff(*ACCOUNT_STATUS), pk="user"),
     # A marketplace user's account: moderators and administrators; a staff account: see status_changes_of_staff.
