@@ -28,6 +28,7 @@ from .models import (
     AgentProfile,
     BlockRule,
     DeletionRequest,
+    FeatureRelease,
     Feedback,
     IdentityFingerprint,
     Lockout,
@@ -392,6 +393,14 @@ class AccountSessionAdmin(ReadOnlyAdmin):
     search_fields = ("user__email",)
     list_select_related = ("user",)
     exclude = ("key",)
+
+
+@admin.register(FeatureRelease)
+class FeatureReleaseAdmin(admin.ModelAdmin):
+    """Administrators add a feature when it ships; from its release day the reports count who uses it."""
+
+    list_display = ("name", "key", "released_on")
+    search_fields = ("name", "key")
 
 
 @admin.register(ReviewGuidelines)

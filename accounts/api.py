@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from saypro import periods
 from saypro.api import KeysetPagination
 from saypro.clientip import ScopedRateThrottle, client_ip
 from saypro.permissions import has_perm
@@ -30,6 +31,7 @@ from .models import (
     AccountSession,
     AgeBand,
     DelayCause,
+    FeatureRelease,
     Feedback,
     Registration,
     RegistrationSignal,
@@ -707,6 +709,33 @@ class FeedbackView(APIView):
         data.is_valid(raise_exception=True)
         feedback = self_service.feedback_submit(user=cast(User, request.user), **data.validated_data)
         return Response(FeedbackSerializer(feedback).data, status=status.HTTP_201_CREATED)
+
+
+class FeatureReleaseSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    released_on = serializers.DateField()
+
+
+class FeatureUseSerializer(serializers.Serializer):
+    feature = serializers.SlugField(max_length=50)
+
+
+class FeaturesView(APIView):
+    """Newly released features whose use SayPro follows. The app lists them here and reports each use by the
+    signed-in user (POST with the feature's key); the reports show who uses what since its release."""
+
+    @extend_schema(responses=FeatureReleaseSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        released = FeatureRelease.objects.filter(released_on__lte=periods.today())
+        return Response(FeatureReleaseSerializer(released, many=True).data)
+
+    @extend_schema(request=FeatureUseSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        data = FeatureUseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        self_service.feature_use_record(user=cast(User, request.user), key=data.validated_data["feature"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 NPS_QUESTION = "How likely are you to recommend SayPro to a friend or colleague?"

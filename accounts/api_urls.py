@@ -31,6 +31,7 @@ urlpatterns = [
     path("account/deactivate/", api.DeactivateView.as_view(), name="account-deactivate"),
     path("account/feedback/", api.FeedbackView.as_view(), name="account-feedback"),
     path("account/prompts/", api.NpsPromptsView.as_view(), name="account-prompts"),
+    path("account/features/", api.FeaturesView.as_view(), name="account-features"),
     path("account/two-factor/", api.TwoFactorView.as_view(), name="account-two-factor"),
     path("staff/users/<int:pk>/timeline/", api.StaffTimelineView.as_view(), name="staff-user-timeline"),
     path("staff/users/<int:pk>/suspend/", api.StaffSuspendView.as_view(), name="staff-user-suspend"),

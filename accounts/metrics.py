@@ -36,6 +36,7 @@ from .models import (
     AccountSession,
     ActivityDay,
     ActivityHour,
+    FeatureRelease,
     Feedback,
     Lockout,
     PasswordReset,
@@ -107,6 +108,28 @@ def active_users(*, start: datetime, end: datetime) -> ActiveUsers:
         active=rows.values("user").distinct().count(),
         stickiness=_share(dau, mau),
     )
+
+
+@dataclass(frozen=True)
+class FeatureAdoption:
+    name: str
+    released_on: date
+    users: int  # distinct users who used it in the period
+    uses: int
+    share: float | None  # of the users active in the period
+
+
+def feature_adoption(*, start: datetime, end: datetime) -> list[FeatureAdoption]:
+    """Each feature released before the period's end: who used it in the period, and as a share of active users."""
+    first, last = local_days(start, end)
+    active = _days(start, end).values("user").distinct().count()
+    in_period = Q(uses__day__gte=first, uses__day__lt=last)
+    rows = FeatureRelease.objects.filter(released_on__lt=last).annotate(
+        users=Count("uses__user", filter=in_period, distinct=True), total=Sum("uses__uses", filter=in_period)
+    )
+    return [
+        FeatureAdoption(row.name, row.released_on, row.users, row.total or 0, _share(row.users, active)) for row in rows
+    ]
 
 
 # --- Retention and churn -----------------------------------------------------------------------------------

@@ -785,3 +785,35 @@ class NpsPrompt(models.Model):
 
     def __str__(self) -> str:
         return f"NPS question to {self.user} ({'answered' if self.answered_at else 'open'})"
+
+
+class FeatureRelease(models.Model):
+    """A newly released feature whose use is tracked (document 001: how often users interact with features), from
+    its release on. Administrators add one when a feature ships; the marketplace reports each use."""
+
+    key = models.SlugField(max_length=50, unique=True, help_text="What the app sends, e.g. saved-searches.")
+    name = models.CharField(max_length=100)
+    released_on = models.DateField()
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-released_on", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (released {self.released_on:%d %b %Y})"
+
+
+class FeatureUse(models.Model):
+    """One user's use of a released feature on one local day: the day's count of uses."""
+
+    feature = models.ForeignKey(FeatureRelease, on_delete=models.CASCADE, related_name="uses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feature_uses")
+    day = models.DateField()
+    uses = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["feature", "user", "day"], name="featureuse_once_a_day")]
+        indexes = [models.Index(fields=["day", "feature"], name="featureuse_day")]
+
+    def __str__(self) -> str:
+        return f"{self.feature.key} by {self.user_id} on {self.day}"

@@ -68,6 +68,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.add_agentprofile",
         "accounts.change_agentprofile",
         "accounts.delete_agentprofile",
+        # Newly released features whose use the reports follow.
+        "accounts.view_featurerelease",
+        "accounts.add_featurerelease",
+        "accounts.change_featurerelease",
         "sla.view_compliance",
         "sla.view_clock",
         "sla.view_calendar",

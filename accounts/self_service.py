@@ -20,11 +20,12 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from saypro import ratelimit
+from saypro import periods, ratelimit
 from saypro.audit.services import audit_record
 from saypro.errors import DomainError, InvalidInput
 
@@ -40,6 +41,8 @@ from .models import (
     AgeBand,
     DeletionRequest,
     EmailChange,
+    FeatureRelease,
+    FeatureUse,
     Feedback,
     NpsPrompt,
     PasswordReset,
@@ -613,6 +616,23 @@ def account_delete(*, request: DeletionRequest, by: User) -> User:
             lambda: tasks.send_account_notice.delay(user.pk, "deleted", email, {}, f"account-deleted:{user.pk}")
         )
     return user
+
+
+# --- Newly released features ----------------------------------------------------------------------------------
+
+
+def feature_use_record(*, user: User, key: str) -> FeatureUse:
+    """Count one use of a released feature by the user today (document 001's feature usage)."""
+    today = periods.today()
+    feature = FeatureRelease.objects.filter(key=key, released_on__lte=today).first()
+    if feature is None:
+        raise InvalidInput("Unknown feature.", fields={"feature": ["Send the key of a released feature."]})
+    # get_or_create settles two first uses racing at the unique row; the one that found the row counts on it.
+    use, created = FeatureUse.objects.get_or_create(feature=feature, user=user, day=today)
+    if not created:
+        FeatureUse.objects.filter(pk=use.pk).update(uses=F("uses") + 1)
+        use.refresh_from_db(fields=["uses"])
+    return use
 
 
 # --- Feedback ------------------------------------------------------------------------------------------------

@@ -351,6 +351,26 @@ def engagement_section(ctx: Context) -> Section:
             ],
         )
     )
+    adoption = account_metrics.feature_adoption(start=period.start_at, end=ctx.end)
+    section.tables.append(
+        Table(
+            "engagement_new_features",
+            "Newly released features",
+            ["Feature", "Released", "Users who used it", "Uses", "Share of active users %"],
+            [
+                [
+                    f.name,
+                    f"{f.released_on:%d %b %Y}",
+                    f.users,
+                    f.uses,
+                    None if f.share is None else _round(100 * f.share),
+                ]
+                for f in adoption
+            ],
+            note="Features released before the period's end, as the marketplace reports each use; active users: "
+            "users with any activity in the period.",
+        )
+    )
     hours = reader.by_dimension(ACTIVITY_HOURS, "hour", period.start, period.end)
     section.charts.append(
         Chart(

@@ -14,8 +14,17 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts import self_service, services
-from accounts.models import AccountEvent, AccountStatus, DeletionRequest, NpsPrompt, SignUpStart
+from accounts import metrics, self_service, services
+from accounts.models import (
+    AccountEvent,
+    AccountStatus,
+    ActivityDay,
+    DeletionRequest,
+    FeatureRelease,
+    FeatureUse,
+    NpsPrompt,
+    SignUpStart,
+)
 from saypro import periods
 from saypro.figures.registry import figure_read
 from tests.accounts.helpers import SIGNUP, signup
@@ -250,3 +259,39 @@ def test_the_share_of_asked_users_who_answered():
     reading = current("accounts.nps_answered")
     assert (reading.n, reading.value) == (len(asked), 100 * sum(bool(p.answered_at) for p in asked) / len(asked))
     assert (reading.n, reading.value) == (2, 50.0)
+
+
+# --- Newly released features -----------------------------------------------------------------------------------
+
+
+def test_an_app_reports_uses_of_a_released_feature_and_the_report_counts_who_used_it(manager, client):
+    ana, ben, carla = UserFactory.create_batch(3)
+    FeatureRelease.objects.create(key="saved-searches", name="Saved searches", released_on=local(2026, 3, 1).date())
+    FeatureRelease.objects.create(key="video-ads", name="Video ads", released_on=local(2026, 12, 1).date())
+    with time_machine.travel(local(2026, 3, 10, 9), tick=False):
+        listed = _signed_in(ana).get("/api/v1/account/features/").json()
+        assert [f["key"] for f in listed] == ["saved-searches"]  # video ads are not released yet
+        for user, times in ((ana, 2), (ben, 1)):
+            for _ in range(times):
+                response = _signed_in(user).post("/api/v1/account/features/", {"feature": "saved-searches"})
+                assert response.status_code == 204
+        refused = _signed_in(carla).post("/api/v1/account/features/", {"feature": "video-ads"})
+        assert refused.status_code == 400 and "feature" in refused.json()["error"]["fields"]
+        for user in (ana, ben, carla):
+            ActivityDay.objects.create(user=user, day=local(2026, 3, 10).date(), sign_ins=1)
+    assert sorted(FeatureUse.objects.values_list("user__email", "uses")) == sorted([(ana.email, 2), (ben.email, 1)])
+
+    adoption = {f.name: f for f in metrics.feature_adoption(start=local(2026, 3, 1), end=local(2026, 4, 1))}
+    assert list(adoption) == ["Saved searches"]
+    assert (adoption["Saved searches"].users, adoption["Saved searches"].uses) == (2, 3)
+    assert adoption["Saved searches"].share == pytest.approx(2 / 3)
+
+    client.force_login(manager)
+    page = client.get("/dashboard/areas/accounts/", {"period": "month", "day": "2026-03-15"})
+    table = {t.key: t for s in page.context["sections"] for t in s.tables}["engagement_new_features"]
+    assert table.rows == [["Saved searches", "01 Mar 2026", 2, 3, 66.7]]
+
+
+def test_a_feature_use_without_a_key_is_a_field_error():
+    response = _signed_in(UserFactory()).post("/api/v1/account/features/", {"feature": "not a key!"})
+    assert response.status_code == 400 and "feature" in response.json()["error"]["fields"]

@@ -210,6 +210,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "admin:accounts_reviewguidelines_changelist": get(admin_site("administrator")),
     # Shifts are set by the administrators; managers read them on the staffing page.
     "admin:accounts_agentprofile_changelist": get(admin_site("administrator")),
+    "admin:accounts_featurerelease_changelist": get(admin_site("administrator")),
     "admin:messaging_conversation_changelist": get(admin_site(*CONVERSATION_VIEW)),
     "admin:support_ticket_changelist": get(admin_site(*TICKET_VIEW)),
     "admin:moderation_case_changelist": get(admin_site(*CASE_VIEW)),
@@ -406,6 +407,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "accounts-api:account-deactivate": post(signed_in()),
     "accounts-api:account-feedback": post(signed_in()),
     "accounts-api:account-prompts": get(signed_in()),
+    "accounts-api:account-features": get(signed_in()),
     "accounts-api:account-two-factor": get(signed_in()),
     "accounts-api:staff-user-timeline": get(staff(*ACCOUNT_STATUS), pk="user"),
     # A marketplace user's account: moderators and administrators; a staff account: see status_changes_of_staff.
