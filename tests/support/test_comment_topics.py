@@ -238,7 +238,7 @@ def test_support_area_shows_topics_to_its_staff_and_comments_to_managers(
     refund = topic_of(REFUND[0])
     assert refund.label in page
     assert (REFUND[1] in page) is sees_comments
-    assert ("Log an improvement for this topic" in page) is may_log
+    assert (f'href="/dashboard/topics/{refund.pk}/improvement/"' in page) is may_log
 
 
 def test_topic_examples_are_one_query_however_many_topics(comments, as_, django_assert_max_num_queries):
