@@ -47,8 +47,10 @@ DOMAINS: tuple[tuple[str, ...], ...] = (
     ("demo.messaging.messaging_phase",),
     ("demo.support.support_phase",),
 )
-# The live queues the demo logins open on: items placed relative to now through the services, after the quarter.
+# After the domains, in this process: the comment topics of the quarter, then the live queues the demo logins open
+# on (items placed relative to now through the services, after the quarter).
 WORK = (
+    "demo.support.comment_topics_phase",
     "demo.work.registrations_work_phase",
     "demo.messaging.messaging_work_phase",
     "demo.support.support_work_phase",

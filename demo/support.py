@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -53,7 +54,7 @@ from support.models import (
     TicketMessage,
     TriageSource,
 )
-from support.services import policy_choose
+from support.services import comment_topics_refresh, policy_choose
 
 # Tickets per approved user over the quarter.
 TICKETS_PER_USER = 0.09
@@ -83,6 +84,38 @@ DEPARTMENTS = Weighted(
 )
 RATINGS = Weighted([(5, 62), (4, 24), (3, 7), (2, 4), (1, 3)])
 LATE_RATINGS = Weighted([(5, 25), (4, 25), (3, 20), (2, 15), (1, 15)])
+# What requesters write beside a rating, by how they rated: a few subjects, each in several wordings, so that the
+# comment topics (support.topics) have something to find. Half of the ratings come with a comment.
+COMMENT_SHARE = 0.5
+COMMENTS: dict[str, tuple[str, ...]] = {
+    "low": (
+        "Still waiting for my refund after a week",
+        "The refund took far too long to reach my account",
+        "I was charged twice and nobody refunded the second payment",
+        "It took two days before anyone answered my ticket",
+        "Very slow response, I had to write three times",
+        "Nobody replied for days and the problem is still there",
+        "The app keeps crashing when I upload photos of my listing",
+        "Photo upload in the app still fails on my phone",
+        "The agent closed my ticket without solving the problem",
+    ),
+    "middle": (
+        "Solved in the end but the answer was slow",
+        "The refund arrived, but it took longer than promised",
+        "Helpful answer, though I had to explain the problem twice",
+        "Fine, but the app photo upload is still slow",
+    ),
+    "high": (
+        "The agent was friendly and very helpful",
+        "Quick answer and the problem was solved the same day",
+        "Great support, friendly agent, thank you",
+        "Solved within an hour, excellent service",
+        "Clear explanation from a helpful agent",
+        "My refund was sorted quickly, thanks",
+    ),
+}
+
+
 SUBJECTS: dict[str, tuple[tuple[str, str], ...]] = {
     "billing": (
         ("Charged twice for one order", "My card was charged twice for the same purchase. Please refund one."),
@@ -580,7 +613,17 @@ class _Writer:
             sent_at=t.solved_at + timedelta(seconds=self.ctx.rng.uniform(5, 60)),
             rating=t.rating,
             answered_at=t.rated_at,
+            comment=self.comment(t),
         )
+
+    def comment(self, t: DemoTicket) -> str:
+        """A comment for some ratings, drawn from the ticket's own stream so the other draws stay as they were."""
+        assert t.row is not None
+        rng = random.Random(t.row.pk)
+        if t.rating is None or rng.random() >= COMMENT_SHARE:
+            return ""
+        band = "low" if t.rating <= 2 else "middle" if t.rating == 3 else "high"
+        return rng.choice(COMMENTS[band])
 
     def surveys(self, solved: list[DemoTicket]) -> None:
         ctx = self.ctx
@@ -641,6 +684,12 @@ def _guidance(ctx: DemoContext, tickets: list[DemoTicket], articles: list[Articl
         )
     for batch in ctx.batches(rows):
         ctx.insert(Guidance, list(batch))
+
+
+def comment_topics_phase(ctx: DemoContext) -> None:
+    """The weekly topic refresh, as beat would have run it at the quarter's end. It runs in the main process after
+    the domains: k-means' thread pool must not start in a forked worker (it can hang there)."""
+    ctx.created["support: comment topics"] += comment_topics_refresh(now=ctx.period.end).topics
 
 
 def support_work_phase(ctx: DemoContext) -> None:

@@ -24,6 +24,7 @@ class ReportsConfig(AppConfig):
             "reports.view_metrics",
             "reports.view_improvement",
             "figures.view_target",
+            "reports.log_topic_improvement",
         ]
         return {
             roles.MANAGER: readers,

@@ -79,3 +79,14 @@ class ImprovementForm(forms.ModelForm):
         fields = ["kind", "title", "area", "made_on", "description"]
         widgets = {"made_on": DateInput(), "description": forms.Textarea(attrs={"rows": 3})}
         labels = {"made_on": "Made on", "title": "Change"}
+
+
+class TopicImprovementForm(forms.ModelForm):
+    """An improvement answering a comment topic: a change made from user feedback, in support's area."""
+
+    class Meta:
+        model = Improvement
+        fields = ["title", "made_on", "description"]
+        widgets = {"made_on": DateInput(), "description": forms.Textarea(attrs={"rows": 3})}
+        labels = {"made_on": "Made on", "title": "Change"}
+        help_texts = {"made_on": "The report compares the topic's comments before and after this day."}

@@ -129,10 +129,15 @@ class Improvement(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The comment topic it answers: the report measures the topic's comments before and after `made_on`.
+    topic = models.ForeignKey(
+        "support.CommentTopic", null=True, blank=True, on_delete=models.SET_NULL, related_name="improvements"
+    )
 
     class Meta:
         ordering = ["-made_on", "-id"]
         indexes = [models.Index(fields=["made_on"], name="improvement_made_on")]
+        permissions = [("log_topic_improvement", "Can log an improvement answering a comment topic")]
 
     def __str__(self) -> str:
         return f"{self.made_on}: {self.title}"

@@ -24,6 +24,7 @@ from saypro.localtime import check_day, local_midnight, local_tz
 from saypro.mail import send_template
 from saypro.periods import Period
 from saypro.sla.promises import promise_for
+from support.models import CommentTopic
 
 from . import staffing
 from .models import Improvement, ReportKind, ReportRun, RunStatus, StaffingAlert
@@ -220,12 +221,19 @@ def scheduled_reports_request(*, now: datetime | None = None) -> list[ReportRun]
 
 @transaction.atomic
 def improvement_create(
-    *, by: Any, kind: str, title: str, made_on: date, description: str = "", area: str = ""
+    *,
+    by: Any,
+    kind: str,
+    title: str,
+    made_on: date,
+    description: str = "",
+    area: str = "",
+    topic: CommentTopic | None = None,
 ) -> Improvement:
     improvement = Improvement.objects.create(
-        kind=kind, title=title, made_on=made_on, description=description, area=area, created_by=by
+        kind=kind, title=title, made_on=made_on, description=description, area=area, created_by=by, topic=topic
     )
-    audit_record(actor=by, action="improvement.create", target=improvement)
+    audit_record(actor=by, action="improvement.create", target=improvement, data={"topic": topic.pk} if topic else None)
     return improvement
 
 

@@ -18,4 +18,5 @@ urlpatterns = [
     path("improvements/", views.improvements, name="improvements"),
     path("improvements/<int:pk>/", views.improvement_edit, name="improvement-edit"),
     path("improvements/<int:pk>/delete/", views.improvement_delete, name="improvement-delete"),
+    path("topics/<int:pk>/improvement/", views.topic_improvement, name="topic-improvement"),
 ]

@@ -29,13 +29,16 @@ from saypro.figures.registry import FigureReading, target_specs
 from saypro.figures.targets import TargetBook
 from saypro.sla.models import Clock
 from saypro.sla.promises import ItemSummary, Promise, promise_for
+from support import selectors as support_selectors
+from support.models import CommentTopic
 
 from . import selectors, services, staffing
 from .document import Chart, Section, Series, document_from_dict
 from .figures import FIGURE_FILTERS, as_document_figure
-from .forms import ImprovementForm, PeriodForm, ReportRequestForm
+from .forms import ImprovementForm, PeriodForm, ReportRequestForm, TopicImprovementForm
 from .models import Improvement, ReportRun, RunStatus
-from .sections import AREAS, build_sections, context_for
+from .sections import AREAS, SUPPORT, Context, build_sections, context_for
+from .sections.topics import change_text, topic_rows
 
 REFRESH_SECONDS = 30
 # Below target by at most this many points is amber; further below is red.
@@ -55,6 +58,8 @@ AREA_PERMISSIONS = {
 }
 
 ITEMS_PER_PAGE = 50
+# Comments shown under each topic on the support area page.
+TOPIC_EXAMPLES = 3
 
 ViewFunc = Callable[..., HttpResponseBase]
 
@@ -233,8 +238,37 @@ def area(request: HttpRequest, area: str) -> HttpResponse:
             "previous": ctx.previous,
             "filters": filters,
             "sections": build_sections(ctx, area),
+            "topics": _topic_cards(request.user, ctx) if area == SUPPORT else [],
         },
     )
+
+
+def _topic_cards(user: Any, ctx: Context) -> list[dict[str, Any]]:
+    """The period's comment topics with a few of their comments, for staff who may read comments (personal
+    data); with the button that logs an improvement answering the topic for those who may."""
+    if not user.has_perm("support.read_topic_comments"):
+        return []
+    rows, _ = topic_rows(ctx)
+    shown = [row for row in rows if row.current and row.is_active]
+    examples: dict[int, list[support_selectors.TopicComment]] = {}
+    for comment in support_selectors.topic_examples(
+        topic_ids=[row.topic_id for row in shown], start=ctx.period.start_at, end=ctx.end, per_topic=TOPIC_EXAMPLES
+    ):
+        examples.setdefault(comment.topic_id, []).append(comment)
+    may_log = user.has_perm("reports.log_topic_improvement")
+    return [
+        {
+            "id": row.topic_id,
+            "label": row.label,
+            "terms": ", ".join(row.terms),
+            "count": row.current,
+            "previous": row.previous,
+            "trend": change_text(row.current, row.previous),
+            "examples": examples.get(row.topic_id, []),
+            "log_url": reverse("dashboard:topic-improvement", args=[row.topic_id]) if may_log else "",
+        }
+        for row in shown
+    ]
 
 
 # --- The items behind a tile's numbers ---------------------------------------------------------------------
@@ -513,7 +547,7 @@ def improvements(request: HttpRequest) -> HttpResponse:
             services.improvement_create(by=request.user, **form.cleaned_data)
             messages.success(request, "Improvement logged.")
             return redirect("dashboard:improvements")
-    entries = Improvement.objects.select_related("created_by")[:200]
+    entries = Improvement.objects.select_related("created_by", "topic")[:200]
     return render(request, "reports/improvements.html", {"form": form, "entries": entries, "may_edit": may_edit})
 
 
@@ -529,6 +563,24 @@ def improvement_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Improvement updated.")
         return redirect("dashboard:improvements")
     return render(request, "reports/improvement_edit.html", {"form": form, "improvement": improvement})
+
+
+@require_http_methods(["GET", "POST"])
+@_permission_page("reports.log_topic_improvement")
+def topic_improvement(request: HttpRequest, pk: int) -> HttpResponse:
+    """Turn a comment topic into an improvement-log entry; the report then measures the topic before and after."""
+    topic = get_object_or_404(CommentTopic, pk=pk)
+    form = TopicImprovementForm(
+        request.POST or None,
+        initial={"title": f"Answer to comments about {topic.label.lower()}", "made_on": timezone.localdate()},
+    )
+    if request.method == "POST" and form.is_valid():
+        services.improvement_create(
+            by=request.user, kind=Improvement.Kind.FEEDBACK, area=SUPPORT, topic=topic, **form.cleaned_data
+        )
+        messages.success(request, "Improvement logged; the reports will measure the topic before and after it.")
+        return redirect("dashboard:improvements")
+    return render(request, "reports/topic_improvement.html", {"form": form, "topic": topic})
 
 
 @require_POST

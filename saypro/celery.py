@@ -46,6 +46,11 @@ app.conf.beat_schedule = {
         "task": "support.tasks.retrain_triage_model",
         "schedule": crontab(minute=50, hour=3, day_of_week="sunday"),
     },
+    # Survey and feedback comments are grouped into topics again once a week, before Monday's weekly report.
+    "support-comment-topics": {
+        "task": "support.tasks.refresh_comment_topics",
+        "schedule": crontab(minute=20, hour=4, day_of_week="sunday"),
+    },
     "accounts-activity-flush": {"task": "accounts.tasks.activity_flush", "schedule": 60.0},
     "accounts-sessions-last-seen": {"task": "accounts.tasks.sessions_flush_last_seen", "schedule": 120.0},
     "accounts-suspensions-expire": {"task": "accounts.tasks.suspensions_expire", "schedule": crontab(minute="*/5")},

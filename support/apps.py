@@ -15,6 +15,8 @@ AGENT_GRANTS = [
     "support.view_article",
 ]
 FIGURES = ["support.view_support_figures", "sla.view_compliance"]
+# The comments behind a topic are personal data: managers and administrators read them, agents see counts.
+TOPIC_READERS = ["support.read_topic_comments"]
 
 
 class SupportConfig(AppConfig):
@@ -46,6 +48,7 @@ class SupportConfig(AppConfig):
         roles.MANAGER: [
             "support.view_ticket",
             *FIGURES,
+            *TOPIC_READERS,
             "support.handle_followup",
             "support.view_surveyfollowup",
             "support.view_macro",
@@ -59,6 +62,7 @@ class SupportConfig(AppConfig):
         roles.ADMINISTRATOR: [
             *AGENT_GRANTS,
             *FIGURES,
+            *TOPIC_READERS,
             "support.handle_followup",
             *(
                 f"support.{action}_{model}"

@@ -496,3 +496,56 @@ class Guidance(models.Model):
 
     def __str__(self) -> str:
         return f"Guidance #{self.pk}"
+
+
+# --- What comments are about -----------------------------------------------------------------------------------
+
+
+class CommentTopic(models.Model):
+    """A group of survey and feedback comments that talk about the same thing, found by the weekly topic model.
+
+    A refresh that finds a topic again (mostly the same top terms) keeps its row, so an improvement logged from it
+    keeps measuring the same subject; a topic no longer found is retired, not deleted.
+    """
+
+    label = models.CharField(max_length=120, help_text="Its top terms, in words.")
+    terms = models.JSONField(default=list, help_text="The terms that weigh most in it, heaviest first.")
+    is_active = models.BooleanField(default=True, help_text="Found by the latest refresh.")
+    created_at = models.DateTimeField(default=timezone.now)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["label", "pk"]
+        permissions = [("read_topic_comments", "Can read the comments behind a topic")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class TopicAssignment(models.Model):
+    """Which topic one comment belongs to. The comment stays on its survey or feedback row (it is personal data);
+    only the reference, and the day it was given, are kept here."""
+
+    topic = models.ForeignKey(CommentTopic, on_delete=models.CASCADE, related_name="assignments")
+    survey = models.OneToOneField(
+        Survey, null=True, blank=True, on_delete=models.CASCADE, related_name="topic_assignment"
+    )
+    feedback = models.OneToOneField(
+        "accounts.Feedback", null=True, blank=True, on_delete=models.CASCADE, related_name="topic_assignment"
+    )
+    commented_at = models.DateTimeField(help_text="When the comment was given: it places it in a period.")
+    # How close the comment is to its topic (cosine similarity to the topic's centre): the examples shown first.
+    closeness = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(survey__isnull=False, feedback__isnull=True)
+                | Q(survey__isnull=True, feedback__isnull=False),
+                name="topic_assignment_one_comment",
+            ),
+        ]
+        indexes = [models.Index(fields=["topic", "commented_at"], name="topic_assignment_at")]
+
+    def __str__(self) -> str:
+        return f"Comment in topic #{self.topic_id}"

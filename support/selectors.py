@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import (
+    Avg,
     BooleanField,
     Case,
     Count,
@@ -22,7 +23,9 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -41,12 +44,14 @@ from .models import (
     OPEN_STATUSES,
     RESOLUTION,
     Article,
+    CommentTopic,
     Department,
     Macro,
     PointsEntry,
     Status,
     Ticket,
     TicketMessage,
+    TopicAssignment,
 )
 
 QUEUE_VIEWS = {
@@ -426,4 +431,116 @@ def tickets_unacknowledged(*, before: datetime, since: datetime) -> QuerySet[Tic
         .filter(~mail_recorded("ticket-ack:"))
         .order_by("created_at")
         .values_list("pk", flat=True)
+    )
+
+
+# --- Comment topics ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopicCounts:
+    topic_id: int
+    label: str
+    terms: list[str]
+    is_active: bool
+    current: int
+    previous: int
+    # Comments per span of `weeks`, oldest first.
+    weekly: list[int]
+
+
+def topic_counts(
+    *,
+    current: tuple[datetime, datetime],
+    previous: tuple[datetime, datetime],
+    weeks: Sequence[tuple[datetime, datetime]] = (),
+) -> list[TopicCounts]:
+    """Every active topic (and a retired one still holding comments in the period or the one before) with its
+    comments in each span: one aggregate, most comments first."""
+
+    def within(span: tuple[datetime, datetime]) -> Count:
+        start, end = span
+        return Count("assignments", filter=Q(assignments__commented_at__gte=start, assignments__commented_at__lt=end))
+
+    weekly = {f"week_{i}": within(span) for i, span in enumerate(weeks)}
+    rows = (
+        CommentTopic.objects.annotate(current=within(current), previous=within(previous))
+        .annotate(**weekly)
+        .filter(Q(current__gt=0) | Q(previous__gt=0) | Q(is_active=True))
+        .order_by("-current", "-previous", "label", "pk")
+        .values("pk", "label", "terms", "is_active", "current", "previous", *weekly)
+    )
+    return [
+        TopicCounts(
+            topic_id=row["pk"],
+            label=row["label"],
+            terms=list(row["terms"]),
+            is_active=row["is_active"],
+            current=row["current"],
+            previous=row["previous"],
+            weekly=[row[f"week_{i}"] for i in range(len(weeks))],
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class TopicComment:
+    topic_id: int
+    text: str
+    source: str
+    given_at: datetime
+    # The rating (1–5) or score that came with it.
+    score: int | None
+
+
+def topic_examples(
+    *, topic_ids: Sequence[int], start: datetime, end: datetime, per_topic: int = 3
+) -> list[TopicComment]:
+    """The comments closest to each topic's centre, given in [start, end): personal data, for staff who may read
+    them (support.read_topic_comments). One query, numbered per topic in the database."""
+    ranked = (
+        TopicAssignment.objects.filter(topic_id__in=topic_ids, commented_at__gte=start, commented_at__lt=end)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("topic_id")], order_by=[F("closeness").desc(), F("commented_at").desc()]
+            )
+        )
+        .filter(rank__lte=per_topic)
+        .select_related("survey", "feedback")
+        .order_by("topic_id", "rank")
+    )
+    out = []
+    for row in ranked:
+        if row.survey is not None:
+            text, source, score = row.survey.comment, f"{row.survey.get_channel_display()} survey", row.survey.rating
+        elif row.feedback is not None:
+            text, source, score = row.feedback.comment, row.feedback.get_topic_display(), row.feedback.score
+        else:
+            continue
+        if text:
+            out.append(TopicComment(row.topic_id, text, source, row.commented_at, score))
+    return out
+
+
+@dataclass(frozen=True)
+class TopicEffect:
+    comments: int
+    per_week: float
+    # Average rating (1–5) of the topic's survey comments, and how many there were.
+    satisfaction: float | None
+    rated: int
+
+
+def topic_effect(*, topic_id: int, start: datetime, end: datetime) -> TopicEffect:
+    """A topic's comments in [start, end) and the satisfaction of its surveys: one half of a before/after."""
+    row = TopicAssignment.objects.filter(topic_id=topic_id, commented_at__gte=start, commented_at__lt=end).aggregate(
+        comments=Count("pk"), rated=Count("survey__rating"), satisfaction=Avg("survey__rating")
+    )
+    weeks = max((end - start).total_seconds() / (7 * 86400), 1 / 7)
+    return TopicEffect(
+        comments=row["comments"],
+        per_week=row["comments"] / weeks,
+        satisfaction=row["satisfaction"],
+        rated=row["rated"],
     )

@@ -134,3 +134,9 @@ def retrain_triage_model() -> int | None:
     only if it did at least as well on the validation set)."""
     model = triage.triage_model_retrain()
     return model.version if model is not None else None
+
+
+@shared_task
+def refresh_comment_topics() -> int:
+    """Group the year's survey and feedback comments into topics again; returns how many topics were found."""
+    return services.comment_topics_refresh().topics

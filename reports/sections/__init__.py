@@ -106,7 +106,7 @@ def build_sections(ctx: Context, area: str | None = None) -> list[Section]:
 
 def register() -> None:
     """Import the builders (each registers itself)."""
-    from . import accounts, compliance, improvements, messaging, moderation, support  # noqa: F401
+    from . import accounts, compliance, improvements, messaging, moderation, support, topics  # noqa: F401
 
 
 def build_document(

@@ -74,6 +74,10 @@ from support.services.tickets import (
     ticket_take,
     tickets_close_solved,
 )
+from support.services.topics import (
+    TopicRefresh,
+    comment_topics_refresh,
+)
 from support.services.triage import (
     PRIORITY_RANK,
     ticket_route,
@@ -103,8 +107,10 @@ __all__ = [
     "RenderedMacro",
     "SurveyLocked",
     "TicketClosed",
+    "TopicRefresh",
     "article_view",
     "article_vote",
+    "comment_topics_refresh",
     "follow_up_close",
     "guidance_answer",
     "guidance_link_ticket",

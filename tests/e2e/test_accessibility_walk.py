@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.test import TestCase
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.services import registration_approve
@@ -20,6 +21,7 @@ from reports import services as reports
 from saypro import periods
 from support import services as support
 from tests.factories import PASSWORD, ListingFactory, UserFactory
+from tests.support.test_comment_topics import DELIVERY, REFUND, commented
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -46,6 +48,9 @@ def everyday_work(submitted_registration, settings):
         moderation.flag_create(reporter=person, kind="listing", object_id=listing.pk, reason=Reason.FRAUD)
         decided = ListingFactory(title="Mountain bike, barely used")
         moderation.flag_create(reporter=person, kind="listing", object_id=decided.pk, reason=Reason.SPAM)
+    # Comments on surveys and feedback, grouped into topics: the support area shows them with their comments.
+    commented(timezone.now(), [*DELIVERY, *REFUND])
+    support.comment_topics_refresh()
     case = Case.objects.get(kind="listing", object_id=decided.pk)
     moderation.case_decide(case=case, by=other, action="remove", rule="scam", reason="Spam.")
     moderation.appeal_file(case=case, by=decided.seller, statement="It was my own bike.")

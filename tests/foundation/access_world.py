@@ -33,7 +33,7 @@ from moderation.models import Case, KeywordRule
 from reports import services as reports
 from support import selectors as support_selectors
 from support import services as support
-from support.models import Article, ArticleCategory, Channel, TicketAttachment
+from support.models import Article, ArticleCategory, Channel, CommentTopic, TicketAttachment
 from tests.accounts.helpers import SIGNUP, submitted
 from tests.factories import UserFactory
 
@@ -177,6 +177,7 @@ def build_world() -> World:
         title="Second reviewer on the night shift",
         made_on=timezone.localdate(),
     ).pk
+    ids["topic"] = CommentTopic.objects.create(label="Delivery, late, parcel", terms=["delivery", "late", "parcel"]).pk
     return world
 
 

@@ -371,6 +371,8 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "dashboard:improvements": (get(staff(*MANAGEMENT)), post(staff("administrator"))),
     "dashboard:improvement-edit": get(staff("administrator"), pk="improvement"),
     "dashboard:improvement-delete": post(staff("administrator"), pk="improvement"),
+    # A comment topic becomes an improvement-log entry: managers and administrators (agents see topic counts only).
+    "dashboard:topic-improvement": (get(staff(*MANAGEMENT), pk="topic"), post(staff(*MANAGEMENT), pk="topic")),
     # Targets: managers and administrators read them; administrators set them in the admin.
     "dashboard:targets": get(staff(*MANAGEMENT)),
     # Staffing: the forecast against the shifts, for those who oversee the queues.

@@ -17,7 +17,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts import services as accounts
-from accounts.models import PhoneCode, Registration
+from accounts.models import Feedback, PhoneCode, Registration
 from messaging import services as messaging
 from messaging.models import Conversation, Message, MessageKind
 from moderation import services as moderation
@@ -122,6 +122,15 @@ def _clock_events(world: World, fresh: dict[str, Any]) -> list[int]:
     return list(ClockEvent.objects.filter(kind__in=["warn", "breach"]).values_list("pk", flat=True)[:20])
 
 
+def _commented(world: World) -> list[Any]:
+    """Feedback comments on two subjects, so that the topic refresh finds topics and places comments."""
+    if not Feedback.objects.exclude(comment="").exists():  # the case is built once per run of the tasks
+        for n in range(6):
+            for text in ("The parcel delivery was late", "Refund of my payment still missing"):
+                Feedback.objects.create(user=world.people["user"], topic="account", score=3, comment=f"{text} ({n})")
+    return []
+
+
 # Task name → the arguments of a run that does work on the world plus the fresh rows.
 Case = Callable[[World, dict[str, Any]], list[Any]]
 CASES: dict[str, Case] = {
@@ -183,6 +192,7 @@ CASES: dict[str, Case] = {
     "support.tasks.send_follow_up_notice": lambda w, f: [f["follow_up"]],
     "support.tasks.close_solved_tickets": lambda w, f: [],
     "support.tasks.retrain_triage_model": lambda w, f: [],
+    "support.tasks.refresh_comment_topics": lambda w, f: _commented(w),
     "saypro.outbox.tasks.drain": lambda w, f: [],
     "saypro.outbox.tasks.reconcile": lambda w, f: [],
     "saypro.outbox.tasks.mail_retry": lambda w, f: [],
