@@ -100,8 +100,16 @@ def context_for(period: Period, now: datetime | None = None, filters: dict[str, 
     )
 
 
+def _build(spec: SectionSpec, ctx: Context) -> Section:
+    section = spec.build(ctx)
+    # A chart takes its section's area colour unless its builder chose one.
+    for chart in section.charts:
+        chart.area = chart.area or spec.area
+    return section
+
+
 def build_sections(ctx: Context, area: str | None = None) -> list[Section]:
-    return [spec.build(ctx) for spec in specs(area)]
+    return [_build(spec, ctx) for spec in specs(area)]
 
 
 def register() -> None:
@@ -112,8 +120,10 @@ def register() -> None:
 def build_document(
     *, kind: str, period: Period, now: datetime | None = None, progress: Callable[[int, str], None] | None = None
 ) -> Document:
+    from saypro import periods
+
     from ..glossary import glossary
-    from .summary import appendices, executive_summary, recommendations
+    from .summary import advise, appendices, executive_summary, recommendations, scorecard
 
     ctx = context_for(period, now)
     chosen = specs()
@@ -121,17 +131,18 @@ def build_document(
     for index, spec in enumerate(chosen):
         if progress:
             progress(10 + int(60 * index / max(1, len(chosen))), f"Computing {spec.key.replace('_', ' ')}")
-        sections.append(spec.build(ctx))
+        sections.append(_build(spec, ctx))
     local = timezone.localtime(ctx.now)
+    advice = advise(sections, ctx)
     return Document(
         kind=kind,
         title=f"SayPro {kind.capitalize()} Operations Report",
         period_slug=period.slug,
-        period_label=period.label,
-        previous_label=ctx.previous.label,
+        period_label=periods.label_at(period, ctx.now),
+        previous_label=periods.compared_label(period, ctx.now),
         generated_at=local.strftime("%Y-%m-%d %H:%M %Z"),
         time_zone=str(local.tzinfo),
-        sections=[executive_summary(sections, ctx), *sections, recommendations(sections, ctx)],
+        sections=[executive_summary(sections, ctx, advice), scorecard(sections), *sections, recommendations(advice)],
         glossary=glossary(),
         appendices=appendices(ctx),
     )
