@@ -154,6 +154,8 @@ class Chart:
     target: float | None = None
     # The area the chart belongs to: its first series takes the area's colour.
     area: str = ""
+    # A small multiple: the PDF sets such charts two abreast.
+    compact: bool = False
 
 
 @dataclass

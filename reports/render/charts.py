@@ -43,6 +43,8 @@ FONT_SIZE = 8
 # Inches: the web's charts are scaled to their box; the PDF's fill the text width of an A4 page.
 WEB_SIZE = (6.4, 2.8)
 PDF_SIZE = (6.6, 2.3)
+# Half the text width: small multiples two abreast.
+PDF_COMPACT_SIZE = (3.2, 2.0)
 PDF_DPI = 200
 # Beyond this many categories every other label (or fewer) is printed, the rest readable in the table beside.
 MAX_LABELS = 16

@@ -34,7 +34,7 @@ from reportlab.platypus import Table as Grid
 from reportlab.platypus.flowables import Flowable
 
 from ..document import Card, Chart, Document, Finding, Section, Table, cell_text
-from .charts import PDF_DPI, chart_png, png_size, sparkline_png
+from .charts import PDF_COMPACT_SIZE, PDF_DPI, PDF_SIZE, chart_png, png_size, sparkline_png
 from .sheets import sheet_names
 
 FONT, BOLD = "Vera", "Vera-Bold"
@@ -126,14 +126,18 @@ def _widths(columns: list[str], rows: list[list[Any]]) -> list[float]:
 
 
 def _chart(chart: Chart, styles: dict[str, ParagraphStyle]) -> Flowable:
+    return KeepTogether(_chart_parts(chart, styles))
+
+
+def _chart_parts(chart: Chart, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     if not chart.labels or not any(v for series in chart.series for v in series.values):
         # An empty chart would spend a third of a page on saying so.
-        return KeepTogether([_p(chart.title, styles["h3"]), _p("No data in this period.", styles["small"])])
-    data = chart_png(chart)
+        return [_p(chart.title, styles["h3"]), _p("No data in this period.", styles["small"])]
+    data = chart_png(chart, PDF_COMPACT_SIZE if chart.compact else PDF_SIZE)
     width, height = png_size(data)
     # Printed at the resolution it was drawn for, so that its type matches the body text's size.
     image = Image(io.BytesIO(data), width=width / PDF_DPI * 72, height=height / PDF_DPI * 72)
-    return KeepTogether([_p(chart.title, styles["h3"]), image, Spacer(1, 3 * mm)])
+    return [_p(chart.title, styles["h3"]), image, Spacer(1, 3 * mm)]
 
 
 def _sparkline(card: Card) -> Image:
@@ -236,8 +240,15 @@ def _section(section: Section, styles: dict[str, ParagraphStyle]) -> list[Flowab
                 table.setStyle(TableStyle([("TEXTCOLOR", (6, i), (6, i), OK if figure.met else BAD)]))
         story.append(table)
         story.append(Spacer(1, 4 * mm))
+    small = [chart for chart in section.charts if chart.compact]
     for chart in section.charts:
-        story.append(_chart(chart, styles))
+        if not chart.compact:
+            story.append(_chart(chart, styles))
+    for i in range(0, len(small), 2):
+        pair = [_chart_parts(chart, styles) for chart in small[i : i + 2]]
+        grid = Grid([pair + [[]] * (2 - len(pair))], colWidths=[TEXT_WIDTH / 2] * 2, hAlign="LEFT")
+        grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        story.append(grid)
     for table_data in section.tables:
         story += _table_block(table_data, styles)
     return story

@@ -13,12 +13,12 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from saypro.figures.registry import spans, target_spec
+from saypro.figures.registry import Reading, spans, target_spec
 from saypro.figures.targets import TargetBook
 from saypro.periods import Period
 
 from ..document import Document, Figure, Section
-from ..figures import area_figures
+from ..figures import area_figures, quarter_trend
 from ..rollups import Reader
 
 ACCOUNTS, MESSAGING, SUPPORT, MODERATION, GENERAL = "accounts", "messaging", "support", "moderation", "general"
@@ -39,10 +39,18 @@ class Context:
     # Dimension filters for the registry's figures (category, ad_category, region, channel, ...): the custom
     # reports of the documents. Figures without the dimension are read whole.
     filters: dict[str, str] = field(default_factory=dict)
+    # Figures read over the last quarters, kept for the report: the summary's cards and the trends share them.
+    _trends: dict[str, list[tuple[Period, Reading]]] = field(default_factory=dict)
 
     def registry(self, area: str) -> list[Figure]:
         """The area's registered figures for the period: every value, n, comparison and target from the registry."""
         return area_figures(area, self.period, now=self.now, filters=self.filters)
+
+    def quarter_trend(self, key: str) -> list[tuple[Period, Reading]]:
+        """The registered figure over the quarter containing the period and the four before (reports.figures)."""
+        if key not in self._trends:
+            self._trends[key] = quarter_trend(key, self.period, now=self.now, book=self.targets)
+        return self._trends[key]
 
     def target(self, key: str) -> float | None:
         """The target in force for the period (saypro.figures), in the figure's unit."""
@@ -114,7 +122,7 @@ def build_sections(ctx: Context, area: str | None = None) -> list[Section]:
 
 def register() -> None:
     """Import the builders (each registers itself)."""
-    from . import accounts, compliance, improvements, messaging, moderation, support  # noqa: F401
+    from . import accounts, compliance, improvements, messaging, moderation, support, trends  # noqa: F401
 
 
 def build_document(

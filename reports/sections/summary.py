@@ -21,7 +21,6 @@ from saypro.figures.registry import figure_spec
 from saypro.sla.promises import Promise, promise_for, promises
 
 from ..document import COUNT, PERCENT, Card, Figure, Finding, Section, Table
-from ..figures import quarter_trend
 from ..selectors import by_hour
 from ..sources import (
     MOD_DECISIONS,
@@ -175,7 +174,7 @@ def executive_summary(sections: list[Section], ctx: Context, advice: list[Advice
         if pair is None:
             continue
         section, figure = pair
-        trend = quarter_trend(figure.key, ctx.period, now=ctx.now, book=ctx.targets)
+        trend = ctx.quarter_trend(figure.key)
         summary.cards.append(
             Card(
                 title=promise.title,
