@@ -8,10 +8,13 @@ hatch, marker or line style, so that a chart still reads when printed in greysca
 from __future__ import annotations
 
 import io
+import json
 import math
 import re
 import textwrap
 from collections.abc import Sequence
+from dataclasses import asdict
+from functools import lru_cache
 from html import escape
 from typing import Any
 
@@ -20,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from ..document import PERCENT, Chart, format_value
+from ..document import PERCENT, Chart, Series, format_value
 
 # One colour per area (reports.sections.AREAS, and "general" for the figures across areas); the other series of
 # a chart take the rest of the palette in order. Chosen apart in hue and in lightness, so greyscale keeps them apart.
@@ -40,8 +43,9 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), "-", "--")
 TEXT, MUTED, GRID = "#1c2430", "#5d6878", "#e3e7ee"
 FONT_SIZE = 8
-# Inches: the web's charts are scaled to their box; the PDF's fill the text width of an A4 page.
-WEB_SIZE = (6.4, 2.8)
+# Inches: the web's charts are scaled up to their box (about 460 px wide, so 8 pt type reads at about 11 px);
+# the PDF's fill the text width of an A4 page.
+WEB_SIZE = (4.6, 2.5)
 PDF_SIZE = (6.6, 2.3)
 # Half the text width: small multiples two abreast.
 PDF_COMPACT_SIZE = (3.2, 2.0)
@@ -282,6 +286,15 @@ def _svg(fig: Figure, attributes: str, title: str) -> str:
 
 def chart_svg(chart: Chart) -> str:
     """The chart for a web page: its title for screen readers, the drawing scaled to its box."""
+    return _chart_svg(json.dumps(asdict(chart)))
+
+
+# Drawing a chart takes a tenth of a second or more; pages show the same data again and again (the same period,
+# the same tiles), so the drawings are kept per process by their content.
+@lru_cache(maxsize=256)
+def _chart_svg(content: str) -> str:
+    data = json.loads(content)
+    chart = Chart(**{**data, "series": [Series(**s) for s in data["series"]]})
     with rc_context(STYLE):
         fig = _figure(chart, WEB_SIZE)
     key = escape(chart.key)
@@ -321,6 +334,11 @@ def sparkline_svg(
     points: list[float | None], *, target: float | None = None, label: str = "", area: str = "general"
 ) -> str:
     """A small trend of percentages for a tile or a summary card, the target dashed."""
+    return _sparkline_svg(tuple(points), target, label, area)
+
+
+@lru_cache(maxsize=256)
+def _sparkline_svg(points: tuple[float | None, ...], target: float | None, label: str, area: str) -> str:
     with rc_context(STYLE):
         fig = _sparkline_figure(points, target, AREA_COLOURS.get(area, AREA_COLOURS["general"]), (2.0, 0.4))
     return _svg(fig, f'class="sparkline" role="img" aria-label="{escape(label)}"', "")
