@@ -103,26 +103,41 @@ def _table(
     return table
 
 
+# A cell this short (a number, a date, a heading such as "Pending") is never broken across lines.
+WHOLE = 14
+# A cell's left and right padding, and a point to spare.
+PADDING = 13.0
+
+
+def _width(text: str, font: str) -> float:
+    return float(pdfmetrics.stringWidth(text, font, 7.5))
+
+
 def _widths(columns: list[str], rows: list[list[Any]]) -> list[float]:
-    """Each column gets at least its longest word (so that no word breaks and dates stay whole), and the width
-    left over goes to the columns with longer text, by how much longer it is."""
+    """Each column gets at least its heading and its longest short cell or word (so that no number, date or
+    heading breaks), and the width left over goes to the columns with longer text, by how much longer it is.
+    Where the headings do not fit whole, they wrap between words."""
     shown = rows[:MAX_TABLE_ROWS]
-    least, most = [], []
-    for index, column in enumerate(columns):
-        cells = [cell_text(row[index]) for row in shown if index < len(row)]
-        words = [len(w) for text in [column, *cells] for w in text.split()] or [3]
-        least.append(max(words) + 1.5)
-        most.append(max(min(max([len(c) for c in cells] + [len(column)]), 70) + 1.5, least[-1]))
-    # Characters to points at the cells' 7.5 pt type (Vera's average advance is about 0.6 em), plus padding.
-    per_char, padding = 7.5 * 0.62, 6
-    floor = [w * per_char + padding for w in least]
+    cells = [[cell_text(row[i]) for row in shown if i < len(row)] or [""] for i in range(len(columns))]
+    pieces = [max(_width(t if len(t) <= WHOLE else max(t.split() or [""], key=len), FONT) for t in c) for c in cells]
+    longest = [min(max(_width(t, FONT) for t in c) + PADDING, TEXT_WIDTH / 2) for c in cells]
+    for whole_headings in (True, False):
+        floor = [
+            max(_width(h if whole_headings and len(h) <= WHOLE else max(h.split() or [""], key=len), BOLD), p) + PADDING
+            for h, p in zip(columns, pieces, strict=True)
+        ]
+        if sum(floor) <= TEXT_WIDTH:
+            break
     if sum(floor) >= TEXT_WIDTH:
         return [TEXT_WIDTH * f / sum(floor) for f in floor]
-    extra = [m - w for m, w in zip(most, least, strict=True)]
+    extra = [max(0.0, m - f) for m, f in zip(longest, floor, strict=True)]
     spare = TEXT_WIDTH - sum(floor)
     if not sum(extra):
         return [f + spare / len(floor) for f in floor]
-    return [f + spare * e / sum(extra) for f, e in zip(floor, extra, strict=True)]
+    # More than the longest cell is no use to a column: what is left after that goes to every column alike.
+    given = [min(e, spare * e / sum(extra)) for e in extra]
+    rest = (spare - sum(given)) / len(floor)
+    return [f + g + rest for f, g in zip(floor, given, strict=True)]
 
 
 def _chart(chart: Chart, styles: dict[str, ParagraphStyle]) -> Flowable:
