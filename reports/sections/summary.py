@@ -422,7 +422,12 @@ def advise(sections: list[Section], ctx: Context) -> list[Advice]:
 
 def recommendations(advice: list[Advice]) -> Section:
     out = Section(key="recommendations", title="Recommendations")
-    out.paragraphs = [a.text for a in advice] or ["Every figure with a target met it; no rule asked for a change."]
+    # Each recommendation is printed once, in the table beside the figure it rests on.
+    out.paragraphs = [
+        f"{len(advice)} recommendation{'s' if len(advice) != 1 else ''}, each beside the figure it rests on."
+        if advice
+        else "Every figure with a target met it; no rule asked for a change."
+    ]
     out.tables.append(
         Table(
             "recommendations",

@@ -181,7 +181,8 @@ def test_wins_and_risks_are_the_figures_in_order_with_sentences_and_footnotes(pa
 
 def test_recommendations_answer_each_missed_target_once(page_one):
     _, recs, _ = page_one
-    texts = recs.paragraphs
+    texts = [row[0] for row in recs.tables[0].rows]
+    assert recs.paragraphs == ["5 recommendations, each beside the figure it rests on."]
     assert len(texts) == len(set(texts))
     # One line per promise missed (the headline and the compliance figure are one promise), one for team time,
     # the volume rule, and one for the issue rate shown in two sections.
