@@ -8,6 +8,7 @@ hatch, marker or line style, so that a chart still reads when printed in greysca
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import re
@@ -284,9 +285,20 @@ def _svg(fig: Figure, attributes: str, title: str) -> str:
     return opening + text[match.end() :]
 
 
+_drawings = itertools.count(1)
+
+
+def _own_ids(svg: str) -> str:
+    """matplotlib names the parts of a drawing (clip paths, markers, hatches, groups) by their content, so two
+    charts on one page would share ids: each drawing placed on a page gets its own prefix."""
+    prefix = f"d{next(_drawings)}-"
+    svg = re.sub(r'\bid="(?!chart-)([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    return re.sub(r'(url\(#|href="#)(?!chart-)', lambda m: m.group(1) + prefix, svg)
+
+
 def chart_svg(chart: Chart) -> str:
     """The chart for a web page: its title for screen readers, the drawing scaled to its box."""
-    return _chart_svg(json.dumps(asdict(chart)))
+    return _own_ids(_chart_svg(json.dumps(asdict(chart))))
 
 
 # Drawing a chart takes a tenth of a second or more; pages show the same data again and again (the same period,
@@ -334,7 +346,7 @@ def sparkline_svg(
     points: list[float | None], *, target: float | None = None, label: str = "", area: str = "general"
 ) -> str:
     """A small trend of percentages for a tile or a summary card, the target dashed."""
-    return _sparkline_svg(tuple(points), target, label, area)
+    return _own_ids(_sparkline_svg(tuple(points), target, label, area))
 
 
 @lru_cache(maxsize=256)

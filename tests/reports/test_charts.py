@@ -100,3 +100,15 @@ def test_web_charts_are_named_images_and_the_pdf_gets_a_picture():
     assert 'class="sparkline" role="img" aria-label="Last quarters: 90 %, —, 97 %"' in spark
     width, height = png_size(chart_png(promises_chart()))
     assert width == round(PDF_SIZE[0] * 200) and height > PDF_SIZE[1] * 200
+
+
+def test_two_drawings_on_one_page_share_no_id():
+    # The same data under two keys: matplotlib names the parts of both drawings alike.
+    twin = bar_chart()
+    twin.key = "causes-again"
+    page = chart_svg(bar_chart()) + chart_svg(twin) + sparkline_svg([None]) + sparkline_svg([None])
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    # Every reference points at an id of the same page.
+    for ref in re.findall(r'(?:url\(#|href="#)([^")]+)', page):
+        assert ref in ids, ref
