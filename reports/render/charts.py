@@ -55,6 +55,8 @@ PDF_DPI = 200
 MAX_LABELS = 16
 WRAP = 16
 LEGEND_WRAP = 40
+# Crowded category labels are turned this many degrees.
+ROTATION = 35
 
 
 def series_colours(chart: Chart) -> list[str]:
@@ -91,17 +93,19 @@ def _value_axis(ax: Axes, chart: Chart, top: float) -> None:
     ax.tick_params(colors=MUTED, labelsize=FONT_SIZE - 1)
 
 
-def _category_axis(ax: Axes, labels: Sequence[str], positions: Sequence[float]) -> None:
+def _category_axis(ax: Axes, labels: Sequence[str], positions: Sequence[float]) -> tuple[list[str], bool]:
     """Every label whole: wrapped when there is room, rotated when the categories are many, thinned beyond
-    MAX_LABELS (every k-th printed)."""
+    MAX_LABELS (every k-th printed). Returns the labels as printed and whether they are rotated."""
     step = max(1, math.ceil(len(labels) / MAX_LABELS))
     ax.set_xticks([p for i, p in enumerate(positions) if i % step == 0])
     crowded = len(labels) > 6 or any(len(label) > 2 * WRAP for label in labels)
     shown = [label for i, label in enumerate(labels) if i % step == 0]
+    printed = [_wrap(label, 28 if crowded else WRAP) for label in shown]
     if crowded:
-        ax.set_xticklabels([_wrap(label, 28) for label in shown], rotation=35, ha="right", rotation_mode="anchor")
+        ax.set_xticklabels(printed, rotation=ROTATION, ha="right", rotation_mode="anchor")
     else:
-        ax.set_xticklabels([_wrap(label) for label in shown])
+        ax.set_xticklabels(printed)
+    return printed, crowded
 
 
 def _target(ax: Axes, chart: Chart) -> None:
@@ -116,20 +120,62 @@ def _target(ax: Axes, chart: Chart) -> None:
         )
 
 
-def _legend(fig: Figure, ax: Axes) -> None:
-    """Above the plot, inside the figure: as many columns as the figure's width holds whole entries."""
+def _legend(fig: Figure, ax: Axes) -> float:
+    """Above the plot, inside the figure: as many columns as the figure's width holds whole entries. Returns
+    the height it takes, in points."""
     handles, labels = ax.get_legend_handles_labels()
-    if len(handles) > 1 or (handles and labels[0].startswith("Target")):
-        wrapped = [_wrap(label, LEGEND_WRAP) for label in labels]
-        longest = max(len(line) for label in wrapped for line in label.split("\n"))
-        # About how many characters of legend type fit across the figure, less the key and gap of each entry.
-        across = fig.get_figwidth() * 72 / (FONT_SIZE * 0.62)
-        columns = max(1, min(len(handles), int(across // (longest + 8))))
-        # The legend takes its own height: the plot keeps the height it was given.
-        heights = [label.count("\n") + 1 for label in wrapped]
-        lines = sum(max(heights[i : i + columns]) for i in range(0, len(heights), columns))
-        fig.set_figheight(fig.get_figheight() + lines * FONT_SIZE * 1.35 / 72)
-        fig.legend(handles, wrapped, loc="outside upper center", ncol=columns, frameon=False, fontsize=FONT_SIZE - 0.5)
+    if not (len(handles) > 1 or (handles and labels[0].startswith("Target"))):
+        return 0.0
+    wrapped = [_wrap(label, LEGEND_WRAP) for label in labels]
+    longest = max(len(line) for label in wrapped for line in label.split("\n"))
+    # About how many characters of legend type fit across the figure, less the key and gap of each entry.
+    across = fig.get_figwidth() * 72 / (FONT_SIZE * 0.62)
+    columns = max(1, min(len(handles), int(across // (longest + 8))))
+    # The legend takes its own height: the plot keeps the height it was given.
+    heights = [label.count("\n") + 1 for label in wrapped]
+    lines = sum(max(heights[i : i + columns]) for i in range(0, len(heights), columns))
+    height = lines * FONT_SIZE * 1.35 + 6
+    fig.set_figheight(fig.get_figheight() + height / 72)
+    fig.legend(
+        handles,
+        wrapped,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=columns,
+        frameon=False,
+        fontsize=FONT_SIZE - 0.5,
+        borderaxespad=0.2,
+    )
+    return height
+
+
+def _place(fig: Figure, ax: Axes, chart: Chart, printed: list[str], rotated: bool, legend: float) -> None:
+    """The plot's margins, worked out from what stands around it: the value labels on the left, the category
+    labels below (rotated ones reach down and to the left), the legend above. matplotlib's own layout engine
+    would find them by drawing the chart once more, which doubles the time a report spends on its charts."""
+    width, height = fig.get_figwidth() * 72, fig.get_figheight() * 72
+    tick = FONT_SIZE - 1
+    char, line = tick * 0.62, tick * 1.3
+    top_value = format_value(ax.get_ylim()[1], chart.unit)
+    left = len(top_value) * char + 12
+    lines = [label.split("\n") for label in printed] or [[""]]
+    if rotated:
+        angle = math.radians(ROTATION)
+        reach = [max(len(x) for x in ls) * char * math.cos(angle) for ls in lines]
+        drop = max(max(len(x) for x in ls) * char * math.sin(angle) + len(ls) * line for ls in lines)
+        # The first label hangs left of its tick, which stands half a slot inside the plot.
+        slot = (width - left) / max(1, len(chart.labels))
+        left = max(left, reach[0] - slot / 2 + 6)
+    else:
+        drop = max(len(ls) for ls in lines) * line
+    bottom = drop + 10
+    top = legend + 6
+    fig.subplots_adjust(
+        left=min(0.45, left / width),
+        right=1 - 10 / width,
+        bottom=min(0.6, bottom / height),
+        top=1 - top / height,
+    )
 
 
 def _bar(fig: Figure, chart: Chart) -> None:
@@ -155,9 +201,9 @@ def _bar(fig: Figure, chart: Chart) -> None:
     if chart.target is not None:
         top = max(top, chart.target)
     _value_axis(ax, chart, top)
-    _category_axis(ax, chart.labels, positions)
+    printed, rotated = _category_axis(ax, chart.labels, positions)
     _target(ax, chart)
-    _legend(fig, ax)
+    _place(fig, ax, chart, printed, rotated, _legend(fig, ax))
 
 
 def _line(fig: Figure, chart: Chart) -> None:
@@ -183,9 +229,9 @@ def _line(fig: Figure, chart: Chart) -> None:
         top = max(top, chart.target)
     _value_axis(ax, chart, top)
     ax.set_xlim(-0.5, max(0.5, len(positions) - 0.5))
-    _category_axis(ax, chart.labels, positions)
+    printed, rotated = _category_axis(ax, chart.labels, positions)
     _target(ax, chart)
-    _legend(fig, ax)
+    _place(fig, ax, chart, printed, rotated, _legend(fig, ax))
 
 
 def _pie(fig: Figure, chart: Chart) -> None:
@@ -226,9 +272,10 @@ def _figure(chart: Chart, size: tuple[float, float]) -> Figure:
     height = size[1]
     if chart.kind == "pie":
         height = max(height, 0.9 + 0.22 * len(chart.labels))
-    fig = Figure(figsize=(size[0], height), layout="constrained")
-    fig.set_facecolor("white")
     with_data = chart.labels and any(v is not None for s in chart.series for v in s.values)
+    # Bars and lines place their plot themselves (_place); a pie and its legend are left to the layout engine.
+    fig = Figure(figsize=(size[0], height), layout=None if with_data and chart.kind != "pie" else "constrained")
+    fig.set_facecolor("white")
     if chart.kind == "pie":
         _pie(fig, chart)
     elif not with_data:

@@ -60,7 +60,7 @@ def test_the_legend_and_every_label_stay_inside_the_figure(chart):
     assert len(legends) == 1
     box = legends[0].get_window_extent()
     assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
-    for label in figure.axes[0].get_xticklabels():
+    for label in [*figure.axes[0].get_xticklabels(), *figure.axes[0].get_yticklabels()]:
         extent = label.get_window_extent()
         assert frame.x0 <= extent.x0 and extent.x1 <= frame.x1 and frame.y0 <= extent.y0, label.get_text()
 
