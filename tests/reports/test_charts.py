@@ -10,6 +10,7 @@ import pytest
 from reports.document import PERCENT, Chart, Series
 from reports.render.charts import (
     AREA_COLOURS,
+    PDF_DPI,
     PDF_SIZE,
     _figure,
     chart_png,
@@ -99,7 +100,7 @@ def test_web_charts_are_named_images_and_the_pdf_gets_a_picture():
     spark = sparkline_svg([90.0, None, 97.0], target=95.0, label="Last quarters: 90 %, —, 97 %")
     assert 'class="sparkline" role="img" aria-label="Last quarters: 90 %, —, 97 %"' in spark
     width, height = png_size(chart_png(promises_chart()))
-    assert width == round(PDF_SIZE[0] * 200) and height > PDF_SIZE[1] * 200
+    assert width == round(PDF_SIZE[0] * PDF_DPI) and height > PDF_SIZE[1] * PDF_DPI
 
 
 def test_two_drawings_on_one_page_share_no_id():
