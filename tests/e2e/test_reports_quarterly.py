@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from saypro import periods
 from saypro.sla.promises import promises
 from saypro.sla.services import clock_start, clock_stop
+from tests.e2e.test_accessibility_walk import problems_on
 from tests.factories import PASSWORD, RegistrationFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -112,6 +113,8 @@ def test_manager_generates_the_quarterly_report_and_reads_the_pdf(
     for metric, value in EXPECTED.items():
         figure = page.get_by_test_id("section-compliance").locator(f'[data-figure="compliance.{metric}"] .value')
         expect(figure).to_have_text(value)
+    # The preview's cards, sparklines and charts: no serious axe finding, no id used twice.
+    assert problems_on(page) == ([], [])
     screenshot(page, "reports-preview")
     page.goto(f"{base}/dashboard/areas/accounts/?period=quarter&day={last_quarter_clocks.start.isoformat()}")
     expect(page.get_by_test_id("period-label")).to_contain_text(last_quarter_clocks.label)
