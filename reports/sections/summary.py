@@ -203,12 +203,13 @@ def executive_summary(sections: list[Section], ctx: Context, advice: list[Advice
         )
     summary.sources = sources.notes
     judged = [card for card in summary.cards if card.figure.met is not None]
-    overview = (
-        f"{len(met)} of {len(targeted)} targets met and {len(missed)} missed, each target counted once; "
-        f"{sum(1 for card in judged if card.figure.met)} of {len(judged)} promises met their target"
-    )
+    overview = f"{len(met)} of {len(targeted)} targets met and {len(missed)} missed, each target counted once; "
     unjudged = len(summary.cards) - len(judged)
-    overview += f" ({unjudged} with nothing to judge in the period)." if unjudged else "."
+    if judged:
+        overview += f"{sum(1 for card in judged if card.figure.met)} of {len(judged)} promises met their target"
+        overview += f" ({unjudged} with nothing to judge in the period)." if unjudged else "."
+    else:
+        overview += "no promise had anything to judge in the period."
     if ctx.period.contains(ctx.now):
         overview += (
             f" {ctx.period.name} is still running: its figures cover it to date and are compared with the same "
