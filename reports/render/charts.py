@@ -94,13 +94,17 @@ def _value_axis(ax: Axes, chart: Chart, top: float) -> None:
     ax.tick_params(colors=MUTED, labelsize=FONT_SIZE - 1)
 
 
-def _category_axis(ax: Axes, labels: Sequence[str], positions: Sequence[float]) -> tuple[list[str], bool]:
+def _category_axis(ax: Axes, labels: Sequence[str], positions: Sequence[float], width: float) -> tuple[list[str], bool]:
     """Every label whole: wrapped when there is room, rotated when the categories are many, thinned beyond
-    MAX_LABELS (every k-th printed). Returns the labels as printed and whether they are rotated."""
+    MAX_LABELS (every k-th printed). `width` is the figure's, in inches. Returns the labels as printed and
+    whether they are rotated."""
     step = max(1, math.ceil(len(labels) / MAX_LABELS))
     ax.set_xticks([p for i, p in enumerate(positions) if i % step == 0])
-    crowded = len(labels) > 6 or any(len(label) > 2 * WRAP for label in labels)
     shown = [label for i, label in enumerate(labels) if i % step == 0]
+    # Rotated only when the labels, each wrapped to WRAP characters, would not sit side by side ("Mon" … "Sun"
+    # stay level; 14 dates or long category names turn).
+    across = width * 72 * 0.75 / ((FONT_SIZE - 1) * 0.62)
+    crowded = sum(min(len(label), WRAP) + 3 for label in shown) > across or any(len(x) > 2 * WRAP for x in shown)
     printed = [_wrap(label, 28 if crowded else WRAP) for label in shown]
     if crowded:
         ax.set_xticklabels(printed, rotation=ROTATION, ha="right", rotation_mode="anchor")
@@ -202,7 +206,7 @@ def _bar(fig: Figure, chart: Chart) -> None:
     if chart.target is not None:
         top = max(top, chart.target)
     _value_axis(ax, chart, top)
-    printed, rotated = _category_axis(ax, chart.labels, positions)
+    printed, rotated = _category_axis(ax, chart.labels, positions, fig.get_figwidth())
     _target(ax, chart)
     _place(fig, ax, chart, printed, rotated, _legend(fig, ax))
 
@@ -230,7 +234,7 @@ def _line(fig: Figure, chart: Chart) -> None:
         top = max(top, chart.target)
     _value_axis(ax, chart, top)
     ax.set_xlim(-0.5, max(0.5, len(positions) - 0.5))
-    printed, rotated = _category_axis(ax, chart.labels, positions)
+    printed, rotated = _category_axis(ax, chart.labels, positions, fig.get_figwidth())
     _target(ax, chart)
     _place(fig, ax, chart, printed, rotated, _legend(fig, ax))
 

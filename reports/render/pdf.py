@@ -85,9 +85,18 @@ def _p(text: object, style: ParagraphStyle) -> Paragraph:
 def _table(
     columns: list[str], rows: list[list[Any]], styles: dict[str, ParagraphStyle], widths: list[float] | None = None
 ) -> LongTable:
-    data = [[_p(c, styles["head"]) for c in columns]]
-    data += [[_p(cell_text(v), styles["cell"]) for v in row] for row in rows[:MAX_TABLE_ROWS]]
-    table = LongTable(data, colWidths=widths or _widths(columns, rows), repeatRows=1, hAlign="LEFT")
+    size = 7.5
+    if widths is None:
+        widths = _widths(columns, rows, size)
+        if widths is None:
+            # Too many columns for their numbers at 7.5 pt: the table is set smaller rather than break them.
+            size = 6.5
+            widths = _widths(columns, rows, size) or _squeezed(columns, rows, size)
+    head = ParagraphStyle("head-sized", parent=styles["head"], fontSize=size, leading=size + 2)
+    cell = ParagraphStyle("cell-sized", parent=styles["cell"], fontSize=size, leading=size + 2)
+    data = [[_p(c, head) for c in columns]]
+    data += [[_p(cell_text(v), cell) for v in row] for row in rows[:MAX_TABLE_ROWS]]
+    table = LongTable(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
             [
@@ -97,6 +106,8 @@ def _table(
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
             ]
         )
     )
@@ -105,31 +116,38 @@ def _table(
 
 # A cell this short (a number, a date, a heading such as "Pending") is never broken across lines.
 WHOLE = 14
-# A cell's left and right padding, and a point to spare.
-PADDING = 13.0
+# A cell's left and right padding each, and (PADDING) both with a point to spare.
+CELL_PADDING = 3.5
+PADDING = 2 * CELL_PADDING + 1
 
 
-def _width(text: str, font: str) -> float:
-    return float(pdfmetrics.stringWidth(text, font, 7.5))
+def _width(text: str, font: str, size: float) -> float:
+    return float(pdfmetrics.stringWidth(text, font, size))
 
 
-def _widths(columns: list[str], rows: list[list[Any]]) -> list[float]:
+def _floors(columns: list[str], rows: list[list[Any]], size: float, whole_headings: bool) -> list[float]:
+    shown = rows[:MAX_TABLE_ROWS]
+    out = []
+    for index, heading in enumerate(columns):
+        cells = [cell_text(row[index]) for row in shown if index < len(row)] or [""]
+        piece = max(_width(t if len(t) <= WHOLE else max(t.split() or [""], key=len), FONT, size) for t in cells)
+        head = heading if whole_headings and len(heading) <= WHOLE else max(heading.split() or [""], key=len)
+        out.append(max(_width(head, BOLD, size), piece) + PADDING)
+    return out
+
+
+def _widths(columns: list[str], rows: list[list[Any]], size: float) -> list[float] | None:
     """Each column gets at least its heading and its longest short cell or word (so that no number, date or
     heading breaks), and the width left over goes to the columns with longer text, by how much longer it is.
-    Where the headings do not fit whole, they wrap between words."""
+    Where the headings do not fit whole, they wrap between words; None where even that does not fit."""
+    floor = _floors(columns, rows, size, whole_headings=True)
+    if sum(floor) > TEXT_WIDTH:
+        floor = _floors(columns, rows, size, whole_headings=False)
+    if sum(floor) > TEXT_WIDTH:
+        return None
     shown = rows[:MAX_TABLE_ROWS]
     cells = [[cell_text(row[i]) for row in shown if i < len(row)] or [""] for i in range(len(columns))]
-    pieces = [max(_width(t if len(t) <= WHOLE else max(t.split() or [""], key=len), FONT) for t in c) for c in cells]
-    longest = [min(max(_width(t, FONT) for t in c) + PADDING, TEXT_WIDTH / 2) for c in cells]
-    for whole_headings in (True, False):
-        floor = [
-            max(_width(h if whole_headings and len(h) <= WHOLE else max(h.split() or [""], key=len), BOLD), p) + PADDING
-            for h, p in zip(columns, pieces, strict=True)
-        ]
-        if sum(floor) <= TEXT_WIDTH:
-            break
-    if sum(floor) >= TEXT_WIDTH:
-        return [TEXT_WIDTH * f / sum(floor) for f in floor]
+    longest = [min(max(_width(t, FONT, size) for t in c) + PADDING, TEXT_WIDTH / 2) for c in cells]
     extra = [max(0.0, m - f) for m, f in zip(longest, floor, strict=True)]
     spare = TEXT_WIDTH - sum(floor)
     if not sum(extra):
@@ -138,6 +156,12 @@ def _widths(columns: list[str], rows: list[list[Any]]) -> list[float]:
     given = [min(e, spare * e / sum(extra)) for e in extra]
     rest = (spare - sum(given)) / len(floor)
     return [f + g + rest for f, g in zip(floor, given, strict=True)]
+
+
+def _squeezed(columns: list[str], rows: list[list[Any]], size: float) -> list[float]:
+    """The last resort for a table too wide for the page: every column narrowed in proportion."""
+    floor = _floors(columns, rows, size, whole_headings=False)
+    return [TEXT_WIDTH * f / sum(floor) for f in floor]
 
 
 def _chart(chart: Chart, styles: dict[str, ParagraphStyle]) -> Flowable:
