@@ -174,6 +174,10 @@ def _place(fig: Figure, ax: Axes, chart: Chart, printed: list[str], rotated: boo
     else:
         drop = max(len(ls) for ls in lines) * line
     bottom = drop + 10
+    # Labels taller than a couple of lines get room of their own: the plot keeps the height it was given.
+    grown = max(0.0, bottom - 34)
+    fig.set_figheight(fig.get_figheight() + grown / 72)
+    height += grown
     top = legend + 6
     fig.subplots_adjust(
         left=min(0.45, left / width),

@@ -60,9 +60,11 @@ def _styles() -> dict[str, ParagraphStyle]:
     return {
         "title": ParagraphStyle("title", fontName=BOLD, fontSize=20, leading=24, spaceAfter=6, textColor=BRAND),
         "subtitle": ParagraphStyle("subtitle", fontName=FONT, fontSize=11, leading=15, textColor=MUTED),
+        # A section's title and its opening sentences never end a page without what they introduce.
         "h1": ParagraphStyle(
-            "h1", fontName=BOLD, fontSize=15, leading=19, spaceBefore=6, spaceAfter=6, textColor=BRAND
+            "h1", fontName=BOLD, fontSize=15, leading=19, spaceBefore=6, spaceAfter=6, textColor=BRAND, keepWithNext=1
         ),
+        "lead": ParagraphStyle("lead", fontName=FONT, fontSize=9, leading=12.5, spaceAfter=5, keepWithNext=1),
         "h2": ParagraphStyle("h2", fontName=BOLD, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4),
         "body": ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12.5, spaceAfter=5),
         "small": ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=9.5, textColor=MUTED),
@@ -254,7 +256,7 @@ def _summary_page(document: Document, section: Section, styles: dict[str, Paragr
 def _section(section: Section, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     story: list[Flowable] = [_p(section.title, styles["h1"])]
     for paragraph in section.paragraphs:
-        story.append(_p(paragraph, styles["body"]))
+        story.append(_p(paragraph, styles["lead"]))
     if section.figures:
         rows = [
             [
@@ -314,7 +316,7 @@ def _table_block(table: Table, styles: dict[str, ParagraphStyle]) -> list[Flowab
 
 
 # Sections that open a page; the others follow on from the one before.
-BREAK_BEFORE = {"compliance", "trends", "recommendations"}
+BREAK_BEFORE = {"recommendations"}
 
 
 def _appendix_index(document: Document, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
