@@ -190,7 +190,7 @@ def _card(card: Card, styles: dict[str, ParagraphStyle], previous: str) -> list[
     figure = card.figure
     verdict = {True: "met", False: "missed", None: "no verdict"}[figure.met]
     colour = {True: OK, False: BAD, None: MUTED}[figure.met]
-    change = f"{figure.change_text} on {previous}" if figure.previous is not None else "no previous value"
+    change = f"{figure.change_text} on {previous}" if figure.change is not None else "no change to show"
     return [
         Paragraph(f"{escape(figure.label)}<super>{card.source}</super>", styles["card_title"]),
         Paragraph(

@@ -417,7 +417,9 @@ def advise(sections: list[Section], ctx: Context) -> list[Advice]:
                 )
     for section, figure in counted_targets(sections):
         if figure.met is False and not any(a.covers(figure) for a in out):
-            add(f"Bring {figure.label.lower()} from {figure.text()} to {figure.target_text}.", section, figure)
+            # A band ("10 % to 15 %") is entered, a bound is reached.
+            into = "into" if " to " in figure.target_text else "to"
+            add(f"Bring {figure.label.lower()} from {figure.text()} {into} {figure.target_text}.", section, figure)
     return out
 
 
