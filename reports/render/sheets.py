@@ -48,10 +48,14 @@ def _whole(title: str, width: int) -> str:
 
 
 def _sheet_title(title: str, used: set[str]) -> str:
-    base = _whole(_BAD_TITLE.sub(" ", title).strip(), SHEET_NAME_MAX - 3) or "Sheet"
+    """A sheet name that reads whole: a title too long for a spreadsheet's 31 characters keeps what comes before
+    its colon ("The four promises"), or its first words; a name already taken gets a number."""
+    if len(title) > SHEET_NAME_MAX and ":" in title:
+        title = title.split(":", 1)[0]
+    base = _whole(" ".join(_BAD_TITLE.sub(" ", title).split()), SHEET_NAME_MAX) or "Sheet"
     name, n = base, 2
     while name.lower() in used:
-        name = f"{base[:25]} {n}"
+        name = f"{_whole(base, SHEET_NAME_MAX - len(str(n)) - 1)} {n}"
         n += 1
     used.add(name.lower())
     return name
