@@ -20,7 +20,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 
 .DEFAULT_GOAL := help
-.PHONY: help venv install install-dev run migrate seed test test-fast chromium lint typecheck clean
+.PHONY: help venv install install-dev run migrate seed test test-fast chromium poppler lint typecheck clean
 
 help:
 	@echo "make run        install, migrate, load demo data and start web + worker + beat on http://$(RUN_ADDR)/"
@@ -66,10 +66,13 @@ run: seed
 chromium:
 	@sh scripts/ensure_chromium.sh
 
-test: install-dev chromium
+poppler:
+	@sh scripts/ensure_poppler.sh
+
+test: install-dev chromium poppler
 	$(PYTEST) $(PYTEST_ARGS)
 
-test-fast: install-dev
+test-fast: install-dev poppler
 	$(PYTEST) -m "not e2e" $(PYTEST_ARGS)
 
 lint: install-dev

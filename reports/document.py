@@ -34,6 +34,8 @@ class Figure:
     # The registry's judgement where a plain comparison with the target would be wrong (a band, "under 3 %").
     verdict: bool | None = None
     judged: bool = False
+    # The target's key (saypro.figures): the summary counts each target once, however many figures show it.
+    target_key: str = ""
 
     @property
     def change(self) -> float | None:
@@ -136,6 +138,8 @@ def cell_text(value: object) -> str:
 class Series:
     name: str
     values: Sequence[float | None]
+    # The area the series stands for (a promise's), which decides its colour; blank: the chart's order.
+    area: str = ""
 
 
 @dataclass
@@ -148,6 +152,10 @@ class Chart:
     unit: str = COUNT
     # A target line on bar and line charts.
     target: float | None = None
+    # The area the chart belongs to: its first series takes the area's colour.
+    area: str = ""
+    # A small multiple: the PDF sets such charts two abreast.
+    compact: bool = False
 
 
 @dataclass
@@ -160,19 +168,62 @@ class Table:
 
 
 @dataclass
+class Card:
+    """A promise on the summary page: its headline figure and that figure over the last five quarters."""
+
+    title: str
+    figure: Figure
+    trend_labels: list[str]
+    trend: list[float | None]
+    # The footnote that says where the figure comes from.
+    source: int
+    # The figure's area, whose colour the card's trend takes.
+    area: str = ""
+
+    @property
+    def trend_text(self) -> str:
+        """The trend in words, for screen readers: "Q1 2026 90.0 %, Q2 2026 —, …"."""
+        pairs = zip(self.trend_labels, self.trend, strict=True)
+        return ", ".join(f"{label} {self.figure.text(v) if v is not None else '—'}" for label, v in pairs)
+
+
+@dataclass
+class Finding:
+    """A win or a risk on the summary page: one plain sentence with its figure, and what to do about it."""
+
+    kind: str  # "win" or "risk"
+    text: str
+    figure_key: str
+    recommendation: str
+    source: int
+
+
+@dataclass
 class Section:
     key: str
     title: str
-    # Paragraphs written from the data; in the summary and recommendations each cites its figure.
+    # Paragraphs written from the data, in plain sentences.
     paragraphs: list[str] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     # False when the area's data is not there (its app is not installed): the section says so.
     available: bool = True
+    # The executive summary's page: the promises' cards, the wins and risks, and the footnotes they cite.
+    cards: list[Card] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
 
     def figure(self, key: str) -> Figure | None:
         return next((f for f in self.figures if f.key == key), None)
+
+    @property
+    def wins(self) -> list[Finding]:
+        return [f for f in self.findings if f.kind == "win"]
+
+    @property
+    def risks(self) -> list[Finding]:
+        return [f for f in self.findings if f.kind == "risk"]
 
 
 @dataclass
@@ -213,6 +264,9 @@ class Document:
                     "figures": [f.as_dict() for f in s.figures],
                     "charts": [asdict(c) for c in s.charts],
                     "tables": [asdict(t) for t in s.tables],
+                    "cards": [asdict(c) for c in s.cards],
+                    "findings": [asdict(f) for f in s.findings],
+                    "sources": s.sources,
                 }
                 for s in self.sections
             ],
@@ -221,26 +275,27 @@ class Document:
         }
 
 
+def _figure_from_dict(data: dict[str, Any]) -> Figure:
+    return Figure(
+        **{k: v for k, v in data.items() if k not in {"change", "relative_change", "met", "text", "sample_text"}}
+    )
+
+
 def document_from_dict(data: dict[str, Any]) -> Document:
-    """The stored JSON back into a document (for the preview and downloads of a finished run)."""
+    """The stored JSON back into a document (for the preview and downloads of a finished run). Documents stored
+    before the summary had cards and findings read back without them."""
     sections = [
         Section(
             key=s["key"],
             title=s["title"],
             available=s["available"],
             paragraphs=s["paragraphs"],
-            figures=[
-                Figure(
-                    **{
-                        k: v
-                        for k, v in f.items()
-                        if k not in {"change", "relative_change", "met", "text", "sample_text"}
-                    }
-                )
-                for f in s["figures"]
-            ],
+            figures=[_figure_from_dict(f) for f in s["figures"]],
             charts=[Chart(**{**c, "series": [Series(**x) for x in c["series"]]}) for c in s["charts"]],
             tables=[Table(**t) for t in s["tables"]],
+            cards=[Card(**{**c, "figure": _figure_from_dict(c["figure"])}) for c in s.get("cards", [])],
+            findings=[Finding(**f) for f in s.get("findings", [])],
+            sources=s.get("sources", []),
         )
         for s in data["sections"]
     ]

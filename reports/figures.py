@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from saypro.figures.registry import DOWN, FigureReading, Reading, figure_specs, figures_read
+from saypro import periods
+from saypro.figures.registry import DOWN, FigureReading, Reading, figure_read, figure_specs, figures_read
+from saypro.figures.targets import TargetBook
 from saypro.periods import Period
 
 from . import document
@@ -47,6 +49,7 @@ def as_document_figure(reading: FigureReading) -> document.Figure:
         to_date=current.to_date,
         verdict=current.met,
         judged=True,
+        target_key=spec.target_key_for(current.period.kind),
     )
 
 
@@ -56,6 +59,21 @@ def area_figures(
     """Every registered figure of one area for the period, in the registry's order."""
     keys = [spec.key for spec in figure_specs(area)]
     return [as_document_figure(r) for r in figures_read(keys, period, now=now, filters=filters)]
+
+
+# The summary's cards and the trends section show a figure over this many quarters, the report's own last.
+TREND_QUARTERS = 5
+
+
+def quarter_trend(
+    key: str, period: Period, *, now: datetime, book: TargetBook, count: int = TREND_QUARTERS
+) -> list[tuple[Period, Reading]]:
+    """The figure over the quarter containing `period` (to date while it runs) and the quarters before it, oldest
+    first, each with the target in force then: the documents compare a quarter with the previous quarters."""
+    chain = [periods.containing(periods.QUARTER, period.start)]
+    while len(chain) < count:
+        chain.insert(0, chain[0].previous())
+    return [(quarter, figure_read(key, quarter, now=now, compare=False, book=book).current) for quarter in chain]
 
 
 def reading_dict(reading: Reading | None) -> dict[str, Any] | None:

@@ -80,6 +80,18 @@ class Period:
             )
         return f"{self.start:%d %b %Y} – {self.last_day:%d %b %Y}"
 
+    @property
+    def name(self) -> str:
+        """The label without its dates: "Q4 2026", "Week 7 of 2026", "February 2026"."""
+        if self.kind == WEEK:
+            year, week, _ = self.start.isocalendar()
+            return f"Week {week} of {year}"
+        if self.kind == MONTH:
+            return f"{self.start:%B %Y}"
+        if self.kind == QUARTER:
+            return f"Q{(self.start.month - 1) // 3 + 1} {self.start.year}"
+        return self.label
+
     def previous(self) -> Period:
         """The period just before, of the same kind (a custom range: the same number of days)."""
         if self.kind == WEEK:
@@ -92,6 +104,28 @@ class Period:
 
     def contains(self, moment: datetime) -> bool:
         return self.start_at <= moment < self.end_at
+
+
+def _days(first: date, last: date) -> str:
+    return f"{first.day} {first:%b} – {last.day} {last:%b}" + (f" {last.year}" if first.year != last.year else "")
+
+
+def label_at(period: Period, now: datetime) -> str:
+    """The period's label as of `now`: while it runs, what it covers so far, "Q4 2026 to date (1 Oct – 6 Dec)",
+    so that a report generated before the end never reads as the whole period."""
+    if not period.contains(now):
+        return period.label
+    return f"{period.name} to date ({_days(period.start, today(now))})"
+
+
+def compared_label(period: Period, now: datetime) -> str:
+    """What the period is compared with: the previous period, or while this one runs the same elapsed span of
+    it (the figures registry reads it so), "Q3 2026, same span (1 Jul – 5 Sep)"."""
+    previous = period.previous()
+    if not period.contains(now):
+        return previous.label
+    end = min(previous.end_at, previous.start_at + (now - period.start_at))
+    return f"{previous.name}, same span ({_days(previous.start, today(end - timedelta(microseconds=1)))})"
 
 
 def containing(kind: str, day: date) -> Period:

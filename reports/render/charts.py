@@ -1,202 +1,427 @@
-"""Charts as server-rendered SVG for the web pages: no script, no CDN; the PDF draws the same data with
-reportlab's graphics (see pdf.py), with the same palette."""
+"""Every chart of the product, drawn once with matplotlib: SVG for the web pages, PNG for the PDF and downloads.
+
+A chart with a target draws it as a dashed line; legends sit inside the figure; long labels wrap and crowded
+ones rotate, never cut; each area has one colour wherever it appears, and every series also differs by its
+hatch, marker or line style, so that a chart still reads when printed in greyscale.
+"""
 
 from __future__ import annotations
 
+import io
+import itertools
+import json
 import math
+import re
+import textwrap
+from collections.abc import Sequence
+from dataclasses import asdict
+from functools import lru_cache
 from html import escape
+from typing import Any
 
-from ..document import Chart, format_value
+from matplotlib import rc_context
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-PALETTE = ("#2350c8", "#1d7a46", "#e0a100", "#b42318", "#6f42c1", "#1f8a9e", "#8a5a44", "#5d6878")
+from ..document import PERCENT, Chart, Series, format_value
+
+# One colour per area (reports.sections.AREAS, and "general" for the figures across areas); the other series of
+# a chart take the rest of the palette in order. Chosen apart in hue and in lightness, so greyscale keeps them apart.
+AREA_COLOURS = {
+    "accounts": "#2350c8",
+    "messaging": "#1f8a9e",
+    "support": "#1d7a46",
+    "moderation": "#8a3ffc",
+    "general": "#3b4556",
+}
+OTHERS = ("#e0a100", "#b0523a", "#7a869a", "#0b2a6f", "#c4589c", "#5c3d1e")
+# A share chart's slices are not areas: they take the non-area colours first.
+SLICES = (*OTHERS, *AREA_COLOURS.values())
 TARGET = "#b42318"
-WIDTH, HEIGHT = 640, 260
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 48, 12, 16, 54
+HATCHES = ("", "///", "...", "xx", "\\\\\\", "++", "oo", "--")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), "-", "--")
+TEXT, MUTED, GRID = "#1c2430", "#5d6878", "#e3e7ee"
+FONT_SIZE = 8
+# Inches: the web's charts are scaled up to their box (about 460 px wide, so 8 pt type reads at about 11 px);
+# the PDF's fill the text width of an A4 page.
+WEB_SIZE = (4.6, 2.5)
+PDF_SIZE = (6.6, 2.3)
+# Half the text width: small multiples two abreast.
+PDF_COMPACT_SIZE = (3.2, 2.0)
+# Sharp on screen and on an office printer; every dot more costs the report time to draw and to pack.
+PDF_DPI = 150
+# Beyond this many categories every other label (or fewer) is printed, the rest readable in the table beside.
+MAX_LABELS = 16
+WRAP = 16
+LEGEND_WRAP = 40
+# Crowded category labels are turned this many degrees.
+ROTATION = 35
 
 
-def _nice_max(values: list[float], unit: str) -> float:
-    top = max([v for v in values if v is not None] or [0.0])
-    if unit == "percent":
-        return 100.0
-    if top <= 0:
-        return 1.0
-    magnitude = 10 ** math.floor(math.log10(top))
-    for step in (1, 2, 2.5, 5, 10):
-        if top <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
-
-
-def _axis(maximum: float, unit: str) -> list[str]:
-    out = []
-    plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
-    for i in range(5):
-        value = maximum * i / 4
-        y = PAD_TOP + plot_h - plot_h * i / 4
-        out.append(f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e7ee"/>')
-        label = f"{value:.0f} %" if unit == "percent" else format_value(value, unit)
-        out.append(f'<text x="{PAD_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" class="axis">{escape(label)}</text>')
+def series_colours(chart: Chart) -> list[str]:
+    """The colour of each series: its own area's, else the chart's area for the first series, then the others."""
+    # Series that are not areas take the non-area colours first, so an area colour keeps meaning its area.
+    out, spare = [], [*OTHERS, *(c for c in AREA_COLOURS.values() if c != AREA_COLOURS.get(chart.area))]
+    for index, series in enumerate(chart.series):
+        if series.area in AREA_COLOURS:
+            out.append(AREA_COLOURS[series.area])
+        elif index == 0 and chart.area in AREA_COLOURS:
+            out.append(AREA_COLOURS[chart.area])
+        else:
+            out.append(spare[(index - (1 if chart.area in AREA_COLOURS else 0)) % len(spare)])
     return out
 
 
-def _x_labels(labels: list[str], xs: list[float]) -> list[str]:
-    every = max(1, math.ceil(len(labels) / 14))
-    out = []
-    for i, (label, x) in enumerate(zip(labels, xs, strict=True)):
-        if i % every:
-            continue
-        out.append(
-            f'<text x="{x:.1f}" y="{HEIGHT - PAD_BOTTOM + 14}" text-anchor="end" class="axis" '
-            f'transform="rotate(-35 {x:.1f} {HEIGHT - PAD_BOTTOM + 14})">{escape(label[:18])}</text>'
+def _wrap(label: str, width: int = WRAP) -> str:
+    return "\n".join(textwrap.wrap(label, width=width, break_long_words=True)) or label
+
+
+def _value_axis(ax: Axes, chart: Chart, top: float) -> None:
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: format_value(value, chart.unit)))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    if chart.unit == PERCENT:
+        ax.set_ylim(0, 100 if top <= 100 else top * 1.05)
+    else:
+        ax.set_ylim(0, max(top * 1.1, 1.0))
+    ax.grid(axis="y", color=GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.spines["left"].set_color(GRID)
+    ax.spines["bottom"].set_color(MUTED)
+    ax.tick_params(colors=MUTED, labelsize=FONT_SIZE - 1)
+
+
+def _category_axis(ax: Axes, labels: Sequence[str], positions: Sequence[float], width: float) -> tuple[list[str], bool]:
+    """Every label whole: wrapped when there is room, rotated when the categories are many, thinned beyond
+    MAX_LABELS (every k-th printed). `width` is the figure's, in inches. Returns the labels as printed and
+    whether they are rotated."""
+    step = max(1, math.ceil(len(labels) / MAX_LABELS))
+    ax.set_xticks([p for i, p in enumerate(positions) if i % step == 0])
+    shown = [label for i, label in enumerate(labels) if i % step == 0]
+    # Rotated only when the labels, each wrapped to WRAP characters, would not sit side by side ("Mon" … "Sun"
+    # stay level; 14 dates or long category names turn).
+    across = width * 72 * 0.75 / ((FONT_SIZE - 1) * 0.62)
+    crowded = sum(min(len(label), WRAP) + 3 for label in shown) > across or any(len(x) > 2 * WRAP for x in shown)
+    printed = [_wrap(label, 28 if crowded else WRAP) for label in shown]
+    if crowded:
+        ax.set_xticklabels(printed, rotation=ROTATION, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticklabels(printed)
+    return printed, crowded
+
+
+def _target(ax: Axes, chart: Chart) -> None:
+    if chart.target is not None:
+        ax.axhline(
+            chart.target,
+            color=TARGET,
+            linestyle=(0, (5, 3)),
+            linewidth=1.3,
+            label=f"Target {format_value(chart.target, chart.unit)}",
+            zorder=4,
         )
-    return out
 
 
-def _legend(names: list[str], y: float) -> list[str]:
-    out = []
-    x = PAD_LEFT
-    for i, name in enumerate(names):
-        out.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>')
-        out.append(f'<text x="{x + 14}" y="{y}" class="legend">{escape(name)}</text>')
-        x += 24 + 7 * len(name)
-    return out
+def _legend(fig: Figure, ax: Axes) -> float:
+    """Above the plot, inside the figure: as many columns as the figure's width holds whole entries. Returns
+    the height it takes, in points."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not (len(handles) > 1 or (handles and labels[0].startswith("Target"))):
+        return 0.0
+    wrapped = [_wrap(label, LEGEND_WRAP) for label in labels]
+    longest = max(len(line) for label in wrapped for line in label.split("\n"))
+    # About how many characters of legend type fit across the figure, less the key and gap of each entry.
+    across = fig.get_figwidth() * 72 / (FONT_SIZE * 0.62)
+    columns = max(1, min(len(handles), int(across // (longest + 8))))
+    # The legend takes its own height: the plot keeps the height it was given.
+    heights = [label.count("\n") + 1 for label in wrapped]
+    lines = sum(max(heights[i : i + columns]) for i in range(0, len(heights), columns))
+    height = lines * FONT_SIZE * 1.35 + 6
+    fig.set_figheight(fig.get_figheight() + height / 72)
+    fig.legend(
+        handles,
+        wrapped,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=columns,
+        frameon=False,
+        fontsize=FONT_SIZE - 0.5,
+        borderaxespad=0.2,
+    )
+    return height
 
 
-def _frame(chart: Chart, body: list[str], height: int = HEIGHT) -> str:
-    return (
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="chart-{chart.key}-title" '
-        f'data-chart="{escape(chart.key)}" xmlns="http://www.w3.org/2000/svg">'
-        f'<title id="chart-{chart.key}-title">{escape(chart.title)}</title>' + "".join(body) + "</svg>"
+def _place(fig: Figure, ax: Axes, chart: Chart, printed: list[str], rotated: bool, legend: float) -> None:
+    """The plot's margins, worked out from what stands around it: the value labels on the left, the category
+    labels below (rotated ones reach down and to the left), the legend above. matplotlib's own layout engine
+    would find them by drawing the chart once more, which doubles the time a report spends on its charts."""
+    width, height = fig.get_figwidth() * 72, fig.get_figheight() * 72
+    tick = FONT_SIZE - 1
+    char, line = tick * 0.62, tick * 1.3
+    top_value = format_value(ax.get_ylim()[1], chart.unit)
+    left = len(top_value) * char + 12
+    lines = [label.split("\n") for label in printed] or [[""]]
+    if rotated:
+        angle = math.radians(ROTATION)
+        reach = [max(len(x) for x in ls) * char * math.cos(angle) for ls in lines]
+        drop = max(max(len(x) for x in ls) * char * math.sin(angle) + len(ls) * line for ls in lines)
+        # The first label hangs left of its tick, which stands half a slot inside the plot.
+        slot = (width - left) / max(1, len(chart.labels))
+        left = max(left, reach[0] - slot / 2 + 6)
+    else:
+        drop = max(len(ls) for ls in lines) * line
+    bottom = drop + 10
+    # Labels taller than a couple of lines get room of their own: the plot keeps the height it was given.
+    grown = max(0.0, bottom - 34)
+    fig.set_figheight(fig.get_figheight() + grown / 72)
+    height += grown
+    top = legend + 6
+    fig.subplots_adjust(
+        left=min(0.45, left / width),
+        right=1 - 10 / width,
+        bottom=min(0.6, bottom / height),
+        top=1 - top / height,
     )
 
 
-def _bar(chart: Chart) -> str:
-    values = [v or 0.0 for s in chart.series for v in s.values]
-    maximum = _nice_max(values, chart.unit)
-    plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
-    slot = plot_w / max(1, len(chart.labels))
-    width = slot * 0.8 / max(1, len(chart.series))
-    body = _axis(maximum, chart.unit)
-    centers = []
-    for i, label in enumerate(chart.labels):
-        left = PAD_LEFT + slot * i + slot * 0.1
-        centers.append(left + slot * 0.4)
-        for j, series in enumerate(chart.series):
-            value = series.values[i] or 0.0
-            h = plot_h * value / maximum
-            x = left + j * width
-            tip = f"{label} · {series.name}: {format_value(series.values[i], chart.unit)}"
-            body.append(
-                f'<rect x="{x:.1f}" y="{PAD_TOP + plot_h - h:.1f}" width="{max(1.0, width - 1):.1f}" height="{h:.1f}" '
-                f'fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(tip)}</title></rect>'
-            )
-    body += _x_labels(chart.labels, centers)
-    if len(chart.series) > 1:
-        body += _legend([s.name for s in chart.series], HEIGHT - 6)
-    return _frame(chart, body)
-
-
-def _line(chart: Chart) -> str:
-    values = [v for s in chart.series for v in s.values if v is not None]
-    maximum = _nice_max(values, chart.unit)
-    plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
-    n = len(chart.labels)
-    xs = [PAD_LEFT + (plot_w * i / (n - 1) if n > 1 else plot_w / 2) for i in range(n)]
-    body = _axis(maximum, chart.unit)
-    if chart.target is not None:
-        y = PAD_TOP + plot_h - plot_h * chart.target / maximum
-        body.append(
-            f'<line x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="{TARGET}" '
-            'stroke-dasharray="5 4"/>'
-        )
+def _bar(fig: Figure, chart: Chart) -> None:
+    ax = fig.add_subplot()
+    colours = series_colours(chart)
+    count = max(1, len(chart.series))
+    width = 0.8 / count
+    positions = list(range(len(chart.labels)))
+    top = 0.0
     for j, series in enumerate(chart.series):
-        colour = PALETTE[j % len(PALETTE)]
-        points = [
-            (xs[i], PAD_TOP + plot_h - plot_h * v / maximum, v) for i, v in enumerate(series.values) if v is not None
-        ]
-        if len(points) > 1:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points)
-            body.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        for (x, y, v), label in zip(
-            points, [chart.labels[i] for i, v in enumerate(series.values) if v is not None], strict=True
-        ):
-            tip = f"{label} · {series.name}: {format_value(v, chart.unit)}"
-            body.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(tip)}</title></circle>'
-            )
-    body += _x_labels(chart.labels, xs)
-    if len(chart.series) > 1:
-        body += _legend([s.name for s in chart.series], HEIGHT - 6)
-    return _frame(chart, body)
+        values = [v or 0.0 for v in series.values]
+        top = max([top, *values])
+        ax.bar(
+            [p - 0.4 + width * (j + 0.5) for p in positions],
+            values,
+            width=width * 0.92,
+            color=colours[j],
+            hatch=HATCHES[j % len(HATCHES)],
+            edgecolor="white",
+            linewidth=0.4,
+            label=series.name,
+        )
+    if chart.target is not None:
+        top = max(top, chart.target)
+    _value_axis(ax, chart, top)
+    printed, rotated = _category_axis(ax, chart.labels, positions, fig.get_figwidth())
+    _target(ax, chart)
+    _place(fig, ax, chart, printed, rotated, _legend(fig, ax))
 
 
-def _pie(chart: Chart) -> str:
+def _line(fig: Figure, chart: Chart) -> None:
+    ax = fig.add_subplot()
+    colours = series_colours(chart)
+    positions = list(range(len(chart.labels)))
+    top = 0.0
+    for j, series in enumerate(chart.series):
+        # A missing value is a gap in the line, not a drop to zero.
+        values = [math.nan if v is None else v for v in series.values]
+        top = max([top, *(v for v in series.values if v is not None)])
+        ax.plot(
+            positions,
+            values,
+            color=colours[j],
+            linestyle=LINESTYLES[j % len(LINESTYLES)],
+            marker=MARKERS[j % len(MARKERS)],
+            markersize=3.5 if len(positions) <= 40 else 2,
+            linewidth=1.6,
+            label=series.name,
+        )
+    if chart.target is not None:
+        top = max(top, chart.target)
+    _value_axis(ax, chart, top)
+    ax.set_xlim(-0.5, max(0.5, len(positions) - 0.5))
+    printed, rotated = _category_axis(ax, chart.labels, positions, fig.get_figwidth())
+    _target(ax, chart)
+    _place(fig, ax, chart, printed, rotated, _legend(fig, ax))
+
+
+def _pie(fig: Figure, chart: Chart) -> None:
+    """A share chart: the slices with their hatches, and a legend that names each with its value and share."""
+    ax = fig.add_subplot()
     values = [v or 0.0 for v in chart.series[0].values] if chart.series else []
     total = sum(values)
-    cx, cy, r = 120, 120, 100
-    body = []
-    angle = -math.pi / 2
-    for i, (label, value) in enumerate(zip(chart.labels, values, strict=True)):
-        if not value:
-            continue
-        share = value / total
-        colour = PALETTE[i % len(PALETTE)]
-        tip = f"{label}: {format_value(value, chart.unit)} ({share * 100:.1f} %)"
-        if share >= 0.9999:
-            body.append(f'<circle cx="{cx}" cy="{cy}" r="{r}" fill="{colour}"><title>{escape(tip)}</title></circle>')
-            continue
-        end = angle + 2 * math.pi * share
-        x1, y1 = cx + r * math.cos(angle), cy + r * math.sin(angle)
-        x2, y2 = cx + r * math.cos(end), cy + r * math.sin(end)
-        large = 1 if share > 0.5 else 0
-        body.append(
-            f'<path d="M{cx},{cy} L{x1:.1f},{y1:.1f} A{r},{r} 0 {large} 1 {x2:.1f},{y2:.1f} Z" fill="{colour}" '
-            f'stroke="#fff"><title>{escape(tip)}</title></path>'
-        )
-        angle = end
-    for i, (label, value) in enumerate(zip(chart.labels, values, strict=True)):
-        y = 30 + i * 20
-        share_text = f"{value / total * 100:.1f} %" if total else "—"
-        body.append(f'<rect x="260" y="{y - 10}" width="12" height="12" fill="{PALETTE[i % len(PALETTE)]}"/>')
-        body.append(
-            f'<text x="278" y="{y}" class="legend">{escape(label)}: {format_value(value, chart.unit)} '
-            f"({share_text})</text>"
-        )
     if not total:
-        body.append('<text x="120" y="124" text-anchor="middle" class="axis">No data</text>')
-    return _frame(chart, body, height=max(250, 40 + 20 * len(chart.labels)))
+        _empty(ax)
+        return
+    shown = [(i, label, v) for i, (label, v) in enumerate(zip(chart.labels, values, strict=True)) if v]
+    colours = [SLICES[i % len(SLICES)] for i, _, _ in shown]
+    wedges, *_ = ax.pie(
+        [v for _, _, v in shown],
+        colors=colours,
+        hatch=[HATCHES[i % len(HATCHES)] for i, _, _ in shown],
+        startangle=90,
+        counterclock=False,
+        wedgeprops={"edgecolor": "white", "linewidth": 0.8},
+    )
+    ax.set_aspect("equal")
+    ax.legend(
+        wedges,
+        [_wrap(f"{label}: {format_value(v, chart.unit)} ({v / total * 100:.1f} %)", 44) for _, label, v in shown],
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
+        frameon=False,
+        fontsize=FONT_SIZE - 0.5,
+    )
+
+
+def _empty(ax: Axes) -> None:
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, "No data in this period", ha="center", va="center", color=MUTED, fontsize=FONT_SIZE)
+
+
+def _figure(chart: Chart, size: tuple[float, float]) -> Figure:
+    height = size[1]
+    if chart.kind == "pie":
+        height = max(height, 0.9 + 0.22 * len(chart.labels))
+    with_data = chart.labels and any(v is not None for s in chart.series for v in s.values)
+    # Bars and lines place their plot themselves (_place); a pie and its legend are left to the layout engine.
+    fig = Figure(figsize=(size[0], height), layout=None if with_data and chart.kind != "pie" else "constrained")
+    fig.set_facecolor("white")
+    if chart.kind == "pie":
+        _pie(fig, chart)
+    elif not with_data:
+        _empty(fig.add_subplot())
+    else:
+        {"bar": _bar, "line": _line}[chart.kind](fig, chart)
+    return fig
+
+
+# Type, colours and SVG output shared by every chart (applied per drawing: matplotlib's global settings stay as
+# they are for anything else in the process).
+STYLE: dict[Any, Any] = {
+    "font.size": FONT_SIZE,
+    "text.color": TEXT,
+    "axes.labelcolor": TEXT,
+    "hatch.linewidth": 0.6,
+    "hatch.color": "white",
+    # Text stays text in the SVG: selectable, read by screen readers, set in the page's font.
+    "svg.fonttype": "none",
+    "svg.hashsalt": "saypro",
+}
+
+
+def chart_png(chart: Chart, size: tuple[float, float] = PDF_SIZE, dpi: int = PDF_DPI) -> bytes:
+    with rc_context(STYLE):
+        fig = _figure(chart, size)
+        buffer = io.BytesIO()
+        # Light compression: the PDF compresses the image again, and packing hard costs more than it saves.
+        fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    return buffer.getvalue()
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height in pixels, read from the PNG header."""
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+_SVG_OPEN = re.compile(r"<svg\b[^>]*>")
+
+
+def _svg(fig: Figure, attributes: str, title: str) -> str:
+    buffer = io.StringIO()
+    with rc_context(STYLE):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    # The XML prologue and the metadata block mean nothing inside an HTML page.
+    text = re.sub(r"<metadata>.*?</metadata>", "", text[text.index("<svg") :], flags=re.S)
+    match = _SVG_OPEN.search(text)
+    assert match is not None
+    view_box = re.search(r'viewBox="([^"]+)"', match.group(0))
+    opening = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'viewBox="{view_box.group(1) if view_box else "0 0 460 200"}" {attributes}>{title}'
+    )
+    return opening + text[match.end() :]
+
+
+_drawings = itertools.count(1)
+
+
+def _own_ids(svg: str) -> str:
+    """matplotlib names the parts of a drawing (clip paths, markers, hatches, groups) by their content, so two
+    charts on one page would share ids: each drawing placed on a page gets its own prefix."""
+    prefix = f"d{next(_drawings)}-"
+    svg = re.sub(r'\bid="(?!chart-)([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    return re.sub(r'(url\(#|href="#)(?!chart-)', lambda m: m.group(1) + prefix, svg)
 
 
 def chart_svg(chart: Chart) -> str:
-    return {"bar": _bar, "line": _line, "pie": _pie}[chart.kind](chart)
+    """The chart for a web page: its title for screen readers, the drawing scaled to its box."""
+    return _own_ids(_chart_svg(json.dumps(asdict(chart))))
 
 
-def sparkline_svg(points: list[float | None], *, target: float | None = None, label: str = "") -> str:
-    """A small trend line for a dashboard tile: percentages over time, the target dashed."""
-    width, height, pad = 200, 40, 3
-    n = len(points)
-    xs = [pad + (width - 2 * pad) * i / max(1, n - 1) for i in range(n)]
-    # The scale starts below the lowest point (or the target) in steps of 10, so a week at 96 % against 100 %
-    # does not look like a flat line at the top.
-    lowest = min([v for v in points if v is not None] + ([target] if target is not None else []) + [100.0])
-    floor = max(0.0, 10 * math.floor((lowest - 5) / 10))
-
-    def y(value: float) -> float:
-        return height - pad - (height - 2 * pad) * (value - floor) / (100 - floor)
-
-    body = []
-    if target is not None:
-        body.append(
-            f'<line x1="0" x2="{width}" y1="{y(target):.1f}" y2="{y(target):.1f}" stroke="{TARGET}" '
-            'stroke-dasharray="3 3" stroke-width="1"/>'
-        )
-    known = [(x, v) for x, v in zip(xs, points, strict=True) if v is not None]
-    if len(known) > 1:
-        path = " ".join(f"{x:.1f},{y(v):.1f}" for x, v in known)
-        body.append(f'<polyline points="{path}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>')
-    for x, v in known[-1:]:
-        body.append(f'<circle cx="{x:.1f}" cy="{y(v):.1f}" r="2.5" fill="{PALETTE[0]}"/>')
-    return (
-        f'<svg class="sparkline" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
-        f'xmlns="http://www.w3.org/2000/svg">{"".join(body)}</svg>'
+# Drawing a chart takes a tenth of a second or more; pages show the same data again and again (the same period,
+# the same tiles), so the drawings are kept per process by their content.
+@lru_cache(maxsize=256)
+def _chart_svg(content: str) -> str:
+    data = json.loads(content)
+    chart = Chart(**{**data, "series": [Series(**s) for s in data["series"]]})
+    with rc_context(STYLE):
+        fig = _figure(chart, WEB_SIZE)
+    key = escape(chart.key)
+    return _svg(
+        fig,
+        f'class="chart" role="img" aria-labelledby="chart-{key}-title" data-chart="{key}"',
+        f'<title id="chart-{key}-title">{escape(chart.title)}</title>',
     )
+
+
+def _sparkline_figure(
+    points: Sequence[float | None], target: float | None, colour: str, size: tuple[float, float]
+) -> Figure:
+    fig = Figure(figsize=size)
+    fig.set_facecolor("none")
+    ax = fig.add_axes((0.02, 0.08, 0.96, 0.84))
+    ax.set_axis_off()
+    known = [v for v in points if v is not None]
+    # The scale starts below the lowest point (or the target) in steps of 10, so a quarter at 96 % against
+    # 100 % does not look like a flat line at the top.
+    lowest = min([*known, *([target] if target is not None else []), 100.0])
+    floor = max(0.0, 10 * math.floor((lowest - 5) / 10))
+    ceiling = max([*known, 100.0])
+    ax.set_ylim(floor, ceiling)
+    ax.set_xlim(-0.3, max(1, len(points) - 1) + 0.3)
+    if target is not None:
+        ax.axhline(target, color=TARGET, linestyle=(0, (3, 2)), linewidth=1)
+    xs = list(range(len(points)))
+    ax.plot(xs, [math.nan if v is None else v for v in points], color=colour, linewidth=1.8, marker="o", markersize=2)
+    last = [(x, v) for x, v in zip(xs, points, strict=True) if v is not None][-1:]
+    for x, v in last:
+        ax.plot([x], [v], marker="o", markersize=4, color=colour)
+    return fig
+
+
+def sparkline_svg(
+    points: list[float | None], *, target: float | None = None, label: str = "", area: str = "general"
+) -> str:
+    """A small trend of percentages for a tile or a summary card, the target dashed."""
+    return _own_ids(_sparkline_svg(tuple(points), target, label, area))
+
+
+@lru_cache(maxsize=256)
+def _sparkline_svg(points: tuple[float | None, ...], target: float | None, label: str, area: str) -> str:
+    with rc_context(STYLE):
+        fig = _sparkline_figure(points, target, AREA_COLOURS.get(area, AREA_COLOURS["general"]), (2.0, 0.4))
+    return _svg(fig, f'class="sparkline" role="img" aria-label="{escape(label)}"', "")
+
+
+def sparkline_png(
+    points: list[float | None],
+    *,
+    target: float | None = None,
+    area: str = "general",
+    size: tuple[float, float] = (1.6, 0.4),
+) -> bytes:
+    with rc_context(STYLE):
+        fig = _sparkline_figure(points, target, AREA_COLOURS.get(area, AREA_COLOURS["general"]), size)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=PDF_DPI, pil_kwargs={"compress_level": 1})
+    return buffer.getvalue()

@@ -1,6 +1,8 @@
-"""The PDF: reportlab's platypus for the layout and its own graphics for the charts (no system libraries).
+"""The PDF: reportlab's platypus for the layout, the charts drawn by the one chart module (charts.py) as images.
 
-Text is set in Bitstream Vera, shipped with reportlab, which has the signs the figures use (≥, −, ÷).
+Page 1 is the executive summary, shrunk to fit if it must; then the targets, the trends and the sections; the
+raw tables live in the XLSX and the CSV, and the PDF ends with a one-page index of what they hold. Text is set
+in Bitstream Vera, shipped with reportlab, which has the signs the figures use (≥, −, ÷).
 """
 
 from __future__ import annotations
@@ -11,10 +13,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import reportlab
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.charts.piecharts import Pie
-from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -22,6 +20,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
+    Image,
+    KeepInFrame,
     KeepTogether,
     LongTable,
     PageBreak,
@@ -30,14 +30,19 @@ from reportlab.platypus import (
     Spacer,
     TableStyle,
 )
+from reportlab.platypus import Table as Grid
 from reportlab.platypus.flowables import Flowable
 
-from ..document import Chart, Document, Section, Table, cell_text, format_value
-from .charts import PALETTE
+from ..document import Card, Chart, Document, Finding, Section, Table, cell_text
+from .charts import PDF_COMPACT_SIZE, PDF_DPI, PDF_SIZE, chart_png, png_size, sparkline_png
+from .sheets import sheet_names
 
 FONT, BOLD = "Vera", "Vera-Bold"
 _FONTS = Path(reportlab.__file__).parent / "fonts"
-MAX_TABLE_ROWS = 400
+# A section's table prints this many rows; the XLSX and the CSV have them all.
+MAX_TABLE_ROWS = 30
+# The text width of an A4 page between the margins and the frame's padding.
+TEXT_WIDTH = 168 * mm
 
 
 def _fonts() -> None:
@@ -55,12 +60,21 @@ def _styles() -> dict[str, ParagraphStyle]:
     return {
         "title": ParagraphStyle("title", fontName=BOLD, fontSize=20, leading=24, spaceAfter=6, textColor=BRAND),
         "subtitle": ParagraphStyle("subtitle", fontName=FONT, fontSize=11, leading=15, textColor=MUTED),
+        # A section's title and its opening sentences never end a page without what they introduce.
         "h1": ParagraphStyle(
-            "h1", fontName=BOLD, fontSize=15, leading=19, spaceBefore=6, spaceAfter=6, textColor=BRAND
+            "h1", fontName=BOLD, fontSize=15, leading=19, spaceBefore=6, spaceAfter=6, textColor=BRAND, keepWithNext=1
         ),
+        "lead": ParagraphStyle("lead", fontName=FONT, fontSize=9, leading=12.5, spaceAfter=5, keepWithNext=1),
         "h2": ParagraphStyle("h2", fontName=BOLD, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4),
         "body": ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12.5, spaceAfter=5),
         "small": ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=9.5, textColor=MUTED),
+        "h3": ParagraphStyle("h3", fontName=BOLD, fontSize=9, leading=12, spaceBefore=4, spaceAfter=2),
+        "tiny": ParagraphStyle("tiny", fontName=FONT, fontSize=6.5, leading=8, textColor=MUTED),
+        "card_title": ParagraphStyle("card_title", fontName=BOLD, fontSize=8, leading=10),
+        "card_value": ParagraphStyle("card_value", fontName=BOLD, fontSize=16, leading=19),
+        "finding": ParagraphStyle(
+            "finding", fontName=FONT, fontSize=8.5, leading=11, leftIndent=9, bulletIndent=0, spaceAfter=3
+        ),
         "cell": ParagraphStyle("cell", fontName=FONT, fontSize=7.5, leading=9.5),
         "head": ParagraphStyle("head", fontName=BOLD, fontSize=7.5, leading=9.5, textColor=colors.white),
     }
@@ -73,8 +87,17 @@ def _p(text: object, style: ParagraphStyle) -> Paragraph:
 def _table(
     columns: list[str], rows: list[list[Any]], styles: dict[str, ParagraphStyle], widths: list[float] | None = None
 ) -> LongTable:
-    data = [[_p(c, styles["head"]) for c in columns]]
-    data += [[_p(cell_text(v), styles["cell"]) for v in row] for row in rows[:MAX_TABLE_ROWS]]
+    size = 7.5
+    if widths is None:
+        widths = _widths(columns, rows, size)
+        if widths is None:
+            # Too many columns for their numbers at 7.5 pt: the table is set smaller rather than break them.
+            size = 6.5
+            widths = _widths(columns, rows, size) or _squeezed(columns, rows, size)
+    head = ParagraphStyle("head-sized", parent=styles["head"], fontSize=size, leading=size + 2)
+    cell = ParagraphStyle("cell-sized", parent=styles["cell"], fontSize=size, leading=size + 2)
+    data = [[_p(c, head) for c in columns]]
+    data += [[_p(cell_text(v), cell) for v in row] for row in rows[:MAX_TABLE_ROWS]]
     table = LongTable(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
@@ -85,137 +108,161 @@ def _table(
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
             ]
         )
     )
     return table
 
 
-def _chart(chart: Chart) -> Drawing:
-    width, height = 170 * mm, 62 * mm
-    drawing = Drawing(width, height)
-    drawing.add(String(0, height - 10, chart.title, fontName=BOLD, fontSize=9))
-    if chart.kind == "pie":
-        values = [v or 0.0 for v in chart.series[0].values] if chart.series else []
-        total = sum(values)
-        if not total:
-            drawing.add(String(10, height / 2, "No data", fontName=FONT, fontSize=8, fillColor=MUTED))
-            return drawing
-        shown = [(label, v) for label, v in zip(chart.labels, values, strict=True) if v]
-        pie: Any = Pie()
-        pie.x, pie.y, pie.width, pie.height = 10, 6, height - 24, height - 24
-        pie.data = [v for _, v in shown]
-        pie.labels = None
-        pie.slices.strokeColor = colors.white
-        legend: Any = Legend()
-        legend.x, legend.y = height + 10, height - 22
-        legend.fontName, legend.fontSize = FONT, 7
-        legend.alignment = "right"
-        pairs = []
-        for i, (label, value) in enumerate(shown):
-            colour = colors.HexColor(PALETTE[chart.labels.index(label) % len(PALETTE)])
-            pie.slices[i].fillColor = colour
-            pairs.append((colour, f"{label}: {format_value(value, chart.unit)} ({value / total * 100:.1f} %)"))
-        legend.colorNamePairs = pairs
-        drawing.add(pie)
-        drawing.add(legend)
-        return drawing
-    if not chart.labels:
-        drawing.add(String(10, height / 2, "No data", fontName=FONT, fontSize=8, fillColor=MUTED))
-        return drawing
-    if chart.kind == "line":
-        return _line(chart, drawing, width, height)
-    plot: Any = VerticalBarChart()
-    plot.x, plot.y, plot.width, plot.height = 36, 26, width - 46, height - 46
-    plot.data = [[v or 0 for v in s.values] for s in chart.series] or [[0]]
-    plot.categoryAxis.categoryNames = [label[:14] for label in chart.labels] or [""]
-    plot.categoryAxis.labels.fontName = FONT
-    plot.categoryAxis.labels.fontSize = 6
-    plot.categoryAxis.labels.angle = 35 if len(chart.labels) > 6 else 0
-    plot.categoryAxis.labels.boxAnchor = "ne" if len(chart.labels) > 6 else "n"
-    if len(chart.labels) > 16:
-        step = -(-len(chart.labels) // 16)
-        plot.categoryAxis.categoryNames = [label[:14] if i % step == 0 else "" for i, label in enumerate(chart.labels)]
-    plot.valueAxis.labels.fontName = FONT
-    plot.valueAxis.labels.fontSize = 6
-    plot.valueAxis.valueMin = 0
-    if chart.unit == "percent":
-        plot.valueAxis.valueMax = 100
-    for i in range(len(chart.series)):
-        plot.bars[i].fillColor = colors.HexColor(PALETTE[i % len(PALETTE)])
-        plot.bars[i].strokeColor = None
-    drawing.add(plot)
-    _legend(chart, drawing, width, height)
-    return drawing
+# A cell this short (a number, a date, a heading such as "Pending") is never broken across lines.
+WHOLE = 14
+# A cell's left and right padding each, and (PADDING) both with a point to spare.
+CELL_PADDING = 3.5
+PADDING = 2 * CELL_PADDING + 1
 
 
-def _legend(chart: Chart, drawing: Drawing, width: float, height: float) -> None:
-    if len(chart.series) < 2:
-        return
-    legend: Any = Legend()
-    legend.x, legend.y = width - 4, height - 4
-    legend.alignment = "right"
-    legend.fontName, legend.fontSize = FONT, 6.5
-    legend.columnMaximum = 4
-    legend.colorNamePairs = [(colors.HexColor(PALETTE[i % len(PALETTE)]), s.name) for i, s in enumerate(chart.series)]
-    drawing.add(legend)
+def _width(text: str, font: str, size: float) -> float:
+    return float(pdfmetrics.stringWidth(text, font, size))
 
 
-def _line(chart: Chart, drawing: Drawing, width: float, height: float) -> Drawing:
-    """Lines drawn point by point like the web's SVG: a gap (no value) breaks the line instead of dropping to 0."""
-    left, bottom, right, top = 36.0, 26.0, width - 10, height - 20
-    values = [v for s in chart.series for v in s.values if v is not None]
-    maximum = 100.0 if chart.unit == "percent" else max([*values, 1.0]) * 1.1
-    n = len(chart.labels)
-    xs = [left + ((right - left) * i / (n - 1) if n > 1 else (right - left) / 2) for i in range(n)]
+def _floors(columns: list[str], rows: list[list[Any]], size: float, whole_headings: bool) -> list[float]:
+    shown = rows[:MAX_TABLE_ROWS]
+    out = []
+    for index, heading in enumerate(columns):
+        cells = [cell_text(row[index]) for row in shown if index < len(row)] or [""]
+        piece = max(_width(t if len(t) <= WHOLE else max(t.split() or [""], key=len), FONT, size) for t in cells)
+        head = heading if whole_headings and len(heading) <= WHOLE else max(heading.split() or [""], key=len)
+        out.append(max(_width(head, BOLD, size), piece) + PADDING)
+    return out
 
-    def y(value: float) -> float:
-        return bottom + (top - bottom) * value / maximum
 
-    for step in range(5):
-        level = maximum * step / 4
-        drawing.add(Line(left, y(level), right, y(level), strokeColor=colors.HexColor("#e3e7ee"), strokeWidth=0.5))
-        drawing.add(
-            String(
-                left - 3,
-                y(level) - 2,
-                format_value(level, chart.unit),
-                fontName=FONT,
-                fontSize=6,
-                textAnchor="end",
-                fillColor=MUTED,
+def _widths(columns: list[str], rows: list[list[Any]], size: float) -> list[float] | None:
+    """Each column gets at least its heading and its longest short cell or word (so that no number, date or
+    heading breaks), and the width left over goes to the columns with longer text, by how much longer it is.
+    Where the headings do not fit whole, they wrap between words; None where even that does not fit."""
+    floor = _floors(columns, rows, size, whole_headings=True)
+    if sum(floor) > TEXT_WIDTH:
+        floor = _floors(columns, rows, size, whole_headings=False)
+    if sum(floor) > TEXT_WIDTH:
+        return None
+    shown = rows[:MAX_TABLE_ROWS]
+    cells = [[cell_text(row[i]) for row in shown if i < len(row)] or [""] for i in range(len(columns))]
+    longest = [min(max(_width(t, FONT, size) for t in c) + PADDING, TEXT_WIDTH / 2) for c in cells]
+    extra = [max(0.0, m - f) for m, f in zip(longest, floor, strict=True)]
+    spare = TEXT_WIDTH - sum(floor)
+    if not sum(extra):
+        return [f + spare / len(floor) for f in floor]
+    # More than the longest cell is no use to a column: what is left after that goes to every column alike.
+    given = [min(e, spare * e / sum(extra)) for e in extra]
+    rest = (spare - sum(given)) / len(floor)
+    return [f + g + rest for f, g in zip(floor, given, strict=True)]
+
+
+def _squeezed(columns: list[str], rows: list[list[Any]], size: float) -> list[float]:
+    """The last resort for a table too wide for the page: every column narrowed in proportion."""
+    floor = _floors(columns, rows, size, whole_headings=False)
+    return [TEXT_WIDTH * f / sum(floor) for f in floor]
+
+
+def _chart(chart: Chart, styles: dict[str, ParagraphStyle]) -> Flowable:
+    return KeepTogether(_chart_parts(chart, styles))
+
+
+def _chart_parts(chart: Chart, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+    if not chart.labels or not any(v for series in chart.series for v in series.values):
+        # An empty chart would spend a third of a page on saying so.
+        return [_p(chart.title, styles["h3"]), _p("No data in this period.", styles["small"])]
+    data = chart_png(chart, PDF_COMPACT_SIZE if chart.compact else PDF_SIZE)
+    width, height = png_size(data)
+    # Printed at the resolution it was drawn for, so that its type matches the body text's size.
+    image = Image(io.BytesIO(data), width=width / PDF_DPI * 72, height=height / PDF_DPI * 72)
+    return [_p(chart.title, styles["h3"]), image, Spacer(1, 3 * mm)]
+
+
+def _sparkline(card: Card) -> Image:
+    data = sparkline_png(card.trend, target=card.figure.target, area=card.area or "general")
+    return Image(io.BytesIO(data), width=40 * mm, height=10 * mm)
+
+
+def _card(card: Card, styles: dict[str, ParagraphStyle], previous: str) -> list[Flowable]:
+    figure = card.figure
+    verdict = {True: "met", False: "missed", None: "no verdict"}[figure.met]
+    colour = {True: OK, False: BAD, None: MUTED}[figure.met]
+    change = f"{figure.change_text} on {previous}" if figure.change is not None else "no change to show"
+    return [
+        Paragraph(f"{escape(figure.label)}<super>{card.source}</super>", styles["card_title"]),
+        Paragraph(
+            f'<font color="{colour.hexval()}">{escape(figure.text())}</font>'
+            f' <font size="8" color="{colour.hexval()}">{verdict}</font>',
+            styles["card_value"],
+        ),
+        _p(f"target {figure.target_text or '—'} · {figure.sample_text or 'n not counted'}", styles["small"]),
+        _p(change, styles["small"]),
+        _sparkline(card),
+        _p(" – ".join(card.trend_labels[:1] + card.trend_labels[-1:]), styles["tiny"]),
+    ]
+
+
+def _finding(finding: Finding, styles: dict[str, ParagraphStyle]) -> Paragraph:
+    text = f"{escape(finding.text)}<super>{finding.source}</super>"
+    if finding.recommendation:
+        text += f"<br/><b>What to do:</b> {escape(finding.recommendation)}"
+    return Paragraph(text, styles["finding"], bulletText="•")
+
+
+def _summary_page(document: Document, section: Section, styles: dict[str, ParagraphStyle]) -> Flowable:
+    """Page 1 as one frame: if a long recommendation would push it over, the page shrinks rather than split."""
+    previous = document.previous_label.split(" (")[0]
+    parts: list[Flowable] = [
+        _p(document.title, styles["title"]),
+        _p(f"{document.period_label} · compared with {document.previous_label}", styles["subtitle"]),
+        _p(f"Generated {document.generated_at} · times in {document.time_zone}", styles["subtitle"]),
+        Spacer(1, 3 * mm),
+        _p(section.title, styles["h1"]),
+        *(_p(paragraph, styles["body"]) for paragraph in section.paragraphs),
+    ]
+    cells = [_card(card, styles, previous) for card in section.cards]
+    if cells:
+        rows = [cells[i : i + 2] + ([[]] if len(cells[i : i + 2]) == 1 else []) for i in range(0, len(cells), 2)]
+        grid = Grid(rows, colWidths=[TEXT_WIDTH / 2, TEXT_WIDTH / 2], hAlign="LEFT")
+        grid.setStyle(
+            TableStyle(
+                [
+                    ("BOX", (0, 0), (-1, -1), 0.25, colors.HexColor("#dfe3ea")),
+                    ("INNERGRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#dfe3ea")),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("TOPPADDING", (0, 0), (-1, -1), 4),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ]
             )
         )
-    every = max(1, -(-n // 14))
-    for i, label in enumerate(chart.labels):
-        if i % every == 0:
-            drawing.add(
-                String(xs[i], bottom - 9, label[:10], fontName=FONT, fontSize=5.5, textAnchor="middle", fillColor=MUTED)
-            )
-    for j, series in enumerate(chart.series):
-        colour = colors.HexColor(PALETTE[j % len(PALETTE)])
-        run: list[float] = []
-        for i, value in enumerate([*series.values, None]):
-            if value is None:
-                if len(run) >= 4:
-                    drawing.add(PolyLine(run, strokeColor=colour, strokeWidth=1.5))
-                run = []
-                continue
-            run += [xs[i], y(value)]
-            drawing.add(Circle(xs[i], y(value), 1.6, fillColor=colour, strokeColor=None))
-    _legend(chart, drawing, width, height)
-    return drawing
+        parts.append(grid)
+    for kind, heading in (("win", "Wins"), ("risk", "Risks and what to do")):
+        found = [f for f in section.findings if f.kind == kind]
+        parts.append(_p(heading, styles["h2"]))
+        parts += [_finding(f, styles) for f in found] or [_p("None this period.", styles["small"])]
+    if section.sources:
+        parts.append(_p("Where this comes from", styles["h3"]))
+        parts += [
+            Paragraph(f"<super>{i}</super> {escape(note)}", styles["tiny"])
+            for i, note in enumerate(section.sources, start=1)
+        ]
+        parts.append(_p("Definitions: the glossary at the end of this report.", styles["tiny"]))
+    return KeepInFrame(TEXT_WIDTH, 250 * mm, parts, mode="shrink")
 
 
 def _section(section: Section, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     story: list[Flowable] = [_p(section.title, styles["h1"])]
     for paragraph in section.paragraphs:
-        story.append(_p(paragraph, styles["body"]))
+        story.append(_p(paragraph, styles["lead"]))
     if section.figures:
         rows = [
             [
                 f.label,
-                f.text() + (f" ({f.sample_text})" if f.sample_text else ""),
+                f.text(),
+                f.sample_text or "—",
                 f.text(f.previous) if f.previous is not None else "—",
                 f.change_text,
                 f.target_text or "—",
@@ -224,18 +271,25 @@ def _section(section: Section, styles: dict[str, ParagraphStyle]) -> list[Flowab
             for f in section.figures
         ]
         table = _table(
-            ["Figure", "Value", "Previous", "Change", "Target", "Status"],
+            ["Figure", "Value", "Sample", "Previous", "Change", "Target", "Status"],
             rows,
             styles,
-            [62 * mm, 24 * mm, 24 * mm, 28 * mm, 22 * mm, 16 * mm],
+            [52 * mm, 18 * mm, 24 * mm, 18 * mm, 22 * mm, 20 * mm, 14 * mm],
         )
         for i, figure in enumerate(section.figures, start=1):
             if figure.met is not None:
-                table.setStyle(TableStyle([("TEXTCOLOR", (5, i), (5, i), OK if figure.met else BAD)]))
+                table.setStyle(TableStyle([("TEXTCOLOR", (6, i), (6, i), OK if figure.met else BAD)]))
         story.append(table)
         story.append(Spacer(1, 4 * mm))
+    small = [chart for chart in section.charts if chart.compact]
     for chart in section.charts:
-        story.append(KeepTogether([_chart(chart), Spacer(1, 3 * mm)]))
+        if not chart.compact:
+            story.append(_chart(chart, styles))
+    for i in range(0, len(small), 2):
+        pair = [_chart_parts(chart, styles) for chart in small[i : i + 2]]
+        grid = Grid([pair + [[]] * (2 - len(pair))], colWidths=[TEXT_WIDTH / 2] * 2, hAlign="LEFT")
+        grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        story.append(grid)
     for table_data in section.tables:
         story += _table_block(table_data, styles)
     return story
@@ -247,7 +301,10 @@ def _table_block(table: Table, styles: dict[str, ParagraphStyle]) -> list[Flowab
         parts.append(_table(table.columns, table.rows, styles))
         if len(table.rows) > MAX_TABLE_ROWS:
             parts.append(
-                _p(f"First {MAX_TABLE_ROWS} of {len(table.rows):,} rows; the XLSX and CSV have all.", styles["small"])
+                _p(
+                    f"The first {MAX_TABLE_ROWS} of {len(table.rows):,} rows; the XLSX and the CSV have them all.",
+                    styles["small"],
+                )
             )
     else:
         parts.append(_p("Nothing in this period.", styles["small"]))
@@ -256,6 +313,29 @@ def _table_block(table: Table, styles: dict[str, ParagraphStyle]) -> list[Flowab
     parts.append(Spacer(1, 3 * mm))
     # A short table stays on one page with its title; a long one flows, its header repeated on each page.
     return [KeepTogether(parts)] if len(table.rows) < 25 else parts
+
+
+# Sections that open a page; the others follow on from the one before.
+BREAK_BEFORE = {"recommendations"}
+
+
+def _appendix_index(document: Document, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The last page: what the XLSX's appendix sheets and the CSV hold, for the analysts who want the rows."""
+    names = sheet_names(document)
+    rows = [
+        [table.title.removeprefix("Appendix: "), names[table.key], f"{len(table.rows):,}", ", ".join(table.columns)]
+        for table in document.appendices
+    ]
+    return [
+        _p("Appendices: the data behind this report", styles["h1"]),
+        _p(
+            "The raw daily rows are not printed here: they are in the XLSX download, one sheet per table with "
+            "dates as dates, and in the CSV download, one value per line. Every section's figures and tables are "
+            "in both as well.",
+            styles["body"],
+        ),
+        _table(["Appendix", "XLSX sheet", "Rows", "Columns"], rows, styles, [46 * mm, 34 * mm, 14 * mm, 74 * mm]),
+    ]
 
 
 def render_pdf(document: Document) -> bytes:
@@ -281,22 +361,19 @@ def render_pdf(document: Document) -> bytes:
         title=f"{document.title} {document.period_slug}",
         author="SayPro Ops",
     )
-    story: list[Flowable] = [
-        _p(document.title, styles["title"]),
-        _p(f"{document.period_label} · compared with {document.previous_label}", styles["subtitle"]),
-        _p(f"Generated {document.generated_at} · times in {document.time_zone}", styles["subtitle"]),
-        Spacer(1, 6 * mm),
-    ]
-    for index, section in enumerate(document.sections):
+    story: list[Flowable] = []
+    summary = document.section("summary")
+    if summary is not None:
+        story += [_summary_page(document, summary, styles), PageBreak()]
+    else:
+        story += [_p(document.title, styles["title"]), _p(document.period_label, styles["subtitle"])]
+    for index, section in enumerate(s for s in document.sections if s.key != "summary"):
         if index:
-            story.append(PageBreak() if section.key in {"compliance", "recommendations"} else Spacer(1, 6 * mm))
+            story.append(PageBreak() if section.key in BREAK_BEFORE else Spacer(1, 6 * mm))
         story += _section(section, styles)
     story += [PageBreak(), _p("Glossary", styles["h1"])]
     for term, definition in document.glossary:
         story.append(Paragraph(f"<b>{escape(term)}</b>: {escape(definition)}", styles["body"]))
-    for appendix in document.appendices:
-        story.append(PageBreak())
-        story.append(_p(appendix.title, styles["h1"]))
-        story += _table_block(appendix, styles)
+    story += [PageBreak(), *_appendix_index(document, styles)]
     pdf.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()

@@ -1,4 +1,5 @@
-"""XLSX (one sheet per section, then the raw-data appendices) and CSV (every figure and table row, long form).
+"""XLSX (one sheet per section, then one per raw-data appendix, days as dates) and CSV (every figure and table
+row, long form).
 
 A cell that starts with = + - @ (or a tab or carriage return) would run as a formula in a spreadsheet: it is
 written as text behind a leading apostrophe, in both formats.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 from typing import Any
 
 from openpyxl import Workbook
@@ -21,6 +23,9 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 HEADER_FILL = PatternFill("solid", fgColor="2350C8")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A spreadsheet cuts sheet names at 31 characters.
+SHEET_NAME_MAX = 31
 
 
 def safe(value: Any) -> Any:
@@ -30,11 +35,27 @@ def safe(value: Any) -> Any:
     return value
 
 
+def _whole(title: str, width: int) -> str:
+    """The title within `width` characters, cut at a word (never inside one)."""
+    if len(title) <= width:
+        return title
+    words, out = title.split(), ""
+    for word in words:
+        if len(out) + len(word) + (1 if out else 0) > width:
+            break
+        out = f"{out} {word}" if out else word
+    return out or title[:width]
+
+
 def _sheet_title(title: str, used: set[str]) -> str:
-    base = _BAD_TITLE.sub(" ", title)[:28].strip() or "Sheet"
+    """A sheet name that reads whole: a title too long for a spreadsheet's 31 characters keeps what comes before
+    its colon ("The four promises"), or its first words; a name already taken gets a number."""
+    if len(title) > SHEET_NAME_MAX and ":" in title:
+        title = title.split(":", 1)[0]
+    base = _whole(" ".join(_BAD_TITLE.sub(" ", title).split()), SHEET_NAME_MAX) or "Sheet"
     name, n = base, 2
     while name.lower() in used:
-        name = f"{base[:25]} {n}"
+        name = f"{_whole(base, SHEET_NAME_MAX - len(str(n)) - 1)} {n}"
         n += 1
     used.add(name.lower())
     return name
@@ -49,7 +70,10 @@ def _write_table(ws: Any, table: Table, row: int) -> int:
     for values in table.rows:
         row += 1
         for col, value in enumerate(values, start=1):
-            ws.cell(row=row, column=col, value=safe(value))
+            cell = ws.cell(row=row, column=col, value=safe(value))
+            # Days travel through the stored document as ISO text; the sheet holds them as dates.
+            if isinstance(value, str) and _ISO_DAY.match(value):
+                cell.value, cell.number_format = date.fromisoformat(value), "yyyy-mm-dd"
     if table.note:
         row += 1
         ws.cell(row=row, column=1, value=safe(table.note)).font = Font(italic=True, color="5D6878")
@@ -95,12 +119,26 @@ def _section_sheet(ws: Any, section: Section) -> None:
         ws.column_dimensions[get_column_letter(col)].width = 16
 
 
+def sheet_names(document: Document) -> dict[str, str]:
+    """Every sheet's name, keyed "about", "section:<key>" and the appendices' keys. An appendix's is its title
+    without "Appendix:" and without the note in brackets (the sheet's heading keeps it), so that the name reads
+    whole within a spreadsheet's 31 characters."""
+    used: set[str] = set()
+    names = {"about": _sheet_title("About", used)}
+    for section in document.sections:
+        names[f"section:{section.key}"] = _sheet_title(section.title, used)
+    for appendix in document.appendices:
+        title = re.sub(r"\s*\(.*\)$", "", appendix.title.removeprefix("Appendix: "))
+        names[appendix.key] = _sheet_title(title[:1].upper() + title[1:], used)
+    return names
+
+
 def render_xlsx(document: Document) -> bytes:
     workbook = Workbook()
-    used: set[str] = set()
+    names = sheet_names(document)
     first = workbook.active
     assert first is not None
-    first.title = _sheet_title("About", used)
+    first.title = names["about"]
     for row, (label, value) in enumerate(
         [
             ("Report", document.title),
@@ -121,11 +159,14 @@ def render_xlsx(document: Document) -> bytes:
     first.column_dimensions["A"].width = 28
     first.column_dimensions["B"].width = 120
     for section in document.sections:
-        _section_sheet(workbook.create_sheet(_sheet_title(section.title, used)), section)
+        _section_sheet(workbook.create_sheet(names[f"section:{section.key}"]), section)
     for appendix in document.appendices:
-        ws = workbook.create_sheet(_sheet_title(appendix.title.replace("Appendix: ", "Raw "), used))
+        ws = workbook.create_sheet(names[appendix.key])
         _write_table(ws, appendix, 1)
         ws.freeze_panes = "A3"
+        ws.column_dimensions["A"].width = 12
+        for col in range(2, len(appendix.columns) + 1):
+            ws.column_dimensions[get_column_letter(col)].width = max(12, len(appendix.columns[col - 1]) + 2)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -13,12 +13,12 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from saypro.figures.registry import spans, target_spec
+from saypro.figures.registry import Reading, spans, target_spec
 from saypro.figures.targets import TargetBook
 from saypro.periods import Period
 
 from ..document import Document, Figure, Section
-from ..figures import area_figures
+from ..figures import area_figures, quarter_trend
 from ..rollups import Reader
 
 ACCOUNTS, MESSAGING, SUPPORT, MODERATION, GENERAL = "accounts", "messaging", "support", "moderation", "general"
@@ -39,10 +39,18 @@ class Context:
     # Dimension filters for the registry's figures (category, ad_category, region, channel, ...): the custom
     # reports of the documents. Figures without the dimension are read whole.
     filters: dict[str, str] = field(default_factory=dict)
+    # Figures read over the last quarters, kept for the report: the summary's cards and the trends share them.
+    _trends: dict[str, list[tuple[Period, Reading]]] = field(default_factory=dict)
 
     def registry(self, area: str) -> list[Figure]:
         """The area's registered figures for the period: every value, n, comparison and target from the registry."""
         return area_figures(area, self.period, now=self.now, filters=self.filters)
+
+    def quarter_trend(self, key: str) -> list[tuple[Period, Reading]]:
+        """The registered figure over the quarter containing the period and the four before (reports.figures)."""
+        if key not in self._trends:
+            self._trends[key] = quarter_trend(key, self.period, now=self.now, book=self.targets)
+        return self._trends[key]
 
     def target(self, key: str) -> float | None:
         """The target in force for the period (saypro.figures), in the figure's unit."""
@@ -100,20 +108,30 @@ def context_for(period: Period, now: datetime | None = None, filters: dict[str, 
     )
 
 
+def _build(spec: SectionSpec, ctx: Context) -> Section:
+    section = spec.build(ctx)
+    # A chart takes its section's area colour unless its builder chose one.
+    for chart in section.charts:
+        chart.area = chart.area or spec.area
+    return section
+
+
 def build_sections(ctx: Context, area: str | None = None) -> list[Section]:
-    return [spec.build(ctx) for spec in specs(area)]
+    return [_build(spec, ctx) for spec in specs(area)]
 
 
 def register() -> None:
     """Import the builders (each registers itself)."""
-    from . import accounts, compliance, improvements, messaging, moderation, support, topics  # noqa: F401
+    from . import accounts, compliance, improvements, messaging, moderation, support, topics, trends  # noqa: F401
 
 
 def build_document(
     *, kind: str, period: Period, now: datetime | None = None, progress: Callable[[int, str], None] | None = None
 ) -> Document:
+    from saypro import periods
+
     from ..glossary import glossary
-    from .summary import appendices, executive_summary, recommendations
+    from .summary import advise, appendices, executive_summary, recommendations, scorecard
 
     ctx = context_for(period, now)
     chosen = specs()
@@ -121,17 +139,18 @@ def build_document(
     for index, spec in enumerate(chosen):
         if progress:
             progress(10 + int(60 * index / max(1, len(chosen))), f"Computing {spec.key.replace('_', ' ')}")
-        sections.append(spec.build(ctx))
+        sections.append(_build(spec, ctx))
     local = timezone.localtime(ctx.now)
+    advice = advise(sections, ctx)
     return Document(
         kind=kind,
         title=f"SayPro {kind.capitalize()} Operations Report",
         period_slug=period.slug,
-        period_label=period.label,
-        previous_label=ctx.previous.label,
+        period_label=periods.label_at(period, ctx.now),
+        previous_label=periods.compared_label(period, ctx.now),
         generated_at=local.strftime("%Y-%m-%d %H:%M %Z"),
         time_zone=str(local.tzinfo),
-        sections=[executive_summary(sections, ctx), *sections, recommendations(sections, ctx)],
+        sections=[executive_summary(sections, ctx, advice), scorecard(sections), *sections, recommendations(advice)],
         glossary=glossary(),
         appendices=appendices(ctx),
     )

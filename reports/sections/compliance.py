@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from saypro import periods
+from saypro.figures.registry import figure_spec
 from saypro.sla import selectors as sla_selectors
-from saypro.sla.promises import promises
+from saypro.sla.promises import Promise, promises
 
 from ..document import PERCENT, Chart, Figure, Section, Series, Table
 from ..rollups import Reader
@@ -48,6 +49,7 @@ def compliance_section(ctx: Context) -> Section:
                 target_text=ctx.target_text(promise.target_key),
                 note=f"{now.achieved:,} of {now.decided:,} {promise.deadline_text}",
                 n=now.decided,
+                target_key=promise.target_key,
             )
         )
         stats = sla_selectors.stop_time_stats(metric=promise.metric, start=period.start_at, end=ctx.end)
@@ -68,6 +70,7 @@ def compliance_section(ctx: Context) -> Section:
             Series(
                 promise.title,
                 [achievement(ctx.reader, promise.metric, b.first, b.end).percent for b in trend],
+                area=promise_area(promise),
             )
         )
     section.tables.append(
@@ -102,6 +105,14 @@ def compliance_section(ctx: Context) -> Section:
     if section.figures:
         section.paragraphs.append(_overview(section.figures))
     return section
+
+
+def promise_area(promise: Promise) -> str:
+    """The area a promise belongs to, by its headline figure: its colour in every chart."""
+    try:
+        return figure_spec(promise.figure_keys[0]).area if promise.figure_keys else ""
+    except KeyError:
+        return ""
 
 
 def _overview(figures: list[Figure]) -> str:

@@ -1,17 +1,26 @@
-"""The executive summary and the recommendations, written by rules from the other sections' figures, each
-sentence citing the figure it rests on; and the raw-data appendices."""
+"""The executive summary, the targets scorecard and the recommendations, written by rules from the other
+sections' figures; and the raw-data appendices.
+
+The summary is one page: the promises as cards (headline figure, target in force, met or missed, n, the change
+on the previous period and the last five quarters), then at most three wins and three risks, each one sentence
+with its figure, the risks with what to do. Where each figure comes from is a numbered footnote, never text
+inside the sentence. Counts of targets met and missed count each target once, and no recommendation is made
+twice about the same target.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
 
 from moderation.models import Action
 from moderation.models import Source as FlagSource
-from saypro.sla.promises import promise_for, promises
+from saypro.figures.registry import figure_spec
+from saypro.sla.promises import Promise, promise_for, promises
 
-from ..document import COUNT, PERCENT, Figure, Section, Table
+from ..document import COUNT, PERCENT, Card, Figure, Finding, Section, Table
 from ..selectors import by_hour
 from ..sources import (
     MOD_DECISIONS,
@@ -43,8 +52,8 @@ PRECISION_FLOOR = 80.0
 MIN_STAFF_HOURS = 0.1
 
 
-def cite(section: Section, figure: Figure) -> str:
-    return f"[{section.title}: {figure.label} = {figure.text()}]"
+# At most this many wins and risks on the summary page: more would not fit, nor be read.
+MOST_FINDINGS = 3
 
 
 def _all(sections: list[Section]) -> list[tuple[Section, Figure]]:
@@ -65,60 +74,166 @@ def _size(figure: Figure) -> float:
     return abs(figure.relative_change or 0)
 
 
-def executive_summary(sections: list[Section], ctx: Context) -> Section:
+def _improved(figure: Figure) -> float:
+    """How much the figure moved the right way (negative: the wrong way), as a share."""
+    change = figure.change or 0
+    direction = 1 if figure.higher_is_better else -1
+    return _size(figure) * (1 if change * direction > 0 else -1)
+
+
+def _gap(figure: Figure) -> float:
+    """How far a figure is from its target, as a share of the target: the risks' order."""
+    if figure.value is None or figure.target is None:
+        return 0.0
+    return abs(figure.value - figure.target) / max(abs(figure.target), 1.0)
+
+
+def _headline(promise: Promise) -> str:
+    return promise.figure_keys[0] if promise.figure_keys else ""
+
+
+def counted_targets(sections: list[Section]) -> list[tuple[Section, Figure]]:
+    """Every figure judged against a target, each target once. The compliance section's promise figures are
+    counted through their headline figures (the cards) where the report has them, so that a promise is one
+    target, not two."""
+    shown = {f.key for _, f in _all(sections)}
+    promise_of = {f"compliance.{p.metric}": p for p in promises()}
+    seen: set[str] = set()
+    out = []
+    for section, figure in _all(sections):
+        if figure.met is None or section.key in {"summary", "scorecard"}:
+            continue
+        promise = promise_of.get(figure.key)
+        if promise is not None and _headline(promise) in shown:
+            continue
+        target = figure.target_key or figure.key
+        if target in seen:
+            continue
+        seen.add(target)
+        out.append((section, figure))
+    return out
+
+
+def _compared(figure: Figure, previous_name: str) -> str:
+    if figure.change is None or not figure.change:
+        return ""
+    word = "up" if figure.change > 0 else "down"
+    return f", {word} {figure.change_text.lstrip('+−±')} on {previous_name}"
+
+
+def _sample(figure: Figure) -> str:
+    return f" ({figure.sample_text})" if figure.sample_text else ""
+
+
+def win_sentence(figure: Figure, previous_name: str) -> str:
+    return (
+        f"{figure.label}: {figure.text()}{_sample(figure)}, meeting the target of {figure.target_text}"
+        f"{_compared(figure, previous_name)}."
+    )
+
+
+def risk_sentence(figure: Figure, previous_name: str) -> str:
+    return (
+        f"{figure.label}: {figure.text()}{_sample(figure)}, missing the target of {figure.target_text}"
+        f"{_compared(figure, previous_name)}."
+    )
+
+
+class _Sources:
+    """The summary's footnotes, one per figure cited, numbered in the order they are first cited."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.numbers: dict[str, int] = {}
+
+    def cite(self, section: Section, figure: Figure) -> int:
+        if figure.key not in self.numbers:
+            try:
+                spec = figure_spec(figure.key)
+                where = f"{spec.population}, placed in a period by {spec.placed_by}"
+            except KeyError:
+                where = figure.note or "the section's data"
+            self.notes.append(f"{section.title}: {figure.label} — {where}.")
+            self.numbers[figure.key] = len(self.notes)
+        return self.numbers[figure.key]
+
+
+def executive_summary(sections: list[Section], ctx: Context, advice: list[Advice]) -> Section:
     summary = Section(key="summary", title="Executive summary")
-    figures = _all(sections)
-    targeted = [(s, f) for s, f in figures if f.met is not None]
+    targeted = counted_targets(sections)
     met = [(s, f) for s, f in targeted if f.met]
     missed = [(s, f) for s, f in targeted if not f.met]
     summary.figures += [
-        Figure("summary.targets_met", "Targets met", float(len(met)), COUNT),
-        Figure("summary.targets_missed", "Targets missed", float(len(missed)), COUNT),
+        Figure("summary.targets_met", "Targets met", float(len(met)), COUNT, n=len(targeted)),
+        Figure("summary.targets_missed", "Targets missed", float(len(missed)), COUNT, n=len(targeted)),
     ]
-    compliance = next((s for s in sections if s.key == "compliance"), None)
-    findings = []
-    for figure in compliance.figures if compliance else []:
-        if figure.value is None:
-            findings.append(f"{figure.label}: no deadline fell in the period. {cite(compliance, figure)}")  # type: ignore[arg-type]
+    sources = _Sources()
+    by_key = {f.key: (s, f) for s, f in _all(sections)}
+    for promise in promises():
+        pair = by_key.get(_headline(promise))
+        if pair is None:
             continue
-        verdict = "met" if figure.met else "missed"
-        compared = f", {figure.change_text} on the previous period" if figure.previous is not None else ""
-        findings.append(
-            f"{figure.label}: {figure.text()} against the target of {figure.target_text} ({verdict}{compared}). "
-            f"{cite(compliance, figure)}"  # type: ignore[arg-type]
-        )
-    summary.paragraphs += findings
-    if missed:
-        summary.paragraphs.append(
-            f"Targets missed ({len(missed)} of {len(targeted)}): "
-            + "; ".join(f"{f.label} at {f.text()} against {f.target_text} {cite(s, f)}" for s, f in missed)
-            + "."
-        )
-    if met:
-        summary.paragraphs.append(
-            f"Targets met ({len(met)} of {len(targeted)}): "
-            + "; ".join(f"{f.label} at {f.text()} {cite(s, f)}" for s, f in met)
-            + "."
-        )
-    changes = sorted((p for p in figures if _change_is_big(p[1])), key=lambda p: -_size(p[1]))[:5]
-    if changes:
-        summary.paragraphs.append(
-            "Biggest changes against the previous period: "
-            + "; ".join(
-                f"{f.label} {f.change_text} (from {f.text(f.previous)} to {f.text()}) {cite(s, f)}" for s, f in changes
+        section, figure = pair
+        trend = ctx.quarter_trend(figure.key)
+        summary.cards.append(
+            Card(
+                title=promise.title,
+                figure=figure,
+                trend_labels=[quarter.name for quarter, _ in trend],
+                trend=[reading.value for _, reading in trend],
+                source=sources.cite(section, figure),
+                area=figure_spec(figure.key).area,
             )
-            + "."
         )
-    summary.tables += [
+    previous_name = ctx.previous.name
+    promised = {card.figure.key for card in summary.cards}
+    wins = sorted(met, key=lambda p: (p[1].key not in promised or p[1].change is None, -_improved(p[1]), -_gap(p[1])))
+    risks = sorted(missed, key=lambda p: (p[1].key not in promised, -_gap(p[1])))
+    for section, figure in wins[:MOST_FINDINGS]:
+        summary.findings.append(
+            Finding("win", win_sentence(figure, previous_name), figure.key, "", sources.cite(section, figure))
+        )
+    used: set[str] = set()
+    for section, figure in risks[:MOST_FINDINGS]:
+        # A recommendation is printed once, even where it answers for two of the risks.
+        what = next((a.text for a in advice if a.covers(figure) and a.text not in used), "")
+        used.add(what)
+        summary.findings.append(
+            Finding("risk", risk_sentence(figure, previous_name), figure.key, what, sources.cite(section, figure))
+        )
+    summary.sources = sources.notes
+    judged = [card for card in summary.cards if card.figure.met is not None]
+    overview = f"{len(met)} of {len(targeted)} targets met and {len(missed)} missed, each target counted once; "
+    unjudged = len(summary.cards) - len(judged)
+    if judged:
+        overview += f"{sum(1 for card in judged if card.figure.met)} of {len(judged)} promises met their target"
+        overview += f" ({unjudged} with nothing to judge in the period)." if unjudged else "."
+    else:
+        overview += "no promise had anything to judge in the period."
+    if ctx.period.contains(ctx.now):
+        overview += (
+            f" {ctx.period.name} is still running: its figures cover it to date and are compared with the same "
+            f"span of {previous_name}."
+        )
+    summary.paragraphs.append(overview)
+    return summary
+
+
+def scorecard(sections: list[Section]) -> Section:
+    """Every target once, met or missed, and the biggest changes: the detail behind the summary's counts."""
+    out = Section(key="scorecard", title="Targets met and missed")
+    targeted = counted_targets(sections)
+    out.tables.append(
         Table(
             "targets",
             "Targets met and missed",
-            ["Section", "Figure", "Value", "Target", "Previous", "Change", "Met"],
+            ["Section", "Figure", "Value", "n", "Target", "Previous", "Change", "Met"],
             [
                 [
                     s.title,
                     f.label,
                     f.text(),
+                    f.n,
                     f.target_text,
                     f.text(f.previous) if f.previous is not None else "—",
                     f.change_text,
@@ -126,15 +241,18 @@ def executive_summary(sections: list[Section], ctx: Context) -> Section:
                 ]
                 for s, f in targeted
             ],
-        ),
+        )
+    )
+    changes = sorted((p for p in _all(sections) if _change_is_big(p[1])), key=lambda p: -_size(p[1]))[:8]
+    out.tables.append(
         Table(
             "changes",
             "Biggest changes",
             ["Section", "Figure", "Previous", "Now", "Change"],
             [[s.title, f.label, f.text(f.previous), f.text(), f.change_text] for s, f in changes],
-        ),
-    ]
-    return summary
+        )
+    )
+    return out
 
 
 def _staffing(ctx: Context, metric: str) -> tuple[float, float, float, list[int]] | None:
@@ -163,22 +281,38 @@ def _hour_ranges(hours: list[int]) -> str:
     return ", ".join(f"{a:02d}:00–{b + 1:02d}:00" for a, b in ranges)
 
 
-def recommendations(sections: list[Section], ctx: Context) -> Section:
-    out = Section(key="recommendations", title="Recommendations")
-    rows: list[list[object]] = []
+@dataclass(frozen=True)
+class Advice:
+    """One recommendation, the figure it rests on, and the figures and targets it answers for."""
 
-    def add(text: str, section: Section, figure: Figure) -> None:
-        out.paragraphs.append(f"{text} {cite(section, figure)}")
-        rows.append([text, figure.label, figure.text()])
+    text: str
+    section: Section
+    figure: Figure
+    keys: frozenset[str]
+
+    def covers(self, figure: Figure) -> bool:
+        return figure.key in self.keys or bool(figure.target_key and figure.target_key in self.keys)
+
+
+def advise(sections: list[Section], ctx: Context) -> list[Advice]:
+    """The recommendations the figures ask for: the rules' specific advice first, then one line for each target
+    missed that no rule answered. A promise is answered once, through its headline figure and its compliance
+    figure alike."""
+    out: list[Advice] = []
+
+    def add(text: str, section: Section, figure: Figure, *also: str) -> None:
+        if any(a.text == text for a in out):
+            return
+        keys = frozenset({figure.key, *([figure.target_key] if figure.target_key else []), *also})
+        out.append(Advice(text, section, figure, keys))
 
     by_key = {f.key: (s, f) for s, f in _all(sections)}
-    covered: set[str] = set()
     for promise in promises():
-        pair = by_key.get(f"compliance.{promise.metric}")
-        if not pair or pair[1].met is not False:
+        pairs = [p for p in (by_key.get(_headline(promise)), by_key.get(f"compliance.{promise.metric}")) if p]
+        if not pairs or not any(f.met is False for _, f in pairs):
             continue
-        section, figure = pair
-        covered.add(figure.key)
+        section, figure = pairs[0]
+        also = (f"compliance.{promise.metric}", _headline(promise), promise.target_key)
         staffing = _staffing(ctx, promise.metric)
         if staffing and staffing[0] >= MIN_STAFF_HOURS:
             extra, arrived, decided, peak = staffing
@@ -189,6 +323,7 @@ def recommendations(sections: list[Section], ctx: Context) -> Section:
                 f"deadline passes (at {settings.REPORTS_ITEMS_PER_STAFF_HOUR} items per staff-hour).",
                 section,
                 figure,
+                *also,
             )
         else:
             add(
@@ -196,6 +331,7 @@ def recommendations(sections: list[Section], ctx: Context) -> Section:
                 "at the breached items for long waits before the first action (routing, paused clocks, hand-offs).",
                 section,
                 figure,
+                *also,
             )
     rules = [
         (
@@ -226,11 +362,9 @@ def recommendations(sections: list[Section], ctx: Context) -> Section:
     for key, applies, text in rules:
         pair = by_key.get(key)
         if pair and applies(pair[1]):
-            covered.add(key)
             add(text(pair[1]), *pair)
     first_reply = by_key.get("support.first_response_hours")
     if first_reply and first_reply[1].met is False:
-        covered.add(first_reply[1].key)
         staffing = _staffing(ctx, TICKET_FIRST_RESPONSE)
         advice = (
             f" At {_hour_ranges(staffing[3])} {_per_day(staffing[1])} tickets arrive a day and "
@@ -251,7 +385,6 @@ def recommendations(sections: list[Section], ctx: Context) -> Section:
         rated = [row for row in (channels.rows if channels else []) if row[5] is not None]
         if rated:
             worst = min(rated, key=lambda row: row[5])
-            covered.add(csat[1].key)
             add(
                 f"Satisfaction averages {csat[1].text()} against {csat[1].target_text}; {worst[0]} rates lowest "
                 f"({worst[5]:.2f}): review its recent low ratings and their follow-ups first.",
@@ -282,17 +415,31 @@ def recommendations(sections: list[Section], ctx: Context) -> Section:
                     registrations,
                     within,
                 )
-    for section, figure in _all(sections):
-        if figure.met is False and figure.key not in covered and section.key not in {"summary"}:
-            add(f"Bring {figure.label.lower()} from {figure.text()} to {figure.target_text}.", section, figure)
-    if not rows:
-        out.paragraphs.append("Every figure with a target met it; no rule asked for a change.")
+    for section, figure in counted_targets(sections):
+        if figure.met is False and not any(a.covers(figure) for a in out):
+            # A band ("10 % to 15 %") is entered, a bound is reached.
+            into = "into" if " to " in figure.target_text else "to"
+            add(f"Bring {figure.label.lower()} from {figure.text()} {into} {figure.target_text}.", section, figure)
+    return out
+
+
+def recommendations(advice: list[Advice]) -> Section:
+    out = Section(key="recommendations", title="Recommendations")
+    # Each recommendation is printed once, in the table beside the figure it rests on.
+    out.paragraphs = [
+        f"{len(advice)} recommendation{'s' if len(advice) != 1 else ''}, each beside the figure it rests on."
+        if advice
+        else "Every figure with a target met it; no rule asked for a change."
+    ]
     out.tables.append(
         Table(
             "recommendations",
             "Recommendations and the figures behind them",
-            ["Recommendation", "Figure", "Value"],
-            rows,
+            ["Recommendation", "Section", "Figure", "Value", "n", "Target"],
+            [
+                [a.text, a.section.title, a.figure.label, a.figure.text(), a.figure.n, a.figure.target_text]
+                for a in advice
+            ],
         )
     )
     return out
@@ -319,11 +466,19 @@ def appendices(ctx: Context) -> list[Table]:
                         int(started.get(day, {}).get("started", 0)),
                         int(stopped.get(day, {}).get("stopped", 0)),
                         int(stopped.get(day, {}).get("met", 0)),
-                        round(stopped.get(day, {}).get("seconds", 0.0), 1),
+                        round(stopped.get(day, {}).get("seconds", 0.0) / 3600, 2),
                     ]
                 )
     registrations = reader.daily(REG_STARTED, period.start, period.end)
-    keys = ["started", "email_verified", "phone_verified", "profile_completed", "submitted", "approved", "rejected"]
+    steps = {
+        "started": "Started",
+        "email_verified": "E-mail verified",
+        "phone_verified": "Phone verified",
+        "profile_completed": "Profile completed",
+        "submitted": "Submitted",
+        "approved": "Approved",
+        "rejected": "Rejected",
+    }
     return [
         Table(
             "raw_sla_daily",
@@ -332,21 +487,21 @@ def appendices(ctx: Context) -> list[Table]:
                 "Day",
                 "Metric",
                 "Promise",
-                "Achieved (due)",
-                "Breached (due)",
-                "Started",
-                "Stopped",
+                "Due and achieved",
+                "Due and breached",
+                "Clocks started",
+                "Clocks stopped",
                 "Stopped in time",
-                "Seconds to stop (sum)",
+                "Hours to stop (sum)",
             ],
             sla_rows,
         ),
         Table(
             "raw_registrations_daily",
             "Appendix: sign-ups per day (by start day)",
-            ["Day", *keys],
+            ["Day", *steps.values()],
             [
-                [day.isoformat(), *(int(registrations[day].get(k, 0)) for k in keys)]
+                [day.isoformat(), *(int(registrations[day].get(k, 0)) for k in steps)]
                 for day in period.day_list()
                 if day in registrations
             ],

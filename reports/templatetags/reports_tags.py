@@ -16,8 +16,11 @@ def chart(value: Chart) -> SafeString:
 
 
 @register.simple_tag
-def sparkline(points: list[float | None], target: float | None = None, label: str = "") -> SafeString:
-    return mark_safe(sparkline_svg(points, target=target, label=label))
+def sparkline(
+    points: list[float | None], target: float | None = None, label: str = "", area: str = "general"
+) -> SafeString:
+    # The SVG builder escapes the label it writes.
+    return mark_safe(sparkline_svg(points, target=target, label=label, area=area))
 
 
 @register.filter

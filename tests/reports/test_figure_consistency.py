@@ -128,7 +128,8 @@ def test_every_registered_figure_is_the_same_everywhere(world, manager, client):
         # A spreadsheet keeps 15 significant digits.
         assert (xlsx[key][2], xlsx[key][4]) == (same(value), n), key
         text = format_value(value, reading.figure.unit)
-        assert f"{text} (n = {n:,}" in pdf, key
+        # The section's table: the value, then its sample.
+        assert f"{text} n = {n:,}" in pdf, key
         if key in tile_keys:
             assert tile_figures[key]["value"] == text, key
             assert f"n = {n:,}" in tile_figures[key]["note"], key
