@@ -216,7 +216,25 @@ def scheduled_reports_request(*, now: datetime | None = None) -> list[ReportRun]
         ).exists()
         if not asked_today:
             runs.append(report_request(kind=kind, period=period, by=None, scheduled=True, now=now))
-    return runs
+    return runs + _closed_period_runs_regenerate(today=today, now=now)
+
+
+# How long after a period closes the schedule still looks for reports of it that were built while it ran.
+REGENERATE_WITHIN = timedelta(days=7)
+
+
+def _closed_period_runs_regenerate(*, today: date, now: datetime) -> list[ReportRun]:
+    """A report built while its period still ran holds figures to date: once the period has closed, queue it
+    again so the finished figures replace them. The fresh run starts after the period's end, so it no longer
+    matches, and a run already queued or generating is left alone: each such report is regenerated once."""
+    recent = ReportRun.objects.filter(
+        status=RunStatus.DONE, period_end__lte=today, period_end__gt=today - REGENERATE_WITHIN
+    ).order_by("period_start", "kind")
+    return [
+        report_request(kind=run.kind, period=periods.from_slug(run.period_slug), by=None, scheduled=True, now=now)
+        for run in recent
+        if run.started_at is not None and run.started_at < local_midnight(run.period_end)
+    ]
 
 
 @transaction.atomic

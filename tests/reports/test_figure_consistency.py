@@ -125,6 +125,7 @@ def test_every_registered_figure_is_the_same_everywhere(world, manager, client):
         assert (doc_figures[key].value, doc_figures[key].n, doc_figures[key].met) == (value, n, reading.current.met)
         assert csv_values[(key, "value")] == ("" if value is None else str(value)), key
         assert csv_values[(key, "n")] == str(n), key
+        assert csv_values[(key, "target")] == ("" if target is None else str(target)), key
         # A spreadsheet keeps 15 significant digits.
         assert (xlsx[key][2], xlsx[key][4]) == (same(value), n), key
         text = format_value(value, reading.figure.unit)
@@ -137,3 +138,6 @@ def test_every_registered_figure_is_the_same_everywhere(world, manager, client):
     assert expected["registrations.approved_48h"].current.value == 50.0
     assert expected["support.resolved_24h"].current.pending == 1
     assert expected["messaging.volume"].current.value == 4
+    # Both messaging targets travel in the CSV: 90 % over the quarter and the 95 % stretch for its last weeks.
+    assert csv_values[("messaging.first_response_24h", "target")] == "90.0"
+    assert csv_values[("messaging.first_response_24h.closing", "target")] == "95.0"

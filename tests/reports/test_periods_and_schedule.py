@@ -136,3 +136,32 @@ def test_asking_for_a_report_in_progress_returns_the_same_run(db, manager):
     assert first.pk == second.pk and ReportRun.objects.count() == 1
     assert services.report_generate(run_id=first.pk) is not None
     assert services.report_generate(run_id=first.pk) is None  # a second delivery finds it done
+
+
+def test_a_report_built_while_its_quarter_ran_is_built_again_once_after_it_closes(
+    db, django_capture_on_commit_callbacks
+):
+    mid_quarter = local(2026, 3, 20, 12, 0)
+    with time_machine.travel(mid_quarter, tick=False), django_capture_on_commit_callbacks(execute=True):
+        run = services.report_request(kind="quarterly", period=periods.from_slug("2026-Q1"), by=None, now=mid_quarter)
+    run.refresh_from_db()
+    assert run.status == "done" and run.generations == 1
+    # Still running: the hourly schedule leaves it alone (20 March is no report morning).
+    with time_machine.travel(mid_quarter + timedelta(hours=1), tick=False):
+        assert services.scheduled_reports_request(now=mid_quarter + timedelta(hours=1)) == []
+
+    closed = local(2026, 4, 2, 6, 5)  # a Thursday: nothing else is due
+    with time_machine.travel(closed, tick=False), django_capture_on_commit_callbacks(execute=True):
+        regenerated = services.scheduled_reports_request(now=closed)
+        # Beat's next hour, while the fresh run is queued: not asked for twice.
+        again = services.scheduled_reports_request(now=closed + timedelta(minutes=1))
+    assert [(r.kind, r.period_slug) for r in regenerated] == [("quarterly", "2026-Q1")]
+    assert again == []
+    run.refresh_from_db()
+    assert run.status == "done" and run.generations == 2 and run.scheduled
+    assert run.started_at >= local(2026, 4, 1)
+    # The finished report is not built a third time.
+    later = closed + timedelta(hours=1)
+    with time_machine.travel(later, tick=False):
+        assert services.scheduled_reports_request(now=later) == []
+    assert ReportRun.objects.count() == 1
