@@ -16,8 +16,7 @@ from support.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_application,
-        # No origin check: the user's socket authenticates with an API token, never an ambient cookie, and the
-        # marketplace's own front end connects from its own origin.
+        # Each route chooses its own authentication and origin check (see support.routing).
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )

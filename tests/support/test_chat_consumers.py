@@ -7,6 +7,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from saypro.asgi import application
@@ -96,3 +99,83 @@ def test_an_empty_message_or_an_unknown_event_is_answered_with_an_error(chat, us
         await client.disconnect()
 
     run(scenario)
+
+
+def agent_socket(staff, ticket_id: int, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
+    # A client of its own per socket: signing another user in on the same client would end the first session.
+    client = Client()
+    client.force_login(staff)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    return WebsocketCommunicator(
+        application, f"/ws/support/agent/chats/{ticket_id}/", headers=[(b"cookie", cookie), (b"origin", origin)]
+    )
+
+
+def test_only_signed_in_support_staff_from_the_workspace_may_open_the_agents_socket(
+    chat, agent, user, outsider, ticket_for
+):
+    email_ticket = ticket_for(user, channel=Channel.WEB)
+    refused = [
+        (agent_socket(user, chat.pk), 4403),
+        (agent_socket(outsider, chat.pk), 4403),
+        (agent_socket(agent, email_ticket.pk), 4404),
+    ]
+    anonymous = WebsocketCommunicator(
+        application, f"/ws/support/agent/chats/{chat.pk}/", headers=[(b"origin", b"http://testserver")]
+    )
+    foreign = agent_socket(agent, chat.pk, origin=b"https://evil.example")
+
+    async def scenario():
+        for communicator, code in refused:
+            assert await communicator.connect() == (False, code)
+        assert await anonymous.connect() == (False, 4401)
+        assert (await foreign.connect())[0] is False
+
+    run(scenario)
+
+
+def test_staff_who_owe_their_second_factor_get_no_agents_socket_until_they_pass_it(chat, settings, administrator):
+    settings.STAFF_2FA_REQUIRED = True
+    owing = agent_socket(administrator, chat.pk)
+    device = TOTPDevice.objects.create(user=administrator, name="phone", confirmed=True)
+    client = Client()
+    client.force_login(administrator)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    verified = WebsocketCommunicator(
+        application,
+        f"/ws/support/agent/chats/{chat.pk}/",
+        headers=[(b"cookie", f"sessionid={session.session_key}".encode()), (b"origin", b"http://testserver")],
+    )
+
+    async def scenario():
+        assert await owing.connect() == (False, 4403)
+        assert (await verified.connect())[0] is True
+        await verified.disconnect()
+
+    run(scenario)
+
+
+def test_the_agents_reply_reaches_the_user_and_stops_the_first_response_clock(chat, agent, user):
+    key = Token.objects.create(user=user).key
+    desk = agent_socket(agent, chat.pk)
+
+    async def scenario():
+        customer = socket(chat.pk, key)
+        assert (await customer.connect())[0] and (await desk.connect())[0]
+        await customer.send_json_to({"type": "typing"})
+        assert await desk.receive_json_from() == {"type": "typing", "side": "user"}
+        await desk.send_json_to({"type": "read"})
+        assert await customer.receive_json_from() == {"type": "read", "side": "agent"}
+        await desk.send_json_to({"type": "message", "body": "Hi, I am looking at your payout now."})
+        event = await customer.receive_json_from()
+        assert (event["kind"], event["body"]) == ("reply", "Hi, I am looking at your payout now.")
+        await customer.disconnect()
+        await desk.disconnect()
+
+    run(scenario)
+    chat.refresh_from_db()
+    assert chat.first_responded_at is not None and chat.assignee == agent
+    clock = chat.clocks.get(metric="ticket.first_response")
+    assert clock.stopped_at is not None and clock.met
