@@ -27,10 +27,13 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import formats, timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -422,6 +425,16 @@ def session_owes_second_factor(request: HttpRequest) -> bool:
     user = cast(User, request.user)
     verified = getattr(user, "is_verified", None)  # installed by django_otp's OTPMiddleware
     if verified is not None and verified():
+        return False
+    return two_factor_required(user)
+
+
+def session_store_owes_second_factor(*, user: User, session: SessionBase) -> bool:
+    """The same check for a connection that django_otp's middleware never sees (a WebSocket): the session is
+    verified when it holds a device of this user, as OTPMiddleware reads it."""
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY)
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    if device is not None and device.user_id == user.pk:
         return False
     return two_factor_required(user)
 

@@ -296,6 +296,15 @@ else:
     }
     for _sub in ("out", "control", "processed"):
         os.makedirs(BROKER_DIR / _sub, exist_ok=True)
+# Live chat's WebSocket consumers talk through a channel layer: Redis wherever REDIS_URL is set (every ASGI
+# process sees every event); otherwise Channels' in-memory layer, which only reaches consumers in the same process,
+# so `make run` serves WebSockets from a single ASGI process.
+CHANNEL_LAYERS: dict[str, dict[str, object]] = (
+    {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    if REDIS_URL
+    else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+)
+ASGI_APPLICATION = "saypro.asgi.application"
 # The sweep has a queue of its own: after an outage, a flood of warning e-mails queued on "celery" must not hold
 # back the next sweeps. A worker consumes every queue listed here unless started with -Q.
 CELERY_TASK_DEFAULT_QUEUE = "celery"

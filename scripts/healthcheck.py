@@ -1,7 +1,8 @@
 """Container health checks, with the standard library only (no Django start-up per probe).
 
-`web`: GET /healthz on this container; healthy on 200 ("ok", or "degraded" while the broker is away: pages
-still work). `beat`: the scheduler rewrites its schedule file every few minutes while it runs its loop.
+`web` (and `chat`, the live-chat ASGI server on port 8001): GET /healthz on this container; healthy on 200 ("ok",
+or "degraded" while the broker is away: pages still work). `beat`: the scheduler rewrites its schedule file every
+few minutes while it runs its loop.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from pathlib import Path
 BEAT_STALE_SECONDS = 600
 
 
-def check_web() -> bool:
+def check_web(port: int = 8000) -> bool:
     hosts = [host.strip().lstrip(".") for host in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",")]
     host = next((h for h in hosts if h and h != "*"), "localhost")
     # TLS ends at the proxy in front; this header (honoured with DJANGO_BEHIND_PROXY=1) spares the probe the
     # redirect to https that every other plain-HTTP request gets.
     request = urllib.request.Request(
-        "http://127.0.0.1:8000/healthz", headers={"Host": host, "X-Forwarded-Proto": "https"}
+        f"http://127.0.0.1:{port}/healthz", headers={"Host": host, "X-Forwarded-Proto": "https"}
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
@@ -46,7 +47,12 @@ def check_beat() -> bool:
     return True
 
 
-CHECKS = {"web": check_web, "beat": check_beat}
+def check_chat() -> bool:
+    # Daphne serves Django's HTTP views too, so the web server's probe tells whether the ASGI application is up.
+    return check_web(port=8001)
+
+
+CHECKS = {"web": check_web, "chat": check_chat, "beat": check_beat}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in CHECKS:

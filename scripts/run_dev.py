@@ -1,6 +1,6 @@
-"""Run the web server, a Celery worker and Celery beat together, as `make run` does.
+"""Run the web server, the live-chat WebSocket server, a Celery worker and Celery beat together, as `make run` does.
 
-Each process's output is shown line by line behind its name. Ctrl-C (or SIGTERM) stops all three, and so
+Each process's output is shown line by line behind its name. Ctrl-C (or SIGTERM) stops them all, and so
 does any one of them exiting: a product without its worker or its beat would silently miss its deadlines.
 """
 
@@ -22,10 +22,19 @@ STOP_GRACE_SECONDS = 15.0
 READY_POLL_SECONDS = 0.5
 
 
+def chat_addr(addr: str) -> tuple[str, int]:
+    """Live chat's WebSockets are served on the port after the web server's."""
+    host, _, port = addr.rpartition(":")
+    return host or "127.0.0.1", int(port) + 1
+
+
 def commands(addr: str) -> dict[str, list[str]]:
     python = sys.executable
+    chat_host, chat_port = chat_addr(addr)
     return {
         "web": [python, "manage.py", "runserver", "--noreload", addr],
+        # One daphne process: without Redis the channel layer lives in memory and reaches only its own process.
+        "chat": [python, "-m", "daphne", "-b", chat_host, "-p", str(chat_port), "saypro.asgi:application"],
         "worker": [python, "-m", "celery", "-A", "saypro", "worker", "-l", "info", "--concurrency", "2"],
         "beat": [python, "-m", "celery", "-A", "saypro", "beat", "-l", "info"],
     }

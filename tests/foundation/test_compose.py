@@ -10,8 +10,8 @@ import yaml
 
 from tests.foundation.support import ROOT
 
-APP_SERVICES = ("migrate", "web", "worker", "beat")
-LONG_RUNNING = ("postgres", "redis", "web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "chat", "worker", "beat")
+LONG_RUNNING = ("postgres", "redis", "web", "chat", "worker", "beat")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def healthcheck_of(service: dict) -> str:
 
 
 def test_compose_has_the_databases_a_migration_and_the_three_processes(services):
-    assert set(services) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "migrate", "web", "chat", "worker", "beat"}
     assert services["postgres"]["image"].startswith("postgres:15")
     assert services["redis"]["image"].startswith("redis:7")
     for name in APP_SERVICES:
@@ -42,6 +42,7 @@ def test_each_process_runs_the_right_command(services):
     assert "manage.py migrate --noinput" in command_of(services["migrate"])
     assert "manage.py sync_roles" in command_of(services["migrate"])
     assert re.match(r"gunicorn .*saypro\.wsgi", command_of(services["web"]))
+    assert re.match(r"daphne .*saypro\.asgi:application", command_of(services["chat"]))
     assert command_of(services["worker"]).startswith("celery -A saypro worker")
     assert command_of(services["beat"]).startswith("celery -A saypro beat")
 
@@ -52,6 +53,7 @@ def test_every_long_running_service_has_a_health_check(services):
     assert "pg_isready" in healthcheck_of(services["postgres"])
     assert "redis-cli ping" in healthcheck_of(services["redis"])
     assert "healthcheck.py web" in healthcheck_of(services["web"])
+    assert "healthcheck.py chat" in healthcheck_of(services["chat"])
     assert "celery -A saypro inspect ping" in healthcheck_of(services["worker"])
     assert "healthcheck.py beat" in healthcheck_of(services["beat"])
     assert "healthcheck" not in services["migrate"]
@@ -60,7 +62,7 @@ def test_every_long_running_service_has_a_health_check(services):
 def test_processes_start_only_after_healthy_databases_and_a_finished_migration(services):
     assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert services["migrate"]["restart"] == "no"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "chat", "worker", "beat"):
         assert services[name]["depends_on"] == {
             "postgres": {"condition": "service_healthy"},
             "redis": {"condition": "service_healthy"},

@@ -298,3 +298,22 @@ def test_an_import_across_the_layers_breaks_a_contract(tmp_path):
     assert broken.returncode != 0
     assert "Nothing imports demo (the demo data generator may use every app) BROKEN" in broken.stdout
     assert "support.samples -> demo" in broken.stdout
+
+
+def test_run_dev_serves_live_chat_from_one_daphne_process_on_the_port_after_the_web_servers():
+    run_dev = load_script("run_dev")
+    web_port = free_port() - 1
+    chat = run_dev.commands(f"127.0.0.1:{web_port}")["chat"]
+    assert chat[1:3] == ["-m", "daphne"] and chat[-3:] == ["-p", str(web_port + 1), "saypro.asgi:application"]
+    # The real command starts and the ASGI application answers (its HTTP side is Django's).
+    proc = subprocess.Popen(
+        chat, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not run_dev.web_answers(f"http://127.0.0.1:{web_port + 1}"):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
