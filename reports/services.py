@@ -159,8 +159,32 @@ def report_generate(*, run_id: int, now: datetime | None = None) -> ReportRun | 
         ReportRun.objects.filter(pk=run_id).update(
             status=RunStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now(), step="Failed"
         )
+        report_failure_send(run_id=run_id)
         raise
     return run
+
+
+def report_failure_send(*, run_id: int) -> bool:
+    """Tell the administrators a report run failed: every active one (a failure is not a queue on a deadline,
+    so not only those on duty). Sent once per failed attempt (its finish time), however often it is delivered."""
+    from accounts.models import User
+
+    run = ReportRun.objects.filter(pk=run_id, status=RunStatus.FAILED).first()
+    if run is None:
+        return False
+    admins = User.objects.filter(groups__name=roles.ADMINISTRATOR, is_active=True).order_by("pk")
+    return send_template(
+        to=list(admins.values_list("email", flat=True).distinct()),
+        kind="reports.run_failed",
+        template="reports/email/run_failed.txt",
+        context={
+            "run": run,
+            "label": run.get_kind_display(),
+            "error": run.error,
+            "url": f"{settings.SITE_URL}{reverse('dashboard:report', args=[run.pk])}",
+        },
+        once_key=f"report-failed:{run.pk}:{run.finished_at.isoformat() if run.finished_at else ''}",
+    )
 
 
 def report_runs_recover(*, now: datetime | None = None) -> list[int]:
