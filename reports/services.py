@@ -27,7 +27,7 @@ from saypro.sla.promises import promise_for
 from support.models import CommentTopic
 
 from . import staffing
-from .models import Improvement, ReportKind, ReportRun, RunStatus, StaffingAlert
+from .models import Improvement, ReportKind, ReportRun, ReportSubscription, RunStatus, StaffingAlert
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,50 @@ def report_generate(*, run_id: int, now: datetime | None = None) -> ReportRun | 
         )
         report_failure_send(run_id=run_id)
         raise
+    if run.scheduled:
+        report_subscribers_send(run=run, document=document)
     return run
+
+
+def report_subscriptions_set(*, user: Any, kinds: list[str]) -> None:
+    """The kinds of report the user receives by e-mail from now on: exactly `kinds`."""
+    with transaction.atomic():
+        ReportSubscription.objects.filter(user=user).exclude(kind__in=kinds).delete()
+        for kind in kinds:
+            ReportSubscription.objects.get_or_create(user=user, kind=kind)
+
+
+def report_subscribers_send(*, run: ReportRun, document: Any) -> int:
+    """E-mail the finished report's executive summary to everyone subscribed to its kind who may still see
+    reports; once per run, generation and person, however often the task is delivered. Returns how many went."""
+    summary = document.section("summary")
+    subscribers = (
+        ReportSubscription.objects.filter(kind=run.kind, user__is_active=True)
+        .select_related("user")
+        .prefetch_related("user__groups", "user__user_permissions")
+        .order_by("pk")
+    )
+    context = {
+        "run": run,
+        "document": document,
+        "cards": summary.cards if summary else [],
+        "wins": summary.wins if summary else [],
+        "risks": summary.risks if summary else [],
+        "url": f"{settings.SITE_URL}{reverse('dashboard:report', args=[run.pk])}",
+        "pdf_url": f"{settings.SITE_URL}{reverse('dashboard:report-download', args=[run.pk, 'pdf'])}",
+    }
+    sent = 0
+    for subscription in subscribers:
+        if not subscription.user.has_perm("reports.download_report"):
+            continue
+        sent += send_template(
+            to=[subscription.user.email],
+            kind="reports.subscription",
+            template="reports/email/report_ready.txt",
+            context=context,
+            once_key=f"report-ready:{run.pk}:{run.generations}:{subscription.user_id}",
+        )
+    return sent
 
 
 def report_failure_send(*, run_id: int) -> bool:
