@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -265,8 +265,9 @@ def scheduled_reports_request(*, now: datetime | None = None) -> list[ReportRun]
     report already asked for today (by the schedule or by a person) is not asked for again."""
     now = now or timezone.now()
     local = timezone.localtime(now, local_tz())
+    closed = running_reports_regenerate(now=now)
     if local.hour < REPORT_HOUR:
-        return []
+        return closed
     today = local.date()
     due = []
     if today.weekday() == 0:
@@ -283,7 +284,27 @@ def scheduled_reports_request(*, now: datetime | None = None) -> list[ReportRun]
         ).exists()
         if not asked_today:
             runs.append(report_request(kind=kind, period=period, by=None, scheduled=True, now=now))
-    return runs
+    return closed + runs
+
+
+def running_reports_regenerate(*, now: datetime) -> list[ReportRun]:
+    """Queue again each finished report of a period that was still running when it was built (it reads "to
+    date") and has closed since: the finished report replaces it and goes to the subscribers. Once: the new run
+    finishes after the period's end, and a queued or failed run is not picked up."""
+    # period_end is the local day after the period (exclusive); __date reads finished_at in TIME_ZONE.
+    stale = ReportRun.objects.filter(
+        status=RunStatus.DONE, period_end__lte=periods.today(now), finished_at__date__lt=F("period_end")
+    ).order_by("pk")
+    return [
+        report_request(
+            kind=run.kind,
+            period=Period(PERIOD_OF_KIND[ReportKind(run.kind)], run.period_start, run.period_end),
+            by=None,
+            scheduled=True,
+            now=now,
+        )
+        for run in stale
+    ]
 
 
 @transaction.atomic
