@@ -90,3 +90,12 @@ class TopicImprovementForm(forms.ModelForm):
         widgets = {"made_on": DateInput(), "description": forms.Textarea(attrs={"rows": 3})}
         labels = {"made_on": "Made on", "title": "Change"}
         help_texts = {"made_on": "The report compares the topic's comments before and after this day."}
+
+
+class ReportSubscriptionForm(forms.Form):
+    kinds = forms.MultipleChoiceField(
+        label="E-mail me these reports when they are generated",
+        choices=ReportKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )

@@ -164,3 +164,17 @@ class StaffingAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric}: breach projected from {self.breach_at:%Y-%m-%d %H:%M}"
+
+
+class ReportSubscription(models.Model):
+    """A manager or administrator who receives a kind of report by e-mail each time its scheduled run completes."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="report_subscriptions")
+    kind = models.CharField(max_length=10, choices=ReportKind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="report_subscription_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} receives the {self.get_kind_display().lower()} report"

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,7 +27,7 @@ from saypro.sla.promises import promise_for
 from support.models import CommentTopic
 
 from . import staffing
-from .models import Improvement, ReportKind, ReportRun, RunStatus, StaffingAlert
+from .models import Improvement, ReportKind, ReportRun, ReportSubscription, RunStatus, StaffingAlert
 
 logger = logging.getLogger(__name__)
 
@@ -159,8 +159,75 @@ def report_generate(*, run_id: int, now: datetime | None = None) -> ReportRun | 
         ReportRun.objects.filter(pk=run_id).update(
             status=RunStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now(), step="Failed"
         )
+        report_failure_send(run_id=run_id)
         raise
+    if run.scheduled:
+        report_subscribers_send(run=run, document=document)
     return run
+
+
+def report_subscriptions_set(*, user: Any, kinds: list[str]) -> None:
+    """The kinds of report the user receives by e-mail from now on: exactly `kinds`."""
+    with transaction.atomic():
+        ReportSubscription.objects.filter(user=user).exclude(kind__in=kinds).delete()
+        for kind in kinds:
+            ReportSubscription.objects.get_or_create(user=user, kind=kind)
+
+
+def report_subscribers_send(*, run: ReportRun, document: Any) -> int:
+    """E-mail the finished report's executive summary to everyone subscribed to its kind who may still see
+    reports; once per run, generation and person, however often the task is delivered. Returns how many went."""
+    summary = document.section("summary")
+    subscribers = (
+        ReportSubscription.objects.filter(kind=run.kind, user__is_active=True)
+        .select_related("user")
+        .prefetch_related("user__groups", "user__user_permissions")
+        .order_by("pk")
+    )
+    context = {
+        "run": run,
+        "document": document,
+        "cards": summary.cards if summary else [],
+        "wins": summary.wins if summary else [],
+        "risks": summary.risks if summary else [],
+        "url": f"{settings.SITE_URL}{reverse('dashboard:report', args=[run.pk])}",
+        "pdf_url": f"{settings.SITE_URL}{reverse('dashboard:report-download', args=[run.pk, 'pdf'])}",
+    }
+    sent = 0
+    for subscription in subscribers:
+        if not subscription.user.has_perm("reports.download_report"):
+            continue
+        sent += send_template(
+            to=[subscription.user.email],
+            kind="reports.subscription",
+            template="reports/email/report_ready.txt",
+            context=context,
+            once_key=f"report-ready:{run.pk}:{run.generations}:{subscription.user_id}",
+        )
+    return sent
+
+
+def report_failure_send(*, run_id: int) -> bool:
+    """Tell the administrators a report run failed: every active one (a failure is not a queue on a deadline,
+    so not only those on duty). Sent once per failed attempt (its finish time), however often it is delivered."""
+    from accounts.models import User
+
+    run = ReportRun.objects.filter(pk=run_id, status=RunStatus.FAILED).first()
+    if run is None:
+        return False
+    admins = User.objects.filter(groups__name=roles.ADMINISTRATOR, is_active=True).order_by("pk")
+    return send_template(
+        to=list(admins.values_list("email", flat=True).distinct()),
+        kind="reports.run_failed",
+        template="reports/email/run_failed.txt",
+        context={
+            "run": run,
+            "label": run.get_kind_display(),
+            "error": run.error,
+            "url": f"{settings.SITE_URL}{reverse('dashboard:report', args=[run.pk])}",
+        },
+        once_key=f"report-failed:{run.pk}:{run.finished_at.isoformat() if run.finished_at else ''}",
+    )
 
 
 def report_runs_recover(*, now: datetime | None = None) -> list[int]:
@@ -198,8 +265,9 @@ def scheduled_reports_request(*, now: datetime | None = None) -> list[ReportRun]
     report already asked for today (by the schedule or by a person) is not asked for again."""
     now = now or timezone.now()
     local = timezone.localtime(now, local_tz())
+    closed = running_reports_regenerate(now=now)
     if local.hour < REPORT_HOUR:
-        return []
+        return closed
     today = local.date()
     due = []
     if today.weekday() == 0:
@@ -216,24 +284,26 @@ def scheduled_reports_request(*, now: datetime | None = None) -> list[ReportRun]
         ).exists()
         if not asked_today:
             runs.append(report_request(kind=kind, period=period, by=None, scheduled=True, now=now))
-    return runs + _closed_period_runs_regenerate(today=today, now=now)
+    return closed + runs
 
 
-# How long after a period closes the schedule still looks for reports of it that were built while it ran.
-REGENERATE_WITHIN = timedelta(days=7)
-
-
-def _closed_period_runs_regenerate(*, today: date, now: datetime) -> list[ReportRun]:
-    """A report built while its period still ran holds figures to date: once the period has closed, queue it
-    again so the finished figures replace them. The fresh run starts after the period's end, so it no longer
-    matches, and a run already queued or generating is left alone: each such report is regenerated once."""
-    recent = ReportRun.objects.filter(
-        status=RunStatus.DONE, period_end__lte=today, period_end__gt=today - REGENERATE_WITHIN
-    ).order_by("period_start", "kind")
+def running_reports_regenerate(*, now: datetime) -> list[ReportRun]:
+    """Queue again each finished report of a period that was still running when it was built (it reads "to
+    date") and has closed since: the finished report replaces it and goes to the subscribers. Once: the new run
+    finishes after the period's end, and a queued or failed run is not picked up."""
+    # period_end is the local day after the period (exclusive); __date reads finished_at in TIME_ZONE.
+    stale = ReportRun.objects.filter(
+        status=RunStatus.DONE, period_end__lte=periods.today(now), finished_at__date__lt=F("period_end")
+    ).order_by("pk")
     return [
-        report_request(kind=run.kind, period=periods.from_slug(run.period_slug), by=None, scheduled=True, now=now)
-        for run in recent
-        if run.started_at is not None and run.started_at < local_midnight(run.period_end)
+        report_request(
+            kind=run.kind,
+            period=Period(PERIOD_OF_KIND[ReportKind(run.kind)], run.period_start, run.period_end),
+            by=None,
+            scheduled=True,
+            now=now,
+        )
+        for run in stale
     ]
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("areas/<slug:area>/", views.area, name="area"),
     path("promises/<str:metric>/items/", views.promise_items, name="promise-items"),
     path("reports/", views.reports, name="reports"),
+    path("reports/subscriptions/", views.report_subscriptions, name="report-subscriptions"),
     path("reports/<int:pk>/", views.report, name="report"),
     path("reports/<int:pk>/preview/", views.report_preview, name="report-preview"),
     path("reports/<int:pk>/download/<slug:fmt>/", views.report_download, name="report-download"),

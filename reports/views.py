@@ -35,8 +35,8 @@ from support.models import CommentTopic
 from . import selectors, services, staffing
 from .document import Chart, Section, Series, document_from_dict
 from .figures import FIGURE_FILTERS, as_document_figure
-from .forms import ImprovementForm, PeriodForm, ReportRequestForm, TopicImprovementForm
-from .models import Improvement, ReportRun, RunStatus
+from .forms import ImprovementForm, PeriodForm, ReportRequestForm, ReportSubscriptionForm, TopicImprovementForm
+from .models import Improvement, ReportRun, ReportSubscription, RunStatus
 from .sections import AREAS, SUPPORT, Context, build_sections, context_for
 from .sections.topics import change_text, topic_rows
 
@@ -449,6 +449,21 @@ def reports(request: HttpRequest) -> HttpResponse:
                 return redirect("dashboard:report", pk=run.pk)
     runs = ReportRun.objects.select_related("requested_by").order_by("-period_start", "kind")[:RUN_PAGE_ROWS]
     return render(request, "reports/list.html", {"form": form, "runs": runs})
+
+
+@require_http_methods(["GET", "POST"])
+@reports_required
+def report_subscriptions(request: HttpRequest) -> HttpResponse:
+    """Which scheduled reports the person receives by e-mail, with the summary in the body."""
+    user: Any = request.user  # signed in: reports_required turned the anonymous away
+    current = list(ReportSubscription.objects.filter(user=user).values_list("kind", flat=True))
+    # Unticking every box posts no field at all: a POST is still a bound form.
+    form = ReportSubscriptionForm(request.POST if request.method == "POST" else None, initial={"kinds": current})
+    if request.method == "POST" and form.is_valid():
+        services.report_subscriptions_set(user=user, kinds=form.cleaned_data["kinds"])
+        messages.success(request, "Your report e-mails are saved.")
+        return redirect("dashboard:report-subscriptions")
+    return render(request, "reports/subscriptions.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @require_GET

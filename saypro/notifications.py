@@ -106,6 +106,8 @@ MESSAGE_KINDS: dict[str, MessageKind] = {
         _essential("moderation.sla_warning", _STAFF_ALERT, staff=True),
         _essential("moderation.appeal_sla_warning", _STAFF_ALERT, staff=True),
         _essential("staffing.breach_forecast", "tells the managers on duty a queue will miss its deadline", staff=True),
+        _essential("reports.subscription", "the report the person subscribed to, on the reports page", staff=True),
+        _essential("reports.run_failed", "tells the administrators a report was not generated", staff=True),
     )
 }
 

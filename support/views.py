@@ -28,7 +28,9 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from saypro import periods
 from saypro.errors import DomainError, InvalidInput
+from saypro.figures.registry import figure_read, figure_specs, value_text
 from saypro.figures.targets import TargetBook
 from saypro.files import private_file_response
 from saypro.forms import add_service_errors
@@ -389,6 +391,40 @@ def _transparency(start: datetime, end: datetime) -> dict[str, Any]:
     }
 
 
+# The public monthly posts: the support and moderation areas' registered figures, whole months only (a month still
+# running would read as a finished one), aggregates with their sample size and the target in force that month.
+PUBLIC_FIGURE_AREAS = ("support", "moderation")
+PUBLIC_MONTHS_DEFAULT, PUBLIC_MONTHS_MAX = 3, 12
+
+
+def _public_months(request: HttpRequest) -> list[periods.Period]:
+    """The last ?months=N whole months (3 by default, at most 12), oldest first; anything else is a bad request."""
+    raw = request.GET.get("months", "")
+    if raw and not (raw.isdigit() and 1 <= int(raw) <= PUBLIC_MONTHS_MAX):
+        raise BadRequest(f"months must be a whole number from 1 to {PUBLIC_MONTHS_MAX}.")
+    count = int(raw) if raw else PUBLIC_MONTHS_DEFAULT
+    chain = [periods.containing(periods.MONTH, timezone.localdate()).previous()]
+    while len(chain) < count:
+        chain.insert(0, chain[0].previous())
+    return chain
+
+
+def _monthly_figures(months: list[periods.Period]) -> list[dict[str, Any]]:
+    now, book = timezone.now(), TargetBook()
+    rows = []
+    for spec in (s for area in PUBLIC_FIGURE_AREAS for s in figure_specs(area)):
+        if spec.kinds and periods.MONTH not in spec.kinds:
+            continue
+        readings = [figure_read(spec.key, month, now=now, compare=False, book=book).current for month in months]
+        cells = [
+            {"month": r.period, "value": r.value, "text": "–" if r.value is None else value_text(r.value, spec.unit)}
+            | {"n": r.n, "target_text": r.target_text, "met": r.met}
+            for r in readings
+        ]
+        rows.append({"key": spec.key, "area": spec.area, "label": spec.label, "cells": cells})
+    return rows
+
+
 @require_http_methods(["GET", "POST"])
 @known_issue_page
 def known_issues(request: SignedInRequest) -> HttpResponse:
@@ -636,7 +672,12 @@ def help_article(request: HttpRequest, category: str, slug: str) -> HttpResponse
 @require_GET
 def transparency(request: HttpRequest) -> HttpResponse:
     start, end = _fortnight(request)
-    return render(request, "support/help/transparency.html", {"summary": _transparency(start, end)})
+    months = _public_months(request)
+    return render(
+        request,
+        "support/help/transparency.html",
+        {"summary": _transparency(start, end), "months": months, "monthly": _monthly_figures(months)},
+    )
 
 
 @require_GET
@@ -660,6 +701,13 @@ def transparency_csv(request: HttpRequest) -> HttpResponse:
                     _csv_safe(issue.fix),
                 ]
             )
+    # The monthly figures follow as their own table, one value per line.
+    writer.writerow([])
+    writer.writerow(["month", "area", "figure", "value", "n", "target"])
+    for row in _monthly_figures(_public_months(request)):
+        for cell in row["cells"]:
+            value = "" if cell["value"] is None else round(cell["value"], 2)
+            writer.writerow([cell["month"].slug, row["area"], row["key"], value, cell["n"], cell["target_text"]])
     return response
 
 

@@ -186,6 +186,7 @@ def render_csv(document: Document) -> bytes:
                 ("previous", f.previous),
                 ("change", f.change),
                 ("target", f.target),
+                ("target_text", safe(f.target_text)),
                 ("met", f.met),
             ):
                 writer.writerow([safe(section.key), "figures", safe(f.key), column, "" if value is None else value])

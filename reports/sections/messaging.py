@@ -122,6 +122,8 @@ def _first_response_table(ctx: Context) -> Table:
     now = _first_response_by_category(ctx.period.start_at, ctx.end, ctx.now, ctx.targets)
     before = _first_response_by_category(ctx.previous.start_at, ctx.previous_end, ctx.now, ctx.targets)
     target = ctx.target("sla.message.first_response")
+    # The documents' rise to 95 % by the quarter's end, shown beside the target so every report states it.
+    stretch = ctx.target("messaging.first_response_24h.closing")
     rows = []
     for key, (label, result) in now.items():
         previous = before[key][1]
@@ -131,6 +133,7 @@ def _first_response_table(ctx: Context) -> Table:
             [
                 label,
                 target,
+                stretch,
                 result.achieved,
                 result.breached,
                 _percent(result.rate),
@@ -141,7 +144,16 @@ def _first_response_table(ctx: Context) -> Table:
     return Table(
         "messaging_first_response",
         "Conversations first answered within 24 h by category",
-        ["Category", "Target %", "Achieved", "Breached", "Achievement %", "Previous %", "Change (pts)"],
+        [
+            "Category",
+            "Target %",
+            "Stretch target %",
+            "Achieved",
+            "Breached",
+            "Achievement %",
+            "Previous %",
+            "Change (pts)",
+        ],
         rows,
         note="Over the first-response deadlines that fall in each period, by the conversation's current category.",
     )
@@ -282,7 +294,7 @@ def messaging_section(ctx: Context) -> Section:
             "First response within 24 h by category",
             "bar",
             [row[0] for row in first_rows],
-            [Series("Achievement %", [row[4] or 0.0 for row in first_rows])],
+            [Series("Achievement %", [row[5] or 0.0 for row in first_rows])],
             unit=PERCENT,
             target=ctx.target("sla.message.first_response"),
         )

@@ -365,6 +365,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
         )
     ),
     "dashboard:reports": (get(staff(*MANAGEMENT)), post(staff(*MANAGEMENT))),
+    "dashboard:report-subscriptions": (get(staff(*MANAGEMENT)), post(staff(*MANAGEMENT))),
     "dashboard:report": get(staff(*MANAGEMENT), pk="report"),
     "dashboard:report-preview": get(staff(*MANAGEMENT), pk="report"),
     "dashboard:report-download": get(staff(*MANAGEMENT), pk="report", fmt="fmt"),

@@ -100,12 +100,12 @@ def test_messaging_first_response_and_resolution_by_category(april_week):
     week = periods.containing(periods.WEEK, date(2026, 4, 6))
     with time_machine.travel(now, tick=False):
         section = messaging_section(context_for(week, now))
-    # [target %, achieved, breached, achievement %, previous %, change]: the week before had no deadline.
+    # [target %, stretch %, achieved, breached, achievement %, previous %, change]: no deadline the week before.
     assert table_rows(section, "messaging_first_response") == {
-        "Complaint": [90.0, 0, 1, 0.0, None, None],
-        "Renewal or approval request": [90.0, 1, 0, 100.0, None, None],
-        "Not categorised": [90.0, 0, 1, 0.0, None, None],
-        "All categories": [90.0, 1, 2, pytest.approx(33.3), None, None],
+        "Complaint": [90.0, 95.0, 0, 1, 0.0, None, None],
+        "Renewal or approval request": [90.0, 95.0, 1, 0, 100.0, None, None],
+        "Not categorised": [90.0, 95.0, 0, 1, 0.0, None, None],
+        "All categories": [90.0, 95.0, 1, 2, pytest.approx(33.3), None, None],
     }
     chart = next(c for c in section.charts if c.key == "messaging_first_response")
     assert chart.labels == ["Complaint", "Renewal or approval request", "Not categorised"]
@@ -131,10 +131,10 @@ def test_first_response_by_category_compares_with_the_previous_week(april_week, 
     with time_machine.travel(now, tick=False):
         section = messaging_section(context_for(week, now))
     assert table_rows(section, "messaging_first_response") == {
-        "Complaint": [90.0, 1, 0, 100.0, 0.0, 100.0],
-        "Renewal or approval request": [90.0, 1, 0, 100.0, 100.0, 0.0],
-        "Not categorised": [90.0, 0, 0, None, 0.0, None],
-        "All categories": [90.0, 2, 0, 100.0, pytest.approx(33.3), pytest.approx(66.7)],
+        "Complaint": [90.0, 95.0, 1, 0, 100.0, 0.0, 100.0],
+        "Renewal or approval request": [90.0, 95.0, 1, 0, 100.0, 100.0, 0.0],
+        "Not categorised": [90.0, 95.0, 0, 0, None, 0.0, None],
+        "All categories": [90.0, 95.0, 2, 0, 100.0, pytest.approx(33.3), pytest.approx(66.7)],
     }
     first = next(f for f in section.figures if f.key == "messaging.first_response_24h")
     assert (first.value, first.previous) == (100.0, pytest.approx(100 / 3))

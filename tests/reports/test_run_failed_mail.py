@@ -1,0 +1,43 @@
+"""A report run that fails e-mails the administrators once; managers and the rest of the staff hear nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from reports import services, tasks
+from reports.models import ReportRun, RunStatus
+from saypro import periods
+
+pytestmark = pytest.mark.django_db
+
+MONTH = periods.containing(periods.MONTH, date(2026, 2, 1))
+
+
+def _fail(*args, **kwargs):
+    raise RuntimeError("the chart library is missing a font")
+
+
+def test_a_failed_run_tells_the_administrators_once(manager, administrator, mailoutbox, settings, monkeypatch):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # the request only queues the run; the test generates it
+    run = services.report_request(kind="monthly", period=MONTH, by=manager)
+    monkeypatch.setattr("reports.sections.build_document", _fail)
+    with pytest.raises(RuntimeError):
+        services.report_generate(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert len(mailoutbox) == 1
+    mail = mailoutbox[0]
+    assert mail.to == [administrator.email]
+    assert "Report not generated" in mail.subject and MONTH.slug in mail.subject
+    assert "the chart library is missing a font" in mail.body and f"/dashboard/reports/{run.pk}/" in mail.body
+    # The task delivered again finds the run no longer queued; the e-mail asked for again is a repeat.
+    tasks.report_generate(run.pk)
+    assert services.report_failure_send(run_id=run.pk) is False
+    assert len(mailoutbox) == 1 and ReportRun.objects.get(pk=run.pk).status == RunStatus.FAILED
+
+
+def test_a_finished_run_sends_no_failure(administrator, mailoutbox):
+    assert services.report_failure_send(run_id=0) is False
+    assert mailoutbox == []

@@ -1,0 +1,75 @@
+"""The public transparency page posts the support and moderation figures of the last whole months, as the
+registry reads them (aggregates with n and the target), in the page and its CSV; ?months is bounded."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from saypro import periods
+from saypro.figures.registry import figure_read, figure_specs
+from tests.factories import UserFactory
+from tests.reports.test_figure_definitions import local, ticket
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 20, 12, tzinfo=local(2026, 1, 1).tzinfo)
+
+
+@pytest.fixture
+def requester():
+    """The tickets' requester: neither the name nor the address may reach the public page."""
+    person = UserFactory(email="someone.private@example.com", full_name="Privatename Person")
+    ticket(local(2026, 1, 14, 9), solved_after=10, user=person)
+    ticket(local(2026, 2, 3, 9), solved_after=30, user=person)
+    ticket(local(2026, 2, 10, 9), solved_after=2, user=person)
+    return person
+
+
+def _csv_figures(content: bytes) -> dict[tuple[str, str], list[str]]:
+    rows = list(csv.reader(io.StringIO(content.decode())))
+    start = rows.index(["month", "area", "figure", "value", "n", "target"])
+    return {(row[0], row[2]): row for row in rows[start + 1 :]}
+
+
+def test_monthly_figures_match_the_registry_in_page_and_csv(client, requester, django_assert_max_num_queries):
+    with time_machine.travel(NOW, tick=False):
+        # A few aggregate queries per figure and month, however many tickets and decisions there are.
+        with django_assert_max_num_queries(40):
+            page = client.get("/help/transparency/")
+        export = client.get("/help/transparency.csv")
+        months = [periods.from_slug(s) for s in ("2025-12", "2026-01", "2026-02")]
+        keys = [s.key for area in ("support", "moderation") for s in figure_specs(area) if not s.kinds]
+        expected = {
+            (m.slug, k): figure_read(k, m, now=timezone.now(), compare=False).current for m in months for k in keys
+        }
+    assert page.status_code == 200
+    assert [m.slug for m in page.context["months"]] == ["2025-12", "2026-01", "2026-02"]
+    html = page.content.decode()
+    assert "February 2026" in html and "March 2026" not in html
+    assert requester.email not in html and "Privatename" not in html
+    figures = _csv_figures(export.content)
+    assert set(expected) <= set(figures)
+    for (month, key), reading in expected.items():
+        _, area, _, value, n, target = figures[(month, key)]
+        assert area in ("support", "moderation")
+        assert value == ("" if reading.value is None else str(round(reading.value, 2))), key
+        assert (n, target) == (str(reading.n), reading.target_text), key
+    # January's one ticket was solved within 24 h, February's one of two.
+    assert figures[("2026-01", "support.resolved_24h")][3:5] == ["100.0", "1"]
+    assert figures[("2026-02", "support.resolved_24h")][3:5] == ["50.0", "2"]
+    assert requester.email.encode() not in export.content
+
+
+def test_months_parameter_is_bounded(client):
+    for bad in ("0", "13", "-1", "abc", "2.5", "9" * 30):
+        assert client.get("/help/transparency/", {"months": bad}).status_code == 400, bad
+        assert client.get("/help/transparency.csv", {"months": bad}).status_code == 400, bad
+    with time_machine.travel(NOW, tick=False):
+        page = client.get("/help/transparency/", {"months": "1"})
+    assert [m.slug for m in page.context["months"]] == ["2026-02"]
