@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -20,7 +21,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    async_to_sync(scenario)()
+    # In its own thread: a browser test earlier in this process leaves Playwright's event loop running in the main
+    # thread, where async_to_sync refuses to start another.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(async_to_sync(scenario)).result()
 
 
 def socket(ticket_id: int, token: str) -> WebsocketCommunicator:
