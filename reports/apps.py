@@ -60,3 +60,9 @@ class ReportsConfig(AppConfig):
             dispatch=lambda item: tasks.report_generate.delay(int(item)),
             description="report runs queued that no worker started",
         )
+        followup_register(
+            "reports.undelivered",
+            pending=selectors.report_runs_undelivered,
+            dispatch=lambda item: tasks.report_deliver.delay(int(item)),
+            description="finished scheduled reports not yet e-mailed to their subscribers",
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 
@@ -79,6 +79,9 @@ class ReportRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     generations = models.PositiveIntegerField(default=0, help_text="How many times this report was generated.")
+    # The generation whose e-mails went to the subscribers: behind `generations` on a finished scheduled run, the
+    # delivery is still to do (the reconciliation sweep finds the runs whose delivery task was lost).
+    delivered_generation = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     # The document as generated: the HTML preview renders it, the API serves it.
     document = models.JSONField(null=True, blank=True)
@@ -96,6 +99,11 @@ class ReportRun(models.Model):
         indexes = [
             models.Index(fields=["-period_start", "kind"], name="report_run_recent"),
             models.Index(fields=["status"], name="report_run_active", condition=Q(status__in=["queued", "running"])),
+            models.Index(
+                fields=["finished_at"],
+                name="report_run_undelivered",
+                condition=Q(status="done", scheduled=True, delivered_generation__lt=F("generations")),
+            ),
         ]
         permissions = [
             ("download_report", "Can preview and download reports"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from saypro import periods
 from saypro.figures.registry import FigureReading, figures_read
@@ -20,7 +20,7 @@ from saypro.sla.models import Clock, ClockState
 from saypro.sla.promises import Promise, promise_for, promises
 from saypro.sla.selectors import ACHIEVED, breached
 
-from .models import StaffingAlert
+from .models import ReportRun, RunStatus, StaffingAlert
 from .rollups import Reader
 from .sources import SLA_DUE, SLA_STARTED, SLA_STOPPED
 
@@ -229,11 +229,25 @@ def clock_state(clock: Clock, now: datetime) -> str:
 def report_runs_queued_overdue(*, before: datetime, since: datetime) -> QuerySet[Any, int]:
     """Runs asked for before `before` that are still queued: no worker ever claimed them (report_generate moves
     a run to "running" first thing). Reads the partial index of active runs."""
-    from .models import ReportRun, RunStatus
-
     return (
         ReportRun.objects.filter(status=RunStatus.QUEUED, requested_at__lt=before)
         .order_by("requested_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def report_runs_undelivered(*, before: datetime, since: datetime) -> QuerySet[Any, int]:
+    """Scheduled runs finished between `since` and `before` whose e-mails never went out: the delivery task was
+    lost between the commit and its publish. Reads the partial index of undelivered runs."""
+    return (
+        ReportRun.objects.filter(
+            status=RunStatus.DONE,
+            scheduled=True,
+            delivered_generation__lt=F("generations"),
+            finished_at__lt=before,
+            finished_at__gte=since,
+        )
+        .order_by("finished_at")
         .values_list("pk", flat=True)
     )
 

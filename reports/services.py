@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
@@ -21,12 +22,12 @@ from saypro.audit.services import audit_record
 from saypro.dispatch import after_commit
 from saypro.errors import InvalidInput
 from saypro.localtime import check_day, local_midnight, local_tz
-from saypro.mail import send_template
+from saypro.mail import MailAttachment, send_template
 from saypro.periods import Period
 from saypro.sla.promises import promise_for
 from support.models import CommentTopic
 
-from . import staffing
+from . import links, staffing
 from .models import Improvement, ReportKind, ReportRun, ReportSubscription, RunStatus, StaffingAlert
 
 logger = logging.getLogger(__name__)
@@ -154,15 +155,18 @@ def report_generate(*, run_id: int, now: datetime | None = None) -> ReportRun | 
                     "generations",
                 ]
             )
+            if run.scheduled:
+                # Its own task, after commit: a slow or failing mail server never holds up or fails the run, and a
+                # delivery lost between the commit and the publish is found again by the "reports.undelivered" sweep.
+                after_commit("reports.tasks.report_deliver", run.pk)
     except Exception as exc:
         logger.exception("Report run %s failed", run_id)
-        ReportRun.objects.filter(pk=run_id).update(
-            status=RunStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now(), step="Failed"
-        )
-        report_failure_send(run_id=run_id)
+        with transaction.atomic():
+            ReportRun.objects.filter(pk=run_id).update(
+                status=RunStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now(), step="Failed"
+            )
+            after_commit("reports.tasks.report_failure_notify", run_id)
         raise
-    if run.scheduled:
-        report_subscribers_send(run=run, document=document)
     return run
 
 
@@ -174,16 +178,20 @@ def report_subscriptions_set(*, user: Any, kinds: list[str]) -> None:
             ReportSubscription.objects.get_or_create(user=user, kind=kind)
 
 
-def report_subscribers_send(*, run: ReportRun, document: Any) -> int:
-    """E-mail the finished report's executive summary to everyone subscribed to its kind who may still see
-    reports; once per run, generation and person, however often the task is delivered. Returns how many went."""
+def report_deliver(*, run_id: int, now: datetime | None = None) -> int:
+    """E-mail a finished scheduled run to everyone subscribed to its kind who may still see reports: the executive
+    summary in the body (HTML with a plain-text alternative) and the PDF attached, or a signed link to it when it
+    is larger than REPORTS_MAIL_ATTACH_MAX_BYTES. Once per run, generation and person, however often the task is
+    delivered; the run is then marked delivered for that generation. Returns how many e-mails went out."""
+    from .document import document_from_dict
+
+    now = now or timezone.now()
+    run = ReportRun.objects.filter(pk=run_id, status=RunStatus.DONE, scheduled=True).first()
+    # A run generated again meanwhile is delivered by its own new generation's task.
+    if run is None or run.delivered_generation >= run.generations or run.document is None:
+        return 0
+    document = document_from_dict(run.document)
     summary = document.section("summary")
-    subscribers = (
-        ReportSubscription.objects.filter(kind=run.kind, user__is_active=True)
-        .select_related("user")
-        .prefetch_related("user__groups", "user__user_permissions")
-        .order_by("pk")
-    )
     context = {
         "run": run,
         "document": document,
@@ -191,19 +199,33 @@ def report_subscribers_send(*, run: ReportRun, document: Any) -> int:
         "wins": summary.wins if summary else [],
         "risks": summary.risks if summary else [],
         "url": f"{settings.SITE_URL}{reverse('dashboard:report', args=[run.pk])}",
-        "pdf_url": f"{settings.SITE_URL}{reverse('dashboard:report-download', args=[run.pk, 'pdf'])}",
     }
+    attach = bool(run.pdf) and run.pdf.size <= settings.REPORTS_MAIL_ATTACH_MAX_BYTES
+    attachments = (
+        [MailAttachment(name=str(run.pdf.name), filename=f"{run.file_stem}.pdf", mimetype="application/pdf")]
+        if attach
+        else []
+    )
+    # Subscribed while a manager, since moved to a role without reports: no longer receives them. One query for
+    # everyone, rather than a permission lookup per subscriber.
+    readers = ModelBackend().with_perm("reports.download_report", is_active=True)
+    subscribers = (
+        ReportSubscription.objects.filter(kind=run.kind, user__in=readers).select_related("user").order_by("pk")
+    )
     sent = 0
     for subscription in subscribers:
-        if not subscription.user.has_perm("reports.download_report"):
-            continue
+        user = subscription.user
+        link = None if attach or not run.pdf else links.report_pdf_link(run=run, user=user, now=now)
         sent += send_template(
-            to=[subscription.user.email],
+            to=[user.email],
             kind="reports.subscription",
             template="reports/email/report_ready.txt",
-            context=context,
-            once_key=f"report-ready:{run.pk}:{run.generations}:{subscription.user_id}",
+            html_template="reports/email/report_ready.html",
+            context={**context, "attached": attach, "link": link},
+            attachments=attachments,
+            once_key=f"report-ready:{run.pk}:{run.generations}:{user.pk}",
         )
+    ReportRun.objects.filter(pk=run.pk, generations=run.generations).update(delivered_generation=run.generations)
     return sent
 
 

@@ -1,5 +1,5 @@
-"""Celery tasks of the reports app: the rollup refresh, report generation, the morning schedule and the staffing
-alerts."""
+"""Celery tasks of the reports app: the rollup refresh, report generation and the e-mails that follow it (to the
+subscribers, or the administrators when it failed), the morning schedule and the staffing alerts."""
 
 from __future__ import annotations
 
@@ -16,6 +16,16 @@ def rollups_refresh() -> dict[str, int]:
 @shared_task(name="reports.tasks.report_generate")
 def report_generate(run_id: int) -> None:
     services.report_generate(run_id=run_id)
+
+
+@shared_task(name="reports.tasks.report_deliver")
+def report_deliver(run_id: int) -> int:
+    return services.report_deliver(run_id=run_id)
+
+
+@shared_task(name="reports.tasks.report_failure_notify")
+def report_failure_notify(run_id: int) -> bool:
+    return services.report_failure_send(run_id=run_id)
 
 
 @shared_task(name="reports.tasks.runs_recover")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import search, views
+from . import link_views, search, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -14,6 +14,8 @@ urlpatterns = [
     path("reports/<int:pk>/", views.report, name="report"),
     path("reports/<int:pk>/preview/", views.report_preview, name="report-preview"),
     path("reports/<int:pk>/download/<slug:fmt>/", views.report_download, name="report-download"),
+    # A subscriber's signed link to a report's PDF: no sign-in, the link is the credential.
+    path("reports/link/<str:token>/", link_views.report_link, name="report-link"),
     path("targets/", views.targets, name="targets"),
     path("staffing/", views.staffing_page, name="staffing"),
     path("improvements/", views.improvements, name="improvements"),

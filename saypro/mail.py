@@ -4,6 +4,9 @@ Every e-mail is a `MailDelivery` row (saypro.outbox) before it is handed to the 
 makes an e-mail with a once-key go out once (a unique key in the database survives a cache or Redis restart,
 and a task delivered twice finds it), and what keeps a failed e-mail: `mail_retry` (beat) sends it again from
 the stored text, and staff see the failures in the admin's mail list.
+
+An e-mail may carry an HTML alternative (rendered from its own template, stored on the row) and attachments by
+reference: the row names a file in a storage, not a copy of its bytes, so a retry sends the file as it is then.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.files.storage import storages
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template import Context, engines
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from saypro import notifications
@@ -47,9 +53,29 @@ def render_text(template: str, context: dict[str, Any]) -> tuple[str, str]:
     return one_line(subject), body.strip() + "\n"
 
 
-def send_template(*, kind: str, to: Sequence[str], template: str, context: dict[str, Any], once_key: str = "") -> bool:
+@dataclass(frozen=True)
+class MailAttachment:
+    """A file attached by reference: its name in one of the STORAGES, and how the e-mail names it."""
+
+    name: str
+    filename: str
+    mimetype: str
+    storage: str = "default"
+
+
+def send_template(
+    *,
+    kind: str,
+    to: Sequence[str],
+    template: str,
+    context: dict[str, Any],
+    once_key: str = "",
+    html_template: str = "",
+    attachments: Sequence[MailAttachment] = (),
+) -> bool:
     """Send one e-mail of a declared kind (saypro.notifications); with `once_key`, a task delivered twice sends
     it once. Returns whether it was sent. A notification skips the addresses whose account turned it off.
+    `template` is the plain text (and the subject); `html_template`, when given, the HTML alternative.
 
     A failure is recorded on the delivery and retried by `mail_retry`, never raised into the task: the e-mail
     is already rendered and stored, so a retry of the whole task would add nothing.
@@ -65,10 +91,17 @@ def send_template(*, kind: str, to: Sequence[str], template: str, context: dict[
     footer = notifications.footer(message_kind)
     if footer:
         body = f"{body}\n-- \n{footer}\n"
+    html = render_to_string(html_template, {**context, "subject": subject, "footer": footer}) if html_template else ""
     try:
         with transaction.atomic():
             delivery = MailDelivery.objects.create(
-                once_key=once_key or None, template=template, to=recipients, subject=subject, body=body
+                once_key=once_key or None,
+                template=template,
+                to=recipients,
+                subject=subject,
+                body=body,
+                html=html,
+                attachments=[asdict(attachment) for attachment in attachments],
             )
     except IntegrityError:
         # Sent, being sent, or failed and waiting for the retry task: in each case this delivery is a repeat.
@@ -82,7 +115,16 @@ def mail_deliver(delivery: Any) -> bool:
 
     attempts = delivery.attempts + 1
     try:
-        send_mail(delivery.subject, delivery.body, settings.DEFAULT_FROM_EMAIL, list(delivery.to))
+        message = EmailMultiAlternatives(
+            delivery.subject, delivery.body, settings.DEFAULT_FROM_EMAIL, list(delivery.to)
+        )
+        if delivery.html:
+            message.attach_alternative(delivery.html, "text/html")
+        for ref in delivery.attachments:
+            # Read at each attempt: a file that is gone fails this attempt, and the retry tries again.
+            with storages[ref["storage"]].open(ref["name"], "rb") as file:
+                message.attach(ref["filename"], file.read(), ref["mimetype"])
+        message.send()
     except Exception as exc:
         logger.warning("e-mail %s (%s) failed, attempt %s: %r", delivery.pk, delivery.template, attempts, exc)
         MailDelivery.objects.filter(pk=delivery.pk).update(

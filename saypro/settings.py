@@ -398,6 +398,10 @@ REPORTS_ROLLUP_RECENT_DAYS = env_int("REPORTS_ROLLUP_RECENT_DAYS", 7, minimum=1)
 REPORTS_ITEMS_PER_STAFF_HOUR = env_int("REPORTS_ITEMS_PER_STAFF_HOUR", 12, minimum=1)
 # Minutes without a progress step after which a generating report is taken to have lost its worker.
 REPORTS_STALLED_MINUTES = env_int("REPORTS_STALLED_MINUTES", 10, minimum=1)
+# A subscriber's e-mail carries the PDF up to this size; a larger one is a signed link, valid this many days,
+# that downloads it without signing in (many mail servers refuse messages much over 10 MB).
+REPORTS_MAIL_ATTACH_MAX_BYTES = env_int("REPORTS_MAIL_ATTACH_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
+REPORTS_LINK_DAYS = env_int("REPORTS_LINK_DAYS", 7, minimum=1)
 # The reconciliation sweep (saypro.outbox.followups): work accepted more than FOLLOWUP_GRACE_MINUTES ago whose
 # follow-up (screening, detection, triage, acknowledgement, report) has not happened is handed to a worker again,
 # at most once per FOLLOWUP_RETRY_MINUTES and FOLLOWUP_MAX_ATTEMPTS times per item.

@@ -36,6 +36,10 @@ class MailDelivery(models.Model):
     to = models.JSONField(default=list)
     subject = models.CharField(max_length=300)
     body = models.TextField()
+    # The HTML alternative, as sent; blank for a plain-text e-mail.
+    html = models.TextField(blank=True)
+    # Files attached by reference ({storage, name, filename, mimetype}), read when the e-mail is sent.
+    attachments = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -30,6 +30,7 @@ from messaging import services as messaging
 from messaging.models import Attachment
 from moderation import services as moderation
 from moderation.models import Case, KeywordRule
+from reports import links as report_links
 from reports import services as reports
 from support import selectors as support_selectors
 from support import services as support
@@ -171,6 +172,9 @@ def build_world() -> World:
     run = reports.report_request(kind="weekly", period=period, by=people["manager"])
     reports.report_generate(run_id=run.pk)
     ids["report"], ids["fmt"] = run.pk, "csv"
+    # The manager receives the weekly report: the signed link to its PDF that such an e-mail carries.
+    reports.report_subscriptions_set(user=people["manager"], kinds=["weekly"])
+    ids["report_link"] = report_links.report_link_token(run=run, user=people["manager"])
     ids["improvement"] = reports.improvement_create(
         by=people["administrator"],
         kind="optimisation",

@@ -369,6 +369,12 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "dashboard:report": get(staff(*MANAGEMENT), pk="report"),
     "dashboard:report-preview": get(staff(*MANAGEMENT), pk="report"),
     "dashboard:report-download": get(staff(*MANAGEMENT), pk="report", fmt="fmt"),
+    # A subscriber's signed link to a report's PDF is its own credential: whoever holds it downloads the PDF, with or
+    # without an account; without a valid signature everyone is refused.
+    "dashboard:report-link": (
+        get(public(), label="signed", token="report_link"),
+        Check(dict.fromkeys(PERSONAS, FORBIDDEN), label="forged", fixed={"token": "forged-link"}),
+    ),
     "dashboard:improvements": (get(staff(*MANAGEMENT)), post(staff("administrator"))),
     "dashboard:improvement-edit": get(staff("administrator"), pk="improvement"),
     "dashboard:improvement-delete": post(staff("administrator"), pk="improvement"),

@@ -52,6 +52,7 @@ def test_every_kind_of_after_commit_work_is_declared():
         "messaging.triage",
         "moderation.detection",
         "reports.queued",
+        "reports.undelivered",
         "support.triage",
         "support.acknowledgement",
     }

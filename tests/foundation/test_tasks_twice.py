@@ -8,7 +8,7 @@ A new task without a case here fails `test_every_registered_task_has_a_case`."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from messaging.models import Conversation, Message, MessageKind
 from moderation import services as moderation
 from moderation.models import Appeal, Decision
 from reports import services as reports
-from reports.models import StaffingAlert
+from reports.models import ReportRun, RunStatus, StaffingAlert
 from saypro.audit.models import AuditEntry
 from saypro.celery import app as celery_app
 from saypro.sla.models import ClockEvent
@@ -122,6 +122,27 @@ def _clock_events(world: World, fresh: dict[str, Any]) -> list[int]:
     return list(ClockEvent.objects.filter(kind__in=["warn", "breach"]).values_list("pk", flat=True)[:20])
 
 
+def _delivered(world: World) -> int:
+    """The world's weekly report as the schedule's: finished, its subscriber (the manager) not yet e-mailed."""
+    ReportRun.objects.filter(pk=world.ids["report"]).update(scheduled=True, delivered_generation=0)
+    return world.ids["report"]
+
+
+def _failed_run() -> int:
+    run, _ = ReportRun.objects.get_or_create(
+        kind="quarterly",
+        period_slug="2020-Q1",
+        defaults={
+            "period_start": date(2020, 1, 1),
+            "period_end": date(2020, 4, 1),
+            "status": RunStatus.FAILED,
+            "error": "The chart library is missing a font",
+            "finished_at": timezone.now(),
+        },
+    )
+    return run.pk
+
+
 def _commented(world: World) -> list[Any]:
     """Feedback comments on two subjects, so that the topic refresh finds topics and places comments."""
     if not Feedback.objects.exclude(comment="").exists():  # the case is built once per run of the tasks
@@ -180,6 +201,8 @@ CASES: dict[str, Case] = {
     "moderation.tasks.spam_model_retrain": lambda w, f: [],
     "reports.tasks.rollups_refresh": lambda w, f: [],
     "reports.tasks.report_generate": lambda w, f: [f["run"]],
+    "reports.tasks.report_deliver": lambda w, f: [_delivered(w)],
+    "reports.tasks.report_failure_notify": lambda w, f: [_failed_run()],
     "reports.tasks.runs_recover": lambda w, f: [],
     "reports.tasks.scheduled_reports": lambda w, f: [],
     "reports.tasks.staffing_check": lambda w, f: [],
@@ -243,5 +266,10 @@ def test_the_work_each_task_did_once_is_there():
         celery_app.tasks[name].apply(args=CASES[name](world, fresh), throw=True)
         celery_app.tasks[name].apply(args=CASES[name](world, fresh), throw=True)
     assert len(mail.outbox) == sent + 2
+    sent = len(mail.outbox)
+    for name in ("reports.tasks.report_deliver", "reports.tasks.report_failure_notify"):
+        celery_app.tasks[name].apply(args=CASES[name](world, fresh), throw=True)
+        celery_app.tasks[name].apply(args=CASES[name](world, fresh), throw=True)
+    assert len(mail.outbox) == sent + 2  # the manager's weekly report, and the administrators' failure notice
     assert Message.objects.filter(conversation_id=fresh["conversation"], kind=MessageKind.REPLY).count() == 1
     assert TicketMessage.objects.filter(pk=fresh["ticket_reply"]).exists()

@@ -9,8 +9,7 @@ import pytest
 
 from accounts import roles
 from reports import services, tasks
-from reports.document import document_from_dict
-from reports.models import ReportKind, ReportSubscription
+from reports.models import ReportKind, ReportRun, ReportSubscription
 from saypro import periods
 from tests.factories import UserFactory
 
@@ -46,8 +45,9 @@ def test_an_unknown_kind_re_renders_the_form(client, manager):
     assert not ReportSubscription.objects.exists()
 
 
-def test_a_completed_scheduled_run_emails_each_subscriber_once(manager, administrator, mailoutbox, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # the schedule only queues the run; the test generates it
+def test_a_completed_scheduled_run_emails_each_subscriber_once(
+    manager, administrator, mailoutbox, django_capture_on_commit_callbacks
+):
     signup(local(2026, 2, 5, 10, 0), decided_after_hours=2)
     other_kind = UserFactory(email="weekly@saypro.example", roles=[roles.MANAGER])
     # Subscribed while a manager, since moved to a role without reports: no longer receives them.
@@ -56,21 +56,26 @@ def test_a_completed_scheduled_run_emails_each_subscriber_once(manager, administ
         services.report_subscriptions_set(user=user, kinds=[kind])
     former.groups.clear()
     run = services.report_request(kind=ReportKind.MONTHLY, period=MONTH, by=None, scheduled=True)
-    services.report_generate(run_id=run.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.report_generate(run_id=run.pk)
     run.refresh_from_db()
     assert sorted(m.to[0] for m in mailoutbox) == [administrator.email, manager.email]
     mail = mailoutbox[0]
     assert MONTH.label in mail.subject or MONTH.name in mail.subject
-    assert f"/dashboard/reports/{run.pk}/download/pdf/" in mail.body and "Headline figures" in mail.body
-    # Delivered again: the run is no longer queued, and sending again finds every e-mail already sent.
+    assert f"/dashboard/reports/{run.pk}/" in mail.body and "Headline figures" in mail.body
+    assert "The PDF is attached." in mail.body
+    assert run.delivered_generation == run.generations == 1
+    # Delivered again: the run is no longer queued, and delivering again finds every e-mail already sent.
     tasks.report_generate(run.pk)
-    assert services.report_subscribers_send(run=run, document=document_from_dict(run.document)) == 0
+    ReportRun.objects.filter(pk=run.pk).update(delivered_generation=0)
+    assert services.report_deliver(run_id=run.pk) == 0
     assert len(mailoutbox) == 2
 
 
-def test_a_run_a_person_asked_for_is_not_emailed(manager, mailoutbox, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+def test_a_run_a_person_asked_for_is_not_emailed(manager, mailoutbox, django_capture_on_commit_callbacks):
     services.report_subscriptions_set(user=manager, kinds=["monthly"])
     run = services.report_request(kind=ReportKind.MONTHLY, period=MONTH, by=manager)
-    services.report_generate(run_id=run.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.report_generate(run_id=run.pk)
     assert mailoutbox == []
+    assert services.report_deliver(run_id=run.pk) == 0
