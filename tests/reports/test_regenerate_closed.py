@@ -19,8 +19,10 @@ pytestmark = pytest.mark.django_db
 FEBRUARY = periods.containing(periods.MONTH, date(2026, 2, 1))
 
 
-def test_a_report_of_a_running_month_is_regenerated_once_after_it_closes(manager, mailoutbox, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # requests only queue runs; the test generates them
+def test_a_report_of_a_running_month_is_regenerated_once_after_it_closes(
+    manager, mailoutbox, django_capture_on_commit_callbacks
+):
+    # Requests only queue runs (their after-commit dispatch does not run here); the test generates them.
     signup(local(2026, 2, 5, 10, 0), decided_after_hours=2)
     services.report_subscriptions_set(user=manager, kinds=["monthly"])
     with time_machine.travel(local(2026, 2, 20, 12), tick=False):
@@ -35,7 +37,8 @@ def test_a_report_of_a_running_month_is_regenerated_once_after_it_closes(manager
     with time_machine.travel(local(2026, 3, 1, 0, 30), tick=False):
         assert [r.pk for r in services.scheduled_reports_request()] == [run.pk]
         assert services.scheduled_reports_request() == []
-        services.report_generate(run_id=run.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.report_generate(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == RunStatus.DONE and run.generations == 2
     assert run.document["period_label"] == FEBRUARY.label

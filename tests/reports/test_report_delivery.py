@@ -23,6 +23,7 @@ from saypro import periods
 from saypro.mail import mail_retry
 from saypro.outbox.followups import followups_reconcile
 from saypro.outbox.models import MailDelivery
+from tests.conftest import wait_for
 from tests.factories import UserFactory
 from tests.foundation.support import closed_port
 
@@ -225,3 +226,21 @@ def test_delivery_reads_the_subscribers_in_a_fixed_number_of_queries(
     # subscribers with their permission and the mark of delivery are read or written once, however many there are.
     with django_assert_max_num_queries(3 + 4 * 5):
         assert services.report_deliver(run_id=run.pk) == 5
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_on_a_real_worker_the_finished_run_dispatches_its_delivery_after_commit(celery_worker_live, manager):
+    run = _scheduled_run(manager)
+
+    def delivered():
+        return (
+            MailDelivery.objects.filter(
+                once_key=f"report-ready:{run.pk}:1:{manager.pk}", status=MailDelivery.Status.SENT
+            ).exists()
+            and ReportRun.objects.filter(pk=run.pk, delivered_generation=1).exists()
+        )
+
+    wait_for(delivered, timeout=90)
+    (message,) = mail.outbox
+    assert message.to == [manager.email] and message.attachments and _html(message)
