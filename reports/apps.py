@@ -66,3 +66,9 @@ class ReportsConfig(AppConfig):
             dispatch=lambda item: tasks.report_deliver.delay(int(item)),
             description="finished scheduled reports not yet e-mailed to their subscribers",
         )
+        followup_register(
+            "reports.failure_unnotified",
+            pending=selectors.report_runs_failure_unnotified,
+            dispatch=lambda item: tasks.report_failure_notify.delay(int(item)),
+            description="failed report runs whose administrators were not yet told",
+        )

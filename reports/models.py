@@ -82,6 +82,9 @@ class ReportRun(models.Model):
     # The generation whose e-mails went to the subscribers: behind `generations` on a finished scheduled run, the
     # delivery is still to do (the reconciliation sweep finds the runs whose delivery task was lost).
     delivered_generation = models.PositiveIntegerField(default=0)
+    # The failed attempt (its finish time) whose notice went to the administrators: behind `finished_at` on a failed
+    # run, the notice is still to send (the reconciliation sweep finds the runs whose notice task was lost).
+    failure_notified_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     # The document as generated: the HTML preview renders it, the API serves it.
     document = models.JSONField(null=True, blank=True)
@@ -104,6 +107,7 @@ class ReportRun(models.Model):
                 name="report_run_undelivered",
                 condition=Q(status="done", scheduled=True, delivered_generation__lt=F("generations")),
             ),
+            models.Index(fields=["finished_at"], name="report_run_failed", condition=Q(status="failed")),
         ]
         permissions = [
             ("download_report", "Can preview and download reports"),

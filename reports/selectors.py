@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from saypro import periods
 from saypro.figures.registry import FigureReading, figures_read
@@ -247,6 +247,17 @@ def report_runs_undelivered(*, before: datetime, since: datetime) -> QuerySet[An
             finished_at__lt=before,
             finished_at__gte=since,
         )
+        .order_by("finished_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def report_runs_failure_unnotified(*, before: datetime, since: datetime) -> QuerySet[Any, int]:
+    """Runs that failed between `since` and `before` whose notice to the administrators never went out: the
+    notice task was lost between the commit and its publish. Reads the partial index of failed runs."""
+    return (
+        ReportRun.objects.filter(status=RunStatus.FAILED, finished_at__lt=before, finished_at__gte=since)
+        .filter(Q(failure_notified_at__isnull=True) | Q(failure_notified_at__lt=F("finished_at")))
         .order_by("finished_at")
         .values_list("pk", flat=True)
     )

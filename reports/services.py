@@ -238,7 +238,7 @@ def report_failure_send(*, run_id: int) -> bool:
     if run is None:
         return False
     admins = User.objects.filter(groups__name=roles.ADMINISTRATOR, is_active=True).order_by("pk")
-    return send_template(
+    sent = send_template(
         to=list(admins.values_list("email", flat=True).distinct()),
         kind="reports.run_failed",
         template="reports/email/run_failed.txt",
@@ -250,6 +250,9 @@ def report_failure_send(*, run_id: int) -> bool:
         },
         once_key=f"report-failed:{run.pk}:{run.finished_at.isoformat() if run.finished_at else ''}",
     )
+    # Only this attempt: a run generated again meanwhile and failed once more gets a notice of its own.
+    ReportRun.objects.filter(pk=run.pk, finished_at=run.finished_at).update(failure_notified_at=run.finished_at)
+    return sent
 
 
 def report_runs_recover(*, now: datetime | None = None) -> list[int]:
