@@ -12,6 +12,7 @@ from django.core import mail
 from django.test import TestCase
 from rest_framework.test import APIClient
 
+from accounts import roles
 from accounts.models import AgentProfile
 from saypro import periods
 from saypro.figures.registry import figure_read
@@ -118,7 +119,7 @@ def test_a_chat_opened_outside_the_hours_becomes_an_email_ticket_and_the_user_is
 
 def test_with_nobody_on_shift_the_chat_becomes_a_ticket_that_says_when_the_first_shift_starts(user, agent):
     AgentProfile.objects.create(user=agent, working_hours=shift("Evenings", time(15), time(21)))
-    on_leave = UserFactory(email="away@saypro.example", roles=["support_agent"])
+    on_leave = UserFactory(email="away@saypro.example", roles=[roles.SUPPORT_AGENT])
     AgentProfile.objects.create(user=on_leave, is_available=False)
     with time_machine.travel(NOON, tick=False):
         body = open_chat(user)
@@ -202,3 +203,16 @@ def test_a_chat_still_inside_its_minutes_is_pending():
     chat(opened, answered_after=None)
     current = figure_read("support.chat_first_response", periods.from_slug("2026-Q2"), now=AFTER_Q1).current
     assert (current.value, current.n, current.pending) == (None, 0, 1)
+
+
+def test_deciding_whether_someone_is_on_shift_costs_the_same_few_queries_for_any_team(
+    user, django_assert_max_num_queries
+):
+    evenings = shift("Late", time(15), time(21))
+    for n in range(12):
+        agent = UserFactory(email=f"agent{n}@saypro.example", roles=[roles.SUPPORT_AGENT])
+        AgentProfile.objects.create(user=agent, working_hours=evenings)
+    with time_machine.travel(NOON, tick=False), django_assert_max_num_queries(4):
+        availability = services.chat_availability()
+    assert availability.reason == services.NO_AGENT
+    assert availability.opens_at == datetime(2026, 3, 2, 15, tzinfo=ZoneInfo(TZ))
