@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -73,7 +73,7 @@ def _missed(ticket: Ticket, last_event_id: int) -> list[dict[str, Any]]:
     return [message_event(message) for message in selectors.chat_messages_after(ticket=ticket, after=last_event_id)]
 
 
-async def _stream(ticket: Ticket, last_event_id: int | None) -> AsyncIterator[str]:
+async def _stream(ticket: Ticket, last_event_id: int | None) -> AsyncGenerator[str, None]:
     layer = get_channel_layer()
     assert layer is not None
     channel = await layer.new_channel()
@@ -106,7 +106,7 @@ async def _stream(ticket: Ticket, last_event_id: int | None) -> AsyncIterator[st
         await layer.group_discard(group, channel)
 
 
-async def _unavailable(event: dict[str, Any]) -> AsyncIterator[str]:
+async def _unavailable(event: dict[str, Any]) -> AsyncGenerator[str, None]:
     yield f"retry: {RETRY_MS}\n\n{_frame(event)}"
 
 
