@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.crypto import constant_time_compare
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -22,7 +22,6 @@ from accounts.identity import staff_public_name
 from accounts.models import User
 from saypro.api import KeysetPagination
 from saypro.clientip import ScopedRateThrottle
-from saypro.errors import DomainError
 from saypro.files import private_file_response
 from saypro.permissions import has_perm
 
@@ -44,10 +43,6 @@ CanViewTickets = has_perm("support.view_ticket")
 CanAnswer = has_perm(services.ANSWER_PERMISSION)
 # What a user may choose when filing; "conversation" tickets come from messaging, "in_app" from Report an issue.
 USER_CHANNELS = [(c.value, c.label) for c in (Channel.WEB, Channel.EMAIL, Channel.CHAT, Channel.SOCIAL, Channel.IN_APP)]
-
-
-class ChatClosed(DomainError):
-    code = "chat_closed"
 
 
 # --- Serializers ------------------------------------------------------------------------------------------------
@@ -104,6 +99,26 @@ class OwnTicketDetailSerializer(OwnTicketSerializer):
     @extend_schema(responses=MessageSerializer(many=True))
     def get_messages(self, obj: Ticket) -> list[dict[str, Any]]:
         return MessageSerializer(selectors.public_messages(ticket=obj), many=True).data  # type: ignore[return-value]
+
+
+class ChatAvailabilitySerializer(serializers.Serializer):
+    available = serializers.BooleanField(help_text="False: the message became an e-mail ticket.")
+    reason = serializers.ChoiceField(
+        choices=["", services.CLOSED, services.NO_AGENT], help_text="Outside the hours, or nobody on shift."
+    )
+    opens_at = serializers.DateTimeField(allow_null=True, help_text="When chat is expected to open next.")
+    detail = serializers.CharField()
+
+
+class OwnTicketCreatedSerializer(OwnTicketDetailSerializer):
+    chat = serializers.SerializerMethodField(help_text="For channel chat: whether it reached live chat; else null.")
+
+    class Meta(OwnTicketDetailSerializer.Meta):
+        fields = [*OwnTicketDetailSerializer.Meta.fields, "chat"]
+
+    @extend_schema_field(ChatAvailabilitySerializer(allow_null=True))
+    def get_chat(self, obj: Ticket) -> dict[str, Any] | None:
+        return self.context.get("chat")
 
 
 class TicketCreateSerializer(serializers.Serializer):
@@ -241,32 +256,26 @@ class OwnTicketList(generics.ListCreateAPIView):
             return Ticket.objects.none()
         return selectors.tickets_of_requester(user=cast(User, self.request.user))
 
-    @extend_schema(request=TicketCreateSerializer, responses={201: OwnTicketDetailSerializer})
+    @extend_schema(request=TicketCreateSerializer, responses={201: OwnTicketCreatedSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = TicketCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        if values["channel"] == Channel.CHAT:
-            chat = services.live_chat_status()
-            if not chat["open"]:
-                raise ChatClosed(
-                    f"Live chat is open {chat['hours']} ({chat['time_zone']}); "
-                    "use the web form or e-mail and we will answer as soon as we can."
-                )
         guidance = None
         if values["guidance"] is not None:
             guidance = Guidance.objects.filter(pk=values["guidance"], user=cast(User, request.user)).first()
-        ticket = services.ticket_create(
-            requester=cast(User, request.user),
-            subject=values["subject"],
-            body=values["body"],
-            channel=values["channel"],
-            cc=values["cc"],
-            attachments=values["attachments"],
-        )
+        fields = {key: values[key] for key in ("subject", "body", "cc", "attachments")}
+        chat = None
+        if values["channel"] == Channel.CHAT:
+            # Outside the hours or with nobody on shift this is an e-mail ticket, and the answer says so.
+            ticket, availability = services.chat_open(requester=cast(User, request.user), **fields)
+            chat = availability.as_dict()
+        else:
+            ticket = services.ticket_create(requester=cast(User, request.user), channel=values["channel"], **fields)
         if guidance is not None:
             services.guidance_link_ticket(guidance=guidance, ticket=ticket)
-        return Response(OwnTicketDetailSerializer(ticket).data, status=status.HTTP_201_CREATED)
+        body = OwnTicketCreatedSerializer(ticket, context={"chat": chat}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class OwnTicketDetail(APIView):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, events
 
 app_name = "support-api"
 urlpatterns = [
@@ -15,6 +15,8 @@ urlpatterns = [
     path("support/report-issue/", api.ReportIssueView.as_view(), name="report-issue"),
     path("support/inbound-email/", api.InboundEmailView.as_view(), name="inbound-email"),
     path("support/live-chat/", api.LiveChatView.as_view(), name="live-chat"),
+    # Served by the ASGI server (daphne): a long-lived stream (see support.events).
+    path("support/chats/<int:pk>/events/", events.chat_events, name="chat-events"),
     path("support/guidance/", api.GuidanceView.as_view(), name="guidance"),
     path("support/guidance/<int:pk>/read/", api.GuidanceReadView.as_view(), name="guidance-read"),
     path("support/points/", api.PointsView.as_view(), name="points"),

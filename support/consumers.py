@@ -3,7 +3,8 @@
 The user connects to `/ws/support/chats/<ticket id>/?token=<API token>` (a browser cannot set headers on a
 WebSocket, so the token travels in the query string, over TLS in production). Messages go through the same service
 as the API's requester replies, so a chat message is a ticket message; every event is relayed to the chat's group
-so that whoever else is connected sees it at once.
+so that whoever else is connected sees it at once. A chat that found live chat closed or nobody on shift became an
+e-mail ticket: its socket sends one `unavailable` event (why, and when chat opens next) and closes.
 
 The agent connects to `/ws/support/agent/chats/<ticket id>/` with their signed-in session: staff who may answer
 tickets, and who have passed the second factor their role requires. An agent's message is a public reply through
@@ -17,7 +18,6 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.http import Http404
 from rest_framework.authtoken.models import Token
 
 from accounts import security
@@ -59,12 +59,10 @@ def _user_of_token(key: str) -> User | None:
 
 
 @database_sync_to_async
-def _own_chat(user: User, pk: int) -> Ticket | None:
-    try:
-        ticket = selectors.ticket_for_requester(user=user, pk=pk)
-    except Http404:
-        return None
-    return ticket if ticket.channel == Channel.CHAT else None
+def _own_chat(user: User, pk: int) -> tuple[Ticket | None, dict[str, Any] | None]:
+    """The user's chat, and for a chat that found nobody to answer it, the event that says so."""
+    ticket = selectors.chat_for_requester(user=user, pk=pk)
+    return ticket, (services.chat_unavailable_event(ticket) if ticket else None)
 
 
 @database_sync_to_async
@@ -144,9 +142,15 @@ class UserChatConsumer(ChatConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         # Another user's chat, a ticket that is not a chat, or no such id: the same refusal, so ids cannot be probed.
-        ticket = await _own_chat(user, int(self.scope["url_route"]["kwargs"]["pk"]))
+        ticket, unavailable = await _own_chat(user, int(self.scope["url_route"]["kwargs"]["pk"]))
         if ticket is None:
             await self.close(code=CLOSE_NOT_FOUND)
+            return
+        if unavailable is not None:
+            # The chat became an e-mail ticket: say why and when chat opens, then end normally.
+            await self.accept()
+            await self.send_json(unavailable)
+            await self.close()
             return
         await self.join(user, ticket)
 

@@ -16,6 +16,7 @@ from saypro import periods
 from saypro.figures.registry import (
     DOWN,
     HOURS,
+    MINUTES,
     PERCENT,
     SCORE,
     UP,
@@ -29,7 +30,7 @@ from saypro.figures.registry import (
 )
 from saypro.sla.selectors import clock_outcomes
 
-from .models import RESOLUTION, Category, Survey, Ticket
+from .models import CHAT_FIRST_RESPONSE, RESOLUTION, Category, Channel, Survey, Ticket
 
 DOC = "003 Classified User Support and Help Management"
 AREA = "support"
@@ -118,6 +119,37 @@ def resolution_time_change(span: Span) -> Measure:
     )
 
 
+def _chats(span: Span) -> QuerySet[Ticket]:
+    """The live chats opened in the period (a chat opens with the user's first message, when its ticket is made)."""
+    return _received(span).filter(channel=Channel.CHAT)
+
+
+def chat_first_response(span: Span) -> Measure:
+    """The chats' own first-response clocks (the chat policy's minutes, from the user's first message to an
+    agent's first public reply): met ÷ met and missed; open clocks still inside their minutes are pending."""
+    outcomes = clock_outcomes(metric=CHAT_FIRST_RESPONSE, model=Ticket, ids=_chats(span).values("pk"), now=span.now)
+    return Measure(
+        value=_share(outcomes.met, outcomes.decided),
+        n=outcomes.decided,
+        pending=outcomes.pending,
+        parts={"met": outcomes.met, "missed": outcomes.missed},
+    )
+
+
+def chat_first_response_minutes(span: Span) -> Measure:
+    """Average minutes from a chat's opening to an agent's first public reply; chats not yet answered pend."""
+    took = ExpressionWrapper(F("first_responded_at") - F("created_at"), output_field=DurationField())
+    row = _chats(span).aggregate(
+        n=Count("first_responded_at"),
+        average=Avg(took),
+        pending=Count("pk", filter=Q(first_responded_at__isnull=True)),
+    )
+    average = row["average"]
+    return Measure(
+        value=None if average is None else average / timedelta(minutes=1), n=row["n"], pending=row["pending"]
+    )
+
+
 def _surveys(span: Span) -> QuerySet[Survey]:
     surveys = Survey.objects.filter(sent_at__gte=span.start, sent_at__lt=span.end)
     if span.filters.get("channel"):
@@ -179,6 +211,15 @@ def register() -> None:
             "support.platform_issue_rate", "Users reporting a platform issue", PERCENT, DOWN, DOC, 0, 100, strict=True
         ),
         TargetSpec("support.csat_average", "Average satisfaction rating", SCORE, UP, DOC, 1, 5),
+        TargetSpec(
+            "support.chat_first_response",
+            "Live chats first answered within the chat policy's minutes",
+            PERCENT,
+            UP,
+            f"{DOC} (live chat 8 AM – 10 PM; the time to answer is SayPro's own)",
+            0,
+            100,
+        ),
     ):
         target_register(target)
     inquiries = "support tickets received in the period, every channel"
@@ -228,6 +269,39 @@ def register() -> None:
             target_key="support.first_response_hours",
             dimensions=("channel", "priority"),
             order=30,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.chat_first_response",
+            label="Live chats first answered within the chat policy's minutes",
+            unit=PERCENT,
+            definition="Live chats whose first-response clock (the chat policy's minutes, 2 by default, from the "
+            "user's first message to an agent's first public reply) stopped in time ÷ those stopped late or "
+            "running past it. Chats that found live chat closed or nobody on shift became e-mail tickets and "
+            "are not counted.",
+            population="live chats opened in the period",
+            placed_by="the day the chat opened",
+            direction=UP,
+            query=chat_first_response,
+            target_key="support.chat_first_response",
+            dimensions=("priority",),
+            order=35,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.chat_first_response_minutes",
+            label="Live chat first answer, average minutes",
+            unit=MINUTES,
+            definition="Average time from a chat's opening (the user's first message) to an agent's first public "
+            "reply, wall clock, in minutes.",
+            population="live chats opened in the period and answered",
+            placed_by="the day the chat opened",
+            direction=DOWN,
+            query=chat_first_response_minutes,
+            dimensions=("priority",),
+            order=36,
             area=AREA,
             source=DOC,
         ),

@@ -1,7 +1,8 @@
 """Support tickets, their SLA policies, triage, canned responses, satisfaction surveys and the help center.
 
-Deadlines are clocks of the SLA kernel (`ticket.first_response`, `ticket.resolution`); a ticket stores the support
-policy that chose its targets so a change of priority, channel or department can re-check the choice.
+Deadlines are clocks of the SLA kernel (`ticket.first_response`, `ticket.resolution`, and for a live chat also
+`chat.first_response`, in minutes); a ticket stores the support policy that chose its targets so a change of
+priority, channel or department can re-check the choice.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from saypro.sla.models import Clock
 
 FIRST_RESPONSE = "ticket.first_response"
 RESOLUTION = "ticket.resolution"
+# A live chat's own promise: the first answer within minutes of the user's first message (the kernel's default policy).
+CHAT_FIRST_RESPONSE = "chat.first_response"
 
 
 class Priority(models.TextChoices):

@@ -30,11 +30,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import user_ids_matching
+from accounts.selectors import user_ids_matching, user_is_on_duty
 from saypro.audit.models import AuditEntry
 from saypro.audit.selectors import audit_for_object
 from saypro.paginators import BoundedCount, bounded_counts
 from saypro.search import SearchHit, matching_ids, search_terms
+from saypro.sla import calendars
 from saypro.sla.models import OPEN_STATES, Clock
 from saypro.sla.promises import ItemSummary
 from saypro.sla.selectors import at_risk_filter, open_breached_filter, queue_at_risk_filter, queue_breached_filter
@@ -44,6 +45,7 @@ from .models import (
     OPEN_STATUSES,
     RESOLUTION,
     Article,
+    Channel,
     CommentTopic,
     Department,
     Macro,
@@ -282,6 +284,62 @@ def ticket_for_requester(*, user: User, pk: int) -> Ticket:
     if ticket is None:
         raise Http404("No such ticket.")
     return ticket
+
+
+# The source of a chat that found live chat closed or no agent on shift and became an e-mail ticket
+# ("chat:closed", "chat:no_agent"): its socket and event stream still tell the user what happened.
+CHAT_CONVERTED_PREFIX = "chat:"
+
+
+def chat_for_requester(*, user: User, pk: int) -> Ticket | None:
+    """The requester's own chat (or chat turned into a ticket); None for anyone else's, another channel's ticket
+    or no such id alike, so ids cannot be probed."""
+    return (
+        Ticket.objects.filter(pk=pk, requester=user)
+        .filter(Q(channel=Channel.CHAT) | Q(source__startswith=CHAT_CONVERTED_PREFIX))
+        .first()
+    )
+
+
+def chat_messages_after(*, ticket: Ticket, after: int) -> list[TicketMessage]:
+    """The chat's messages the user sees, after the one with id `after` (an event stream resuming)."""
+    return list(
+        ticket.messages.filter(pk__gt=after)
+        .exclude(kind=TicketMessage.Kind.NOTE)
+        .select_related("author")
+        .order_by("pk")
+    )
+
+
+def chat_cover_from(*, at: datetime) -> datetime | None:
+    """The first instant from `at` at which someone whose role answers tickets is on shift (`at` itself when
+    someone is now), by accounts' rule: the shift calendar and availability, no shift set meaning always on
+    duty; None when nobody is expected (everyone off for leave). Superusers without a role are not chat cover."""
+    answerers = (
+        User.objects.filter(
+            is_active=True,
+            is_staff=True,
+            # support.services.ANSWER_PERMISSION, through a role.
+            groups__permissions__content_type__app_label="support",
+            groups__permissions__codename="reply_ticket",
+        )
+        .distinct()
+        .select_related("agent_profile__working_hours")
+        .prefetch_related("agent_profile__working_hours__hours", "agent_profile__working_hours__holidays")
+    )
+    starts = []
+    for user in answerers:
+        if user_is_on_duty(user=user, at=at):
+            return at
+        profile = getattr(user, "agent_profile", None)
+        if profile is None or not profile.is_available or profile.working_hours is None:
+            continue
+        try:
+            # No working time left to wait for: the instant the next shift starts.
+            starts.append(calendars.add(calendars.spec_for(profile.working_hours), at, 0))
+        except calendars.CalendarError:
+            continue  # a shift calendar without a single working hour
+    return min(starts, default=None)
 
 
 def tickets_of_requester(*, user: User) -> QuerySet[Ticket]:

@@ -12,9 +12,9 @@ from saypro.mail import send_template
 from saypro.sla.handlers import register
 from saypro.sla.models import ClockEvent
 
-from .models import FIRST_RESPONSE, OPEN_STATUSES, RESOLUTION, Ticket
+from .models import CHAT_FIRST_RESPONSE, FIRST_RESPONSE, OPEN_STATUSES, RESOLUTION, Ticket
 
-LABELS = {FIRST_RESPONSE: "first response", RESOLUTION: "resolution"}
+LABELS = {FIRST_RESPONSE: "first response", RESOLUTION: "resolution", CHAT_FIRST_RESPONSE: "live chat first answer"}
 
 
 def _recipients(ticket: Ticket, breached: bool) -> list[str]:
@@ -62,3 +62,4 @@ def ticket_clock_event(event: ClockEvent) -> None:
 
 register(FIRST_RESPONSE)(ticket_clock_event)
 register(RESOLUTION)(ticket_clock_event)
+register(CHAT_FIRST_RESPONSE)(ticket_clock_event)

@@ -50,6 +50,8 @@ def send_ticket_acknowledgement(ticket_id: int) -> None:
             "ticket": ticket,
             "name": ticket.requester.get_short_name(),
             "first_response_due": timezone.localtime(clock.due_at) if clock else None,
+            # A chat that found live chat closed or nobody on shift: the e-mail tells the user why.
+            "chat": services.chat_unavailable_event(ticket),
         },
         once_key=f"ticket-ack:{ticket.pk}",
     )

@@ -222,4 +222,5 @@ REFERENCE_MIGRATIONS = [
     ),
     ("moderation.migrations.0005_appeal_deadline_policy", ["create_policy_and_clocks"]),
     ("saypro.figures.migrations.0002_document_targets_and_roles", ["create_defaults"]),
+    ("support.migrations.0006_chat_first_response", ["create_defaults"]),
 ]

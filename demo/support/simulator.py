@@ -25,7 +25,16 @@ from demo.support.vocabulary import (
 from saypro.sla.models import Policy
 from saypro.sla.replay import Replayed, clock_replay
 from saypro.sla.services import spec_for
-from support.models import FIRST_RESPONSE, RESOLUTION, Channel, Department, Status, Ticket, TriageSource
+from support.models import (
+    CHAT_FIRST_RESPONSE,
+    FIRST_RESPONSE,
+    RESOLUTION,
+    Channel,
+    Department,
+    Status,
+    Ticket,
+    TriageSource,
+)
 from support.services import policy_choose
 
 
@@ -64,6 +73,7 @@ class _Simulator:
                 self.members.setdefault(department.slug, []).append(agent)
         self.choices: dict[tuple[str, str, str], tuple[Policy, Policy]] = {}
         self.specs: dict[int, Any] = {}
+        self.chat_policy = Policy.objects.select_related("calendar").get(metric=CHAT_FIRST_RESPONSE, is_default=True)
         self.users = sorted(
             (u for u in ctx.users if u.status == RegistrationStatus.APPROVED and u.decided_at is not None),
             key=lambda u: u.decided_at,  # type: ignore[arg-type,return-value]
@@ -146,8 +156,8 @@ class _Simulator:
         rng = self.rng
         first_policy, resolution_policy = self.policies(t)
         target = resolution_policy.target.total_seconds()
-        # First answers: chat within minutes; elsewhere a median of about an hour with a long tail.
-        median = 0.12 if t.channel == Channel.CHAT else {"urgent": 0.35, "high": 0.7}.get(t.priority, 1.05)
+        # First answers: chat within a couple of minutes; elsewhere a median of about an hour with a long tail.
+        median = 0.025 if t.channel == Channel.CHAT else {"urgent": 0.35, "high": 0.7}.get(t.priority, 1.05)
         first = t.created_at + timedelta(hours=_lognormal(rng, median, 0.85))
         t.first_response_at = first
         wait = timedelta()
@@ -177,6 +187,13 @@ class _Simulator:
         t.clocks[FIRST_RESPONSE] = clock_replay(
             policy=first_policy, spec=self.spec(first_policy), stopped_at=t.first_response_at or t.solved_at, **common
         )
+        if t.channel == Channel.CHAT:
+            t.clocks[CHAT_FIRST_RESPONSE] = clock_replay(
+                policy=self.chat_policy,
+                spec=self.spec(self.chat_policy),
+                stopped_at=t.first_response_at or t.solved_at,
+                **common,
+            )
         t.clocks[RESOLUTION] = clock_replay(
             policy=resolution_policy,
             spec=self.spec(resolution_policy),

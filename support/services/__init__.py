@@ -1,8 +1,9 @@
 """Every write to support: tickets and their transitions, triage and routing, macros, surveys, points, help center.
 
 Each ticket transition locks the row, guards the current state, records an audit entry and starts, pauses,
-resumes, stops or re-targets the ticket's two clocks (`ticket.first_response`, `ticket.resolution`) through the
-SLA kernel. E-mail, classification and assignment run after commit in Celery tasks.
+resumes, stops or re-targets the ticket's two clocks (`ticket.first_response`, `ticket.resolution`; a live chat
+also its own `chat.first_response`) through the SLA kernel. E-mail, classification and assignment run after
+commit in Celery tasks.
 
 One module per entity; callers import from `support.services` as before."""
 
@@ -19,6 +20,14 @@ from support.services.base import (
     CONTEXT_FIELD_MAX,
     SUBJECT_MAX,
     TRIAGE_MODEL,
+)
+from support.services.chat import (
+    CLOSED,
+    NO_AGENT,
+    ChatAvailability,
+    chat_availability,
+    chat_open,
+    chat_unavailable_event,
 )
 from support.services.help_center import (
     article_view,
@@ -95,14 +104,17 @@ __all__ = [
     "BODY_MAX",
     "CC_MAX",
     "CLIENT_LOG_MAX",
+    "CLOSED",
     "CONTEXT_FIELD_MAX",
     "EMAIL_REFERENCE",
+    "NO_AGENT",
     "PLACEHOLDER",
     "PRIORITY_RANK",
     "SUBJECT_MAX",
     "SURVEY_SALT",
     "TRIAGE_MODEL",
     "AlreadyTaken",
+    "ChatAvailability",
     "PolicyChoice",
     "RenderedMacro",
     "SurveyLocked",
@@ -110,6 +122,9 @@ __all__ = [
     "TopicRefresh",
     "article_view",
     "article_vote",
+    "chat_availability",
+    "chat_open",
+    "chat_unavailable_event",
     "comment_topics_refresh",
     "follow_up_close",
     "guidance_answer",

@@ -8,8 +8,10 @@ from datetime import datetime
 from saypro.sla import services as sla
 from saypro.sla.models import Policy
 from support.models import (
+    CHAT_FIRST_RESPONSE,
     FIRST_RESPONSE,
     RESOLUTION,
+    Channel,
     Department,
     SupportPolicy,
     Ticket,
@@ -69,3 +71,16 @@ def _apply_policy(ticket: Ticket, at: datetime) -> None:
 
 def _start_resolution_clock(ticket: Ticket, at: datetime) -> None:
     sla.clock_start(metric=RESOLUTION, target=ticket, at=at, policy=_policy_for(ticket).resolution)
+
+
+def _start_first_response(ticket: Ticket, at: datetime, policy: Policy) -> None:
+    sla.clock_start(metric=FIRST_RESPONSE, target=ticket, at=at, policy=policy)
+    if ticket.channel == Channel.CHAT:
+        # A live chat is also held to its own first answer in minutes, from the user's first message.
+        sla.clock_start(metric=CHAT_FIRST_RESPONSE, target=ticket, at=at)
+
+
+def _stop_first_response(ticket: Ticket, at: datetime) -> None:
+    sla.clock_stop(metric=FIRST_RESPONSE, target=ticket, at=at)
+    if ticket.channel == Channel.CHAT:
+        sla.clock_stop(metric=CHAT_FIRST_RESPONSE, target=ticket, at=at)

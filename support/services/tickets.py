@@ -22,7 +22,6 @@ from saypro.localtime import local_text
 from saypro.sla import services as sla
 from saypro.uploads import sniff, stored_name
 from support.models import (
-    FIRST_RESPONSE,
     RESOLUTION,
     Category,
     Channel,
@@ -50,7 +49,13 @@ from support.services.base import (
     _department,
     _lock,
 )
-from support.services.policies import _apply_policy, _policy_for, _start_resolution_clock
+from support.services.policies import (
+    _apply_policy,
+    _policy_for,
+    _start_first_response,
+    _start_resolution_clock,
+    _stop_first_response,
+)
 from support.services.surveys import survey_send
 from support.services.triage import _apply_rules
 
@@ -199,7 +204,7 @@ def ticket_create(
         if choice.support_policy is not None:
             ticket.support_policy = choice.support_policy
             ticket.save(update_fields=["support_policy"])
-        sla.clock_start(metric=FIRST_RESPONSE, target=ticket, at=now, policy=choice.first_response)
+        _start_first_response(ticket, now, choice.first_response)
         sla.clock_start(metric=RESOLUTION, target=ticket, at=now, policy=choice.resolution)
         audit_record(
             actor=by or requester,
@@ -346,7 +351,7 @@ def ticket_reply(
         if public and ticket.first_responded_at is None:
             ticket.first_responded_at = now
             fields.append("first_responded_at")
-            sla.clock_stop(metric=FIRST_RESPONSE, target=ticket, at=now)
+            _stop_first_response(ticket, now)
         if public and ticket.status == Status.NEW:
             ticket.status = Status.OPEN
             fields.append("status")
@@ -432,7 +437,7 @@ def _set_status(ticket: Ticket, *, by: User | None, status: str, at: datetime) -
     if status == Status.SOLVED:
         ticket.solved_at = at
         fields.append("solved_at")
-        sla.clock_stop(metric=FIRST_RESPONSE, target=ticket, at=at)
+        _stop_first_response(ticket, at)
         sla.clock_stop(metric=RESOLUTION, target=ticket, at=at)
     if old == Status.SOLVED and status == Status.OPEN:
         ticket.solved_at = None
@@ -598,7 +603,7 @@ def ticket_merge(*, ticket: Ticket, into: Ticket, by: User) -> Ticket:
         source.status = Status.CLOSED
         source.closed_at = now
         _touch(source, now, "merged_into", "status", "closed_at")
-        sla.clock_stop(metric=FIRST_RESPONSE, target=source, at=now)
+        _stop_first_response(source, now)
         sla.clock_stop(metric=RESOLUTION, target=source, at=now)
         audit_record(actor=by, action="ticket.merge", target=source, data={"into": target.pk})
         audit_record(actor=by, action="ticket.merged_in", target=target, data={"from": source.pk})

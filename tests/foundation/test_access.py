@@ -294,6 +294,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "support-api:report-issue": post(signed_in()),
     "support-api:inbound-email": post(gateway()),
     "support-api:live-chat": get(public()),
+    "support-api:chat-events": get(own(), pk="own_chat"),
     "support-api:guidance": post(public()),
     # Guidance asked while signed in belongs to that user; an anonymous caller cannot read it either.
     "support-api:guidance-read": post({**own(), "anonymous": NOT_FOUND}, pk="guidance"),

@@ -24,7 +24,7 @@ from saypro import periods
 from saypro.figures.registry import figure_read, figure_specs
 from saypro.sla.promises import promises
 from saypro.sla.services import clock_start, clock_stop
-from support.models import Channel, Priority
+from support.models import Channel, Priority, Ticket
 from tests.factories import RegistrationFactory
 
 from .test_figure_definitions import conversation, local, message, ticket
@@ -49,7 +49,12 @@ def world():
         clock_start(metric="registration.approval", target=registration, at=submitted)
         clock_stop(metric="registration.approval", target=registration, at=submitted + hours * H)
     RegistrationFactory(status=RegistrationStatus.NEEDS_REVIEW, submitted_at=NOW - 5 * H)
-    ticket(local(2026, 1, 14, 9), solved_after=10, channel=Channel.CHAT, priority=Priority.URGENT)
+    chat = ticket(local(2026, 1, 14, 9), solved_after=10, channel=Channel.CHAT, priority=Priority.URGENT)
+    # The chat was first answered after 90 seconds, inside its policy's 2 minutes.
+    answered = chat.created_at + timedelta(seconds=90)
+    clock_start(metric="chat.first_response", target=chat, at=chat.created_at)
+    clock_stop(metric="chat.first_response", target=chat, at=answered)
+    Ticket.objects.filter(pk=chat.pk).update(first_responded_at=answered)
     ticket(local(2026, 2, 3, 9), solved_after=30, channel=Channel.EMAIL)
     ticket(local(2025, 12, 3, 9), solved_after=12, channel=Channel.EMAIL)
     ticket(NOW - 2 * H, channel=Channel.SOCIAL)
@@ -138,6 +143,14 @@ def test_every_registered_figure_is_the_same_everywhere(world, manager, client):
     assert expected["registrations.approved_48h"].current.value == 50.0
     assert expected["support.resolved_24h"].current.pending == 1
     assert expected["messaging.volume"].current.value == 4
+    assert (
+        expected["support.chat_first_response"].current.value,
+        expected["support.chat_first_response"].current.n,
+    ) == (
+        100.0,
+        1,
+    )
+    assert expected["support.chat_first_response_minutes"].current.value == 1.5
     # Both messaging targets travel in the CSV: 90 % over the quarter and the 95 % stretch for its last weeks.
     assert csv_values[("messaging.first_response_24h", "target")] == "90.0"
     assert csv_values[("messaging.first_response_24h.closing", "target")] == "95.0"

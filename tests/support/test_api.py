@@ -105,7 +105,7 @@ def test_a_program_declared_as_a_png_is_refused_on_a_ticket(user, agent, setting
     assert not TicketAttachment.objects.filter(name="screen.png").exists()
 
 
-def test_live_chat_tickets_are_refused_outside_the_opening_hours(user, settings):
+def test_live_chat_outside_the_opening_hours_is_filed_as_an_email_ticket(user, agent, settings):
     settings.SUPPORT_LIVE_CHAT_TIME_ZONE = "Africa/Johannesburg"
     client = as_user(user)
     with time_machine.travel("2026-03-02 21:30:00Z", tick=False):  # 23:30 local
@@ -116,12 +116,12 @@ def test_live_chat_tickets_are_refused_outside_the_opening_hours(user, settings)
         and status["hours"] == "08:00-22:00"
         and status["opens_at"].startswith("2026-03-03T08:00")
     )
-    assert response.status_code == 409 and response.json()["error"]["code"] == "chat_closed"
+    assert response.status_code == 201
+    assert (response.json()["channel"], response.json()["chat"]["reason"]) == ("email", "closed")
     with time_machine.travel("2026-03-02 10:00:00Z", tick=False):
-        assert (
-            client.post("/api/v1/support/tickets/", {"body": "hello", "channel": "chat"}, format="json").status_code
-            == 201
-        )
+        opened = client.post("/api/v1/support/tickets/", {"body": "hello", "channel": "chat"}, format="json")
+    assert opened.status_code == 201
+    assert (opened.json()["channel"], opened.json()["chat"]["available"]) == ("chat", True)
 
 
 def test_report_an_issue_endpoint(user):
