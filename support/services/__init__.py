@@ -1,4 +1,5 @@
-"""Every write to support: tickets and their transitions, triage and routing, macros, surveys, points, help center.
+"""Every write to support: tickets and their transitions, triage and routing, macros, surveys, points, help center,
+and the agent's live-chat actions (transfer, convert to a ticket).
 
 Each ticket transition locks the row, guards the current state, records an audit entry and starts, pauses,
 resumes, stops or re-targets the ticket's two clocks (`ticket.first_response`, `ticket.resolution`) through the
@@ -19,6 +20,12 @@ from support.services.base import (
     CONTEXT_FIELD_MAX,
     SUBJECT_MAX,
     TRIAGE_MODEL,
+)
+from support.services.chat_panel import (
+    ChatEnded,
+    ChatRefused,
+    chat_convert_to_ticket,
+    chat_transfer,
 )
 from support.services.help_center import (
     article_view,
@@ -103,6 +110,8 @@ __all__ = [
     "SURVEY_SALT",
     "TRIAGE_MODEL",
     "AlreadyTaken",
+    "ChatEnded",
+    "ChatRefused",
     "PolicyChoice",
     "RenderedMacro",
     "SurveyLocked",
@@ -110,6 +119,8 @@ __all__ = [
     "TopicRefresh",
     "article_view",
     "article_vote",
+    "chat_convert_to_ticket",
+    "chat_transfer",
     "comment_topics_refresh",
     "follow_up_close",
     "guidance_answer",
