@@ -11,16 +11,20 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 from playwright.sync_api import expect
 from rest_framework.authtoken.models import Token
 
+from accounts import roles
 from support import services
 from support.models import Channel, Macro, Ticket
 from tests.e2e.test_support_workspace import sign_in
@@ -210,3 +214,62 @@ def test_a_user_and_an_agent_chat_live_and_the_transcript_stays_on_the_ticket(
     expect(timeline).to_contain_text("ended the chat as a ticket")
     screenshot(page, "chat-ticket-after")
     user_context.close()
+
+
+def test_a_chat_transferred_from_the_panel_lands_in_the_colleagues_queue_with_the_note(
+    page, browser, live_server, chat_server, agent, screenshot
+):
+    colleague = UserFactory(email="thandi@saypro.example", full_name="Thandi Mokoena", roles=[roles.SUPPORT_AGENT])
+    waited = {"Sipho Dlamini": 7, "Lerato Nkosi": 3, "Naledi Khumalo": 0.5}
+    chats = {}
+    for name, minutes in waited.items():
+        with time_machine.travel(timezone.now() - timedelta(minutes=minutes), tick=False):
+            chats[name] = in_a_thread(
+                lambda name=name: services.ticket_create(
+                    requester=UserFactory(full_name=name),
+                    subject=f"Question from {name}",
+                    body="Hello?",
+                    channel="chat",
+                )
+            )
+    base = live_server.url
+    sign_in(page, base, agent.email)
+    page.goto(f"{base}/dashboard/support/chats/")
+    rows = page.locator("[data-testid=chat-queue] tbody tr")
+    expect(rows).to_have_count(3)
+    # Longest wait first; the wait stands out as it grows.
+    expect(rows.nth(0)).to_contain_text("Sipho Dlamini")
+    expect(rows.nth(0).locator(".chat-wait")).to_have_class(re.compile("is-late"))
+    expect(rows.nth(1).locator(".chat-wait")).to_have_class(re.compile("is-long"))
+    screenshot(page, "chat-panel-queue")
+
+    desk = browser.new_context().new_page()
+    sign_in(desk, base, colleague.email)
+    desk.goto(f"{base}/dashboard/support/chats/")
+    expect(desk.locator("[data-queue-state]")).to_have_text("Live")
+
+    lerato = chats["Lerato Nkosi"]
+    rows.nth(1).get_by_role("link").click()
+    expect(page.locator("[data-chat-state]")).to_contain_text("Connected")
+    page.get_by_label("Message to Lerato").fill("Hello Lerato, one moment please.")
+    page.get_by_label("Message to Lerato").press("Enter")
+    expect(page.get_by_test_id("chat-transcript")).to_contain_text("one moment please")
+    page.locator("summary", has_text="Transfer").click()
+    page.get_by_label("Transfer to").select_option(label="Thandi Mokoena")
+    page.get_by_label("Note for them (optional)").fill("Asks about a refund for order 42")
+    screenshot(page, "chat-panel-transfer")
+    page.get_by_role("button", name="Transfer the chat").click()
+    expect(page.locator(".messages")).to_contain_text(f"Chat #{lerato.pk} transferred.")
+    expect(page.locator(f"[data-testid=chat-queue] tr[data-chat='{lerato.pk}']")).to_have_count(0)
+
+    # Thandi's queue shows it at once, as hers, with the note.
+    received = desk.locator(f"[data-testid=chat-queue] tr[data-chat='{lerato.pk}']")
+    expect(received).to_be_visible(timeout=5000)
+    expect(received.get_by_test_id("chat-transfer-note")).to_have_text(
+        f"Transferred by {agent.full_name}: “Asks about a refund for order 42”"
+    )
+    screenshot(desk, "chat-panel-received")
+    ticket = Ticket.objects.get(pk=lerato.pk)
+    assert ticket.assignee == colleague
+    desk.goto(f"{base}/dashboard/support/tickets/{lerato.pk}/")
+    expect(desk.get_by_test_id("timeline")).to_contain_text("transferred the chat: Asks about a refund for order 42")
