@@ -138,6 +138,15 @@ def test_an_ended_chat_opens_as_its_ticket_and_a_ticket_that_is_not_a_chat_is_no
     assert client.get(reverse("support:chat", args=[web.pk])).status_code == 404
 
 
+def test_the_pages_may_connect_to_the_chat_socket_server_when_it_has_an_address_of_its_own(client, agent, settings):
+    client.force_login(agent)
+    assert "connect-src 'self';" in client.get(reverse("support:chats"))["Content-Security-Policy"]
+    settings.SUPPORT_CHAT_SOCKET_URL = "ws://127.0.0.1:8001"
+    page = client.get(reverse("support:chats"))
+    assert "connect-src 'self' ws://127.0.0.1:8001;" in page["Content-Security-Policy"]
+    assert 'data-socket-base="ws://127.0.0.1:8001"' in page.content.decode()
+
+
 # --- Transfer ----------------------------------------------------------------------------------------------------
 
 
