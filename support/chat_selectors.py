@@ -44,9 +44,10 @@ class QueueChat:
         return self.ticket.context.get("chat_transfer") if self.mine else None
 
 
-def chat_queue(*, user: User) -> list[QueueChat]:
+def chat_queue(*, user: User, limit: int | None = None) -> list[QueueChat]:
     """The chats an agent works from, in one query: every chat still waiting for its first answer (whoever it was
-    routed to), then the agent's own and the unclaimed ones; the user who has waited longest first in each."""
+    routed to), then the agent's own and the unclaimed ones; the user who has waited longest first in each.
+    `limit`: at most this many (a backlog of chats is worked from its head)."""
     rows = (
         live_chats()
         .filter(Q(first_responded_at__isnull=True) | Q(assignee__isnull=True) | Q(assignee=user))
@@ -76,7 +77,7 @@ def chat_queue(*, user: User) -> list[QueueChat]:
             answered=row.first_responded_at is not None,
             mine=row.assignee_id == user.pk,
         )
-        for row in rows
+        for row in (rows if limit is None else rows[:limit])
     ]
 
 

@@ -29,6 +29,8 @@ from .models import FIRST_RESPONSE, Ticket
 
 # The socket tells the panel of every change; the timer is the fallback while it is down.
 QUEUE_REFRESH_SECONDS = 30
+# The head of the queue: more chats than this waiting at once is an outage to staff up for, not a list to scroll.
+QUEUE_LIMIT = 100
 # A user waiting this long is shown in amber, then in red: chat users expect an answer within minutes.
 WAIT_WARN_SECONDS = 2 * 60
 WAIT_LATE_SECONDS = 5 * 60
@@ -45,10 +47,12 @@ def chat_page(view: ViewFunc) -> ViewFunc:
 
 
 def _queue_context(request: SignedInRequest, current: int | None) -> dict[str, Any]:
-    queue = chat_selectors.chat_queue(user=request.user)
+    # One more than shown tells whether there are more.
+    queue = chat_selectors.chat_queue(user=request.user, limit=QUEUE_LIMIT + 1)
     return {
-        "queue": queue,
-        "waiting_count": sum(1 for row in queue if not row.answered),
+        "queue": queue[:QUEUE_LIMIT],
+        "more": len(queue) > QUEUE_LIMIT,
+        "waiting_count": sum(1 for row in queue[:QUEUE_LIMIT] if not row.answered),
         "current": current,
         "wait_warn": WAIT_WARN_SECONDS,
         "wait_late": WAIT_LATE_SECONDS,

@@ -5,20 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('support', '0005_comment_topics'),
+        ("support", "0005_comment_topics"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ticket',
-            name='chat_ended_at',
+            model_name="ticket",
+            name="chat_ended_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(condition=models.Q(('channel', 'chat'), ('chat_ended_at__isnull', True), ('status__in', ['new', 'open', 'pending', 'on_hold'])), fields=['created_at'], name='ticket_live_chats'),
+            model_name="ticket",
+            index=models.Index(
+                condition=models.Q(
+                    ("channel", "chat"),
+                    ("chat_ended_at__isnull", True),
+                    ("status__in", ["new", "open", "pending", "on_hold"]),
+                ),
+                fields=["created_at"],
+                name="ticket_live_chats",
+            ),
         ),
     ]

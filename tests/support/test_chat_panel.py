@@ -112,6 +112,17 @@ def test_the_panel_page_costs_the_same_few_queries_for_many_chats(
         client.get(reverse("support:chats"), headers={"X-Requested-With": "fetch"})
 
 
+def test_the_panel_lists_the_head_of_a_long_queue_and_says_more_are_waiting(client, agent, chat_for, monkeypatch):
+    monkeypatch.setattr("support.chat_views.QUEUE_LIMIT", 2)
+    chats = [chat_for(UserFactory(), minutes_ago=minutes) for minutes in (1, 3, 2)]
+    client.force_login(agent)
+
+    page = client.get(reverse("support:chats"), headers={"X-Requested-With": "fetch"})
+
+    assert [row.ticket for row in page.context["queue"]] == [chats[1], chats[2]]
+    assert "more chats are waiting" in page.content.decode()
+
+
 def test_the_panel_shows_the_transcript_canned_replies_and_the_transfer_note(client, agent, colleague, chat_for, user):
     chat = chat_for(user, subject="My payout is late")
     services.ticket_requester_reply(ticket=chat, body="It was due on Monday.")
