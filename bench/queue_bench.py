@@ -57,6 +57,7 @@ PAGES: list[tuple[str, str, str, bool]] = [
     ("support queue, channel", "agent", "/dashboard/support/?channel=email", False),
     ("support queue, department", "agent", "/dashboard/support/?department=1", False),
     ("support queue, search", "agent", "/dashboard/support/?q=order+SP-01", False),
+    ("chat panel", "agent", "/dashboard/support/chats/", False),
     ("moderator queue", "moderator", "/dashboard/moderation/", False),
     ("moderator queue, by severity", "moderator", "/dashboard/moderation/?sort=severity", False),
     ("moderator queue, at risk", "moderator", "/dashboard/moderation/?at_risk=on", False),

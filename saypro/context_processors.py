@@ -28,6 +28,7 @@ NAV_ENTRIES: list[NavEntry] = [
     NavEntry("Block rules", "accounts:block-rules", "accounts.manage_block_rules"),
     NavEntry("Messages", "messaging:home", "messaging.view_conversation"),
     NavEntry("Support", "support:home", "support.view_ticket"),
+    NavEntry("Live chat", "support:chats", "support.reply_ticket"),
     NavEntry("Moderation", "moderation:home", "moderation.view_case"),
     NavEntry("Marketplace", "marketplace:home", "marketplace.view_listing"),
     NavEntry("Reports", "dashboard:reports", "sla.view_compliance"),

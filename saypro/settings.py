@@ -7,6 +7,7 @@ server, e-mail to files). A malformed value raises ImproperlyConfigured at start
 from __future__ import annotations
 
 import os
+import re
 import sys
 import zoneinfo
 from pathlib import Path
@@ -455,6 +456,13 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         f"SUPPORT_LIVE_CHAT_HOURS={SUPPORT_LIVE_CHAT_HOURS!r} / SUPPORT_LIVE_CHAT_TIME_ZONE="
         f"{SUPPORT_LIVE_CHAT_TIME_ZONE!r}: use e.g. 08:00-22:00 and a known time zone."
     ) from None
+# Where the agents' chat panel opens its WebSockets ("ws[s]://host[:port]"): empty means the page's own host, as
+# behind the proxy that sends /ws/ to daphne; `make run` serves them from daphne on the next port.
+SUPPORT_CHAT_SOCKET_URL = env_str("SUPPORT_CHAT_SOCKET_URL", "").rstrip("/")
+if SUPPORT_CHAT_SOCKET_URL and not re.fullmatch(r"wss?://[^/\s]+", SUPPORT_CHAT_SOCKET_URL):
+    raise ImproperlyConfigured(
+        f"SUPPORT_CHAT_SOCKET_URL={SUPPORT_CHAT_SOCKET_URL!r}: use ws://host:port or wss://host, or leave it empty."
+    )
 # Days after solving during which a requester's answer reopens the ticket; afterwards it is closed.
 SUPPORT_REOPEN_DAYS = env_int("SUPPORT_REOPEN_DAYS", 7, minimum=1)
 # Below this classifier confidence (in %) a ticket waits in the triage view for an agent, when the model version

@@ -53,6 +53,12 @@ def local_base(addr: str) -> str:
     return f"http://{host}:{port}"
 
 
+def chat_socket_url(addr: str) -> str:
+    """Where the browser reaches daphne: the chat panel's pages are served by the web server, a port below."""
+    host, _, port = local_base(addr).removeprefix("http://").rpartition(":")
+    return f"ws://{host}:{int(port) + 1}"
+
+
 def web_answers(base: str) -> bool:
     try:
         with urllib.request.urlopen(f"{base}/healthz", timeout=2):
@@ -116,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     previous_handlers = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("SUPPORT_CHAT_SOCKET_URL", chat_socket_url(args.addr))
     lock = threading.Lock()
     processes: dict[str, subprocess.Popen[str]] = {}
     relays: list[threading.Thread] = []

@@ -24,6 +24,8 @@ class SupportConfig(AppConfig):
     verbose_name = "Support tickets and help center"
     # Audit actions in words (saypro.audit.labels).
     audit_labels = {
+        "chat.convert": "ended the chat as a ticket",
+        "chat.transfer": "transferred the chat",
         "ticket.assign": "changed the assignee",
         "ticket.cc": "changed the CC list",
         "ticket.create": "opened the ticket",

@@ -8,7 +8,10 @@ e-mail ticket: its socket sends one `unavailable` event (why, and when chat open
 
 The agent connects to `/ws/support/agent/chats/<ticket id>/` with their signed-in session: staff who may answer
 tickets, and who have passed the second factor their role requires. An agent's message is a public reply through
-`ticket_reply`, so the first one stops the first-response clock."""
+`ticket_reply`, so the first one stops the first-response clock.
+
+The agents' chat panel also listens on `/ws/support/agent/chats/` for changes to the queue of chats (one arrived,
+was answered, taken, transferred or ended) and refetches the queue when told."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from accounts import security
 from accounts.models import User
 from saypro.errors import DomainError
 from support import selectors, services
+from support.chat_events import QUEUE_GROUP, chat_group
 from support.models import Channel, Ticket, TicketMessage
 
 # Close codes in the application range (4000-4999): the client can tell a refusal from a dropped network.
@@ -32,10 +36,6 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 # Events a side may send besides a message; each is relayed to the other side, tagged with who sent it.
 SIGNALS = {"typing", "read"}
-
-
-def chat_group(ticket_id: int) -> str:
-    return f"support.chat.{ticket_id}"
 
 
 def message_event(message: TicketMessage) -> dict[str, Any]:
@@ -173,3 +173,21 @@ class AgentChatConsumer(ChatConsumer):
 
     def store(self, body: str) -> TicketMessage:
         return services.ticket_reply(ticket=self.ticket, by=self.user, body=body)
+
+
+class AgentQueueConsumer(AsyncJsonWebsocketConsumer):
+    """The chat panel's queue: tells the page to refetch it whenever a chat changes (it sends nothing itself)."""
+
+    async def connect(self) -> None:
+        refusal = await _agent_refusal(self.scope)
+        if refusal is not None:
+            await self.close(code=refusal)
+            return
+        await self.channel_layer.group_add(QUEUE_GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(QUEUE_GROUP, self.channel_name)
+
+    async def queue_changed(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "queue"})

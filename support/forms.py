@@ -112,3 +112,41 @@ class SurveyCommentForm(forms.Form):
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=2000, label="Anything to add? (optional)"
     )
+
+
+class ChatTransferForm(PageForm):
+    """Hand a chat on: `to` is "agent:<id>" (an agent on shift) or "department:<slug>"."""
+
+    id_prefix = "transfer"
+    to = forms.ChoiceField(label="Transfer to")
+    note = forms.CharField(
+        required=False,
+        max_length=1_000,
+        label="Note for them (optional)",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What they need to know"}),
+    )
+
+    def __init__(self, *args: Any, agents: Any = (), departments: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = [  # type: ignore[attr-defined]
+            ("", "Choose…"),
+            ("Agents on shift", [(f"agent:{agent.pk}", agent.get_full_name()) for agent in agents]),
+            ("Departments", [(f"department:{d.slug}", d.name) for d in departments]),
+        ]
+        self.agents = {str(agent.pk): agent for agent in agents}
+        self.departments = {d.slug: d for d in departments}
+
+    def target(self) -> dict[str, Any]:
+        """The service's keyword for the choice: to_agent or to_department."""
+        kind, _, key = self.cleaned_data["to"].partition(":")
+        return {"to_agent": self.agents[key]} if kind == "agent" else {"to_department": self.departments[key]}
+
+
+class ChatConvertForm(PageForm):
+    id_prefix = "convert"
+    note = forms.CharField(
+        required=False,
+        max_length=1_000,
+        label="Add to the message (optional)",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. I will check with the billing team"}),
+    )

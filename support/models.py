@@ -219,6 +219,8 @@ class Ticket(models.Model):
     known_issue = models.ForeignKey(
         KnownIssue, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
     )
+    # A live chat an agent turned into an ordinary ticket: it leaves the chat panel and goes on by e-mail.
+    chat_ended_at = models.DateTimeField(null=True, blank=True)
 
     clocks = GenericRelation(Clock, content_type_field="target_type", object_id_field="target_id")
 
@@ -238,6 +240,14 @@ class Ticket(models.Model):
             models.Index(fields=["solved_at"], name="ticket_solved"),
             # The closed view lists the most recently closed first.
             models.Index(fields=["closed_at"], name="ticket_closed"),
+            # The chat panel's queue scans live chats still open, oldest first.
+            models.Index(
+                fields=["created_at"],
+                name="ticket_live_chats",
+                condition=Q(
+                    channel="chat", chat_ended_at__isnull=True, status__in=["new", "open", "pending", "on_hold"]
+                ),
+            ),
         ]
         permissions = [
             ("reply_ticket", "Can answer tickets and change their status"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import chat_views, views
 
 app_name = "support"
 urlpatterns = [
@@ -14,6 +14,10 @@ urlpatterns = [
     path("tickets/<int:pk>/merge/", views.ticket_merge, name="ticket-merge"),
     path("tickets/<int:pk>/known-issue/", views.ticket_known_issue, name="ticket-known-issue"),
     path("tickets/<int:pk>/macros/<int:macro_pk>/", views.macro_preview, name="macro-preview"),
+    path("chats/", chat_views.chats, name="chats"),
+    path("chats/<int:pk>/", chat_views.chat, name="chat"),
+    path("chats/<int:pk>/transfer/", chat_views.chat_transfer, name="chat-transfer"),
+    path("chats/<int:pk>/convert/", chat_views.chat_convert, name="chat-convert"),
     path("follow-ups/", views.follow_ups, name="follow-ups"),
     path("known-issues/", views.known_issues, name="known-issues"),
     path("known-issues/<int:pk>/", views.known_issue_edit, name="known-issue"),

@@ -1,4 +1,5 @@
-"""Every write to support: tickets and their transitions, triage and routing, macros, surveys, points, help center.
+"""Every write to support: tickets and their transitions, triage and routing, macros, surveys, points, help center,
+and the agent's live-chat actions (transfer, convert to a ticket).
 
 Each ticket transition locks the row, guards the current state, records an audit entry and starts, pauses,
 resumes, stops or re-targets the ticket's two clocks (`ticket.first_response`, `ticket.resolution`; a live chat
@@ -28,6 +29,12 @@ from support.services.chat import (
     chat_availability,
     chat_open,
     chat_unavailable_event,
+)
+from support.services.chat_panel import (
+    ChatEnded,
+    ChatRefused,
+    chat_convert_to_ticket,
+    chat_transfer,
 )
 from support.services.help_center import (
     article_view,
@@ -115,6 +122,8 @@ __all__ = [
     "TRIAGE_MODEL",
     "AlreadyTaken",
     "ChatAvailability",
+    "ChatEnded",
+    "ChatRefused",
     "PolicyChoice",
     "RenderedMacro",
     "SurveyLocked",
@@ -123,7 +132,9 @@ __all__ = [
     "article_view",
     "article_vote",
     "chat_availability",
+    "chat_convert_to_ticket",
     "chat_open",
+    "chat_transfer",
     "chat_unavailable_event",
     "comment_topics_refresh",
     "follow_up_close",

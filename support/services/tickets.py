@@ -21,6 +21,7 @@ from saypro.errors import DomainError, InvalidInput
 from saypro.localtime import local_text
 from saypro.sla import services as sla
 from saypro.uploads import sniff, stored_name
+from support.chat_events import queue_changed
 from support.models import (
     RESOLUTION,
     Category,
@@ -214,6 +215,7 @@ def ticket_create(
         )
         after_commit("support.tasks.send_ticket_acknowledgement", ticket.pk)
         after_commit("support.tasks.triage_ticket", ticket.pk)
+        _chat_queue_changed(ticket)
     return ticket
 
 
@@ -301,6 +303,12 @@ class TicketClosed(DomainError):
         super().__init__(f"Ticket #{ticket.pk} is closed: open a new ticket instead.")
 
 
+def _chat_queue_changed(ticket: Ticket) -> None:
+    # Agents' chat panels refetch their queue: a chat arrived, was answered, taken or finished.
+    if ticket.channel == Channel.CHAT:
+        queue_changed()
+
+
 def _touch(ticket: Ticket, at: datetime, *fields: str) -> None:
     ticket.updated_at = at
     ticket.save(update_fields=["updated_at", *fields])
@@ -361,6 +369,7 @@ def ticket_reply(
             fields.append("assignee")
         _touch(ticket, now, *fields)
         audit_record(actor=by, action="ticket.reply" if public else "ticket.note", target=ticket)
+        _chat_queue_changed(ticket)
         if public:
             after_commit("support.tasks.send_ticket_reply", message.pk)
         if status and status != ticket.status:
@@ -404,6 +413,7 @@ def ticket_requester_reply(*, ticket: Ticket, body: str, attachments: Sequence[U
         else:
             _touch(ticket, now)
         audit_record(actor=ticket.requester, action="ticket.requester_reply", target=ticket)
+        _chat_queue_changed(ticket)
     return message
 
 
@@ -450,6 +460,7 @@ def _set_status(ticket: Ticket, *, by: User | None, status: str, at: datetime) -
     ticket.status = status
     _touch(ticket, at, *fields)
     audit_record(actor=by, action="ticket.status", target=ticket, data={"from": old, "to": status})
+    _chat_queue_changed(ticket)
     if status == Status.SOLVED and not ticket.requester.is_staff:
         ticket_id, solved_at = ticket.pk, at
         transaction.on_commit(lambda: _survey_for_ticket(ticket_id, solved_at))
@@ -551,6 +562,7 @@ def ticket_assign(*, ticket: Ticket, by: User, assignee: User | None, take_over:
         ticket.assignee = assignee
         _touch(ticket, timezone.now())
         audit_record(actor=by, action="ticket.assign", target=ticket, data={"from": current, "to": new})
+        _chat_queue_changed(ticket)
     return ticket
 
 

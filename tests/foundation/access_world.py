@@ -130,6 +130,11 @@ def build_world() -> World:
     ids["own_chat"] = _committed(
         lambda: support.ticket_create(requester=user, subject="", body="Hello, anyone there?", channel=Channel.CHAT)
     ).pk
+    ids["chat"] = _committed(
+        lambda: support.ticket_create(
+            requester=user, subject="Is my payout on its way?", body="Hello?", channel=Channel.CHAT
+        )
+    ).pk
     ids["ticket_attachment"] = TicketAttachment.objects.get(message__ticket=ticket).pk
     ids["macro"] = support_selectors.macros_usable(surface="ticket", department=ticket.department).first().pk
     ids["canned_response"] = support_selectors.macros_usable(surface="conversation").first().pk

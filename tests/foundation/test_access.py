@@ -81,6 +81,10 @@ def admin_site(*holders: str) -> Access:
     return {**staff(*holders), "user": SIGN_IN, "other_user": SIGN_IN}
 
 
+def _no_chat() -> Access:
+    return {**staff(), **dict.fromkeys(("agent", "administrator"), NOT_FOUND)}
+
+
 def gateway() -> Access:
     """Only the mail gateway, with its bearer token: every persona is refused."""
     return dict.fromkeys(PERSONAS, FORBIDDEN)
@@ -274,6 +278,11 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "support:ticket-merge": post(staff(*TICKET_ANSWER), pk="ticket"),
     "support:ticket-known-issue": post(staff(*TICKET_ANSWER), pk="ticket"),
     "support:macro-preview": get(staff(*TICKET_ANSWER), pk="ticket", macro_pk="macro"),
+    # The chat panel: agents only (a manager sees tickets but answers no chat); a non-chat ticket is no chat (404).
+    "support:chats": get(staff(*TICKET_ANSWER)),
+    "support:chat": (get(staff(*TICKET_ANSWER), pk="chat"), get(_no_chat(), pk="ticket", label="not a chat")),
+    "support:chat-transfer": post(staff(*TICKET_ANSWER), pk="chat"),
+    "support:chat-convert": post(staff(*TICKET_ANSWER), pk="chat"),
     "support:follow-ups": get(staff(*MANAGEMENT)),
     "support:known-issues": (get(staff(*TICKET_VIEW)), post(staff(*TICKET_ANSWER))),
     "support:known-issue": (

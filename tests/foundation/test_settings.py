@@ -35,6 +35,7 @@ def test_defaults_start_without_any_variable(tmp_path):
         ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "k" * 64}, "DJANGO_ALLOWED_HOSTS must be set"),
         ({"SLA_SWEEP_BATCH_SIZE": "0"}, "SLA_SWEEP_BATCH_SIZE=0"),
         ({"DJANGO_BEHIND_PROXY": "many"}, "DJANGO_BEHIND_PROXY='many'"),
+        ({"SUPPORT_CHAT_SOCKET_URL": "http://chat.saypro.example"}, "SUPPORT_CHAT_SOCKET_URL='http://chat"),
     ],
     ids=[
         "debug",
@@ -47,6 +48,7 @@ def test_defaults_start_without_any_variable(tmp_path):
         "no-hosts",
         "batch-size",
         "proxy-count",
+        "chat-socket-scheme",
     ],
 )
 def test_bad_value_stops_start_up_with_a_message_naming_it(tmp_path, overrides, named):
@@ -108,6 +110,8 @@ def test_behind_proxy_is_a_count_of_trusted_proxies_that_drf_follows_too(tmp_pat
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(proxies), str(proxies), str(proxies > 0)]
+
+
 VISIBILITY = """
 import json, django
 django.setup()

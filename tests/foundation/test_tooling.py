@@ -305,6 +305,8 @@ def test_run_dev_serves_live_chat_from_one_daphne_process_on_the_port_after_the_
     web_port = free_port() - 1
     chat = run_dev.commands(f"127.0.0.1:{web_port}")["chat"]
     assert chat[1:3] == ["-m", "daphne"] and chat[-3:] == ["-p", str(web_port + 1), "saypro.asgi:application"]
+    # The chat panel's pages, served on the web port, open their sockets on daphne's.
+    assert run_dev.chat_socket_url(f"0.0.0.0:{web_port}") == f"ws://127.0.0.1:{web_port + 1}"
     # The real command starts and the ASGI application answers (its HTTP side is Django's).
     proc = subprocess.Popen(
         chat, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
