@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("support", "0005_comment_topics"),
+        ("support", "0006_chat_first_response"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
