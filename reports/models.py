@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .document import filters_text
+from .document import FILTER_LABELS, filters_text
 
 
 class DailyRollup(models.Model):
@@ -123,7 +123,8 @@ class ReportRun(models.Model):
     def file_stem(self) -> str:
         """The name each download carries, whatever name the storage gave the file."""
         stem = f"saypro-{self.kind}-{self.period_slug}"
-        words = " ".join(f"{name} {value}" for name, value in self.filters.items())
+        # In FILTER_LABELS' order: PostgreSQL's jsonb keeps keys in an order of its own.
+        words = " ".join(f"{name} {self.filters[name]}" for name in FILTER_LABELS if self.filters.get(name))
         return f"{stem}-{slugify(words)}" if words else stem
 
 
