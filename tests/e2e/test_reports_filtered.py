@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from saypro import periods
+from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_accessibility_walk import problems_on
 from tests.factories import PASSWORD
 
@@ -30,6 +31,7 @@ def test_manager_generates_a_report_for_one_inquiry_type_and_region(page, live_s
     # The field holds at most what the service accepts (the test client checks the refusal of longer ones).
     expect(page.get_by_label("Region")).to_have_attribute("maxlength", "100")
     page.get_by_label("Region").fill("Gauteng")
+    assert problems_on(page) == ([], [])
     screenshot(page, "reports-filter-form")
     page.get_by_test_id("generate").click()
     expect(page).to_have_url(re.compile(r"/dashboard/reports/\d+/$"))
@@ -49,7 +51,9 @@ def test_manager_generates_a_report_for_one_inquiry_type_and_region(page, live_s
     failed = page.locator('[data-figure="account_issues.failed_sign_ins"]')
     expect(failed.get_by_test_id("sample")).to_contain_text("all, not split by inquiry type")
     assert problems_on(page) == ([], [])
-    screenshot(page, "reports-filtered-preview")
+    # The title page only: the whole preview is some 25,000 pixels tall.
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "reports-filtered-preview.png"))
 
     page.get_by_role("link", name="Reports", exact=True).first.click()
     expect(page.get_by_test_id("run-filters")).to_have_text("Inquiry type: complaint · Region: Gauteng")
