@@ -22,7 +22,7 @@ from saypro.permissions import has_perm
 from . import selectors, services
 from .figures import FIGURE_FILTERS, figure_dict
 from .models import ReportKind, ReportRun
-from .sections import context_for, specs
+from .sections import build_section, context_for, specs
 
 CanReadMetrics = has_perm("reports.view_metrics")
 
@@ -93,6 +93,10 @@ class FigureSerializer(serializers.Serializer):
     n = serializers.IntegerField(allow_null=True, help_text="The number of items the value was computed from.")
     pending = serializers.IntegerField(allow_null=True, help_text="Items still inside their deadline.")
     to_date = serializers.BooleanField(help_text="The period still runs: the value covers it up to now.")
+    not_split_by = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The filters asked for that this figure cannot be split by: its value covers everything.",
+    )
 
 
 class TableSerializer(serializers.Serializer):
@@ -145,7 +149,7 @@ class MetricsView(APIView):
             }
             for spec in specs()
             if not wanted or spec.key == wanted
-            for s in [spec.build(ctx)]
+            for s in [build_section(spec, ctx)]
         ]
         body = {"period": _period(ctx.period), "previous": _period(ctx.previous), "sections": sections}
         return Response(MetricsSerializer(body).data)

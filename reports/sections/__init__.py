@@ -108,7 +108,7 @@ def context_for(period: Period, now: datetime | None = None, filters: dict[str, 
     )
 
 
-def _build(spec: SectionSpec, ctx: Context) -> Section:
+def build_section(spec: SectionSpec, ctx: Context) -> Section:
     section = spec.build(ctx)
     # A chart takes its section's area colour unless its builder chose one.
     for chart in section.charts:
@@ -120,7 +120,7 @@ def _build(spec: SectionSpec, ctx: Context) -> Section:
 
 
 def build_sections(ctx: Context, area: str | None = None) -> list[Section]:
-    return [_build(spec, ctx) for spec in specs(area)]
+    return [build_section(spec, ctx) for spec in specs(area)]
 
 
 def register() -> None:
@@ -147,7 +147,7 @@ def build_document(
     for index, spec in enumerate(chosen):
         if progress:
             progress(10 + int(60 * index / max(1, len(chosen))), f"Computing {spec.key.replace('_', ' ')}")
-        sections.append(_build(spec, ctx))
+        sections.append(build_section(spec, ctx))
     local = timezone.localtime(ctx.now)
     advice = advise(sections, ctx)
     return Document(

@@ -44,6 +44,7 @@ def test_a_filtered_report_has_the_metrics_api_figures_and_says_what_is_not_spli
         query = {"period": "quarter", "day": "2026-03-20", **filters}
         api = _api(manager).get("/api/v1/metrics/figures/", query).json()
         unfiltered = _api(manager).get("/api/v1/metrics/figures/", {"period": "quarter", "day": "2026-03-20"}).json()
+        sections = _api(manager).get("/api/v1/metrics/", query).json()["sections"]
     assert api["filters"] == filters and document.filters == filters
     by_key = {f["key"]: f for f in api["figures"]}
     whole = {f["key"]: f["current"]["value"] for f in unfiltered["figures"]}
@@ -58,6 +59,13 @@ def test_a_filtered_report_has_the_metrics_api_figures_and_says_what_is_not_spli
         if figure.not_split_by:
             assert "not split by" in figure.sample_text, key
         narrowed += whole[key] != figure.value
+    # The report sections through the metrics API carry the same values and the same marks.
+    for section in sections:
+        for shown in section["figures"]:
+            assert (shown["value"], shown["not_split_by"]) == (
+                figures[shown["key"]].value,
+                figures[shown["key"]].not_split_by,
+            )
     # Figures outside the registry are never split.
     assert figures["registrations.started"].not_split_by == ordered
     if filters == WESTERN_CAPE:
