@@ -17,6 +17,7 @@ from django.db.models import (
     Avg,
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     Max,
@@ -64,6 +65,11 @@ def _days(start: datetime, end: datetime) -> QuerySet[ActivityDay]:
 
 def _share(part: int | float, whole: int | float) -> float | None:
     return part / whole if whole else None
+
+
+def _in_region(rows: QuerySet[Any], region: str | None) -> QuerySet[Any]:
+    """The rows of users in one region (the region the user gave, any case); every row without a region asked."""
+    return rows.filter(user__region__iexact=region) if region else rows
 
 
 # --- Active users ------------------------------------------------------------------------------------------
@@ -214,10 +220,10 @@ class Churn:
     rate: float | None  # churned / previous_active
 
 
-def churn(*, start: datetime, end: datetime) -> Churn:
+def churn(*, start: datetime, end: datetime, region: str | None = None) -> Churn:
     """churn(P) = users active in P−1 and not in P ÷ users active in P−1, P−1 being the period of the same
     length just before P."""
-    previous = _days(start - (end - start), start).values("user").distinct()
+    previous = _in_region(_days(start - (end - start), start), region).values("user").distinct()
     now = _days(start, end).filter(user__in=previous).values("user").distinct()
     previous_count, retained = previous.count(), now.count()
     churned = previous_count - retained
@@ -307,8 +313,8 @@ UPDATE_KINDS = (
 )
 
 
-def _events(start: datetime, end: datetime) -> QuerySet[AccountEvent]:
-    return AccountEvent.objects.filter(at__gte=start, at__lt=end)
+def _events(start: datetime, end: datetime, region: str | None = None) -> QuerySet[AccountEvent]:
+    return _in_region(AccountEvent.objects.filter(at__gte=start, at__lt=end), region)
 
 
 def _counts(queryset: QuerySet[Any], field: str) -> dict[str, int]:
@@ -329,8 +335,9 @@ class LoginIssues:
     by_reason: dict[str, int]
 
 
-def login_issues(*, start: datetime, end: datetime) -> LoginIssues:
-    events = _events(start, end).filter(kind__in=[Kind.SIGN_IN, Kind.SIGN_IN_FAILED])
+def login_issues(*, start: datetime, end: datetime, region: str | None = None, reasons: bool = True) -> LoginIssues:
+    """Sign-in attempts and failures; `reasons=False` leaves out the breakdown by reason (one query fewer)."""
+    events = _events(start, end, region).filter(kind__in=[Kind.SIGN_IN, Kind.SIGN_IN_FAILED])
     totals = events.aggregate(
         attempts=Count("pk"),
         failures=Count("pk", filter=Q(kind=Kind.SIGN_IN_FAILED)),
@@ -341,7 +348,7 @@ def login_issues(*, start: datetime, end: datetime) -> LoginIssues:
         failures=totals["failures"],
         failure_rate=_share(totals["failures"], totals["attempts"]),
         users_affected=totals["users"],
-        by_reason=_counts(events.filter(kind=Kind.SIGN_IN_FAILED), "reason"),
+        by_reason=_counts(events.filter(kind=Kind.SIGN_IN_FAILED), "reason") if reasons else {},
     )
 
 
@@ -353,9 +360,9 @@ class Lockouts:
     average_minutes: float | None  # from start to release, or to the end of the cool-off
 
 
-def lockouts(*, start: datetime, end: datetime) -> Lockouts:
+def lockouts(*, start: datetime, end: datetime, region: str | None = None) -> Lockouts:
     """Lockouts started in the period; a lockout lasts until released or to the end of its cool-off."""
-    rows = Lockout.objects.filter(started_at__gte=start, started_at__lt=end)
+    rows = _in_region(Lockout.objects.filter(started_at__gte=start, started_at__lt=end), region)
     lasted = ExpressionWrapper(Coalesce("released_at", "until") - F("started_at"), output_field=DurationField())
     totals = rows.aggregate(
         count=Count("pk"),
@@ -376,45 +383,72 @@ class Recovery:
     median_hours: float | None
 
 
-def recovery(*, start: datetime, end: datetime) -> Recovery:
-    """Password-reset requests made in the period, how many were completed, and the time to recover."""
-    rows = PasswordReset.objects.filter(requested_at__gte=start, requested_at__lt=end)
+def recovery(*, start: datetime, end: datetime, region: str | None = None, median: bool = True) -> Recovery:
+    """Password-reset requests made in the period, how many were completed, and the time to recover;
+    `median=False` leaves the median out (one query fewer)."""
+    rows = _in_region(PasswordReset.objects.filter(requested_at__gte=start, requested_at__lt=end), region)
     took = ExpressionWrapper(F("completed_at") - F("requested_at"), output_field=DurationField())
     totals = rows.aggregate(requests=Count("pk"), completed=Count("completed_at"), average=Avg(took))
     done = rows.filter(completed_at__isnull=False).annotate(took=took).order_by("took")
-    median = None
-    if totals["completed"]:
+    median_hours = None
+    if median and totals["completed"]:
         middle = list(
             done.values_list("took", flat=True)[(totals["completed"] - 1) // 2 : totals["completed"] // 2 + 1]
         )
-        median = sum((m.total_seconds() for m in middle), 0.0) / len(middle) / 3600
+        median_hours = sum((m.total_seconds() for m in middle), 0.0) / len(middle) / 3600
     average = totals["average"].total_seconds() / 3600 if totals["average"] is not None else None
     return Recovery(
-        totals["requests"], totals["completed"], _share(totals["completed"], totals["requests"]), average, median
+        totals["requests"], totals["completed"], _share(totals["completed"], totals["requests"]), average, median_hours
     )
 
 
-def suspicious_events(*, start: datetime, end: datetime) -> dict[str, int]:
+def suspicious_events(*, start: datetime, end: datetime, region: str | None = None) -> dict[str, int]:
     """Suspicious events by reason (new_device, new_network, failure_burst, credential_stuffing, …)."""
-    return _counts(_events(start, end).filter(kind=Kind.SUSPICIOUS), "reason")
+    return _counts(_events(start, end, region).filter(kind=Kind.SUSPICIOUS), "reason")
 
 
-def privacy_changes(*, start: datetime, end: datetime) -> dict[str, int]:
+def privacy_changes(*, start: datetime, end: datetime, region: str | None = None) -> dict[str, int]:
     """Privacy-choice changes: marketing_opt_in, marketing_opt_out, consent_given, consent_withdrawn."""
-    return _counts(_events(start, end).filter(kind=Kind.PRIVACY_CHANGED), "reason")
+    return _counts(_events(start, end, region).filter(kind=Kind.PRIVACY_CHANGED), "reason")
+
+
+def preference_changes(*, start: datetime, end: datetime, region: str | None = None) -> int:
+    """Changes to the e-mail and notification preferences (what a user is sent, as against consent)."""
+    return _events(start, end, region).filter(kind=Kind.PREFERENCES_CHANGED).count()
+
+
+def login_problem_users(*, start: datetime, end: datetime, region: str | None = None) -> int:
+    """Users facing a sign-in problem in the period: a failed sign-in, a lockout or a password-reset request
+    (document 001's login issues, "including account lockouts or forgotten passwords"), each user once."""
+    failed = AccountEvent.objects.filter(user=OuterRef("pk"), kind=Kind.SIGN_IN_FAILED, at__gte=start, at__lt=end)
+    locked = Lockout.objects.filter(user=OuterRef("pk"), started_at__gte=start, started_at__lt=end)
+    reset = PasswordReset.objects.filter(user=OuterRef("pk"), requested_at__gte=start, requested_at__lt=end)
+    users = User.objects.filter(Exists(failed) | Exists(locked) | Exists(reset))
+    return (users.filter(region__iexact=region) if region else users).count()
 
 
 # --- Sessions, devices, when users are active ---------------------------------------------------------------
 
 
-def average_session_minutes(*, start: datetime, end: datetime, channel: str | None = None) -> float | None:
-    """Mean of last activity − start over sessions started in the period (optionally of one channel)."""
-    rows = AccountSession.objects.filter(started_at__gte=start, started_at__lt=end)
+@dataclass(frozen=True)
+class Sessions:
+    count: int
+    average_minutes: float | None  # last activity − start, averaged
+
+
+def sessions(*, start: datetime, end: datetime, channel: str | None = None, region: str | None = None) -> Sessions:
+    """Sessions started in the period (optionally of one channel) and their mean length."""
+    rows = _in_region(AccountSession.objects.filter(started_at__gte=start, started_at__lt=end), region)
     if channel:
         rows = rows.filter(channel=channel)
     length = ExpressionWrapper(F("last_seen_at") - F("started_at"), output_field=DurationField())
-    average = rows.aggregate(v=Avg(length))["v"]
-    return average.total_seconds() / 60 if average is not None else None
+    row = rows.aggregate(n=Count("pk"), v=Avg(length))
+    return Sessions(row["n"], row["v"].total_seconds() / 60 if row["v"] is not None else None)
+
+
+def average_session_minutes(*, start: datetime, end: datetime, channel: str | None = None) -> float | None:
+    """Mean of last activity − start over sessions started in the period (optionally of one channel)."""
+    return sessions(start=start, end=end, channel=channel).average_minutes
 
 
 @dataclass(frozen=True)

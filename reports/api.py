@@ -1,5 +1,5 @@
-"""The read-only metrics API for managers' BI tools: the figures of the report sections for any period, the
-live compliance of every promise, and the stored report runs. The same builders as the pages and the PDF."""
+"""The metrics API for managers' BI tools: the figures of the report sections for any period, the live compliance
+of every promise, and the report runs (listed, or asked for). The same builders as the pages and the PDF."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from saypro.figures.targets import TargetBook
 from saypro.localtime import DAYS_AHEAD, EARLIEST_DAY, validate_day
 from saypro.permissions import has_perm
 
-from . import selectors
+from . import selectors, services
 from .figures import FIGURE_FILTERS, figure_dict
-from .models import ReportRun
-from .sections import context_for, specs
+from .models import ReportKind, ReportRun
+from .sections import build_section, context_for, specs
 
 CanReadMetrics = has_perm("reports.view_metrics")
 
@@ -93,6 +93,10 @@ class FigureSerializer(serializers.Serializer):
     n = serializers.IntegerField(allow_null=True, help_text="The number of items the value was computed from.")
     pending = serializers.IntegerField(allow_null=True, help_text="Items still inside their deadline.")
     to_date = serializers.BooleanField(help_text="The period still runs: the value covers it up to now.")
+    not_split_by = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The filters asked for that this figure cannot be split by: its value covers everything.",
+    )
 
 
 class TableSerializer(serializers.Serializer):
@@ -145,7 +149,7 @@ class MetricsView(APIView):
             }
             for spec in specs()
             if not wanted or spec.key == wanted
-            for s in [spec.build(ctx)]
+            for s in [build_section(spec, ctx)]
         ]
         body = {"period": _period(ctx.period), "previous": _period(ctx.previous), "sections": sections}
         return Response(MetricsSerializer(body).data)
@@ -292,6 +296,7 @@ class ReportRunSerializer(serializers.ModelSerializer):
             "id",
             "kind",
             "period_slug",
+            "filters",
             "period_start",
             "period_end",
             "status",
@@ -312,11 +317,42 @@ class ReportRunSerializer(serializers.ModelSerializer):
         return {fmt: reverse("dashboard:report-download", args=[run.pk, fmt]) for fmt in ("pdf", "xlsx", "csv")}
 
 
+class ReportRequestSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ReportKind.choices)
+    day = serializers.DateField(validators=[validate_day], help_text=f"Any day of the period.{_DAY_BOUNDS}")
+    # The documents' custom reports; the service checks the values (reports.services.report_filters_clean).
+    category = serializers.CharField(required=False, allow_blank=True, help_text="Inquiry type (messaging category).")
+    ad_category = serializers.CharField(required=False, allow_blank=True, help_text="The ad's marketplace category.")
+    region = serializers.CharField(required=False, allow_blank=True, help_text="The user's region.")
+
+
 class ReportRunList(generics.ListAPIView):
-    permission_classes = [CanReadMetrics]
+    """The stored runs; a POST asks for one (generated in the background), optionally narrowed by filters."""
+
     serializer_class = ReportRunSerializer
     queryset = ReportRun.objects.order_by("-id")
+
+    def get_permissions(self) -> list[Any]:
+        perm = "reports.generate_report" if self.request.method == "POST" else "reports.view_metrics"
+        return [has_perm(perm)()]
 
     @extend_schema(summary="Stored report runs")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ReportRequestSerializer,
+        responses={201: ReportRunSerializer},
+        summary="Generate a report",
+        description="Queue the weekly, monthly or quarterly report of the period containing `day`, narrowed to an "
+        "inquiry type, ad category or region if given. The run is generated in the background; the figures that "
+        "cannot be split by a filter say so in every format.",
+    )
+    def post(self, request: Request) -> Response:
+        query = ReportRequestSerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        period = services.report_period(kind=data["kind"], day=data["day"])
+        filters = {name: data[name] for name in services.REPORT_FILTERS if data.get(name)}
+        run = services.report_request(kind=data["kind"], period=period, by=request.user, filters=filters)
+        return Response(ReportRunSerializer(run).data, status=201)

@@ -9,6 +9,24 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PERCENT, COUNT, HOURS, MINUTES, SCORE, RATIO, NPS = "percent", "count", "hours", "minutes", "score", "ratio", "nps"
+# The dimensions a report or an area page can be narrowed to, as a reader names them.
+FILTER_LABELS = {
+    "category": "Inquiry type",
+    "ad_category": "Ad category",
+    "region": "Region",
+    "channel": "Channel",
+    "priority": "Priority",
+    "reason": "Flag reason",
+}
+
+
+def filters_text(filters: dict[str, str]) -> str:
+    """ "Inquiry type: complaint · Region: Gauteng", in FILTER_LABELS' order."""
+    return " · ".join(f"{label}: {filters[name]}" for name, label in FILTER_LABELS.items() if filters.get(name))
+
+
+def dimensions_text(names: Sequence[str]) -> str:
+    return ", ".join(FILTER_LABELS.get(name, name).lower() for name in names)
 
 
 @dataclass
@@ -36,6 +54,8 @@ class Figure:
     judged: bool = False
     # The target's key (saypro.figures): the summary counts each target once, however many figures show it.
     target_key: str = ""
+    # The report's filters this figure cannot be split by: its value covers everything, whatever they say.
+    not_split_by: list[str] = field(default_factory=list)
 
     @property
     def change(self) -> float | None:
@@ -72,6 +92,8 @@ class Figure:
             parts.append(f"{self.pending:,} pending")
         if self.to_date:
             parts.append("to date")
+        if self.not_split_by:
+            parts.append(f"all, not split by {dimensions_text(self.not_split_by)}")
         return " · ".join(parts)
 
     @property
@@ -239,6 +261,18 @@ class Document:
     glossary: list[tuple[str, str]] = field(default_factory=list)
     # Raw data behind the charts, one table per appendix: the XLSX appendices and the CSV.
     appendices: list[Table] = field(default_factory=list)
+    # The dimensions the report was narrowed to (FILTER_LABELS' names); empty for the whole marketplace.
+    filters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def filters_note(self) -> str:
+        """What a filtered report's title page says: which filters applied, and to what."""
+        if not self.filters:
+            return ""
+        return (
+            f"Filtered: {filters_text(self.filters)}. The figures that can be split by these apply them; a figure "
+            'marked "not split by" covers everything, as do the charts, tables and appendices.'
+        )
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
@@ -272,6 +306,7 @@ class Document:
             ],
             "glossary": [list(entry) for entry in self.glossary],
             "appendices": [asdict(t) for t in self.appendices],
+            "filters": dict(self.filters),
         }
 
 
@@ -310,4 +345,5 @@ def document_from_dict(data: dict[str, Any]) -> Document:
         sections=sections,
         glossary=[(a, b) for a, b in data["glossary"]],
         appendices=[Table(**t) for t in data["appendices"]],
+        filters=data.get("filters", {}),
     )

@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from saypro import periods
-from saypro.figures.registry import DOWN, FigureReading, Reading, figure_read, figure_specs, figures_read
+from saypro.figures.registry import (
+    DOWN,
+    FigureReading,
+    Reading,
+    figure_read,
+    figure_spec,
+    figure_specs,
+    figures_read,
+)
 from saypro.figures.targets import TargetBook
 from saypro.periods import Period
 
@@ -17,6 +25,16 @@ from . import document
 # The dimensions the area pages and the metrics API narrow the registered figures to (?region=Gauteng): the
 # documents' custom reports by inquiry type, ad category and region, and support's and moderation's own.
 FIGURE_FILTERS = ("category", "ad_category", "region", "channel", "priority", "reason")
+
+
+def not_split_by(key: str, filters: Mapping[str, str]) -> list[str]:
+    """The filters a figure cannot be split by (all of them for a figure outside the registry), in
+    FIGURE_FILTERS' order: its value is the whole marketplace's whatever they say."""
+    try:
+        dimensions: tuple[str, ...] = figure_spec(key).dimensions
+    except KeyError:
+        dimensions = ()
+    return [name for name in FIGURE_FILTERS if filters.get(name) and name not in dimensions]
 
 
 def _note(reading: Reading) -> str:
@@ -29,6 +47,14 @@ def _note(reading: Reading) -> str:
         parts.append(f"{int(reading.parts['rejected']):,} rejected beside it")
     if "missed" in reading.parts:
         parts.append(f"{int(reading.parts['met']):,} met, {int(reading.parts['missed']):,} missed")
+    if "churned" in reading.parts:
+        parts.append(f"{int(reading.parts['churned']):,} of {int(reading.parts['previous_active']):,} active before")
+    if "users_affected" in reading.parts:
+        parts.append(f"{int(reading.parts['users_affected']):,} accounts affected")
+    if "released_by_admin" in reading.parts:
+        parts.append(f"{int(reading.parts['released_by_admin']):,} released by an admin")
+    if "median_hours" in reading.parts:
+        parts.append(f"median {document.format_value(reading.parts['median_hours'], document.HOURS)}")
     return "; ".join(parts)
 
 
@@ -66,14 +92,26 @@ TREND_QUARTERS = 5
 
 
 def quarter_trend(
-    key: str, period: Period, *, now: datetime, book: TargetBook, count: int = TREND_QUARTERS
+    key: str,
+    period: Period,
+    *,
+    now: datetime,
+    book: TargetBook,
+    count: int = TREND_QUARTERS,
+    filters: Mapping[str, str] | None = None,
 ) -> list[tuple[Period, Reading]]:
     """The figure over the quarter containing `period` (to date while it runs) and the quarters before it, oldest
-    first, each with the target in force then: the documents compare a quarter with the previous quarters."""
+    first, each with the target in force then: the documents compare a quarter with the previous quarters. The
+    filters the figure can be split by apply."""
     chain = [periods.containing(periods.QUARTER, period.start)]
     while len(chain) < count:
         chain.insert(0, chain[0].previous())
-    return [(quarter, figure_read(key, quarter, now=now, compare=False, book=book).current) for quarter in chain]
+    dimensions = figure_spec(key).dimensions
+    own = {name: value for name, value in (filters or {}).items() if name in dimensions}
+    return [
+        (quarter, figure_read(key, quarter, now=now, compare=False, book=book, filters=own).current)
+        for quarter in chain
+    ]
 
 
 def reading_dict(reading: Reading | None) -> dict[str, Any] | None:

@@ -7,12 +7,14 @@ from typing import Any
 
 from django import forms
 
+from messaging.models import Category as MessageCategory
 from saypro import periods
 from saypro.localtime import validate_day
 from saypro.periods import Period
 
 from .models import Improvement, ReportKind
 from .sections import AREAS
+from .services import REPORT_FILTERS
 
 PERIOD_CHOICES = [
     (periods.WEEK, "Week"),
@@ -63,6 +65,17 @@ class ReportRequestForm(forms.Form):
         help_text="The week, month or quarter that contains this day.",
         validators=[validate_day],
     )
+    # The documents' custom reports: the figures that can be split by these are read for the value chosen.
+    category = forms.ChoiceField(
+        choices=[("", "All inquiry types"), *MessageCategory.choices], required=False, label="Inquiry type"
+    )
+    ad_category = forms.CharField(
+        max_length=REPORT_FILTERS["ad_category"], required=False, label="Ad category", help_text="Blank: all."
+    )
+    region = forms.CharField(max_length=REPORT_FILTERS["region"], required=False, help_text="Blank: all.")
+
+    def filters(self) -> dict[str, str]:
+        return {name: self.cleaned_data[name] for name in REPORT_FILTERS if self.cleaned_data.get(name)}
 
     def clean_day(self) -> date:
         day: date = self.cleaned_data["day"]

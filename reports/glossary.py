@@ -13,15 +13,9 @@ OTHER_MEASURES: tuple[tuple[str, str], ...] = (
     ),
     ("At risk", "At risk = open with more than 75 % of its target elapsed."),
     (
-        "DAU, WAU, MAU, stickiness",
-        "DAU = distinct active users per day; WAU and MAU = distinct users over the trailing 7 and 30 days ending "
-        "on each day; stickiness = DAU ÷ MAU.",
-    ),
-    (
         "Retention",
         'Retention: N-week cohorts by sign-up week, both "returned in week N" and "returned in week N or later".',
     ),
-    ("Churn", "Churn(P) = users active in P−1 and not in P ÷ users active in P−1."),
     ("NPS", "NPS = % of 9–10 minus % of 0–6, with the response count."),
     (
         "n, pending, to date",

@@ -6,6 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.text import slugify
+
+from .document import FILTER_LABELS, filters_text
 
 
 class DailyRollup(models.Model):
@@ -60,10 +63,15 @@ def report_file_path(instance: ReportRun, filename: str) -> str:
 
 
 class ReportRun(models.Model):
-    """One report of one kind and period. Generating it again replaces its files: one row per kind and period."""
+    """One report of one kind, period and set of filters. Generating it again replaces its files: one row per kind,
+    period and filters (the scheduled reports have none)."""
 
     kind = models.CharField(max_length=10, choices=ReportKind.choices)
     period_slug = models.CharField(max_length=30, help_text="e.g. 2026-W07, 2026-02, 2026-Q1")
+    # The documents' custom reports: dimension -> value (inquiry type, ad category, region), applied to the
+    # figures that can be split by them; `filters_key` is the same in one canonical string, blank without filters.
+    filters = models.JSONField(default=dict, blank=True)
+    filters_key = models.CharField(max_length=300, blank=True, default="")
     period_start = models.DateField()
     period_end = models.DateField(help_text="Exclusive.")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
@@ -97,7 +105,7 @@ class ReportRun(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["kind", "period_slug"], name="report_run_once_per_period"),
+            models.UniqueConstraint(fields=["kind", "period_slug", "filters_key"], name="report_run_once_per_filters"),
         ]
         indexes = [
             models.Index(fields=["-period_start", "kind"], name="report_run_recent"),
@@ -116,12 +124,20 @@ class ReportRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} report {self.period_slug}"
+        filtered = f" ({filters_text(self.filters)})" if self.filters else ""
+        return f"{self.get_kind_display()} report {self.period_slug}{filtered}"
+
+    @property
+    def filters_text(self) -> str:
+        return filters_text(self.filters)
 
     @property
     def file_stem(self) -> str:
         """The name each download carries, whatever name the storage gave the file."""
-        return f"saypro-{self.kind}-{self.period_slug}"
+        stem = f"saypro-{self.kind}-{self.period_slug}"
+        # In FILTER_LABELS' order: PostgreSQL's jsonb keeps keys in an order of its own.
+        words = " ".join(f"{name} {self.filters[name]}" for name in FILTER_LABELS if self.filters.get(name))
+        return f"{stem}-{slugify(words)}" if words else stem
 
 
 class Improvement(models.Model):

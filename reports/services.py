@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
@@ -17,6 +19,7 @@ from django.utils import timezone
 
 from accounts import roles
 from accounts.routing import staff_emails_on_duty
+from messaging.models import Category as MessageCategory
 from saypro import periods
 from saypro.audit.services import audit_record
 from saypro.dispatch import after_commit
@@ -51,18 +54,56 @@ def report_period(*, kind: str, day: date) -> Period:
         raise InvalidInput(str(exc), fields={"day": [str(exc)]}) from None
 
 
+# The documents' custom reports (004): by inquiry type, ad category and region, as the area pages and the
+# metrics API narrow the figures. The longest value each may have.
+REPORT_FILTERS = {"category": 20, "ad_category": 60, "region": 100}
+
+
+def report_filters_clean(filters: Mapping[str, Any] | None) -> tuple[dict[str, str], str]:
+    """The filters of a report run, checked, and their canonical key: blanks dropped, values trimmed; ad
+    categories and regions match in any case, so the key holds them in lower case."""
+    errors: dict[str, list[str]] = {}
+    chosen: dict[str, str] = {}
+    for name, value in (filters or {}).items():
+        if name not in REPORT_FILTERS:
+            errors[name] = ["Reports can be filtered by inquiry type, ad category and region only."]
+            continue
+        text = str(value or "").strip()
+        if len(text) > REPORT_FILTERS[name]:
+            errors[name] = [f"At most {REPORT_FILTERS[name]} characters."]
+        elif name == "category" and text and text not in MessageCategory.values:
+            errors[name] = [f"Choose one of: {', '.join(MessageCategory.values)}."]
+        elif text:
+            chosen[name] = text
+    if errors:
+        raise InvalidInput("The report's filters are not valid.", fields=errors)
+    ordered = {name: chosen[name] for name in REPORT_FILTERS if name in chosen}
+    key = urlencode([(name, value if name == "category" else value.lower()) for name, value in ordered.items()])
+    return ordered, key
+
+
 @transaction.atomic
 def report_request(
-    *, kind: str, period: Period, by: Any | None, scheduled: bool = False, now: datetime | None = None
+    *,
+    kind: str,
+    period: Period,
+    by: Any | None,
+    scheduled: bool = False,
+    now: datetime | None = None,
+    filters: Mapping[str, Any] | None = None,
 ) -> ReportRun:
-    """Queue the report of `kind` for `period`: one run per kind and period, re-generated in place."""
+    """Queue the report of `kind` for `period` and `filters`: one run per kind, period and filters, re-generated
+    in place."""
     now = now or timezone.now()
     if period.start > periods.today(now):
         raise InvalidInput("That period has not started yet.", fields={"period": ["Choose a period that has begun."]})
+    chosen, key = report_filters_clean(filters)
     run, created = ReportRun.objects.select_for_update().get_or_create(
         kind=kind,
         period_slug=period.slug,
+        filters_key=key,
         defaults={
+            "filters": chosen,
             "period_start": period.start,
             "period_end": period.end,
             "requested_by": by,
@@ -77,7 +118,9 @@ def report_request(
         run.status, run.progress, run.step, run.error = RunStatus.QUEUED, 0, "Waiting for a worker", ""
         run.requested_by, run.scheduled, run.requested_at = by, scheduled, now
         run.save(update_fields=["status", "progress", "step", "error", "requested_by", "scheduled", "requested_at"])
-    audit_record(actor=by, action="report.request", target=run, data={"kind": kind, "period": period.slug})
+    audit_record(
+        actor=by, action="report.request", target=run, data={"kind": kind, "period": period.slug, "filters": chosen}
+    )
     from . import tasks
 
     transaction.on_commit(lambda: tasks.report_generate.delay(run.pk))
@@ -124,7 +167,11 @@ def report_generate(*, run_id: int, now: datetime | None = None) -> ReportRun | 
     period = Period(PERIOD_OF_KIND[ReportKind(run.kind)], run.period_start, run.period_end)
     try:
         document = build_document(
-            kind=run.kind, period=period, now=now, progress=lambda percent, step: _progress(run_id, percent, step)
+            kind=run.kind,
+            period=period,
+            now=now,
+            progress=lambda percent, step: _progress(run_id, percent, step),
+            filters=run.filters,
         )
         _progress(run_id, 75, "Drawing the PDF")
         pdf = render_pdf(document)
@@ -305,7 +352,7 @@ def scheduled_reports_request(*, now: datetime | None = None) -> list[ReportRun]
     for kind in due:
         period = periods.last_complete(PERIOD_OF_KIND[kind], now)
         asked_today = ReportRun.objects.filter(
-            kind=kind, period_slug=period.slug, requested_at__gte=local_midnight(today)
+            kind=kind, period_slug=period.slug, filters_key="", requested_at__gte=local_midnight(today)
         ).exists()
         if not asked_today:
             runs.append(report_request(kind=kind, period=period, by=None, scheduled=True, now=now))
@@ -314,8 +361,9 @@ def scheduled_reports_request(*, now: datetime | None = None) -> list[ReportRun]
 
 def running_reports_regenerate(*, now: datetime) -> list[ReportRun]:
     """Queue again each finished report of a period that was still running when it was built (it reads "to
-    date") and has closed since: the finished report replaces it and goes to the subscribers. Once: the new run
-    finishes after the period's end, and a queued or failed run is not picked up."""
+    date") and has closed since: the finished report replaces it and goes to the subscribers (a filtered report,
+    asked for by a person, is not theirs: it is only generated again). Once: the new run finishes after the
+    period's end, and a queued or failed run is not picked up."""
     # period_end is the local day after the period (exclusive); __date reads finished_at in TIME_ZONE.
     stale = ReportRun.objects.filter(
         status=RunStatus.DONE, period_end__lte=periods.today(now), finished_at__date__lt=F("period_end")
@@ -325,8 +373,9 @@ def running_reports_regenerate(*, now: datetime) -> list[ReportRun]:
             kind=run.kind,
             period=Period(PERIOD_OF_KIND[ReportKind(run.kind)], run.period_start, run.period_end),
             by=None,
-            scheduled=True,
+            scheduled=not run.filters,
             now=now,
+            filters=run.filters,
         )
         for run in stale
     ]

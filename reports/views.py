@@ -27,6 +27,7 @@ from saypro.durations import duration_text
 from saypro.errors import DomainError
 from saypro.figures.registry import FigureReading, target_specs
 from saypro.figures.targets import TargetBook
+from saypro.forms import add_service_errors
 from saypro.sla.models import Clock
 from saypro.sla.promises import ItemSummary, Promise, promise_for
 from support import selectors as support_selectors
@@ -441,9 +442,11 @@ def reports(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 period = services.report_period(kind=form.cleaned_data["kind"], day=form.cleaned_data["day"])
-                run = services.report_request(kind=form.cleaned_data["kind"], period=period, by=request.user)
+                run = services.report_request(
+                    kind=form.cleaned_data["kind"], period=period, by=request.user, filters=form.filters()
+                )
             except DomainError as exc:
-                form.add_error(None, exc.message)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"{run} is being generated.")
                 return redirect("dashboard:report", pk=run.pk)

@@ -8,12 +8,15 @@ pending. A ticket merged into another is counted once, as the one it was merged 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 
 from accounts.models import User
 from saypro import periods
 from saypro.figures.registry import (
+    COUNT,
     DOWN,
     HOURS,
     MINUTES,
@@ -31,9 +34,13 @@ from saypro.figures.registry import (
 from saypro.sla.selectors import clock_outcomes
 
 from .models import CHAT_FIRST_RESPONSE, RESOLUTION, Category, Channel, Survey, Ticket
+from .selectors import account_tickets
 
 DOC = "003 Classified User Support and Help Management"
+ACCOUNTS_DOC = "001 User Accounts Performance Reports"
 AREA = "support"
+# The report's account-issues section shows the account-related tickets beside the sign-in problems.
+ACCOUNT_ISSUES = "account_issues"
 DAY = timedelta(hours=24)
 PLACED_BY = "the day the inquiry was received"
 
@@ -181,7 +188,96 @@ def platform_issue_rate(span: Span) -> Measure:
     return Measure(value=_share(reporters, users), n=users, parts={"reporters": reporters})
 
 
+def _account_tickets(span: Span) -> QuerySet[Ticket]:
+    return account_tickets(start=span.start, end=span.end, region=span.filters.get("region") or None)
+
+
+def account_ticket_count(span: Span) -> Measure:
+    """Account-related tickets received, with the count of each type (the ticket's category) as parts."""
+    by_type = dict(_account_tickets(span).values("category").annotate(n=Count("pk")).values_list("category", "n"))
+    total = sum(by_type.values())
+    return Measure(value=float(total), n=total, parts=by_type)
+
+
+def _account_hours(field: str, span: Span) -> Measure:
+    took = ExpressionWrapper(F(field) - F("created_at"), output_field=DurationField())
+    row = _account_tickets(span).aggregate(
+        n=Count(field), average=Avg(took), pending=Count("pk", filter=Q(**{f"{field}__isnull": True}))
+    )
+    average = row["average"]
+    return Measure(value=None if average is None else average / timedelta(hours=1), n=row["n"], pending=row["pending"])
+
+
+def account_csat(span: Span) -> Measure:
+    """Ratings of the satisfaction surveys about account-related tickets, placed by the day the ticket came in
+    (the survey follows its resolution), so the rating belongs with the ticket it rates."""
+    surveys = Survey.objects.filter(
+        target_type=ContentType.objects.get_for_model(Ticket), target_id__in=_account_tickets(span).values("pk")
+    )
+    row = surveys.aggregate(
+        n=Count("rating"), average=Avg("rating"), pending=Count("pk", filter=Q(rating__isnull=True))
+    )
+    return Measure(value=row["average"], n=row["n"], pending=row["pending"])
+
+
+def _account_spec(**fields: Any) -> FigureSpec:
+    return FigureSpec(area=ACCOUNT_ISSUES, source=ACCOUNTS_DOC, placed_by=PLACED_BY, dimensions=("region",), **fields)
+
+
+def _register_account_tickets() -> None:
+    population = "account-related tickets received in the period (account category or accounts department)"
+    for spec in (
+        _account_spec(
+            key="account_issues.tickets",
+            label="Account-related tickets",
+            unit=COUNT,
+            definition="Support tickets about user accounts (registration problems, profile updates, sign-in and "
+            "security concerns): the account category, or routed to the accounts department; by type in the table.",
+            population=population,
+            direction=DOWN,
+            query=account_ticket_count,
+            order=70,
+        ),
+        _account_spec(
+            key="account_issues.ticket_first_response_hours",
+            label="Account tickets: first response, average",
+            unit=HOURS,
+            definition="Average time from receipt of an account-related ticket to the first public reply of an "
+            "agent, wall clock; held to the support target for every inquiry.",
+            population=population + " and answered",
+            direction=DOWN,
+            query=lambda span: _account_hours("first_responded_at", span),
+            target_key="support.first_response_hours",
+            order=80,
+        ),
+        _account_spec(
+            key="account_issues.ticket_resolution_hours",
+            label="Account tickets: time to resolution, average",
+            unit=HOURS,
+            definition="Average time from receipt of an account-related ticket to its resolution, wall clock.",
+            population=population + " and resolved",
+            direction=DOWN,
+            query=lambda span: _account_hours("solved_at", span),
+            order=90,
+        ),
+        _account_spec(
+            key="account_issues.ticket_csat",
+            label="Account tickets: satisfaction, average rating out of 5",
+            unit=SCORE,
+            definition="The average rating (1–5) of the satisfaction surveys sent after account-related tickets "
+            "were resolved (password recovery, profile updates and the like); held to the support target.",
+            population=population + ", surveyed and rated",
+            direction=UP,
+            query=account_csat,
+            target_key="support.csat_average",
+            order=100,
+        ),
+    ):
+        figure_register(spec)
+
+
 def register() -> None:
+    _register_account_tickets()
     for target in (
         TargetSpec(
             "sla.ticket.resolution", "Tickets resolved within their priority's target", PERCENT, UP, DOC, 0, 100

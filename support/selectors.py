@@ -45,6 +45,7 @@ from .models import (
     OPEN_STATUSES,
     RESOLUTION,
     Article,
+    Category,
     Channel,
     CommentTopic,
     Department,
@@ -602,3 +603,16 @@ def topic_effect(*, topic_id: int, start: datetime, end: datetime) -> TopicEffec
         satisfaction=row["satisfaction"],
         rated=row["rated"],
     )
+
+
+# The department whose tickets are account issues (triage's label for it).
+ACCOUNT_DEPARTMENT = "accounts"
+
+
+def account_tickets(*, start: datetime, end: datetime, region: str | None = None) -> QuerySet[Ticket]:
+    """Tickets about user accounts received in [start, end): the account category, or routed to the accounts
+    department (a sign-in problem filed as a question); a ticket merged into another counts as that one."""
+    tickets = Ticket.objects.filter(created_at__gte=start, created_at__lt=end, merged_into__isnull=True).filter(
+        Q(category=Category.ACCOUNT) | Q(department__slug=ACCOUNT_DEPARTMENT)
+    )
+    return tickets.filter(requester__region__iexact=region) if region else tickets

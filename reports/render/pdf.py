@@ -219,6 +219,7 @@ def _summary_page(document: Document, section: Section, styles: dict[str, Paragr
         _p(document.title, styles["title"]),
         _p(f"{document.period_label} · compared with {document.previous_label}", styles["subtitle"]),
         _p(f"Generated {document.generated_at} · times in {document.time_zone}", styles["subtitle"]),
+        *([_p(document.filters_note, styles["subtitle"])] if document.filters else []),
         Spacer(1, 3 * mm),
         _p(section.title, styles["h1"]),
         *(_p(paragraph, styles["body"]) for paragraph in section.paragraphs),
@@ -367,6 +368,8 @@ def render_pdf(document: Document) -> bytes:
         story += [_summary_page(document, summary, styles), PageBreak()]
     else:
         story += [_p(document.title, styles["title"]), _p(document.period_label, styles["subtitle"])]
+        if document.filters:
+            story.append(_p(document.filters_note, styles["subtitle"]))
     for index, section in enumerate(s for s in document.sections if s.key != "summary"):
         if index:
             story.append(PageBreak() if section.key in BREAK_BEFORE else Spacer(1, 6 * mm))

@@ -146,6 +146,7 @@ def render_xlsx(document: Document) -> bytes:
             ("Compared with", document.previous_label),
             ("Generated", document.generated_at),
             ("Time zone", document.time_zone),
+            ("Filters", document.filters_note or "None: the whole marketplace"),
         ],
         start=1,
     ):
@@ -177,6 +178,8 @@ def render_csv(document: Document) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["section", "table", "row", "column", "value"])
+    for name, value in document.filters.items():
+        writer.writerow(["report", "filters", safe(name), "value", safe(value)])
     for section in document.sections:
         for f in section.figures:
             for column, value in (
@@ -188,6 +191,7 @@ def render_csv(document: Document) -> bytes:
                 ("target", f.target),
                 ("target_text", safe(f.target_text)),
                 ("met", f.met),
+                *([("not_split_by", " ".join(f.not_split_by))] if f.not_split_by else []),
             ):
                 writer.writerow([safe(section.key), "figures", safe(f.key), column, "" if value is None else value])
         for table in [*section.tables, *[_chart_table(c) for c in section.charts]]:

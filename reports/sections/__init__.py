@@ -18,7 +18,7 @@ from saypro.figures.targets import TargetBook
 from saypro.periods import Period
 
 from ..document import Document, Figure, Section
-from ..figures import area_figures, quarter_trend
+from ..figures import area_figures, not_split_by, quarter_trend
 from ..rollups import Reader
 
 ACCOUNTS, MESSAGING, SUPPORT, MODERATION, GENERAL = "accounts", "messaging", "support", "moderation", "general"
@@ -49,7 +49,7 @@ class Context:
     def quarter_trend(self, key: str) -> list[tuple[Period, Reading]]:
         """The registered figure over the quarter containing the period and the four before (reports.figures)."""
         if key not in self._trends:
-            self._trends[key] = quarter_trend(key, self.period, now=self.now, book=self.targets)
+            self._trends[key] = quarter_trend(key, self.period, now=self.now, book=self.targets, filters=self.filters)
         return self._trends[key]
 
     def target(self, key: str) -> float | None:
@@ -108,16 +108,19 @@ def context_for(period: Period, now: datetime | None = None, filters: dict[str, 
     )
 
 
-def _build(spec: SectionSpec, ctx: Context) -> Section:
+def build_section(spec: SectionSpec, ctx: Context) -> Section:
     section = spec.build(ctx)
     # A chart takes its section's area colour unless its builder chose one.
     for chart in section.charts:
         chart.area = chart.area or spec.area
+    # A figure read without a filter says so, rather than pass for the filtered value.
+    for figure in section.figures:
+        figure.not_split_by = not_split_by(figure.key, ctx.filters)
     return section
 
 
 def build_sections(ctx: Context, area: str | None = None) -> list[Section]:
-    return [_build(spec, ctx) for spec in specs(area)]
+    return [build_section(spec, ctx) for spec in specs(area)]
 
 
 def register() -> None:
@@ -126,20 +129,25 @@ def register() -> None:
 
 
 def build_document(
-    *, kind: str, period: Period, now: datetime | None = None, progress: Callable[[int, str], None] | None = None
+    *,
+    kind: str,
+    period: Period,
+    now: datetime | None = None,
+    progress: Callable[[int, str], None] | None = None,
+    filters: dict[str, str] | None = None,
 ) -> Document:
     from saypro import periods
 
     from ..glossary import glossary
     from .summary import advise, appendices, executive_summary, recommendations, scorecard
 
-    ctx = context_for(period, now)
+    ctx = context_for(period, now, filters)
     chosen = specs()
     sections: list[Section] = []
     for index, spec in enumerate(chosen):
         if progress:
             progress(10 + int(60 * index / max(1, len(chosen))), f"Computing {spec.key.replace('_', ' ')}")
-        sections.append(_build(spec, ctx))
+        sections.append(build_section(spec, ctx))
     local = timezone.localtime(ctx.now)
     advice = advise(sections, ctx)
     return Document(
@@ -153,4 +161,5 @@ def build_document(
         sections=[executive_summary(sections, ctx, advice), scorecard(sections), *sections, recommendations(advice)],
         glossary=glossary(),
         appendices=appendices(ctx),
+        filters=dict(ctx.filters),
     )

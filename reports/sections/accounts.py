@@ -1,26 +1,28 @@
-"""The user-account sections: registrations (with the 48-hour promise), engagement, account issues, security —
-from the rollups and accounts.metrics."""
+"""The user-account sections: registrations (with the 48-hour promise), engagement, account issues, security.
+
+The headline figures of engagement, account issues and security come from the figure registry; the builders
+here add the tables and charts of their breakdowns (cohorts, hours, reasons, types) from the rollups and
+accounts.metrics."""
 
 from __future__ import annotations
 
 import statistics
-from datetime import date
+from typing import Any
 
 from django.db.models import Count, Q
 
 from accounts import metrics as account_metrics
-from accounts.figures import ENGAGEMENT, PRIVACY
+from accounts.figures import ENGAGEMENT, ISSUES, PRIVACY
 from accounts.identity import country_name
 from accounts.models import AgeBand, DelayCause, DeviceType
 from saypro import periods
-from saypro.periods import Period
 from saypro.retention.registry import data_kinds
 from saypro.retention.selectors import purged_between
 from saypro.sla import selectors as sla_selectors
 from support.models import Category as TicketCategory
-from support.models import Ticket
+from support.selectors import account_tickets
 
-from ..document import COUNT, HOURS, MINUTES, PERCENT, Chart, Figure, Section, Series, Table, format_value
+from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table
 from ..selectors import buckets, percent
 from ..sources import ACTIVITY_FEATURES, ACTIVITY_HOURS, ACTIVITY_USERS, REG_DECIDED, REG_STARTED
 from . import ACCOUNTS, Context, section_register
@@ -37,8 +39,6 @@ FUNNEL = (
 # A day with this many times the period's median daily sign-ups is a peak worth naming.
 PEAK_FACTOR = 1.5
 TOP_ROWS = 15
-# The support department whose tickets are account issues (triage's label for it).
-ACCOUNT_DEPARTMENT = "accounts"
 
 
 def _top(breakdown: dict[str, dict[str, float]], key: str, limit: int = TOP_ROWS) -> list[tuple[str, float]]:
@@ -259,58 +259,14 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 RETENTION_WEEKS = 12
 
 
-def _engagement_means(ctx: Context, first: date, end: date) -> dict[str, float | None]:
-    """Averages over the period's days so far (a day without anyone active counts as 0)."""
-    today = periods.today(ctx.now)
-    elapsed = [d for d in Period(ctx.period.kind, first, end).day_list() if d <= today]
-    days = ctx.reader.daily(ACTIVITY_USERS, first, end)
-
-    def mean(key: str) -> float | None:
-        return sum(days.get(d, {}).get(key, 0.0) for d in elapsed) / len(elapsed) if elapsed else None
-
-    dau, mau = mean("dau"), mean("mau")
-    return {
-        "dau": dau,
-        "wau": mean("wau"),
-        "mau": mau,
-        "stickiness": None if not dau or not mau else 100 * dau / mau,
-    }
-
-
 @section_register("engagement", area=ACCOUNTS, order=30)
 def engagement_section(ctx: Context) -> Section:
-    reader, period, previous = ctx.reader, ctx.period, ctx.previous
+    reader, period = ctx.reader, ctx.period
     section = Section(key="engagement", title="Engagement")
+    # Active users, churn, retention and session length: the registry's figures (accounts.figures,
+    # reports.activity_figures), the tables below their breakdowns.
     section.figures += ctx.registry(ENGAGEMENT)
-    now, before = _engagement_means(ctx, period.start, period.end), _engagement_means(ctx, previous.start, previous.end)
-    churn = account_metrics.churn(start=period.start_at, end=period.end_at)
-    churn_before = account_metrics.churn(start=previous.start_at, end=previous.end_at)
-    session = account_metrics.average_session_minutes(start=period.start_at, end=ctx.end)
-    session_before = account_metrics.average_session_minutes(start=previous.start_at, end=previous.end_at)
     features = reader.totals(ACTIVITY_FEATURES, period.start, period.end)
-    section.figures += [
-        Figure("engagement.dau", "Daily active users (average)", now["dau"], COUNT, before["dau"]),
-        Figure("engagement.wau", "Weekly active users (trailing 7 days, average)", now["wau"], COUNT, before["wau"]),
-        Figure("engagement.mau", "Monthly active users (trailing 30 days, average)", now["mau"], COUNT, before["mau"]),
-        Figure("engagement.stickiness", "Stickiness (DAU ÷ MAU)", now["stickiness"], PERCENT, before["stickiness"]),
-        Figure(
-            "engagement.churn",
-            "Churn",
-            None if churn.rate is None else churn.rate * 100,
-            PERCENT,
-            None if churn_before.rate is None else churn_before.rate * 100,
-            higher_is_better=False,
-            note=f"{churn.churned:,} of {churn.previous_active:,} active in the period before",
-        ),
-        Figure(
-            "engagement.session_minutes",
-            "Average session",
-            session,
-            MINUTES,
-            session_before,
-            note="minutes from sign-in to last activity",
-        ),
-    ]
     trend = reader.daily(ACTIVITY_USERS, period.start, period.end)
     days = period.day_list()
     section.charts.append(
@@ -448,63 +404,12 @@ def engagement_section(ctx: Context) -> Section:
 
 @section_register("account_issues", area=ACCOUNTS, order=35)
 def account_issues_section(ctx: Context) -> Section:
-    period, previous = ctx.period, ctx.previous
+    period = ctx.period
     section = Section(key="account_issues", title="Account issues")
-    args, before = {"start": period.start_at, "end": ctx.end}, {"start": previous.start_at, "end": previous.end_at}
-    logins, logins_before = account_metrics.login_issues(**args), account_metrics.login_issues(**before)
-    locks, locks_before = account_metrics.lockouts(**args), account_metrics.lockouts(**before)
-    recovery, recovery_before = account_metrics.recovery(**args), account_metrics.recovery(**before)
-    section.figures += [
-        Figure(
-            "account_issues.failed_sign_ins",
-            "Failed sign-ins",
-            float(logins.failures),
-            COUNT,
-            float(logins_before.failures),
-            higher_is_better=False,
-            note=f"{logins.users_affected:,} accounts affected",
-        ),
-        Figure(
-            "account_issues.failure_rate",
-            "Sign-in failure rate",
-            None if logins.failure_rate is None else logins.failure_rate * 100,
-            PERCENT,
-            None if logins_before.failure_rate is None else logins_before.failure_rate * 100,
-            higher_is_better=False,
-        ),
-        Figure(
-            "account_issues.lockouts",
-            "Lockouts",
-            float(locks.count),
-            COUNT,
-            float(locks_before.count),
-            higher_is_better=False,
-            note=f"{locks.released_by_admin:,} released by an admin",
-        ),
-        Figure(
-            "account_issues.recovery_requests",
-            "Recovery requests",
-            float(recovery.requests),
-            COUNT,
-            float(recovery_before.requests),
-        ),
-        Figure(
-            "account_issues.recovery_completion",
-            "Recoveries completed",
-            None if recovery.completion_rate is None else recovery.completion_rate * 100,
-            PERCENT,
-            None if recovery_before.completion_rate is None else recovery_before.completion_rate * 100,
-        ),
-        Figure(
-            "account_issues.recovery_hours",
-            "Time to recover (average)",
-            recovery.average_hours,
-            HOURS,
-            recovery_before.average_hours,
-            higher_is_better=False,
-            note=f"median {format_value(recovery.median_hours, HOURS)}",
-        ),
-    ]
+    # Sign-in problems, lockouts, recovery and the account tickets' times and ratings: the registry's figures.
+    section.figures += ctx.registry(ISSUES)
+    args: dict[str, Any] = {"start": period.start_at, "end": ctx.end}
+    logins = account_metrics.login_issues(**args)
     section.tables.append(
         Table(
             "account_issues_reasons",
@@ -522,9 +427,7 @@ def account_issues_section(ctx: Context) -> Section:
             [[kind.replace("_", " "), count] for kind, count in updates.items()],
         )
     )
-    tickets = Ticket.objects.filter(created_at__gte=period.start_at, created_at__lt=ctx.end).filter(
-        Q(category=TicketCategory.ACCOUNT) | Q(department__slug=ACCOUNT_DEPARTMENT)
-    )
+    tickets = account_tickets(**args)
     by_type = tickets.values("category").annotate(n=Count("pk"), reopened=Count("pk", filter=Q(reopened_count__gt=0)))
     labels = dict(TicketCategory.choices)
     section.tables.append(
@@ -568,30 +471,15 @@ def account_issues_section(ctx: Context) -> Section:
 def security_section(ctx: Context) -> Section:
     period, previous = ctx.period, ctx.previous
     section = Section(key="security", title="Security and privacy")
+    # Suspicious activity and privacy, consent and preference changes: the registry's figures; by reason below.
     section.figures += ctx.registry(PRIVACY)
-    args, before = {"start": period.start_at, "end": ctx.end}, {"start": previous.start_at, "end": previous.end_at}
+    args: dict[str, Any] = {"start": period.start_at, "end": ctx.end}
+    before: dict[str, Any] = {"start": previous.start_at, "end": previous.end_at}
     suspicious, suspicious_before = (
         account_metrics.suspicious_events(**args),
         account_metrics.suspicious_events(**before),
     )
     privacy, privacy_before = account_metrics.privacy_changes(**args), account_metrics.privacy_changes(**before)
-    section.figures += [
-        Figure(
-            "security.suspicious",
-            "Suspicious activity",
-            float(sum(suspicious.values())),
-            COUNT,
-            float(sum(suspicious_before.values())),
-            higher_is_better=False,
-        ),
-        Figure(
-            "security.privacy_changes",
-            "Privacy-preference changes",
-            float(sum(privacy.values())),
-            COUNT,
-            float(sum(privacy_before.values())),
-        ),
-    ]
     section.tables += [
         Table(
             "security_suspicious",

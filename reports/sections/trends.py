@@ -6,7 +6,8 @@ from __future__ import annotations
 from saypro.figures.registry import figure_spec
 from saypro.sla.promises import promises
 
-from ..document import Chart, Section, Series, Table, format_value
+from ..document import Chart, Section, Series, Table, dimensions_text, format_value
+from ..figures import not_split_by
 from . import GENERAL, Context, section_register
 
 
@@ -21,9 +22,10 @@ def trends_section(ctx: Context) -> Section:
             trend = ctx.quarter_trend(key)
             labels = [quarter.name + (" to date" if reading.to_date else "") for quarter, reading in trend]
             latest = trend[-1][1]
+            unsplit = not_split_by(key, ctx.filters)
             rows.append(
                 [
-                    spec.label,
+                    spec.label + (f" (all, not split by {dimensions_text(unsplit)})" if unsplit else ""),
                     *(format_value(reading.value, spec.unit) for _, reading in trend),
                     latest.n,
                     latest.target_text or "—",

@@ -397,7 +397,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "reports-api:metrics": get(staff(*MANAGEMENT)),
     "reports-api:figures": get(staff(*MANAGEMENT)),
     "reports-api:compliance": get(staff(*MANAGEMENT)),
-    "reports-api:report-runs": get(staff(*MANAGEMENT)),
+    "reports-api:report-runs": (get(staff(*MANAGEMENT)), post(staff(*MANAGEMENT))),
     # The account API: anyone signed in manages their own account; sign-up, sign-in and recovery are public.
     "accounts-api:registration-create": post(public()),
     "accounts-api:registration-start": post(public()),

@@ -5,15 +5,16 @@ format (the document's JSON, the CSV, the XLSX and the PDF), for the same period
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.contrib.contenttypes.models import ContentType
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from rest_framework.test import APIClient
 
-from accounts.models import RegistrationStatus
+from accounts.models import AccountEvent, AccountSession, ActivityDay, Lockout, PasswordReset, RegistrationStatus
 from messaging.models import Category as MessageCategory
 from messaging.models import MessageKind
 from reports.document import format_value
@@ -24,8 +25,9 @@ from saypro import periods
 from saypro.figures.registry import figure_read, figure_specs
 from saypro.sla.promises import promises
 from saypro.sla.services import clock_start, clock_stop
-from support.models import Channel, Priority, Ticket
-from tests.factories import RegistrationFactory
+from support.models import Category as TicketCategory
+from support.models import Channel, Priority, Survey, Ticket
+from tests.factories import RegistrationFactory, UserFactory
 
 from .test_figure_definitions import conversation, local, message, ticket
 
@@ -63,6 +65,35 @@ def world():
         message(busy, kind, local(2026, 2, 9, 9) + hours * H)
     other = conversation(local(2025, 12, 1, 9), category=MessageCategory.GENERAL)
     message(other, MessageKind.USER, local(2025, 12, 1, 9))
+    # Document 001's account figures: sign-ins, a lockout, a recovery, a session, activity and an account ticket.
+    user = UserFactory(region="Gauteng")
+    for kind, reason, at in (
+        (AccountEvent.Kind.SIGN_IN, "", local(2026, 2, 4, 9)),
+        (AccountEvent.Kind.SIGN_IN_FAILED, "bad_password", local(2026, 2, 4, 8)),
+        (AccountEvent.Kind.SUSPICIOUS, "new_device", local(2026, 2, 4, 9)),
+        (AccountEvent.Kind.PRIVACY_CHANGED, "consent_given", local(2026, 2, 5, 9)),
+        (AccountEvent.Kind.PREFERENCES_CHANGED, "", local(2026, 2, 5, 9)),
+    ):
+        AccountEvent.objects.create(user=user, kind=kind, reason=reason, at=at)
+    Lockout.objects.create(
+        user=user, identifier="x", failures=5, started_at=local(2026, 2, 4, 8), until=local(2026, 2, 4, 9)
+    )
+    PasswordReset.objects.create(user=user, requested_at=local(2026, 2, 4, 8), completed_at=local(2026, 2, 4, 10))
+    AccountSession.objects.create(
+        user=user, channel="web", key="s", started_at=local(2026, 2, 4, 9), last_seen_at=local(2026, 2, 4, 9, 30)
+    )
+    for day in (date(2025, 12, 10), date(2026, 2, 4), date(2026, 2, 5)):
+        ActivityDay.objects.create(user=user, day=day, sign_ins=1)
+    account = ticket(local(2026, 2, 6, 9), solved_after=4, category=TicketCategory.ACCOUNT, user=user)
+    Survey.objects.create(
+        target_type=ContentType.objects.get_for_model(Ticket),
+        target_id=account.pk,
+        resolved_at=account.solved_at,
+        requester=user,
+        channel=Channel.WEB,
+        sent_at=account.solved_at,
+        rating=4,
+    )
 
 
 def same(value: float | None) -> object:
@@ -151,6 +182,10 @@ def test_every_registered_figure_is_the_same_everywhere(world, manager, client):
         1,
     )
     assert expected["support.chat_first_response_minutes"].current.value == 1.5
+    assert expected["account_issues.failed_sign_ins"].current.value == 1
+    assert expected["engagement.session_minutes"].current.value == 30
+    assert expected["account_issues.ticket_csat"].current.value == 4
+    assert expected["engagement.dau"].current.value > 0
     # Both messaging targets travel in the CSV: 90 % over the quarter and the 95 % stretch for its last weeks.
     assert csv_values[("messaging.first_response_24h", "target")] == "90.0"
     assert csv_values[("messaging.first_response_24h.closing", "target")] == "95.0"

@@ -29,14 +29,14 @@ from saypro.figures.registry import (
 from saypro.sla.models import Clock
 from saypro.sla.selectors import breached
 
-from .metrics import form_funnel
-from .models import AccountEvent, AccountStatus, DeletionRequest, NpsPrompt, Registration, RegistrationStatus, User
+from ..metrics import form_funnel
+from ..models import AccountEvent, AccountStatus, DeletionRequest, NpsPrompt, Registration, RegistrationStatus, User
 
 DOC = "000 User Management Metrics Target"
 ACCOUNTS_DOC = "001 User Accounts Performance Reports"
 AREA = "accounts"
-# Document 001's figures sit in the report's engagement and security-and-privacy sections.
-ENGAGEMENT, PRIVACY = "engagement", "privacy"
+# Document 001's figures sit in the report's engagement, account-issue and security-and-privacy sections.
+ENGAGEMENT, ISSUES, PRIVACY = "engagement", "account_issues", "privacy"
 DEADLINE = timedelta(hours=48)
 METRIC = "registration.approval"
 APPROVED, REJECTED = RegistrationStatus.APPROVED, RegistrationStatus.REJECTED
