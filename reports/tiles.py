@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.cache import cache
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from saypro import periods
@@ -130,15 +131,22 @@ class SharedTiles:
     tiles: list[dict[str, Any]]
     # When they were computed: the page says "as of" this time.
     as_of: datetime
+    # The tile block as HTML, rendered once with them: it holds nothing of the person who asks.
+    html: str = ""
 
 
-def tiles_compute(*, user: object, now: datetime) -> list[dict[str, Any]]:
+# What is shared: the tiles and their block of HTML.
+Computation = Callable[[datetime], tuple[list[dict[str, Any]], str]]
+
+
+def tiles_compute(*, user: object, now: datetime) -> tuple[list[dict[str, Any]], str]:
     targets = TargetBook()
-    return [_tile(t, targets, now) for t in selectors.promise_tiles(user=user, now=now, with_figures=True)]
+    computed = [_tile(t, targets, now) for t in selectors.promise_tiles(user=user, now=now, with_figures=True)]
+    return computed, render_to_string("dashboard/_tiles.html", {"tiles": computed, "as_of": now})
 
 
 def shared(
-    key: str, compute: Callable[[datetime], list[dict[str, Any]]], *, now: datetime, max_age: float
+    key: str, compute: Computation, *, now: datetime, max_age: float
 ) -> SharedTiles:
     """The tiles under `key` if computed less than `max_age` seconds before `now`, else computed once for all.
 
@@ -168,9 +176,10 @@ def shared(
 
 
 def _store(
-    key: str, compute: Callable[[datetime], list[dict[str, Any]]], *, now: datetime, max_age: float
+    key: str, compute: Computation, *, now: datetime, max_age: float
 ) -> SharedTiles:
-    entry = SharedTiles(tiles=compute(now), as_of=now)
+    computed, html = compute(now)
+    entry = SharedTiles(tiles=computed, as_of=now, html=html)
     # Serving a stale entry is only for the moments of a recomputation; past a few intervals it is dropped.
     cache.set(key, entry, timeout=max(4 * max_age, LOCK_SECONDS))
     return entry

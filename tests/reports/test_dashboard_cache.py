@@ -82,7 +82,7 @@ def test_a_burst_of_requests_computes_the_tiles_once():
     def compute(at):
         computed.append(at)
         time.sleep(0.3)  # long enough for every thread to arrive while the first computes
-        return [{"metric": "x"}]
+        return [{"metric": "x"}], "<p>x</p>"
 
     now = timezone.now()
     results: list[tiles.SharedTiles] = []
@@ -104,11 +104,11 @@ def test_a_burst_of_requests_computes_the_tiles_once():
 
 def test_while_one_request_recomputes_stale_tiles_the_others_serve_the_previous_ones():
     then = timezone.now()
-    tiles.shared("test:stale", lambda at: ["old"], now=then, max_age=30)
+    tiles.shared("test:stale", lambda at: (["old"], ""), now=then, max_age=30)
     later = then + timedelta(seconds=31)
     assert cache.add("test:stale:lock", 1)  # another request is computing
-    served = tiles.shared("test:stale", lambda at: ["new"], now=later, max_age=30)
+    served = tiles.shared("test:stale", lambda at: (["new"], ""), now=later, max_age=30)
     assert (served.tiles, served.as_of) == (["old"], then)
     cache.delete("test:stale:lock")
-    served = tiles.shared("test:stale", lambda at: ["new"], now=later, max_age=30)
+    served = tiles.shared("test:stale", lambda at: (["new"], ""), now=later, max_age=30)
     assert (served.tiles, served.as_of) == (["new"], later)
