@@ -177,7 +177,8 @@ def inbox(
         )
     queryset = with_clocks(queryset, now).annotate(unread=_unread())
     if at_risk or view == View.AT_RISK:
-        queryset = queryset.filter(is_at_risk=True)  # type: ignore[misc]  # an annotation
+        # At risk means not yet due: the index is read from now on, past the breached ones ahead in its order.
+        queryset = queryset.filter(is_at_risk=True, next_due_at__gt=now)  # type: ignore[misc]  # an annotation
     if breached or view == View.BREACHED:
         queryset = queryset.filter(is_breached=True)  # type: ignore[misc]  # an annotation
     last = (
@@ -209,7 +210,8 @@ def view_counts(*, user: User, now: datetime | None = None) -> dict[str, Bounded
             "all": unresolved,
             "mine": unresolved.filter(assigned_to=user),
             "unassigned": unresolved.filter(assigned_to__isnull=True),
-            "at_risk": clocked.filter(is_at_risk=True),  # type: ignore[misc]  # an annotation
+            # At risk means not yet due (see inbox): only the conversations whose next deadline is ahead are read.
+            "at_risk": clocked.filter(next_due_at__gt=now, is_at_risk=True),  # type: ignore[misc]  # an annotation
             "breached": clocked.filter(is_breached=True),  # type: ignore[misc]  # an annotation
             "uncategorised": unresolved.filter(category=""),
         }
