@@ -145,9 +145,7 @@ def tiles_compute(*, user: object, now: datetime) -> tuple[list[dict[str, Any]],
     return computed, render_to_string("dashboard/_tiles.html", {"tiles": computed, "as_of": now})
 
 
-def shared(
-    key: str, compute: Computation, *, now: datetime, max_age: float
-) -> SharedTiles:
+def shared(key: str, compute: Computation, *, now: datetime, max_age: float) -> SharedTiles:
     """The tiles under `key` if computed less than `max_age` seconds before `now`, else computed once for all.
 
     The entry outlives `max_age` so that while one request recomputes it the others serve it a moment longer
@@ -175,9 +173,7 @@ def shared(
     return entry if entry is not None else _store(key, compute, now=now, max_age=max_age)
 
 
-def _store(
-    key: str, compute: Computation, *, now: datetime, max_age: float
-) -> SharedTiles:
+def _store(key: str, compute: Computation, *, now: datetime, max_age: float) -> SharedTiles:
     computed, html = compute(now)
     entry = SharedTiles(tiles=computed, as_of=now, html=html)
     # Serving a stale entry is only for the moments of a recomputation; past a few intervals it is dropped.
