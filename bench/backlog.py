@@ -147,6 +147,7 @@ class Loader:
         """One clock per (id, started) through the kernel; stopped ones met or missed by chance."""
         from django.contrib.contenttypes.models import ContentType
 
+        from saypro.sla import handlers
         from saypro.sla.calendars import spec_for
         from saypro.sla.models import Clock, ClockState, Policy
         from saypro.sla.services import clock_build
@@ -176,6 +177,9 @@ class Loader:
                 clock.next_check_at = None
             rows.append(clock)
         self.insert(Clock, rows)
+        if not stopped:
+            # What clock_start tells the app in the same transaction (the inbox's sort key, say).
+            handlers.clocks_changed(metric, [target_id for target_id, _ in items])
 
     # --- The queues ---------------------------------------------------------------------------------------
 

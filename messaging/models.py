@@ -116,6 +116,10 @@ class Conversation(models.Model):
     # triage that ran: a second delivery of the task finds nothing to do, and a lost task leaves it set for the
     # reconciliation sweep.
     triage_pending_since = models.DateTimeField(null=True, blank=True)
+    # The inbox's sort key, kept by the clock services in the same transaction as each change of its clocks
+    # (messaging.sla_handlers): the deadline counting down, the answer's if one is owed, else the resolution's;
+    # null while neither runs (paused on the user, or none open).
+    next_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     clocks = GenericRelation(Clock, content_type_field="target_type", object_id_field="target_id")
 
@@ -125,6 +129,12 @@ class Conversation(models.Model):
             models.Index(
                 fields=["status", "last_message_at"],
                 name="conversation_unresolved",
+                condition=Q(status__in=["open", "waiting", "escalated"]),
+            ),
+            # The inbox's order, walked from the index a page at a time instead of sorting every open one.
+            models.Index(
+                fields=["next_due_at", "last_message_at", "id"],
+                name="conversation_open_queue",
                 condition=Q(status__in=["open", "waiting", "escalated"]),
             ),
             models.Index(fields=["assigned_to", "status"], name="conversation_assignee"),

@@ -25,13 +25,14 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncMonth, TruncQuarter, TruncWeek
+from django.db.models.functions import TruncMonth, TruncQuarter, TruncWeek
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_ids_matching
 from saypro.figures.targets import TargetBook, target_for
 from saypro.localtime import local_midnight
+from saypro.paginators import BoundedCount, bounded_counts
 from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock, ClockState
@@ -124,11 +125,6 @@ def with_clocks(queryset: QuerySet[Conversation], now: datetime) -> QuerySet[Con
                 default=Value(False),
                 output_field=BooleanField(),
             ),
-            # The next deadline that is counting down: the answer if one is owed, else the resolution.
-            next_due=Coalesce(
-                Case(When(fr_state=ClockState.RUNNING, then=F("fr_due"))),
-                Case(When(res_state=ClockState.RUNNING, then=F("res_due"))),
-            ),
         )
     )
 
@@ -181,7 +177,8 @@ def inbox(
         )
     queryset = with_clocks(queryset, now).annotate(unread=_unread())
     if at_risk or view == View.AT_RISK:
-        queryset = queryset.filter(is_at_risk=True)  # type: ignore[misc]  # an annotation
+        # At risk means not yet due: the index is read from now on, past the breached ones ahead in its order.
+        queryset = queryset.filter(is_at_risk=True, next_due_at__gt=now)  # type: ignore[misc]  # an annotation
     if breached or view == View.BREACHED:
         queryset = queryset.filter(is_breached=True)  # type: ignore[misc]  # an annotation
     last = (
@@ -195,27 +192,30 @@ def inbox(
     ordering = (
         ["-resolved_at", "-pk"]
         if view == View.RESOLVED or status == Status.RESOLVED
-        else [
-            F("next_due").asc(nulls_last=True),
-            "last_message_at",
-            "pk",
-        ]
+        # The next deadline counting down (breached ones first: theirs have passed), read in this order from the
+        # partial index conversation_open_queue a page at a time.
+        else [F("next_due_at").asc(nulls_last=True), "last_message_at", "pk"]
     )
     return queryset.select_related("user", "assigned_to").order_by(*ordering)
 
 
-def view_counts(*, user: User, now: datetime | None = None) -> dict[str, int]:
-    """How many conversations each inbox view holds, in one aggregate over the unresolved ones."""
+def view_counts(*, user: User, now: datetime | None = None) -> dict[str, BoundedCount]:
+    """How many conversations each inbox view holds, each counted up to QUEUE_COUNT_CAP ("1,000+"), in one query
+    that reads at most that many rows per view whatever the backlog."""
     now = now or timezone.now()
-    row = with_clocks(Conversation.objects.filter(status__in=UNRESOLVED_STATUSES), now).aggregate(
-        all=Count("pk"),
-        mine=Count("pk", filter=Q(assigned_to=user)),
-        unassigned=Count("pk", filter=Q(assigned_to__isnull=True)),
-        at_risk=Count("pk", filter=Q(is_at_risk=True)),
-        breached=Count("pk", filter=Q(is_breached=True)),
-        uncategorised=Count("pk", filter=Q(category="")),
+    unresolved = Conversation.objects.filter(status__in=UNRESOLVED_STATUSES)
+    clocked = with_clocks(unresolved, now)
+    return bounded_counts(
+        {
+            "all": unresolved,
+            "mine": unresolved.filter(assigned_to=user),
+            "unassigned": unresolved.filter(assigned_to__isnull=True),
+            # At risk means not yet due (see inbox): only the conversations whose next deadline is ahead are read.
+            "at_risk": clocked.filter(next_due_at__gt=now, is_at_risk=True),  # type: ignore[misc]  # an annotation
+            "breached": clocked.filter(is_breached=True),  # type: ignore[misc]  # an annotation
+            "uncategorised": unresolved.filter(category=""),
+        }
     )
-    return {key: int(value or 0) for key, value in row.items()}
 
 
 def conversation_get(*, pk: int, now: datetime | None = None) -> Conversation:

@@ -1,4 +1,4 @@
-"""What happens when a conversation's clocks warn or breach.
+"""What happens when a conversation's clocks warn or breach, and how its place in the inbox follows its clocks.
 
 First response: at 75 % and 90 % the assigned agent is e-mailed (the team, when nobody is assigned); at the
 breach the administrators too. Resolution: an unresolved complaint or policy report escalates to the Classified
@@ -8,14 +8,17 @@ Office at its deadline (48 h); for the other categories the agent and the admini
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import roles
 from accounts.tasks import staff_emails
 from saypro.mail import send_template
-from saypro.sla.handlers import register
-from saypro.sla.models import ClockEvent
+from saypro.sla.handlers import on_change, register
+from saypro.sla.models import Clock, ClockEvent, ClockState
 
 from . import services
 from .models import Category, Conversation, Status, TeamMembership
@@ -91,3 +94,18 @@ def resolution_clock_event(event: ClockEvent) -> None:
         )
         return
     _notify(event, conversation, what="resolution")
+
+
+@on_change(services.FIRST_RESPONSE)
+@on_change(services.RESOLUTION)
+def conversations_next_due_sync(target_ids: list[int]) -> None:
+    """Set each conversation's inbox sort key from its running clocks, in one statement."""
+    running = Clock.objects.filter(
+        target_type=ContentType.objects.get_for_model(Conversation), target_id=OuterRef("pk"), state=ClockState.RUNNING
+    )
+    Conversation.objects.filter(pk__in=target_ids).update(
+        next_due_at=Coalesce(
+            Subquery(running.filter(metric=services.FIRST_RESPONSE).values("due_at")[:1]),
+            Subquery(running.filter(metric=services.RESOLUTION).values("due_at")[:1]),
+        )
+    )

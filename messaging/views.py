@@ -12,7 +12,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,6 +23,7 @@ from accounts.views import _permission_page as permission_page
 from saypro.errors import DomainError, InvalidInput
 from saypro.files import private_file_response
 from saypro.forms import add_service_errors
+from saypro.paginators import QueuePaginator
 
 from . import integrations, selectors, services
 from .forms import (
@@ -59,7 +59,7 @@ def _inbox_context(request: SignedInRequest) -> dict[str, Any]:
     filters = form.selector_kwargs()
     now = timezone.now()
     rows = selectors.inbox(user=request.user, now=now, **filters)
-    page = Paginator(rows, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = QueuePaginator(rows, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     view_query = query.copy()

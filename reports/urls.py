@@ -5,7 +5,7 @@ from . import link_views, search, views
 app_name = "dashboard"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("tiles/", views.tiles, name="tiles"),
+    path("tiles/", views.tiles_fragment, name="tiles"),
     path("search/", search.search, name="search"),
     path("areas/<slug:area>/", views.area, name="area"),
     path("promises/<str:metric>/items/", views.promise_items, name="promise-items"),

@@ -19,13 +19,14 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from saypro import periods
 from saypro.durations import duration_text
 from saypro.errors import DomainError
-from saypro.figures.registry import FigureReading, target_specs
+from saypro.figures.registry import target_specs
 from saypro.figures.targets import TargetBook
 from saypro.forms import add_service_errors
 from saypro.sla.models import Clock
@@ -33,17 +34,16 @@ from saypro.sla.promises import ItemSummary, Promise, promise_for
 from support import selectors as support_selectors
 from support.models import CommentTopic
 
-from . import selectors, services, staffing
+from . import selectors, services, staffing, tiles
 from .document import Chart, Section, Series, document_from_dict
-from .figures import FIGURE_FILTERS, as_document_figure
+from .figures import FIGURE_FILTERS
 from .forms import ImprovementForm, PeriodForm, ReportRequestForm, ReportSubscriptionForm, TopicImprovementForm
 from .models import Improvement, ReportRun, ReportSubscription, RunStatus
 from .sections import AREAS, SUPPORT, Context, build_sections, context_for
 from .sections.topics import change_text, topic_rows
 
+# How often the dashboard fetches its tiles again, and how old the shared tiles it is given may be.
 REFRESH_SECONDS = 30
-# Below target by at most this many points is amber; further below is red.
-AMBER_POINTS = 5.0
 RUN_PAGE_ROWS = 40
 DOWNLOADS = {
     "pdf": "application/pdf",
@@ -85,94 +85,6 @@ def _permission_page(perm: str) -> Callable[[ViewFunc], ViewFunc]:
     return decorator
 
 
-def compliance_grade(percent: float | None, target: float | None) -> str:
-    if percent is None or target is None:
-        return "neutral"
-    if percent >= target:
-        return "ok"
-    if percent >= target - AMBER_POINTS:
-        return "warn"
-    return "bad"
-
-
-def _items_url(metric: str, **query: str) -> str:
-    return f"{reverse('dashboard:promise-items', args=[metric])}?{urlencode(query)}"
-
-
-def _tile_figure(reading: FigureReading) -> dict[str, Any]:
-    """A registered figure on a tile: the quarter to date, with its n, what is pending and its target."""
-    figure = as_document_figure(reading)
-    note = " · ".join(
-        part for part in (figure.sample_text, figure.target_text and f"target {figure.target_text}") if part
-    )
-    return {
-        "key": figure.key,
-        "label": figure.label,
-        "value": figure.text(),
-        "note": note,
-        "grade": {True: "ok", False: "bad", None: "neutral"}[figure.met],
-    }
-
-
-def _tile(tile: selectors.PromiseTile, targets: TargetBook, now: datetime) -> dict[str, Any]:
-    promise = tile.promise
-    metric = promise.metric
-    # The target in force this quarter; a tile without one grades nothing.
-    target = targets.value(promise.target_key, periods.today(now))
-    periods_ = []
-    for key, label, value in (
-        ("week", "This week", tile.week),
-        ("month", "This month", tile.month),
-        ("quarter", "This quarter", tile.quarter),
-    ):
-        periods_.append(
-            {
-                "key": key,
-                "label": label,
-                "value": "—" if value.percent is None else f"{value.percent:.1f} %",
-                "note": f"{value.achieved:,} of {value.decided:,}" if value.decided else "no deadline yet",
-                "grade": compliance_grade(value.percent, target),
-                "url": _items_url(metric, state=selectors.DECIDED, period=key),
-            }
-        )
-    return {
-        "key": metric.replace(".", "-"),
-        "metric": metric,
-        "title": promise.title,
-        "target": "—" if target is None else f"{target:g} %",
-        "deadline_text": promise.deadline_text,
-        "periods": periods_,
-        "grade": compliance_grade(tile.week.percent, target),
-        "counts": [
-            {
-                "key": "open",
-                "label": promise.open_label,
-                "value": tile.open,
-                "url": _items_url(metric, state=selectors.OPEN),
-                "grade": "neutral",
-            },
-            {
-                "key": "at_risk",
-                "label": "At risk",
-                "value": tile.at_risk,
-                "url": _items_url(metric, state=selectors.AT_RISK),
-                "grade": "warn" if tile.at_risk else "ok",
-            },
-            {
-                "key": "breached",
-                "label": "Breached",
-                "value": tile.breached_open,
-                "url": _items_url(metric, state=selectors.BREACHED),
-                "grade": "bad" if tile.breached_open else "ok",
-            },
-        ],
-        "figures": [_tile_figure(reading) for reading in tile.figures],
-        "trend": [value for _, value in tile.trend],
-        "trend_label": (f"Weekly achievement from {tile.trend[0][0]} to {tile.trend[-1][0]}" if tile.trend else ""),
-        "target_value": target,
-    }
-
-
 def _areas_for(user: Any) -> list[dict[str, str]]:
     return [
         {"key": key, "label": label, "url": reverse("dashboard:area", args=[key])}
@@ -187,11 +99,12 @@ def _may_see_area(user: Any, area: str) -> bool:
 
 def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
     now = timezone.now()
-    targets = TargetBook()
+    shared = tiles.dashboard_tiles(user=request.user, now=now, max_age=REFRESH_SECONDS)
     return {
-        "tiles": [
-            _tile(t, targets, now) for t in selectors.promise_tiles(user=request.user, now=now, with_figures=True)
-        ],
+        "tiles": shared.tiles,
+        # Our own template's output, rendered when the tiles were computed.
+        "tiles_html": mark_safe(shared.html),
+        "as_of": shared.as_of,
         "now": now,
         "refresh_seconds": REFRESH_SECONDS,
     }
@@ -210,9 +123,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @staff_required
-def tiles(request: HttpRequest) -> HttpResponse:
+def tiles_fragment(request: HttpRequest) -> HttpResponse:
     """The tile block alone, fetched by the dashboard every REFRESH_SECONDS to swap in place."""
-    return render(request, "dashboard/_tiles.html", _dashboard_context(request))
+    return HttpResponse(_dashboard_context(request)["tiles_html"])
 
 
 @require_GET
@@ -368,8 +281,8 @@ def promise_items(request: HttpRequest, metric: str) -> HttpResponse:
             {
                 **base,
                 "error": True,
-                "live_url": _items_url(metric, state=selectors.OPEN),
-                "period_url": _items_url(metric, state=selectors.DECIDED, period="week"),
+                "live_url": tiles.items_url(metric, state=selectors.OPEN),
+                "period_url": tiles.items_url(metric, state=selectors.DECIDED, period="week"),
             },
             status=400,
         )
@@ -392,7 +305,7 @@ def promise_items(request: HttpRequest, metric: str) -> HttpResponse:
             "state": key,
             "label": promise.open_label if key == selectors.OPEN else STATE_LABELS[key][0],
             "count": count,
-            "url": _items_url(metric, state=key, **period_query),
+            "url": tiles.items_url(metric, state=key, **period_query),
         }
         for key, count in selectors.promise_item_counts(metric=metric, period=period, now=now).items()
     ]
@@ -409,7 +322,7 @@ def promise_items(request: HttpRequest, metric: str) -> HttpResponse:
             "period_label": PERIOD_LABELS.get(period or "", ""),
             "period_first": selectors.tile_start(period, now) if period else None,
             "periods": [
-                {"key": key, "label": label, "url": _items_url(metric, state=state, period=key)}
+                {"key": key, "label": label, "url": tiles.items_url(metric, state=state, period=key)}
                 for key, label in PERIOD_LABELS.items()
             ],
             "page": page,

@@ -32,3 +32,31 @@ def register(metric: str) -> Callable[[Handler], Handler]:
 
 def handler_for(metric: str) -> Handler | None:
     return _handlers.get(metric)
+
+
+# What an app keeps in step with its clocks in the same transaction as each change (a queue's sort key): called
+# with the target ids whose clock of the metric started, paused, resumed, stopped or was retargeted.
+ChangeListener = Callable[[list[int]], None]
+_change_listeners: dict[str, ChangeListener] = {}
+
+
+def on_change(metric: str) -> Callable[[ChangeListener], ChangeListener]:
+    """Decorator: `@on_change("message.first_response")` on a function taking the target ids."""
+
+    def decorate(function: ChangeListener) -> ChangeListener:
+        _change_listeners[metric] = function
+        return function
+
+    return decorate
+
+
+# A bulk insert tells its listener in slices of this many ids: one statement each, with a bounded IN list.
+CHANGE_BATCH = 1000
+
+
+def clocks_changed(metric: str, target_ids: list[int]) -> None:
+    listener = _change_listeners.get(metric)
+    if listener is None:
+        return
+    for start in range(0, len(target_ids), CHANGE_BATCH):
+        listener(target_ids[start : start + CHANGE_BATCH])

@@ -10,6 +10,7 @@ Handlers are not run: warn and breach events are recorded as handled a moment af
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 
+from . import handlers
 from .calendars import CalendarSpec
 from .models import Clock, ClockEvent, ClockState, Policy
 from .services import clock_begin, pause_apply, resume_apply, stop_apply, sweep_apply
@@ -112,4 +114,9 @@ def clocks_insert(
         ],
         batch_size=batch_size,
     )
+    changed: dict[str, list[int]] = defaultdict(list)
+    for clock in clocks:
+        changed[clock.metric].append(clock.target_id)
+    for metric, target_ids in changed.items():
+        handlers.clocks_changed(metric, target_ids)
     return clocks, len(events)

@@ -29,6 +29,17 @@ from .models import Calendar, Clock, ClockEvent, ClockState, Policy
 logger = logging.getLogger(__name__)
 
 DEFAULT_RISK_PERCENT = 75
+# The events after which a clock's state or deadline differ: what an app's change listener is told about. A warning
+# or a breach changes neither.
+CHANGES = frozenset(
+    (
+        ClockEvent.Kind.START,
+        ClockEvent.Kind.PAUSE,
+        ClockEvent.Kind.RESUME,
+        ClockEvent.Kind.STOP,
+        ClockEvent.Kind.RETARGET,
+    )
+)
 
 __all__ = [
     "SweepResult",
@@ -176,6 +187,8 @@ def _event(clock: Clock, kind: str, at: datetime, **data: Any) -> ClockEvent:
     event = ClockEvent.objects.create(
         clock=clock, kind=kind, at=at, data=data, dispatched_at=timezone.now() if handled_by_a_task else None
     )
+    if kind in CHANGES:
+        handlers.clocks_changed(clock.metric, [clock.target_id])
     if handled_by_a_task:
         # Robust: the clock's state is committed by now; a task that cannot be queued is logged, and the sweep's
         # backstop (clock_events_redispatch) hands the event out later.

@@ -243,7 +243,7 @@ def test_managers_see_compliance_tiles_coloured_against_the_target_linking_to_th
 
 
 def test_compliance_grades_follow_the_green_and_amber_bands():
-    from reports.views import compliance_grade
+    from reports.tiles import compliance_grade
 
     assert [compliance_grade(p, 95) for p in (100, 95, 94.9, 90, 89.9, None)] == [
         "ok",

@@ -56,6 +56,8 @@ def test_reviewer_works_the_queue_and_sees_the_tiles_change(
     expect(page.get_by_test_id("signed-in-user")).to_have_text(reviewer.full_name)
     expect(page.get_by_test_id("tile-registration-approval-open")).to_have_text("3")
     expect(page.get_by_test_id("tile-registration-approval-at_risk")).to_have_text("1")
+    # The tiles are shared for one refresh interval and say since when.
+    expect(page.get_by_test_id("tiles-as-of")).to_have_text(re.compile(r"^As of \d\d:\d\d:\d\d$"))
     screenshot(page, "dashboard")
 
     # A second tab keeps the dashboard open: its tiles refresh in place while the reviewer decides.
