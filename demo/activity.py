@@ -32,11 +32,10 @@ from accounts.models import (
     Lockout,
     PasswordReset,
     PrivacyChange,
-    RegistrationStatus,
     User,
 )
 from demo.accounts import COUNTRIES, HOUR_WEIGHTS, USER_AGENTS, WEEKDAY_WEIGHTS
-from demo.core import DemoContext, DemoUser
+from demo.core import DemoContext, DemoUser, approved_users
 
 Kind = AccountEvent.Kind
 COUNTRY_BY_CODE = {country.code: country for country in COUNTRIES}
@@ -321,9 +320,8 @@ def activity_phase(ctx: DemoContext) -> None:
     with transaction.atomic():
         admin = security_admin_ensure()
     simulator = _Simulator(ctx, admin)
-    approved = [u for u in ctx.users if u.status == RegistrationStatus.APPROVED and u.decided_at is not None]
-    with ctx.bar(total=len(approved), desc="accounts: activity", unit="users") as bar:
-        for batch in ctx.batches(approved):
+    with ctx.bar(total=len(ctx.roster()), desc="accounts: activity", unit="users") as bar:
+        for batch in ctx.batches(approved_users(ctx)):
             rows = _Rows()
             for user in batch:
                 simulator.user(rows, user)

@@ -10,8 +10,10 @@ batch and an interrupted run leaves whole batches only.
 
 from __future__ import annotations
 
+import bisect
 import random
 import sys
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -55,6 +57,8 @@ WORK = (
     "demo.messaging.messaging_work_phase",
     "demo.support.support_work_phase",
     "demo.moderation.moderation_work_phase",
+    # Last, so the live queues above are placed as before; routing from then on follows the shifts.
+    "demo.shifts.shifts_phase",
 )
 
 
@@ -104,16 +108,108 @@ class Period:
 
 @dataclass(frozen=True, slots=True)
 class DemoUser:
-    """What later phases need to know about a seeded marketplace user (slots: a million of them are kept)."""
+    """What later phases need to know about an approved marketplace user."""
 
     pk: int
     email: str
     full_name: str
     country: str
     language: str
+    region: str
     joined_at: datetime
-    status: str
-    decided_at: datetime | None
+    decided_at: datetime
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _approved(*fields: str) -> Any:
+    from accounts.models import Registration, RegistrationStatus
+
+    return (
+        Registration.objects.filter(status=RegistrationStatus.APPROVED, decided_at__isnull=False, user__is_staff=False)
+        .order_by(*fields)
+        .values_list(
+            "user_id",
+            "user__email",
+            "user__full_name",
+            "user__country",
+            "user__language",
+            "user__region",
+            "user__date_joined",
+            "decided_at",
+        )
+    )
+
+
+def approved_users(ctx: DemoContext, *, latest: int | None = None) -> Iterator[DemoUser]:
+    """The approved users in the order they signed up (only the `latest` ones, when given), read from the
+    database a batch at a time."""
+    if latest is not None:
+        yield from (DemoUser(*row) for row in reversed(_approved("-user_id")[:latest]))
+        return
+    for row in _approved("user_id").iterator(chunk_size=ctx.batch_size):
+        yield DemoUser(*row)
+
+
+class Roster:
+    """The approved users in the order they were approved, for phases that draw "someone approved by then".
+
+    Read from the database in batches and kept as machine integers (ids, moments, indexes into small tables of
+    the countries', languages', regions' and names' few distinct values): 26 bytes a user, where a list of
+    user objects would take ten times as much in every process that draws from it. The e-mail address is left
+    out (the phases that need one read it from the database)."""
+
+    def __init__(self, ctx: DemoContext):
+        self.pks, self.joined, self.decided = array("q"), array("q"), array("q")
+        self.codes: dict[str, array[int]] = {name: array("H") for name in ("country", "language", "region")}
+        self.first, self.last = array("H"), array("H")
+        self.tables: dict[str, list[str]] = {name: [] for name in ("country", "language", "region", "name")}
+        self._index: dict[str, dict[str, int]] = {name: {} for name in self.tables}
+        rows = _approved("decided_at", "user_id").iterator(chunk_size=ctx.batch_size)
+        for pk, _email, full_name, country, language, region, joined_at, decided_at in rows:
+            self.pks.append(pk)
+            self.joined.append(micros(joined_at))
+            self.decided.append(micros(decided_at))
+            for name, value in (("country", country), ("language", language), ("region", region)):
+                self.codes[name].append(self._code(name, value))
+            # "First Last": two indexes into the table of name parts rebuild the name exactly.
+            first, _, last = full_name.partition(" ")
+            self.first.append(self._code("name", first))
+            self.last.append(self._code("name", last if _ else "\0"))
+
+    def _code(self, table: str, value: str) -> int:
+        index = self._index[table]
+        if value not in index:
+            index[value] = len(self.tables[table])
+            self.tables[table].append(value)
+        return index[value]
+
+    def __len__(self) -> int:
+        return len(self.pks)
+
+    def __getitem__(self, i: int) -> DemoUser:
+        names = self.tables["name"]
+        last = names[self.last[i]]
+        return DemoUser(
+            pk=self.pks[i],
+            email="",
+            full_name=names[self.first[i]] if last == "\0" else f"{names[self.first[i]]} {last}",
+            country=self.tables["country"][self.codes["country"][i]],
+            language=self.tables["language"][self.codes["language"][i]],
+            region=self.tables["region"][self.codes["region"][i]],
+            joined_at=_EPOCH + timedelta(microseconds=self.joined[i]),
+            decided_at=_EPOCH + timedelta(microseconds=self.decided[i]),
+        )
+
+    def approved_by(self, moment: datetime, *, inclusive: bool = True) -> int:
+        """How many were approved by `moment` (at it too, unless not inclusive): the first n can be drawn."""
+        find = bisect.bisect_right if inclusive else bisect.bisect_left
+        return find(self.decided, micros(moment))
 
 
 @dataclass
@@ -125,10 +221,16 @@ class DemoContext:
     show_progress: bool = False
     # Replaced by seed() before each phase with that phase's own stream.
     rng: random.Random = field(default_factory=random.Random)
-    users: list[DemoUser] = field(default_factory=list)
     created: Counter[str] = field(default_factory=Counter)
     # The progress bar line of the process running the phase (0 in the main process).
     position: int = 0
+    _roster: Roster | None = None
+
+    def roster(self) -> Roster:
+        """The approved users, read once per process (a forked worker reads its own: nothing is inherited)."""
+        if self._roster is None:
+            self._roster = Roster(self)
+        return self._roster
 
     def bar(self, *, total: int, desc: str, unit: str = "rows") -> tqdm:
         return tqdm(

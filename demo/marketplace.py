@@ -9,7 +9,6 @@ and decisions over the same listings: it reads the plan this phase leaves in `pl
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -17,9 +16,8 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from accounts.models import RegistrationStatus
 from demo.accounts import HOUR_WEIGHTS, WEEKDAY_WEIGHTS
-from demo.core import DemoContext, DemoUser, Weighted
+from demo.core import DemoContext, DemoUser, Roster, Weighted
 from demo.photos import photo_key, photos_ensure
 from marketplace.models import Category, Listing, ListingStatus, Transaction, TransactionStatus
 from marketplace.services import LISTING_DURATION, RENEWAL_WINDOW
@@ -383,13 +381,7 @@ class ListingSimulator:
     def __init__(self, ctx: DemoContext):
         self.ctx = ctx
         self.rng = ctx.rng
-        approved = sorted(
-            (u for u in ctx.users if u.status == RegistrationStatus.APPROVED and u.decided_at is not None),
-            key=lambda u: u.decided_at or ctx.period.end,
-        )
-        self.sellers = approved
-        self.approved_at = [u.decided_at for u in approved]
-        self.regions: dict[int, str] = {}
+        self.sellers = ctx.roster()
 
     def moments(self, count: int) -> list[datetime]:
         rng, period = self.rng, self.ctx.period
@@ -409,7 +401,7 @@ class ListingSimulator:
         return sorted(moments)
 
     def seller_at(self, at: datetime) -> DemoUser | None:
-        approved = bisect.bisect_right(self.approved_at, at)  # type: ignore[type-var]
+        approved = self.sellers.approved_by(at)
         return self.sellers[self.rng.randrange(approved)] if approved else None
 
     def phone(self, country: str) -> str:
@@ -465,7 +457,7 @@ class ListingSimulator:
             )
             chosen = rng.sample(phrases, k=min(len(phrases), rng.randint(1, 3)))
             description = " ".join([rng.choice(OPENINGS), *chosen, *rng.sample(PERSONAL, k=rng.randint(3, 6))])
-        region = self.regions.get(seller.pk) or "Gauteng"
+        region = seller.region or "Gauteng"
         return DemoListing(
             seller=seller,
             scheme=scheme,
@@ -552,7 +544,7 @@ def listing_row(listing: DemoListing, categories: dict[str, int], end: datetime)
     )
 
 
-def _transactions(ctx: DemoContext, listings: Sequence[DemoListing], buyers: list[DemoUser]) -> Iterator[Transaction]:
+def _transactions(ctx: DemoContext, listings: Sequence[DemoListing], buyers: Roster) -> Iterator[Transaction]:
     """Sales of ordinary listings: paid within hours, completed within days; a few disputed or refunded."""
     rng, end = ctx.rng, ctx.period.end
     for listing in listings:
@@ -598,14 +590,10 @@ def _transactions(ctx: DemoContext, listings: Sequence[DemoListing], buyers: lis
 
 
 def marketplace_phase(ctx: DemoContext) -> None:
-    from accounts.models import User
 
     simulator = ListingSimulator(ctx)
     if not simulator.sellers:
         return
-    simulator.regions = dict(
-        User.objects.filter(pk__in=[u.pk for u in simulator.sellers]).exclude(region="").values_list("pk", "region")
-    )
     categories = dict(Category.objects.values_list("slug", "pk"))
     ctx.created["demo photos"] += photos_ensure(CATALOGUE)
     with ctx.bar(total=1, desc="marketplace: plan", unit="quarters") as bar:

@@ -10,7 +10,6 @@ replay), so the inbox, the compliance tiles and the volume figures all agree.
 
 from __future__ import annotations
 
-import bisect
 import math
 import random
 from dataclasses import dataclass, field
@@ -23,8 +22,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 from accounts import roles
-from accounts.models import AgentProfile, RegistrationStatus, User
-from demo.core import DemoContext, DemoUser, Weighted
+from accounts.models import AgentProfile, User
+from demo.core import DemoContext, DemoUser, Weighted, approved_users
 from messaging.models import (
     Category,
     CategoryLabel,
@@ -228,11 +227,7 @@ class Simulator:
         self.rng = ctx.rng
         self.agents = agents
         self.period = ctx.period
-        eligible = [u for u in ctx.users if u.status == RegistrationStatus.APPROVED and u.decided_at is not None]
-        self.users = sorted(eligible, key=lambda u: u.decided_at or u.joined_at)
-        self.approved_at = [u.decided_at or u.joined_at for u in self.users]
-        # The demo users' regions (a profile step the accounts phase records on the user row).
-        self.regions = dict(User.objects.filter(is_staff=False).exclude(region="").values_list("pk", "region"))
+        self.users = ctx.roster()
 
     def moment(self) -> datetime:
         """An arrival time: more towards the end of the quarter, by weekday and local hour."""
@@ -251,7 +246,7 @@ class Simulator:
 
     def user_at(self, at: datetime) -> DemoUser | None:
         """A user approved before `at`, chosen at random."""
-        eligible = bisect.bisect_left(self.approved_at, at)
+        eligible = self.users.approved_by(at, inclusive=False)
         return self.users[self.rng.randrange(eligible)] if eligible else None
 
     def agent_for(self, category: str) -> User:
@@ -289,7 +284,7 @@ class Simulator:
             subject=self.fill(subject) if subject else "",
             ad_category=AD_CATEGORIES.pick(rng) if rng.random() < 0.7 else "",
             listing_ref=str(rng.randint(100_000, 999_999)) if rng.random() < 0.6 else "",
-            region=self.regions.get(user.pk, ""),
+            region=user.region,
         )
         script.events.append((at, "user", self.fill(body)))
         reply_at = at + self.first_wait(at)
@@ -329,7 +324,7 @@ class Simulator:
             ad_category=AD_CATEGORIES.pick(rng),
             listing_ref=str(rng.randint(100_000, 999_999)),
             source=CategorySource.AGENT,
-            region=self.regions.get(user.pk, ""),
+            region=user.region,
         )
         script.status = Status.WAITING
         script.events.append((at, "reply:waiting", self.fill(body)))
@@ -654,7 +649,8 @@ def _morning_messages(ctx: DemoContext, *, now: datetime, count: int) -> None:
     routing them to an agent later would empty the unassigned view the demo means to show."""
     from messaging.services import resolution_policy
 
-    senders = [u for u in ctx.users if u.status == RegistrationStatus.APPROVED][-count * 3 :: 3] if count else []
+    # Every third of the last users to sign up and be approved.
+    senders = list(approved_users(ctx, latest=count * 3))[::3] if count else []
     for index, user in enumerate(senders):
         subject, body = MORNING_MESSAGES[index % len(MORNING_MESSAGES)]
         category = Category.GENERAL if index % 2 else Category.SUPPORT

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import ipaddress
 import itertools
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
@@ -18,7 +19,7 @@ from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from django.conf import settings
 
 from accounts import screening
-from accounts.identity import canonical_email, email_domain
+from accounts.identity import canonical_email, email_domain, subnet_of
 from accounts.models import BlockRule, Registration, User
 from demo.accounts.vocabulary import (
     AGE_BANDS,
@@ -98,6 +99,37 @@ class Signup:
         return self.profile_completed_at is not None and self.profile_completed_at <= moment
 
 
+@dataclass(slots=True)
+class Arrival:
+    """A fraudulent applicant planned ahead of its day: what shapes it; the person is drawn on the day."""
+
+    started_at: datetime
+    scheme: str
+    country: Country
+    domain: str | None = None
+    ip: str | None = None
+    bot: tuple[bool, bool] | None = None  # (too fast, honeypot filled)
+    # A second account's original: its e-mail, name, phone and arrival.
+    original: tuple[str, str, str, datetime] | None = None
+    # Returning offenders who will reuse this one's phone.
+    copies: int = 0
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+HOUR = 3600 * 1_000_000
+
+
+def _micros(moment: datetime) -> int:
+    """A moment as a machine integer (microseconds): the screening look-ups keep these, not datetimes."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _key(value: str) -> int:
+    """A stable 64-bit digest: the uniqueness sets hold these rather than the strings (and, unlike hash(), the
+    same in every process)."""
+    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "little")
+
+
 @dataclass(frozen=True)
 class Campaign:
     code: str
@@ -137,11 +169,27 @@ class SignupPlanner:
         self.policy = policy
         self.spec = spec_for(policy.calendar)
         self.reviewers = reviewers
-        self.signups: list[Signup] = []
         self.sequence = itertools.count()
-        self.emails: set[str] = set()
-        self.canonicals: set[str] = set()
-        self.phones: set[str] = set()
+        # Addresses and numbers handed out, as digests: an applicant's must be new.
+        self.canonicals: set[int] = set()
+        self.phones: set[int] = set()
+        # +tag and dotless variants of second accounts (their canonical form is the original's).
+        self.variants: set[str] = set()
+        # Arrivals planned ahead (fraud, second accounts), by day; originals picked from the genuine applicants.
+        self.day = 0
+        self.arrivals: dict[int, list[Arrival]] = {}
+        self.picks: dict[int, list[tuple[str, timedelta]]] = {}
+        self.legit_seq = itertools.count()
+        self.pool = 1
+        self.gmail_wanted = 0
+        self.first_burst: Arrival | None = None
+        # A uniform sample of earlier genuine applicants (country, phone, arrival) for families sharing a phone.
+        self.family: list[tuple[Country, str, datetime]] = []
+        self.family_seen = 0
+        # Screening's look-ups: duplicates (only values held by two applicants or more) over the quarter, and the
+        # arrivals by address and network within the hours still being screened.
+        self.shared: dict[int, list[int]] = {}
+        self.recent: dict[str, list[int]] = {}
         days = self.period.days
         rng = self.rng
         codes = rng.sample(CAMPAIGN_CODES, 3)
@@ -162,7 +210,6 @@ class SignupPlanner:
             (outage_start + timedelta(hours=rng.uniform(6, 11))).astimezone(UTC),
         )
         self.traffic = self.day_weights()
-        self.created: Callable[[], object] = lambda: None
         self.block_rules: list[BlockRule] = []
         self.fingerprints: dict[tuple[str, str], datetime] = {}
 
@@ -203,8 +250,8 @@ class SignupPlanner:
         while True:
             digits = "".join(rng.choices("0123456789", k=country.subscriber_digits))
             number = f"+{country.dialling_code}{rng.choice(country.mobile_prefixes)}{digits}"
-            if number not in self.phones:
-                self.phones.add(number)
+            if (key := _key(number)) not in self.phones:
+                self.phones.add(key)
                 return number
 
     def ip(self, country: Country) -> str:
@@ -227,12 +274,12 @@ class SignupPlanner:
             f"{first}_{last}{rng.randrange(70, 100):02d}",
             f"{last}.{first}",
         )[pattern]
+        # A variant's canonical form is its original's, already taken: checking the canonical forms suffices.
         candidate, n = f"{local}@{domain}", 1
-        while candidate in self.emails or canonical_email(candidate) in self.canonicals:
+        while (key := _key(canonical_email(candidate))) in self.canonicals:
             n += 1
             candidate = f"{local}{n}@{domain}"
-        self.emails.add(candidate)
-        self.canonicals.add(canonical_email(candidate))
+        self.canonicals.add(key)
         return candidate
 
     def person(
@@ -251,7 +298,6 @@ class SignupPlanner:
         if intensity and rng.random() < intensity / (1 + intensity):
             day = self.period.day_index(started_at)
             campaign = max(self.campaigns, key=lambda c: c.intensity(day)).code
-        self.created()
         return Signup(
             seq=next(self.sequence),
             scheme=scheme,
@@ -271,21 +317,11 @@ class SignupPlanner:
             started_at=started_at,
         )
 
-    def plan_legitimate(self, count: int) -> list[Signup]:
-        rng, signups = self.rng, []
-        for day, n in enumerate(_largest_remainder(count, self.traffic)):
-            for _ in range(n):
-                country = COUNTRY_PICK.pick(rng)
-                signups.append(self.person(self.moment(day, country, HOUR_WEIGHTS), country=country))
-        # A few families share one phone: genuine applicants that screening flags as duplicates.
-        by_start = sorted(signups, key=lambda s: s.started_at)
-        for index in rng.sample(range(1, len(by_start)), k=round(max(0, len(by_start) - 1) * 0.004)):
-            earlier = by_start[rng.randrange(index)]
-            if earlier.country is by_start[index].country:
-                by_start[index].phone = earlier.phone
-        return signups
+    # -- arrivals, day by day --
 
-    def plan_fraud(self, count: int, legit: list[Signup]) -> list[Signup]:
+    def plan_fraud(self, count: int, legit_count: int) -> None:
+        """Plan the quarter's abuse ahead of its days, compactly: each scheme's day, network and traits are drawn
+        now, the person on the day (arrive). Second accounts are drawn when their original arrives (copy_later)."""
         rng = self.rng
         shares = {
             "burst": 34,
@@ -296,14 +332,9 @@ class SignupPlanner:
             "reregistration": 10,
         }
         counts = dict(zip(shares, _largest_remainder(count, list(shares.values())), strict=True))
-        fraud: list[Signup] = []
         # Abuse follows the traffic: campaigns draw fraudsters as well as genuine applicants.
         busy_day = Weighted(list(enumerate(self.traffic)))
-
-        def bot_traits(signup: Signup, *, too_fast: bool, honeypot: bool) -> None:
-            signup.user_agent = BOT_USER_AGENTS.pick(rng)
-            signup.form_seconds = round(rng.uniform(0.4, 2.8) if too_fast else rng.uniform(4, 15), 1)
-            signup.honeypot = honeypot
+        offenders: list[Arrival] = []
 
         left = counts["burst"]
         while left > 0:
@@ -317,65 +348,137 @@ class SignupPlanner:
             domain = FRAUD_DOMAINS.pick(rng) if rng.random() < 0.6 else "gmail.com"
             too_fast = rng.random() < 0.6
             for offset in sorted(rng.uniform(0, 50) for _ in range(size)):
-                signup = self.person(start + timedelta(minutes=offset), scheme="burst", country=country, domain=domain)
-                signup.ip = rng.choice(addresses)
-                bot_traits(signup, too_fast=too_fast, honeypot=rng.random() < 0.2)
-                fraud.append(signup)
+                offenders.append(
+                    Arrival(
+                        start + timedelta(minutes=offset),
+                        "burst",
+                        country,
+                        domain=domain,
+                        ip=rng.choice(addresses),
+                        bot=(too_fast, rng.random() < 0.2),
+                    )
+                )
         for _ in range(counts["disposable"]):
             country = COUNTRY_PICK.pick(rng)
-            fraud.append(
-                self.person(
-                    self.moment(busy_day.pick(rng), country, FRAUD_HOUR_WEIGHTS),
-                    scheme="disposable",
-                    country=country,
-                    domain=FRAUD_DOMAINS.pick(rng),
-                )
-            )
+            moment = self.moment(busy_day.pick(rng), country, FRAUD_HOUR_WEIGHTS)
+            offenders.append(Arrival(moment, "disposable", country, domain=FRAUD_DOMAINS.pick(rng)))
         for _ in range(counts["bot"]):
             country = COUNTRY_PICK.pick(rng)
-            signup = self.person(
-                self.moment(busy_day.pick(rng), country, FRAUD_HOUR_WEIGHTS),
-                scheme="bot",
-                country=country,
-                domain=rng.choice(("gmail.com", FRAUD_DOMAINS.pick(rng))),
-            )
-            signup.ip = f"{rng.choice(HOSTING_NETWORKS)}.{rng.randrange(2, 255)}"
+            moment = self.moment(busy_day.pick(rng), country, FRAUD_HOUR_WEIGHTS)
+            domain = rng.choice(("gmail.com", FRAUD_DOMAINS.pick(rng)))
             honeypot = rng.random() < 0.7
-            bot_traits(signup, too_fast=not honeypot or rng.random() < 0.8, honeypot=honeypot)
-            fraud.append(signup)
-        # Second accounts: an existing applicant's phone, or their Gmail address written differently.
-        pool = sorted(legit, key=lambda s: s.started_at)[: max(1, len(legit) * 9 // 10)]
-        gmail = [s for s in pool if email_domain(s.email) == "gmail.com"]
-        for scheme, sources in (("duplicate_phone", pool), ("duplicate_email", gmail or pool)):
+            offenders.append(
+                Arrival(
+                    moment,
+                    "bot",
+                    country,
+                    domain=domain,
+                    ip=f"{rng.choice(HOSTING_NETWORKS)}.{rng.randrange(2, 255)}",
+                    bot=(not honeypot or rng.random() < 0.8, honeypot),
+                )
+            )
+        bursts = [a for a in offenders if a.scheme == "burst"]
+        self.first_burst = min(bursts, key=lambda a: a.started_at) if bursts else None
+        # Second accounts: an existing applicant's phone, or their Gmail address written differently. The
+        # original is the pool's n-th genuine applicant (the first nine tenths of them, in order of arrival).
+        pool = max(1, legit_count * 9 // 10)
+        self.pool = pool
+        for scheme in ("duplicate_phone", "duplicate_email"):
             for _ in range(counts[scheme]):
-                original = rng.choice(sources)
-                fraud.append(self.second_account(original, scheme))
+                self.picks.setdefault(rng.randrange(pool), []).append((scheme, timedelta()))
         # Returning offenders: the phone of an earlier fraudulent applicant, days later.
-        offenders = [s for s in fraud if s.scheme in ("disposable", "bot", "burst")]
         for _ in range(counts["reregistration"]):
-            original = rng.choice(offenders) if offenders else rng.choice(pool)
-            fraud.append(self.second_account(original, "reregistration", after=timedelta(days=3)))
-        return fraud
+            if offenders:
+                rng.choice(offenders).copies += 1
+            else:
+                self.picks.setdefault(rng.randrange(pool), []).append(("reregistration", timedelta(days=3)))
+        for arrival in offenders:
+            self.schedule(arrival)
 
-    def second_account(self, original: Signup, scheme: str, *, after: timedelta = timedelta()) -> Signup:
+    def schedule(self, arrival: Arrival) -> None:
+        # Never into a day already planned: an arrival due earlier joins the day being planned.
+        day = max(self.period.day_index(arrival.started_at), self.day)
+        self.arrivals.setdefault(day, []).append(arrival)
+
+    def legitimate(self, day: int) -> Signup:
         rng = self.rng
+        country = COUNTRY_PICK.pick(rng)
+        signup = self.person(self.moment(day, country, HOUR_WEIGHTS), country=country)
+        # A few families share one phone: genuine applicants that screening flags as duplicates. The earlier
+        # applicant is drawn from a uniform sample of the days before (a reservoir of bounded size).
+        if self.family and rng.random() < 0.004:
+            earlier_country, phone, earlier_at = rng.choice(self.family)
+            if earlier_country is country:
+                signup.phone = phone
+                self.share(f"p:{phone}", earlier_at, signup.started_at)
+        index = next(self.legit_seq)
+        for scheme, after in self.picks.pop(index, ()):
+            if scheme == "duplicate_email":
+                self.gmail_wanted += 1
+            else:
+                self.copy_later(signup, scheme, after)
+        # Past the pool any applicant will do, as when the pool holds no Gmail address at all.
+        while self.gmail_wanted and (index >= self.pool or email_domain(signup.email) == "gmail.com"):
+            self.gmail_wanted -= 1
+            self.copy_later(signup, "duplicate_email", timedelta())
+        return signup
+
+    def arrive(self, arrival: Arrival) -> Signup:
+        rng = self.rng
+        if arrival.original is not None:
+            signup = self.second_account(arrival)
+        else:
+            signup = self.person(
+                arrival.started_at, scheme=arrival.scheme, country=arrival.country, domain=arrival.domain
+            )
+        if arrival.ip:
+            signup.ip = arrival.ip
+        if arrival.bot is not None:
+            too_fast, honeypot = arrival.bot
+            signup.user_agent = BOT_USER_AGENTS.pick(rng)
+            signup.form_seconds = round(rng.uniform(0.4, 2.8) if too_fast else rng.uniform(4, 15), 1)
+            signup.honeypot = honeypot
+        for _ in range(arrival.copies):
+            self.copy_later(signup, "reregistration", timedelta(days=3))
+        return signup
+
+    def copy_later(self, original: Signup, scheme: str, after: timedelta) -> None:
+        """Plan a second account of `original`, some time after it, keeping only what the copy reuses."""
         earliest = original.started_at + after + timedelta(minutes=10)
         latest = self.period.end - timedelta(minutes=30)
-        started = earliest + (latest - earliest) * rng.random() if earliest < latest else latest
-        signup = self.person(started, scheme=scheme, country=original.country)
-        if scheme == "duplicate_email":
+        started = earliest + (latest - earliest) * self.rng.random() if earliest < latest else latest
+        source = (original.email, original.full_name, original.phone, original.started_at)
+        self.schedule(Arrival(started, scheme, original.country, original=source))
+
+    def second_account(self, arrival: Arrival) -> Signup:
+        rng = self.rng
+        assert arrival.original is not None
+        email, full_name, phone, original_at = arrival.original
+        signup = self.person(arrival.started_at, scheme=arrival.scheme, country=arrival.country)
+        if arrival.scheme == "duplicate_email":
             # The same mailbox written differently: a +tag, or (at Gmail) a dot fewer.
-            local, _, domain = original.email.partition("@")
+            local, _, domain = email.partition("@")
             options = [f"{local}+{tag}@{domain}" for tag in ("deals", "shop", "new")]
             if "." in local and domain == "gmail.com":
                 options.append(f"{local.replace('.', '', 1)}@{domain}")
-            variant = next((v for v in rng.sample(options, len(options)) if v not in self.emails), "")
+            variant = next((v for v in rng.sample(options, len(options)) if v not in self.variants), "")
             variant = variant or f"{local}+{signup.seq}@{domain}"
-            self.emails.add(variant)
-            signup.email, signup.full_name = variant, original.full_name
+            self.variants.add(variant)
+            signup.email, signup.full_name = variant, full_name
+            # Screening finds the original only when the variant reads as the same mailbox.
+            if (canonical := canonical_email(variant)) == canonical_email(email):
+                self.share(f"c:{canonical}", original_at, signup.started_at)
         else:
-            signup.phone = original.phone
+            signup.phone = phone
+            self.share(f"p:{phone}", original_at, signup.started_at)
         return signup
+
+    def share(self, value: str, first_at: datetime, copy_at: datetime) -> None:
+        """Record a second holder of an e-mail or phone: only shared values need the duplicate look-up."""
+        starts = self.shared.setdefault(_key(value), [])
+        if not starts:
+            starts.append(_micros(first_at))
+        starts.append(_micros(copy_at))
 
     # -- funnel --
 
@@ -429,20 +532,21 @@ class SignupPlanner:
 
     # -- screening, exactly as accounts.screening.screen() would have seen it --
 
-    def index(self) -> None:
-        def times(key: Callable[[Signup], str]) -> dict[str, list[datetime]]:
-            out: dict[str, list[datetime]] = {}
-            for s in self.signups:
-                if value := key(s):
-                    out.setdefault(value, []).append(s.started_at)
-            for moments in out.values():
-                moments.sort()
-            return out
+    def index(self, s: Signup) -> None:
+        """Note a planned applicant's arrival by address and network, for the velocity checks."""
+        at = _micros(s.started_at)
+        for value in (f"ip:{s.ip}", f"net:{s.subnet}"):
+            bisect.insort(self.recent.setdefault(value, []), at)
 
-        self.by_ip = times(lambda s: s.ip)
-        self.by_subnet = times(lambda s: s.subnet)
-        self.by_canonical = times(lambda s: s.canonical)
-        self.by_phone = times(lambda s: s.phone)
+    def forget_before(self, moment: datetime) -> None:
+        """Let go of arrivals no screening still to come looks at (an hour before the earliest one waiting)."""
+        cutoff = _micros(moment) - HOUR
+        for value in list(self.recent):
+            times = self.recent[value]
+            if times[-1] < cutoff:
+                del self.recent[value]
+            elif times[0] < cutoff:
+                del times[: bisect.bisect_left(times, cutoff)]
 
     def plan_block_rules(self) -> None:
         """The reviewers' reaction to abuse: a rule on the favourite disposable domain, one on a burst's network."""
@@ -460,9 +564,8 @@ class SignupPlanner:
                 created_at=domain_rule_at,
             )
         )
-        bursts = sorted((s for s in self.signups if s.scheme == "burst"), key=lambda s: s.started_at)
-        if bursts:
-            first = bursts[0]
+        if (first := self.first_burst) is not None:
+            assert first.ip is not None
             created = datetime.combine(
                 first.started_at.astimezone(self.period.tz).date() + timedelta(days=1),
                 time(10, 5),
@@ -472,7 +575,7 @@ class SignupPlanner:
                 self.block_rules.append(
                     BlockRule(
                         kind=BlockRule.Kind.IP_RANGE,
-                        value=first.subnet,
+                        value=subnet_of(first.ip),
                         reason="Sign-up burst from a hosting network",
                         created_by=rng.choice(reviewers),
                         created_at=created,
@@ -481,28 +584,28 @@ class SignupPlanner:
                 )
 
     def findings(self, s: Signup, at: datetime) -> list[tuple[str, str]]:
-        def seen_before(index: dict[str, list[datetime]], value: str) -> bool:
-            # Other registrations existing when screening ran (this one counts itself once).
-            return bisect.bisect_right(index.get(value, []), at) > 1
+        at_micros, started = _micros(at), _micros(s.started_at)
 
-        def in_last_hour(index: dict[str, list[datetime]], value: str) -> int:
-            times = index[value]
-            return bisect.bisect_right(times, s.started_at) - bisect.bisect_left(
-                times, s.started_at - timedelta(hours=1)
-            )
+        def seen_before(value: str) -> bool:
+            # Other registrations existing when screening ran (this one counts itself once).
+            return sum(1 for t in self.shared.get(_key(value), ()) if t <= at_micros) > 1
+
+        def in_last_hour(value: str) -> int:
+            times = self.recent[value]
+            return bisect.bisect_right(times, started) - bisect.bisect_left(times, started - HOUR)
 
         out: list[tuple[str, str]] = []
         domain = email_domain(s.email)
         if domain in DISPOSABLE_DOMAINS:
             out.append((Code.DISPOSABLE_EMAIL, f"{domain} is a disposable e-mail provider"))
-        if seen_before(self.by_canonical, s.canonical):
+        if seen_before(f"c:{s.canonical}"):
             out.append((Code.DUPLICATE_EMAIL, f"{s.canonical} is already registered"))
-        if s.phone and seen_before(self.by_phone, s.phone):
+        if s.phone and seen_before(f"p:{s.phone}"):
             out.append((Code.DUPLICATE_PHONE, f"{s.phone} is already registered"))
-        from_ip = in_last_hour(self.by_ip, s.ip)
+        from_ip = in_last_hour(f"ip:{s.ip}")
         if from_ip > settings.REGISTRATION_IP_VELOCITY:
             out.append((Code.IP_VELOCITY, f"{from_ip} sign-ups from {s.ip} in an hour"))
-        from_net = in_last_hour(self.by_subnet, s.subnet)
+        from_net = in_last_hour(f"net:{s.subnet}")
         if from_net > settings.REGISTRATION_SUBNET_VELOCITY:
             out.append((Code.SUBNET_VELOCITY, f"{from_net} sign-ups from {s.subnet} in an hour"))
         active = [r for r in self.block_rules if r.created_at <= at and (r.expires_at is None or r.expires_at > at)]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from django.conf import settings
 from accounts import screening
 from accounts.identity import canonical_email, subnet_of
 from accounts.models import DelayCause, User
-from demo.accounts.planner import Signup, SignupPlanner, _minutes
+from demo.accounts.planner import Signup, SignupPlanner, _largest_remainder, _minutes
 from demo.accounts.vocabulary import (
     APPROVE_REASONS,
     BACKLOG_SHARE,
@@ -24,6 +25,9 @@ from demo.accounts.vocabulary import (
     Status,
 )
 from saypro.sla.replay import clock_replay
+
+# How many earlier applicants the families sharing a phone are drawn from.
+FAMILY_SAMPLE = 5000
 
 
 class SignupSimulator(SignupPlanner):
@@ -217,30 +221,46 @@ class SignupSimulator(SignupPlanner):
     # -- the whole quarter --
 
     def run(self) -> Iterator[Signup]:
-        """Plan the quarter's applicants, then yield each one as soon as its outcome is final, in screening order,
-        keeping nothing of it: the caller writes them in batches and memory holds the plan, not the outcomes."""
-        rng, total = self.rng, self.ctx.user_count
+        """Plan the applicants day by day and yield each one as soon as its outcome is final, in screening order,
+        keeping nothing of it: memory holds a day or two of applicants, not the quarter."""
+        rng, total, period = self.rng, self.ctx.user_count, self.period
         fraud_count = round(total * rng.uniform(FRAUD_SHARE - 0.005, FRAUD_SHARE + 0.005))
-        with self.ctx.bar(total=total, desc="accounts: applicants", unit="sign-ups") as bar:
-            self.created = bar.update
-            legit = self.plan_legitimate(total - fraud_count)
-            fraud = self.plan_fraud(fraud_count, legit)
-        self.signups = sorted([*legit, *fraud], key=lambda s: (s.started_at, s.seq))
-        del legit, fraud
-        # Only the planning needs unique addresses and numbers.
-        self.emails, self.canonicals, self.phones = set(), set(), set()
-        for s in self.signups:
-            s.canonical = canonical_email(s.email)
-            s.subnet = subnet_of(s.ip)
-            self.funnel(s)
-        self.index()
+        legit_per_day = _largest_remainder(total - fraud_count, self.traffic)
+        self.plan_fraud(fraud_count, total - fraud_count)
         self.plan_block_rules()
-        # Screening order: whoever was rejected before an applicant was screened is a known offender by then.
-        waiting = sorted(self.signups, key=lambda s: (s.screened_at or s.started_at, s.seq), reverse=True)
-        self.signups = []
+        waiting: list[tuple[datetime, int, Signup]] = []
+        last = period.days - 1
         with self.ctx.bar(total=total, desc="accounts: screening, review and write", unit="sign-ups") as bar:
-            while waiting:
-                s = waiting.pop()
-                self.decide(s)
-                bar.update()
-                yield s
+            for day in range(period.days):
+                self.day = day
+                today = [self.legitimate(day) for _ in range(legit_per_day[day])]
+                while arrivals := self.arrivals.pop(day, None):
+                    today.extend(self.arrive(arrival) for arrival in arrivals)
+                for s in today:
+                    s.canonical = canonical_email(s.email)
+                    s.subnet = subnet_of(s.ip)
+                    self.funnel(s)
+                    self.index(s)
+                    # Screening order: whoever was rejected before an applicant was screened is a known offender.
+                    heapq.heappush(waiting, (s.screened_at or s.started_at, s.seq, s))
+                self.remember(s for s in today if not s.fraudulent)
+                del today
+                # Applicants of the days still to plan arrive from this day's start on (a country east of
+                # TIME_ZONE starts its day earlier, by less than a day): everyone screened before it can be decided.
+                horizon = datetime.combine(period.first_day + timedelta(days=day), time.min, tzinfo=period.tz)
+                while waiting and (day == last or waiting[0][0] < horizon):
+                    s = heapq.heappop(waiting)[2]
+                    self.decide(s)
+                    bar.update()
+                    yield s
+                if waiting:
+                    self.forget_before(min(min(s.started_at for _, _, s in waiting), horizon))
+
+    def remember(self, signups: Iterable[Signup]) -> None:
+        """Keep a uniform sample of genuine applicants so far (reservoir sampling), for families sharing a phone."""
+        for s in signups:
+            self.family_seen += 1
+            if len(self.family) < FAMILY_SAMPLE:
+                self.family.append((s.country, s.phone, s.started_at))
+            elif (slot := self.rng.randrange(self.family_seen)) < FAMILY_SAMPLE:
+                self.family[slot] = (s.country, s.phone, s.started_at)

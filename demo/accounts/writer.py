@@ -17,7 +17,7 @@ from accounts.models import BlockRule, IdentityFingerprint, Registration, Regist
 from demo.accounts.planner import Signup
 from demo.accounts.simulator import SignupSimulator
 from demo.accounts.vocabulary import METRIC, REVIEWERS, Status
-from demo.core import DemoContext, DemoUser
+from demo.core import DemoContext
 from saypro.audit.models import AuditEntry
 from saypro.audit.services import SYSTEM
 from saypro.sla.models import Policy
@@ -116,19 +116,6 @@ class _Writer:
                 for s, r in zip(batch, registrations, strict=True)
                 if (at := s.decided_at) is not None
             ],
-        )
-        ctx.users.extend(
-            DemoUser(
-                pk=u.pk,
-                email=u.email,
-                full_name=u.full_name,
-                country=u.country,
-                language=u.language,
-                joined_at=s.started_at,
-                status=s.status,
-                decided_at=s.decided_at,
-            )
-            for s, u in zip(batch, users, strict=True)
         )
 
     def user(self, s: Signup) -> User:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from array import array
 from collections import defaultdict
 from collections.abc import Callable
@@ -167,17 +166,15 @@ class ModerationSimulator:
         self.moderators = moderators
         seller_ids = {listing.seller.pk for listing in listings}
         self.verified_at: dict[int, datetime] = {}
-        for pk, email_at, phone_at in User.objects.filter(pk__in=seller_ids).values_list(
-            "pk", "email_verified_at", "phone_verified_at"
+        self.joined: dict[int, datetime] = {}
+        for pk, email_at, phone_at, joined_at in User.objects.filter(pk__in=seller_ids).values_list(
+            "pk", "email_verified_at", "phone_verified_at", "date_joined"
         ):
+            self.joined[pk] = joined_at
             if email_at and phone_at:
                 self.verified_at[pk] = max(email_at, phone_at)
         self.strikes: dict[int, list[datetime]] = defaultdict(list)
-        self.reporters = sorted(
-            (u for u in ctx.users if u.decided_at is not None and u.status == "approved"),
-            key=lambda u: u.decided_at or ctx.period.end,
-        )
-        self.reporter_times = [u.decided_at for u in self.reporters]
+        self.reporters = ctx.roster()
         self.detections: list[DemoDetection] = []
         self.cases: list[DemoCase] = []
         # As machine integers: a list of Python ints costs four times as much, for every listing of the quarter.
@@ -211,7 +208,7 @@ class ModerationSimulator:
         medians = self.medians()
         buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
         posts: dict[int, list[datetime]] = defaultdict(list)
-        joined = {u.pk: u.joined_at for u in self.ctx.users}
+        joined = self.joined
         for index, listing in enumerate(self.listings):
             progress()
             text = listing.text
@@ -319,7 +316,7 @@ class ModerationSimulator:
     # -- flags and cases --
 
     def reporter_at(self, at: datetime, exclude: int) -> DemoUser | None:
-        count = bisect.bisect_right(self.reporter_times, at)  # type: ignore[type-var]
+        count = self.reporters.approved_by(at)
         for _ in range(3):
             if not count:
                 return None

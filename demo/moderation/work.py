@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import islice
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import roles
 from accounts.models import User
-from demo.core import DemoContext
+from demo.core import DemoContext, approved_users
 from marketplace.models import Listing, ListingStatus
 from moderation.models import Action, Case, CaseStatus, Decision, Reason, Rule
 from moderation.services import APPEAL_WINDOW, METRIC
@@ -35,7 +37,6 @@ def _appealable() -> QuerySet[Decision]:
 def moderation_work_phase(ctx: DemoContext) -> None:
     """The demo moderator's queue (demo.work): users reported a few live listings this morning, so the
     queue has open cases past due, at risk and new, and an author appealed a recent removal."""
-    from accounts.models import RegistrationStatus
     from demo.work import demo_login, live_now, place
     from moderation.services import appeal_file, case_decide, flag_create
 
@@ -43,7 +44,7 @@ def moderation_work_phase(ctx: DemoContext) -> None:
     if now is None:
         return
     moderator = demo_login(roles.MODERATOR)
-    reporters = [u.pk for u in ctx.users if u.status == RegistrationStatus.APPROVED][:20]
+    reporters = [u.pk for u in islice(approved_users(ctx), 20)]
     flagged = set(Case.objects.filter(kind="listing").values_list("object_id", flat=True))
     listings = Listing.objects.filter(status=ListingStatus.ACTIVE).exclude(pk__in=flagged).order_by("-pk")
     for listing, (reason, comment) in zip(listings[: len(WORK_REPORTS)], WORK_REPORTS, strict=False):

@@ -354,6 +354,12 @@ class _Writer:
     def account_statuses(self, decided: list[tuple[DemoCase, Case]], end: datetime) -> None:
         """Suspensions still running and bans, as accounts.services would have recorded them."""
         events, entries = [], []
+        # The simulated users carry no e-mail address (see demo.core.Roster): the entries name it from the rows.
+        emails = dict(
+            User.objects.filter(
+                pk__in={c.listing.seller.pk for c, _ in decided if c.action in (Action.SUSPEND_USER, Action.BAN_USER)}
+            ).values_list("pk", "email")
+        )
         for c, row in decided:
             if c.action not in (Action.SUSPEND_USER, Action.BAN_USER) or c.reversed_at or c.decided_at is None:
                 continue
@@ -390,7 +396,7 @@ class _Writer:
                     action=f"account.{kind}",
                     target_type=self.user_type,
                     target_id=str(c.listing.seller.pk),
-                    target_repr=c.listing.seller.email,
+                    target_repr=emails[c.listing.seller.pk],
                     reason=reason,
                     data=data,
                 )

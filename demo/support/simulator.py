@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 
-from accounts.models import RegistrationStatus, User
+from accounts.models import User
 from demo.accounts import HOUR_WEIGHTS, WEEKDAY_WEIGHTS
 from demo.core import DemoContext, DemoUser
 from demo.support.vocabulary import (
@@ -74,11 +73,7 @@ class _Simulator:
         self.choices: dict[tuple[str, str, str], tuple[Policy, Policy]] = {}
         self.specs: dict[int, Any] = {}
         self.chat_policy = Policy.objects.select_related("calendar").get(metric=CHAT_FIRST_RESPONSE, is_default=True)
-        self.users = sorted(
-            (u for u in ctx.users if u.status == RegistrationStatus.APPROVED and u.decided_at is not None),
-            key=lambda u: u.decided_at,  # type: ignore[arg-type,return-value]
-        )
-        self.approved_at = [u.decided_at for u in self.users]
+        self.users = ctx.roster()
 
     def policies(self, t: DemoTicket) -> tuple[Policy, Policy]:
         key = (t.priority, t.channel, t.department)
@@ -111,7 +106,7 @@ class _Simulator:
         return sorted(moments)
 
     def requester(self, at: datetime) -> DemoUser | None:
-        approved = bisect.bisect_right(self.approved_at, at)  # type: ignore[type-var]
+        approved = self.users.approved_by(at)
         return self.users[self.rng.randrange(approved)] if approved else None
 
     def ticket(self, at: datetime) -> DemoTicket | None:
