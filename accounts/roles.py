@@ -118,10 +118,10 @@ def sync_roles(apps: Any = global_apps) -> None:
         app_config.models_module = True
         create_permissions(app_config, verbosity=0, apps=apps)
         app_config.models_module = models_module
+    # One query for every permission rather than one per grant: this runs in every data migration that grants.
+    by_code: dict[str, list[Any]] = {}
+    for permission in Permission.objects.select_related("content_type"):
+        by_code.setdefault(f"{permission.content_type.app_label}.{permission.codename}", []).append(permission)
     for role, codes in role_permissions().items():
         group, _ = Group.objects.get_or_create(name=role)
-        wanted = []
-        for code in codes:
-            app_label, codename = code.split(".")
-            wanted.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
-        group.permissions.add(*wanted)
+        group.permissions.add(*(permission for code in codes for permission in by_code.get(code, ())))
