@@ -465,6 +465,8 @@ if SUPPORT_CHAT_SOCKET_URL and not re.fullmatch(r"wss?://[^/\s]+", SUPPORT_CHAT_
     )
 # Days after solving during which a requester's answer reopens the ticket; afterwards it is closed.
 SUPPORT_REOPEN_DAYS = env_int("SUPPORT_REOPEN_DAYS", 7, minimum=1)
+# A live chat's reply is e-mailed this long after it was sent, and only if the user has not read it by then.
+SUPPORT_CHAT_EMAIL_DELAY_SECONDS = env_int("SUPPORT_CHAT_EMAIL_DELAY_SECONDS", 180)
 # Below this classifier confidence (in %) a ticket waits in the triage view for an agent, when the model version
 # was trained on too few examples to choose its own threshold on a validation set.
 SUPPORT_TRIAGE_MIN_CONFIDENCE = env_int("SUPPORT_TRIAGE_MIN_CONFIDENCE", 60, minimum=1) / 100

@@ -371,6 +371,27 @@ class LiveChatView(APIView):
         return Response(LiveChatSerializer(services.live_chat_status()).data)
 
 
+class ChatReadSerializer(serializers.Serializer):
+    id = serializers.IntegerField(min_value=1, required=False, help_text="The last message shown (default: all).")
+
+
+class ChatReadView(APIView):
+    """The requester has read their chat (for clients on the event stream; the socket sends a read event): a
+    reply they read live is not e-mailed to them."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=ChatReadSerializer, responses={204: None})
+    def post(self, request: Request, pk: int) -> Response:
+        ticket = selectors.chat_for_requester(user=cast(User, request.user), pk=pk)
+        if ticket is None:
+            raise NotFound("No such chat.")
+        data = ChatReadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.chat_mark_read(ticket=ticket, up_to=data.validated_data.get("id"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 # --- Help center and guidance ------------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("support/live-chat/", api.LiveChatView.as_view(), name="live-chat"),
     # Served by the ASGI server (daphne): a long-lived stream (see support.events).
     path("support/chats/<int:pk>/events/", events.chat_events, name="chat-events"),
+    path("support/chats/<int:pk>/read/", api.ChatReadView.as_view(), name="chat-read"),
     path("support/guidance/", api.GuidanceView.as_view(), name="guidance"),
     path("support/guidance/<int:pk>/read/", api.GuidanceReadView.as_view(), name="guidance-read"),
     path("support/points/", api.PointsView.as_view(), name="points"),

@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-# Every agent on the chat panel listens here: a chat arrived, was answered, taken, transferred or ended.
+# Every agent on the chat panel listens here: a chat arrived, was answered, taken, assigned, transferred or ended.
 QUEUE_GROUP = "support.chats.queue"
 
 

@@ -1,4 +1,5 @@
-"""Reads for the agents' chat panel: the queue of live chats, one chat's transcript, who can take a transfer.
+"""Reads for live chat: the agents' panel (the queue of live chats, one chat's transcript, who can take a
+transfer) and which chat replies still need an e-mail.
 
 Kept apart from support.selectors, which covers the ticket queues and is already near its size limit."""
 
@@ -7,12 +8,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Case, DateTimeField, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    DateTimeField,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
 from accounts.routing import users_with_perm
 from accounts.selectors import user_is_on_duty
+from saypro.outbox.followups import mail_recorded
 from support.models import OPEN_STATUSES, Channel, Department, Ticket, TicketMessage
 from support.services.base import ANSWER_PERMISSION
 
@@ -108,3 +122,15 @@ def agents_on_shift(*, exclude: User) -> list[User]:
 
 def departments_active() -> QuerySet[Department]:
     return Department.objects.filter(is_active=True).order_by("name")
+
+
+def chat_replies_to_email(*, ticket: Ticket, reply: TicketMessage) -> list[TicketMessage]:
+    """The chat replies that the e-mail for `reply` carries: those up to it that the requester has neither read
+    nor been e-mailed. None when they read it, when an e-mail already carried it (a redelivered task), or when a
+    later reply exists, whose own e-mail will carry this one: a burst of chat replies makes one e-mail."""
+    read = ticket.chat_read_message_id or 0
+    replies = ticket.messages.filter(kind=TicketMessage.Kind.REPLY)
+    if reply.pk <= read or replies.filter(pk__gt=reply.pk).exists():
+        return []
+    emailed = replies.filter(mail_recorded("ticket-reply:")).aggregate(last=Max("pk"))["last"] or 0
+    return list(replies.filter(pk__gt=max(read, emailed), pk__lte=reply.pk).select_related("author").order_by("pk"))

@@ -4,14 +4,15 @@ The user connects to `/ws/support/chats/<ticket id>/?token=<API token>` (a brows
 WebSocket, so the token travels in the query string, over TLS in production). Messages go through the same service
 as the API's requester replies, so a chat message is a ticket message; every event is relayed to the chat's group
 so that whoever else is connected sees it at once. A chat that found live chat closed or nobody on shift became an
-e-mail ticket: its socket sends one `unavailable` event (why, and when chat opens next) and closes.
+e-mail ticket: its socket sends one `unavailable` event (why, and when chat opens next) and closes. The user's read
+events are also stored on the ticket, so that a reply they read live is not e-mailed to them.
 
 The agent connects to `/ws/support/agent/chats/<ticket id>/` with their signed-in session: staff who may answer
 tickets, and who have passed the second factor their role requires. An agent's message is a public reply through
 `ticket_reply`, so the first one stops the first-response clock.
 
 The agents' chat panel also listens on `/ws/support/agent/chats/` for changes to the queue of chats (one arrived,
-was answered, taken, transferred or ended) and refetches the queue when told."""
+was answered, taken, assigned, transferred or ended) and refetches the queue when told."""
 
 from __future__ import annotations
 
@@ -88,6 +89,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     side: str
     ticket: Ticket
     user: User
+    # The latest message this socket has delivered: what a bare read event says was read.
+    seen = 0
 
     # How this side's message is stored on the ticket (each side through its own service).
     store: Callable[[str], TicketMessage]
@@ -114,6 +117,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 return
             await self.channel_layer.group_send(chat_group(self.ticket.pk), {"type": "chat.event", "event": event})
         elif kind in SIGNALS:
+            if kind == "read":
+                await self.read(content.get("id"))
             await self.channel_layer.group_send(
                 chat_group(self.ticket.pk),
                 {"type": "chat.event", "event": {"type": kind, "side": self.side}, "sender": self.channel_name},
@@ -121,9 +126,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         else:
             await self.send_json({"type": "error", "detail": "Send a message, typing or read event."})
 
+    async def read(self, up_to: Any) -> None:
+        """This side has read the chat (only the requester's reading is kept)."""
+
     async def chat_event(self, event: dict[str, Any]) -> None:
         # Typing and read state are for the other side; the sender does not see their own.
         if event.get("sender") != self.channel_name:
+            if event["event"].get("type") == "message":
+                self.seen = max(self.seen, event["event"]["id"])
             await self.send_json(event["event"])
 
 
@@ -134,6 +144,13 @@ class UserChatConsumer(ChatConsumer):
 
     def store(self, body: str) -> TicketMessage:
         return services.ticket_requester_reply(ticket=self.ticket, body=body)
+
+    async def read(self, up_to: Any) -> None:
+        # A client may name the last message it shows (one loaded before this socket opened, say); without it,
+        # the last one this socket delivered. Either way the service caps it at the chat's own latest message.
+        last = up_to if isinstance(up_to, int) and not isinstance(up_to, bool) and up_to > 0 else self.seen
+        if last:
+            await database_sync_to_async(services.chat_mark_read)(ticket=self.ticket, up_to=last)
 
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())

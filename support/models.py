@@ -221,6 +221,10 @@ class Ticket(models.Model):
     )
     # A live chat an agent turned into an ordinary ticket: it leaves the chat panel and goes on by e-mail.
     chat_ended_at = models.DateTimeField(null=True, blank=True)
+    # How far the requester has read their live chat (the last message id they saw, and when): an agent's reply
+    # they read live is not e-mailed to them.
+    chat_read_message_id = models.PositiveBigIntegerField(null=True, blank=True)
+    chat_read_at = models.DateTimeField(null=True, blank=True)
 
     clocks = GenericRelation(Clock, content_type_field="target_type", object_id_field="target_id")
 

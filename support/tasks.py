@@ -10,8 +10,8 @@ from django.utils import timezone
 from saypro.mail import send_template
 from saypro.sla import services as sla
 
-from . import services, triage
-from .models import FIRST_RESPONSE, Survey, SurveyFollowUp, Ticket, TicketMessage
+from . import chat_selectors, services, triage
+from .models import FIRST_RESPONSE, Channel, Survey, SurveyFollowUp, Ticket, TicketMessage
 
 
 def _ticket(ticket_id: int) -> Ticket | None:
@@ -67,11 +67,17 @@ def send_ticket_reply(message_id: int) -> None:
     if message is None:
         return
     ticket = message.ticket
+    # A chat's reply e-mails what the user has not read (in a live chat, minutes later: see ticket_reply); an
+    # ordinary ticket's, the reply itself.
+    chat = ticket.channel == Channel.CHAT
+    messages = chat_selectors.chat_replies_to_email(ticket=ticket, reply=message) if chat else [message]
+    if not messages:
+        return
     send_template(
         to=[ticket.requester.email, *ticket.cc_emails],
         kind="ticket.reply",
         template="support/email/reply.txt",
-        context={"ticket": ticket, "message": message, "name": ticket.requester.get_short_name()},
+        context={"ticket": ticket, "message": message, "messages": messages, "name": ticket.requester.get_short_name()},
         once_key=f"ticket-reply:{message.pk}",
     )
 

@@ -27,6 +27,7 @@ from support.services.chat import (
     NO_AGENT,
     ChatAvailability,
     chat_availability,
+    chat_mark_read,
     chat_open,
     chat_unavailable_event,
 )
@@ -133,6 +134,7 @@ __all__ = [
     "article_vote",
     "chat_availability",
     "chat_convert_to_ticket",
+    "chat_mark_read",
     "chat_open",
     "chat_transfer",
     "chat_unavailable_event",

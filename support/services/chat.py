@@ -14,13 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from saypro.localtime import local_text
 from support import selectors
-from support.models import Channel, Ticket
+from support.models import Channel, Ticket, TicketMessage
 from support.services.help_center import live_chat_status
 from support.services.tickets import ticket_create
 
@@ -111,3 +112,16 @@ def chat_unavailable_event(ticket: Ticket) -> dict[str, Any] | None:
     opens_at = parse_datetime(saved["opens_at"]) if saved.get("opens_at") else None
     availability = ChatAvailability(False, str(saved.get("reason", "")), opens_at)
     return {"type": "unavailable", "ticket": ticket.pk, **availability.as_dict()}
+
+
+def chat_mark_read(*, ticket: Ticket, up_to: int | None = None) -> None:
+    """The requester has read their chat up to the message `up_to` (by default, its latest message). Capped at
+    the chat's own latest message and never moving back, in one update, so that a late or repeated read event
+    cannot undo a newer one."""
+    latest = ticket.messages.exclude(kind=TicketMessage.Kind.NOTE).aggregate(last=Max("pk"))["last"]
+    read = latest if up_to is None or latest is None else min(up_to, latest)
+    if not read or read < 1:
+        return
+    Ticket.objects.filter(pk=ticket.pk).filter(
+        Q(chat_read_message_id__isnull=True) | Q(chat_read_message_id__lt=read)
+    ).update(chat_read_message_id=read, chat_read_at=timezone.now())

@@ -371,7 +371,11 @@ def ticket_reply(
         audit_record(actor=by, action="ticket.reply" if public else "ticket.note", target=ticket)
         _chat_queue_changed(ticket)
         if public:
-            after_commit("support.tasks.send_ticket_reply", message.pk)
+            # In a live chat the user is likely reading along: the e-mail waits, and goes only if they have not
+            # read the reply by then (support.tasks.send_ticket_reply).
+            live = ticket.channel == Channel.CHAT and ticket.chat_ended_at is None
+            delay = settings.SUPPORT_CHAT_EMAIL_DELAY_SECONDS if live else 0
+            after_commit("support.tasks.send_ticket_reply", message.pk, countdown=delay or None)
         if status and status != ticket.status:
             _set_status(ticket, by=by, status=status, at=now)
     return message

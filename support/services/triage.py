@@ -13,8 +13,10 @@ from accounts.models import User
 from accounts.routing import agent_pick
 from saypro.audit.services import audit_record
 from saypro.ml import services as ml
+from support.chat_events import queue_changed
 from support.models import (
     Category,
+    Channel,
     Department,
     Priority,
     Ticket,
@@ -157,4 +159,7 @@ def ticket_route(*, ticket: Ticket, at: datetime | None = None) -> Ticket:
         if Ticket.objects.filter(pk=ticket.pk, assignee__isnull=True).update(assignee=agent) == 1:
             ticket.assignee = agent
             audit_record(actor=None, action="ticket.assign", target=ticket, data={"assignee": agent.pk})
+            if ticket.channel == Channel.CHAT:
+                # The agents' chat panels show who has the chat ("with X").
+                queue_changed()
     return ticket

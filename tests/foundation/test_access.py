@@ -304,6 +304,7 @@ TABLE: dict[str, Check | tuple[Check, ...]] = {
     "support-api:inbound-email": post(gateway()),
     "support-api:live-chat": get(public()),
     "support-api:chat-events": get(own(), pk="own_chat"),
+    "support-api:chat-read": post(own(), pk="own_chat"),
     "support-api:guidance": post(public()),
     # Guidance asked while signed in belongs to that user; an anonymous caller cannot read it either.
     "support-api:guidance-read": post({**own(), "anonymous": NOT_FOUND}, pk="guidance"),
