@@ -210,6 +210,8 @@ class Registration(models.Model):
             ),
             models.Index(fields=["submitted_at"], name="registration_submitted"),
             models.Index(fields=["decided_at"], name="registration_decided"),
+            # The sign-up figures count registrations by the day they started.
+            models.Index(fields=["started_at"], name="registration_started"),
             models.Index(fields=["ip_address", "started_at"], name="registration_ip"),
             models.Index(fields=["subnet", "started_at"], name="registration_subnet"),
             models.Index(

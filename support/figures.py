@@ -54,6 +54,22 @@ def _received(span: Span) -> QuerySet[Ticket]:
     return tickets
 
 
+def received(span: Span) -> Measure:
+    n = _received(span).count()
+    return Measure(value=float(n), n=n)
+
+
+def solved(span: Span) -> Measure:
+    """Tickets solved in the period, whenever received; a reopened ticket is solved no more (its solved_at is
+    cleared), so it counts again only when solved again."""
+    tickets = Ticket.objects.filter(solved_at__gte=span.start, solved_at__lt=span.end, merged_into__isnull=True)
+    for name in ("channel", "priority"):
+        if span.filters.get(name):
+            tickets = tickets.filter(**{name: span.filters[name]})
+    n = tickets.count()
+    return Measure(value=float(n), n=n)
+
+
 def _share(part: int, whole: int) -> float | None:
     return 100 * part / whole if whole else None
 
@@ -320,6 +336,36 @@ def register() -> None:
         target_register(target)
     inquiries = "support tickets received in the period, every channel"
     for spec in (
+        FigureSpec(
+            key="support.created",
+            label="Tickets created",
+            unit=COUNT,
+            definition="Inquiries received, through every channel (web form, e-mail, live chat, social media, "
+            "in-app); a ticket merged into another is counted once, as the one it was merged into.",
+            population=inquiries,
+            placed_by=PLACED_BY,
+            direction=UP,
+            query=received,
+            dimensions=("channel", "priority"),
+            order=2,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.solved",
+            label="Tickets solved",
+            unit=COUNT,
+            definition="Tickets solved in the period, whenever they were received; a ticket reopened after it "
+            "was solved counts when it is solved again.",
+            population="support tickets solved in the period",
+            placed_by="the day the ticket was solved",
+            direction=UP,
+            query=solved,
+            dimensions=("channel", "priority"),
+            order=4,
+            area=AREA,
+            source=DOC,
+        ),
         FigureSpec(
             key="support.resolved_24h",
             label="Inquiries resolved within 24 h (all channels)",

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from . import activity, registrations
+from . import activity, registrations, signups
 from .registrations import ACCOUNTS_DOC, ENGAGEMENT, ISSUES, PRIVACY, escalated
 
 __all__ = ["ACCOUNTS_DOC", "ENGAGEMENT", "ISSUES", "PRIVACY", "escalated", "register"]
@@ -11,4 +11,5 @@ __all__ = ["ACCOUNTS_DOC", "ENGAGEMENT", "ISSUES", "PRIVACY", "escalated", "regi
 
 def register() -> None:
     registrations.register()
+    signups.register()
     activity.register()

@@ -18,16 +18,14 @@ from accounts.models import AgeBand, DelayCause, DeviceType
 from saypro import periods
 from saypro.retention.registry import data_kinds
 from saypro.retention.selectors import purged_between
-from saypro.sla import selectors as sla_selectors
 from support.models import Category as TicketCategory
 from support.selectors import account_tickets
 
-from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table
+from ..document import Chart, Section, Series, Table
 from ..selectors import buckets, percent
 from ..sources import ACTIVITY_FEATURES, ACTIVITY_HOURS, ACTIVITY_USERS, REG_DECIDED, REG_STARTED
 from . import ACCOUNTS, Context, section_register
 
-REGISTRATION_METRIC = "registration.approval"
 FUNNEL = (
     ("started", "Started sign-up"),
     ("email_verified", "Verified e-mail"),
@@ -48,50 +46,12 @@ def _top(breakdown: dict[str, dict[str, float]], key: str, limit: int = TOP_ROWS
 
 @section_register("registrations", area=ACCOUNTS, order=20)
 def registrations_section(ctx: Context) -> Section:
-    reader, period, previous = ctx.reader, ctx.period, ctx.previous
+    reader, period = ctx.reader, ctx.period
     section = Section(key="registrations", title="Registrations")
     now_started = reader.totals(REG_STARTED, period.start, period.end)
-    before_started = reader.totals(REG_STARTED, previous.start, previous.end)
-    now_decided = reader.totals(REG_DECIDED, period.start, period.end)
-    before_decided = reader.totals(REG_DECIDED, previous.start, previous.end)
-    stats = sla_selectors.stop_time_stats(metric=REGISTRATION_METRIC, start=period.start_at, end=ctx.end)
-    stats_before = sla_selectors.stop_time_stats(
-        metric=REGISTRATION_METRIC, start=previous.start_at, end=previous.end_at
-    )
-    # The registry's figures (the 48 h headline, team time, rejections beside it), then the funnel's own counts.
+    # Every figure is the registry's (the 48 h headline, team time, volumes, conversion, decision times); the
+    # tables and charts below are the breakdowns behind them.
     section.figures += ctx.registry(ACCOUNTS)
-    section.figures += [
-        Figure("registrations.started", "Sign-ups started", now_started["started"], COUNT, before_started["started"]),
-        Figure(
-            "registrations.approved",
-            "New accounts approved (by decision date)",
-            now_decided["approved"],
-            COUNT,
-            before_decided["approved"],
-        ),
-        Figure(
-            "registrations.auto_approval_rate",
-            "Automatic approval rate",
-            percent(now_decided["auto_approved"], now_decided["approved"]),
-            PERCENT,
-            percent(before_decided["auto_approved"], before_decided["approved"]),
-        ),
-        Figure(
-            "registrations.conversion",
-            "Sign-up to approval conversion",
-            percent(now_started["approved"], now_started["started"]),
-            PERCENT,
-            percent(before_started["approved"], before_started["started"]),
-        ),
-        Figure(
-            "registrations.median_decision_hours",
-            "Median time to decision",
-            None if stats.median is None else stats.median / 3600,
-            HOURS,
-            None if stats_before.median is None else stats_before.median / 3600,
-            higher_is_better=False,
-        ),
-    ]
 
     trend = buckets(period, periods.today(ctx.now))
     section.charts.append(

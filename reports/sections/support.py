@@ -16,7 +16,7 @@ from saypro.periods import MONTH, WEEK, Period, containing
 from support import metrics as support
 from support.models import Channel
 
-from ..document import COUNT, HOURS, NPS, PERCENT, SCORE, Chart, Figure, Section, Series, Table
+from ..document import HOURS, NPS, PERCENT, SCORE, Chart, Figure, Section, Series, Table
 from ..rollups import Reader, Values
 from ..selectors import buckets
 from ..sources import SUPPORT_CREATED, SUPPORT_SOLVED, SUPPORT_SURVEYS
@@ -89,21 +89,15 @@ def support_section(ctx: Context) -> Section:
     before = (previous.start_at, ctx.previous_end)
     first = support.first_response_stats(start=start, end=end)
     first_before = support.first_response_stats(start=before[0], end=before[1])
-    created = ctx.reader.totals(SUPPORT_CREATED, period.start, period.end)["created"]
-    created_before = ctx.reader.totals_until(SUPPORT_CREATED, previous.start, ctx.previous_end)["created"]
-    solved = ctx.reader.totals(SUPPORT_SOLVED, period.start, period.end)["solved"]
-    solved_before = ctx.reader.totals_until(SUPPORT_SOLVED, previous.start, ctx.previous_end)["solved"]
     deflection = support.deflection_rate(start=start, end=end, now=ctx.now)
     deflection_before = support.deflection_rate(start=before[0], end=before[1], now=ctx.now)
     misroute = support.misroute_rate(start=start, end=end)
     nps, nps_before = account_metrics.nps(start=start, end=end), account_metrics.nps(start=before[0], end=before[1])
     weekly_target, monthly_target = ctx.target("support.resolved_24h.weekly"), ctx.target("support.resolved_24h")
     # The registry's figures (inquiries within a flat 24 h over every channel, the per-priority targets, response
-    # and resolution times, satisfaction, the issue rate), then the section's own counts and rates.
+    # and resolution times, satisfaction, the issue rate, the tickets created and solved), then the section's own rates.
     section.figures += ctx.registry(SUPPORT)
     section.figures += [
-        Figure("support.created", "Tickets created", created, COUNT, created_before),
-        Figure("support.solved", "Tickets solved", solved, COUNT, solved_before),
         Figure(
             "support.first_response_median",
             "First response, median",

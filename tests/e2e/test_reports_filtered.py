@@ -48,12 +48,18 @@ def test_manager_generates_a_report_for_one_inquiry_type_and_region(page, live_s
     expect(volume.get_by_test_id("sample")).not_to_contain_text("not split")
     headline = page.locator('[data-figure="registrations.approved_48h"]')
     expect(headline.get_by_test_id("sample")).to_contain_text("all, not split by inquiry type, region")
+    # Sign-ups are split by the applicant's region, not by inquiry type.
+    started = page.locator('[data-figure="registrations.started"]')
+    expect(started.get_by_test_id("sample")).to_contain_text("not split by inquiry type")
+    expect(started.get_by_test_id("sample")).not_to_contain_text("region")
     failed = page.locator('[data-figure="account_issues.failed_sign_ins"]')
     expect(failed.get_by_test_id("sample")).to_contain_text("all, not split by inquiry type")
     assert problems_on(page) == ([], [])
     # The title page only: the whole preview is some 25,000 pixels tall.
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "reports-filtered-preview.png"))
+    started.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "reports-filtered-registrations.png"))
 
     page.get_by_role("link", name="Reports", exact=True).first.click()
     expect(page.get_by_test_id("run-filters")).to_have_text("Inquiry type: complaint · Region: Gauteng")

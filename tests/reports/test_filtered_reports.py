@@ -67,7 +67,7 @@ def test_a_filtered_report_has_the_metrics_api_figures_and_says_what_is_not_spli
                 figures[shown["key"]].not_split_by,
             )
     # Figures outside the registry are never split.
-    assert figures["registrations.started"].not_split_by == ordered
+    assert figures["support.deflection_rate"].not_split_by == ordered
     if filters == WESTERN_CAPE:
         # No Western Cape conversation, user or ticket in the data: the split figures have nothing to count.
         assert figures["messaging.volume"].value == 0 and whole["messaging.volume"] == 4
@@ -82,7 +82,7 @@ def test_a_filtered_report_has_the_metrics_api_figures_and_says_what_is_not_spli
     csv_rows = [line.split(",") for line in render_csv(document).decode().splitlines()[1:]]
     assert {(row[2], row[4]) for row in csv_rows if row[:2] == ["report", "filters"]} == set(filters.items())
     not_split = {row[2]: row[4] for row in csv_rows if row[1] == "figures" and row[3] == "not_split_by"}
-    assert not_split["registrations.started"] == " ".join(ordered)
+    assert not_split["support.deflection_rate"] == " ".join(ordered)
     about = {
         row[0]: row[1]
         for row in load_workbook(io.BytesIO(render_xlsx(document))).worksheets[0].iter_rows(max_row=7, values_only=True)
