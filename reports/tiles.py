@@ -3,26 +3,25 @@
 A tile reads rollups, the live queue counts and the registered figures: about 35 queries for a manager, and the
 same numbers for every manager. So the tiles are computed at most once per refresh interval for each set of
 visible promises (what a role may see is the cache key), kept in Django's cache (Redis in production) and shown
-with the time they were computed ("as of 07:28:49"). One request computes them under a lock; the others serve
-the previous tiles meanwhile, or wait for the first ones when there are none.
+with the time they were computed ("as of 07:28:49"), by saypro.shared: one request computes them under a lock,
+the others serve the previous tiles meanwhile, or wait for the first ones when there are none.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from saypro import periods
 from saypro.figures.registry import FigureReading
 from saypro.figures.targets import TargetBook
+from saypro.shared import computed_once
 from saypro.sla.promises import promises
 
 from . import selectors
@@ -31,11 +30,6 @@ from .figures import as_document_figure
 # Below target by at most this many points is amber; further below is red.
 AMBER_POINTS = 5.0
 CACHE_PREFIX = "dashboard:tiles:v1"
-# How long the computing request holds the lock: longer than a cold computation on a busy machine, short enough
-# that a request which died computing delays nobody for long.
-LOCK_SECONDS = 30
-# A request that finds no tiles while another computes them polls this often.
-WAIT_POLL_SECONDS = 0.05
 
 
 def compliance_grade(percent: float | None, target: float | None) -> str:
@@ -146,39 +140,13 @@ def tiles_compute(*, user: object, now: datetime) -> tuple[list[dict[str, Any]],
 
 
 def shared(key: str, compute: Computation, *, now: datetime, max_age: float) -> SharedTiles:
-    """The tiles under `key` if computed less than `max_age` seconds before `now`, else computed once for all.
+    """The tiles under `key`, computed at most once per `max_age` seconds for everyone (saypro.shared)."""
 
-    The entry outlives `max_age` so that while one request recomputes it the others serve it a moment longer
-    instead of piling onto the database. With the cache away (Redis down: every read misses, every add fails)
-    each request computes its own tiles, as before there was a cache."""
-    entry: SharedTiles | None = cache.get(key)
-    if entry is not None and now - timedelta(seconds=max_age) < entry.as_of <= now:
-        return entry
-    lock = f"{key}:lock"
-    if cache.add(lock, 1, timeout=LOCK_SECONDS):
-        try:
-            return _store(key, compute, now=now, max_age=max_age)
-        finally:
-            cache.delete(lock)
-    if entry is not None and entry.as_of <= now:
-        return entry
-    # Nothing to show yet and another request is computing it: wait for theirs rather than compute it again.
-    deadline = time.monotonic() + LOCK_SECONDS
-    while time.monotonic() < deadline and cache.get(lock) is not None:
-        time.sleep(WAIT_POLL_SECONDS)
-        entry = cache.get(key)
-        if entry is not None:
-            return entry
-    entry = cache.get(key)
-    return entry if entry is not None else _store(key, compute, now=now, max_age=max_age)
+    def entry(at: datetime) -> SharedTiles:
+        computed, html = compute(at)
+        return SharedTiles(tiles=computed, as_of=at, html=html)
 
-
-def _store(key: str, compute: Computation, *, now: datetime, max_age: float) -> SharedTiles:
-    computed, html = compute(now)
-    entry = SharedTiles(tiles=computed, as_of=now, html=html)
-    # Serving a stale entry is only for the moments of a recomputation; past a few intervals it is dropped.
-    cache.set(key, entry, timeout=max(4 * max_age, LOCK_SECONDS))
-    return entry
+    return computed_once(key, entry, now=now, max_age=max_age)
 
 
 def dashboard_tiles(*, user: Any, now: datetime, max_age: float) -> SharedTiles:

@@ -13,7 +13,18 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connections
 from django.db.models import F, Q, QuerySet
-from django.db.models.expressions import OrderBy
+from django.db.models.expressions import Col, OrderBy
+from django.db.models.fields.tuple_lookups import (
+    Tuple,
+    TupleGreaterThan,
+    TupleGreaterThanOrEqual,
+    TupleLessThan,
+    TupleLessThanOrEqual,
+)
+from django.db.models.lookups import IsNull, Lookup
+from django.db.models.sql.constants import INNER
+from django.db.models.sql.datastructures import BaseTable
+from django.db.models.sql.where import AND, WhereNode
 from django.http import Http404
 from rest_framework import exceptions, pagination, status
 from rest_framework.response import Response
@@ -116,7 +127,7 @@ class KeysetPagination(pagination.BasePagination):
         size = self._page_size(request)
         token = request.query_params.get(self.cursor_query_param)
         if token:
-            queryset = queryset.filter(_after(self.keys, self._decode(token)))
+            queryset = queryset.filter(_after(self.keys, self._decode(token), _never_null(queryset, self.keys)))
         rows = list(queryset[: size + 1])
         self.next_values = _values_of(rows[size - 1], self.keys) if len(rows) > size else None
         return rows[:size]
@@ -198,8 +209,67 @@ def _values_of(row: Any, keys: list[_SortKey]) -> list[Any]:
     return [getattr(row, key.name) for key in keys]
 
 
-def _after(keys: list[_SortKey], values: list[Any]) -> Q:
-    """Rows after `values` in the keys' order: equal on the first i keys and beyond on key i, for some i."""
+def _never_null(queryset: QuerySet[Any], keys: list[_SortKey]) -> list[bool]:
+    """For each key, whether no row of `queryset` can hold NULL in it: a NOT NULL column of the model's own table,
+    or of a joined table when the join is inner or the queryset asks for the column to be set (`due_at__isnull=False`:
+    a queue joins its open clock so). A computed annotation may be NULL."""
+    query = queryset.query
+    required = _required_columns(query.where)
+    result = []
+    for key in keys:
+        expression = query.annotations.get(key.name)
+        if expression is None:
+            field = queryset.model._meta.pk if key.name == "pk" else queryset.model._meta.get_field(key.name)
+            result.append(not field.null)
+        elif isinstance(expression, Col):
+            join = query.alias_map.get(expression.alias)
+            joined = isinstance(join, BaseTable) or getattr(join, "join_type", None) == INNER
+            result.append(not expression.target.null and (joined or (expression.alias, expression.target) in required))
+        else:
+            result.append(False)
+    return result
+
+
+def _required_columns(where: WhereNode) -> set[tuple[str, Any]]:
+    """The columns that the conditions ANDed at the top of `where` require to be set (IS NOT NULL)."""
+    if where.negated or where.connector != AND:
+        return set()
+    required = set()
+    for child in where.children:
+        if isinstance(child, WhereNode):
+            required |= _required_columns(child)
+        elif isinstance(child, IsNull) and child.rhs is False and isinstance(child.lhs, Col):
+            required.add((child.lhs.alias, child.lhs.target))
+    return required
+
+
+def _after(keys: list[_SortKey], values: list[Any], never_null: list[bool] | None = None) -> Q:
+    """Rows after `values` in the keys' order.
+
+    The general form is an OR: equal on the first i keys and beyond on key i, for some i; PostgreSQL cannot start an
+    index scan at it, so a page deep in a queue walks the index from its start. So the leading keys that run the
+    same way and hold no NULL (`never_null`, and the cursor's value not NULL) are also compared as one row,
+    `(a, b) >= (x, y)`, which the index seeks to; when that is every key the row comparison, strict, is enough."""
+    never_null = never_null or [False] * len(keys)
+    prefix = 0
+    for key, value, not_null in zip(keys, values, never_null, strict=True):
+        if value is None or not not_null or key.descending != keys[0].descending:
+            break
+        prefix += 1
+    if prefix == len(keys):
+        return Q(_row_beyond(keys, values, strictly=True))
+    exact = _after_or(keys, values)
+    return exact & Q(_row_beyond(keys[:prefix], values[:prefix], strictly=False)) if prefix else exact
+
+
+def _row_beyond(keys: list[_SortKey], values: list[Any], *, strictly: bool) -> Lookup:
+    columns = Tuple(*(F(key.name) for key in keys))
+    if keys[0].descending:
+        return (TupleLessThan if strictly else TupleLessThanOrEqual)(columns, list(values))
+    return (TupleGreaterThan if strictly else TupleGreaterThanOrEqual)(columns, list(values))
+
+
+def _after_or(keys: list[_SortKey], values: list[Any]) -> Q:
     alternatives = []
     equal = Q()
     for key, value in zip(keys, values, strict=True):

@@ -11,6 +11,7 @@ import time_machine
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts import roles
 from messaging import services
 from messaging.models import Category, Status
 from tests.factories import PASSWORD, UserFactory
@@ -97,6 +98,49 @@ def test_a_week_without_a_deadline_shows_a_dash_and_an_empty_backlog(client, age
     assert tile(page, "tile-first-response") == "—"
     assert "no deadline reached yet" in tile_block(page, "tile-first-response")
     assert (tile(page, "tile-backlog"), tile(page, "tile-at-risk"), tile(page, "tile-breached")) == ("0", "0", "0")
+
+
+def test_the_tiles_are_shared_for_a_refresh_interval_and_say_since_when(client, agent, settings):
+    from messaging.tiles import MAX_AGE_SECONDS
+
+    settings.TIME_ZONE = "Africa/Johannesburg"
+    signed_in(client, agent)
+    first = local(4, 12)
+
+    def as_of(page) -> str:
+        match = re.search(
+            r'data-testid="message-tiles-as-of">Figures as of <time datetime="([^"]+)">([^<]+)<', page.content.decode()
+        )
+        assert match, "no as-of time on the page"
+        return f"{match.group(1)} {match.group(2)}"
+
+    def count(page, view: str) -> int:
+        return next(int(n) for key, _, n in page.context["views"] if key == view)
+
+    with time_machine.travel(first, tick=False):
+        page = client.get(reverse("messaging:home"))
+    assert tile(page, "tile-backlog") == "0"
+    assert as_of(page) == "2026-03-04T12:00:00+02:00 12:00:00"
+    within = first + timedelta(seconds=MAX_AGE_SECONDS - 1)
+    with time_machine.travel(within, tick=False):
+        mine = start(UserFactory(), subject="Arrived since")
+        services.conversation_claim(conversation=mine, by=agent)
+        page = client.get(reverse("messaging:home"))
+    # The shared tiles are those computed at 12:00:00, and say so; the views and the rows are read now.
+    assert tile(page, "tile-backlog") == "0"
+    assert as_of(page) == "2026-03-04T12:00:00+02:00 12:00:00"
+    assert (count(page, "all"), count(page, "mine")) == (1, 1)
+    assert [row.pk for row in page.context["page"].object_list] == [mine.pk]
+    # Another member of staff is served the same tiles.
+    other = signed_in(type(client)(), UserFactory(roles=[roles.SUPPORT_AGENT]))
+    with time_machine.travel(within, tick=False):
+        assert tile(other.get(reverse("messaging:home")), "tile-backlog") == "0"
+    # Once the interval has passed, the next request computes them again.
+    later = first + timedelta(seconds=MAX_AGE_SECONDS)
+    with time_machine.travel(later, tick=False):
+        page = client.get(reverse("messaging:home"))
+    assert tile(page, "tile-backlog") == "1"
+    assert as_of(page) == "2026-03-04T12:00:30+02:00 12:00:30"
 
 
 def test_the_inbox_lists_conversations_by_category_and_those_still_without_one(client, user, agent):

@@ -1,0 +1,37 @@
+"""The inbox's header tiles, shared by every member of staff who opens the inbox.
+
+The tiles (first-response compliance for the week, month and quarter, and the whole unresolved backlog by status)
+aggregate every open conversation and are the same for everyone, so they are computed at most once per refresh
+interval for all (saypro.shared) and the page says "as of" when. What is per person (the "Mine" view and its
+count) is read on every request, bounded like the other view counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from saypro.shared import computed_once
+
+from . import selectors
+
+CACHE_KEY = "messaging:tiles:v1"
+# Seconds the shared tiles are served before one request computes them again: the dashboard's interval.
+MAX_AGE_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class InboxTiles:
+    compliance: dict[str, selectors.ResponseCompliance]
+    backlog: selectors.Backlog
+    # When they were computed: the page says "as of" this time.
+    as_of: datetime
+
+
+def _compute(now: datetime) -> InboxTiles:
+    figures = selectors.message_tiles(now=now)
+    return InboxTiles(compliance=figures["compliance"], backlog=figures["backlog"], as_of=now)
+
+
+def inbox_tiles(*, now: datetime, max_age: float = MAX_AGE_SECONDS) -> InboxTiles:
+    return computed_once(CACHE_KEY, _compute, now=now, max_age=max_age)

@@ -1,0 +1,88 @@
+"""A deep page of the moderator queue API starts its index scan at the cursor, not at the head of the queue."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from moderation.models import Case
+from moderation.selectors import METRIC
+from saypro.sla.models import Clock, Policy
+from saypro.sla.services import clock_build
+from tests.factories import UserFactory
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's query plans"),
+]
+
+CASES = 3000
+PAGE = 100
+PAGES_IN = 20
+
+
+def _open_cases(count: int) -> None:
+    """`count` open cases, each with its open decision clock, due a minute apart: a backlog, in bulk."""
+    now = timezone.now()
+    author = UserFactory()
+    cases = Case.objects.bulk_create(
+        Case(
+            content_type=ContentType.objects.get_for_model(User),
+            object_id=i + 1,
+            kind="profile",
+            author=author,
+            source="user",
+            reason="spam",
+            severity=i % 100,
+        )
+        for i in range(count)
+    )
+    case_type = ContentType.objects.get_for_model(Case)
+    policy = Policy.objects.select_related("calendar").get(metric=METRIC, is_default=True)
+    clocks = []
+    for i, case in enumerate(cases):
+        clock = clock_build(metric=METRIC, policy=policy, target_type=case_type, target_id=case.pk, at=now)
+        clock.due_at = now + timedelta(minutes=i)
+        clocks.append(clock)
+    Clock.objects.bulk_create(clocks)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sla_clock")
+        cursor.execute("ANALYZE moderation_case")
+
+
+def test_a_deep_cursor_page_seeks_to_the_cursor_in_the_clock_index(moderator):
+    _open_cases(CASES)
+    client = APIClient()
+    client.force_authenticate(moderator)
+    url = f"/api/v1/staff/moderation/cases/?page_size={PAGE}"
+    seen: list[int] = []
+    for _ in range(PAGES_IN):
+        body = client.get(url).json()
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    with CaptureQueriesContext(connection) as captured:
+        deep = client.get(url)
+    assert deep.status_code == 200
+    rows = deep.json()["results"]
+    assert len(rows) == PAGE and not set(seen) & {row["id"] for row in rows}
+    [sql] = [query["sql"] for query in captured.captured_queries if 'FROM "moderation_case"' in query["sql"]][:1]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT TEXT) {sql}")
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    # The scan of the clock index starts at the cursor's deadline (an index condition on due_at) and reads about
+    # one page of entries; before, it read the 2,000 entries ahead of the cursor and filtered them out.
+    scan = re.search(
+        r"Index Scan using clock_open_due on sla_clock[^\n]*actual time=[\d.]+\.\.[\d.]+ rows=(\d+)[^\n]*\n"
+        r"\s*Index Cond: \([^\n]*due_at >= ",
+        plan,
+    )
+    assert scan, plan
+    assert int(scan.group(1)) <= 2 * PAGE, plan
