@@ -546,6 +546,7 @@ SPECTACULAR_SETTINGS = {
         "ModerationActionEnum": "moderation.models.Action",
         "ModerationRuleEnum": "moderation.models.Rule",
         "RegistrationStatusEnum": "accounts.models.RegistrationStatus",
+        "ReportKindEnum": "reports.models.ReportKind",
         "ReportRunStatusEnum": "reports.models.RunStatus",
         "SessionChannelEnum": "accounts.models.AccountSession.Channel",
         "TicketCategoryEnum": "support.models.Category",
