@@ -17,8 +17,6 @@ class CategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
-
-
 @admin.register(Listing)
 class ListingAdmin(ReadOnlyAdmin):
     list_display = ("id", "title", "seller", "category", "price", "currency", "status", "created_at")

@@ -78,8 +78,6 @@ class Then:
     CHOICES = ((WAIT, "Wait for the user"), (OPEN, "Keep open"), (RESOLVE, "Resolve"))
 
 
-
-
 def _lock(conversation: Conversation) -> Conversation:
     return (
         Conversation.objects.select_for_update(of=("self",))

@@ -80,8 +80,6 @@ class KnownIssueAdmin(admin.ModelAdmin):
     list_filter = ["status"]
 
 
-
-
 @admin.register(Ticket)
 class TicketAdmin(ReadOnlyAdmin):
     list_display = ["pk", "subject", "status", "priority", "channel", "department", "assignee", "created_at"]

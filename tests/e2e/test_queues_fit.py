@@ -41,7 +41,9 @@ def busy_queues(submitted_registration, settings):
             user=person, subject="My listing was renewed twice and I was charged for both", body="Please refund one."
         )
         support.ticket_create(
-            requester=person, subject="Payout for the mountain bike has not arrived after a week", body="Hello",
+            requester=person,
+            subject="Payout for the mountain bike has not arrived after a week",
+            body="Hello",
             channel="web",
         )
         listing = ListingFactory(title="Brand new iPhone 17 Pro Max, sealed box, unbelievable price, urgent sale")

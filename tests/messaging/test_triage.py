@@ -241,6 +241,8 @@ def test_bitext_examples_skip_intents_without_a_category(tmp_path):
     texts, categories = classification.bitext_examples(path)
     assert texts == ["when will my parcel arrive", "reset my password"]
     assert categories == [Category.GENERAL, Category.SUPPORT]
+
+
 def test_a_triage_delivered_twice_on_a_conversation_left_uncategorised_writes_and_routes_once(member):
     """The classifier is unsure (no model): the first run leaves the conversation for an agent and routes it;
     the second delivery of the same task, Redis handing it out again, must add nothing."""
