@@ -382,6 +382,8 @@ class ListingSimulator:
         self.ctx = ctx
         self.rng = ctx.rng
         self.sellers = ctx.roster()
+        # One record a seller, shared by all their listings (the roster builds a new one at each look-up).
+        self.records: dict[int, DemoUser] = {}
 
     def moments(self, count: int) -> list[datetime]:
         rng, period = self.rng, self.ctx.period
@@ -402,7 +404,13 @@ class ListingSimulator:
 
     def seller_at(self, at: datetime) -> DemoUser | None:
         approved = self.sellers.approved_by(at)
-        return self.sellers[self.rng.randrange(approved)] if approved else None
+        if not approved:
+            return None
+        index = self.rng.randrange(approved)
+        record = self.records.get(index)
+        if record is None:
+            record = self.records[index] = self.sellers[index]
+        return record
 
     def phone(self, country: str) -> str:
         rng = self.rng

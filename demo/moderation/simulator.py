@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from array import array
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -114,7 +113,6 @@ class DemoCase:
     reason_text: str = ""
     moderator: User | None = None
     reversed_at: datetime | None = None
-    recurred_at: datetime | None = None
     appeal: tuple[datetime, str, datetime | None, User | None, bool] | None = None
     detections: list[int] = field(default_factory=list)
 
@@ -175,12 +173,25 @@ class ModerationSimulator:
                 self.verified_at[pk] = max(email_at, phone_at)
         self.strikes: dict[int, list[datetime]] = defaultdict(list)
         self.reporters = ctx.roster()
-        self.detections: list[DemoDetection] = []
-        self.cases: list[DemoCase] = []
-        # As machine integers: a list of Python ints costs four times as much, for every listing of the quarter.
-        self.signatures: list[array[int] | None] = []
+        # Near-duplicate look-ups reach back DUPLICATE_WINDOW only: the signatures (machine integers) and band
+        # buckets of older listings are let go as the replay moves on (forget), so they do not grow with the quarter.
+        self.signatures: dict[int, array[int] | None] = {}
+        self.buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
+        # Each seller's listings of the last VELOCITY_WINDOW, for the new-account velocity rule.
+        self.posts: dict[int, list[datetime]] = defaultdict(list)
+        # Listing id → when its removal was decided; the ids of removed listings reposted (first repost's moment).
+        self.removed_at: dict[int, datetime] = {}
+        self.recurred: dict[int, datetime] = {}
         days = ctx.period.days
         self.backlog = {self.rng.randrange(days // 4, days - 2) for _ in range(BACKLOG_DAYS)}
+        self.rules = list(KeywordRule.objects.filter(is_active=True))
+        self.review_at, self.hide_at = detection.spam_thresholds({})
+        self.version: int | None = None
+        self.model = _spam_model()
+        if self.model is not None:
+            self.version = self.model.version
+            self.review_at, self.hide_at = detection.spam_thresholds(self.model.thresholds)
+        self.price_medians = self.medians()
 
     # -- detection --
 
@@ -190,56 +201,49 @@ class ModerationSimulator:
             return False
         return not any(issued <= at < issued + STRIKE_DURATION for issued in self.strikes[user_id])
 
-    def detect_all(self, progress: Callable[[], object]) -> None:
-        """Run the product's rules on every listing, in the order they were posted."""
-        rules = list(KeywordRule.objects.filter(is_active=True))
-        probabilities: list[float | None] = [None] * len(self.listings)
-        version = None
-        review_at, hide_at = detection.spam_thresholds({})
-        loaded = _spam_model()
-        if loaded is not None:
-            model, version = loaded.pipeline, loaded.version
-            review_at, hide_at = detection.spam_thresholds(loaded.thresholds)
-            spam_column = list(model.classes_).index("spam")
-            # In batches: one matrix of every listing's features would be the phase's largest object.
-            probabilities = []
-            for batch in self.ctx.batches(listing.text for listing in self.listings):
-                probabilities.extend(float(row[spam_column]) for row in model.predict_proba(batch))
-        medians = self.medians()
-        buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
-        posts: dict[int, list[datetime]] = defaultdict(list)
-        joined = self.joined
-        for index, listing in enumerate(self.listings):
-            progress()
+    def probabilities(self, batch: list[DemoListing]) -> list[float | None]:
+        if self.model is None:
+            return [None] * len(batch)
+        model = self.model.pipeline
+        spam_column = list(model.classes_).index("spam")
+        return [float(row[spam_column]) for row in model.predict_proba([listing.text for listing in batch])]
+
+    def detect(self, start: int, batch: list[DemoListing]) -> list[DemoDetection]:
+        """Run the product's rules on a batch of listings (the quarter's from index `start`), in posting order."""
+        probabilities = self.probabilities(batch)
+        joined, posts, version = self.joined, self.posts, self.version
+        found = []
+        for index, listing in enumerate(batch, start):
             text = listing.text
-            findings = detection.keyword_findings(text, rules) + detection.link_findings(text)
+            findings = detection.keyword_findings(text, self.rules) + detection.link_findings(text)
             findings += detection.phone_findings(text, listing.seller.country)
-            findings += self.price_findings(listing, medians)
+            findings += self.price_findings(listing, self.price_medians)
             signature = fingerprints.signature(text)
-            self.signatures.append(array("q", signature) if signature is not None else None)
-            findings += self.duplicate_findings(index, signature, buckets)
-            posts[listing.seller.pk].append(listing.created_at)
-            recent = [at for at in posts[listing.seller.pk] if at > listing.created_at - detection.VELOCITY_WINDOW]
-            if listing.created_at - joined.get(listing.seller.pk, listing.created_at) < NEW_ACCOUNT and (
+            self.signatures[index] = array("q", signature) if signature is not None else None
+            findings += self.duplicate_findings(index, signature, self.buckets)
+            seller = listing.seller.pk
+            window_start = listing.created_at - detection.VELOCITY_WINDOW
+            posts[seller] = recent = [at for at in posts[seller] if at > window_start] + [listing.created_at]
+            if listing.created_at - joined.get(seller, listing.created_at) < NEW_ACCOUNT and (
                 len(recent) >= detection.VELOCITY_LIMIT
             ):
                 findings.append(
                     Finding(Code.VELOCITY, Reason.SPAM, detection.VELOCITY_WEIGHT, f"{len(recent)} listings in an hour")
                 )
-            verified = self.verified(listing.seller.pk, listing.created_at)
+            verified = self.verified(seller, listing.created_at)
             medium_at, high_at = detection.thresholds(verified)
-            probability = probabilities[index]
+            probability = probabilities[index - start]
             points = 0
             if probability is not None:
                 points = detection.classifier_points(
-                    probability, review_at=review_at, hide_at=hide_at, medium_at=medium_at, high_at=high_at
+                    probability, review_at=self.review_at, hide_at=self.hide_at, medium_at=medium_at, high_at=high_at
                 )
             if points > 0:
                 findings.append(
                     Finding(Code.CLASSIFIER, Reason.SPAM, points, f"P(spam) {probability:.0%} (model v{version})")
                 )
             score = min(detection.MAX_SCORE, sum(f.weight for f in findings))
-            self.detections.append(
+            found.append(
                 DemoDetection(
                     listing=listing,
                     score=score,
@@ -252,6 +256,18 @@ class ModerationSimulator:
                     findings=sorted(findings, key=lambda f: -f.weight),
                 )
             )
+        return found
+
+    def forget(self, before: datetime) -> None:
+        """Let go of the near-duplicate state of listings posted before `before` (out of every later window)."""
+        listings, kept = self.listings, {}
+        for key, indexes in self.buckets.items():
+            recent = [i for i in indexes if listings[i].created_at >= before]
+            if recent:
+                kept[key] = recent
+        self.buckets = defaultdict(list, kept)
+        self.signatures = {i: s for i, s in self.signatures.items() if listings[i].created_at >= before}
+        self.posts = defaultdict(list, {pk: at for pk, at in self.posts.items() if at[-1] >= before})
 
     def medians(self) -> dict[tuple[str, str], Decimal]:
         prices: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
@@ -325,38 +341,35 @@ class ModerationSimulator:
                 return user
         return None
 
-    def open_cases(self, progress: Callable[[], object]) -> None:
+    def open_cases(self, start: int, found: list[DemoDetection]) -> list[DemoCase]:
+        """Flags, cases and decisions for a batch of detections (the quarter's from index `start`)."""
         rng = self.rng
-        removed_at: dict[int, tuple[DemoCase, datetime]] = {}
-        for index, found in enumerate(self.detections):
-            progress()
-            listing = found.listing
+        cases = []
+        for index, found_one in enumerate(found, start):
+            listing = found_one.listing
             original = listing.repost_of
-            held = (
-                original is not None and id(original) in removed_at and removed_at[id(original)][1] < listing.created_at
-            )
+            removed = self.removed_at.get(original.pk) if original is not None else None
             at = listing.created_at + timedelta(seconds=rng.uniform(1, 8))
             case: DemoCase | None = None
-            if held:
-                source_case, _ = removed_at[id(original)]
-                source_case.recurred_at = source_case.recurred_at or at
-                found.score, found.level = detection.MAX_SCORE, "high"
-                found.findings = [
+            if original is not None and removed is not None and removed < listing.created_at:
+                self.recurred.setdefault(original.pk, at)
+                found_one.score, found_one.level = detection.MAX_SCORE, "high"
+                found_one.findings = [
                     Finding(Code.RECURRENCE, Reason.FRAUD, detection.MAX_SCORE, "matches a removed listing")
                 ]
-            if found.level != "clear":
-                case = DemoCase(listing=listing, opened_at=at, source=Source.AUTOMATIC, auto_score=found.score)
+            if found_one.level != "clear":
+                case = DemoCase(listing=listing, opened_at=at, source=Source.AUTOMATIC, auto_score=found_one.score)
                 case.flags.append(
                     DemoFlag(
                         at=at,
                         source=Source.AUTOMATIC,
-                        reason=detection.primary_reason(found.findings),
-                        weight=round(AUTOMATIC_FLAG_WEIGHT * found.score / detection.MAX_SCORE, 3),
+                        reason=detection.primary_reason(found_one.findings),
+                        weight=round(AUTOMATIC_FLAG_WEIGHT * found_one.score / detection.MAX_SCORE, 3),
                         detection=index,
                     )
                 )
                 case.detections.append(index)
-                if found.level == "high":
+                if found_one.level == "high":
                     case.hidden_at = at
             if not (case and case.hidden_at) and rng.random() < FLAG_SHARE[listing.scheme]:
                 case = self.user_flags(listing, case)
@@ -364,9 +377,10 @@ class ModerationSimulator:
                 self.decide(case)
                 # Removed or kept, the listing is no longer in front of the reporters: later flags are not made.
                 case.flags = [f for f in case.flags if case.decided_at is None or f.at <= case.decided_at]
-                self.cases.append(case)
+                cases.append(case)
                 if case.action and case.action != Action.KEEP and case.decided_at is not None:
-                    removed_at[id(listing)] = (case, case.decided_at)
+                    self.removed_at[listing.pk] = case.decided_at
+        return cases
 
     def user_flags(self, listing: DemoListing, case: DemoCase | None) -> DemoCase | None:
         rng = self.rng

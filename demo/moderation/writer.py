@@ -13,9 +13,9 @@ from django.db import transaction
 from accounts.models import AccountEvent, AccountStatus, User
 from demo.core import DemoContext
 from demo.marketplace import DemoListing, plan_for
-from demo.moderation.simulator import DemoCase, ModerationSimulator, moderators_ensure
+from demo.moderation.simulator import DemoCase, DemoDetection, ModerationSimulator, moderators_ensure
 from marketplace.models import Listing, ListingStatus
-from moderation import fingerprints
+from moderation import detection, fingerprints
 from moderation.models import (
     APPEAL_METRIC,
     Action,
@@ -59,62 +59,55 @@ class _Writer:
         # Listing id → the decision that removed it (and stands).
         self.removals: dict[int, Decision] = {}
 
-    def detections(self) -> dict[int, int]:
-        """Detection rows for every listing (signals included); returns detection index → row id."""
-        ctx, sim = self.ctx, self.sim
-        ids: dict[int, int] = {}
-        found = list(enumerate(sim.detections))
-        with ctx.bar(total=len(found), desc="moderation: detections", unit="listings") as bar:
-            for batch in ctx.batches(found):
-                with transaction.atomic():
-                    rows = ctx.insert(
-                        Detection,
-                        [
-                            Detection(
-                                content_type=self.listing_type,
-                                object_id=d.listing.pk,
-                                kind="listing",
-                                author_id=d.listing.seller.pk,
-                                digest=text_digest(d.listing.text),
-                                ran_at=d.listing.created_at + timedelta(seconds=1),
-                                score=d.score,
-                                level=d.level,
-                                medium_at=d.medium_at,
-                                high_at=d.high_at,
-                                author_verified=d.verified,
-                                spam_probability=d.probability,
-                                model_version=d.version,
-                                hidden=d.level == "high",
-                            )
-                            for _, d in batch
-                        ],
-                    )
-                    ctx.insert(
-                        DetectionSignal,
-                        [
-                            DetectionSignal(
-                                detection=row, code=f.code, reason=f.reason, weight=f.weight, detail=f.detail[:300]
-                            )
-                            for (_, d), row in zip(batch, rows, strict=True)
-                            for f in d.findings
-                        ],
-                    )
-                for (index, _), row in zip(batch, rows, strict=True):
-                    ids[index] = row.pk
-                bar.update(len(batch))
-        return ids
+    def write(self, start: int, found: list[DemoDetection], cases: list[DemoCase]) -> None:
+        """A batch of the replay: its detections, cases and fingerprints, and the removals reposted since."""
+        end = self.ctx.period.end
+        with transaction.atomic():
+            detection_ids = self.detections(start, found)
+            for batch in self.ctx.batches(cases):
+                self.write_cases(batch, detection_ids, end)
+            self.ctx.insert(Fingerprint, [self.fingerprint(index, d.listing) for index, d in enumerate(found, start)])
+            self.recurrences()
 
-    def fingerprints(self) -> None:
-        """Every listing's fingerprint; those of removed listings marked with their removal."""
+    def detections(self, start: int, found: list[DemoDetection]) -> dict[int, int]:
+        """Detection rows (signals included) for a batch; returns detection index → row id."""
         ctx = self.ctx
-        rows = list(enumerate(self.sim.listings))
-        for batch in ctx.batches(rows):
-            with transaction.atomic():
-                ctx.insert(Fingerprint, [self.fingerprint(index, listing) for index, listing in batch])
+        rows = ctx.insert(
+            Detection,
+            [
+                Detection(
+                    content_type=self.listing_type,
+                    object_id=d.listing.pk,
+                    kind="listing",
+                    author_id=d.listing.seller.pk,
+                    digest=text_digest(d.listing.text),
+                    ran_at=d.listing.created_at + timedelta(seconds=1),
+                    score=d.score,
+                    level=d.level,
+                    medium_at=d.medium_at,
+                    high_at=d.high_at,
+                    author_verified=d.verified,
+                    spam_probability=d.probability,
+                    model_version=d.version,
+                    hidden=d.level == "high",
+                )
+                for d in found
+            ],
+        )
+        ctx.insert(
+            DetectionSignal,
+            [
+                DetectionSignal(detection=row, code=f.code, reason=f.reason, weight=f.weight, detail=f.detail[:300])
+                for d, row in zip(found, rows, strict=True)
+                for f in d.findings
+            ],
+        )
+        return {index: row.pk for index, row in enumerate(rows, start)}
 
     def fingerprint(self, index: int, listing: DemoListing) -> Fingerprint:
+        """The listing's fingerprint, marked with its removal (decided, and so written, in the same batch)."""
         signature = self.sim.signatures[index]
-        removal = self.removals.get(listing.pk)
+        removal = self.removals.pop(listing.pk, None)
         return Fingerprint(
             content_type=self.listing_type,
             object_id=listing.pk,
@@ -129,13 +122,17 @@ class _Writer:
             },
         )
 
-    def cases(self, detection_ids: dict[int, int]) -> None:
-        ctx, sim, end = self.ctx, self.sim, self.ctx.period.end
-        with ctx.bar(total=len(sim.cases), desc="moderation: cases", unit="cases") as bar:
-            for batch in ctx.batches(sim.cases):
-                with transaction.atomic():
-                    self.write_cases(list(batch), detection_ids, end)
-                bar.update(len(batch))
+    def recurrences(self) -> None:
+        """Removed listings reposted: their decisions (already written) record when the copy came back."""
+        recurred, self.sim.recurred = self.sim.recurred, {}
+        if not recurred:
+            return
+        decisions = Decision.objects.filter(
+            case__kind="listing", case__object_id__in=list(recurred), round=1
+        ).values_list("pk", "case__object_id")
+        Decision.objects.bulk_update(
+            [Decision(pk=pk, recurred_at=recurred[listing]) for pk, listing in decisions], ["recurred_at"]
+        )
 
     def write_cases(self, batch: list[DemoCase], detection_ids: dict[int, int], end: datetime) -> None:
         ctx = self.ctx
@@ -154,7 +151,6 @@ class _Writer:
                     at=c.decided_at or end,
                     automatic=c.source == Source.AUTOMATIC,
                     reversed_at=c.reversed_at,
-                    recurred_at=c.recurred_at,
                 )
                 for c, row in decided
             ],
@@ -413,13 +409,17 @@ def moderation_phase(ctx: DemoContext) -> None:
         moderators = moderators_ensure()
     policy = Policy.objects.select_related("calendar").get(metric=METRIC, is_default=True)
     sim = ModerationSimulator(ctx, plan.listings, moderators)
-    with ctx.bar(total=len(plan.listings), desc="moderation: detection replay", unit="listings") as bar:
-        sim.detect_all(progress=bar.update)
-    with ctx.bar(total=len(plan.listings), desc="moderation: flags and decisions", unit="listings") as bar:
-        sim.open_cases(progress=bar.update)
     writer = _Writer(ctx, sim, policy)
-    writer.cases(writer.detections())
-    writer.fingerprints()
+    # Batch by batch in posting order: detect, flag and decide, write, then let go of what the later listings'
+    # look-ups no longer reach, so the replay's memory does not grow with the quarter.
+    with ctx.bar(total=len(plan.listings), desc="moderation: replay", unit="listings") as bar:
+        start = 0
+        for batch in ctx.batches(plan.listings):
+            found = sim.detect(start, batch)
+            writer.write(start, found, sim.open_cases(start, found))
+            sim.forget(batch[-1].created_at - detection.DUPLICATE_WINDOW)
+            start += len(batch)
+            bar.update(len(batch))
     if training_csv() is not None:
         try:
             # What moderators decided this quarter teaches the classifier what listings look like.

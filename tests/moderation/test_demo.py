@@ -146,3 +146,27 @@ def test_a_moderator_sees_the_demo_listing_photos_as_real_pictures(as_):
         assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
         picture = Image.open(BytesIO(b"".join(response.streaming_content)))
         assert picture.format == "JPEG" and picture.size == (400, 400)
+
+
+def test_reposts_of_removed_scams_are_held_and_recorded_across_replay_batches():
+    """The replay writes batch by batch: a repost days after its removed original (an earlier batch) is still
+    held, and the original's decision, written before, records when the copy came back."""
+    demo.seed(users=1500, seed=3, end=END, phases=PHASES, batch_size=20)
+    held = Detection.objects.filter(signals__code="recurrence").values_list("object_id", flat=True)
+    reposts = Listing.objects.filter(pk__in=held)
+    assert reposts.exists()
+    first = Listing.objects.order_by("pk").values_list("pk", flat=True)[0]
+    removed: dict[tuple[str, str], list[tuple[Listing, Decision]]] = {}
+    for decision in Decision.objects.exclude(action=Action.KEEP).select_related("case"):
+        listing = Listing.objects.get(pk=decision.case.object_id)
+        removed.setdefault((listing.title, listing.description), []).append((listing, decision))
+    crossed = 0
+    for repost in reposts:
+        originals = [
+            (listing, decision)
+            for listing, decision in removed[(repost.title, repost.description)]
+            if listing.pk < repost.pk and decision.at < repost.created_at and decision.recurred_at is not None
+        ]
+        assert originals and all(d.recurred_at <= repost.created_at + timedelta(seconds=8) for _, d in originals)
+        crossed += any((repost.pk - first) // 20 > (listing.pk - first) // 20 for listing, _ in originals)
+    assert crossed  # at least one original was written in an earlier batch than its repost
