@@ -208,9 +208,6 @@ def _reference_data(request):
     ):
         return
     request.getfixturevalue("transactional_db")
-    if marker is not None and marker.kwargs.get("serialized_rollback", False):
-        # Django has just loaded every row the database had after its migrations: the reference data among them.
-        return
     from django.apps import apps as django_apps
 
     for module, functions in REFERENCE_MIGRATIONS:

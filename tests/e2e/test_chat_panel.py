@@ -55,7 +55,9 @@ def chat_server(live_server, settings, tmp_path):
     port = free_port()
     log = tmp_path / "daphne.log"
     env = {
-        **os.environ,
+        # Without the test worker's name: REDIS_URL below is already this worker's database, and settings would
+        # otherwise add the worker's number to it a second time.
+        **{name: value for name, value in os.environ.items() if name != "PYTEST_XDIST_WORKER"},
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "REDIS_URL": django_settings.REDIS_URL,
         # No worker runs beside the test: the reply e-mail is sent in daphne's process.

@@ -4,6 +4,9 @@ an e-mail ticket tells its socket and stream."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
@@ -18,6 +21,13 @@ from tests.foundation.test_api import assert_error_shape
 from .test_chat_consumers import agent_socket, run, socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def in_thread(call: Callable[[], Any]) -> Any:
+    # The stream is an async view: the test client runs it with async_to_sync, which refuses the main thread while a
+    # browser test earlier in this process has left Playwright's event loop running there.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(call).result()
 
 
 def stream(ticket_id: int, headers: dict[bytes, bytes]) -> ApplicationCommunicator:
@@ -102,7 +112,7 @@ def test_the_stream_delivers_the_agents_message_and_resumes_after_the_last_event
 
 def test_the_stream_takes_the_token_in_the_query_for_event_source(chat, user):
     key = Token.objects.create(user=user).key
-    response = Client().get(f"/api/v1/support/chats/{chat.pk}/events/", {"token": key})
+    response = in_thread(lambda: Client().get(f"/api/v1/support/chats/{chat.pk}/events/", {"token": key}))
     assert response.status_code == 200 and response["Content-Type"] == "text/event-stream"
 
 
@@ -120,10 +130,13 @@ def test_the_stream_refuses_another_users_chat_a_ticket_that_is_not_a_chat_and_a
         (chat.pk, "0" * 40, 401, "authentication_failed"),
     ):
         headers = {"Authorization": f"Token {token}"} if token else {}
-        response = client.get(f"/api/v1/support/chats/{ticket_id}/events/", headers=headers)
+        path = f"/api/v1/support/chats/{ticket_id}/events/"
+        response = in_thread(lambda path=path, headers=headers: client.get(path, headers=headers))
         assert response.status_code == status, (ticket_id, token)
         assert_error_shape(response.json(), code)
-    refused = client.post(f"/api/v1/support/chats/{chat.pk}/events/", headers={"Authorization": f"Token {own}"})
+    refused = in_thread(
+        lambda: client.post(f"/api/v1/support/chats/{chat.pk}/events/", headers={"Authorization": f"Token {own}"})
+    )
     assert refused.status_code == 405
 
 
