@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import AgentProfile, User
-from .selectors import agent_is_on_duty, user_is_on_duty
+from .selectors import agent_is_on_duty, user_is_on_duty, with_shifts
 
 # Given agents' user ids, how many open items each has in one app.
 LoadCounter = Callable[[Sequence[int]], Mapping[int, int]]
@@ -50,10 +50,9 @@ def staff_emails_on_duty(*group_names: str, at: datetime | None = None) -> list[
     """The addresses to alert in these roles: in each role, its members on duty; a role with nobody on duty is
     alerted whole, so that a deadline's warning always reaches someone who can act on it."""
     at = at or timezone.now()
-    members = (
+    members = with_shifts(
         User.objects.filter(groups__name__in=group_names, is_active=True)
-        .select_related("agent_profile__working_hours")
-        .prefetch_related("groups", "agent_profile__working_hours__hours", "agent_profile__working_hours__holidays")
+        .prefetch_related("groups")
         .distinct()
         .order_by("pk")
     )

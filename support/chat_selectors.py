@@ -25,7 +25,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import User
 from accounts.routing import users_with_perm
-from accounts.selectors import user_is_on_duty
+from accounts.selectors import user_is_on_duty, with_shifts
 from saypro.outbox.followups import mail_recorded
 from support.models import OPEN_STATUSES, Channel, Department, Ticket, TicketMessage
 from support.services.base import ANSWER_PERMISSION
@@ -109,13 +109,8 @@ def chat_transcript(*, ticket: Ticket) -> list[TicketMessage]:
 
 def agents_on_shift(*, exclude: User) -> list[User]:
     """Support agents who could take a chat now, by name (a team is tens of agents: shifts are checked here)."""
-    agents = (
-        users_with_perm(ANSWER_PERMISSION)
-        .filter(is_staff=True)
-        .exclude(pk=exclude.pk)
-        .select_related("agent_profile__working_hours")
-        .prefetch_related("agent_profile__working_hours__hours", "agent_profile__working_hours__holidays")
-        .order_by("full_name", "email")
+    agents = with_shifts(
+        users_with_perm(ANSWER_PERMISSION).filter(is_staff=True).exclude(pk=exclude.pk).order_by("full_name", "email")
     )
     return [agent for agent in agents if user_is_on_duty(user=agent)]
 

@@ -30,7 +30,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import user_ids_matching, user_is_on_duty
+from accounts.selectors import user_ids_matching, user_is_on_duty, with_shifts
 from saypro.audit.models import AuditEntry
 from saypro.audit.selectors import audit_for_object
 from saypro.paginators import BoundedCount, bounded_counts
@@ -316,17 +316,14 @@ def chat_cover_from(*, at: datetime) -> datetime | None:
     """The first instant from `at` at which someone whose role answers tickets is on shift (`at` itself when
     someone is now), by accounts' rule: the shift calendar and availability, no shift set meaning always on
     duty; None when nobody is expected (everyone off for leave). Superusers without a role are not chat cover."""
-    answerers = (
+    answerers = with_shifts(
         User.objects.filter(
             is_active=True,
             is_staff=True,
             # support.services.ANSWER_PERMISSION, through a role.
             groups__permissions__content_type__app_label="support",
             groups__permissions__codename="reply_ticket",
-        )
-        .distinct()
-        .select_related("agent_profile__working_hours")
-        .prefetch_related("agent_profile__working_hours__hours", "agent_profile__working_hours__holidays")
+        ).distinct()
     )
     starts = []
     for user in answerers:
