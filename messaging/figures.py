@@ -3,22 +3,29 @@
 Volume is counted in messages: those users write and the team's replies (user- and admin-initiated), by the
 moment each was written. The response figure is per message: a user's message is answered when a reply of the
 team follows it in the same conversation; it is placed in the period it was received in. Queries (conversations
-users start) are placed by the day they were received. Every figure can be split by inquiry type (category), ad
-category and region, which the metrics API, the area pages and the reports accept as filters.
+users start) are placed by the day they were received. The times to a first answer are read from the
+conversation's first-response clock, each placed by the moment the message that started it was received. The
+backlog is a count at an instant: the period's end, or now while it runs. Every figure can be split by inquiry
+type (category), ad category and region, which the metrics API, the area pages and the reports accept as filters.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
+from typing import Any, cast
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 
 from saypro import periods
 from saypro.figures.registry import (
     AT,
     COUNT,
+    DOWN,
+    HOURS,
     PERCENT,
     UP,
     FigureSpec,
@@ -33,10 +40,19 @@ from saypro.figures.registry import (
 from saypro.figures.targets import TargetBook
 from saypro.localtime import local_midnight
 from saypro.periods import Period
+from saypro.sla.models import Clock, ClockState
 from saypro.sla.selectors import clock_outcomes
 
-from .models import Conversation, Initiator, Message, MessageKind
-from .selectors import MIX_GROUPS, RESOLUTION, VOLUME_KINDS, conversations_filtered, volume_target
+from .models import UNRESOLVED_STATUSES, Conversation, Initiator, Message, MessageKind
+from .selectors import (
+    FIRST_RESPONSE,
+    MIX_GROUPS,
+    RESOLUTION,
+    VOLUME_KINDS,
+    conversations_filtered,
+    volume_target,
+    with_clocks,
+)
 
 DOC = "004 Classified User Communication"
 AREA = "messaging"
@@ -76,6 +92,97 @@ def volume(span: Span) -> Measure:
         team=Count("pk", filter=Q(kind=MessageKind.REPLY)),
     )
     return Measure(value=float(row["n"]), n=row["n"], parts={"from_users": row["user"], "from_team": row["team"]})
+
+
+def messages_written(span: Span, kind: str) -> Measure:
+    """One side of the volume: the messages users wrote, or the replies the team wrote to them."""
+    n = _messages(span).filter(kind=kind).count()
+    return Measure(value=float(n), n=n)
+
+
+def conversations_started(span: Span, initiator: str) -> Measure:
+    """Conversations started in the period, by users (inbound) or by the team (outbound)."""
+    conversations = _conversations(span)
+    n = (
+        (conversations if conversations is not None else Conversation.objects.all())
+        .filter(initiated_by=initiator, created_at__gte=span.start, created_at__lt=span.end)
+        .count()
+    )
+    return Measure(value=float(n), n=n)
+
+
+def _first_answer_clocks(span: Span) -> QuerySet[Clock]:
+    """The first-response clocks started in the period: one per user's message that found no one answering."""
+    clocks = Clock.objects.filter(metric=FIRST_RESPONSE, started_at__gte=span.start, started_at__lt=span.end)
+    conversations = _conversations(span)
+    if conversations is None:
+        return clocks
+    return clocks.filter(
+        target_type=ContentType.objects.get_for_model(Conversation), target_id__in=conversations.values("pk")
+    )
+
+
+# A stopped clock: the message was answered, and its time is set (a reopened clock clears both).
+ANSWERED = Q(state=ClockState.STOPPED, elapsed_seconds__isnull=False)
+
+
+def _answer_counts(clocks: QuerySet[Clock], now: datetime) -> dict[str, Any]:
+    """The answered clocks (stopped) with their average seconds, and those still running: pending inside their
+    24 h, unanswered past it (neither has a time yet)."""
+    stopped, running = ANSWERED, ~Q(state=ClockState.STOPPED)
+    return clocks.aggregate(
+        n=Count("pk", filter=stopped),
+        seconds=Avg("elapsed_seconds", filter=stopped),
+        pending=Count("pk", filter=running & Q(due_at__gt=now)),
+        unanswered=Count("pk", filter=running & Q(due_at__lte=now)),
+    )
+
+
+def first_answer_average(span: Span) -> Measure:
+    row = _answer_counts(_first_answer_clocks(span), span.now)
+    return Measure(
+        value=None if row["seconds"] is None else row["seconds"] / 3600,
+        n=row["n"],
+        pending=row["pending"],
+        parts={"unanswered": row["unanswered"]},
+    )
+
+
+def first_answer_percentile(span: Span, fraction: float) -> Measure:
+    """The nearest-rank percentile of the answered clocks' times, read with ORDER BY … OFFSET so it stays in the
+    database on every backend."""
+    clocks = _first_answer_clocks(span)
+    row = _answer_counts(clocks, span.now)
+    n, value = row["n"], None
+    if n:
+        offset = max(0, min(n - 1, math.ceil(fraction * n) - 1))
+        seconds = clocks.filter(ANSWERED).order_by("elapsed_seconds").values_list("elapsed_seconds", flat=True)[offset]
+        value = cast(float, seconds) / 3600
+    return Measure(value=value, n=n, pending=row["pending"], parts={"unanswered": row["unanswered"]})
+
+
+def backlog(span: Span) -> Measure:
+    """Conversations received before the span's end and not resolved by then (a conversation resolved and reopened
+    since counts by its latest resolution). At risk, breached and unassigned describe the backlog as it stands,
+    so they are given only for a reading up to now."""
+    conversations = _conversations(span)
+    unresolved = (conversations if conversations is not None else Conversation.objects.all()).filter(
+        Q(status__in=UNRESOLVED_STATUSES) | Q(resolved_at__gte=span.end), created_at__lt=span.end
+    )
+    if span.end < span.now:
+        n = unresolved.count()
+        return Measure(value=float(n), n=n)
+    row = with_clocks(unresolved, span.now).aggregate(
+        n=Count("pk"),
+        at_risk=Count("pk", filter=Q(is_at_risk=True)),
+        breached=Count("pk", filter=Q(is_breached=True)),
+        unassigned=Count("pk", filter=Q(assigned_to__isnull=True)),
+    )
+    return Measure(
+        value=float(row["n"]),
+        n=row["n"],
+        parts={"at_risk": row["at_risk"], "breached": row["breached"], "unassigned": row["unassigned"]},
+    )
 
 
 def _quarter_volume_target(period: Period, book: TargetBook, filters: Mapping[str, str]) -> tuple[float | None, str]:
@@ -196,6 +303,14 @@ def register() -> None:
     for target in specs:
         target_register(target)
     by_message = "the moment the message was written"
+    by_clock = "the moment the user's message that started the clock was received"
+    first_answer = (
+        "the team's first answer (a reply, or the conversation resolved by a person) to a user's message that "
+        "found no one already answering it: the conversation's first-response clock, round the clock, from the "
+        "message to the answer. Messages still unanswered have no time yet: those inside their 24 hours are "
+        "pending, those past them are left out (they count as missed in the 24 h figures)."
+    )
+    answer_population = "users' messages received in the period that started a first-response clock"
     figures = [
         FigureSpec(
             key="messaging.volume",
@@ -212,6 +327,66 @@ def register() -> None:
             target_rule=_quarter_volume_target,
             dimensions=DIMENSIONS,
             order=10,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="messaging.user_messages",
+            label="Messages in (from users)",
+            unit=COUNT,
+            definition="Messages users wrote to the team (user-initiated messages: inquiries, complaints, "
+            "renewal requests and the like), in conversations whoever started them.",
+            population="messages users wrote",
+            placed_by=by_message,
+            direction=UP,
+            query=partial(messages_written, kind=MessageKind.USER),
+            dimensions=DIMENSIONS,
+            order=11,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="messaging.team_replies",
+            label="Replies out (from the team)",
+            unit=COUNT,
+            definition="Replies the team wrote to users (admin-initiated messages: answers, notices about an ad, "
+            "policy enforcement); internal notes and automatic acknowledgements are not replies.",
+            population="replies the team wrote to users",
+            placed_by=by_message,
+            direction=UP,
+            query=partial(messages_written, kind=MessageKind.REPLY),
+            dimensions=DIMENSIONS,
+            order=12,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="messaging.inbound",
+            label="Conversations started by users",
+            unit=COUNT,
+            definition="Conversations a user started by writing to the team (incoming), however many messages "
+            "each holds.",
+            population="conversations started in the period",
+            placed_by="the moment the conversation's first message was received",
+            direction=UP,
+            query=partial(conversations_started, initiator=Initiator.USER),
+            dimensions=DIMENSIONS,
+            order=13,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="messaging.outbound",
+            label="Conversations started by the team",
+            unit=COUNT,
+            definition="Conversations the team started by writing to a user (outgoing), however many messages "
+            "each holds.",
+            population="conversations started in the period",
+            placed_by="the moment the conversation's first message was written",
+            direction=UP,
+            query=partial(conversations_started, initiator=Initiator.STAFF),
+            dimensions=DIMENSIONS,
+            order=14,
             area=AREA,
             source=DOC,
         ),
@@ -262,6 +437,66 @@ def register() -> None:
             kinds=(periods.QUARTER,),
             dimensions=DIMENSIONS,
             order=40,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="messaging.conversation_first_response_average",
+            label="Hours to the team's first answer, average",
+            unit=HOURS,
+            definition=f"The average hours to {first_answer}",
+            population=answer_population,
+            placed_by=by_clock,
+            direction=DOWN,
+            query=first_answer_average,
+            dimensions=DIMENSIONS,
+            order=42,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="messaging.first_response_median",
+            label="Hours to the team's first answer, median",
+            unit=HOURS,
+            definition=f"The median (nearest rank: half answered as fast or faster) of the hours to {first_answer}",
+            population=answer_population,
+            placed_by=by_clock,
+            direction=DOWN,
+            query=partial(first_answer_percentile, fraction=0.5),
+            dimensions=DIMENSIONS,
+            order=43,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="messaging.first_response_p90",
+            label="Hours to the team's first answer, 90th percentile",
+            unit=HOURS,
+            definition="The 90th percentile (nearest rank: nine in ten answered as fast or faster) of the hours "
+            f"to {first_answer}",
+            population=answer_population,
+            placed_by=by_clock,
+            direction=DOWN,
+            query=partial(first_answer_percentile, fraction=0.9),
+            dimensions=DIMENSIONS,
+            order=44,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="messaging.backlog",
+            label="Unresolved conversations at the period's end",
+            unit=COUNT,
+            definition="Conversations received before the period's end (now, while it runs) and not resolved by "
+            "then: open, waiting on the user or escalated (document 004's unresolved issues). A count at an "
+            "instant, compared with the same point of the period before; at risk, breached and unassigned are "
+            "given for the backlog now.",
+            population="conversations between users and the team",
+            placed_by="the period's end (now, while it runs): those received before it and unresolved at it",
+            direction=DOWN,
+            query=backlog,
+            dimensions=DIMENSIONS,
+            order=45,
             area=AREA,
             source=DOC,
         ),

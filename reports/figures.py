@@ -47,6 +47,13 @@ def _note(reading: Reading) -> str:
         parts.append(f"{int(reading.parts['rejected']):,} rejected beside it")
     if "missed" in reading.parts:
         parts.append(f"{int(reading.parts['met']):,} met, {int(reading.parts['missed']):,} missed")
+    if "at_risk" in reading.parts:
+        parts.append(
+            f"{int(reading.parts['at_risk']):,} at risk, {int(reading.parts['breached']):,} breached, "
+            f"{int(reading.parts['unassigned']):,} unassigned"
+        )
+    if "topics" in reading.parts:
+        parts.append(f"in {int(reading.parts['topics']):,} topics")
     if "churned" in reading.parts:
         parts.append(f"{int(reading.parts['churned']):,} of {int(reading.parts['previous_active']):,} active before")
     if "users_affected" in reading.parts:

@@ -56,10 +56,6 @@ def achievement(reader: Reader, metric: str, first: date, end: date) -> Achievem
     return Achievement(achieved=int(values["achieved"]), breached=int(values["breached"]))
 
 
-def stopped_totals(reader: Reader, metric: str, first: date, end: date) -> dict[str, float]:
-    return reader.totals(SLA_STOPPED, first, end, dimension=f"metric:{metric}")
-
-
 def started_total(reader: Reader, metric: str, first: date, end: date) -> float:
     return reader.totals(SLA_STARTED, first, end, dimension=f"metric:{metric}")["started"]
 

@@ -87,9 +87,10 @@ class SupportConfig(AppConfig):
     }
 
     def ready(self) -> None:
-        from . import figures
+        from . import figures, topic_figures
 
         figures.register()
+        topic_figures.register()
         from accounts.routing import load_register
         from saypro.sla.promises import Promise, promise_register
 

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from saypro import periods
 from saypro.figures.registry import figure_spec
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.promises import Promise, promises
 
 from ..document import PERCENT, Chart, Figure, Section, Series, Table
-from ..rollups import Reader
-from ..selectors import achievement, buckets, stopped_totals
+from ..selectors import achievement, buckets
 from . import GENERAL, Context, section_register
 
 
 def hours(seconds: float | None) -> float | None:
     return None if seconds is None else seconds / 3600
-
-
-def stop_count_and_average(reader: Reader, metric: str, first: date, end: date) -> tuple[int, float | None]:
-    """How many clocks stopped on the local days [first, end), and their average seconds to stop, from the
-    daily counts and sums."""
-    totals = stopped_totals(reader, metric, first, end)
-    stopped = int(totals["stopped"])
-    return stopped, totals["seconds"] / stopped if stopped else None
 
 
 @section_register("compliance", area=GENERAL, order=10)

@@ -1,6 +1,7 @@
 """Messaging: volume in and out, the category mix against its targets, growth against the 10–15 % target and the
-quarter's volume plan, first response within 24 h and resolution by category — from the daily rollups, and from
-messaging's selectors for what days cannot add up (medians, figures by the current category, the live backlog)."""
+quarter's volume plan, first response within 24 h and resolution by category. Every figure is a registry reading
+(messaging.figures); the weekly chart and the mix come from the daily rollups, and the tables by the
+conversation's current category from messaging's selectors."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ from datetime import date, datetime, timedelta
 from messaging import selectors as messaging
 from messaging.models import Category
 from saypro.figures.targets import TargetBook
-from saypro.sla import selectors as sla_selectors
 
-from ..document import COUNT, HOURS, PERCENT, Chart, Figure, Section, Series, Table
+from ..document import PERCENT, Chart, Section, Series, Table
 from ..sources import MSG_CONVERSATIONS, MSG_MESSAGES
 from . import MESSAGING, Context, section_register
-from .compliance import hours, stop_count_and_average
 
 # The key of the all-categories row: no category's value.
 ALL = "*"
@@ -37,30 +36,19 @@ def _change(rate: float | None, before: float | None) -> float | None:
 VOLUME_KEYS = ("inbound", "outbound", "user_messages", "team_replies")
 
 
-def _volume_until(ctx: Context, first: date, until: datetime) -> dict[str, int]:
-    """Conversations started (in and out) and messages written (in and out) from the local day `first` to the
-    instant `until` (the same elapsed span as a running period)."""
-    totals = {
-        **ctx.reader.totals_until(MSG_CONVERSATIONS, first, until),
-        **ctx.reader.totals_until(MSG_MESSAGES, first, until),
-    }
-    return {key: int(totals[key]) for key in VOLUME_KEYS}
-
-
-def _weekly_volume(ctx: Context, first: date, end: date) -> tuple[list[messaging.VolumeRow], dict[str, int]]:
-    """The period's volume per week (Monday first; weeks without any activity left out), and its totals."""
+def _weekly_volume(ctx: Context, first: date, end: date) -> list[messaging.VolumeRow]:
+    """The period's volume per week (Monday first; weeks without any activity left out), for the chart."""
     weeks: dict[date, dict[str, float]] = defaultdict(lambda: dict.fromkeys(VOLUME_KEYS, 0.0))
     for metric in (MSG_CONVERSATIONS, MSG_MESSAGES):
         for day, values in ctx.reader.daily(metric, first, end).items():
             week = weeks[day - timedelta(days=day.weekday())]
             for key, value in values.items():
                 week[key] += value
-    rows = [
+    return [
         messaging.VolumeRow(period_start=week, **{key: int(values[key]) for key in VOLUME_KEYS})
         for week, values in sorted(weeks.items())
         if any(values.values())
     ]
-    return rows, {key: sum(getattr(row, key) for row in rows) for key in VOLUME_KEYS}
 
 
 def _category_mix(ctx: Context) -> messaging.CategoryMix:
@@ -166,85 +154,10 @@ def messaging_section(ctx: Context) -> Section:
     start, end = period.start_at, ctx.end
     before_start, before_end = previous.start_at, ctx.previous_end
 
-    rows, now_volume = _weekly_volume(ctx, period.start, period.end)
-    # A running period against the same elapsed span of the one before.
-    before_volume = _volume_until(ctx, previous.start, ctx.previous_end)
-    # Conversation-level first responses (the queue's clock): the average from the daily sums and counts;
-    # medians and p90s do not add up from days, so those come from the kernel's selector over the clocks.
-    first_count, average = stop_count_and_average(ctx.reader, messaging.FIRST_RESPONSE, period.start, period.end)
-    stats = sla_selectors.stop_time_stats(metric=messaging.FIRST_RESPONSE, start=start, end=end)
-    stats_before = sla_selectors.stop_time_stats(metric=messaging.FIRST_RESPONSE, start=before_start, end=before_end)
-    # The registry's figures (messages and their growth, per-message response, resolution, the mix), then the
-    # section's conversation counts.
+    # The registry's figures: messages and conversations in and out, growth, per-message response, the times to
+    # a first answer, the backlog, resolution and the mix.
     section.figures += ctx.registry(MESSAGING)
-    section.figures += [
-        Figure(
-            "messaging.inbound",
-            "Conversations started by users",
-            now_volume["inbound"],
-            COUNT,
-            before_volume["inbound"],
-        ),
-        Figure(
-            "messaging.outbound",
-            "Conversations started by the team",
-            now_volume["outbound"],
-            COUNT,
-            before_volume["outbound"],
-        ),
-        Figure(
-            "messaging.user_messages",
-            "Messages in (from users)",
-            now_volume["user_messages"],
-            COUNT,
-            before_volume["user_messages"],
-        ),
-        Figure(
-            "messaging.team_replies",
-            "Replies out (from the team)",
-            now_volume["team_replies"],
-            COUNT,
-            before_volume["team_replies"],
-        ),
-        Figure(
-            "messaging.conversation_first_response_average",
-            "Conversations: first answer, average",
-            hours(average),
-            HOURS,
-            hours(stats_before.average),
-            higher_is_better=False,
-            n=first_count,
-        ),
-        Figure(
-            "messaging.first_response_median",
-            "Conversations: first answer, median",
-            hours(stats.median),
-            HOURS,
-            hours(stats_before.median),
-            higher_is_better=False,
-            n=stats.count,
-        ),
-        Figure(
-            "messaging.first_response_p90",
-            "Conversations: first answer, p90",
-            hours(stats.p90),
-            HOURS,
-            hours(stats_before.p90),
-            higher_is_better=False,
-            n=stats.count,
-        ),
-    ]
-    backlog = messaging.unresolved_backlog(now=ctx.now)
-    section.figures.append(
-        Figure(
-            "messaging.backlog",
-            "Unresolved conversations now",
-            float(backlog.unresolved),
-            COUNT,
-            note=f"{backlog.at_risk} at risk, {backlog.breached} breached, {backlog.unassigned} unassigned",
-        )
-    )
-
+    rows = _weekly_volume(ctx, period.start, period.end)
     section.charts.append(
         Chart(
             "messaging_volume",
@@ -345,10 +258,10 @@ def messaging_section(ctx: Context) -> Section:
         )
     )
     volume, answered = section.figure("messaging.volume"), section.figure("messaging.first_response_24h")
-    assert volume and answered
+    written, replies = section.figure("messaging.user_messages"), section.figure("messaging.team_replies")
+    assert volume and answered and written and replies
     section.paragraphs.append(
-        f"{volume.text()} messages ({now_volume['user_messages']:,} from users, {now_volume['team_replies']:,} "
-        f"replies from the team); "
+        f"{volume.text()} messages ({written.text()} from users, {replies.text()} replies from the team); "
         + (
             f"{answered.text()} of {answered.n or 0:,} users' messages answered within 24 h."
             if answered.value is not None

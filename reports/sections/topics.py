@@ -15,8 +15,11 @@ from saypro.periods import WEEK, containing
 from support import selectors as support
 from support.selectors import TopicCounts
 
-from ..document import COUNT, Chart, Figure, Section, Series, Table
+from ..document import Chart, Section, Series, Table
 from . import SUPPORT, Context, section_register
+
+# The registry's area of the section's figure (support.topic_figures).
+TOPICS = "comment_topics"
 
 WEEKS = 8
 # Topics drawn in the charts (the table lists them all).
@@ -51,17 +54,7 @@ def change_text(current: int, previous: int) -> str:
 def comment_topics_section(ctx: Context) -> Section:
     section = Section(key="comment_topics", title="What users' comments are about")
     rows, weeks = topic_rows(ctx)
-    current, previous = sum(r.current for r in rows), sum(r.previous for r in rows)
-    section.figures.append(
-        Figure(
-            "comment_topics.comments",
-            "Survey and feedback comments with a topic",
-            float(current),
-            COUNT,
-            float(previous),
-            note=f"in {sum(1 for r in rows if r.current)} topics",
-        )
-    )
+    section.figures += ctx.registry(TOPICS)
     if not rows:
         section.paragraphs.append(
             "No topics yet: they are found weekly once there are enough survey and feedback comments."

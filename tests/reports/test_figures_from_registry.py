@@ -18,18 +18,9 @@ pytestmark = pytest.mark.django_db
 # compliance section shows one figure per promise (compliance.<metric>), over the SLA kernel's rollups.
 COMPLIANCE = "compliance."
 SECTION_OWN = {
-    "comment_topics.comments",
     "improvements.feature",
     "improvements.feedback",
     "improvements.optimisation",
-    "messaging.backlog",
-    "messaging.conversation_first_response_average",
-    "messaging.first_response_median",
-    "messaging.first_response_p90",
-    "messaging.inbound",
-    "messaging.outbound",
-    "messaging.team_replies",
-    "messaging.user_messages",
     "moderation.actions",
     "moderation.appeal_reversals",
     "moderation.automatic_precision",
