@@ -26,7 +26,7 @@ from saypro.figures.registry import figure_read, figure_specs
 from saypro.sla.promises import promises
 from saypro.sla.services import clock_start, clock_stop
 from support.models import Category as TicketCategory
-from support.models import Channel, Priority, Survey, Ticket
+from support.models import Channel, CommentTopic, Priority, Survey, Ticket, TopicAssignment
 from tests.factories import RegistrationFactory, UserFactory
 
 from .test_figure_definitions import conversation, local, message, ticket
@@ -65,6 +65,9 @@ def world():
         message(busy, kind, local(2026, 2, 9, 9) + hours * H)
     other = conversation(local(2025, 12, 1, 9), category=MessageCategory.GENERAL)
     message(other, MessageKind.USER, local(2025, 12, 1, 9))
+    # The first answer to the busy conversation's first message, 3 h after it, on its first-response clock.
+    clock_start(metric="message.first_response", target=busy, at=local(2026, 2, 9, 9))
+    clock_stop(metric="message.first_response", target=busy, at=local(2026, 2, 9, 12))
     # Document 001's account figures: sign-ins, a lockout, a recovery, a session, activity and an account ticket.
     user = UserFactory(region="Gauteng")
     for kind, reason, at in (
@@ -85,7 +88,7 @@ def world():
     for day in (date(2025, 12, 10), date(2026, 2, 4), date(2026, 2, 5)):
         ActivityDay.objects.create(user=user, day=day, sign_ins=1)
     account = ticket(local(2026, 2, 6, 9), solved_after=4, category=TicketCategory.ACCOUNT, user=user)
-    Survey.objects.create(
+    survey = Survey.objects.create(
         target_type=ContentType.objects.get_for_model(Ticket),
         target_id=account.pk,
         resolved_at=account.solved_at,
@@ -94,6 +97,8 @@ def world():
         sent_at=account.solved_at,
         rating=4,
     )
+    topic = CommentTopic.objects.create(label="account help", terms=["account"])
+    TopicAssignment.objects.create(topic=topic, survey=survey, commented_at=local(2026, 2, 7, 9))
 
 
 def same(value: float | None) -> object:
@@ -174,6 +179,15 @@ def test_every_registered_figure_is_the_same_everywhere(world, manager, client):
     assert expected["registrations.approved_48h"].current.value == 50.0
     assert expected["support.resolved_24h"].current.pending == 1
     assert expected["messaging.volume"].current.value == 4
+    assert (expected["messaging.user_messages"].current.value, expected["messaging.team_replies"].current.value) == (
+        3,
+        1,
+    )
+    inbound = expected["messaging.inbound"]
+    assert inbound.previous is not None and (inbound.current.value, inbound.previous.value) == (1, 1)
+    assert expected["messaging.first_response_median"].current.value == 3
+    assert expected["messaging.backlog"].current.value == 2
+    assert expected["comment_topics.comments"].current.n == 1
     assert (
         expected["support.chat_first_response"].current.value,
         expected["support.chat_first_response"].current.n,
