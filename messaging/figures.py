@@ -43,7 +43,7 @@ from saypro.periods import Period
 from saypro.sla.models import Clock, ClockState
 from saypro.sla.selectors import clock_outcomes
 
-from .models import UNRESOLVED_STATUSES, Conversation, Initiator, Message, MessageKind
+from .models import UNRESOLVED_STATUSES, Conversation, Initiator, Message, MessageKind, Status
 from .selectors import (
     FIRST_RESPONSE,
     MIX_GROUPS,
@@ -163,8 +163,8 @@ def first_answer_percentile(span: Span, fraction: float) -> Measure:
 
 def backlog(span: Span) -> Measure:
     """Conversations received before the span's end and not resolved by then (a conversation resolved and reopened
-    since counts by its latest resolution). At risk, breached and unassigned describe the backlog as it stands,
-    so they are given only for a reading up to now."""
+    since counts by its latest resolution). At risk, breached, unassigned and waiting on the user describe the
+    backlog as it stands, so they are given only for a reading up to now (the inbox's tiles read them)."""
     conversations = _conversations(span)
     unresolved = (conversations if conversations is not None else Conversation.objects.all()).filter(
         Q(status__in=UNRESOLVED_STATUSES) | Q(resolved_at__gte=span.end), created_at__lt=span.end
@@ -177,11 +177,12 @@ def backlog(span: Span) -> Measure:
         at_risk=Count("pk", filter=Q(is_at_risk=True)),
         breached=Count("pk", filter=Q(is_breached=True)),
         unassigned=Count("pk", filter=Q(assigned_to__isnull=True)),
+        waiting_on_user=Count("pk", filter=Q(status=Status.WAITING)),
     )
     return Measure(
         value=float(row["n"]),
         n=row["n"],
-        parts={"at_risk": row["at_risk"], "breached": row["breached"], "unassigned": row["unassigned"]},
+        parts={key: row[key] for key in ("at_risk", "breached", "unassigned", "waiting_on_user")},
     )
 
 

@@ -16,7 +16,6 @@ from django.db.models import (
     Exists,
     F,
     FilteredRelation,
-    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -30,6 +29,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_ids_matching
+from saypro import periods
+from saypro.figures.registry import figure_read
 from saypro.figures.targets import TargetBook, target_for
 from saypro.localtime import local_midnight
 from saypro.paginators import BoundedCount, bounded_counts
@@ -687,60 +688,6 @@ def quarter_growth(
     )
 
 
-@dataclass(frozen=True)
-class Backlog:
-    unresolved: int
-    open: int
-    waiting_on_user: int
-    escalated: int
-    unassigned: int
-    uncategorised: int
-    at_risk: int
-    breached: int
-    oldest_started_at: datetime | None
-    by_category: dict[str, int]
-
-
-def unresolved_backlog(
-    *,
-    category: str | None = None,
-    ad_category: str | None = None,
-    region: str | None = None,
-    now: datetime | None = None,
-) -> Backlog:
-    """Every conversation not yet resolved, by status and category, with how many are at risk or breached."""
-    now = now or timezone.now()
-    unresolved = conversations_filtered(category=category, ad_category=ad_category, region=region).filter(
-        status__in=UNRESOLVED_STATUSES
-    )
-    row = with_clocks(unresolved, now).aggregate(
-        unresolved=Count("pk"),
-        open=Count("pk", filter=Q(status=Status.OPEN)),
-        waiting=Count("pk", filter=Q(status=Status.WAITING)),
-        escalated=Count("pk", filter=Q(status=Status.ESCALATED)),
-        unassigned=Count("pk", filter=Q(assigned_to__isnull=True)),
-        uncategorised=Count("pk", filter=Q(category="")),
-        at_risk=Count("pk", filter=Q(is_at_risk=True)),
-        breached=Count("pk", filter=Q(is_breached=True)),
-        oldest=Min("created_at"),
-    )
-    by_category = {
-        item["category"]: item["n"] for item in unresolved.values("category").annotate(n=Count("pk")).order_by()
-    }
-    return Backlog(
-        unresolved=row["unresolved"],
-        open=row["open"],
-        waiting_on_user=row["waiting"],
-        escalated=row["escalated"],
-        unassigned=row["unassigned"],
-        uncategorised=row["uncategorised"],
-        at_risk=row["at_risk"],
-        breached=row["breached"],
-        oldest_started_at=row["oldest"],
-        by_category=by_category,
-    )
-
-
 def _period_starts(now: datetime) -> dict[str, datetime]:
     today = timezone.localtime(now).date()
     week = today - timedelta(days=today.weekday())
@@ -753,14 +700,17 @@ def _period_starts(now: datetime) -> dict[str, datetime]:
 
 def message_tiles(*, now: datetime | None = None) -> dict[str, Any]:
     """The dashboard figures of the messaging promise: first-response compliance this week, month and quarter,
-    and the backlog with its at-risk and breached counts."""
+    and the backlog now with its at-risk, breached, unassigned and waiting counts: the registry's figure
+    (messaging.backlog), so the inbox and the reports count the same conversations."""
     now = now or timezone.now()
     book = TargetBook()
     compliance = {
         name: first_response_compliance(start=start, end=now, now=now, book=book)
         for name, start in _period_starts(now).items()
     }
-    return {"compliance": compliance, "backlog": unresolved_backlog(now=now)}
+    week = periods.containing(periods.WEEK, periods.today(now))
+    backlog = figure_read("messaging.backlog", week, now=now, compare=False, book=book).current
+    return {"compliance": compliance, "backlog": backlog}
 
 
 def conversation_search(*, q: str, limit: int = 10) -> list[SearchHit]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from saypro.figures.registry import Reading
 from saypro.shared import computed_once
 
 from . import selectors
 
-CACHE_KEY = "messaging:tiles:v1"
+CACHE_KEY = "messaging:tiles:v2"
 # Seconds the shared tiles are served before one request computes them again: the dashboard's interval.
 MAX_AGE_SECONDS = 30
 
@@ -23,7 +24,8 @@ MAX_AGE_SECONDS = 30
 @dataclass(frozen=True)
 class InboxTiles:
     compliance: dict[str, selectors.ResponseCompliance]
-    backlog: selectors.Backlog
+    # The registry's backlog now: n conversations, and its parts (at_risk, breached, unassigned, waiting_on_user).
+    backlog: Reading
     # When they were computed: the page says "as of" this time.
     as_of: datetime
 

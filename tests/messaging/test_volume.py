@@ -21,7 +21,9 @@ from django.test import override_settings
 
 from messaging import selectors, services
 from messaging.models import Category, Message, MessageKind
+from saypro import periods
 from saypro.celery import app as celery_app
+from saypro.figures.registry import figure_read
 from saypro.figures.services import target_set
 from tests.factories import UserFactory
 from tests.messaging.conftest import flush_committed_data, start
@@ -202,11 +204,14 @@ def test_quarter_growth_counts_messages_against_the_band_and_the_volume_target(q
     )
 
 
-def test_unresolved_backlog(quarter):
-    backlog = selectors.unresolved_backlog(now=NOW)
+def test_the_inbox_backlog_is_the_registry_figure_read_now(quarter):
+    backlog = selectors.message_tiles(now=NOW)["backlog"]
     # B, C and F are open; D waits on the user; A, E and the first quarter's are resolved.
-    assert (backlog.unresolved, backlog.open, backlog.waiting_on_user, backlog.escalated) == (4, 3, 1, 0)
-    assert (backlog.unassigned, backlog.uncategorised, backlog.at_risk, backlog.breached) == (2, 0, 0, 3)
-    assert backlog.by_category == {"complaint": 1, "general": 1, "policy": 2}
-    assert backlog.oldest_started_at == datetime(2026, 4, 7, 7, tzinfo=UTC)
-    assert selectors.unresolved_backlog(region="Western Cape", now=NOW).unresolved == 1
+    assert (backlog.value, backlog.n, backlog.parts["waiting_on_user"]) == (4, 4, 1)
+    assert (backlog.parts["unassigned"], backlog.parts["at_risk"], backlog.parts["breached"]) == (2, 0, 3)
+    june = periods.containing(periods.MONTH, date(2026, 6, 1))
+    by_region = figure_read("messaging.backlog", june, now=NOW, filters={"region": "Western Cape"})
+    assert by_region.current.value == 1
+    # The backlog when April ended: A and E resolved, B and C open, D waiting; E and F not received yet.
+    april = figure_read("messaging.backlog", periods.from_slug("2026-04"), now=NOW).current
+    assert april.value == 3 and "at_risk" not in april.parts
