@@ -307,9 +307,9 @@ def register() -> None:
     by_clock = "the moment the user's message that started the clock was received"
     first_answer = (
         "the team's first answer (a reply, or the conversation resolved by a person) to a user's message that "
-        "found no one already answering it: the conversation's first-response clock, round the clock, from the "
-        "message to the answer. Messages still unanswered have no time yet: those inside their 24 hours are "
-        "pending, those past them are left out (they count as missed in the 24 h figures)."
+        "found no one already answering it, timed on the conversation's first-response clock (every hour of the "
+        "day counts) from the message to the answer. Messages still unanswered have no time yet: those inside "
+        "their 24 hours are pending, those past them are left out (the 24 h figures count them as missed)."
     )
     answer_population = "users' messages received in the period that started a first-response clock"
     figures = [
