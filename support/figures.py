@@ -135,7 +135,7 @@ def _first_response_percentile(span: Span, fraction: float) -> Measure:
     if n:
         took = ExpressionWrapper(F("first_responded_at") - F("created_at"), output_field=DurationField())
         offset = max(0, min(n - 1, math.ceil(fraction * n) - 1))
-        answered = tickets.filter(first_responded_at__isnull=False).annotate(took=took).order_by("took", "pk")
+        answered = tickets.filter(first_responded_at__isnull=False).annotate(took=took).order_by("took")
         value = answered.values_list("took", flat=True)[offset] / timedelta(hours=1)
     return Measure(value=value, n=n, pending=row["pending"])
 

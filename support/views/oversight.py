@@ -227,7 +227,6 @@ def figures(request: SignedInRequest) -> HttpResponse:
     targets = {
         "weekly": book.value("support.resolved_24h.weekly", day),
         "monthly": book.value("support.resolved_24h", day),
-        "first_response": book.value("support.first_response_hours", day),
         "csat": book.value("support.csat_average", day),
         "platform": book.value("support.platform_issue_rate", day),
     }

@@ -262,3 +262,24 @@ def test_the_glossary_shows_the_new_figures():
         assert f"placed in a period by {spec.placed_by}" in entries[spec.label], key
     assert figure_spec("support.nps").source.startswith("001")
     assert figure_spec("support.misroute_rate").dimensions == ("channel", "priority")
+
+
+def test_the_support_figures_page_shows_the_registrys_readings(routings, questions, first_answers, manager, client):
+    """The page's first answer, deflection and misroute tiles are the registry's readings of the quarter."""
+    now = local(2026, 3, 31, 23, 30)
+    quarter = periods.containing(periods.QUARTER, now.date())
+    client.force_login(manager)
+    with time_machine.travel(now, tick=False):
+        page = client.get("/dashboard/support/figures/", {"period": "quarter"})
+        expected = {
+            key: figure_read(key, quarter, now=now, compare=False).current
+            for key in ("support.deflection_rate", "support.misroute_rate", "support.first_response_hours")
+        }
+    assert page.status_code == 200
+    body = page.content.decode()
+    deflection, misroute = expected["support.deflection_rate"], expected["support.misroute_rate"]
+    assert f'data-testid="figure-deflection">{deflection.value:.1f} %<' in body
+    assert f"of n = {deflection.n} questions answered with articles" in body and f"{deflection.pending} pending" in body
+    assert f'data-testid="figure-misroute">{misroute.value:.1f} %<' in body
+    assert f"of n = {misroute.n} triaged tickets" in body
+    assert f"n = {expected['support.first_response_hours'].n} tickets received and answered" in body
