@@ -76,17 +76,18 @@ def main() -> int:
         "area page, quarter": ("/dashboard/areas/support/", {"period": "quarter", "day": today.isoformat()}),
         "figures page, quarter": ("/dashboard/support/figures/", {"period": "quarter"}),
     }
+    timings: list[tuple[float, str]] = []
+
+    def record(execute, sql, params_, many, context):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return execute(sql, params_, many, context)
+        finally:
+            timings.append((time.perf_counter() - started, sql))
+
     for name, (url, params) in pages.items():
         assert client.get(url, params).status_code == 200, name
-        timings: list[tuple[float, str]] = []
-
-        def record(execute, sql, params_, many, context):  # type: ignore[no-untyped-def]
-            started = time.perf_counter()
-            try:
-                return execute(sql, params_, many, context)
-            finally:
-                timings.append((time.perf_counter() - started, sql))
-
+        timings.clear()
         with connection.execute_wrapper(record):
             client.get(url, params)
         seconds = []
