@@ -494,7 +494,7 @@ def activity_by_weekday(*, start: datetime, end: datetime) -> list[int]:
     return [counts.get(weekday, 0) for weekday in range(1, 8)]
 
 
-# --- Feedback and NPS ----------------------------------------------------------------------------------------
+# --- Feedback -----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -504,31 +504,8 @@ class Ratings:
     distribution: dict[int, int]  # score → answers, 1–5
 
 
-@dataclass(frozen=True)
-class Nps:
-    count: int
-    promoters: int  # 9–10
-    passives: int  # 7–8
-    detractors: int  # 0–6
-    score: float | None  # % promoters − % detractors, from −100 to 100
-
-
 def feedback_ratings(*, start: datetime, end: datetime, topic: str) -> Ratings:
     rows = Feedback.objects.filter(topic=topic, created_at__gte=start, created_at__lt=end)
     totals = rows.aggregate(count=Count("pk"), average=Avg("score"))
     distribution = dict(rows.values("score").annotate(n=Count("pk")).values_list("score", "n"))
     return Ratings(totals["count"], totals["average"], {s: distribution.get(s, 0) for s in range(1, 6)})
-
-
-def nps(*, start: datetime, end: datetime) -> Nps:
-    rows = Feedback.objects.filter(topic=Feedback.Topic.NPS, created_at__gte=start, created_at__lt=end)
-    totals = rows.aggregate(
-        count=Count("pk"),
-        promoters=Count("pk", filter=Q(score__gte=9)),
-        detractors=Count("pk", filter=Q(score__lte=6)),
-    )
-    count = totals["count"]
-    score = (totals["promoters"] - totals["detractors"]) * 100 / count if count else None
-    return Nps(
-        count, totals["promoters"], count - totals["promoters"] - totals["detractors"], totals["detractors"], score
-    )

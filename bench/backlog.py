@@ -40,6 +40,10 @@ CONVERSATIONS_UNANSWERED = 20_000
 CONVERSATIONS_UNRESOLVED_ANSWERED = 10_000
 REGISTRATIONS = 50_000
 CASES = 20_000
+# Triage's choices (rule, classifier, given by the caller, none) and the share of rule and classifier choices that
+# an agent later moved to another department (misroutes).
+TRIAGE_WEIGHTS = {"rule": 0.25, "model": 0.5, "caller": 0.1, "none": 0.15}
+MISROUTED = 0.08
 REQUESTERS = 20_000
 AGENTS = 40
 DAYS = 90
@@ -87,6 +91,8 @@ class Loader:
 
         self.scale = scale
         self.random = random.Random(seed)
+        # Triage draws from its own stream, so the rest of the backlog is the one earlier runs loaded.
+        self.triage = random.Random(seed + 1)
         self.now = timezone.now()
         self.rows: dict[str, int] = {}
 
@@ -184,12 +190,22 @@ class Loader:
     # --- The queues ---------------------------------------------------------------------------------------
 
     def tickets(self) -> None:
-        from support.models import FIRST_RESPONSE, RESOLUTION, Channel, Priority, Status, Ticket
+        from support.models import (
+            FIRST_RESPONSE,
+            MISROUTABLE,
+            RESOLUTION,
+            Channel,
+            DepartmentTransfer,
+            Priority,
+            Status,
+            Ticket,
+            TriageSource,
+        )
 
         requesters = self.users("requester", self.n(REQUESTERS))
         count = self.n(TICKETS)
         open_statuses = [Status.NEW, Status.OPEN, Status.OPEN, Status.PENDING, Status.ON_HOLD]
-        rows = []
+        rows, corrected = [], {}
         for i in range(count):
             is_open = self.random.random() < TICKETS_OPEN
             # Open tickets lean recent: most of a backlog is the last fortnight's.
@@ -198,6 +214,11 @@ class Loader:
                 self.random.choice(open_statuses) if is_open else self.random.choice([Status.SOLVED, Status.CLOSED])
             )
             finished = min(created + timedelta(hours=self.random.uniform(1, 40)), self.now)
+            source = self.triage.choices(list(TRIAGE_WEIGHTS), weights=list(TRIAGE_WEIGHTS.values()))[0]
+            moved = None
+            if source in MISROUTABLE and self.triage.random() < MISROUTED:
+                moved = min(created + timedelta(minutes=self.triage.uniform(3, 240)), self.now)
+                corrected[i] = source
             rows.append(
                 Ticket(
                     requester=self.random.choice(requesters),
@@ -214,9 +235,27 @@ class Loader:
                     first_responded_at=None if status == Status.NEW else finished,
                     solved_at=finished if status in (Status.SOLVED, Status.CLOSED) else None,
                     closed_at=finished if status == Status.CLOSED else None,
+                    triage_source=TriageSource.AGENT if moved else source,
+                    misrouted_at=moved,
                 )
             )
         tickets = self.insert(Ticket, rows)
+        # The transfers behind the misroutes, as ticket_set_department writes them.
+        self.insert(
+            DepartmentTransfer,
+            [
+                DepartmentTransfer(
+                    ticket=tickets[i],
+                    from_department=self.triage.choice(self.departments),
+                    to_department=tickets[i].department or self.triage.choice(self.departments),
+                    corrected_source=source,
+                    text=f"{tickets[i].subject}\n{tickets[i].body}",
+                    by=self.triage.choice(self.agents),
+                    at=tickets[i].misrouted_at,
+                )
+                for i, source in corrected.items()
+            ],
+        )
         open_ = [(t.pk, t.created_at) for t in tickets if t.status in (Status.NEW, Status.OPEN, Status.ON_HOLD)]
         self.clocks(Ticket, RESOLUTION, open_)
         self.clocks(Ticket, FIRST_RESPONSE, [(t.pk, t.created_at) for t in tickets if t.status == Status.NEW])

@@ -60,6 +60,8 @@ def _note(reading: Reading) -> str:
         parts.append(f"{int(reading.parts['users_affected']):,} accounts affected")
     if "released_by_admin" in reading.parts:
         parts.append(f"{int(reading.parts['released_by_admin']):,} released by an admin")
+    if "promoters" in reading.parts:
+        parts.append(f"{int(reading.parts['promoters']):,} promoters, {int(reading.parts['detractors']):,} detractors")
     if "median_hours" in reading.parts:
         parts.append(f"median {document.format_value(reading.parts['median_hours'], document.HOURS)}")
     return "; ".join(parts)

@@ -16,7 +16,6 @@ OTHER_MEASURES: tuple[tuple[str, str], ...] = (
         "Retention",
         'Retention: N-week cohorts by sign-up week, both "returned in week N" and "returned in week N or later".',
     ),
-    ("NPS", "NPS = % of 9–10 minus % of 0–6, with the response count."),
     (
         "n, pending, to date",
         "n = the number of items a figure was computed from; pending = items of the period still inside their "

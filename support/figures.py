@@ -7,9 +7,11 @@ pending. A ticket merged into another is counted once, as the one it was merged 
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 
@@ -33,7 +35,7 @@ from saypro.figures.registry import (
 )
 from saypro.sla.selectors import clock_outcomes
 
-from .models import CHAT_FIRST_RESPONSE, RESOLUTION, Category, Channel, Survey, Ticket
+from .models import CHAT_FIRST_RESPONSE, MISROUTABLE, RESOLUTION, Category, Channel, Guidance, Survey, Ticket
 from .selectors import account_tickets
 
 DOC = "003 Classified User Support and Help Management"
@@ -122,6 +124,65 @@ def first_response_hours(span: Span) -> Measure:
 def resolution_hours(span: Span) -> Measure:
     """Average time from receipt to resolution, wall clock."""
     return _hours("solved_at", span)
+
+
+def _first_response_percentile(span: Span, fraction: float) -> Measure:
+    """The nearest-rank percentile of the time from receipt to the first public reply of an agent, read with
+    ORDER BY … OFFSET so it runs in the database on any backend; tickets not yet answered pend."""
+    tickets = _received(span)
+    row = tickets.aggregate(n=Count("first_responded_at"), pending=Count("pk", filter=Q(first_responded_at=None)))
+    n, value = row["n"], None
+    if n:
+        took = ExpressionWrapper(F("first_responded_at") - F("created_at"), output_field=DurationField())
+        offset = max(0, min(n - 1, math.ceil(fraction * n) - 1))
+        answered = tickets.filter(first_responded_at__isnull=False).annotate(took=took).order_by("took")
+        value = answered.values_list("took", flat=True)[offset] / timedelta(hours=1)
+    return Measure(value=value, n=n, pending=row["pending"])
+
+
+def first_response_median(span: Span) -> Measure:
+    return _first_response_percentile(span, 0.5)
+
+
+def first_response_p90(span: Span) -> Measure:
+    return _first_response_percentile(span, 0.9)
+
+
+def misroute_rate(span: Span) -> Measure:
+    """Tickets an agent moved away from the department triage chose ÷ tickets whose department triage chose.
+    `misrouted_at` is set with the transfer, so this reads the period's tickets once, with no look-up per ticket;
+    the transfer turns the ticket's triage source into the agent's, hence the either-or."""
+    moved = Q(misrouted_at__isnull=False)
+    row = (
+        _received(span)
+        .filter(moved | Q(triage_source__in=MISROUTABLE))
+        .aggregate(routed=Count("pk"), misrouted=Count("pk", filter=moved))
+    )
+    return Measure(
+        value=_share(row["misrouted"], row["routed"]), n=row["routed"], parts={"misrouted": row["misrouted"]}
+    )
+
+
+def deflection_rate(span: Span) -> Measure:
+    """Questions the help center answered with articles, whose asker read one and filed no ticket, ÷ questions
+    answered with articles. A question is settled SUPPORT_DEFLECTION_HOURS after it was asked: until then it pends."""
+    settled_before = span.now - timedelta(hours=settings.SUPPORT_DEFLECTION_HOURS)
+    settled = Q(asked_at__lt=settled_before)
+    row = (
+        Guidance.objects.filter(asked_at__gte=span.start, asked_at__lt=span.end)
+        .exclude(suggested=[])
+        .aggregate(
+            n=Count("pk", filter=settled),
+            deflected=Count("pk", filter=settled & Q(read_at__isnull=False, ticket__isnull=True)),
+            pending=Count("pk", filter=~settled),
+        )
+    )
+    return Measure(
+        value=_share(row["deflected"], row["n"]),
+        n=row["n"],
+        pending=row["pending"],
+        parts={"deflected": row["deflected"]},
+    )
 
 
 def resolution_time_change(span: Span) -> Measure:
@@ -448,6 +509,36 @@ def register() -> None:
             source=DOC,
         ),
         FigureSpec(
+            key="support.first_response_median",
+            label="First response, median (all channels)",
+            unit=HOURS,
+            definition="The median time from receipt to the first public reply of an agent, wall clock: half the "
+            "answered inquiries were answered sooner. Automatic replies do not count.",
+            population="support tickets received in the period and answered",
+            placed_by=PLACED_BY,
+            direction=DOWN,
+            query=first_response_median,
+            dimensions=("channel", "priority"),
+            order=31,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.first_response_p90",
+            label="First response, 90th percentile (all channels)",
+            unit=HOURS,
+            definition="The time within which 90 % of the answered inquiries had the first public reply of an "
+            "agent (nearest rank), wall clock: the slow tail the average hides.",
+            population="support tickets received in the period and answered",
+            placed_by=PLACED_BY,
+            direction=DOWN,
+            query=first_response_p90,
+            dimensions=("channel", "priority"),
+            order=32,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
             key="support.resolution_hours",
             label="Resolution time, average",
             unit=HOURS,
@@ -520,6 +611,38 @@ def register() -> None:
             query=platform_issue_rate,
             target_key="support.platform_issue_rate",
             order=80,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.deflection_rate",
+            label="Questions answered by the help center without a ticket",
+            unit=PERCENT,
+            definition="Questions the help center answered with at least one suggested article (the FAQ guidance "
+            "before a ticket) whose asker read a suggested article and filed no ticket ÷ questions answered with "
+            f"an article. A question counts {settings.SUPPORT_DEFLECTION_HOURS} h after it was asked; until then "
+            "it is pending.",
+            population="questions asked in the period and answered with at least one article",
+            placed_by="the day the question was asked",
+            direction=UP,
+            query=deflection_rate,
+            order=90,
+            area=AREA,
+            source=DOC,
+        ),
+        FigureSpec(
+            key="support.misroute_rate",
+            label="Tickets triage sent to the wrong department",
+            unit=PERCENT,
+            definition="Tickets whose department a triage rule or the classifier chose and an agent then moved to "
+            "another department ÷ tickets whose department a triage rule or the classifier chose; a ticket "
+            "merged into another is counted once, as the one it was merged into.",
+            population="support tickets received in the period and routed by triage",
+            placed_by=PLACED_BY,
+            direction=DOWN,
+            query=misroute_rate,
+            dimensions=("channel", "priority"),
+            order=95,
             area=AREA,
             source=DOC,
         ),

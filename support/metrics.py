@@ -14,10 +14,9 @@ Definitions (the reports' glossary uses the same words):
 - Platform-issue rate = distinct users who reported a platform issue in the period ÷ active users (target under
   3 %). Active users: given by the caller (e.g. the reports' DAU/MAU rollups); by default the active marketplace
   accounts that existed at the end of the period.
-- Deflection rate = guidance answers whose user read a suggested article and filed no ticket within
-  SUPPORT_DEFLECTION_HOURS ÷ guidance answers that suggested at least one article, by the time asked.
-- Misroute rate = tickets whose department triage (a rule or the classifier) chose and an agent then changed
-  ÷ tickets whose department triage chose, by creation date.
+
+The deflection and misroute rates and the first response's median and p90 over the tickets received in a period
+are registered figures (support.figures), read through saypro.figures.
 """
 
 from __future__ import annotations
@@ -25,8 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
-from django.db.models import Avg, Count, Exists, OuterRef, Q
+from django.db.models import Avg, Count, Q
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
@@ -36,7 +34,7 @@ from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock
 from saypro.sla.selectors import ACHIEVED, Compliance, QueueCounts, StopStats
 
-from .models import FIRST_RESPONSE, RESOLUTION, Category, DepartmentTransfer, Guidance, Survey, Ticket, TriageSource
+from .models import FIRST_RESPONSE, RESOLUTION, Category, Survey, Ticket
 
 
 def _breached(now: datetime) -> Q:
@@ -256,32 +254,6 @@ def platform_issue_rate(*, start: datetime, end: datetime, active_users: int | N
     if active_users is None:
         active_users = User.objects.filter(is_staff=False, is_active=True, date_joined__lt=end).count()
     return Rate(reporters, active_users)
-
-
-def deflection_rate(*, start: datetime, end: datetime, now: datetime | None = None) -> Rate:
-    """Guidance read and not followed by a ticket; answers still inside the waiting time are left out."""
-    now = now or timezone.now()
-    settled_before = now - timedelta(hours=settings.SUPPORT_DEFLECTION_HOURS)
-    answered = Guidance.objects.filter(asked_at__gte=start, asked_at__lt=min(end, settled_before)).exclude(suggested=[])
-    row = answered.aggregate(
-        total=Count("pk"),
-        deflected=Count("pk", filter=Q(read_at__isnull=False, ticket__isnull=True)),
-    )
-    return Rate(row["deflected"], row["total"])
-
-
-def misroute_rate(*, start: datetime, end: datetime) -> Rate:
-    triaged = (TriageSource.RULE, TriageSource.MODEL)
-    corrected = DepartmentTransfer.objects.filter(ticket=OuterRef("pk"), corrected_source__in=triaged)
-    row = (
-        Ticket.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(was_misrouted=Exists(corrected))
-        .aggregate(
-            misrouted=Count("pk", filter=Q(was_misrouted=True)),
-            routed=Count("pk", filter=Q(was_misrouted=True) | Q(triage_source__in=triaged)),
-        )
-    )
-    return Rate(row["misrouted"], row["routed"])
 
 
 # --- The dashboard tile ------------------------------------------------------------------------------------------

@@ -71,6 +71,10 @@ class TriageSource(models.TextChoices):
     NONE = "none", "Not triaged"
 
 
+# Triage's own choices: an agent's transfer away from one of these is a misroute.
+MISROUTABLE = (TriageSource.RULE, TriageSource.MODEL)
+
+
 class Department(models.Model):
     """A support team: tickets are routed to one; its members form "my team" and its lead gets follow-ups."""
 
@@ -213,6 +217,9 @@ class Ticket(models.Model):
     triage_confidence = models.FloatField(null=True, blank=True)
     triage_label = models.CharField(max_length=40, blank=True, help_text="What the classifier predicted.")
     needs_triage = models.BooleanField(default=False, help_text="Low confidence: an agent sets the department.")
+    # When an agent first moved the ticket away from the department a rule or the classifier chose: set with the
+    # transfer, so the misroute rate reads a column of the period's tickets instead of searching their transfers.
+    misrouted_at = models.DateTimeField(null=True, blank=True)
     # Where it came from: "conversation:42", "email:<message-id>", …; and what the client captured (report an issue).
     source = models.CharField(max_length=100, blank=True)
     context = models.JSONField(default=dict, blank=True)

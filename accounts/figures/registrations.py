@@ -17,6 +17,7 @@ from saypro.figures.registry import (
     COUNT,
     DOWN,
     HOURS,
+    NPS,
     PERCENT,
     UP,
     FigureSpec,
@@ -30,13 +31,23 @@ from saypro.sla.models import Clock
 from saypro.sla.selectors import breached
 
 from ..metrics import form_funnel
-from ..models import AccountEvent, AccountStatus, DeletionRequest, NpsPrompt, Registration, RegistrationStatus, User
+from ..models import (
+    AccountEvent,
+    AccountStatus,
+    DeletionRequest,
+    Feedback,
+    NpsPrompt,
+    Registration,
+    RegistrationStatus,
+    User,
+)
 
 DOC = "000 User Management Metrics Target"
 ACCOUNTS_DOC = "001 User Accounts Performance Reports"
 AREA = "accounts"
 # Document 001's figures sit in the report's engagement, account-issue and security-and-privacy sections.
 ENGAGEMENT, ISSUES, PRIVACY = "engagement", "account_issues", "privacy"
+SUPPORT = "support"
 DEADLINE = timedelta(hours=48)
 METRIC = "registration.approval"
 APPROVED, REJECTED = RegistrationStatus.APPROVED, RegistrationStatus.REJECTED
@@ -198,6 +209,21 @@ def nps_answered(span: Span) -> Measure:
         n=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False))
     )
     return Measure(value=_share(row["answered"], row["n"]), n=row["n"], parts={"answered": row["answered"]})
+
+
+def nps(span: Span) -> Measure:
+    """% promoters (9–10) − % detractors (0–6) over the answers given in the period."""
+    row = Feedback.objects.filter(
+        topic=Feedback.Topic.NPS, created_at__gte=span.start, created_at__lt=span.end
+    ).aggregate(
+        n=Count("pk"), promoters=Count("pk", filter=Q(score__gte=9)), detractors=Count("pk", filter=Q(score__lte=6))
+    )
+    n, promoters, detractors = row["n"], row["promoters"], row["detractors"]
+    return Measure(
+        value=100 * (promoters - detractors) / n if n else None,
+        n=n,
+        parts={"promoters": promoters, "passives": n - promoters - detractors, "detractors": detractors},
+    )
 
 
 def register() -> None:
@@ -400,6 +426,22 @@ def register() -> None:
             area=ENGAGEMENT,
             source=ACCOUNTS_DOC,
             placed_by="the day the question was asked",
+        ),
+        # Shown with the support figures, the answers being users' (accounts') own.
+        FigureSpec(
+            key="support.nps",
+            label="Net promoter score after managing the account",
+            unit=NPS,
+            definition='NPS = % promoters (answers of 9–10 to "How likely are you to recommend SayPro?") − % '
+            "detractors (answers of 0–6) over the answers given in the period, from −100 to +100; passives "
+            "(7–8) count in the answers only. The question follows an account-management interaction.",
+            population="answers to the NPS question given in the period",
+            direction=UP,
+            query=nps,
+            order=100,
+            area=SUPPORT,
+            source=ACCOUNTS_DOC,
+            placed_by="the day the answer was given",
         ),
     ):
         figure_register(spec)

@@ -191,22 +191,24 @@ class _Writer:
         for t, row in zip(batch, rows, strict=True):
             t.row = row
         ctx.insert(TicketMessage, [m for t in batch for m in self.messages(t, t.row)])  # type: ignore[arg-type]
-        ctx.insert(
-            DepartmentTransfer,
-            [
-                DepartmentTransfer(
-                    ticket=t.row,
-                    from_department=self.departments[t.misrouted_from],
-                    to_department=self.departments[t.department],
-                    corrected_source=TriageSource.MODEL,
-                    text=f"{t.subject}\n{t.body}",
-                    by=t.agent,
-                    at=t.created_at + timedelta(minutes=ctx.rng.uniform(3, 40)),
-                )
-                for t in batch
-                if t.misrouted_from
-            ],
-        )
+        transfers = [
+            DepartmentTransfer(
+                ticket=t.row,
+                from_department=self.departments[t.misrouted_from],
+                to_department=self.departments[t.department],
+                corrected_source=TriageSource.MODEL,
+                text=f"{t.subject}\n{t.body}",
+                by=t.agent,
+                at=t.created_at + timedelta(minutes=ctx.rng.uniform(3, 40)),
+            )
+            for t in batch
+            if t.misrouted_from
+        ]
+        ctx.insert(DepartmentTransfer, transfers)
+        # What ticket_set_department records beside the transfer.
+        for transfer in transfers:
+            transfer.ticket.misrouted_at = transfer.at
+        Ticket.objects.bulk_update([transfer.ticket for transfer in transfers], ["misrouted_at"], batch_size=1000)
         ctx.insert_clocks([(replayed, self.ticket_type, t.row.pk) for t in batch for replayed in t.clocks.values()])  # type: ignore[union-attr]
         ctx.insert(
             AuditEntry,

@@ -1,33 +1,26 @@
 """Support: tickets created and solved, resolution within 24 h weekly and monthly, first response (average, median,
-p90) and its change on the previous quarter, CSAT by channel, the platform-issue, deflection and misroute rates.
+p90) and its change on the previous quarter, CSAT by channel, NPS, the platform-issue, deflection and misroute rates.
 
-Counts, sums and deadlines met come from the daily rollups; support.metrics gives what days cannot add up: the
-first response's median and p90, distinct users reporting a platform issue, deflection (settled a fixed time
-after each question, counted from now) and misroutes (a correction can come any time while a ticket is open)."""
+The figures are the registry's (support.figures, and NPS from accounts.figures); the charts of tickets created and
+solved and the CSAT by channel come from the daily rollups."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from accounts import metrics as account_metrics
 from saypro import periods
 from saypro.figures.registry import Reading, figure_read
 from saypro.periods import MONTH, WEEK, Period, containing
 from support import metrics as support
 from support.models import Channel
 
-from ..document import HOURS, NPS, PERCENT, SCORE, Chart, Figure, Section, Series, Table
+from ..document import PERCENT, SCORE, Chart, Section, Series, Table
 from ..rollups import Reader, Values
 from ..selectors import buckets
 from ..sources import SUPPORT_CREATED, SUPPORT_SOLVED, SUPPORT_SURVEYS
 from . import SUPPORT, Context, section_register
-from .compliance import hours
 
 RESOLVED_24H = "support.resolved_24h"
-
-
-def _pct(rate: float | None) -> float | None:
-    return None if rate is None else rate * 100
 
 
 def _csat(values: Values, key: object = None, label: str = "All") -> support.Csat:
@@ -49,13 +42,6 @@ def _csat_by_channel(reader: Reader, first: date, end: date) -> list[support.Csa
         for channel, values in reader.by_dimension(SUPPORT_SURVEYS, "channel", first, end).items()
     ]
     return sorted(rows, key=lambda row: (-row.responses, str(row.key)))
-
-
-def _target_text(monthly: float | None, weekly: float | None) -> str:
-    parts = ([] if monthly is None else [f"{monthly:g} % a month"]) + (
-        [] if weekly is None else [f"above {weekly:g} % a week"]
-    )
-    return ", ".join(parts)
 
 
 def _readings(ctx: Context, kind: str) -> list[Reading]:
@@ -82,66 +68,13 @@ def _reading_row(label: str, reading: Reading) -> list[object]:
 
 @section_register("support", area=SUPPORT, order=50)
 def support_section(ctx: Context) -> Section:
-    period, previous = ctx.period, ctx.previous
+    period = ctx.period
     section = Section(key="support", title="Support")
-    start, end = period.start_at, ctx.end
-    # A running period is compared with the same elapsed span of the one before.
-    before = (previous.start_at, ctx.previous_end)
-    first = support.first_response_stats(start=start, end=end)
-    first_before = support.first_response_stats(start=before[0], end=before[1])
-    deflection = support.deflection_rate(start=start, end=end, now=ctx.now)
-    deflection_before = support.deflection_rate(start=before[0], end=before[1], now=ctx.now)
-    misroute = support.misroute_rate(start=start, end=end)
-    nps, nps_before = account_metrics.nps(start=start, end=end), account_metrics.nps(start=before[0], end=before[1])
     weekly_target, monthly_target = ctx.target("support.resolved_24h.weekly"), ctx.target("support.resolved_24h")
-    # The registry's figures (inquiries within a flat 24 h over every channel, the per-priority targets, response
-    # and resolution times, satisfaction, the issue rate, the tickets created and solved), then the section's own rates.
+    # Every figure is the registry's: inquiries within a flat 24 h over every channel, the per-priority targets,
+    # response times (average, median, p90) and resolution, satisfaction, NPS, the issue, deflection and misroute
+    # rates, the tickets created and solved.
     section.figures += ctx.registry(SUPPORT)
-    section.figures += [
-        Figure(
-            "support.first_response_median",
-            "First response, median",
-            hours(first.median),
-            HOURS,
-            hours(first_before.median),
-            higher_is_better=False,
-            n=first.count,
-        ),
-        Figure(
-            "support.first_response_p90",
-            "First response, p90",
-            hours(first.p90),
-            HOURS,
-            hours(first_before.p90),
-            higher_is_better=False,
-            n=first.count,
-        ),
-        Figure(
-            "support.nps",
-            "NPS",
-            nps.score,
-            NPS,
-            nps_before.score,
-            note=f"{nps.promoters:,} promoters, {nps.detractors:,} detractors",
-            n=nps.count,
-        ),
-        Figure(
-            "support.deflection_rate",
-            "Questions answered by the help center",
-            _pct(deflection.rate),
-            PERCENT,
-            _pct(deflection_before.rate),
-            n=deflection.denominator,
-        ),
-        Figure(
-            "support.misroute_rate",
-            "Tickets misrouted by triage",
-            _pct(misroute.rate),
-            PERCENT,
-            higher_is_better=False,
-            n=misroute.denominator,
-        ),
-    ]
     trend = buckets(period, periods.today(ctx.now))
     created_days = ctx.reader.daily(SUPPORT_CREATED, period.start, period.end)
     solved_days = ctx.reader.daily(SUPPORT_SOLVED, period.start, period.end)

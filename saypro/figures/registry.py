@@ -21,7 +21,7 @@ from saypro.periods import Period
 from .targets import TargetBook
 
 # Units, as the reports print them (reports.document uses the same names).
-PERCENT, COUNT, HOURS, MINUTES, SCORE = "percent", "count", "hours", "minutes", "score"
+PERCENT, COUNT, HOURS, MINUTES, SCORE, NPS = "percent", "count", "hours", "minutes", "score", "nps"
 # Which way is better; AT: a share to stay close to (the category mix), judged by its difference, not met.
 Direction = Literal["up", "down", "at"]
 UP: Final = "up"
@@ -93,6 +93,8 @@ def value_text(value: float, unit: str) -> str:
         return f"{value:g} min"
     if unit == COUNT:
         return f"{value:,.0f}"
+    if unit == NPS:
+        return f"{value:+.0f}"
     return f"{value:g}"
 
 

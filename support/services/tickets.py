@@ -23,6 +23,7 @@ from saypro.sla import services as sla
 from saypro.uploads import sniff, stored_name
 from support.chat_events import queue_changed
 from support.models import (
+    MISROUTABLE,
     RESOLUTION,
     Category,
     Channel,
@@ -529,10 +530,14 @@ def ticket_set_department(*, ticket: Ticket, by: User, department: Department | 
             at=now,
         )
         old = ticket.department.slug if ticket.department else ""
+        changed = ["department", "triage_source", "needs_triage"]
+        if ticket.triage_source in MISROUTABLE and ticket.misrouted_at is None:
+            ticket.misrouted_at = now
+            changed.append("misrouted_at")
         ticket.department = target
         ticket.triage_source = TriageSource.AGENT
         ticket.needs_triage = False
-        _touch(ticket, now, "department", "triage_source", "needs_triage")
+        _touch(ticket, now, *changed)
         _apply_policy(ticket, now)
         audit_record(actor=by, action="ticket.department", target=ticket, data={"from": old, "to": target.slug})
         if ticket.assignee_id is None:

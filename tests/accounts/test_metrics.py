@@ -177,16 +177,11 @@ def test_session_duration_device_mix_and_activity_by_hour_and_weekday():
     assert metrics.activity_by_weekday(start=START, end=END) == [10, 0, 0, 0, 0, 0, 0]
 
 
-def test_feedback_ratings_and_nps():
+def test_feedback_ratings():
     for score in (5, 4, 2):
         Feedback.objects.create(topic="registration", score=score, created_at=t(3, 4))
     Feedback.objects.create(topic="registration", score=1, created_at=t(4, 4))
-    for score in (10, 9, 8, 6, 0, 10):
-        Feedback.objects.create(topic="nps", score=score, created_at=t(3, 5))
+    Feedback.objects.create(topic="nps", score=10, created_at=t(3, 5))
     ratings = metrics.feedback_ratings(start=START, end=END, topic="registration")
     assert (ratings.count, ratings.distribution) == (3, {1: 0, 2: 1, 3: 0, 4: 1, 5: 1})
     assert ratings.average == pytest.approx(11 / 3)
-    result = metrics.nps(start=START, end=END)
-    assert (result.count, result.promoters, result.passives, result.detractors) == (6, 3, 1, 2)
-    assert result.score == pytest.approx((3 - 2) / 6 * 100)
-    assert metrics.nps(start=t(4, 1), end=t(4, 2)).score is None

@@ -14,7 +14,15 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from rest_framework.test import APIClient
 
-from accounts.models import AccountEvent, AccountSession, ActivityDay, Lockout, PasswordReset, RegistrationStatus
+from accounts.models import (
+    AccountEvent,
+    AccountSession,
+    ActivityDay,
+    Feedback,
+    Lockout,
+    PasswordReset,
+    RegistrationStatus,
+)
 from messaging.models import Category as MessageCategory
 from messaging.models import MessageKind
 from reports.document import format_value
@@ -26,7 +34,7 @@ from saypro.figures.registry import figure_read, figure_specs
 from saypro.sla.promises import promises
 from saypro.sla.services import clock_start, clock_stop
 from support.models import Category as TicketCategory
-from support.models import Channel, CommentTopic, Priority, Survey, Ticket, TopicAssignment
+from support.models import Channel, CommentTopic, Guidance, Priority, Survey, Ticket, TopicAssignment, TriageSource
 from tests.factories import RegistrationFactory, UserFactory
 
 from .test_figure_definitions import conversation, local, message, ticket
@@ -57,7 +65,10 @@ def world():
     clock_start(metric="chat.first_response", target=chat, at=chat.created_at)
     clock_stop(metric="chat.first_response", target=chat, at=answered)
     Ticket.objects.filter(pk=chat.pk).update(first_responded_at=answered)
-    ticket(local(2026, 2, 3, 9), solved_after=30, channel=Channel.EMAIL)
+    email = ticket(local(2026, 2, 3, 9), solved_after=30, channel=Channel.EMAIL)
+    # Triage chose both departments; an agent moved the chat's (the misroute rate: 1 of 2).
+    Ticket.objects.filter(pk=email.pk).update(triage_source=TriageSource.RULE)
+    Ticket.objects.filter(pk=chat.pk).update(triage_source=TriageSource.AGENT, misrouted_at=chat.created_at + H)
     ticket(local(2025, 12, 3, 9), solved_after=12, channel=Channel.EMAIL)
     ticket(NOW - 2 * H, channel=Channel.SOCIAL)
     busy = conversation(local(2026, 2, 9, 9))
@@ -99,6 +110,12 @@ def world():
     )
     topic = CommentTopic.objects.create(label="account help", terms=["account"])
     TopicAssignment.objects.create(topic=topic, survey=survey, commented_at=local(2026, 2, 7, 9))
+    # Two NPS answers (a promoter and a passive) and a help-center question read and left without a ticket.
+    for score in (10, 8):
+        Feedback.objects.create(user=user, topic=Feedback.Topic.NPS, score=score, created_at=local(2026, 2, 5, 10))
+    Guidance.objects.create(
+        question="Refund?", asked_at=local(2026, 2, 5, 9), suggested=[[1, 0.9]], read_at=local(2026, 2, 5, 9, 5)
+    )
 
 
 def same(value: float | None) -> object:
@@ -200,6 +217,11 @@ def test_every_registered_figure_is_the_same_everywhere(world, manager, client):
     assert expected["engagement.session_minutes"].current.value == 30
     assert expected["account_issues.ticket_csat"].current.value == 4
     assert expected["engagement.dau"].current.value > 0
+    assert (expected["support.nps"].current.value, expected["support.nps"].current.n) == (50.0, 2)
+    assert (expected["support.misroute_rate"].current.value, expected["support.misroute_rate"].current.n) == (50.0, 2)
+    assert expected["support.deflection_rate"].current.value == 100.0
+    # The chat answered after 90 s is the quarter's only answer so far.
+    assert expected["support.first_response_p90"].current.value == pytest.approx(90 / 3600)
     # Both messaging targets travel in the CSV: 90 % over the quarter and the 95 % stretch for its last weeks.
     assert csv_values[("messaging.first_response_24h", "target")] == "90.0"
     assert csv_values[("messaging.first_response_24h.closing", "target")] == "95.0"

@@ -27,11 +27,6 @@ SECTION_OWN = {
     "moderation.flags",
     "moderation.median_hours",
     "moderation.p90_hours",
-    "support.deflection_rate",
-    "support.first_response_median",
-    "support.first_response_p90",
-    "support.misroute_rate",
-    "support.nps",
 }
 
 

@@ -66,7 +66,8 @@ def test_a_filtered_report_has_the_metrics_api_figures_and_says_what_is_not_spli
                 figures[shown["key"]].value,
                 figures[shown["key"]].not_split_by,
             )
-    # Figures outside the registry are never split.
+    # A figure with none of the dimensions (help-center questions have no channel, priority or region) is never
+    # split.
     assert figures["support.deflection_rate"].not_split_by == ordered
     if filters == WESTERN_CAPE:
         # No Western Cape conversation, user or ticket in the data: the split figures have nothing to count.

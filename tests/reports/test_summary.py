@@ -14,6 +14,7 @@ import time_machine
 
 from reports.sections import build_document
 from saypro import periods
+from saypro.figures.registry import figure_spec
 
 from .conftest import local, signup
 
@@ -78,10 +79,11 @@ def test_the_glossary_holds_the_definitions_word_for_word(week):
     assert glossary["At risk"] == "At risk = open with more than 75 % of its target elapsed."
     # Churn is a registered figure: its definition, then the population it is counted over.
     assert glossary["Churn"].startswith("Churn(P) = users active in P−1 and not in P ÷ users active in P−1, ")
-    assert glossary["NPS"] == "NPS = % of 9–10 minus % of 0–6, with the response count."
+    # NPS is a registered figure: its definition, then the answers it is counted over.
+    nps = figure_spec("support.nps")
+    assert glossary[nps.label].startswith("NPS = % promoters (answers of 9–10")
+    assert "Counted over answers to the NPS question given in the period" in glossary[nps.label]
     # Every registered figure's definition, written from the registry.
-    from saypro.figures.registry import figure_spec
-
     headline = figure_spec("registrations.approved_48h")
     assert glossary[headline.label].startswith(headline.definition)
     assert "placed in a period by the day the registration was submitted" in glossary[headline.label]

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from support import metrics, services
-from support.models import Category, DepartmentTransfer, Guidance, Status, Ticket, TriageSource
+from support.models import Status
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -104,33 +104,3 @@ def test_platform_issue_rate():
     rate = metrics.platform_issue_rate(start=MONDAY, end=NOW, active_users=100)
     assert (rate.numerator, rate.rate) == (2, 0.02)
     assert metrics.platform_issue_rate(start=MONDAY, end=NOW).denominator == 3
-
-
-def test_deflection_rate_counts_reads_without_a_ticket_once_the_wait_is_over():
-    ticket = Ticket.objects.create(requester=UserFactory(), subject="Q", body="?")
-    read = {"read_at": MONDAY + timedelta(minutes=5)}
-    Guidance.objects.create(question="a", asked_at=MONDAY, suggested=[[1, 0.5]], **read)
-    Guidance.objects.create(question="b", asked_at=MONDAY, suggested=[[1, 0.5]], ticket=ticket, **read)
-    Guidance.objects.create(question="c", asked_at=MONDAY, suggested=[])
-    Guidance.objects.create(question="d", asked_at=MONDAY, suggested=[[1, 0.5]])
-    Guidance.objects.create(question="e", asked_at=NOW - timedelta(hours=1), suggested=[[1, 0.5]], read_at=NOW)
-    rate = metrics.deflection_rate(start=MONDAY, end=NOW, now=NOW)
-    assert (rate.numerator, rate.denominator) == (1, 3)
-
-
-def test_misroute_rate_is_triage_choices_agents_corrected(agent, billing):
-    requester = UserFactory()
-    with time_machine.travel(MONDAY, tick=False):
-        rule = Ticket.objects.create(requester=requester, subject="a", body="a", triage_source=TriageSource.RULE)
-        model = Ticket.objects.create(requester=requester, subject="b", body="b", triage_source=TriageSource.AGENT)
-        Ticket.objects.create(requester=requester, subject="c", body="c", triage_source=TriageSource.CALLER)
-        manual = Ticket.objects.create(requester=requester, subject="d", body="d", triage_source=TriageSource.AGENT)
-    DepartmentTransfer.objects.create(
-        ticket=model, to_department=billing, corrected_source=TriageSource.MODEL, text="b"
-    )
-    DepartmentTransfer.objects.create(
-        ticket=manual, to_department=billing, corrected_source=TriageSource.NONE, text="d"
-    )
-    rate = metrics.misroute_rate(start=MONDAY - timedelta(days=1), end=NOW)
-    assert (rate.numerator, rate.denominator) == (1, 2)
-    assert rule.category == Category.QUESTION

@@ -285,6 +285,9 @@ def test_low_confidence_goes_to_the_triage_view_and_a_transfer_is_a_label_and_mi
     transfer = DepartmentTransfer.objects.get(ticket=routed)
     assert transfer.corrected_source == TriageSource.MODEL and transfer.to_department.slug == "orders"
     assert "refund" in transfer.text
+    # The misroute is recorded on the ticket with the transfer, for the misroute rate to count.
+    routed.refresh_from_db()
+    assert routed.misrouted_at == transfer.at
 
 
 def test_without_a_model_a_ticket_no_rule_matches_waits_for_triage(user, ticket_for):
