@@ -85,15 +85,13 @@ def report_link_resolve(token: str) -> ReportRun:
     # Links sent before they named a generation: taken as the first, so that after a regeneration they say so rather
     # than serve a file that may not be the one their e-mail summarised.
     run_id, generation, user_id = data.get("r"), data.get("g", 1), data.get("u")
-    if not all(isinstance(value, int) for value in (run_id, generation, user_id)):
+    if not (isinstance(run_id, int) and isinstance(generation, int) and isinstance(user_id, int)):
         raise LinkRefused("This link is not valid: it may have been cut short or changed.")
     # Whatever the run's state, its stored PDF is that of its latest finished generation: a run being generated
     # again (or whose new attempt failed) still holds the file the link was sent for.
     run = ReportRun.objects.filter(pk=run_id, generations__gte=generation).exclude(pdf="").first()
     if run is None:
-        raise LinkRefused(
-            "This report is not available: it is being generated again, or was removed.", code="link_gone"
-        )
+        raise LinkRefused("This report is not available any more: it was removed.", code="link_gone")
     subscription = (
         ReportSubscription.objects.select_related("user")
         .filter(user_id=user_id, kind=run.kind, user__is_active=True)
