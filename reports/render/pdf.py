@@ -374,6 +374,15 @@ def _appendix_index(document: Document, styles: dict[str, ParagraphStyle]) -> li
     ]
 
 
+def _glossary_entry(term: str, definition: str) -> str:
+    """The term in bold, then its definition; a definition that opens with the term ("NPS = % of 9–10 …") has it
+    set in bold once rather than printed twice ("NPS: NPS = …")."""
+    rest = definition.removeprefix(term)
+    if rest != definition and rest[:1] in (":", " "):
+        return f"<b>{escape(term)}</b>{escape(rest)}"
+    return f"<b>{escape(term)}</b>: {escape(definition)}"
+
+
 def render_pdf(document: Document) -> bytes:
     _fonts()
     styles = _styles()
@@ -411,7 +420,7 @@ def render_pdf(document: Document) -> bytes:
         story += _section(section, styles)
     story += [PageBreak(), _p("Glossary", styles["h1"])]
     for term, definition in document.glossary:
-        story.append(Paragraph(f"<b>{escape(term)}</b>: {escape(definition)}", styles["body"]))
+        story.append(Paragraph(_glossary_entry(term, definition), styles["body"]))
     story += [PageBreak(), *_appendix_index(document, styles)]
     pdf.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
