@@ -157,7 +157,7 @@ def _two_lines(heading: str, size: float) -> float:
 
 def _aligned(rows: list[list[Any]]) -> list[list[Any]]:
     """Each column's numbers to as many decimals as its most precise one, so that they line up: 34.0 above 30.1,
-    4.00 above 4.64, rather than 34 and 4."""
+    4.00 above 4.64, rather than 34 and 4; a negative one with the minus sign the figures print (−1.2, not -1.2)."""
     shown = rows[:MAX_TABLE_ROWS]
     places: dict[int, int] = {}
     for row in shown:
@@ -165,10 +165,14 @@ def _aligned(rows: list[list[Any]]) -> list[list[Any]]:
             if isinstance(value, float) and not value.is_integer():
                 text = cell_text(value)
                 places[index] = max(places.get(index, 0), len(text) - text.index(".") - 1 if "." in text else 0)
-    return [
-        [f"{v:,.{places[i]}f}" if isinstance(v, float) and places.get(i) else v for i, v in enumerate(row)]
-        for row in shown
-    ]
+
+    def number(value: Any, index: int) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        text = f"{value:,.{places[index]}f}" if isinstance(value, float) and places.get(index) else cell_text(value)
+        return "−" + text[1:] if text.startswith("-") else text
+
+    return [[number(v, i) for i, v in enumerate(row)] for row in shown]
 
 
 def _widths(columns: list[str], rows: list[list[Any]], size: float) -> list[float] | None:

@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from PIL import Image
 from reportlab.pdfbase.ttfonts import TTFont
 
-from reports.render.pdf import FONT_DIR, FONT_FILES, render_pdf
+from reports.render.pdf import FONT_DIR, FONT_FILES, _aligned, render_pdf
 from reports.render.sheets import render_xlsx, sheet_names
 from reports.sections import build_document
 from saypro import periods
@@ -123,6 +123,14 @@ def test_every_sign_of_the_report_is_in_the_pdf_typeface(quarter_report):
         glyphs = TTFont(name, str(FONT_DIR / filename)).face.charToGlyph
         missing = {char for text in texts for char in text if char.isprintable() and ord(char) not in glyphs}
         assert not missing, (name, sorted(missing))
+
+
+def test_a_table_column_keeps_one_number_of_decimals_and_prints_a_true_minus():
+    rows = [["South Africa", 34.0, 2.9, 4.64, 757], ["Egypt", 9.6, -1.25, 4.0, -3]]
+    assert _aligned(rows) == [
+        ["South Africa", "34.0", "2.90", "4.64", "757"],
+        ["Egypt", "9.6", "−1.25", "4.00", "−3"],
+    ]
 
 
 @needs_poppler
