@@ -162,6 +162,9 @@ class Series:
     values: Sequence[float | None]
     # The area the series stands for (a promise's), which decides its colour; blank: the chart's order.
     area: str = ""
+    # Each point's own target, where a chart's series or categories are held to different ones (each promise its
+    # own): drawn as the chart's target line is, for the charts that have no single `Chart.target`.
+    targets: list[float | None] | None = None
 
 
 @dataclass

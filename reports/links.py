@@ -1,9 +1,11 @@
 """Signed links to a report's PDF for one subscriber: the e-mail carries one instead of the file when the PDF is
 larger than REPORTS_MAIL_ATTACH_MAX_BYTES.
 
-The link is its own credential (no sign-in): it names the run and the person, is signed with SECRET_KEY under a
-salt of its own, and expires after REPORTS_LINK_DAYS. Each download checks it again, so a link stops working the
-moment it is revoked: the person was deactivated, lost the right to see reports, or unsubscribed from the kind.
+The link is its own credential (no sign-in): it names the run, the generation of it that the e-mail summarised and
+the person, is signed with SECRET_KEY under a salt of its own, and expires after REPORTS_LINK_DAYS. Each download
+checks it again, so a link stops working the moment it is revoked: the person was deactivated, lost the right to see
+reports, or unsubscribed from the kind. Once the report is generated again (a quarter's report after the quarter
+closes), the link's generation is gone: it says so rather than serve a PDF whose figures differ from the e-mail.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from django.urls import reverse
 
 from saypro.errors import DomainError
 
-from .models import ReportRun, ReportSubscription, RunStatus
+from .models import ReportRun, ReportSubscription
 
 LINK_SALT = "reports.pdf-link"
 
@@ -26,6 +28,22 @@ LINK_SALT = "reports.pdf-link"
 class LinkRefused(DomainError):
     code = "link_refused"
     status_code = 403
+
+
+class LinkSuperseded(LinkRefused):
+    """The report was generated again after the e-mail went out: its figures are no longer those of the link's PDF."""
+
+    code = "link_superseded"
+    status_code = 410
+
+    def __init__(self, run: ReportRun):
+        generated = (run.document or {}).get("generated_at", "")
+        super().__init__(
+            f"This report was generated again on {generated}; the figures in your e-mail are from the earlier version."
+            if generated
+            else "This report was generated again; the figures in your e-mail are from the earlier version."
+        )
+        self.run = run
 
 
 @dataclass(frozen=True)
@@ -39,7 +57,8 @@ def report_link_lifetime() -> timedelta:
 
 
 def report_link_token(*, run: ReportRun, user: Any) -> str:
-    return signing.TimestampSigner(salt=LINK_SALT).sign_object({"r": run.pk, "u": user.pk})
+    """A link to the generation `run` holds now: the one the e-mail that carries it summarises."""
+    return signing.TimestampSigner(salt=LINK_SALT).sign_object({"r": run.pk, "g": run.generations, "u": user.pk})
 
 
 def report_pdf_link(*, run: ReportRun, user: Any, now: datetime) -> ReportLink:
@@ -49,7 +68,8 @@ def report_pdf_link(*, run: ReportRun, user: Any, now: datetime) -> ReportLink:
 
 
 def report_link_resolve(token: str) -> ReportRun:
-    """The finished run a link may download; LinkRefused, saying why, for a tampered, expired or revoked one."""
+    """The run whose PDF a link may download: the generation it names is still the stored one. LinkRefused, saying
+    why, for a tampered, expired, revoked or superseded link."""
     try:
         data = signing.TimestampSigner(salt=LINK_SALT).unsign_object(token, max_age=report_link_lifetime())
     except signing.SignatureExpired:
@@ -60,14 +80,18 @@ def report_link_resolve(token: str) -> ReportRun:
         ) from None
     except (signing.BadSignature, ValueError):
         raise LinkRefused("This link is not valid: it may have been cut short or changed.") from None
-    run_id, user_id = (data.get("r"), data.get("u")) if isinstance(data, dict) else (None, None)
-    if not isinstance(run_id, int) or not isinstance(user_id, int):
+    if not isinstance(data, dict):
         raise LinkRefused("This link is not valid: it may have been cut short or changed.")
-    run = ReportRun.objects.filter(pk=run_id, status=RunStatus.DONE).exclude(pdf="").first()
+    # Links sent before they named a generation: taken as the first, so that after a regeneration they say so rather
+    # than serve a file that may not be the one their e-mail summarised.
+    run_id, generation, user_id = data.get("r"), data.get("g", 1), data.get("u")
+    if not (isinstance(run_id, int) and isinstance(generation, int) and isinstance(user_id, int)):
+        raise LinkRefused("This link is not valid: it may have been cut short or changed.")
+    # Whatever the run's state, its stored PDF is that of its latest finished generation: a run being generated
+    # again (or whose new attempt failed) still holds the file the link was sent for.
+    run = ReportRun.objects.filter(pk=run_id, generations__gte=generation).exclude(pdf="").first()
     if run is None:
-        raise LinkRefused(
-            "This report is not available: it is being generated again, or was removed.", code="link_gone"
-        )
+        raise LinkRefused("This report is not available any more: it was removed.", code="link_gone")
     subscription = (
         ReportSubscription.objects.select_related("user")
         .filter(user_id=user_id, kind=run.kind, user__is_active=True)
@@ -75,4 +99,6 @@ def report_link_resolve(token: str) -> ReportRun:
     )
     if subscription is None or not subscription.user.has_perm("reports.download_report"):
         raise LinkRefused("This link was withdrawn: its recipient no longer receives this report.", code="link_revoked")
+    if run.generations != generation:
+        raise LinkSuperseded(run)
     return run

@@ -113,16 +113,38 @@ def _category_axis(ax: Axes, labels: Sequence[str], positions: Sequence[float], 
     return printed, crowded
 
 
-def _target(ax: Axes, chart: Chart) -> None:
+TARGET_LINE: dict[str, Any] = {"color": TARGET, "linestyle": (0, (5, 3)), "linewidth": 1.3, "zorder": 4}
+
+
+def _target(ax: Axes, chart: Chart, positions: Sequence[float], bar_width: float | None = None) -> None:
+    """The chart's target line, or each series' own targets: along a line series, across each of its bars."""
     if chart.target is not None:
-        ax.axhline(
-            chart.target,
-            color=TARGET,
-            linestyle=(0, (5, 3)),
-            linewidth=1.3,
-            label=f"Target {format_value(chart.target, chart.unit)}",
-            zorder=4,
-        )
+        ax.axhline(chart.target, label=f"Target {format_value(chart.target, chart.unit)}", **TARGET_LINE)
+        return
+    label = "Target"
+    for j, series in enumerate(chart.series):
+        points = [(p, t) for p, t in zip(positions, series.targets or [], strict=False) if t is not None]
+        if not points:
+            continue
+        if bar_width is None:
+            ax.plot([p for p, _ in points], [t for _, t in points], label=label, **TARGET_LINE)
+        else:
+            left = [p - 0.4 + bar_width * j for p, _ in points]
+            ax.hlines([t for _, t in points], left, [x + bar_width for x in left], label=label, **TARGET_LINE)
+        label = "_"  # one legend entry for all the targets: each series' name says its own
+
+
+def _series_label(series: Series, unit: str) -> str:
+    """A series held to a target of its own names it: several dashed lines are told apart by the legend."""
+    targets = {t for t in series.targets or [] if t is not None}
+    return f"{series.name}, target {format_value(targets.pop(), unit)}" if len(targets) == 1 else series.name
+
+
+def _top(chart: Chart, values: Sequence[float]) -> float:
+    """The highest value to show: the data's, the chart's target or any series' own."""
+    targets = [chart.target] if chart.target is not None else []
+    targets += [t for s in chart.series for t in s.targets or [] if t is not None]
+    return max([0.0, *values, *targets])
 
 
 def _legend(fig: Figure, ax: Axes) -> float:
@@ -193,25 +215,20 @@ def _bar(fig: Figure, chart: Chart) -> None:
     count = max(1, len(chart.series))
     width = 0.8 / count
     positions = list(range(len(chart.labels)))
-    top = 0.0
     for j, series in enumerate(chart.series):
-        values = [v or 0.0 for v in series.values]
-        top = max([top, *values])
         ax.bar(
             [p - 0.4 + width * (j + 0.5) for p in positions],
-            values,
+            [v or 0.0 for v in series.values],
             width=width * 0.92,
             color=colours[j],
             hatch=HATCHES[j % len(HATCHES)],
             edgecolor="white",
             linewidth=0.4,
-            label=series.name,
+            label=_series_label(series, chart.unit),
         )
-    if chart.target is not None:
-        top = max(top, chart.target)
-    _value_axis(ax, chart, top)
+    _value_axis(ax, chart, _top(chart, [v for s in chart.series for v in s.values if v is not None]))
     printed, rotated = _category_axis(ax, chart.labels, positions, fig.get_figwidth())
-    _target(ax, chart)
+    _target(ax, chart, positions, width)
     _place(fig, ax, chart, printed, rotated, _legend(fig, ax))
 
 
@@ -219,11 +236,9 @@ def _line(fig: Figure, chart: Chart) -> None:
     ax = fig.add_subplot()
     colours = series_colours(chart)
     positions = list(range(len(chart.labels)))
-    top = 0.0
     for j, series in enumerate(chart.series):
         # A missing value is a gap in the line, not a drop to zero.
         values = [math.nan if v is None else v for v in series.values]
-        top = max([top, *(v for v in series.values if v is not None)])
         ax.plot(
             positions,
             values,
@@ -232,14 +247,12 @@ def _line(fig: Figure, chart: Chart) -> None:
             marker=MARKERS[j % len(MARKERS)],
             markersize=3.5 if len(positions) <= 40 else 2,
             linewidth=1.6,
-            label=series.name,
+            label=_series_label(series, chart.unit),
         )
-    if chart.target is not None:
-        top = max(top, chart.target)
-    _value_axis(ax, chart, top)
+    _value_axis(ax, chart, _top(chart, [v for s in chart.series for v in s.values if v is not None]))
     ax.set_xlim(-0.5, max(0.5, len(positions) - 0.5))
     printed, rotated = _category_axis(ax, chart.labels, positions, fig.get_figwidth())
-    _target(ax, chart)
+    _target(ax, chart, positions)
     _place(fig, ax, chart, printed, rotated, _legend(fig, ax))
 
 

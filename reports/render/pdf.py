@@ -2,7 +2,8 @@
 
 Page 1 is the executive summary, shrunk to fit if it must; then the targets, the trends and the sections; the
 raw tables live in the XLSX and the CSV, and the PDF ends with a one-page index of what they hold. Text is set
-in Bitstream Vera, shipped with reportlab, which has the signs the figures use (≥, −, ÷).
+in DejaVu Sans, shipped with matplotlib and the face its charts are drawn in: it has every sign the figures and
+their definitions use (≥, −, ÷, →), where reportlab's own Bitstream Vera, on the same metrics, lacks arrows.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-import reportlab
+import matplotlib
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -37,8 +38,9 @@ from ..document import Card, Chart, Document, Finding, Section, Table, cell_text
 from .charts import PDF_COMPACT_SIZE, PDF_DPI, PDF_SIZE, chart_png, png_size, sparkline_png
 from .sheets import sheet_names
 
-FONT, BOLD = "Vera", "Vera-Bold"
-_FONTS = Path(reportlab.__file__).parent / "fonts"
+FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
+FONT_FILES = {FONT: "DejaVuSans.ttf", BOLD: "DejaVuSans-Bold.ttf"}
+FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 # A section's table prints this many rows; the XLSX and the CSV have them all.
 MAX_TABLE_ROWS = 30
 # The text width of an A4 page between the margins and the frame's padding.
@@ -47,8 +49,8 @@ TEXT_WIDTH = 168 * mm
 
 def _fonts() -> None:
     if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(FONT, str(_FONTS / "Vera.ttf")))
-        pdfmetrics.registerFont(TTFont(BOLD, str(_FONTS / "VeraBd.ttf")))
+        for name, filename in FONT_FILES.items():
+            pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / filename)))
 
 
 BRAND = colors.HexColor("#2350c8")
@@ -88,6 +90,7 @@ def _table(
     columns: list[str], rows: list[list[Any]], styles: dict[str, ParagraphStyle], widths: list[float] | None = None
 ) -> LongTable:
     size = 7.5
+    rows = _aligned(rows)
     if widths is None:
         widths = _widths(columns, rows, size)
         if widths is None:
@@ -133,9 +136,43 @@ def _floors(columns: list[str], rows: list[list[Any]], size: float, whole_headin
     for index, heading in enumerate(columns):
         cells = [cell_text(row[index]) for row in shown if index < len(row)] or [""]
         piece = max(_width(t if len(t) <= WHOLE else max(t.split() or [""], key=len), FONT, size) for t in cells)
-        head = heading if whole_headings and len(heading) <= WHOLE else max(heading.split() or [""], key=len)
-        out.append(max(_width(head, BOLD, size), piece) + PADDING)
+        head = _width(max(heading.split() or [""], key=len), BOLD, size)
+        if whole_headings:
+            head = _width(heading, BOLD, size) if len(heading) <= WHOLE else _two_lines(heading, size)
+        out.append(max(head, piece) + PADDING)
     return out
+
+
+def _two_lines(heading: str, size: float) -> float:
+    """The narrowest width that sets a heading on two lines: "Q4 2026 / to date" rather than a word a line."""
+    words = heading.split()
+    return min(
+        (
+            max(_width(" ".join(words[:cut]), BOLD, size), _width(" ".join(words[cut:]), BOLD, size))
+            for cut in range(1, len(words))
+        ),
+        default=_width(heading, BOLD, size),
+    )
+
+
+def _aligned(rows: list[list[Any]]) -> list[list[Any]]:
+    """Each column's numbers to as many decimals as its most precise one, so that they line up: 34.0 above 30.1,
+    4.00 above 4.64, rather than 34 and 4; a negative one with the minus sign the figures print (−1.2, not -1.2)."""
+    shown = rows[:MAX_TABLE_ROWS]
+    places: dict[int, int] = {}
+    for row in shown:
+        for index, value in enumerate(row):
+            if isinstance(value, float) and not value.is_integer():
+                text = cell_text(value)
+                places[index] = max(places.get(index, 0), len(text) - text.index(".") - 1 if "." in text else 0)
+
+    def number(value: Any, index: int) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        text = f"{value:,.{places[index]}f}" if isinstance(value, float) and places.get(index) else cell_text(value)
+        return "−" + text[1:] if text.startswith("-") else text
+
+    return [[number(v, i) for i, v in enumerate(row)] for row in shown]
 
 
 def _widths(columns: list[str], rows: list[list[Any]], size: float) -> list[float] | None:
@@ -323,9 +360,11 @@ BREAK_BEFORE = {"recommendations"}
 def _appendix_index(document: Document, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     """The last page: what the XLSX's appendix sheets and the CSV hold, for the analysts who want the rows."""
     names = sheet_names(document)
+    titles = [table.title.removeprefix("Appendix: ") for table in document.appendices]
     rows = [
-        [table.title.removeprefix("Appendix: "), names[table.key], f"{len(table.rows):,}", ", ".join(table.columns)]
-        for table in document.appendices
+        # Capitalised as its sheet's name is, so that the two columns read alike.
+        [title[:1].upper() + title[1:], names[table.key], f"{len(table.rows):,}", ", ".join(table.columns)]
+        for title, table in zip(titles, document.appendices, strict=True)
     ]
     return [
         _p("Appendices: the data behind this report", styles["h1"]),
@@ -337,6 +376,15 @@ def _appendix_index(document: Document, styles: dict[str, ParagraphStyle]) -> li
         ),
         _table(["Appendix", "XLSX sheet", "Rows", "Columns"], rows, styles, [46 * mm, 34 * mm, 14 * mm, 74 * mm]),
     ]
+
+
+def _glossary_entry(term: str, definition: str) -> str:
+    """The term in bold, then its definition; a definition that opens with the term ("NPS = % of 9–10 …") has it
+    set in bold once rather than printed twice ("NPS: NPS = …")."""
+    rest = definition.removeprefix(term)
+    if rest != definition and rest[:1] in (":", " "):
+        return f"<b>{escape(term)}</b>{escape(rest)}"
+    return f"<b>{escape(term)}</b>: {escape(definition)}"
 
 
 def render_pdf(document: Document) -> bytes:
@@ -376,7 +424,7 @@ def render_pdf(document: Document) -> bytes:
         story += _section(section, styles)
     story += [PageBreak(), _p("Glossary", styles["h1"])]
     for term, definition in document.glossary:
-        story.append(Paragraph(f"<b>{escape(term)}</b>: {escape(definition)}", styles["body"]))
+        story.append(Paragraph(_glossary_entry(term, definition), styles["body"]))
     story += [PageBreak(), *_appendix_index(document, styles)]
     pdf.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()

@@ -60,6 +60,7 @@ def compliance_section(ctx: Context) -> Section:
                 promise.title,
                 [achievement(ctx.reader, promise.metric, b.first, b.end).percent for b in trend],
                 area=promise_area(promise),
+                targets=[target] * len(trend),
             )
         )
     section.tables.append(

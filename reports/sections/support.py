@@ -153,6 +153,8 @@ def support_section(ctx: Context) -> Section:
             [c.label for c in channels],
             [Series("Average rating", [c.average for c in channels])],
             unit=SCORE,
+            # Every channel is held to the one satisfaction target (document 003).
+            target=ctx.target("support.csat_average"),
         )
     )
     return section

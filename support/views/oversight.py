@@ -16,7 +16,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from saypro import periods
 from saypro.errors import InvalidInput
-from saypro.figures.registry import Reading, figure_read, figure_specs, figures_read, value_text
+from saypro.figures.registry import (
+    COUNT,
+    HOURS,
+    MINUTES,
+    PERCENT,
+    SCORE,
+    Reading,
+    figure_read,
+    figure_specs,
+    figures_read,
+)
 from saypro.figures.targets import TargetBook
 from saypro.forms import add_service_errors
 from saypro.localtime import check_day, local_midnight
@@ -96,6 +106,15 @@ def _public_months(request: HttpRequest) -> list[periods.Period]:
     return chain
 
 
+def _reading_text(value: float, unit: str) -> str:
+    """A reading as the reports print it, to a fixed number of decimals (two for a rating out of 5), so that the
+    public sees 94.3 %, not the 94.3396 % of a ratio unrounded; whole counts with thousands separators."""
+    if unit == COUNT:
+        return f"{value:,.0f}"
+    suffix = {PERCENT: " %", HOURS: " h", MINUTES: " min"}.get(unit, "")
+    return f"{value:,.{2 if unit == SCORE else 1}f}{suffix}"
+
+
 def _monthly_figures(months: list[periods.Period]) -> list[dict[str, Any]]:
     now, book = timezone.now(), TargetBook()
     rows = []
@@ -104,7 +123,7 @@ def _monthly_figures(months: list[periods.Period]) -> list[dict[str, Any]]:
             continue
         readings = [figure_read(spec.key, month, now=now, compare=False, book=book).current for month in months]
         cells = [
-            {"month": r.period, "value": r.value, "text": "–" if r.value is None else value_text(r.value, spec.unit)}
+            {"month": r.period, "value": r.value, "text": "–" if r.value is None else _reading_text(r.value, spec.unit)}
             | {"n": r.n, "target_text": r.target_text, "met": r.met}
             for r in readings
         ]

@@ -180,6 +180,7 @@ def build_world() -> World:
     period = reports.report_period(kind="weekly", day=timezone.localdate())
     run = reports.report_request(kind="weekly", period=period, by=people["manager"])
     reports.report_generate(run_id=run.pk)
+    run.refresh_from_db()  # the link names the generation just made
     ids["report"], ids["fmt"] = run.pk, "csv"
     # The manager receives the weekly report: the signed link to its PDF that such an e-mail carries.
     reports.report_subscriptions_set(user=people["manager"], kinds=["weekly"])

@@ -74,6 +74,34 @@ def test_a_chart_with_a_target_draws_it_and_names_it_in_the_legend():
     assert dashed and dashed[0].get_linestyle() == "--"
 
 
+def test_series_held_to_targets_of_their_own_draw_them_and_name_them():
+    """Each promise its own target: a dashed line per series on a line chart, a dashed mark over each bar."""
+    line = promises_chart()
+    line.target = None
+    for series, target in zip(line.series, (100.0, 90.0, 95.0, 100.0), strict=True):
+        series.targets = [target] * len(line.labels)
+    figure = _figure(line, PDF_SIZE)
+    dashed = [ln for ln in figure.axes[0].get_lines() if ln.get_label() in ("Target", "_")]
+    assert sorted(ln.get_ydata()[0] for ln in dashed) == [90.0, 95.0, 100.0, 100.0]
+    assert all(ln.get_linestyle() == "--" for ln in dashed)
+    (legend,) = figure.legends
+    names = [text.get_text().replace("\n", " ") for text in legend.get_texts()]
+    assert names.count("Target") == 1
+    assert "Conversations first answered within 24 h, target 90.0 %" in names
+
+    bars = Chart(
+        key="by-category",
+        title="Resolution within target by category",
+        kind="bar",
+        labels=["General inquiry", "Complaint", "Miscellaneous"],
+        series=[Series("Achievement %", [97.0, 80.0, 99.0], targets=[95.0, 85.0, None])],
+        unit=PERCENT,
+    )
+    (marks,) = _figure(bars, PDF_SIZE).axes[0].collections
+    assert sorted(segment[0][1] for segment in marks.get_segments()) == [85.0, 95.0]
+    assert "Target" in chart_svg(bars)
+
+
 def test_long_labels_are_wrapped_whole_not_cut():
     svg = chart_svg(bar_chart())
     texts = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", svg))

@@ -143,7 +143,9 @@ def test_an_expired_link_is_refused_with_a_page_that_says_so(manager, client):
     assert b"This link has expired" in response.content and b"This link does not work" in response.content
 
 
-@pytest.mark.parametrize("how", ["signature changed", "cut short", "other link's salt", "nonsense"])
+@pytest.mark.parametrize(
+    "how", ["signature changed", "cut short", "other link's salt", "nonsense", "generation not a number"]
+)
 def test_a_tampered_link_is_refused(manager, client, how):
     run = _generated_quietly(manager)
     token = links.report_link_token(run=run, user=manager)
@@ -152,6 +154,9 @@ def test_a_tampered_link_is_refused(manager, client, how):
         "cut short": token[: len(token) // 2],
         "other link's salt": signing.TimestampSigner(salt="support.survey").sign_object({"r": run.pk, "u": manager.pk}),
         "nonsense": "not-a-link",
+        "generation not a number": signing.TimestampSigner(salt=links.LINK_SALT).sign_object(
+            {"r": run.pk, "g": "1", "u": manager.pk}
+        ),
     }[how]
     response = client.get(f"/dashboard/reports/link/{tampered}/")
     assert response.status_code == 403 and b"This link is not valid" in response.content
@@ -179,6 +184,89 @@ def test_a_link_to_a_report_no_longer_there_is_refused(manager, client):
     path = urlsplit(links.report_pdf_link(run=run, user=manager, now=timezone.now()).url).path
     run.delete()
     response = client.get(path)
+    assert response.status_code == 403 and b"This report is not available" in response.content
+
+
+def _regenerated(run: ReportRun, capture) -> ReportRun:
+    """The same report generated again (as after its quarter closes), with a sign-up more: other figures."""
+    signup(local(2026, 2, 16, 10, 0), decided_after_hours=70)
+    services.report_request(kind=ReportKind.MONTHLY, period=MONTH, by=None, scheduled=True)
+    return _generated(run, capture)
+
+
+def test_a_link_from_before_the_report_was_generated_again_says_so_and_serves_no_other_file(
+    manager, settings, client, django_capture_on_commit_callbacks
+):
+    settings.REPORTS_MAIL_ATTACH_MAX_BYTES = 1000
+    first = _generated(_scheduled_run(manager), django_capture_on_commit_callbacks)
+    first_sha = first.pdf_sha256
+    old_path = _link_path(mail.outbox[0])
+    again = _regenerated(first, django_capture_on_commit_callbacks)
+    assert again.generations == 2 and again.pdf_sha256 != first_sha
+    new_path = _link_path(mail.outbox[1])
+
+    response = client.get(old_path)
+    assert response.status_code == 410 and response["Content-Type"].startswith("text/html")
+    assert response["Referrer-Policy"] == "no-referrer"
+    generated_at = again.document["generated_at"]
+    text = response.content.decode()
+    assert f"This report was generated again on {generated_at}" in text
+    assert "the figures in your e-mail are from the earlier version" in text
+    assert f'href="/dashboard/reports/{again.pk}/"' in text and again.document["period_label"] in text
+
+    # The e-mail of the new generation links to its own PDF.
+    response = client.get(new_path)
+    assert response.status_code == 200
+    assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == again.pdf_sha256
+
+
+def test_a_link_still_downloads_its_own_generation_while_the_report_is_generated_again(manager, client):
+    run = _generated_quietly(manager)
+    path = urlsplit(links.report_pdf_link(run=run, user=manager, now=timezone.now()).url).path
+    services.report_request(kind=ReportKind.MONTHLY, period=MONTH, by=None, scheduled=True)
+    assert ReportRun.objects.get(pk=run.pk).status == "queued"
+
+    response = client.get(path)
+    assert response.status_code == 200
+    assert hashlib.sha256(b"".join(response.streaming_content)).hexdigest() == run.pdf_sha256
+
+
+def test_a_link_whose_file_is_being_replaced_asks_to_try_again(manager, client):
+    run = _generated_quietly(manager)
+    path = urlsplit(links.report_pdf_link(run=run, user=manager, now=timezone.now()).url).path
+    run.pdf.storage.delete(run.pdf.name)  # the new generation's commit has removed it; this request read the row
+
+    response = client.get(path)
+    assert response.status_code == 503 and b"being generated again right now" in response.content
+
+
+def test_a_link_that_names_no_generation_is_taken_as_the_first(manager, client, django_capture_on_commit_callbacks):
+    run = _generated_quietly(manager)
+    token = signing.TimestampSigner(salt=links.LINK_SALT).sign_object({"r": run.pk, "u": manager.pk})
+    assert client.get(f"/dashboard/reports/link/{token}/").status_code == 200
+
+    _regenerated(run, django_capture_on_commit_callbacks)
+    response = client.get(f"/dashboard/reports/link/{token}/")
+    assert response.status_code == 410 and b"generated again" in response.content
+
+
+def test_a_revoked_link_to_a_report_generated_again_is_refused_as_withdrawn(
+    manager, client, django_capture_on_commit_callbacks
+):
+    run = _generated_quietly(manager)
+    path = urlsplit(links.report_pdf_link(run=run, user=manager, now=timezone.now()).url).path
+    _regenerated(run, django_capture_on_commit_callbacks)
+    manager.groups.clear()
+
+    response = client.get(path)
+    assert response.status_code == 403 and b"This link was withdrawn" in response.content
+    assert b"generated again" not in response.content
+
+
+def test_a_link_naming_a_generation_not_made_is_refused(manager, client):
+    run = _generated_quietly(manager)
+    token = signing.TimestampSigner(salt=links.LINK_SALT).sign_object({"r": run.pk, "g": 2, "u": manager.pk})
+    response = client.get(f"/dashboard/reports/link/{token}/")
     assert response.status_code == 403 and b"This report is not available" in response.content
 
 

@@ -20,8 +20,9 @@ import pytest
 import time_machine
 from openpyxl import load_workbook
 from PIL import Image
+from reportlab.pdfbase.ttfonts import TTFont
 
-from reports.render.pdf import render_pdf
+from reports.render.pdf import FONT_DIR, FONT_FILES, _aligned, render_pdf
 from reports.render.sheets import render_xlsx, sheet_names
 from reports.sections import build_document
 from saypro import periods
@@ -99,6 +100,37 @@ def test_the_pdf_pages_keep_their_text_inside_and_page_one_is_the_summary(quarte
     assert "SLA clocks per day" in last and "Sign-ups per day" in last
     everything = " ".join(page_text(words) for *_, words in pages)
     assert "Appendix: SLA clocks per day" not in everything
+    # A glossary term its definition opens with is printed once.
+    assert "NPS = % of 9–10" in everything and "NPS: NPS" not in everything
+    assert "Retention: N-week cohorts" in everything and "Retention: Retention" not in everything
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def test_every_sign_of_the_report_is_in_the_pdf_typeface(quarter_report):
+    """A character the typeface lacks prints as an empty box: the arrow of "started the form → submitted" did."""
+    texts = _strings(quarter_report.as_dict())
+    assert any("→" in text for text in texts)
+    for name, filename in FONT_FILES.items():
+        glyphs = TTFont(name, str(FONT_DIR / filename)).face.charToGlyph
+        missing = {char for text in texts for char in text if char.isprintable() and ord(char) not in glyphs}
+        assert not missing, (name, sorted(missing))
+
+
+def test_a_table_column_keeps_one_number_of_decimals_and_prints_a_true_minus():
+    rows = [["South Africa", 34.0, 2.9, 4.64, 757], ["Egypt", 9.6, -1.25, 4.0, -3]]
+    assert _aligned(rows) == [
+        ["South Africa", "34.0", "2.90", "4.64", "757"],
+        ["Egypt", "9.6", "−1.25", "4.00", "−3"],
+    ]
 
 
 @needs_poppler

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 
 import pytest
@@ -54,6 +55,9 @@ def test_monthly_figures_match_the_registry_in_page_and_csv(client, requester, d
     html = page.content.decode()
     assert "February 2026" in html and "March 2026" not in html
     assert requester.email not in html and "Privatename" not in html
+    # Each figure to a fixed number of decimals, as the reports print it: 50.0 %, not 50 % beside 94.3396 %.
+    monthly = html[html.index('data-testid="monthly-figures"') :]
+    assert "50.0 %" in monthly and not re.search(r"\d\.\d{3,}", monthly)
     figures = _csv_figures(export.content)
     assert set(expected) <= set(figures)
     for (month, key), reading in expected.items():
