@@ -10,10 +10,13 @@ PYTEST_ARGS ?=
 # The suite runs in parallel (pytest-xdist), one process per core, at most 8 (each takes a Redis database of its own:
 # see saypro/settings.py). TEST_WORKERS=0 runs it in one process, e.g. to use --pdb.
 TEST_WORKERS ?= logical
+# Tests differ in cost by a factor of a thousand (a browser test against a table cell): a process that runs out of
+# work takes the rest of another's queue (worksteal) instead of waiting idle for a long test at the end.
+TEST_DIST ?= worksteal
 # Locally the test databases are kept between runs (--reuse-db: migrations are applied to them, nothing else is
 # redone); CI (CI=true) creates them afresh.
 TEST_DB := $(if $(CI),--create-db,--reuse-db)
-PYTEST := $(VENV)/bin/pytest -n $(TEST_WORKERS) --maxprocesses 8 $(TEST_DB)
+PYTEST := $(VENV)/bin/pytest -n $(TEST_WORKERS) --maxprocesses 8 --dist $(TEST_DIST) $(TEST_DB)
 
 # Stamps record which requirement files are installed, so a re-run installs nothing unless one changed.
 RUNTIME_STAMP := $(VENV)/.installed-runtime

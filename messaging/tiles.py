@@ -11,14 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from saypro import shared
 from saypro.figures.registry import Reading
-from saypro.shared import computed_once
 
 from . import selectors
 
 CACHE_KEY = "messaging:tiles:v2"
-# Seconds the shared tiles are served before one request computes them again: the dashboard's interval.
-MAX_AGE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -35,5 +33,6 @@ def _compute(now: datetime) -> InboxTiles:
     return InboxTiles(compliance=figures["compliance"], backlog=figures["backlog"], as_of=now)
 
 
-def inbox_tiles(*, now: datetime, max_age: float = MAX_AGE_SECONDS) -> InboxTiles:
-    return computed_once(CACHE_KEY, _compute, now=now, max_age=max_age)
+def inbox_tiles(*, now: datetime) -> InboxTiles:
+    """Served for the dashboard's refresh interval before one request computes them again."""
+    return shared.computed_once(CACHE_KEY, _compute, now=now, max_age=shared.REFRESH_SECONDS)

@@ -23,7 +23,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from saypro import periods
+from saypro import periods, shared
 from saypro.durations import duration_text
 from saypro.errors import DomainError
 from saypro.figures.registry import target_specs
@@ -42,8 +42,6 @@ from .models import Improvement, ReportRun, ReportSubscription, RunStatus
 from .sections import AREAS, SUPPORT, Context, build_sections, context_for
 from .sections.topics import change_text, topic_rows
 
-# How often the dashboard fetches its tiles again, and how old the shared tiles it is given may be.
-REFRESH_SECONDS = 30
 RUN_PAGE_ROWS = 40
 DOWNLOADS = {
     "pdf": "application/pdf",
@@ -99,14 +97,14 @@ def _may_see_area(user: Any, area: str) -> bool:
 
 def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
     now = timezone.now()
-    shared = tiles.dashboard_tiles(user=request.user, now=now, max_age=REFRESH_SECONDS)
+    entry = tiles.dashboard_tiles(user=request.user, now=now, max_age=shared.REFRESH_SECONDS)
     return {
-        "tiles": shared.tiles,
+        "tiles": entry.tiles,
         # Our own template's output, rendered when the tiles were computed.
-        "tiles_html": mark_safe(shared.html),
-        "as_of": shared.as_of,
+        "tiles_html": mark_safe(entry.html),
+        "as_of": entry.as_of,
         "now": now,
-        "refresh_seconds": REFRESH_SECONDS,
+        "refresh_seconds": shared.REFRESH_SECONDS,
     }
 
 
@@ -124,7 +122,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_required
 def tiles_fragment(request: HttpRequest) -> HttpResponse:
-    """The tile block alone, fetched by the dashboard every REFRESH_SECONDS to swap in place."""
+    """The tile block alone, fetched by the dashboard every shared.REFRESH_SECONDS to swap in place."""
     return HttpResponse(_dashboard_context(request)["tiles_html"])
 
 

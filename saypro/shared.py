@@ -16,6 +16,9 @@ from typing import Protocol, TypeVar
 
 from django.core.cache import cache
 
+# How often the dashboards fetch their tiles again, and how old the shared tiles they are given may be. Read as
+# `shared.REFRESH_SECONDS` at request time, so that one assignment here changes it for every page.
+REFRESH_SECONDS = 30
 # How long the computing request holds the lock: longer than a cold computation on a busy machine, short enough
 # that a request which died computing delays nobody for long.
 LOCK_SECONDS = 30

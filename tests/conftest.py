@@ -135,6 +135,19 @@ def _private_files(tmp_path_factory):
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_settings():
+    """For the whole session, so that module-scoped fixtures (built before any per-test fixture) have them too:
+    - the production password hasher is slow on purpose (about 0.26 s of CPU a user); tests only need a correct one;
+    - automatic detection trains its spam model on first use from MODERATION_SPAM_CSV (seconds of work): tests run
+      on the rules alone unless they ask for the model (tests/moderation's `spam_model` fixture).
+    A test may still change either with the `settings` fixture."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], MODERATION_SPAM_CSV=""):
+        yield
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker, request):
     """With --reuse-db the test database outlives the run, and the last transactional test of the previous run
@@ -183,19 +196,6 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
             return value
         time.sleep(interval)
     raise AssertionError("the worker did not finish in time")
-
-
-@pytest.fixture(autouse=True)
-def _no_spam_training(settings):
-    """Automatic detection trains its spam model on first use from MODERATION_SPAM_CSV (seconds of work); tests
-    run on the rules alone unless they ask for the model (tests/moderation's `spam_model` fixture)."""
-    settings.MODERATION_SPAM_CSV = ""
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The production hasher is slow on purpose; tests only need a correct one.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

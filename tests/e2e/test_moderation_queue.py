@@ -40,7 +40,7 @@ def test_moderator_removes_a_flagged_listing_and_the_reporter_and_the_tile_see_i
 ):
     # The tiles are shared for one refresh interval, and the dashboard swaps in the new ones at each: a short one
     # lets the test see the decision reach the tile.
-    monkeypatch.setattr("reports.views.REFRESH_SECONDS", 1)
+    monkeypatch.setattr("saypro.shared.REFRESH_SECONDS", 1)
     reporter = UserFactory(email="naledi@example.com", full_name="Naledi Khumalo")
     scam = ListingFactory(
         title="iPhone 14 Pro Max, sealed, R2 500",

@@ -35,7 +35,7 @@ def test_reviewer_works_the_queue_and_sees_the_tiles_change(
     page, context, live_server, reviewer, submitted_registration, screenshot, monkeypatch
 ):
     # The dashboard's own refresh, made quick so the test can watch a tile change without a reload.
-    monkeypatch.setattr("reports.views.REFRESH_SECONDS", 1)
+    monkeypatch.setattr("saypro.shared.REFRESH_SECONDS", 1)
     soon = submitted_registration(
         hours_ago=40,
         email="thabo@example.com",

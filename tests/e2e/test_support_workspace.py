@@ -38,7 +38,7 @@ def filed(user, subject: str, body: str, *, hours_ago: float, department: str = 
 def test_agent_takes_answers_with_a_macro_and_solves_and_the_rating_and_tile_follow(
     page, browser, live_server, agent, screenshot, monkeypatch
 ):
-    monkeypatch.setattr("reports.views.REFRESH_SECONDS", 1, raising=False)
+    monkeypatch.setattr("saypro.shared.REFRESH_SECONDS", 1)
     naledi = UserFactory(email="naledi@example.com", full_name="Naledi Khumalo")
     urgent = filed(naledi, "Charged twice for my order", "My card was charged twice for order SP-1042.", hours_ago=20)
     filed(

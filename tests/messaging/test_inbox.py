@@ -101,7 +101,7 @@ def test_a_week_without_a_deadline_shows_a_dash_and_an_empty_backlog(client, age
 
 
 def test_the_tiles_are_shared_for_a_refresh_interval_and_say_since_when(client, agent, settings):
-    from messaging.tiles import MAX_AGE_SECONDS
+    from saypro.shared import REFRESH_SECONDS
 
     settings.TIME_ZONE = "Africa/Johannesburg"
     signed_in(client, agent)
@@ -121,7 +121,7 @@ def test_the_tiles_are_shared_for_a_refresh_interval_and_say_since_when(client, 
         page = client.get(reverse("messaging:home"))
     assert tile(page, "tile-backlog") == "0"
     assert as_of(page) == "2026-03-04T12:00:00+02:00 12:00:00"
-    within = first + timedelta(seconds=MAX_AGE_SECONDS - 1)
+    within = first + timedelta(seconds=REFRESH_SECONDS - 1)
     with time_machine.travel(within, tick=False):
         mine = start(UserFactory(), subject="Arrived since")
         services.conversation_claim(conversation=mine, by=agent)
@@ -136,7 +136,7 @@ def test_the_tiles_are_shared_for_a_refresh_interval_and_say_since_when(client, 
     with time_machine.travel(within, tick=False):
         assert tile(other.get(reverse("messaging:home")), "tile-backlog") == "0"
     # Once the interval has passed, the next request computes them again.
-    later = first + timedelta(seconds=MAX_AGE_SECONDS)
+    later = first + timedelta(seconds=REFRESH_SECONDS)
     with time_machine.travel(later, tick=False):
         page = client.get(reverse("messaging:home"))
     assert tile(page, "tile-backlog") == "1"

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from reports import tiles
-from reports.views import REFRESH_SECONDS
+from saypro.shared import REFRESH_SECONDS
 from saypro.sla.services import clock_start
 
 from .conftest import NOW, signup

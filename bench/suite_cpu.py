@@ -1,0 +1,118 @@
+"""CPU time of the test suite, per test and phase: a pytest plugin and its summary.
+
+Wall time on a shared machine says more about the neighbours than about the tests; CPU time does not. Run
+
+    SAYPRO_TEST_CPU_DIR=/tmp/cpu PYTHONPATH=bench pytest -p suite_cpu -n 2 …
+    python bench/suite_cpu.py /tmp/cpu
+
+The plugin writes one line per test and phase (set-up, call, tear-down) to `<dir>/<process>.jsonl`: the CPU
+seconds of the test process (all its threads: the live server, an in-process Celery worker) plus those of the
+children it waited for (Django started in a child process), and the wall seconds. PostgreSQL's and Chromium's own
+CPU is not in it (Chromium is reaped only at the end of the session). The summary adds them up by folder and file.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ENV = "SAYPRO_TEST_CPU_DIR"
+
+
+def _cpu() -> float:
+    times = os.times()
+    return time.process_time() + times.children_user + times.children_system
+
+
+class _Plugin:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.out: Any = None
+
+    def _record(self, nodeid: str, phase: str, cpu: float, wall: float, at: float) -> None:
+        if self.out is None:
+            # Opened at the first test: under xdist the controller runs none and leaves no file.
+            self.folder.mkdir(parents=True, exist_ok=True)
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            self.out = (self.folder / f"{worker}.jsonl").open("a", encoding="utf-8")
+        line = {"test": nodeid, "phase": phase, "cpu": round(cpu, 4), "wall": round(wall, 4), "at": round(at, 3)}
+        self.out.write(json.dumps(line) + "\n")
+        self.out.flush()
+
+    def _measure(self, item: Any, phase: str) -> Iterator[None]:
+        cpu, wall, at = _cpu(), time.perf_counter(), time.time()
+        yield
+        self._record(item.nodeid, phase, _cpu() - cpu, time.perf_counter() - wall, at)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_setup(self, item: Any) -> Iterator[None]:
+        yield from self._measure(item, "setup")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: Any) -> Iterator[None]:
+        yield from self._measure(item, "call")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(self, item: Any) -> Iterator[None]:
+        yield from self._measure(item, "teardown")
+
+
+def pytest_configure(config: Any) -> None:
+    folder = os.environ.get(ENV)
+    if folder:
+        config.pluginmanager.register(_Plugin(Path(folder)), "saypro-suite-cpu")
+
+
+def summarize(folder: Path, top: int = 40) -> None:
+    files: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    counts: collections.Counter[str] = collections.Counter()
+    # Per test process: when its first test started and its last one ended, and its CPU: a process that ends
+    # long before another is the tail the scheduler left.
+    spans: dict[str, list[float]] = {}
+    for path in sorted(folder.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            span = spans.setdefault(path.stem, [row["at"], row["at"], 0.0])
+            span[0], span[1] = min(span[0], row["at"]), max(span[1], row["at"] + row["wall"])
+            span[2] += row["cpu"]
+            name = row["test"].split("::")[0]
+            files[name][row["phase"]] += row["cpu"]
+            files[name]["wall"] += row["wall"]
+            counts[name] += row["phase"] == "call"
+    folders: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for name, sums in files.items():
+        folders[name.rsplit("/", 1)[0]].update(sums)
+
+    def cpu(sums: collections.Counter[str]) -> float:
+        return sums["setup"] + sums["call"] + sums["teardown"]
+
+    total: collections.Counter[str] = collections.Counter()
+    for sums in files.values():
+        total.update(sums)
+    print(
+        f"{sum(counts.values())} tests: {cpu(total):.1f} s CPU (set-up {total['setup']:.1f}, call "
+        f"{total['call']:.1f}, tear-down {total['teardown']:.1f}), {total['wall']:.1f} s wall summed"
+    )
+    if spans:
+        start = min(span[0] for span in spans.values())
+        for worker, (first, last, used) in sorted(spans.items()):
+            print(f"{worker}: tests from {first - start:.0f} s to {last - start:.0f} s, {used:.1f} s CPU")
+    print(f"\n{'CPU s':>8} {'set-up':>8} {'call':>8} {'wall s':>8}  folder")
+    for name, sums in sorted(folders.items(), key=lambda kv: -cpu(kv[1])):
+        print(f"{cpu(sums):8.1f} {sums['setup']:8.1f} {sums['call']:8.1f} {sums['wall']:8.1f}  {name}")
+    print(f"\n{'CPU s':>8} {'set-up':>8} {'call':>8} {'wall s':>8} {'tests':>6}  file")
+    for name, sums in sorted(files.items(), key=lambda kv: -cpu(kv[1]))[:top]:
+        figures = f"{cpu(sums):8.1f} {sums['setup']:8.1f} {sums['call']:8.1f} {sums['wall']:8.1f}"
+        print(f"{figures} {counts[name]:6d}  {name}")
+
+
+if __name__ == "__main__":
+    summarize(Path(sys.argv[1]), top=int(sys.argv[2]) if len(sys.argv) > 2 else 40)
