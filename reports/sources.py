@@ -7,13 +7,14 @@ the sections read from the apps' selectors, and say so where they do.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.conf import settings
-from django.db.models import CharField, Count, Min, Q, QuerySet, Sum, Value
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.db.models import CharField, Count, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, Lower
 from django.utils import timezone
 
 from accounts.metrics import local_days
@@ -166,6 +167,14 @@ def register() -> None:
     )
     source_register(
         Source(
+            name="activity_returns",
+            metrics={ACTIVITY_RETURNS: (FIRST,)},
+            compute=_returns_compute,
+            first_at=_activity_first_at,
+        )
+    )
+    source_register(
+        Source(
             name="registrations",
             metrics={
                 REG_STARTED: (
@@ -274,6 +283,45 @@ def _activity_compute(
         ):
             rows.append((ACTIVITY_HOURS, f"hour:{hour}", day, {"actions": float(actions)}))
     return rows
+
+
+# Distinct users over a span of days do not add up from each day's count, nor from whole weeks' counts where the
+# span starts or ends inside a week (a quarter rarely starts on a Monday). What does add up, exactly, for any span:
+# each day's active users by how many days before it each was last active (the gap). A user active in [A, B) is
+# counted once, on the first day D of the span they were active, where their gap exceeds D − A; so
+# distinct(A, B) = the sum over D in [A, B) of the users active on D with a gap above D − A. A day's row per region
+# holds one count per gap up to RETURN_DAYS (a few hundred numbers), so a quarter and the quarter before read one
+# row per day instead of every user's activity days.
+ACTIVITY_RETURNS = "activity.returns"
+# Gaps beyond this, and a user's first activity, share one count: exact for spans up to RETURN_DAYS + 1 days,
+# which covers the longest span a figure reads (churn's quarter and the quarter before it: 184 days at most).
+RETURN_DAYS = 184
+FIRST = "first"
+
+
+def _returns_compute(
+    start: datetime, end: datetime, tz: tzinfo, now: datetime, wanted: frozenset[str]
+) -> Iterable[Row]:
+    first, last = local_days(start, end)
+    if ACTIVITY_RETURNS not in wanted or first >= last:
+        return []
+    # The user's previous activity day: one probe of the (user, day) unique index per activity row.
+    before = ActivityDay.objects.filter(user=OuterRef("user"), day__lt=OuterRef("day")).order_by("-day")
+    groups = (
+        ActivityDay.objects.filter(day__gte=first, day__lt=last)
+        .values("day", region=Lower("user__region"), previous=Subquery(before.values("day")[:1]))
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    histograms: dict[tuple[date, str], dict[str, float]] = defaultdict(dict)
+    for row in groups:
+        gap = (row["day"] - row["previous"]).days if row["previous"] is not None else None
+        key = str(gap) if gap is not None and gap <= RETURN_DAYS else FIRST
+        # A user has one region, so the regions' counts add up to the total's.
+        for dimension in ("", f"region:{row['region'] or ''}"):
+            values = histograms[(row["day"], dimension)]
+            values[key] = values.get(key, 0.0) + row["n"]
+    return [(ACTIVITY_RETURNS, dimension, day, values) for (day, dimension), values in histograms.items()]
 
 
 def _activity_first_at() -> datetime | None:

@@ -1,9 +1,10 @@
-"""Document 001's user-account performance figures: engagement (churn, retention, session length), account issues
-(sign-in problems, lockouts, recovery) and security and privacy (suspicious activity, privacy, consent and
-preference changes). Each can be read for one region: the region the user gave.
+"""Document 001's user-account performance figures: engagement (session length), account issues (sign-in
+problems, lockouts, recovery) and security and privacy (suspicious activity, privacy, consent and preference
+changes). Each can be read for one region: the region the user gave.
 
-Active users per day, week and month come from the daily rollups, which the reports app registers (its figures
-read them; this app may not import reports). Account-related tickets are support's figures.
+Active users per day, week and month, churn and retention count distinct users over spans of days: they read the
+rollups of account activity, so the reports app registers them (its figures read them; this app may not import
+reports). Account-related tickets are support's figures.
 """
 
 from __future__ import annotations
@@ -37,24 +38,6 @@ def _args(span: Span) -> dict[str, Any]:
 
 def _percent(share: float | None) -> float | None:
     return None if share is None else 100 * share
-
-
-def churn(span: Span) -> Measure:
-    row = metrics.churn(**_args(span))
-    return Measure(
-        value=_percent(row.rate),
-        n=row.previous_active,
-        parts={"churned": row.churned, "previous_active": row.previous_active},
-    )
-
-
-def retention(span: Span) -> Measure:
-    row = metrics.churn(**_args(span))
-    return Measure(
-        value=_percent(None if not row.previous_active else row.retained / row.previous_active),
-        n=row.previous_active,
-        parts={"retained": row.retained, "previous_active": row.previous_active},
-    )
 
 
 def session_minutes(span: Span) -> Measure:
@@ -148,39 +131,11 @@ def _spec(
     )
 
 
-ACTIVE_BEFORE = "users active in the period of the same length just before it"
 SIGN_IN_ATTEMPT = "the moment of the sign-in attempt"
 
 
 def register() -> None:
     for spec in (
-        _spec(
-            "engagement.churn",
-            "Churn",
-            PERCENT,
-            ENGAGEMENT,
-            DOWN,
-            churn,
-            "Churn(P) = users active in P−1 and not in P ÷ users active in P−1, P−1 being the period of the same "
-            "length just before P: users who stopped interacting. Active: any sign-in, profile or password "
-            "change, message, listing or transaction on the day.",
-            ACTIVE_BEFORE,
-            "the days of activity",
-            40,
-        ),
-        _spec(
-            "engagement.retention",
-            "Retention: active again after the period before",
-            PERCENT,
-            ENGAGEMENT,
-            UP,
-            retention,
-            "Users active in the period before (of the same length) who were active again in this one ÷ users "
-            "active in the period before; 100 % less churn. The cohort tables follow each sign-up week.",
-            ACTIVE_BEFORE,
-            "the days of activity",
-            41,
-        ),
         _spec(
             "engagement.session_minutes",
             "Average session",

@@ -154,16 +154,19 @@ def form_conversion(span: Span) -> Measure:
 
 def active_share(span: Span) -> Measure:
     """Users who signed in at least once in the period ÷ the users who had an account in it (opened before the
-    period's end and not deleted before its start); staff accounts are not users of the marketplace."""
+    period's end and not deleted before its start); staff accounts are not users of the marketplace. For one
+    region: the users who gave it (any case)."""
+    region = span.filters.get("region")
+    users = User.objects.filter(is_staff=False)
+    if region:
+        users = users.filter(region__iexact=region)
     accounts = (
-        User.objects.filter(is_staff=False, date_joined__lt=span.end)
+        users.filter(date_joined__lt=span.end)
         .exclude(status=AccountStatus.DELETED, status_changed_at__lt=span.start)
         .count()
     )
     signed_in = (
-        AccountEvent.objects.filter(
-            kind=AccountEvent.Kind.SIGN_IN, at__gte=span.start, at__lt=span.end, user__is_staff=False
-        )
+        AccountEvent.objects.filter(kind=AccountEvent.Kind.SIGN_IN, at__gte=span.start, at__lt=span.end, user__in=users)
         .values("user")
         .distinct()
         .count()
@@ -353,6 +356,7 @@ def register() -> None:
             population="marketplace users with an account in the period",
             direction=UP,
             query=active_share,
+            dimensions=("region",),
             order=10,
             area=ENGAGEMENT,
             source=ACCOUNTS_DOC,
