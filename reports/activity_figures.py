@@ -33,7 +33,7 @@ from saypro.figures.registry import (
 )
 
 from .rollups import Reader, Values
-from .sources import ACTIVITY_RETURNS, FIRST, MAU_DAYS, RETURN_DAYS, WAU_DAYS
+from .sources import ACTIVITY_COHORTS, ACTIVITY_JOINED, ACTIVITY_RETURNS, FIRST, MAU_DAYS, RETURN_DAYS, WAU_DAYS
 
 DIMENSIONS = ("region",)
 
@@ -77,6 +77,38 @@ def returns(now: datetime, first: date, end: date, region: str | None) -> Return
         return Returns({day: _over(values) for day, values in daily.items()})
 
     return shared((ACTIVITY_RETURNS, now, first, end, dimension), read)
+
+
+def retention_cohorts(reader: Reader, *, start: datetime, end: datetime, weeks: int) -> list[metrics.Cohort]:
+    """accounts.metrics.retention_cohorts from the rollups: each cohort's size from the users who joined on each
+    day of its week, its members active in week N and in week N or later from its activity returns."""
+    first, last = local_days(start, end)
+    first_monday = first + timedelta(days=(7 - first.weekday()) % 7)
+    mondays = [first_monday + timedelta(weeks=n) for n in range(max(0, -(-(last - first_monday).days // 7)))]
+    if not mondays:
+        return []
+    if (last - mondays[0]).days > RETURN_DAYS + 1:
+        # Custom periods of more than six months: the rollup's gaps do not reach back far enough.
+        return metrics.retention_cohorts(start=start, end=end, weeks=weeks)
+    joined = reader.daily(ACTIVITY_JOINED, mondays[0], mondays[-1] + timedelta(days=7))
+    dimensions = {monday: f"cohort:{monday.isoformat()}" for monday in mondays}
+    activity = reader.daily_for(ACTIVITY_COHORTS, list(dimensions.values()), mondays[0], last)
+    cohorts: list[metrics.Cohort] = []
+    for monday, dimension in dimensions.items():
+        rows = Returns({day: _over(values) for day, values in activity[dimension].items()})
+        size = sum(joined.get(monday + timedelta(days=n), {}).get("joined", 0.0) for n in range(7))
+        # Weeks 0 … N that have begun before the period ends.
+        span = min(weeks + 1, -(-(last - monday).days // 7))
+        starts = [monday + timedelta(weeks=n) for n in range(span)]
+        cohorts.append(
+            metrics.Cohort(
+                week=monday,
+                size=round(size),
+                returned=[round(rows.distinct(week, min(week + timedelta(days=7), last))) for week in starts],
+                returned_or_later=[round(rows.distinct(week, last)) for week in starts],
+            )
+        )
+    return cohorts
 
 
 def _region(span: Span) -> str | None:

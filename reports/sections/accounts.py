@@ -21,6 +21,7 @@ from saypro.retention.selectors import purged_between
 from support.models import Category as TicketCategory
 from support.selectors import account_tickets
 
+from ..activity_figures import retention_cohorts
 from ..document import Chart, Section, Series, Table
 from ..selectors import buckets, percent
 from ..sources import ACTIVITY_FEATURES, ACTIVITY_HOURS, ACTIVITY_USERS, REG_DECIDED, REG_STARTED
@@ -331,7 +332,7 @@ def engagement_section(ctx: Context) -> Section:
             ],
         )
     )
-    cohorts = account_metrics.retention_cohorts(start=period.start_at, end=ctx.end, weeks=RETENTION_WEEKS)
+    cohorts = retention_cohorts(reader, start=period.start_at, end=ctx.end, weeks=RETENTION_WEEKS)
     span = max((len(c.returned) for c in cohorts), default=0)
     section.tables.append(
         Table(

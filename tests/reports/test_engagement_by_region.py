@@ -17,7 +17,7 @@ import pytest
 from accounts import metrics
 from accounts.models import AccountEvent, ActivityDay
 from reports import rollups
-from reports.activity_figures import returns
+from reports.activity_figures import retention_cohorts, returns
 from reports.sources import ACTIVITY_USERS
 from saypro import periods
 from saypro.figures.registry import figure_read, figures_read
@@ -228,3 +228,36 @@ def test_a_stored_day_is_read_again_after_a_rebuild(world):
     assert figure_read("engagement.dau", last_day, now=NOW, compare=False).current.value == 2
     rollups.rollups_refresh(first=date(2026, 9, 30), last=date(2026, 9, 30), now=NOW, names=["activity_returns"])
     assert figure_read("engagement.dau", last_day, now=NOW, compare=False).current.value == 3
+
+
+@pytest.fixture
+def cohorts(world):
+    """Sign-ups of Q3 in four weeks, one of them staff (never in a cohort), one on the quarter's last Monday."""
+    for joined, days, staff in (
+        (local(2026, 7, 1, 9), [date(2026, 7, 1), date(2026, 7, 8)], False),
+        (local(2026, 7, 6, 10), [date(2026, 7, 6), date(2026, 7, 14), date(2026, 8, 3), date(2026, 9, 30)], False),
+        (local(2026, 7, 12, 23, 30), [date(2026, 7, 13), date(2026, 9, 28)], False),
+        (local(2026, 7, 20, 8), [date(2026, 7, 21)], True),
+        (local(2026, 8, 10, 8), [], False),
+        (local(2026, 9, 28, 8), [date(2026, 9, 30)], False),
+    ):
+        user = UserFactory(region="Western Cape", date_joined=joined, is_staff=staff)
+        for day in days:
+            ActivityDay.objects.create(user=user, day=day, sign_ins=1)
+
+
+@pytest.mark.parametrize("how", STORAGE)
+def test_the_retention_tables_from_the_rollup_equal_those_from_the_raw_rows(cohorts, how):
+    store(how)
+    reader = rollups.Reader(NOW)
+    for period in (Q3, JULY, periods.from_slug("2026-08"), periods.custom(date(2026, 1, 1), Q3.last_day)):
+        end = min(period.end_at, NOW)
+        raw = metrics.retention_cohorts(start=period.start_at, end=end, weeks=12)
+        rolled = retention_cohorts(reader, start=period.start_at, end=end, weeks=12)
+        assert rolled == raw, period.slug
+    # By hand: of the cohort of 6 July (two members; the one who joined late on Sunday 12 July is in it), one was
+    # active in its week 0, both in week 1, one in week 4 and both in week 12 (28–30 September).
+    july_6 = next(
+        c for c in retention_cohorts(reader, start=Q3.start_at, end=Q3.end_at, weeks=12) if c.week == date(2026, 7, 6)
+    )
+    assert (july_6.size, july_6.returned[:2], july_6.returned[4], july_6.returned[12]) == (2, [1, 2], 1, 2)
