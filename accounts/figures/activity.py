@@ -24,6 +24,7 @@ from saypro.figures.registry import (
     Query,
     Span,
     figure_register,
+    shared,
 )
 
 from .. import metrics
@@ -45,13 +46,22 @@ def session_minutes(span: Span) -> Measure:
     return Measure(value=row.average_minutes, n=row.count)
 
 
+def _login_issues(span: Span) -> metrics.LoginIssues:
+    return shared(("login_issues", *span.key()), lambda: metrics.login_issues(**_args(span), reasons=False))
+
+
+def _recovery(span: Span) -> metrics.Recovery:
+    """One read of the password resets for the three recovery figures (the median with them)."""
+    return shared(("recovery", *span.key()), lambda: metrics.recovery(**_args(span)))
+
+
 def failed_sign_ins(span: Span) -> Measure:
-    row = metrics.login_issues(**_args(span), reasons=False)
+    row = _login_issues(span)
     return Measure(value=float(row.failures), n=row.failures, parts={"users_affected": row.users_affected})
 
 
 def failure_rate(span: Span) -> Measure:
-    row = metrics.login_issues(**_args(span), reasons=False)
+    row = _login_issues(span)
     return Measure(value=_percent(row.failure_rate), n=row.attempts, parts={"failures": row.failures})
 
 
@@ -70,17 +80,17 @@ def lockouts(span: Span) -> Measure:
 
 
 def recovery_requests(span: Span) -> Measure:
-    row = metrics.recovery(**_args(span), median=False)
+    row = _recovery(span)
     return Measure(value=float(row.requests), n=row.requests, parts={"completed": row.completed})
 
 
 def recovery_completion(span: Span) -> Measure:
-    row = metrics.recovery(**_args(span), median=False)
+    row = _recovery(span)
     return Measure(value=_percent(row.completion_rate), n=row.requests, parts={"completed": row.completed})
 
 
 def recovery_hours(span: Span) -> Measure:
-    row = metrics.recovery(**_args(span))
+    row = _recovery(span)
     parts = {} if row.median_hours is None else {"median_hours": row.median_hours}
     return Measure(value=row.average_hours, n=row.completed, parts=parts)
 

@@ -41,6 +41,10 @@ class Span:
     # Dimension -> value, e.g. {"channel": "chat"}: only dimensions the figure declares.
     filters: Mapping[str, str] = field(default_factory=dict)
 
+    def key(self) -> tuple[Hashable, ...]:
+        """Everything a query's result depends on, for `shared`."""
+        return (self.start, self.end, self.now, tuple(sorted(self.filters.items())))
+
 
 @dataclass(frozen=True)
 class Measure:
