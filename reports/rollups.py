@@ -205,6 +205,7 @@ class Reader:
         self.now = now or timezone.now()
         self._coverage: dict[str, RollupCoverage | None] = {}
         self._live: dict[str, list[Row]] = {}
+        self._daily: dict[tuple[str, date, date, str], dict[date, Values]] = {}
 
     def _live_start(self, source: Source) -> date:
         if source.name not in self._coverage:
@@ -235,7 +236,14 @@ class Reader:
         return [row for row in self._live[metric] if first <= row[2] < end]
 
     def daily(self, metric: str, first: date, end: date, *, dimension: str = "") -> dict[date, Values]:
-        """The values of one metric and dimension for each local day in [first, end) that has any."""
+        """The values of one metric and dimension for each local day in [first, end) that has any; read once per
+        reader (a page's sections ask for the same days more than once)."""
+        key = (metric, first, end, dimension)
+        if key not in self._daily:
+            self._daily[key] = self._read_daily(metric, first, end, dimension)
+        return {day: dict(values) for day, values in self._daily[key].items()}
+
+    def _read_daily(self, metric: str, first: date, end: date, dimension: str) -> dict[date, Values]:
         source = source_of(metric)
         stored, live = self._split(source, first, end)
         out: dict[date, Values] = {}
