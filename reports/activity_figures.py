@@ -32,7 +32,7 @@ from saypro.figures.registry import (
     shared,
 )
 
-from .rollups import Reader, Values
+from .rollups import Reader, Values, reader_shared
 from .sources import ACTIVITY_COHORTS, ACTIVITY_JOINED, ACTIVITY_RETURNS, FIRST, MAU_DAYS, RETURN_DAYS, WAU_DAYS
 
 DIMENSIONS = ("region",)
@@ -72,8 +72,7 @@ def returns(now: datetime, first: date, end: date, region: str | None) -> Return
     dimension = f"region:{region.lower()}" if region else ""
 
     def read() -> Returns:
-        reader: Reader = shared(("rollup reader", now), lambda: Reader(now))
-        daily = reader.daily(ACTIVITY_RETURNS, first, end, dimension=dimension)
+        daily = reader_shared(now).daily(ACTIVITY_RETURNS, first, end, dimension=dimension)
         return Returns({day: _over(values) for day, values in daily.items()})
 
     return shared((ACTIVITY_RETURNS, now, first, end, dimension), read)

@@ -24,6 +24,7 @@ from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from saypro import periods
+from saypro.figures.registry import shared
 from saypro.localtime import local_midnight, local_tz
 
 from .models import DailyRollup, RollupCoverage
@@ -205,6 +206,7 @@ class Reader:
         self.now = now or timezone.now()
         self._coverage: dict[str, RollupCoverage | None] = {}
         self._live: dict[str, list[Row]] = {}
+        self._first: dict[str, date] = {}
         self._daily: dict[tuple[str, date, date, str], dict[date, Values]] = {}
 
     def _live_start(self, source: Source) -> date:
@@ -213,8 +215,11 @@ class Reader:
         coverage = self._coverage[source.name]
         if coverage is not None:
             return coverage.last_day + timedelta(days=1)
-        earliest = source.first_at()
-        return periods.today(earliest) if earliest else periods.today(self.now)
+        if source.name not in self._first:
+            # Before a source's first refresh every read starts here: look it up once per reader.
+            earliest = source.first_at()
+            self._first[source.name] = periods.today(earliest) if earliest else periods.today(self.now)
+        return self._first[source.name]
 
     def _split(
         self, source: Source, first: date, end: date
@@ -344,3 +349,9 @@ class Reader:
                 if dimension.startswith(marker):
                     out[day][dimension[len(marker) :]] = values
         return dict(out)
+
+
+def reader_shared(now: datetime, reader: Reader | None = None) -> Reader:
+    """The reader of a shared_reads scope (saypro.figures): one per page or report, so that its figures read each
+    metric's coverage and days once; `reader` offers the page's own."""
+    return shared(("rollups.Reader", now), lambda: reader or Reader(now))
