@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 
 from accounts import metrics
 from accounts.models import AccountEvent, ActivityDay
@@ -261,3 +262,17 @@ def test_the_retention_tables_from_the_rollup_equal_those_from_the_raw_rows(coho
         c for c in retention_cohorts(reader, start=Q3.start_at, end=Q3.end_at, weeks=12) if c.week == date(2026, 7, 6)
     )
     assert (july_6.size, july_6.returned[:2], july_6.returned[4], july_6.returned[12]) == (2, [1, 2], 1, 2)
+
+
+def test_the_accounts_page_for_a_region_splits_the_engagement_figures(world, as_):
+    store("stored")
+    with time_machine.travel(NOW, tick=False):
+        page = as_("manager").get(
+            "/dashboard/areas/accounts/", {"period": "quarter", "day": "2026-07-01", "region": "Gauteng"}
+        )
+    assert page.status_code == 200
+    shown = {f.key: f for section in page.context["sections"] for f in section.figures}
+    for key in ("engagement.dau", "engagement.wau", "engagement.mau", "engagement.churn", "accounts.active_share"):
+        assert shown[key].not_split_by == [], key
+        assert shown[key].value == figure_read(key, Q3, now=NOW, filters={"region": "gauteng"}).current.value, key
+    assert shown["engagement.dau"].value == pytest.approx(expected_averages("Gauteng", Q3)["dau"])
