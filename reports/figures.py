@@ -89,11 +89,16 @@ def as_document_figure(reading: FigureReading) -> document.Figure:
 
 
 def area_figures(
-    area: str, period: Period, *, now: datetime, filters: Mapping[str, str] | None = None
+    area: str,
+    period: Period,
+    *,
+    now: datetime,
+    filters: Mapping[str, str] | None = None,
+    book: TargetBook | None = None,
 ) -> list[document.Figure]:
     """Every registered figure of one area for the period, in the registry's order."""
     keys = [spec.key for spec in figure_specs(area)]
-    return [as_document_figure(r) for r in figures_read(keys, period, now=now, filters=filters)]
+    return [as_document_figure(r) for r in figures_read(keys, period, now=now, filters=filters, book=book)]
 
 
 # The summary's cards and the trends section show a figure over this many quarters, the report's own last.

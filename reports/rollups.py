@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -24,6 +24,7 @@ from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from saypro import periods
+from saypro.figures.registry import shared
 from saypro.localtime import local_midnight, local_tz
 
 from .models import DailyRollup, RollupCoverage
@@ -205,6 +206,8 @@ class Reader:
         self.now = now or timezone.now()
         self._coverage: dict[str, RollupCoverage | None] = {}
         self._live: dict[str, list[Row]] = {}
+        self._first: dict[str, date] = {}
+        self._daily: dict[tuple[str, date, date, str], dict[date, Values]] = {}
 
     def _live_start(self, source: Source) -> date:
         if source.name not in self._coverage:
@@ -212,8 +215,11 @@ class Reader:
         coverage = self._coverage[source.name]
         if coverage is not None:
             return coverage.last_day + timedelta(days=1)
-        earliest = source.first_at()
-        return periods.today(earliest) if earliest else periods.today(self.now)
+        if source.name not in self._first:
+            # Before a source's first refresh every read starts here: look it up once per reader.
+            earliest = source.first_at()
+            self._first[source.name] = periods.today(earliest) if earliest else periods.today(self.now)
+        return self._first[source.name]
 
     def _split(
         self, source: Source, first: date, end: date
@@ -235,7 +241,14 @@ class Reader:
         return [row for row in self._live[metric] if first <= row[2] < end]
 
     def daily(self, metric: str, first: date, end: date, *, dimension: str = "") -> dict[date, Values]:
-        """The values of one metric and dimension for each local day in [first, end) that has any."""
+        """The values of one metric and dimension for each local day in [first, end) that has any; read once per
+        reader (a page's sections ask for the same days more than once)."""
+        key = (metric, first, end, dimension)
+        if key not in self._daily:
+            self._daily[key] = self._read_daily(metric, first, end, dimension)
+        return {day: dict(values) for day, values in self._daily[key].items()}
+
+    def _read_daily(self, metric: str, first: date, end: date, dimension: str) -> dict[date, Values]:
         source = source_of(metric)
         stored, live = self._split(source, first, end)
         out: dict[date, Values] = {}
@@ -248,6 +261,24 @@ class Reader:
             for _, row_dimension, day, values in self._live_rows(source, metric, *live):
                 if row_dimension == dimension:
                     out[day] = values
+        return out
+
+    def daily_for(
+        self, metric: str, dimensions: Collection[str], first: date, end: date
+    ) -> dict[str, dict[date, Values]]:
+        """`daily` for several dimensions at once: per dimension, the values of each day in [first, end)."""
+        source = source_of(metric)
+        stored, live = self._split(source, first, end)
+        out: dict[str, dict[date, Values]] = {dimension: {} for dimension in dimensions}
+        if stored:
+            for dimension, day, values in DailyRollup.objects.filter(
+                metric=metric, dimension__in=list(dimensions), day__gte=stored[0], day__lt=stored[1]
+            ).values_list("dimension", "day", "values"):
+                out[dimension][day] = {key: float(value) for key, value in values.items()}
+        if live:
+            for _, dimension, day, values in self._live_rows(source, metric, *live):
+                if dimension in out:
+                    out[dimension][day] = values
         return out
 
     def totals(self, metric: str, first: date, end: date, *, dimension: str = "") -> Values:
@@ -318,3 +349,9 @@ class Reader:
                 if dimension.startswith(marker):
                     out[day][dimension[len(marker) :]] = values
         return dict(out)
+
+
+def reader_shared(now: datetime, reader: Reader | None = None) -> Reader:
+    """The reader of a shared_reads scope (saypro.figures): one per page or report, so that its figures read each
+    metric's coverage and days once; `reader` offers the page's own."""
+    return shared(("rollups.Reader", now), lambda: reader or Reader(now))

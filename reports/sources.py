@@ -7,17 +7,18 @@ the sections read from the apps' selectors, and say so where they do.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.conf import settings
-from django.db.models import CharField, Count, Min, Q, QuerySet, Sum, Value
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.db.models import CharField, Count, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, Lower, TruncWeek
 from django.utils import timezone
 
 from accounts.metrics import local_days
-from accounts.models import ActivityDay, ActivityHour, Registration, RegistrationStatus
+from accounts.models import ActivityDay, ActivityHour, Registration, RegistrationStatus, User
 from messaging.models import Conversation, Initiator, Message, MessageKind
 from moderation.models import Decision, Flag
 from moderation.models import Source as FlagSource
@@ -166,6 +167,14 @@ def register() -> None:
     )
     source_register(
         Source(
+            name="activity_returns",
+            metrics={ACTIVITY_RETURNS: (FIRST,), ACTIVITY_COHORTS: (FIRST,), ACTIVITY_JOINED: ("joined",)},
+            compute=_returns_compute,
+            first_at=_returns_first_at,
+        )
+    )
+    source_register(
+        Source(
             name="registrations",
             metrics={
                 REG_STARTED: (
@@ -274,6 +283,88 @@ def _activity_compute(
         ):
             rows.append((ACTIVITY_HOURS, f"hour:{hour}", day, {"actions": float(actions)}))
     return rows
+
+
+# Distinct users over a span of days do not add up from each day's count, nor from whole weeks' counts where the
+# span starts or ends inside a week (a quarter rarely starts on a Monday). What does add up, exactly, for any span:
+# each day's active users by how many days before it each was last active (the gap). A user active in [A, B) is
+# counted once, on the first day D of the span they were active, where their gap exceeds D − A; so
+# distinct(A, B) = the sum over D in [A, B) of the users active on D with a gap above D − A. A day's row per region
+# holds one count per gap up to RETURN_DAYS (a few hundred numbers), so a quarter and the quarter before read one
+# row per day instead of every user's activity days.
+ACTIVITY_RETURNS = "activity.returns"
+# The same per sign-up week (cohort) for the retention tables, and the marketplace users who joined each day (the
+# cohorts' sizes).
+ACTIVITY_COHORTS = "activity.cohorts"
+ACTIVITY_JOINED = "activity.joined"
+# Gaps beyond this, and a user's first activity, share one count: exact for spans up to RETURN_DAYS + 1 days,
+# which covers the longest span a figure reads (churn's quarter and the quarter before it: 184 days at most).
+RETURN_DAYS = 184
+FIRST = "first"
+
+
+def _returns_compute(
+    start: datetime, end: datetime, tz: tzinfo, now: datetime, wanted: frozenset[str]
+) -> Iterable[Row]:
+    first, last = local_days(start, end)
+    if first >= last:
+        return []
+    rows: list[Row] = []
+    if ACTIVITY_RETURNS in wanted:
+        # A user has one region, so the regions' counts add up to the total's.
+        for day, region, gap_key, n in _gaps(first, last, Lower("user__region")):
+            rows += [
+                (ACTIVITY_RETURNS, "", day, {gap_key: n}),
+                (ACTIVITY_RETURNS, f"region:{region or ''}", day, {gap_key: n}),
+            ]
+    if ACTIVITY_COHORTS in wanted:
+        # The retention tables follow marketplace users (not staff) by the local week they joined in.
+        week = TruncWeek("user__date_joined", tzinfo=tz)
+        for day, cohort, gap_key, n in _gaps(first, last, week, Q(user__is_staff=False)):
+            rows.append((ACTIVITY_COHORTS, f"cohort:{cohort.date().isoformat()}", day, {gap_key: n}))
+    if ACTIVITY_JOINED in wanted:
+        rows += grouped_counts(
+            metric=ACTIVITY_JOINED,
+            queryset=User.objects.filter(is_staff=False),
+            day_field="date_joined",
+            values={"joined": Count("pk")},
+            start=start,
+            end=end,
+            tz=tz,
+        )
+    return _merged(rows)
+
+
+def _gaps(first: date, last: date, by: Any, users: Q | None = None) -> Iterable[tuple[date, Any, str, float]]:
+    """(day, the value of `by`, gap key, users) for the activity days in [first, last) of the users chosen."""
+    # The user's previous activity day: one probe of the (user, day) unique index per activity row.
+    before = ActivityDay.objects.filter(user=OuterRef("user"), day__lt=OuterRef("day")).order_by("-day")
+    groups = (
+        ActivityDay.objects.filter(Q(day__gte=first, day__lt=last) & (users or Q()))
+        .values("day", group=by, previous=Subquery(before.values("day")[:1]))
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in groups:
+        gap = (row["day"] - row["previous"]).days if row["previous"] is not None else None
+        yield row["day"], row["group"], str(gap) if gap is not None and gap <= RETURN_DAYS else FIRST, float(row["n"])
+
+
+def _merged(rows: list[Row]) -> list[Row]:
+    """One row per metric, dimension and day, its values added up."""
+    merged: dict[tuple[str, str, date], dict[str, float]] = defaultdict(dict)
+    for metric, dimension, day, values in rows:
+        bucket = merged[(metric, dimension, day)]
+        for key, value in values.items():
+            bucket[key] = bucket.get(key, 0.0) + value
+    return [(metric, dimension, day, values) for (metric, dimension, day), values in merged.items()]
+
+
+def _returns_first_at() -> datetime | None:
+    """The first activity, or the first marketplace user joining before it (a cohort's size counts from then)."""
+    joined = User.objects.filter(is_staff=False).aggregate(first=Min("date_joined"))["first"]
+    active = _activity_first_at()
+    return min((moment for moment in (joined, active) if moment is not None), default=None)
 
 
 def _activity_first_at() -> datetime | None:

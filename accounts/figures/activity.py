@@ -1,9 +1,10 @@
-"""Document 001's user-account performance figures: engagement (churn, retention, session length), account issues
-(sign-in problems, lockouts, recovery) and security and privacy (suspicious activity, privacy, consent and
-preference changes). Each can be read for one region: the region the user gave.
+"""Document 001's user-account performance figures: engagement (session length), account issues (sign-in
+problems, lockouts, recovery) and security and privacy (suspicious activity, privacy, consent and preference
+changes). Each can be read for one region: the region the user gave.
 
-Active users per day, week and month come from the daily rollups, which the reports app registers (its figures
-read them; this app may not import reports). Account-related tickets are support's figures.
+Active users per day, week and month, churn and retention count distinct users over spans of days: they read the
+rollups of account activity, so the reports app registers them (its figures read them; this app may not import
+reports). Account-related tickets are support's figures.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from saypro.figures.registry import (
     Query,
     Span,
     figure_register,
+    shared,
 )
 
 from .. import metrics
@@ -39,36 +41,27 @@ def _percent(share: float | None) -> float | None:
     return None if share is None else 100 * share
 
 
-def churn(span: Span) -> Measure:
-    row = metrics.churn(**_args(span))
-    return Measure(
-        value=_percent(row.rate),
-        n=row.previous_active,
-        parts={"churned": row.churned, "previous_active": row.previous_active},
-    )
-
-
-def retention(span: Span) -> Measure:
-    row = metrics.churn(**_args(span))
-    return Measure(
-        value=_percent(None if not row.previous_active else row.retained / row.previous_active),
-        n=row.previous_active,
-        parts={"retained": row.retained, "previous_active": row.previous_active},
-    )
-
-
 def session_minutes(span: Span) -> Measure:
     row = metrics.sessions(**_args(span))
     return Measure(value=row.average_minutes, n=row.count)
 
 
+def _login_issues(span: Span) -> metrics.LoginIssues:
+    return shared(("login_issues", *span.key()), lambda: metrics.login_issues(**_args(span), reasons=False))
+
+
+def _recovery(span: Span) -> metrics.Recovery:
+    """One read of the password resets for the three recovery figures (the median with them)."""
+    return shared(("recovery", *span.key()), lambda: metrics.recovery(**_args(span)))
+
+
 def failed_sign_ins(span: Span) -> Measure:
-    row = metrics.login_issues(**_args(span), reasons=False)
+    row = _login_issues(span)
     return Measure(value=float(row.failures), n=row.failures, parts={"users_affected": row.users_affected})
 
 
 def failure_rate(span: Span) -> Measure:
-    row = metrics.login_issues(**_args(span), reasons=False)
+    row = _login_issues(span)
     return Measure(value=_percent(row.failure_rate), n=row.attempts, parts={"failures": row.failures})
 
 
@@ -87,17 +80,17 @@ def lockouts(span: Span) -> Measure:
 
 
 def recovery_requests(span: Span) -> Measure:
-    row = metrics.recovery(**_args(span), median=False)
+    row = _recovery(span)
     return Measure(value=float(row.requests), n=row.requests, parts={"completed": row.completed})
 
 
 def recovery_completion(span: Span) -> Measure:
-    row = metrics.recovery(**_args(span), median=False)
+    row = _recovery(span)
     return Measure(value=_percent(row.completion_rate), n=row.requests, parts={"completed": row.completed})
 
 
 def recovery_hours(span: Span) -> Measure:
-    row = metrics.recovery(**_args(span))
+    row = _recovery(span)
     parts = {} if row.median_hours is None else {"median_hours": row.median_hours}
     return Measure(value=row.average_hours, n=row.completed, parts=parts)
 
@@ -148,39 +141,11 @@ def _spec(
     )
 
 
-ACTIVE_BEFORE = "users active in the period of the same length just before it"
 SIGN_IN_ATTEMPT = "the moment of the sign-in attempt"
 
 
 def register() -> None:
     for spec in (
-        _spec(
-            "engagement.churn",
-            "Churn",
-            PERCENT,
-            ENGAGEMENT,
-            DOWN,
-            churn,
-            "Churn(P) = users active in P−1 and not in P ÷ users active in P−1, P−1 being the period of the same "
-            "length just before P: users who stopped interacting. Active: any sign-in, profile or password "
-            "change, message, listing or transaction on the day.",
-            ACTIVE_BEFORE,
-            "the days of activity",
-            40,
-        ),
-        _spec(
-            "engagement.retention",
-            "Retention: active again after the period before",
-            PERCENT,
-            ENGAGEMENT,
-            UP,
-            retention,
-            "Users active in the period before (of the same length) who were active again in this one ÷ users "
-            "active in the period before; 100 % less churn. The cohort tables follow each sign-up week.",
-            ACTIVE_BEFORE,
-            "the days of activity",
-            41,
-        ),
         _spec(
             "engagement.session_minutes",
             "Average session",

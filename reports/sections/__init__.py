@@ -13,13 +13,13 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from saypro.figures.registry import Reading, spans, target_spec
+from saypro.figures.registry import Reading, shared_reads, spans, target_spec
 from saypro.figures.targets import TargetBook
 from saypro.periods import Period
 
 from ..document import Document, Figure, Section
 from ..figures import area_figures, not_split_by, quarter_trend
-from ..rollups import Reader
+from ..rollups import Reader, reader_shared
 
 ACCOUNTS, MESSAGING, SUPPORT, MODERATION, GENERAL = "accounts", "messaging", "support", "moderation", "general"
 AREAS = {
@@ -43,8 +43,10 @@ class Context:
     _trends: dict[str, list[tuple[Period, Reading]]] = field(default_factory=dict)
 
     def registry(self, area: str) -> list[Figure]:
-        """The area's registered figures for the period: every value, n, comparison and target from the registry."""
-        return area_figures(area, self.period, now=self.now, filters=self.filters)
+        """The area's registered figures for the period: every value, n, comparison and target from the registry.
+        Inside build_sections' shared_reads scope, the figures read the rollups through this context's reader."""
+        reader_shared(self.now, self.reader)
+        return area_figures(area, self.period, now=self.now, filters=self.filters, book=self.targets)
 
     def quarter_trend(self, key: str) -> list[tuple[Period, Reading]]:
         """The registered figure over the quarter containing the period and the four before (reports.figures)."""
@@ -120,7 +122,9 @@ def build_section(spec: SectionSpec, ctx: Context) -> Section:
 
 
 def build_sections(ctx: Context, area: str | None = None) -> list[Section]:
-    return [build_section(spec, ctx) for spec in specs(area)]
+    # The sections' figures share what they read (the same rows for several figures, this period and the last).
+    with shared_reads():
+        return [build_section(spec, ctx) for spec in specs(area)]
 
 
 def register() -> None:
@@ -144,10 +148,11 @@ def build_document(
     ctx = context_for(period, now, filters)
     chosen = specs()
     sections: list[Section] = []
-    for index, spec in enumerate(chosen):
-        if progress:
-            progress(10 + int(60 * index / max(1, len(chosen))), f"Computing {spec.key.replace('_', ' ')}")
-        sections.append(build_section(spec, ctx))
+    with shared_reads():
+        for index, spec in enumerate(chosen):
+            if progress:
+                progress(10 + int(60 * index / max(1, len(chosen))), f"Computing {spec.key.replace('_', ' ')}")
+            sections.append(build_section(spec, ctx))
     local = timezone.localtime(ctx.now)
     advice = advise(sections, ctx)
     return Document(

@@ -10,10 +10,12 @@ figures here, so a figure has one definition and one target wherever it is shown
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from saypro import periods
 from saypro.periods import Period
@@ -38,6 +40,10 @@ class Span:
     now: datetime
     # Dimension -> value, e.g. {"channel": "chat"}: only dimensions the figure declares.
     filters: Mapping[str, str] = field(default_factory=dict)
+
+    def key(self) -> tuple[Hashable, ...]:
+        """Everything a query's result depends on, for `shared`."""
+        return (self.start, self.end, self.now, tuple(sorted(self.filters.items())))
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,36 @@ def target_spec(key: str) -> TargetSpec | None:
 
 
 # --- Reading ---------------------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+_shared: ContextVar[dict[Hashable, Any] | None] = ContextVar("figure_shared_reads", default=None)
+
+
+@contextmanager
+def shared_reads() -> Iterator[None]:
+    """Within it, figures whose queries read the same rows (the engagement figures all read the same activity
+    rollups, for this period and the one before) read them once: a page or a report reads its figures inside one.
+    Nested scopes share the outer one."""
+    if _shared.get() is not None:
+        yield
+        return
+    token = _shared.set({})
+    try:
+        yield
+    finally:
+        _shared.reset(token)
+
+
+def shared(key: Hashable, read: Callable[[], T]) -> T:
+    """`read()`, once per key inside a shared_reads scope (every time outside one). The key must name everything
+    the result depends on (the rows' range, the filters, the instant read at)."""
+    store = _shared.get()
+    if store is None:
+        return read()
+    if key not in store:
+        store[key] = read()
+    result: T = store[key]
+    return result
 
 
 @dataclass(frozen=True)
@@ -334,6 +370,23 @@ def figure_read(
     """One figure for `period` (to date while it runs) and, with `compare`, the period before over the same
     elapsed span; with `quarters`, the quarter containing the period and the three before it; with `history`,
     that many periods of the same kind before this one. FigureError for a dimension the figure does not have."""
+    with shared_reads():
+        return _figure_read(
+            key, period, now=now, filters=filters, compare=compare, quarters=quarters, history=history, book=book
+        )
+
+
+def _figure_read(
+    key: str,
+    period: Period,
+    *,
+    now: datetime,
+    filters: Mapping[str, str] | None,
+    compare: bool,
+    quarters: bool,
+    history: int,
+    book: TargetBook | None,
+) -> FigureReading:
     spec = figure_spec(key)
     filters = dict(filters or {})
     _check(spec, filters)
@@ -372,12 +425,13 @@ def figures_read(
     quarters: bool = False,
     book: TargetBook | None = None,
 ) -> list[FigureReading]:
-    """Several figures for one period, with one read of the targets. Filters apply to the figures that have the
-    dimension; the others are read whole."""
+    """Several figures for one period, with one read of the targets and of the rows they share (shared_reads).
+    Filters apply to the figures that have the dimension; the others are read whole."""
     book = book or TargetBook()
     out = []
-    for key in keys:
-        spec = figure_spec(key)
-        own = {k: v for k, v in (filters or {}).items() if k in spec.dimensions}
-        out.append(figure_read(key, period, now=now, filters=own, compare=compare, quarters=quarters, book=book))
+    with shared_reads():
+        for key in keys:
+            spec = figure_spec(key)
+            own = {k: v for k, v in (filters or {}).items() if k in spec.dimensions}
+            out.append(figure_read(key, period, now=now, filters=own, compare=compare, quarters=quarters, book=book))
     return out
