@@ -204,4 +204,3 @@ class KeysetPage:
     @property
     def first_url(self) -> str:
         return self._link()
-
