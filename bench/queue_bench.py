@@ -10,8 +10,9 @@ there (token for the API), after one warm-up request; the figure is the median o
 queries of one request. A deep page is the one reached by following --deep - 1 `next` links (the page's
 rel="next", the API's cursor), or the last one if the queue is shorter. With --plans, each row also shows what
 the database did for one request, which the machine's load does not change: the statements' execution time,
-the shared buffers they touched and the rows their scans read (EXPLAIN ANALYZE, BUFFERS). With --compare, each row also shows the ratio to the same row
-of an earlier run (the hundredth backlog): a queue is flat when that ratio stays near 1.
+the shared buffers they touched and the rows their scans read (EXPLAIN ANALYZE, BUFFERS). With --compare, each
+row also shows the ratio to the same row of an earlier run (the hundredth backlog): a queue is flat when that
+ratio stays near 1.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from saypro.durations import target_text
 from saypro.errors import DomainError, InvalidInput
 from saypro.files import stored_file_response
 from saypro.forms import add_service_errors
-from saypro.paginators import POSITION_PARAMS, KeysetPage
+from saypro.paginators import POSITION_PARAMS, KeysetPage, bounded_count
 
 from . import metrics, selectors, services
 from .forms import AppealDecisionForm, DecisionForm, KeywordRuleForm, QueueFilterForm
@@ -81,7 +81,7 @@ def home(request: SignedInRequest) -> HttpResponse:
             "page": page,
             "filter_query": query.urlencode(),
             "counts": selectors.queue_page_counts(now=now),
-            "pending_appeals": selectors.appeal_queue().count(),
+            "pending_appeals": bounded_count(selectors.appeal_queue()),
             "now": now,
             "showing_open": filters["status"] == "open",
             **_levels(),
