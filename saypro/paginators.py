@@ -129,7 +129,6 @@ class KeysetPage:
         if token and position is None:
             self.notice = "That page link no longer fits this list; showing the first page."
         rows: list[Any] = []
-        more = False
         if position is not None and direction == "before":
             backwards = keyset.reversed_keys(self.keys)
             after = keyset.after(backwards, position[0], keyset.never_null(queryset, backwards))
