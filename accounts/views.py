@@ -28,7 +28,7 @@ from saypro import ratelimit
 from saypro.clientip import client_ip
 from saypro.errors import DomainError, InvalidInput, RateLimited
 from saypro.forms import add_service_errors
-from saypro.paginators import QueuePaginator
+from saypro.paginators import POSITION_PARAMS, KeysetPage
 from saypro.request_guards import local_url
 
 from . import escalation, selectors, services
@@ -103,9 +103,10 @@ def queue(request: SignedInRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None)
     filters = form.selector_kwargs()
     rows = selectors.registration_queue(**filters)
-    page = QueuePaginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = KeysetPage(rows, request.GET, QUEUE_PAGE_SIZE)
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in POSITION_PARAMS:
+        query.pop(name, None)
     return render(
         request,
         "accounts/queue.html",

@@ -7,16 +7,21 @@
 
 Each request runs in this process through Django's test client, signed in as a member of the role that works
 there (token for the API), after one warm-up request; the figure is the median of --requests (7) and the
-queries of one request. A page's deep page is its page --deep (or its last page if shorter); an API's is the
-page reached by following --deep `next` cursors. With --compare, each row also shows the ratio to the same row
-of an earlier run (the hundredth backlog): a queue is flat when that ratio stays near 1.
+queries of one request. A deep page is the one reached by following --deep - 1 `next` links (the page's
+rel="next", the API's cursor), or the last one if the queue is shorter. With --plans, each row also shows what
+the database did for one request, which the machine's load does not change: the statements' execution time,
+the shared buffers they touched and the rows their scans read (EXPLAIN ANALYZE, BUFFERS). With --compare, each
+row also shows the ratio to the same row of an earlier run (the hundredth backlog): a queue is flat when that
+ratio stays near 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -79,6 +84,18 @@ PAGES: list[tuple[str, str, str, bool]] = [
 ]
 
 
+# A queue page's link to the rows after the last one shown (templates/_keyset_nav.html).
+NEXT_LINK = re.compile(r'href="([^"]+)" rel="next"')
+
+
+def _scanned(node: dict[str, Any]) -> int:
+    """Rows the scans under a plan node read (actual rows x loops of every scan node, before any filter)."""
+    own = 0
+    if "Scan" in node["Node Type"]:
+        own = int(node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)) * int(node.get("Actual Loops", 1))
+    return own + sum(_scanned(child) for child in node.get("Plans", []))
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="saypro_perf")
@@ -87,6 +104,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--only", default="", help="Measure only the rows whose name contains this.")
     parser.add_argument("--out", help="Write the figures as JSON here.")
     parser.add_argument("--compare", help="JSON of an earlier run: print each row's ratio to it.")
+    parser.add_argument(
+        "--plans", action="store_true", help="Also EXPLAIN ANALYZE each request's statements (time, buffers, rows)."
+    )
     return parser.parse_args()
 
 
@@ -148,14 +168,35 @@ def main() -> int:
         return response
 
     def deep_url(persona: str, url: str, api: bool) -> str:
-        if not api:
-            return f"{url}{'&' if '?' in url else '?'}page={args.deep}"
+        """The page reached by following --deep - 1 `next` links (the API's cursor, the page's rel="next")."""
         for _ in range(args.deep - 1):
-            following = get(persona, url, api).json().get("next")
+            response = get(persona, url, api)
+            if api:
+                following = response.json().get("next")
+                following = following and "/" + following.split("://", 1)[-1].split("/", 1)[-1]
+            else:
+                link = NEXT_LINK.search(response.content.decode())
+                following = link and url.split("?", 1)[0] + html.unescape(link.group(1))
             if not following:
                 break
-            url = "/" + following.split("://", 1)[-1].split("/", 1)[-1]
+            url = following
         return url
+
+    def plan_totals(statements: list[tuple[str, Any]]) -> tuple[float, int, int]:
+        """What the database did for one request, whatever the load: the statements' execution time and shared
+        buffers touched (EXPLAIN ANALYZE BUFFERS of each SELECT), and the rows the plans' scans read."""
+        sql_ms, buffers, rows_read = 0.0, 0, 0
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                if not sql.lstrip().upper().startswith("SELECT"):
+                    continue
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", params)
+                [plan] = cursor.fetchone()[0]
+                top = plan["Plan"]
+                sql_ms += plan["Execution Time"]
+                buffers += top.get("Shared Hit Blocks", 0) + top.get("Shared Read Blocks", 0)
+                rows_read += _scanned(top)
+        return round(sql_ms, 2), buffers, rows_read
 
     def measure(persona: str, url: str, api: bool) -> dict[str, Any]:
         get(persona, url, api)  # warm the caches and the plan
@@ -166,14 +207,28 @@ def main() -> int:
             queries += 1
             return execute(sql, params, many, context)
 
-        with connection.execute_wrapper(count):
+        statements: list[tuple[str, Any]] = []
+
+        def keep(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+            statements.append((sql, params))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count), connection.execute_wrapper(keep):
             get(persona, url, api)
+        sql_ms, buffers, rows_read = plan_totals(statements) if args.plans else (None, None, None)
         times = []
         for _ in range(args.requests):
             started = time.perf_counter()
             get(persona, url, api)
             times.append(time.perf_counter() - started)
-        return {"url": url, "median_ms": round(statistics.median(times) * 1000, 1), "queries": queries}
+        return {
+            "url": url,
+            "median_ms": round(statistics.median(times) * 1000, 1),
+            "queries": queries,
+            "sql_ms": sql_ms,
+            "buffers": buffers,
+            "rows_read": rows_read,
+        }
 
     earlier = json.loads(Path(args.compare).read_text())["rows"] if args.compare else {}
     with connection.cursor() as cursor:
@@ -181,7 +236,10 @@ def main() -> int:
         open_tickets = cursor.fetchone()[0]
     load = os.getloadavg()
     print(f"database {args.database}: {open_tickets:,} open tickets; load average {load[0]:.2f} {load[1]:.2f}")
-    print(f"{'queue':40} {'page':>5} {'ms':>8} {'queries':>7}" + (f" {'ratio':>6}" if earlier else ""))
+    print(
+        f"{'queue':40} {'page':>5} {'ms':>8} {'queries':>7} {'sql ms':>7} {'buffers':>7} {'rows':>7}"
+        + (f" {'ratio':>6}" if earlier else "")
+    )
     rows: dict[str, Any] = {}
     for name, persona, url, api in PAGES:
         if args.only and args.only not in name:
@@ -190,6 +248,7 @@ def main() -> int:
             key = f"{name} | {depth}"
             row = rows[key] = measure(persona, target, api)
             line = f"{name:40} {depth:>5} {row['median_ms']:8.1f} {row['queries']:7}"
+            line += f" {row['sql_ms'] or 0:7.2f} {row['buffers'] or 0:7} {row['rows_read'] or 0:7}"
             if key in earlier:
                 line += f" {row['median_ms'] / earlier[key]['median_ms']:6.2f}"
             print(line, flush=True)

@@ -23,7 +23,7 @@ from accounts.views import _permission_page as permission_page
 from saypro.errors import DomainError, InvalidInput
 from saypro.files import private_file_response
 from saypro.forms import add_service_errors
-from saypro.paginators import QueuePaginator
+from saypro.paginators import POSITION_PARAMS, KeysetPage
 
 from . import integrations, selectors, services, tiles
 from .forms import (
@@ -59,9 +59,10 @@ def _inbox_context(request: SignedInRequest) -> dict[str, Any]:
     filters = form.selector_kwargs()
     now = timezone.now()
     rows = selectors.inbox(user=request.user, now=now, **filters)
-    page = QueuePaginator(rows, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = KeysetPage(rows, request.GET, INBOX_PAGE_SIZE)
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in POSITION_PARAMS:
+        query.pop(name, None)
     view_query = query.copy()
     view_query.pop("view", None)
     counts = selectors.view_counts(user=request.user, now=now)

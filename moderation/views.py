@@ -13,7 +13,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +24,7 @@ from saypro.durations import target_text
 from saypro.errors import DomainError, InvalidInput
 from saypro.files import stored_file_response
 from saypro.forms import add_service_errors
-from saypro.paginators import QueuePaginator
+from saypro.paginators import POSITION_PARAMS, KeysetPage, bounded_count
 
 from . import metrics, selectors, services
 from .forms import AppealDecisionForm, DecisionForm, KeywordRuleForm, QueueFilterForm
@@ -70,9 +69,10 @@ def home(request: SignedInRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET or None)
     filters = form.selector_kwargs()
     now = timezone.now()
-    page = QueuePaginator(selectors.case_queue(**filters, now=now), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = KeysetPage(selectors.case_queue(**filters, now=now), request.GET, QUEUE_PAGE_SIZE)
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in POSITION_PARAMS:
+        query.pop(name, None)
     return render(
         request,
         "moderation/queue.html",
@@ -81,7 +81,7 @@ def home(request: SignedInRequest) -> HttpResponse:
             "page": page,
             "filter_query": query.urlencode(),
             "counts": selectors.queue_page_counts(now=now),
-            "pending_appeals": selectors.appeal_queue().count(),
+            "pending_appeals": bounded_count(selectors.appeal_queue()),
             "now": now,
             "showing_open": filters["status"] == "open",
             **_levels(),
@@ -196,7 +196,7 @@ def appeals(request: SignedInRequest) -> HttpResponse:
         status = Appeal.Status.PENDING
     now = timezone.now()
     rows = selectors.appeal_queue(status="" if status == "all" else status, now=now)
-    page = Paginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = KeysetPage(rows, request.GET, QUEUE_PAGE_SIZE)
     return render(
         request,
         "moderation/appeals.html",

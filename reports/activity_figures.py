@@ -91,7 +91,7 @@ def retention_cohorts(reader: Reader, *, start: datetime, end: datetime, weeks: 
         return metrics.retention_cohorts(start=start, end=end, weeks=weeks)
     joined = reader.daily(ACTIVITY_JOINED, mondays[0], mondays[-1] + timedelta(days=7))
     dimensions = {monday: f"cohort:{monday.isoformat()}" for monday in mondays}
-    activity = reader.daily_for(ACTIVITY_COHORTS, list(dimensions.values()), mondays[0], last)
+    activity = reader.daily_by(ACTIVITY_COHORTS, mondays[0], last, dimensions=list(dimensions.values()))
     cohorts: list[metrics.Cohort] = []
     for monday, dimension in dimensions.items():
         rows = Returns({day: _over(values) for day, values in activity[dimension].items()})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -204,22 +204,20 @@ class Reader:
 
     def __init__(self, now: datetime | None = None):
         self.now = now or timezone.now()
-        self._coverage: dict[str, RollupCoverage | None] = {}
+        self._starts: dict[str, date] = {}
         self._live: dict[str, list[Row]] = {}
-        self._first: dict[str, date] = {}
         self._daily: dict[tuple[str, date, date, str], dict[date, Values]] = {}
 
     def _live_start(self, source: Source) -> date:
-        if source.name not in self._coverage:
-            self._coverage[source.name] = RollupCoverage.objects.filter(source=source.name).first()
-        coverage = self._coverage[source.name]
-        if coverage is not None:
-            return coverage.last_day + timedelta(days=1)
-        if source.name not in self._first:
-            # Before a source's first refresh every read starts here: look it up once per reader.
-            earliest = source.first_at()
-            self._first[source.name] = periods.today(earliest) if earliest else periods.today(self.now)
-        return self._first[source.name]
+        # Once per reader and source: every read of the source splits its days at the same point.
+        if source.name not in self._starts:
+            coverage = RollupCoverage.objects.filter(source=source.name).first()
+            if coverage is not None:
+                self._starts[source.name] = coverage.last_day + timedelta(days=1)
+            else:
+                earliest = source.first_at()
+                self._starts[source.name] = periods.today(earliest) if earliest else periods.today(self.now)
+        return self._starts[source.name]
 
     def _split(
         self, source: Source, first: date, end: date
@@ -245,28 +243,14 @@ class Reader:
         reader (a page's sections ask for the same days more than once)."""
         key = (metric, first, end, dimension)
         if key not in self._daily:
-            self._daily[key] = self._read_daily(metric, first, end, dimension)
+            self._daily[key] = self.daily_by(metric, first, end, dimensions=[dimension])[dimension]
         return {day: dict(values) for day, values in self._daily[key].items()}
 
-    def _read_daily(self, metric: str, first: date, end: date, dimension: str) -> dict[date, Values]:
-        source = source_of(metric)
-        stored, live = self._split(source, first, end)
-        out: dict[date, Values] = {}
-        if stored:
-            for day, values in DailyRollup.objects.filter(
-                metric=metric, dimension=dimension, day__gte=stored[0], day__lt=stored[1]
-            ).values_list("day", "values"):
-                out[day] = {key: float(value) for key, value in values.items()}
-        if live:
-            for _, row_dimension, day, values in self._live_rows(source, metric, *live):
-                if row_dimension == dimension:
-                    out[day] = values
-        return out
-
-    def daily_for(
-        self, metric: str, dimensions: Collection[str], first: date, end: date
+    def daily_by(
+        self, metric: str, first: date, end: date, *, dimensions: Sequence[str]
     ) -> dict[str, dict[date, Values]]:
-        """`daily` for several dimensions at once: per dimension, the values of each day in [first, end)."""
+        """`daily` for several dimensions of one metric, in one read of the stored days: what `daily` gives for
+        each dimension, keyed by it."""
         source = source_of(metric)
         stored, live = self._split(source, first, end)
         out: dict[str, dict[date, Values]] = {dimension: {} for dimension in dimensions}
@@ -276,9 +260,9 @@ class Reader:
             ).values_list("dimension", "day", "values"):
                 out[dimension][day] = {key: float(value) for key, value in values.items()}
         if live:
-            for _, dimension, day, values in self._live_rows(source, metric, *live):
-                if dimension in out:
-                    out[dimension][day] = values
+            for _, row_dimension, day, values in self._live_rows(source, metric, *live):
+                if row_dimension in out:
+                    out[row_dimension][day] = values
         return out
 
     def totals(self, metric: str, first: date, end: date, *, dimension: str = "") -> Values:

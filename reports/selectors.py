@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from saypro import periods
 from saypro.figures.registry import FigureReading, figures_read
@@ -117,24 +117,49 @@ def tile_start(kind: str, now: datetime) -> date:
     return periods.containing(kind, periods.today(now)).start
 
 
-def promise_tiles(*, user: object, now: datetime, with_figures: bool = False) -> list[PromiseTile]:
+def queue_counts_by_metric(*, metrics: list[str], now: datetime) -> dict[str, sla_selectors.QueueCounts]:
+    """sla_selectors.queue_counts of each metric, all in one aggregate grouped by metric (the dashboard's tiles)."""
+    counts = dict.fromkeys(metrics, sla_selectors.QueueCounts(open=0, at_risk=0, breached=0))
+    rows = (
+        Clock.objects.filter(metric__in=metrics)
+        .exclude(state=ClockState.STOPPED)
+        .values("metric")
+        .annotate(
+            open=Count("pk"),
+            at_risk=Count("pk", filter=sla_selectors.at_risk_filter(now)),
+            breached=Count("pk", filter=sla_selectors.open_breached_filter(now)),
+        )
+        .order_by()
+    )
+    for row in rows:
+        counts[row["metric"]] = sla_selectors.QueueCounts(
+            open=row["open"], at_risk=row["at_risk"], breached=row["breached"]
+        )
+    return counts
+
+
+def promise_tiles(
+    *, user: object, now: datetime, with_figures: bool = False, book: TargetBook | None = None
+) -> list[PromiseTile]:
     """One tile per registered promise the user may see: their own queue's, or every one with compliance.
     Each promise's registered figures are read (for the quarter to date) only with `with_figures` (the dashboard
-    shows them, the compliance API not)."""
+    shows them, the compliance API not). `book`: the targets when the caller has read them already."""
     reader = Reader(now)
     quarter = periods.containing(periods.QUARTER, periods.today(now))
-    book = TargetBook()
+    book = book or TargetBook()
     # The reader's days end at `now`: a deadline later today counts once it has passed.
     tomorrow = periods.today(now) + timedelta(days=1)
     starts = {kind: tile_start(kind, now) for kind in TILE_PERIODS}
     trend_start = starts[periods.WEEK] - timedelta(weeks=TREND_WEEKS - 1)
+    visible = [promise for promise in promises() if may_see_promise(user, promise)]
+    # One read of the daily rows covers every tile's quarter and trend; the periods add up from it.
+    first = min(starts[periods.QUARTER], trend_start)
+    dimensions = {promise.metric: f"metric:{promise.metric}" for promise in visible}
+    daily = reader.daily_by(SLA_DUE, first, tomorrow, dimensions=list(dimensions.values()))
+    live = queue_counts_by_metric(metrics=list(dimensions), now=now)
     tiles = []
-    for promise in promises():
-        if not may_see_promise(user, promise):
-            continue
-        # One read of the daily rows covers the quarter and the trend; the periods add up from it.
-        first = min(starts[periods.QUARTER], trend_start)
-        days = reader.daily(SLA_DUE, first, tomorrow, dimension=f"metric:{promise.metric}")
+    for promise in visible:
+        days = daily[dimensions[promise.metric]]
 
         def summed(start: date, end: date, days: dict[date, dict[str, float]] = days) -> Achievement:
             rows = [v for day, v in days.items() if start <= day < end]
@@ -146,7 +171,7 @@ def promise_tiles(*, user: object, now: datetime, with_figures: bool = False) ->
         for offset in range(TREND_WEEKS):
             start = trend_start + timedelta(weeks=offset)
             trend.append((f"{start:%d %b}", summed(start, start + timedelta(weeks=1)).percent))
-        counts = sla_selectors.queue_counts(metric=promise.metric, now=now)
+        counts = live[promise.metric]
         tiles.append(
             PromiseTile(
                 promise=promise,

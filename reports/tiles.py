@@ -135,7 +135,8 @@ Computation = Callable[[datetime], tuple[list[dict[str, Any]], str]]
 
 def tiles_compute(*, user: object, now: datetime) -> tuple[list[dict[str, Any]], str]:
     targets = TargetBook()
-    computed = [_tile(t, targets, now) for t in selectors.promise_tiles(user=user, now=now, with_figures=True)]
+    readings = selectors.promise_tiles(user=user, now=now, with_figures=True, book=targets)
+    computed = [_tile(t, targets, now) for t in readings]
     return computed, render_to_string("dashboard/_tiles.html", {"tiles": computed, "as_of": now})
 
 

@@ -12,10 +12,13 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from django.core import signing
 from django.core.exceptions import EmptyResultSet
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
+
+from saypro import keyset
 
 # Below this many estimated rows an exact count is cheap, and exact is nicer.
 EXACT_BELOW = 100_000
@@ -48,8 +51,8 @@ class EstimatedCountPaginator(Paginator):
 
 
 # A work queue's counts stop here: past it the page says "1,000+". Counting is then bounded by this many index
-# entries, not by the backlog, so a queue costs the same at 40,000 open items as at 400; and nobody pages through
-# a thousand items of a work queue (the filters narrow it, the API walks it by keyset).
+# entries, not by the backlog, so a queue costs the same at 40,000 open items as at 400; the pages themselves go
+# by position (KeysetPage), as deep as the queue runs.
 QUEUE_COUNT_CAP = 1000
 
 
@@ -73,24 +76,6 @@ def bounded_count(queryset: QuerySet[Any], *, cap: int | None = None) -> Bounded
     return BoundedCount(queryset.order_by()[: cap + 1].count(), cap=cap)
 
 
-class QueuePage(Page):
-    def end_index(self) -> int:
-        return int(super().end_index())  # a plain number: "1–50 of 1,000+", not "1–50+"
-
-
-class QueuePaginator(Paginator):
-    """Pages of a work queue: the count is a BoundedCount, so the last page offered is the cap's."""
-
-    def _get_page(self, *args: Any, **kwargs: Any) -> Page:
-        return QueuePage(*args, **kwargs)
-
-    @cached_property
-    def count(self) -> int:
-        if not isinstance(self.object_list, QuerySet):
-            return super().count
-        return bounded_count(self.object_list)
-
-
 def bounded_counts(querysets: dict[str, QuerySet[Any]], *, cap: int | None = None) -> dict[str, BoundedCount]:
     """bounded_count of each queryset, all in one query (a queue's tabs): one round trip instead of one each."""
     if not querysets:
@@ -111,3 +96,110 @@ def bounded_counts(querysets: dict[str, QuerySet[Any]], *, cap: int | None = Non
         cursor.execute(f"SELECT {', '.join(parts)}", params)
         row = cursor.fetchone()
     return {name: BoundedCount(value, cap=cap) for name, value in zip(querysets, row, strict=True)}
+
+
+# The query parameters that place a queue page: the keyset positions, and the page number of the OFFSET pages
+# they replaced (an old link falls back to the first page). Links that change the filters or the order drop them.
+POSITION_PARAMS = ("after", "before", "page")
+KEYSET_SALT = "saypro.paginators.keyset"
+
+
+class KeysetPage:
+    """One page of a work queue read from its position in the queue's order (saypro.keyset), not by OFFSET: page
+    200 costs what the first one does, and an item added or decided ahead of the page shifts nothing on it.
+
+    Links go to the rows after the last one shown (`after`) or before the first one (`before`), signed; the
+    position of the first row ("51–100") travels with them for the footer. A garbled or stale link shows the
+    first page with `notice` saying so, never an error page.
+    """
+
+    keyset = True
+
+    def __init__(self, queryset: QuerySet[Any], params: Any, size: int) -> None:
+        queryset, self.keys = keyset.ordered(queryset)
+        self.count = bounded_count(queryset)
+        self.notice = ""
+        self._base = params.copy()
+        for name in POSITION_PARAMS:
+            self._base.pop(name, None)
+        self._size = size
+        direction = "before" if params.get("before") and not params.get("after") else "after"
+        token = params.get(direction)
+        position = self._decode(token) if token else None
+        if token and position is None:
+            self.notice = "That page link no longer fits this list; showing the first page."
+        rows: list[Any] = []
+        if position is not None and direction == "before":
+            backwards = keyset.reversed_keys(self.keys)
+            after = keyset.after(backwards, position[0], keyset.never_null(queryset, backwards))
+            rows = list(queryset.reverse().filter(after)[: size + 1])
+            more = len(rows) > size
+            # Back at the head of the queue, the first page itself (full, even if rows ahead were decided).
+            position = (position[0], max(1, position[1])) if more else None
+            rows = rows[:size][::-1] if more else []
+            self.has_previous, self.has_next = more, True
+        if position is not None and direction == "after":
+            after = keyset.after(self.keys, position[0], keyset.never_null(queryset, self.keys))
+            rows = list(queryset.filter(after)[: size + 1])
+            self.has_previous, self.has_next = True, len(rows) > size
+            rows = rows[:size]
+        if position is None:
+            rows = list(queryset[: size + 1])
+            self.has_previous, self.has_next = False, len(rows) > size
+            rows = rows[:size]
+        self.object_list = rows
+        self._start = position[1] if position is not None else 1
+
+    # The interface of a Django Page that the queue templates read.
+    @property
+    def paginator(self) -> KeysetPage:
+        return self
+
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    def start_index(self) -> int:
+        return self._start if self.object_list else 0
+
+    def end_index(self) -> int:
+        return self._start + len(self.object_list) - 1 if self.object_list else 0
+
+    def _link(self, **position: str) -> str:
+        query = self._base.copy()
+        for name, value in position.items():
+            query[name] = value
+        return f"?{query.urlencode()}"
+
+    def _token(self, row: Any, start: int) -> str:
+        payload = {
+            "k": keyset.signature(self.keys),
+            "v": [keyset.encode_value(value) for value in keyset.values_of(row, self.keys)],
+            "i": start,
+        }
+        return signing.dumps(payload, salt=KEYSET_SALT, compress=True)
+
+    def _decode(self, token: str) -> tuple[list[Any], int] | None:
+        try:
+            payload = signing.loads(token, salt=KEYSET_SALT)
+        except signing.BadSignature:
+            return None
+        # A link made for another order (a tab or sort of the same queue) says nothing about this one.
+        if not isinstance(payload, dict) or payload.get("k") != keyset.signature(self.keys):
+            return None
+        return [keyset.decode_value(value) for value in payload["v"]], int(payload["i"])
+
+    @property
+    def next_url(self) -> str:
+        if not self.has_next:
+            return ""
+        return self._link(after=self._token(self.object_list[-1], self._start + len(self.object_list)))
+
+    @property
+    def previous_url(self) -> str:
+        if not self.has_previous or not self.object_list:
+            return ""
+        return self._link(before=self._token(self.object_list[0], self._start - self._size))
+
+    @property
+    def first_url(self) -> str:
+        return self._link()

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from saypro.errors import DomainError, InvalidInput
 from saypro.files import private_file_response
 from saypro.forms import add_service_errors
-from saypro.paginators import QueuePaginator
+from saypro.paginators import POSITION_PARAMS, KeysetPage
 from saypro.sla.models import Clock
 from support import selectors, services
 from support.forms import CcForm, KnownIssueLinkForm, MergeForm, PropertiesForm, QueueFilterForm, ReplyForm
@@ -43,9 +43,10 @@ def home(request: SignedInRequest) -> HttpResponse:
     filters = form.selector_kwargs()
     now = timezone.now()
     rows = selectors.ticket_queue(user=request.user, view=view, now=now, **filters)
-    page = QueuePaginator(rows, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = KeysetPage(rows, request.GET, QUEUE_PAGE_SIZE)
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in POSITION_PARAMS:
+        query.pop(name, None)
     counts = selectors.queue_view_counts(user=request.user, now=now)
     context = {
         "form": form,

@@ -334,12 +334,54 @@ def test_queue_ignores_malformed_filters_instead_of_failing(as_):
     assert len(queue_ids(response)) == 1
 
 
-def test_queue_pages_fifty_rows_at_a_time(as_):
-    for _ in range(51):
-        pending()
+def test_queue_pages_fifty_rows_at_a_time_by_position_both_ways(as_):
+    rows = [pending(hours_ago=index / 10) for index in range(101)]
+    expected = [registration.pk for registration in reversed(rows)]  # the oldest submission is due first
     client = as_("reviewer")
-    assert len(queue_ids(client.get("/dashboard/registrations/"))) == 50
-    assert len(queue_ids(client.get("/dashboard/registrations/", {"page": 2}))) == 1
+    first = client.get("/dashboard/registrations/")
+    assert queue_ids(first) == expected[:50] and not first.context["page"].has_previous
+    second = client.get("/dashboard/registrations/" + first.context["page"].next_url)
+    assert queue_ids(second) == expected[50:100]
+    assert "Showing 51–100 of 101" in second.content.decode()
+    third = client.get("/dashboard/registrations/" + second.context["page"].next_url)
+    assert queue_ids(third) == expected[100:] and not third.context["page"].has_next
+    back = client.get("/dashboard/registrations/" + third.context["page"].previous_url)
+    assert queue_ids(back) == expected[50:100]
+    assert queue_ids(client.get("/dashboard/registrations/" + back.context["page"].previous_url)) == expected[:50]
+
+
+def test_a_registration_arriving_while_a_reviewer_pages_does_not_repeat_or_hide_rows(as_):
+    rows = [pending(hours_ago=10 + index / 10) for index in range(60)]
+    expected = [registration.pk for registration in reversed(rows)]
+    client = as_("reviewer")
+    first = client.get("/dashboard/registrations/")
+    # Due before everything on the next page, and ahead of the first: it shows on the first page, not the second.
+    pending(hours_ago=20)
+    second = client.get("/dashboard/registrations/" + first.context["page"].next_url)
+    assert queue_ids(second) == expected[50:]
+
+
+def test_queue_pages_keep_the_filters(as_):
+    for index in range(55):
+        pending(hours_ago=index / 10, country="KE" if index % 2 else "NG")
+    client = as_("reviewer")
+    first = client.get("/dashboard/registrations/", {"country": "ke", "risk_min": 10})
+    assert not first.context["page"].has_next
+    first = client.get("/dashboard/registrations/", {"risk_min": 10})
+    link = first.context["page"].next_url
+    assert "risk_min=10" in link and f'href="{link.replace("&", "&amp;")}"' in first.content.decode()
+    second = client.get("/dashboard/registrations/" + link)
+    assert len(queue_ids(second)) == 5 and second.context["form"].cleaned_data["risk_min"] == 10
+
+
+def test_a_broken_queue_page_link_shows_the_first_page_with_a_notice(as_):
+    pending()
+    client = as_("reviewer")
+    for position in ({"after": "garbled"}, {"before": "x" * 40}, {"page": "x"}):
+        response = client.get("/dashboard/registrations/", position)
+        assert response.status_code == 200 and len(queue_ids(response)) == 1
+    notice = client.get("/dashboard/registrations/", {"after": "garbled"}).content.decode()
+    assert "That page link no longer fits this list; showing the first page." in notice
 
 
 @pytest.mark.parametrize("rows", [5, 50])

@@ -72,12 +72,3 @@ def test_bounded_counts_are_exact_up_to_the_cap_and_say_so_beyond_it(entries, mo
     assert counts == {"even": 3, "all": 3, "none": 0}
     assert [str(count) for count in counts.values()] == ["3", "3+", "0"]
     assert counts["even"].exact and not counts["all"].exact and not counts["none"]
-
-
-def test_a_queue_paginator_offers_the_pages_up_to_the_cap(entries, monkeypatch):
-    monkeypatch.setattr(paginators, "QUEUE_COUNT_CAP", 4)
-    paginator = paginators.QueuePaginator(AuditEntry.objects.order_by("pk"), 2)
-    assert str(paginator.count) == "4+" and paginator.num_pages == 2
-    assert len(paginator.get_page(9).object_list) == 2
-    monkeypatch.setattr(paginators, "QUEUE_COUNT_CAP", 10)
-    assert str(paginators.QueuePaginator(AuditEntry.objects.all(), 2).count) == "5"

@@ -107,7 +107,8 @@ def test_the_inbox_counts_stop_at_the_cap(agent, client):
     client.login(email=agent.email, password=PASSWORD)
     page = client.get(reverse("messaging:home"))
     assert '<span class="count">1,000+</span>' in page.content.decode()
-    assert page.context["page"].paginator.num_pages == QUEUE_COUNT_CAP // 50
+    # The pages go by position past the cap: the next link is there whatever the count says.
+    assert page.context["page"].has_next and "Showing 1–50 of 1,000+" in page.content.decode()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="reads PostgreSQL's query plans")

@@ -308,3 +308,16 @@ def test_every_item_links_to_its_page_for_exactly_the_roles_that_may_read_it(as_
             assert (row["url"] != "") == (page.status_code == 200), (promise.metric, row)
             assert page.status_code in (200, 403)
     assert listed > 0
+
+
+def test_the_tiles_live_counts_read_in_one_query_match_each_clock_state(clocks, django_assert_num_queries):
+    metrics = [promise.metric for promise in promises()]
+    with time_machine.travel(NOW, tick=False):
+        with django_assert_num_queries(1):
+            counts = selectors.queue_counts_by_metric(metrics=metrics, now=NOW)
+        for metric in metrics:
+            states = [selectors.clock_state(clock, NOW) for clock in Clock.objects.filter(metric=metric)]
+            live = [state for state in states if state not in (selectors.MET, selectors.MISSED)]
+            recomputed = (len(live), live.count(selectors.AT_RISK), live.count(selectors.BREACHED))
+            assert (counts[metric].open, counts[metric].at_risk, counts[metric].breached) == recomputed
+    assert (counts[METRIC].open, counts[METRIC].at_risk, counts[METRIC].breached) == (4, 1, 1)

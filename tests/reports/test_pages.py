@@ -26,7 +26,7 @@ PERSONAS = ["user", "outsider", "agent", "moderator", "manager", "reviewer", "ad
 # /dashboard/ for a manager or an administrator with the shared tiles not computed yet (cold): the session, four
 # tiles from the rollups and the live queues, the targets (one query), the tiles' nine registered figures for the
 # quarter to date (one query each) and the staffing alerts in force (one query). Warm: test_dashboard_cache.py.
-DASHBOARD_QUERIES = 37
+DASHBOARD_QUERIES = 30
 
 
 @pytest.fixture
