@@ -551,7 +551,8 @@ _ISO_DUE = (
 )
 
 # The claim locks the page's rows, skipping those another sweep holds (that sweep records them), and is materialised
-# once: the update, the leftover business-hours clocks and the page's keyset all read the same rows. The update
+# once: the update, the leftover business-hours clocks and the page's keyset all read the same rows; so are the
+# decisions, which the update reads three times. The update
 # repeats the decisions of _sweep_row: the highest warn point passed and not yet warned, a breach once the deadline
 # passed, and the next point (the first warn point above the level reached, else the deadline; none once
 # breached). Its events are inserted in clock order, a warning before its clock's breach, as the ids the handler
@@ -567,7 +568,7 @@ WITH claimed AS MATERIALIZED (
 ), point AS (
     SELECT * FROM unnest(%(point_policies)s::bigint[], %(point_percents)s::integer[], %(point_offsets)s::interval[])
         AS p(policy_id, percent, offset_)
-), decided AS (
+), decided AS MATERIALIZED (
     SELECT c.id,
         (SELECT max(p.percent) FROM point p WHERE p.policy_id = c.policy_id AND p.percent > c.warned_percent
             AND c.due_at - p.offset_ <= %(now)s) AS level,

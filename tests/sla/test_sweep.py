@@ -341,43 +341,63 @@ def test_each_page_hands_its_events_to_one_handler_task_after_commit_in_clock_or
     assert len(published) == 2
 
 
+def race(moment: datetime, **options) -> None:
+    """Two sweeps at `moment` started at once, each on its own connection."""
+    barrier = threading.Barrier(2)
+    finished: list[bool] = []
+
+    def sweep() -> None:
+        barrier.wait()
+        try:
+            for _attempt in range(200):
+                try:
+                    services.sla_sweep(now=moment, **options)
+                    finished.append(True)
+                    return
+                except (OperationalError, Retry) as error:
+                    # SQLite's shared in-memory test database refuses a second writer instead of waiting
+                    # (in the sweep, or in the eager handler task run after its commit, which then asks
+                    # for a retry); the sweep simply runs again. PostgreSQL waits on the row lock instead.
+                    assert connection.vendor == "sqlite" and "locked" in str(error)
+                    time.sleep(0.005)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert finished == [True, True]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_racing_over_the_same_clocks_warn_and_breach_once(policy):
     clocks = start_clocks(4)
-
-    def race(moment: datetime) -> None:
-        barrier = threading.Barrier(2)
-        finished: list[bool] = []
-
-        def sweep() -> None:
-            barrier.wait()
-            try:
-                for _attempt in range(200):
-                    try:
-                        services.sla_sweep(now=moment)
-                        finished.append(True)
-                        return
-                    except (OperationalError, Retry) as error:
-                        # SQLite's shared in-memory test database refuses a second writer instead of waiting
-                        # (in the sweep, or in the eager handler task run after its commit, which then asks
-                        # for a retry); the sweep simply runs again. PostgreSQL waits on the row lock instead.
-                        assert connection.vendor == "sqlite" and "locked" in str(error)
-                        time.sleep(0.005)
-            finally:
-                close_old_connections()
-
-        threads = [threading.Thread(target=sweep) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert finished == [True, True]
-
     race(T0 + 6 * HOUR)
     race(T0 + 9 * HOUR)
     for clock in clocks:
         assert warnings_of(clock) == [75, 90]
         assert clock.events.filter(kind="breach").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_racing_page_by_page_over_24_7_and_business_hours_clocks_record_each_event_once(
+    policy, office_calendar
+):
+    # Four office hours from Monday 10:00 in Johannesburg: 75 % at 13:00, 90 % at 13:36, due at 14:00 (T0 + 4 h).
+    office = policy_of(office_calendar, 4, name="Four office hours")
+    around = start_clocks(5)
+    business = [services.clock_start(metric=METRIC, target=UserFactory(), at=T0, policy=office) for _ in range(5)]
+    for moment in (T0 + 3 * HOUR, T0 + 6 * HOUR, T0 + 9 * HOUR):
+        race(moment, batch_size=2)
+    for clock in around:
+        assert warnings_of(clock) == [75, 90]
+        assert clock.events.filter(kind="breach").count() == 1
+    for clock in business:
+        assert warnings_of(clock) == [75, 90]
+        assert clock.events.filter(kind="breach").count() == 1
+    assert ClockEvent.objects.filter(kind__in=["warn", "breach"]).count() == 30
 
 
 @pytest.mark.django_db
