@@ -476,6 +476,11 @@ _CLAIMED = (
 )
 _SWEPT = ("warned_percent", "warned_at", "breached_at", "next_check_at")
 
+# An event handed to the handler task: (clock id, 0 for a warning or 1 for a breach, event id). The task gets a
+# page's event ids in this order, a clock's warning before its breach.
+_Dispatched = tuple[int, int, int]
+_RANK = {ClockEvent.Kind.WARN.value: 0, ClockEvent.Kind.BREACH.value: 1}
+
 
 def _policy_plan(row: tuple[Any, ...], specs: dict[int, CalendarSpec]) -> _PolicyPlan:
     """The plan of a claimed row's policy, from the policy columns read with it (a business calendar's hours and
@@ -504,13 +509,152 @@ def _sweep_row(plan: _PolicyPlan, row: tuple[Any, ...], now: datetime) -> tuple[
     return (warned_percent, warned_at, breached_at, next_check), level, breach
 
 
-def _claim(now: datetime, size: int, after: tuple[datetime, int] | None, *, lock: bool) -> list[tuple[Any, ...]]:
-    """The next running clocks due a check, in deadline order from the sweep index, as plain tuples."""
+# --- The sweep on PostgreSQL: one statement per page claims the clocks, computes and writes their new state and
+# inserts their events. The warn points of a 24/7 policy are its deadline less fixed intervals, which the statement
+# takes as parameters computed here exactly as calendars.subtract computes them; a clock on a business-hours
+# calendar is claimed (locked) by the same statement and swept in Python (_sweep_rows).
+
+
+@dataclass(frozen=True)
+class _Points:
+    """The 24/7 policies, read once per sweep: one entry per warn point, and the ids of all of them (some may have
+    no warn point). A policy created during the sweep is not among them, and its clocks are swept in Python."""
+
+    policy_ids: list[int]
+    point_policies: list[int]
+    point_percents: list[int]
+    point_offsets: list[timedelta]
+
+
+def _points() -> _Points:
+    policy_ids: list[int] = []
+    point_policies: list[int] = []
+    point_percents: list[int] = []
+    point_offsets: list[timedelta] = []
+    for pk, target, warn_percents in Policy.objects.filter(calendar__kind=Calendar.Kind.ALWAYS).values_list(
+        "pk", "target", "warn_percents"
+    ):
+        policy_ids.append(pk)
+        for percent in sorted(warn_percents):
+            point_policies.append(pk)
+            point_percents.append(percent)
+            # What calendars.subtract takes off the deadline on a 24/7 calendar, to the microsecond.
+            point_offsets.append(timedelta(seconds=(1 - percent / 100) * target.total_seconds()))
+    return _Points(policy_ids, point_policies, point_percents, point_offsets)
+
+
+# Python's datetime.isoformat() of a UTC instant, as the events' due_at has always been written.
+_ISO_DUE = (
+    "to_char(s.due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') "
+    "|| CASE WHEN EXTRACT(MICROSECONDS FROM s.due_at AT TIME ZONE 'UTC') %% 1000000 = 0 THEN '' "
+    "ELSE to_char(s.due_at AT TIME ZONE 'UTC', '.US') END || '+00:00'"
+)
+
+# The claim locks the page's rows, skipping those another sweep holds (that sweep records them), and is materialised
+# once: the update, the leftover business-hours clocks and the page's keyset all read the same rows; so are the
+# decisions, which the update reads three times. The update
+# repeats the decisions of _sweep_row: the highest warn point passed and not yet warned, a breach once the deadline
+# passed, and the next point (the first warn point above the level reached, else the deadline; none once
+# breached). Its events are inserted in clock order, a warning before its clock's breach, as the ids the handler
+# task gets.
+_PAGE_SQL = """
+WITH claimed AS MATERIALIZED (
+    SELECT id, policy_id, due_at, warned_percent, breached_at, next_check_at
+    FROM sla_clock
+    WHERE state = %(running)s AND next_check_at <= %(now)s {after}
+    ORDER BY next_check_at, id
+    LIMIT %(size)s
+    FOR UPDATE SKIP LOCKED
+), point AS (
+    SELECT * FROM unnest(%(point_policies)s::bigint[], %(point_percents)s::integer[], %(point_offsets)s::interval[])
+        AS p(policy_id, percent, offset_)
+), decided AS MATERIALIZED (
+    SELECT c.id,
+        (SELECT max(p.percent) FROM point p WHERE p.policy_id = c.policy_id AND p.percent > c.warned_percent
+            AND c.due_at - p.offset_ <= %(now)s) AS level,
+        c.breached_at IS NULL AND c.due_at <= %(now)s AS breach
+    FROM claimed c
+    WHERE c.policy_id = ANY(%(policy_ids)s::bigint[])
+), swept AS (
+    UPDATE sla_clock AS c SET
+        warned_percent = COALESCE(d.level, c.warned_percent),
+        warned_at = CASE WHEN d.level IS NULL THEN c.warned_at ELSE %(now)s END,
+        breached_at = CASE WHEN d.breach THEN %(now)s ELSE c.breached_at END,
+        next_check_at = CASE WHEN d.breach OR c.breached_at IS NOT NULL THEN NULL ELSE COALESCE(
+            (SELECT c.due_at - p.offset_ FROM point p WHERE p.policy_id = c.policy_id
+                AND p.percent > COALESCE(d.level, c.warned_percent) ORDER BY p.percent LIMIT 1),
+            c.due_at) END
+    FROM decided d
+    WHERE c.id = d.id
+    RETURNING c.id, c.due_at, d.level, d.breach
+), event AS (
+    INSERT INTO sla_clockevent (clock_id, kind, at, data, dispatched_at)
+    SELECT s.id, e.kind, %(now)s, e.data, %(dispatched)s
+    FROM swept s CROSS JOIN LATERAL (VALUES
+        (0, %(warn)s, jsonb_build_object('percent', s.level)),
+        (1, %(breach)s, jsonb_build_object('due_at', {iso_due}))
+    ) AS e(rank, kind, data)
+    WHERE CASE e.rank WHEN 0 THEN s.level IS NOT NULL ELSE s.breach END
+    ORDER BY s.id, e.rank
+    RETURNING id, clock_id, kind
+)
+SELECT last.next_check_at, last.id,
+    ARRAY(SELECT id FROM claimed WHERE policy_id <> ALL(%(policy_ids)s::bigint[]) ORDER BY next_check_at, id),
+    ARRAY(SELECT clock_id FROM event ORDER BY id),
+    ARRAY(SELECT id FROM event ORDER BY id),
+    ARRAY(SELECT kind FROM event ORDER BY id)
+FROM (SELECT next_check_at, id FROM claimed ORDER BY next_check_at DESC, id DESC LIMIT 1) AS last
+"""
+
+
+@dataclass
+class _Page:
+    last: tuple[datetime, int]
+    # Claimed (locked) clocks the statement left to Python: those on a business-hours calendar.
+    leftover: list[int]
+    events: list[_Dispatched]
+
+
+def _sweep_page(now: datetime, size: int, after: tuple[datetime, int] | None, points: _Points) -> _Page | None:
+    """Claim and sweep one page in one statement; None when nothing is left to claim."""
+    params: dict[str, Any] = {
+        "running": ClockState.RUNNING,
+        "now": now,
+        "size": size,
+        "point_policies": points.point_policies,
+        "point_percents": points.point_percents,
+        "point_offsets": points.point_offsets,
+        "policy_ids": points.policy_ids,
+        "dispatched": timezone.now(),
+        "warn": ClockEvent.Kind.WARN.value,
+        "breach": ClockEvent.Kind.BREACH.value,
+    }
+    # Keyset paging as a row comparison, answered by the index on (next_check_at, id) with one range scan.
+    after_sql = ""
+    if after is not None:
+        after_sql = "AND (next_check_at, id) > (%(after_at)s, %(after_id)s)"
+        params["after_at"], params["after_id"] = after
+    with connection.cursor() as cursor:
+        cursor.execute(_PAGE_SQL.format(after=after_sql, iso_due=_ISO_DUE), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    last_at, last_id, leftover, clock_ids, event_ids, kinds = row
+    events = [(clock_id, _RANK[kind], pk) for clock_id, pk, kind in zip(clock_ids, event_ids, kinds, strict=True)]
+    return _Page((last_at, last_id), leftover, events)
+
+
+# --- The sweep in Python: SQLite's whole sweep (no row locks, no data-modifying WITH), and on PostgreSQL the
+# business-hours clocks of a page, which the page's statement has claimed.
+
+
+def _claim(now: datetime, size: int, after: tuple[datetime, int] | None) -> list[tuple[Any, ...]]:
+    """The next running clocks due a check, in deadline order from the sweep index, as plain tuples (SQLite)."""
     due = Clock.objects.filter(state=ClockState.RUNNING, next_check_at__lte=now)
     if after is not None:
-        # Keyset paging: rows a concurrent sweep holds, or that could not be swept, are not read again. A row
-        # comparison, which the index on (next_check_at, id) answers with one range scan; the equivalent OR of two
-        # conditions makes the database read every row due at the page's last instant again for each page.
+        # Keyset paging: rows that could not be swept are not read again. A row comparison, which the index on
+        # (next_check_at, id) answers with one range scan; the equivalent OR of two conditions makes the database
+        # read every row due at the page's last instant again for each page.
         at, pk = after
         table = connection.ops.quote_name(Clock._meta.db_table)
         key = RawSQL(
@@ -519,11 +663,12 @@ def _claim(now: datetime, size: int, after: tuple[datetime, int] | None, *, lock
             BooleanField(),
         )
         due = due.filter(key)
-    if lock:
-        # Another sweep's rows are skipped, not waited for: that sweep records them. Only the clocks are locked,
-        # not the policy and calendar rows joined in for the arithmetic.
-        due = due.select_for_update(skip_locked=True, of=("self",))
     return list(due.order_by("next_check_at", "pk").values_list(*_CLAIMED)[:size])
+
+
+def _claimed(ids: list[int]) -> list[tuple[Any, ...]]:
+    """The claimed clocks a page's statement left to Python, as plain tuples (PostgreSQL: already locked)."""
+    return list(Clock.objects.filter(pk__in=ids).order_by("next_check_at", "pk").values_list(*_CLAIMED))
 
 
 def _write_swept(rows: list[tuple[Any, ...]]) -> set[int]:
@@ -590,6 +735,37 @@ def _insert_events(events: list[tuple[int, str, datetime, dict[str, Any]]], disp
         return [pk for (pk,) in cursor.fetchall()]
 
 
+def _sweep_rows(
+    rows: list[tuple[Any, ...]], now: datetime, plans: dict[int, _PolicyPlan], specs: dict[int, CalendarSpec]
+) -> list[_Dispatched]:
+    """Sweep claimed rows in Python: decide each, write them back with one compare-and-set UPDATE and insert
+    their events with one INSERT."""
+    swept: list[tuple[Any, ...]] = []
+    outcomes: dict[int, tuple[int | None, bool, datetime]] = {}
+    for row in rows:
+        pk, policy_id, due_at = row[0], row[1], row[2]
+        if policy_id not in plans:
+            plans[policy_id] = _policy_plan(row, specs)
+        try:
+            values, level, breach = _sweep_row(plans[policy_id], row, now)
+        except calendars.CalendarError:
+            # A calendar emptied of its hours after the clock started: report it, sweep the others.
+            logger.exception("SLA clock %s cannot be swept: its policy %s has no working time", pk, policy_id)
+            continue
+        swept.append((pk, row[6], due_at, *values))
+        outcomes[pk] = (level, breach, due_at)
+    written = _write_swept(swept) if swept else set()
+    events: list[tuple[int, str, datetime, dict[str, Any]]] = []
+    for pk in sorted(written):
+        level, breach, due_at = outcomes[pk]
+        if level is not None:
+            events.append((pk, ClockEvent.Kind.WARN, now, {"percent": level}))
+        if breach:
+            events.append((pk, ClockEvent.Kind.BREACH, now, {"due_at": due_at.isoformat()}))
+    event_ids = _insert_events(events, timezone.now())
+    return [(clock_id, _RANK[str(kind)], pk) for (clock_id, kind, _, _), pk in zip(events, event_ids, strict=True)]
+
+
 def _handle_after_commit(event_ids: list[int]) -> None:
     if not event_ids:
         return
@@ -604,53 +780,44 @@ def sla_sweep(
 ) -> SweepResult:
     """Warn and breach every running clock whose next point has passed, in bounded batches.
 
-    Each batch is claimed and recorded in one transaction, set-based: the due rows are read in deadline order from
-    the sweep index as plain values, locked with FOR UPDATE SKIP LOCKED where the database has row locks (another
-    sweep's rows are skipped, not waited for), written back with one UPDATE … RETURNING that is also a
-    compare-and-set per row, and their warn and breach events inserted with one INSERT. A crash loses at most the
-    batch in hand, which the next run (state follows from the stored deadlines) does again; one handler task per
-    batch is handed out after commit.
+    Each batch is claimed and recorded in one transaction, set-based, in deadline order from the sweep index. On
+    PostgreSQL one statement claims the page with FOR UPDATE SKIP LOCKED (another sweep's rows are skipped, not
+    waited for), writes the new state of its 24/7 clocks and inserts their warn and breach events; the page's
+    business-hours clocks, locked by that claim, are decided in Python and written with one UPDATE and one INSERT.
+    On SQLite (no row locks) the whole page takes that second way, its UPDATE a compare-and-set per row that leaves
+    alone a clock moved since it was read. A crash loses at most the batch in hand, which the next run (state
+    follows from the stored deadlines) does again; one handler task per batch is handed out after commit.
     """
     now = _instant(now)
     batch_size = batch_size or settings.SLA_SWEEP_BATCH_SIZE
     result = SweepResult()
     plans: dict[int, _PolicyPlan] = {}
     specs: dict[int, CalendarSpec] = {}
-    lock = connection.features.has_select_for_update_skip_locked
+    points = _points() if connection.vendor == "postgresql" else None
     last_seen: tuple[datetime, int] | None = None
     while max_batches is None or result.batches < max_batches:
         with transaction.atomic():
-            rows = _claim(now, batch_size, last_seen, lock=lock)
-            if not rows:
-                break
-            # Taken before the batch is swept, which moves the rows' next_check_at.
-            last_seen = (rows[-1][6], rows[-1][0])
+            if points is not None:
+                page = _sweep_page(now, batch_size, last_seen, points)
+                if page is None:
+                    break
+                last_seen = page.last
+                events = page.events
+                rows = _claimed(page.leftover) if page.leftover else []
+            else:
+                rows = _claim(now, batch_size, last_seen)
+                if not rows:
+                    break
+                # Taken before the batch is swept, which moves the rows' next_check_at.
+                last_seen = (rows[-1][6], rows[-1][0])
+                events = []
             result.batches += 1
-            swept: list[tuple[Any, ...]] = []
-            outcomes: dict[int, tuple[int | None, bool, datetime]] = {}
-            for row in rows:
-                pk, policy_id, due_at = row[0], row[1], row[2]
-                if policy_id not in plans:
-                    plans[policy_id] = _policy_plan(row, specs)
-                try:
-                    values, level, breach = _sweep_row(plans[policy_id], row, now)
-                except calendars.CalendarError:
-                    # A calendar emptied of its hours after the clock started: report it, sweep the others.
-                    logger.exception("SLA clock %s cannot be swept: its policy %s has no working time", pk, policy_id)
-                    continue
-                swept.append((pk, row[6], due_at, *values))
-                outcomes[pk] = (level, breach, due_at)
-            written = _write_swept(swept) if swept else set()
-            events: list[tuple[int, str, datetime, dict[str, Any]]] = []
-            for pk in sorted(written):
-                level, breach, due_at = outcomes[pk]
-                if level is not None:
-                    events.append((pk, ClockEvent.Kind.WARN, now, {"percent": level}))
-                if breach:
-                    events.append((pk, ClockEvent.Kind.BREACH, now, {"due_at": due_at.isoformat()}))
-                result.warned += level is not None
-                result.breached += breach
-            event_ids = _insert_events(events, timezone.now())
+            if rows:
+                events += _sweep_rows(rows, now, plans, specs)
+            events.sort()
+            result.warned += sum(1 for _, rank, _ in events if rank == 0)
+            result.breached += sum(1 for _, rank, _ in events if rank == 1)
+            event_ids = [pk for _, _, pk in events]
             # Robust: the clocks' state is committed by now, so a failure to hand out the handler tasks is logged
             # and the sweep goes on; the backstop (clock_events_redispatch) hands them out later.
             transaction.on_commit(lambda ids=event_ids: _handle_after_commit(ids), robust=True)  # type: ignore[misc]

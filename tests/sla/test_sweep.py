@@ -177,17 +177,45 @@ class TestBatches:
         result = sweep_at(T0 + 30 * HOUR, batch_size=2)
         assert (result.batches, result.breached) == (2, 3)
 
-    def test_each_page_is_read_in_one_query_whatever_its_size(self, policy):
+    def test_each_page_is_claimed_swept_and_recorded_in_one_statement_on_postgresql(self, policy):
         start_clocks(6)
         start_clocks(3, at=T0 + 20 * HOUR)  # not due yet: never read
         with CaptureQueriesContext(connection) as queries:
             result = sweep_at(T0 + 9 * HOUR, batch_size=4)
         assert (result.batches, result.breached) == (2, 6)
-        reads = [query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT")]
-        assert len(reads) == 3  # two pages and the empty one that ends the run
+        statements = [query["sql"].split()[0] for query in queries.captured_queries]
+        statements = [word for word in statements if word not in ("SAVEPOINT", "RELEASE")]
+        if connection.vendor == "postgresql":
+            # The 24/7 policies' warn points once, then one statement for each page and the empty one that ends
+            # the run.
+            assert statements == ["SELECT", "WITH", "WITH", "WITH"]
+        else:
+            # SQLite: a read, an update and an insert per page, and the empty read that ends the run.
+            assert statements == ["SELECT", "UPDATE", "INSERT", "SELECT", "UPDATE", "INSERT", "SELECT"]
 
-    def test_each_page_is_written_with_one_update_and_one_insert_and_no_model_instance(self, policy, monkeypatch):
-        start_clocks(6)
+    def test_business_hours_clocks_of_a_page_cost_one_read_one_update_and_one_insert_more(
+        self, policy, office_calendar
+    ):
+        office = policy_of(office_calendar, 4, name="Four office hours")
+        start_clocks(2)
+        for _ in range(2):
+            services.clock_start(metric=METRIC, target=UserFactory(), at=T0, policy=office)
+        with CaptureQueriesContext(connection) as queries:
+            result = sweep_at(T0 + 60 * HOUR, batch_size=10)
+        assert (result.batches, result.warned, result.breached) == (1, 4, 4)
+        statements = [query["sql"].split()[0] for query in queries.captured_queries]
+        statements = [word for word in statements if word not in ("SAVEPOINT", "RELEASE")]
+        if connection.vendor == "postgresql":
+            # The office hours and holidays are read once per sweep, when its first such clock is swept.
+            assert statements == ["SELECT", "WITH", "SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "WITH"]
+        else:
+            assert statements == ["SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "SELECT"]
+
+    def test_each_page_is_swept_with_no_model_instance(self, policy, office_calendar, monkeypatch):
+        office = policy_of(office_calendar, 4, name="Four office hours")
+        start_clocks(4)
+        for _ in range(2):
+            services.clock_start(metric=METRIC, target=UserFactory(), at=T0, policy=office)
         built: list[object] = []
         for model in (Clock, ClockEvent):
             original = model.__init__
@@ -197,16 +225,19 @@ class TestBatches:
                 _original(self, *args, **kwargs)
 
             monkeypatch.setattr(model, "__init__", counting)
-        with CaptureQueriesContext(connection) as queries:
-            result = sweep_at(T0 + 30 * HOUR, batch_size=4)
+        result = sweep_at(T0 + 60 * HOUR, batch_size=4)
         assert (result.batches, result.warned, result.breached) == (2, 6, 6)
         assert built == []
-        statements = [query["sql"].split()[0] for query in queries.captured_queries]
-        assert statements.count("UPDATE") == 2 and statements.count("INSERT") == 2
 
-    def test_a_clock_stopped_after_it_was_claimed_is_left_alone(self, policy, monkeypatch):
-        first, second = start_clocks(2)
-        claim = services._claim
+    def test_a_clock_stopped_after_it_was_claimed_is_left_alone(self, policy, office_calendar, monkeypatch):
+        # On PostgreSQL the page's statement claims and writes a 24/7 clock at once; a business-hours clock is
+        # claimed (locked) there and read again for Python, which is where a change can come between the two.
+        office = policy_of(office_calendar, 4, name="Four office hours")
+        first, second = (
+            services.clock_start(metric=METRIC, target=UserFactory(), at=T0, policy=office) for _ in range(2)
+        )
+        hook = "_claimed" if connection.vendor == "postgresql" else "_claim"
+        claim = getattr(services, hook)
 
         def claim_then_stop(*args, **kwargs):  # type: ignore[no-untyped-def]
             rows = claim(*args, **kwargs)
@@ -215,8 +246,8 @@ class TestBatches:
                 services.clock_stop(metric=METRIC, target=first.target, at=T0 + 29 * HOUR)
             return rows
 
-        monkeypatch.setattr(services, "_claim", claim_then_stop)
-        result = sweep_at(T0 + 30 * HOUR)
+        monkeypatch.setattr(services, hook, claim_then_stop)
+        result = sweep_at(T0 + 60 * HOUR)
         assert (result.warned, result.breached) == (1, 1)
         assert not first.events.filter(kind__in=["warn", "breach"]).exists()
         assert list(second.events.filter(kind__in=["warn", "breach"]).values_list("kind", flat=True)) == [
@@ -227,43 +258,146 @@ class TestBatches:
         assert first.state == "stopped" and first.breached_at is None
 
 
+@pytest.mark.django_db
+class TestTheSweepDecidesAsTheKernel:
+    """The sweep's set-based decisions against the kernel's in-memory ones (services.sweep_apply), clock by clock."""
+
+    def test_a_page_mixing_calendars_and_policies(self, policy, always_calendar, office_calendar):
+        odd = policy_of(always_calendar, 7.218694, name="Odd target, unsorted points", warn=(90, 50, 75))
+        silent = policy_of(always_calendar, 3, name="No warn points", warn=())
+        office = policy_of(office_calendar, 6, name="Six office hours", warn=(60, 85))
+        clocks = []
+        for index, chosen in enumerate([policy, odd, silent, office] * 3):
+            # Starts with and without a fraction of a second: the breach's due_at is written as isoformat() is.
+            at = T0 + index * timedelta(minutes=17, microseconds=123457 * (index % 2))
+            clocks.append(services.clock_start(metric=METRIC, target=UserFactory(), at=at, policy=chosen))
+        moments = [T0 + hours * HOUR for hours in (1, 2.5, 4, 5.5, 6.1, 6.9, 7.3, 8.2, 9, 30, 80)]
+        for moment in moments:
+            expected: dict[int, tuple[tuple[object, ...], list[tuple[str, dict[str, object]]]]] = {}
+            for clock in Clock.objects.filter(pk__in=[c.pk for c in clocks]).select_related("policy__calendar"):
+                if clock.next_check_at is None or clock.next_check_at > moment:
+                    expected[clock.pk] = (_swept_fields(clock), [])
+                    continue
+                level, breach = services.sweep_apply(services.spec_for(clock.policy.calendar), clock, moment)
+                events = [("warn", {"percent": level})] if level is not None else []
+                if breach:
+                    events.append(("breach", {"due_at": clock.due_at.isoformat()}))
+                expected[clock.pk] = (_swept_fields(clock), events)
+            before = set(ClockEvent.objects.values_list("pk", flat=True))
+            result = sweep_at(moment, batch_size=5)
+            found = {clock.pk: (_swept_fields(clock), []) for clock in Clock.objects.filter(pk__in=expected)}
+            for event in ClockEvent.objects.exclude(pk__in=before).order_by("pk"):
+                found[event.clock_id][1].append((event.kind, event.data))
+                assert event.at == moment and event.dispatched_at is not None and event.handled_at is None
+            assert found == expected, moment
+            assert result.warned == sum(kind == "warn" for _, events in found.values() for kind, _ in events)
+            assert result.breached == sum(kind == "breach" for _, events in found.values() for kind, _ in events)
+        assert all(clock.breached_at is not None for clock in Clock.objects.filter(pk__in=expected))
+
+    def test_a_clock_whose_next_check_passed_without_a_point_is_rescheduled_without_an_event(self, policy):
+        # A next check left behind by a policy whose points were changed since: nothing to record, a new check.
+        (clock,) = start_clocks(1)
+        Clock.objects.filter(pk=clock.pk).update(next_check_at=T0 + HOUR)
+        result = sweep_at(T0 + 2 * HOUR)
+        assert (result.batches, result.warned, result.breached) == (1, 0, 0)
+        clock.refresh_from_db()
+        assert clock.next_check_at == T0 + 6 * HOUR and clock.warned_percent == 0
+        assert not clock.events.exclude(kind="start").exists()
+
+
+def _swept_fields(clock: Clock) -> tuple[object, ...]:
+    return (clock.warned_percent, clock.warned_at, clock.breached_at, clock.next_check_at, clock.state)
+
+
+@pytest.mark.django_db
+def test_each_page_hands_its_events_to_one_handler_task_after_commit_in_clock_order(
+    policy, office_calendar, monkeypatch, django_capture_on_commit_callbacks
+):
+    office = policy_of(office_calendar, 4, name="Four office hours")
+    clocks = start_clocks(3)
+    # A page of 24/7 and business-hours clocks: one task for both, clock by clock, each warning before its breach.
+    clocks += [services.clock_start(metric=METRIC, target=UserFactory(), at=T0, policy=office) for _ in range(2)]
+    clocks += start_clocks(1)
+    published: list[list[int]] = []
+    monkeypatch.setattr(tasks.handle_events, "delay", published.append)
+    with django_capture_on_commit_callbacks() as callbacks:
+        result = sweep_at(T0 + 60 * HOUR, batch_size=4)
+    assert (result.batches, result.warned, result.breached) == (2, 6, 6)
+    assert published == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    events = ClockEvent.objects.filter(kind__in=["warn", "breach"])
+    by_clock = {(event.clock_id, event.kind): event.pk for event in events}
+    pages = [sorted(clocks, key=lambda clock: (clock.next_check_at, clock.pk))[:4], []]
+    pages[1] = [clock for clock in clocks if clock not in pages[0]]
+    assert published == [
+        [by_clock[clock.pk, kind] for clock in sorted(page, key=lambda clock: clock.pk) for kind in ("warn", "breach")]
+        for page in pages
+    ]
+    # Each warning and breach once; a second run records and hands out nothing.
+    assert events.count() == 12
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_at(T0 + 61 * HOUR).batches == 0
+    assert len(published) == 2
+
+
+def race(moment: datetime, **options) -> None:
+    """Two sweeps at `moment` started at once, each on its own connection."""
+    barrier = threading.Barrier(2)
+    finished: list[bool] = []
+
+    def sweep() -> None:
+        barrier.wait()
+        try:
+            for _attempt in range(200):
+                try:
+                    services.sla_sweep(now=moment, **options)
+                    finished.append(True)
+                    return
+                except (OperationalError, Retry) as error:
+                    # SQLite's shared in-memory test database refuses a second writer instead of waiting
+                    # (in the sweep, or in the eager handler task run after its commit, which then asks
+                    # for a retry); the sweep simply runs again. PostgreSQL waits on the row lock instead.
+                    assert connection.vendor == "sqlite" and "locked" in str(error)
+                    time.sleep(0.005)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert finished == [True, True]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_racing_over_the_same_clocks_warn_and_breach_once(policy):
     clocks = start_clocks(4)
-
-    def race(moment: datetime) -> None:
-        barrier = threading.Barrier(2)
-        finished: list[bool] = []
-
-        def sweep() -> None:
-            barrier.wait()
-            try:
-                for _attempt in range(200):
-                    try:
-                        services.sla_sweep(now=moment)
-                        finished.append(True)
-                        return
-                    except (OperationalError, Retry) as error:
-                        # SQLite's shared in-memory test database refuses a second writer instead of waiting
-                        # (in the sweep, or in the eager handler task run after its commit, which then asks
-                        # for a retry); the sweep simply runs again. PostgreSQL waits on the row lock instead.
-                        assert connection.vendor == "sqlite" and "locked" in str(error)
-                        time.sleep(0.005)
-            finally:
-                close_old_connections()
-
-        threads = [threading.Thread(target=sweep) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert finished == [True, True]
-
     race(T0 + 6 * HOUR)
     race(T0 + 9 * HOUR)
     for clock in clocks:
         assert warnings_of(clock) == [75, 90]
         assert clock.events.filter(kind="breach").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_racing_page_by_page_over_24_7_and_business_hours_clocks_record_each_event_once(
+    policy, office_calendar
+):
+    # Four office hours from Monday 10:00 in Johannesburg: 75 % at 13:00, 90 % at 13:36, due at 14:00 (T0 + 4 h).
+    office = policy_of(office_calendar, 4, name="Four office hours")
+    around = start_clocks(5)
+    business = [services.clock_start(metric=METRIC, target=UserFactory(), at=T0, policy=office) for _ in range(5)]
+    for moment in (T0 + 3 * HOUR, T0 + 6 * HOUR, T0 + 9 * HOUR):
+        race(moment, batch_size=2)
+    for clock in around:
+        assert warnings_of(clock) == [75, 90]
+        assert clock.events.filter(kind="breach").count() == 1
+    for clock in business:
+        assert warnings_of(clock) == [75, 90]
+        assert clock.events.filter(kind="breach").count() == 1
+    assert ClockEvent.objects.filter(kind__in=["warn", "breach"]).count() == 30
 
 
 @pytest.mark.django_db
