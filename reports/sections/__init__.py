@@ -13,12 +13,12 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from saypro.figures.registry import Reading, spans, target_spec
+from saypro.figures.registry import FigureReading, Reading, spans, target_spec
 from saypro.figures.targets import TargetBook
 from saypro.periods import Period
 
 from ..document import Document, Figure, Section
-from ..figures import area_figures, not_split_by, quarter_trend
+from ..figures import area_figures, area_readings, not_split_by, quarter_trend
 from ..rollups import Reader
 
 ACCOUNTS, MESSAGING, SUPPORT, MODERATION, GENERAL = "accounts", "messaging", "support", "moderation", "general"
@@ -45,6 +45,10 @@ class Context:
     def registry(self, area: str) -> list[Figure]:
         """The area's registered figures for the period: every value, n, comparison and target from the registry."""
         return area_figures(area, self.period, now=self.now, filters=self.filters)
+
+    def readings(self, area: str) -> list[FigureReading]:
+        """The area's registry readings, for a section that also shows what lies behind a value (its parts)."""
+        return area_readings(area, self.period, now=self.now, filters=self.filters)
 
     def quarter_trend(self, key: str) -> list[tuple[Period, Reading]]:
         """The registered figure over the quarter containing the period and the four before (reports.figures)."""
