@@ -17,7 +17,10 @@ from rest_framework.test import APIClient
 from accounts.models import AccountEvent, AccountSession, ActivityDay, Lockout, PasswordReset, RegistrationStatus
 from messaging.models import Category as MessageCategory
 from messaging.models import MessageKind
+from moderation.models import Action, Case, Decision, Flag, Reason
+from moderation.models import Source as FlagSource
 from reports.document import format_value
+from reports.models import Improvement
 from reports.render.pdf import render_pdf
 from reports.render.sheets import render_csv, render_xlsx
 from reports.sections import AREAS, GENERAL, build_document, specs
@@ -84,6 +87,22 @@ def world():
     )
     for day in (date(2025, 12, 10), date(2026, 2, 4), date(2026, 2, 5)):
         ActivityDay.objects.create(user=user, day=day, sign_ins=1)
+    # A listing flagged by automatic detection, removed 5 h later; an improvement logged in the quarter.
+    case = Case.objects.create(
+        content_type=ContentType.objects.get(app_label="marketplace", model="listing"),
+        object_id=1,
+        kind="listing",
+        source=FlagSource.AUTOMATIC,
+        reason=Reason.SPAM,
+        created_at=local(2026, 2, 10, 9),
+    )
+    Flag.objects.create(case=case, round=1, source=FlagSource.AUTOMATIC, reason=Reason.SPAM, created_at=case.created_at)
+    clock_start(metric="moderation.decision", target=case, at=case.created_at)
+    clock_stop(metric="moderation.decision", target=case, at=case.created_at + 5 * H)
+    Decision.objects.create(
+        case=case, round=1, action=Action.REMOVE, reason="Spam.", at=case.created_at + 5 * H, automatic=True
+    )
+    Improvement.objects.create(kind=Improvement.Kind.FEATURE, title="Passkeys", made_on=date(2026, 2, 1))
     account = ticket(local(2026, 2, 6, 9), solved_after=4, category=TicketCategory.ACCOUNT, user=user)
     Survey.objects.create(
         target_type=ContentType.objects.get_for_model(Ticket),
@@ -191,6 +210,12 @@ def test_every_registered_figure_is_the_same_everywhere(world, manager, client):
     assert expected["engagement.session_minutes"].current.value == 30
     assert expected["account_issues.ticket_csat"].current.value == 4
     assert expected["engagement.dau"].current.value > 0
+    assert expected["moderation.median_hours"].current.value == 5
+    assert expected["moderation.automatic_precision"].current.value == 100
+    assert (expected["moderation.flags"].current.value, expected["moderation.actions"].current.value) == (1, 1)
+    assert expected["improvements.feature"].current.value == 1
+    assert expected["compliance.moderation.decision"].current.value == 100
+    assert expected["compliance.registration.approval"].current.n > 0
     # Both messaging targets travel in the CSV: 90 % over the quarter and the 95 % stretch for its last weeks.
     assert csv_values[("messaging.first_response_24h", "target")] == "90.0"
     assert csv_values[("messaging.first_response_24h.closing", "target")] == "95.0"
