@@ -5,6 +5,7 @@ flags by reason and source are the parts of those figures, so that they add up t
 from __future__ import annotations
 
 from moderation import metrics as moderation
+from moderation.models import ACTION_DONE, Action, Reason, Source
 from saypro import periods
 
 from ..document import PERCENT, Chart, Section, Series, Table
@@ -23,9 +24,9 @@ def moderation_section(ctx: Context) -> Section:
     decisions, flag_parts = by_key["moderation.actions"], by_key["moderation.flags"].current.parts
     before = decisions.previous.parts if decisions.previous else {}
     # Every action, in the order of the choices, zeros included.
-    actions = {action: int(decisions.current.parts.get(action, 0)) for action in moderation.Action.values}
-    actions_before = {action: int(before.get(action, 0)) for action in moderation.Action.values}
-    labels = dict(moderation.ACTION_DONE)
+    actions = {action: int(decisions.current.parts.get(action, 0)) for action in Action.values}
+    actions_before = {action: int(before.get(action, 0)) for action in Action.values}
+    labels = dict(ACTION_DONE)
     section.charts.append(
         Chart(
             "moderation_actions",
@@ -45,8 +46,8 @@ def moderation_section(ctx: Context) -> Section:
     )
     # Every reason, in the order of the choices, zeros included.
     reasons = {
-        label: {source: int(flag_parts.get(f"{reason}/{source}", 0)) for source in moderation.Source.values}
-        for reason, label in moderation.Reason.choices
+        label: {source: int(flag_parts.get(f"{reason}/{source}", 0)) for source in Source.values}
+        for reason, label in Reason.choices
     }
     names = list(reasons)
     section.charts.append(
@@ -55,18 +56,15 @@ def moderation_section(ctx: Context) -> Section:
             "Flags by reason and source",
             "bar",
             names,
-            [
-                Series(label, [float(reasons[n].get(source, 0)) for n in names])
-                for source, label in moderation.Source.choices
-            ],
+            [Series(label, [float(reasons[n].get(source, 0)) for n in names]) for source, label in Source.choices],
         )
     )
     section.tables.append(
         Table(
             "moderation_flags",
             "Flags by reason and source",
-            ["Reason", *[label for _, label in moderation.Source.choices]],
-            [[n, *[reasons[n].get(source, 0) for source, _ in moderation.Source.choices]] for n in names],
+            ["Reason", *[label for _, label in Source.choices]],
+            [[n, *[reasons[n].get(source, 0) for source, _ in Source.choices]] for n in names],
         )
     )
     trend = buckets(period, periods.today(ctx.now))
