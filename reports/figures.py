@@ -1,8 +1,9 @@
 """Registry figures (saypro.figures) as the reports' figures: one conversion, so that the dashboard, the area
 pages, every report format and the metrics API print the same value, n, comparison and target.
 
-The figures over data this app owns are declared here too: the promises' SLA achievement (compliance.<metric>,
-over the daily rollups of the SLA clocks) and the improvement log's counts (document 002's improvements made)."""
+The figures this app shows of its own are declared here too: the promises' SLA achievement (compliance.<metric>,
+one per registered promise, over the SLA kernel's clocks) and the improvement log's counts (document 002's
+improvements made)."""
 
 from __future__ import annotations
 
@@ -31,12 +32,11 @@ from saypro.figures.registry import (
 )
 from saypro.figures.targets import TargetBook
 from saypro.periods import Period
+from saypro.sla import selectors as sla_selectors
 from saypro.sla.promises import Promise, promises
 
 from . import document
 from .models import Improvement
-from .rollups import Reader
-from .sources import SLA_DUE
 
 # The dimensions the area pages and the metrics API narrow the registered figures to (?region=Gauteng): the
 # documents' custom reports by inquiry type, ad category and region, and support's and moderation's own.
@@ -188,10 +188,12 @@ def compliance_key(metric: str) -> str:
 
 
 def _achievement(metric: str) -> Query:
+    """The kernel's one aggregate over the clocks due in the span (their deadline index): the same count as the
+    daily rollups the trend charts add up, in one query whatever the span."""
+
     def query(span: Span) -> Measure:
-        first, end = local_days(span.start, span.end)
-        values = Reader(span.now).totals(SLA_DUE, first, end, dimension=f"metric:{metric}")
-        met, missed = int(values["achieved"]), int(values["breached"])
+        counts = sla_selectors.compliance(metric=metric, start=span.start, end=span.end, now=span.now)
+        met, missed = counts.achieved, counts.breached
         decided = met + missed
         return Measure(value=100 * met / decided if decided else None, n=decided, parts={"met": met, "missed": missed})
 

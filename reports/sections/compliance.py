@@ -39,7 +39,9 @@ def compliance_section(ctx: Context) -> Section:
     for promise in promises():
         reading = readings[compliance_key(promise.metric)]
         now, before = reading.current, reading.previous
-        section.figures.append(as_document_figure(reading))
+        figure = as_document_figure(reading)
+        figure.note = f"{int(now.parts.get('met', 0)):,} of {now.n:,} {promise.deadline_text}"
+        section.figures.append(figure)
         stats = sla_selectors.stop_time_stats(metric=promise.metric, start=period.start_at, end=ctx.end)
         rows.append(
             [

@@ -167,19 +167,21 @@ def _percentile(queryset: models.QuerySet[Clock], count: int, fraction: float) -
 
 @dataclass(frozen=True)
 class StopTimes:
-    """Time to stop among the clocks of some objects: the stopped ones' count, median and p90 in seconds, and the
-    open ones, still inside their deadline (pending) or past it."""
+    """Time to stop among the clocks of some objects: how many stopped, the asked percentile of their time in
+    seconds, and the open ones, still inside their deadline (pending) or past it."""
 
     count: int
-    median: float | None
-    p90: float | None
+    percentile: float | None
     pending: int
     open_late: int
 
 
-def clock_stop_times(*, metric: str, model: type[models.Model], ids: QuerySet[Any], now: datetime) -> StopTimes:
+def clock_stop_times(
+    *, metric: str, model: type[models.Model], ids: QuerySet[Any], now: datetime, fraction: float
+) -> StopTimes:
     """StopTimes over the clocks of `metric` on the objects whose ids `ids` selects (e.g. the cases first flagged
-    in a period): the percentiles are nearest-rank, read in the database like stop_time_stats'."""
+    in a period): the `fraction` percentile (0.5: the median) by nearest rank, read in the database like
+    stop_time_stats'."""
     target_type = ContentType.objects.get_for_model(model)
     clocks = Clock.objects.filter(metric=metric, target_type=target_type, target_id__in=ids)
     stopped = Q(state=ClockState.STOPPED, elapsed_seconds__isnull=False)
@@ -189,12 +191,9 @@ def clock_stop_times(*, metric: str, model: type[models.Model], ids: QuerySet[An
         pending=Count("pk", filter=~Q(state=ClockState.STOPPED) & ~late),
         open_late=Count("pk", filter=~Q(state=ClockState.STOPPED) & late),
     )
-    done = clocks.filter(stopped)
-    count = row["stopped"]
     return StopTimes(
-        count=count,
-        median=_percentile(done, count, 0.5),
-        p90=_percentile(done, count, 0.9),
+        count=row["stopped"],
+        percentile=_percentile(clocks.filter(stopped), row["stopped"], fraction),
         pending=row["pending"],
         open_late=row["open_late"],
     )
