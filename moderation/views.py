@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from saypro import periods
 from saypro.durations import target_text
 from saypro.errors import DomainError, InvalidInput
 from saypro.files import stored_file_response
@@ -28,7 +29,7 @@ from saypro.paginators import POSITION_PARAMS, KeysetPage, bounded_count
 
 from . import metrics, selectors, services
 from .forms import AppealDecisionForm, DecisionForm, KeywordRuleForm, QueueFilterForm
-from .models import Action, Appeal, Case, KeywordRule
+from .models import ACTION_DONE, Action, Appeal, Case, KeywordRule, Reason, Source
 from .registry import moderatable_for_kind
 
 QUEUE_PAGE_SIZE = 50
@@ -309,28 +310,44 @@ def keyword_toggle(request: SignedInRequest, pk: int) -> HttpResponse:
 @require_GET
 @figures_required
 def figures(request: SignedInRequest) -> HttpResponse:
-    """The moderation figures of the last `days` days, for managers: the same selectors the reports use."""
+    """The moderation figures of the last `days` days to now, for managers: the registry's, as the reports and
+    the area page read them."""
     now = timezone.now()
     days = request.GET.get("days", "30")
     span = int(days) if days.isdigit() and 1 <= int(days) <= 366 else 30
-    start = now - timedelta(days=span)
-    summary = metrics.moderation_summary(start=start, end=now, now=now)
-    widest = max([row["user"] + row["automatic"] for row in summary["flags_by_reason"]] + [1])
-    most_actions = max([count for _, count in summary["actions"]] + [1])
+    today = periods.today(now)
+    period = periods.custom(today - timedelta(days=span - 1), today)
+    start = period.start_at
+    figures = metrics.moderation_figures(period=period, now=now)
+    flags = figures["moderation.flags"].parts
+    by_reason = [
+        (label, int(flags.get(f"{reason}/{Source.USER}", 0)), int(flags.get(f"{reason}/{Source.AUTOMATIC}", 0)))
+        for reason, label in Reason.choices
+    ]
+    widest = max([user + automatic for _, user, automatic in by_reason] + [1])
+    decisions = figures["moderation.actions"].parts
+    actions = [(ACTION_DONE[action], int(decisions.get(action, 0))) for action in Action.values]
+    most_actions = max([count for _, count in actions] + [1])
     by_day = {day: (met, late, rate) for day, met, late, rate in metrics.decisions_by_day(start=start, end=now)}
-    first = timezone.localdate(start)
     # Every day of the period, those without a deadline too, so the gaps show.
-    daily = [(day, *by_day.get(day, (0, 0, None))) for day in (first + timedelta(days=n) for n in range(span + 1))]
+    daily = [(day, *by_day.get(day, (0, 0, None))) for day in period.day_list()]
     busiest = max([met + late for _, met, late, _ in daily] + [1])
     context: dict[str, Any] = {
         "days": span,
+        "period": period,
         "spans": (7, 30, 90),
-        "summary": summary,
+        "figures": {key.removeprefix("moderation."): reading for key, reading in figures.items()},
         "flag_bars": [
-            {**row, "user_pct": 100 * row["user"] / widest, "auto_pct": 100 * row["automatic"] / widest}
-            for row in summary["flags_by_reason"]
+            {
+                "label": label,
+                "user": user,
+                "automatic": automatic,
+                "user_pct": 100 * user / widest,
+                "auto_pct": 100 * automatic / widest,
+            }
+            for label, user, automatic in by_reason
         ],
-        "action_bars": [(label, count, 100 * count / most_actions) for label, count in summary["actions"]],
+        "action_bars": [(label, count, 100 * count / most_actions) for label, count in actions],
         "daily": [
             {"day": day, "met": met, "late": late, "rate": rate, "height": 100 * (met + late) / busiest}
             for day, met, late, rate in daily

@@ -51,6 +51,9 @@ class PeriodQuerySerializer(serializers.Serializer):
     channel = serializers.CharField(required=False, max_length=20, help_text="Support channel (chat, email, …).")
     priority = serializers.CharField(required=False, max_length=10, help_text="Ticket priority.")
     reason = serializers.CharField(required=False, max_length=20, help_text="Flag reason.")
+    content_type = serializers.CharField(
+        required=False, max_length=30, help_text="What was flagged: listing, message, profile, …"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -40,10 +40,11 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from saypro.context_processors import NavEntry, nav_register
 
-        from . import activity_figures, sections, sources
+        from . import activity_figures, figures, sections, sources
 
         sources.register()
         activity_figures.register()
+        figures.register()
         sections.register()
         nav_register(NavEntry("Improvement log", "dashboard:improvements", "reports.view_improvement"))
         nav_register(NavEntry("Targets", "dashboard:targets", "figures.view_target"))

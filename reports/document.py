@@ -17,6 +17,7 @@ FILTER_LABELS = {
     "channel": "Channel",
     "priority": "Priority",
     "reason": "Flag reason",
+    "content_type": "Flagged content",
 }
 
 

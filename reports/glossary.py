@@ -6,11 +6,6 @@ from __future__ import annotations
 from saypro.figures.registry import figure_specs
 
 OTHER_MEASURES: tuple[tuple[str, str], ...] = (
-    (
-        "SLA achievement",
-        "SLA achievement = achieved ÷ (achieved + breached), per deadline date; an item still open past its "
-        "deadline counts as breached; one still open inside its deadline is left out.",
-    ),
     ("At risk", "At risk = open with more than 75 % of its target elapsed."),
     (
         "Retention",

@@ -1,4 +1,4 @@
-"""Display filters of the moderation pages: rates as percentages and durations in words."""
+"""Display filters of the moderation figures page: the registry's percentages and hours in words."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ register = template.Library()
 
 
 @register.filter
-def percent(rate: float | None, digits: int = 1) -> str:
-    """0.9925 → "99.3 %"; no rate (nothing to measure) → "—"."""
-    if rate is None:
+def share(value: float | None, digits: int = 1) -> str:
+    """A percentage, 99.25 → "99.3 %"; no value (nothing to measure) → "—"."""
+    if value is None:
         return "—"
-    return f"{rate * 100:.{int(digits)}f} %"
+    return f"{value:.{int(digits)}f} %"
 
 
 @register.filter
-def duration(seconds: float | None) -> str:
-    """Seconds → "42 min", "3 h 05 min" or "2 d 4 h"; nothing → "—"."""
-    if seconds is None:
+def hours(value: float | None) -> str:
+    """Hours → "42 min", "3 h 05 min" or "2 d 4 h"; nothing → "—"."""
+    if value is None:
         return "—"
-    return duration_text(seconds)
+    return duration_text(value * 3600)

@@ -13,12 +13,12 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from saypro.figures.registry import Reading, shared_reads, spans, target_spec
+from saypro.figures.registry import FigureReading, Reading, shared_reads, spans, target_spec
 from saypro.figures.targets import TargetBook
 from saypro.periods import Period
 
 from ..document import Document, Figure, Section
-from ..figures import area_figures, not_split_by, quarter_trend
+from ..figures import area_figures, area_readings, not_split_by, quarter_trend
 from ..rollups import Reader, reader_shared
 
 ACCOUNTS, MESSAGING, SUPPORT, MODERATION, GENERAL = "accounts", "messaging", "support", "moderation", "general"
@@ -47,6 +47,11 @@ class Context:
         Inside build_sections' shared_reads scope, the figures read the rollups through this context's reader."""
         reader_shared(self.now, self.reader)
         return area_figures(area, self.period, now=self.now, filters=self.filters, book=self.targets)
+
+    def readings(self, area: str) -> list[FigureReading]:
+        """The area's registry readings, for a section that also shows what lies behind a value (its parts)."""
+        reader_shared(self.now, self.reader)
+        return area_readings(area, self.period, now=self.now, filters=self.filters, book=self.targets)
 
     def quarter_trend(self, key: str) -> list[tuple[Period, Reading]]:
         """The registered figure over the quarter containing the period and the four before (reports.figures)."""

@@ -8,6 +8,7 @@ from saypro.sla import selectors as sla_selectors
 from saypro.sla.promises import Promise, promises
 
 from ..document import PERCENT, Chart, Figure, Section, Series, Table
+from ..figures import COMPLIANCE, as_document_figure, compliance_key
 from ..selectors import achievement, buckets
 from . import GENERAL, Context, section_register
 
@@ -19,37 +20,26 @@ def hours(seconds: float | None) -> float | None:
 @section_register("compliance", area=GENERAL, order=10)
 def compliance_section(ctx: Context) -> Section:
     section = Section(key="compliance", title="The four promises: SLA compliance")
-    period, previous = ctx.period, ctx.previous
+    period = ctx.period
     rows = []
     trend = buckets(period, periods.today(ctx.now))
     series = []
+    readings = {r.figure.key: r for r in ctx.readings(COMPLIANCE)}
     for promise in promises():
-        now = achievement(ctx.reader, promise.metric, period.start, period.end)
-        before = achievement(ctx.reader, promise.metric, previous.start, previous.end)
-        target = ctx.target(promise.target_key)
-        section.figures.append(
-            Figure(
-                key=f"compliance.{promise.metric}",
-                label=promise.title,
-                value=now.percent,
-                unit=PERCENT,
-                previous=before.percent,
-                target=target,
-                target_text=ctx.target_text(promise.target_key),
-                note=f"{now.achieved:,} of {now.decided:,} {promise.deadline_text}",
-                n=now.decided,
-                target_key=promise.target_key,
-            )
-        )
+        reading = readings[compliance_key(promise.metric)]
+        now, before = reading.current, reading.previous
+        figure = as_document_figure(reading)
+        figure.note = f"{int(now.parts.get('met', 0)):,} of {now.n:,} {promise.deadline_text}"
+        section.figures.append(figure)
         stats = sla_selectors.stop_time_stats(metric=promise.metric, start=period.start_at, end=ctx.end)
         rows.append(
             [
                 promise.title,
-                ctx.target_text(promise.target_key),
-                now.achieved,
-                now.breached,
-                None if now.percent is None else round(now.percent, 1),
-                None if before.percent is None else round(before.percent, 1),
+                now.target_text,
+                int(now.parts.get("met", 0)),
+                int(now.parts.get("missed", 0)),
+                None if now.value is None else round(now.value, 1),
+                None if before is None or before.value is None else round(before.value, 1),
                 None if stats.average is None else round(hours(stats.average) or 0, 2),
                 None if stats.median is None else round(hours(stats.median) or 0, 2),
                 None if stats.p90 is None else round(hours(stats.p90) or 0, 2),
@@ -60,7 +50,7 @@ def compliance_section(ctx: Context) -> Section:
                 promise.title,
                 [achievement(ctx.reader, promise.metric, b.first, b.end).percent for b in trend],
                 area=promise_area(promise),
-                targets=[target] * len(trend),
+                targets=[now.target] * len(trend),
             )
         )
     section.tables.append(

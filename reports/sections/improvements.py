@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from saypro import periods
 from saypro.localtime import local_midnight
 from support import selectors as support
 
-from ..document import COUNT, Figure, Section, Table
+from ..document import Section, Table
+from ..figures import IMPROVEMENTS
 from ..models import Improvement
 from . import GENERAL, Context, section_register
 
@@ -64,15 +66,16 @@ def _effect_table(ctx: Context) -> Table:
 def improvements_section(ctx: Context) -> Section:
     section = Section(key="improvements", title="Improvements made this period")
     entries = list(
-        Improvement.objects.filter(made_on__gte=ctx.period.start, made_on__lt=ctx.period.end)
+        # To date like the counts above: an entry dated ahead of today is not made yet.
+        Improvement.objects.filter(
+            made_on__gte=ctx.period.start, made_on__lt=ctx.period.end, made_on__lte=periods.today(ctx.now)
+        )
         .order_by("kind", "made_on", "pk")
         .values_list("kind", "made_on", "area", "title", "description", "topic__label")
     )
     labels = dict(Improvement.Kind.choices)
-    for kind, label in Improvement.Kind.choices:
-        section.figures.append(
-            Figure(f"improvements.{kind}", label + "s", float(sum(1 for e in entries if e[0] == kind)), COUNT)
-        )
+    # The counts by kind are the registry's (reports.figures), read to date while the period runs.
+    section.figures += ctx.registry(IMPROVEMENTS)
     section.tables.append(
         Table(
             "improvements",

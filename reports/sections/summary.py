@@ -21,6 +21,7 @@ from saypro.figures.registry import figure_spec
 from saypro.sla.promises import Promise, promise_for, promises
 
 from ..document import COUNT, PERCENT, Card, Figure, Finding, Section, Table
+from ..figures import compliance_key
 from ..selectors import by_hour
 from ..sources import (
     MOD_DECISIONS,
@@ -97,7 +98,7 @@ def counted_targets(sections: list[Section]) -> list[tuple[Section, Figure]]:
     counted through their headline figures (the cards) where the report has them, so that a promise is one
     target, not two."""
     shown = {f.key for _, f in _all(sections)}
-    promise_of = {f"compliance.{p.metric}": p for p in promises()}
+    promise_of = {compliance_key(p.metric): p for p in promises()}
     seen: set[str] = set()
     out = []
     for section, figure in _all(sections):
@@ -170,7 +171,8 @@ def executive_summary(sections: list[Section], ctx: Context, advice: list[Advice
     sources = _Sources()
     by_key = {f.key: (s, f) for s, f in _all(sections)}
     for promise in promises():
-        pair = by_key.get(_headline(promise))
+        # A promise without a headline figure of its own is shown by its achievement.
+        pair = by_key.get(_headline(promise)) or by_key.get(compliance_key(promise.metric))
         if pair is None:
             continue
         section, figure = pair
@@ -308,11 +310,11 @@ def advise(sections: list[Section], ctx: Context) -> list[Advice]:
 
     by_key = {f.key: (s, f) for s, f in _all(sections)}
     for promise in promises():
-        pairs = [p for p in (by_key.get(_headline(promise)), by_key.get(f"compliance.{promise.metric}")) if p]
+        pairs = [p for p in (by_key.get(_headline(promise)), by_key.get(compliance_key(promise.metric))) if p]
         if not pairs or not any(f.met is False for _, f in pairs):
             continue
         section, figure = pairs[0]
-        also = (f"compliance.{promise.metric}", _headline(promise), promise.target_key)
+        also = (compliance_key(promise.metric), _headline(promise), promise.target_key)
         staffing = _staffing(ctx, promise.metric)
         if staffing and staffing[0] >= MIN_STAFF_HOURS:
             extra, arrived, decided, peak = staffing

@@ -1,4 +1,5 @@
-"""The metric selectors against figures computed by hand from one scripted stretch of moderation.
+"""The moderation figures (the registry's, as the figures page reads them) and the dashboard tile against figures
+computed by hand from one scripted stretch of moderation.
 
 Day 0 starts at T0 (period [T0, T0 + 10 d), `now` = T0 + 5 d):
   A  user flags (fraud) at +1 h and +1 h 30; removed at +3 h; flagged again (fraud) at +4 d, kept at +4 d 1 h
@@ -11,7 +12,7 @@ Day 0 starts at T0 (period [T0, T0 + 10 d), `now` = T0 + 5 d):
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -19,11 +20,14 @@ import time_machine
 from marketplace import services as market
 from moderation import metrics, services
 from moderation.models import Case
+from saypro import periods
 from tests.factories import ListingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+# T0's local day (08:00 in Johannesburg).
+FIRST_DAY = date(2026, 3, 2)
 HOUR = timedelta(hours=1)
 SCAM = {
     "currency": "ZAR",
@@ -87,21 +91,16 @@ def scripted(moderator, django_capture_on_commit_callbacks):
     return {"start": T0, "end": T0 + timedelta(days=10), "now": T0 + timedelta(days=5)}
 
 
-def test_flags_and_cases_by_reason_and_source(scripted):
-    flags = {
-        (row["reason"], row["source"]): row["count"]
-        for row in metrics.flags_by_reason_and_source(start=scripted["start"], end=scripted["end"])
-        if row["count"]
-    }
-    assert flags == {("fraud", "user"): 3, ("fraud", "automatic"): 2, ("spam", "user"): 2, ("other", "user"): 1}
-    cases = {
-        (row["reason"], row["source"]): row["count"]
-        for row in metrics.cases_by_reason_and_source(start=scripted["start"], end=scripted["end"])
-        if row["count"]
-    }
-    assert cases == {("fraud", "user"): 1, ("fraud", "automatic"): 2, ("spam", "user"): 1, ("other", "user"): 1}
-    # Every pair is listed, zeros included: 6 reasons × 2 sources.
-    assert len(metrics.flags_by_reason_and_source(start=scripted["start"], end=scripted["end"])) == 12
+def figures(scripted, first=FIRST_DAY, days=10):
+    """The registry's moderation figures (the page's and the reports') over whole local days from `first`."""
+    period = periods.custom(first, first + timedelta(days=days - 1))
+    return metrics.moderation_figures(period=period, now=scripted["now"])
+
+
+def test_flags_by_reason_and_source(scripted):
+    flags = figures(scripted)["moderation.flags"]
+    assert flags.parts == {"fraud/user": 3, "fraud/automatic": 2, "spam/user": 2, "other/user": 1}
+    assert flags.value == flags.n == 8
 
 
 def test_decided_within_twelve_hours(scripted):
@@ -112,33 +111,30 @@ def test_decided_within_twelve_hours(scripted):
 
 
 def test_time_to_decision_median_and_p90(scripted):
-    stats = metrics.time_to_decision(start=scripted["start"], end=scripted["end"])
-    # 2 h (A), 6 h (B), 1 h (C), 14 h (D), 1 h (A again): sorted 1, 1, 2, 6, 14.
-    assert stats.count == 5
-    assert stats.median == pytest.approx(2 * 3600)
-    assert stats.p90 == pytest.approx(14 * 3600)
-    assert stats.average == pytest.approx(24 / 5 * 3600)
+    read = figures(scripted)
+    median, p90 = read["moderation.median_hours"], read["moderation.p90_hours"]
+    # 2 h (A), 6 h (B), 1 h (C), 14 h (D), 1 h (A again): sorted 1, 1, 2, 6, 14; E is open past its 12 h.
+    assert (median.n, median.value, p90.value) == (5, pytest.approx(2), pytest.approx(14))
+    assert (median.pending, median.parts["open_late"]) == (0, 1)
 
 
-def test_actions_precision_recurrence_and_appeals(scripted):
-    start, end = scripted["start"], scripted["end"]
-    actions = metrics.actions_by_type(start=start, end=end)
-    assert actions == {"keep": 2, "remove": 2, "remove_warn": 1, "suspend_user": 0, "ban_user": 0}
+def test_actions_precision_and_appeals(scripted):
+    read = figures(scripted)
+    assert read["moderation.actions"].parts == {"keep": 2, "remove": 2, "remove_warn": 1}
+    # E is undecided.
+    assert read["moderation.actions"].pending == 1
     # Automatic cases: B kept, C removed.
-    precision = metrics.automatic_precision(start=start, end=end)
-    assert (precision.part, precision.whole, precision.rate) == (1, 2, 0.5)
-    # Removals A, C, D; A was flagged again after its removal.
-    recurrence = metrics.recurrence_rate(start=start, end=end)
-    assert (recurrence.part, recurrence.whole) == (1, 3)
-    appeals = metrics.appeal_stats(start=start, end=end)
-    assert (appeals.filed, appeals.decided, appeals.reversed, appeals.pending) == (2, 1, 0, 1)
-    assert appeals.reversal_rate == 0.0
+    precision = read["moderation.automatic_precision"]
+    assert (precision.parts["upheld"], precision.n, precision.value) == (1, 2, 50)
+    appeals = read["moderation.appeal_reversals"]
+    assert (appeals.n, appeals.parts["reversed"], appeals.pending, appeals.value) == (1, 0, 1, 0)
 
 
-def test_the_period_bounds_are_half_open(scripted):
-    later = scripted["start"] + timedelta(days=3)
-    assert metrics.actions_by_type(start=later, end=scripted["end"])["keep"] == 1  # only A's second decision
-    assert metrics.appeal_stats(start=scripted["start"], end=later).filed == 0  # D's appeal is at exactly +3 d
+def test_decisions_belong_to_the_day_the_content_was_first_flagged(scripted):
+    # From the local day of +3 d: only E was first flagged then (still open); A's second decision, at +4 d, is
+    # its first flag's period's.
+    actions = figures(scripted, first=FIRST_DAY + timedelta(days=3), days=4)["moderation.actions"]
+    assert (actions.value, actions.pending) == (0, 1)
 
 
 def test_the_dashboard_tile(scripted):

@@ -88,7 +88,9 @@ def test_the_figures_take_a_fixed_number_of_queries(manager, django_assert_max_n
         with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(budget) as captured:
             assert client.get(URL, {"period": "quarter", "day": "2026-03-01"}).status_code == 200
         counts.append(len(captured))
-    assert counts[0] == counts[1]
+    # More rows never cost more queries. One fewer is allowed: a rollup source's on-the-spot window starts at its
+    # first row, and the new users move that start, which can leave a part of a span with nothing to compute.
+    assert counts[1] <= counts[0]
 
 
 def test_area_pages_narrow_the_registered_figures_to_a_region(client, manager):
