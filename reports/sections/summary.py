@@ -195,8 +195,10 @@ def executive_summary(sections: list[Section], ctx: Context, advice: list[Advice
         )
     used: set[str] = set()
     for section, figure in risks[:MOST_FINDINGS]:
-        # A recommendation is printed once, even where it answers for two of the risks.
-        what = next((a.text for a in advice if a.covers(figure) and a.text not in used), "")
+        # A recommendation is printed once, even where it answers for two of the risks; one resting on the risk's
+        # own figure comes first, so that what to do names the figure the risk quotes.
+        fitting = sorted((a for a in advice if a.covers(figure)), key=lambda a: a.figure.key != figure.key)
+        what = next((a.text for a in fitting if a.text not in used), "")
         used.add(what)
         summary.findings.append(
             Finding("risk", risk_sentence(figure, previous_name), figure.key, what, sources.cite(section, figure))
@@ -312,12 +314,14 @@ def advise(sections: list[Section], ctx: Context) -> list[Advice]:
         if not pairs or not any(f.met is False for _, f in pairs):
             continue
         section, figure = pairs[0]
-        also = (f"compliance.{promise.metric}", _headline(promise), promise.target_key)
+        # The advice names the figure it rests on (the headline, where the report has it), and answers for that
+        # figure and the promise's compliance figure only: a promise's target can also judge other figures.
+        also = (f"compliance.{promise.metric}", _headline(promise))
         staffing = _staffing(ctx, promise.metric)
         if staffing and staffing[0] >= MIN_STAFF_HOURS:
             extra, arrived, decided, peak = staffing
             add(
-                f"Add about {extra:.1f} staff-hours a day to “{promise.title}” at {_hour_ranges(peak)}: at those hours "
+                f"Add about {extra:.1f} staff-hours a day to “{figure.label}” at {_hour_ranges(peak)}: at those hours "
                 f"{_per_day(arrived)} items arrive a day and {_per_day(decided)} are decided, so the backlog grows "
                 "until the "
                 f"deadline passes (at {settings.REPORTS_ITEMS_PER_STAFF_HOUR} items per staff-hour).",
@@ -327,7 +331,7 @@ def advise(sections: list[Section], ctx: Context) -> list[Advice]:
             )
         else:
             add(
-                f"“{promise.title}” missed its target although decisions keep up with arrivals at every hour: look "
+                f"“{figure.label}” missed its target although decisions keep up with arrivals at every hour: look "
                 "at the breached items for long waits before the first action (routing, paused clocks, hand-offs).",
                 section,
                 figure,
