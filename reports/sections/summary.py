@@ -18,7 +18,7 @@ from django.conf import settings
 from moderation.models import Action
 from moderation.models import Source as FlagSource
 from saypro.figures.registry import figure_spec
-from saypro.sla.promises import Promise, promise_for, promises
+from saypro.sla.promises import Promise, promises
 
 from ..document import COUNT, PERCENT, Card, Figure, Finding, Section, Table
 from ..selectors import by_hour
@@ -34,7 +34,7 @@ from ..sources import (
     SUPPORT_CREATED,
     SUPPORT_SOLVED,
     SUPPORT_SURVEYS,
-    sla_metrics,
+    sla_labels,
 )
 from . import Context
 
@@ -453,8 +453,7 @@ def appendices(ctx: Context) -> list[Table]:
     """The daily rows behind the report's charts and figures."""
     period, reader = ctx.period, ctx.reader
     sla_rows = []
-    for metric in sla_metrics():
-        promise = promise_for(metric)
+    for metric, label in sla_labels().items():
         due = reader.daily(SLA_DUE, period.start, period.end, dimension=f"metric:{metric}")
         started = reader.daily(SLA_STARTED, period.start, period.end, dimension=f"metric:{metric}")
         stopped = reader.daily(SLA_STOPPED, period.start, period.end, dimension=f"metric:{metric}")
@@ -463,8 +462,7 @@ def appendices(ctx: Context) -> list[Table]:
                 sla_rows.append(
                     [
                         day.isoformat(),
-                        metric,
-                        promise.title if promise else "",
+                        label,
                         int(due.get(day, {}).get("achieved", 0)),
                         int(due.get(day, {}).get("breached", 0)),
                         int(started.get(day, {}).get("started", 0)),
@@ -489,8 +487,7 @@ def appendices(ctx: Context) -> list[Table]:
             "Appendix: SLA clocks per day",
             [
                 "Day",
-                "Metric",
-                "Promise",
+                "Promise or clock",
                 "Due and achieved",
                 "Due and breached",
                 "Clocks started",
