@@ -8,6 +8,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from saypro.localtime import local_midnight
+
 from .document import FILTER_LABELS, filters_text
 
 
@@ -126,6 +128,11 @@ class ReportRun(models.Model):
     def __str__(self) -> str:
         filtered = f" ({filters_text(self.filters)})" if self.filters else ""
         return f"{self.get_kind_display()} report {self.period_slug}{filtered}"
+
+    @property
+    def to_date(self) -> bool:
+        """Whether the report covers its period only to date: it was (or is being) generated before the end."""
+        return (self.started_at or timezone.now()) < local_midnight(self.period_end)
 
     @property
     def filters_text(self) -> str:

@@ -41,6 +41,16 @@ def sla_metrics() -> list[str]:
     return sorted({p.metric for p in promises()} | set(Policy.objects.values_list("metric", flat=True).distinct()))
 
 
+def sla_labels() -> dict[str, str]:
+    """What to call each metric's clocks where people read them: its promise's title, or else the name of its
+    default policy (its first policy where none is the default)."""
+    names: dict[str, str] = {}
+    for metric, name in Policy.objects.order_by("metric", "-is_default", "pk").values_list("metric", "name"):
+        names.setdefault(metric, name)
+    names.update({p.metric: p.title for p in promises()})
+    return {metric: names.get(metric, metric) for metric in sla_metrics()}
+
+
 def _sla_compute(start: datetime, end: datetime, tz: tzinfo, now: datetime, wanted: frozenset[str]) -> Iterable[Row]:
     rows: list[Row] = []
     # One metric at a time, so each query runs on the (metric, …) indexes.

@@ -45,9 +45,9 @@ LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), "-", "
 TEXT, MUTED, GRID = "#1c2430", "#5d6878", "#e3e7ee"
 FONT_SIZE = 8
 # Inches: the web's charts are scaled up to their box (about 460 px wide, so 8 pt type reads at about 11 px);
-# the PDF's fill the text width of an A4 page.
+# the PDF's fill the text width of an A4 page, low enough for four to a page.
 WEB_SIZE = (4.6, 2.5)
-PDF_SIZE = (6.6, 2.3)
+PDF_SIZE = (6.6, 1.8)
 # Half the text width: small multiples two abreast.
 PDF_COMPACT_SIZE = (3.2, 2.0)
 # Sharp on screen and on an office printer; every dot more costs the report time to draw and to pack.
@@ -275,9 +275,11 @@ def _pie(fig: Figure, chart: Chart) -> None:
         wedgeprops={"edgecolor": "white", "linewidth": 0.8},
     )
     ax.set_aspect("equal")
+    # Beside a pie half the text width wide, a legend wrapped shorter leaves the pie room to be read.
+    wrap = 44 if fig.get_figwidth() > PDF_COMPACT_SIZE[0] else 24
     ax.legend(
         wedges,
-        [_wrap(f"{label}: {format_value(v, chart.unit)} ({v / total * 100:.1f} %)", 44) for _, label, v in shown],
+        [_wrap(f"{label}: {format_value(v, chart.unit)} ({v / total * 100:.1f} %)", wrap) for _, label, v in shown],
         loc="center left",
         bbox_to_anchor=(1.0, 0.5),
         frameon=False,

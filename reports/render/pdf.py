@@ -21,6 +21,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
+    CondPageBreak,
     Image,
     KeepInFrame,
     KeepTogether,
@@ -45,6 +46,11 @@ FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 MAX_TABLE_ROWS = 30
 # The text width of an A4 page between the margins and the frame's padding.
 TEXT_WIDTH = 168 * mm
+# A table of up to this many rows is kept whole with its title; a longer one needs TABLE_ROOM to start on a page
+# (its title, header and a few rows), and a section SECTION_ROOM (its title, opening sentences and first figures).
+SHORT_TABLE_ROWS = 8
+TABLE_ROOM = 30 * mm
+SECTION_ROOM = 45 * mm
 
 
 def _fonts() -> None:
@@ -62,12 +68,13 @@ def _styles() -> dict[str, ParagraphStyle]:
     return {
         "title": ParagraphStyle("title", fontName=BOLD, fontSize=20, leading=24, spaceAfter=6, textColor=BRAND),
         "subtitle": ParagraphStyle("subtitle", fontName=FONT, fontSize=11, leading=15, textColor=MUTED),
-        # A section's title and its opening sentences never end a page without what they introduce.
+        # A section's title and its opening sentences never end a page alone: the section opens with room for
+        # them and the first rows of its figures (SECTION_ROOM), not with the whole table kept beside them.
         "h1": ParagraphStyle(
-            "h1", fontName=BOLD, fontSize=15, leading=19, spaceBefore=6, spaceAfter=6, textColor=BRAND, keepWithNext=1
+            "h1", fontName=BOLD, fontSize=15, leading=19, spaceBefore=6, spaceAfter=6, textColor=BRAND
         ),
-        "lead": ParagraphStyle("lead", fontName=FONT, fontSize=9, leading=12.5, spaceAfter=5, keepWithNext=1),
-        "h2": ParagraphStyle("h2", fontName=BOLD, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4),
+        "lead": ParagraphStyle("lead", fontName=FONT, fontSize=9, leading=12.5, spaceAfter=5),
+        "h2": ParagraphStyle("h2", fontName=BOLD, fontSize=11, leading=14, spaceBefore=5, spaceAfter=3),
         "body": ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12.5, spaceAfter=5),
         "small": ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=9.5, textColor=MUTED),
         "h3": ParagraphStyle("h3", fontName=BOLD, fontSize=9, leading=12, spaceBefore=4, spaceAfter=2),
@@ -177,7 +184,8 @@ def _aligned(rows: list[list[Any]]) -> list[list[Any]]:
 
 def _widths(columns: list[str], rows: list[list[Any]], size: float) -> list[float] | None:
     """Each column gets at least its heading and its longest short cell or word (so that no number, date or
-    heading breaks), and the width left over goes to the columns with longer text, by how much longer it is.
+    heading breaks), and the width left over goes to the columns with longer text, by how much of their text
+    would wrap: a column of long sentences, not one long cell, is what makes the rows tall.
     Where the headings do not fit whole, they wrap between words; None where even that does not fit."""
     floor = _floors(columns, rows, size, whole_headings=True)
     if sum(floor) > TEXT_WIDTH:
@@ -186,13 +194,15 @@ def _widths(columns: list[str], rows: list[list[Any]], size: float) -> list[floa
         return None
     shown = rows[:MAX_TABLE_ROWS]
     cells = [[cell_text(row[i]) for row in shown if i < len(row)] or [""] for i in range(len(columns))]
-    longest = [min(max(_width(t, FONT, size) for t in c) + PADDING, TEXT_WIDTH / 2) for c in cells]
+    lengths = [[_width(t, FONT, size) + PADDING for t in c] for c in cells]
+    longest = [min(max(c), TEXT_WIDTH / 2) for c in lengths]
     extra = [max(0.0, m - f) for m, f in zip(longest, floor, strict=True)]
+    wrapped = [sum(max(0.0, w - f) for w in c) for c, f in zip(lengths, floor, strict=True)]
     spare = TEXT_WIDTH - sum(floor)
     if not sum(extra):
         return [f + spare / len(floor) for f in floor]
     # More than the longest cell is no use to a column: what is left after that goes to every column alike.
-    given = [min(e, spare * e / sum(extra)) for e in extra]
+    given = [min(e, spare * w / sum(wrapped)) for e, w in zip(extra, wrapped, strict=True)]
     rest = (spare - sum(given)) / len(floor)
     return [f + g + rest for f, g in zip(floor, given, strict=True)]
 
@@ -207,11 +217,15 @@ def _chart(chart: Chart, styles: dict[str, ParagraphStyle]) -> Flowable:
     return KeepTogether(_chart_parts(chart, styles))
 
 
+def _half_width(chart: Chart) -> bool:
+    return chart.compact or chart.kind == "pie"
+
+
 def _chart_parts(chart: Chart, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     if not chart.labels or not any(v for series in chart.series for v in series.values):
         # An empty chart would spend a third of a page on saying so.
         return [_p(chart.title, styles["h3"]), _p("No data in this period.", styles["small"])]
-    data = chart_png(chart, PDF_COMPACT_SIZE if chart.compact else PDF_SIZE)
+    data = chart_png(chart, PDF_COMPACT_SIZE if _half_width(chart) else PDF_SIZE)
     width, height = png_size(data)
     # Printed at the resolution it was drawn for, so that its type matches the body text's size.
     image = Image(io.BytesIO(data), width=width / PDF_DPI * 72, height=height / PDF_DPI * 72)
@@ -292,7 +306,7 @@ def _summary_page(document: Document, section: Section, styles: dict[str, Paragr
 
 
 def _section(section: Section, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
-    story: list[Flowable] = [_p(section.title, styles["h1"])]
+    story: list[Flowable] = [CondPageBreak(SECTION_ROOM), _p(section.title, styles["h1"])]
     for paragraph in section.paragraphs:
         story.append(_p(paragraph, styles["lead"]))
     if section.figures:
@@ -312,16 +326,18 @@ def _section(section: Section, styles: dict[str, ParagraphStyle]) -> list[Flowab
             ["Figure", "Value", "Sample", "Previous", "Change", "Target", "Status"],
             rows,
             styles,
-            [52 * mm, 18 * mm, 24 * mm, 18 * mm, 22 * mm, 20 * mm, 14 * mm],
+            # The sample ("n = 1,378 · 4 pending · to date") wide enough to keep each row to two lines.
+            [49 * mm, 17 * mm, 34 * mm, 17 * mm, 18 * mm, 20 * mm, 13 * mm],
         )
         for i, figure in enumerate(section.figures, start=1):
             if figure.met is not None:
                 table.setStyle(TableStyle([("TEXTCOLOR", (6, i), (6, i), OK if figure.met else BAD)]))
         story.append(table)
         story.append(Spacer(1, 4 * mm))
-    small = [chart for chart in section.charts if chart.compact]
+    # A pie fills no more than half the text width: pies go two abreast with the small multiples.
+    small = [chart for chart in section.charts if _half_width(chart)]
     for chart in section.charts:
-        if not chart.compact:
+        if not _half_width(chart):
             story.append(_chart(chart, styles))
     for i in range(0, len(small), 2):
         pair = [_chart_parts(chart, styles) for chart in small[i : i + 2]]
@@ -349,12 +365,9 @@ def _table_block(table: Table, styles: dict[str, ParagraphStyle]) -> list[Flowab
     if table.note:
         parts.append(_p(table.note, styles["small"]))
     parts.append(Spacer(1, 3 * mm))
-    # A short table stays on one page with its title; a long one flows, its header repeated on each page.
-    return [KeepTogether(parts)] if len(table.rows) < 25 else parts
-
-
-# Sections that open a page; the others follow on from the one before.
-BREAK_BEFORE = {"recommendations"}
+    # A short table stays on one page with its title; a longer one starts where its title and first rows fit and
+    # flows on, its header repeated, rather than leave the rest of the page empty.
+    return [KeepTogether(parts)] if len(table.rows) <= SHORT_TABLE_ROWS else [CondPageBreak(TABLE_ROOM), *parts]
 
 
 def _appendix_index(document: Document, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
@@ -419,8 +432,9 @@ def render_pdf(document: Document) -> bytes:
         if document.filters:
             story.append(_p(document.filters_note, styles["subtitle"]))
     for index, section in enumerate(s for s in document.sections if s.key != "summary"):
+        # Sections follow on from one another: a page break would leave the end of a page empty.
         if index:
-            story.append(PageBreak() if section.key in BREAK_BEFORE else Spacer(1, 6 * mm))
+            story.append(Spacer(1, 6 * mm))
         story += _section(section, styles)
     story += [PageBreak(), _p("Glossary", styles["h1"])]
     for term, definition in document.glossary:

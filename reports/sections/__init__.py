@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from django.utils import timezone
 
 from saypro.figures.registry import FigureReading, Reading, shared_reads, spans, target_spec
 from saypro.figures.targets import TargetBook
+from saypro.localtime import local_tz
 from saypro.periods import Period
 
 from ..document import Document, Figure, Section
@@ -80,6 +81,11 @@ class Context:
     def end(self) -> datetime:
         """Where the period's figures stop: its end, or now for a period still running."""
         return min(self.period.end_at, self.now)
+
+    def days(self) -> list[date]:
+        """The period's days up to today while it runs: daily charts and rows stop where the figures do."""
+        today = self.end.astimezone(local_tz()).date()
+        return [day for day in self.period.day_list() if day <= today]
 
 
 Builder = Callable[[Context], Section]

@@ -157,7 +157,7 @@ def _peaks_table(ctx: Context) -> Table:
     counts = {day: values["started"] for day, values in days.items()}
     rows = []
     if counts:
-        median = statistics.median([counts.get(day, 0.0) for day in period.day_list() if day <= ctx.end.date()])
+        median = statistics.median([counts.get(day, 0.0) for day in ctx.days()])
         peaks = sorted(
             (d for d, c in counts.items() if median and c >= PEAK_FACTOR * median), key=lambda d: -counts[d]
         )[:10]
@@ -236,7 +236,7 @@ def engagement_section(ctx: Context) -> Section:
     section.figures += ctx.registry(ENGAGEMENT)
     features = reader.totals(ACTIVITY_FEATURES, period.start, period.end)
     trend = reader.daily(ACTIVITY_USERS, period.start, period.end)
-    days = period.day_list()
+    days = ctx.days()
     section.charts.append(
         Chart(
             "engagement_active",

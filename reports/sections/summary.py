@@ -18,7 +18,7 @@ from django.conf import settings
 from moderation.models import Action
 from moderation.models import Source as FlagSource
 from saypro.figures.registry import figure_spec
-from saypro.sla.promises import Promise, promise_for, promises
+from saypro.sla.promises import Promise, promises
 
 from ..document import COUNT, PERCENT, Card, Figure, Finding, Section, Table
 from ..figures import compliance_key
@@ -35,7 +35,7 @@ from ..sources import (
     SUPPORT_CREATED,
     SUPPORT_SOLVED,
     SUPPORT_SURVEYS,
-    sla_metrics,
+    sla_labels,
 )
 from . import Context
 
@@ -197,8 +197,10 @@ def executive_summary(sections: list[Section], ctx: Context, advice: list[Advice
         )
     used: set[str] = set()
     for section, figure in risks[:MOST_FINDINGS]:
-        # A recommendation is printed once, even where it answers for two of the risks.
-        what = next((a.text for a in advice if a.covers(figure) and a.text not in used), "")
+        # A recommendation is printed once, even where it answers for two of the risks; one resting on the risk's
+        # own figure comes first, so that what to do names the figure the risk quotes.
+        fitting = sorted((a for a in advice if a.covers(figure)), key=lambda a: a.figure.key != figure.key)
+        what = next((a.text for a in fitting if a.text not in used), "")
         used.add(what)
         summary.findings.append(
             Finding("risk", risk_sentence(figure, previous_name), figure.key, what, sources.cite(section, figure))
@@ -314,12 +316,14 @@ def advise(sections: list[Section], ctx: Context) -> list[Advice]:
         if not pairs or not any(f.met is False for _, f in pairs):
             continue
         section, figure = pairs[0]
-        also = (compliance_key(promise.metric), _headline(promise), promise.target_key)
+        # The advice names the figure it rests on (the headline, where the report has it), and answers for that
+        # figure and the promise's compliance figure only: a promise's target can also judge other figures.
+        also = (compliance_key(promise.metric), _headline(promise))
         staffing = _staffing(ctx, promise.metric)
         if staffing and staffing[0] >= MIN_STAFF_HOURS:
             extra, arrived, decided, peak = staffing
             add(
-                f"Add about {extra:.1f} staff-hours a day to “{promise.title}” at {_hour_ranges(peak)}: at those hours "
+                f"Add about {extra:.1f} staff-hours a day to “{figure.label}” at {_hour_ranges(peak)}: at those hours "
                 f"{_per_day(arrived)} items arrive a day and {_per_day(decided)} are decided, so the backlog grows "
                 "until the "
                 f"deadline passes (at {settings.REPORTS_ITEMS_PER_STAFF_HOUR} items per staff-hour).",
@@ -329,7 +333,7 @@ def advise(sections: list[Section], ctx: Context) -> list[Advice]:
             )
         else:
             add(
-                f"“{promise.title}” missed its target although decisions keep up with arrivals at every hour: look "
+                f"“{figure.label}” missed its target although decisions keep up with arrivals at every hour: look "
                 "at the breached items for long waits before the first action (routing, paused clocks, hand-offs).",
                 section,
                 figure,
@@ -451,8 +455,7 @@ def appendices(ctx: Context) -> list[Table]:
     """The daily rows behind the report's charts and figures."""
     period, reader = ctx.period, ctx.reader
     sla_rows = []
-    for metric in sla_metrics():
-        promise = promise_for(metric)
+    for metric, label in sla_labels().items():
         due = reader.daily(SLA_DUE, period.start, period.end, dimension=f"metric:{metric}")
         started = reader.daily(SLA_STARTED, period.start, period.end, dimension=f"metric:{metric}")
         stopped = reader.daily(SLA_STOPPED, period.start, period.end, dimension=f"metric:{metric}")
@@ -461,8 +464,7 @@ def appendices(ctx: Context) -> list[Table]:
                 sla_rows.append(
                     [
                         day.isoformat(),
-                        metric,
-                        promise.title if promise else "",
+                        label,
                         int(due.get(day, {}).get("achieved", 0)),
                         int(due.get(day, {}).get("breached", 0)),
                         int(started.get(day, {}).get("started", 0)),
@@ -487,8 +489,7 @@ def appendices(ctx: Context) -> list[Table]:
             "Appendix: SLA clocks per day",
             [
                 "Day",
-                "Metric",
-                "Promise",
+                "Promise or clock",
                 "Due and achieved",
                 "Due and breached",
                 "Clocks started",

@@ -56,13 +56,15 @@ def _readings(ctx: Context, kind: str) -> list[Reading]:
 
 
 def _reading_row(label: str, reading: Reading) -> list[object]:
+    """A week's or month's row; one still running reads "to date" and is judged only once it ends, since its
+    pending inquiries can still be resolved in time."""
     return [
-        label,
+        f"{label} to date" if reading.to_date else label,
         int(reading.parts.get("met", 0)),
         int(reading.parts.get("missed", 0)),
         reading.pending,
         None if reading.value is None else round(reading.value, 1),
-        reading.met,
+        "pending" if reading.to_date else reading.met,
     ]
 
 

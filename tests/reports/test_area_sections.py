@@ -157,3 +157,21 @@ def test_support_section(agent):
     weekly = next(t for t in section.tables if t.key == "support_weekly")
     # [week, met, missed, pending, resolved in 24 h %, met the weekly target]
     assert weekly.rows == [["2026-03-02", 2, 2, 0, 50.0, False]]
+
+
+def test_a_running_week_and_month_read_to_date_and_are_not_judged_yet(agent):
+    """Read on Thursday 5 March: two of the Monday's inquiries were resolved in time, one late, one is still
+    open past 24 h, and a fifth, opened today, is pending. The week and the month are running: their rows say "to
+    date" and "pending" rather than a verdict that could still change."""
+    monday = at_local(3, 2, 10)
+    for answer, solve in ((1, 10), (2, 20), (4, 30), (None, None)):
+        ticket_at(monday, agent, answer_after=answer, solve_after=solve)
+    ticket_at(at_local(3, 5, 8), agent, answer_after=None, solve_after=None)
+    now = at_local(3, 5, 10)
+    week = periods.containing(periods.WEEK, date(2026, 3, 2))
+    with time_machine.travel(now, tick=False):
+        section = support_section(context_for(week, now))
+    weekly = next(t for t in section.tables if t.key == "support_weekly")
+    monthly = next(t for t in section.tables if t.key == "support_monthly")
+    assert weekly.rows == [["2026-03-02 to date", 2, 2, 1, 50.0, "pending"]]
+    assert monthly.rows == [["2026-03 to date", 2, 2, 1, 50.0, "pending"]]

@@ -66,3 +66,12 @@ def test_active_users_stickiness_features_hours_and_churn(activity, stored):
     assert list(weekdays) == [2.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     daily = next(c for c in section.charts if c.key == "engagement_active")
     assert [s.values[:3] for s in daily.series] == [[2.0, 1.0, 0.0], [3.0, 3.0, 2.0], [3.0, 3.0, 3.0]]
+
+
+def test_the_daily_chart_of_a_running_period_ends_today(activity):
+    """Read on Wednesday 4 March, the week of 2 March has three days so far: the chart stops at today."""
+    now = local(2026, 3, 4, 12, 0)
+    with time_machine.travel(now, tick=False):
+        daily = next(c for c in engagement_section(context_for(WEEK, now)).charts if c.key == "engagement_active")
+    assert daily.labels == ["02 Mar", "03 Mar", "04 Mar"]
+    assert all(len(s.values) == 3 for s in daily.series)

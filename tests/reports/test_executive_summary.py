@@ -186,9 +186,44 @@ def test_recommendations_answer_each_missed_target_once(page_one):
     assert len(texts) == len(set(texts))
     # One line per promise missed (the headline and the compliance figure are one promise), one for team time,
     # the volume rule, and one for the issue rate shown in two sections.
-    assert sum("Registrations decided within 48 h" in t for t in texts) == 1
+    assert sum("Registrations approved within 48 h" in t for t in texts) == 1
     assert sum("Flagged content decided within 12 h" in t for t in texts) == 1
     assert sum("platform issue rate" in t for t in texts) == 1
     assert sum("team time" in t for t in texts) == 1
     assert len(texts) == 5
     assert recs.tables[0].columns == ["Recommendation", "Section", "Figure", "Value", "n", "Target"]
+
+
+def test_each_risks_recommendation_is_about_the_figure_the_risk_quotes():
+    """The support promise's headline (resolved within 24 h) and the figure held to the promise's own target
+    (within the priority's target) both miss: each risk's advice names and rests on its own figure."""
+    sections = hand_built()
+    support = next(s for s in sections if s.key == "support")
+    support.figures[0] = figure("support.resolved_24h", "Inquiries resolved within 24 h", 60.0, 95.0)
+    support.figures.append(
+        figure(
+            "support.resolved_priority_target",
+            "Tickets resolved within their priority's target",
+            50.0,
+            95.0,
+            target_key="sla.ticket.resolution",
+        )
+    )
+    ctx = context_for(QUARTER, NOW)
+    advice = advise(sections, ctx)
+    summary = executive_summary(sections, ctx, advice)
+    labels = {f.key: f.label for s in sections for f in s.figures}
+    rests_on = {a.text: a.figure.key for a in advice}
+    risks = [f for f in summary.findings if f.kind == "risk"]
+    assert [r.figure_key for r in risks] == [
+        "support.resolved_24h",
+        "moderation.decided_12h",
+        "registrations.approved_48h",
+    ]
+    for risk in risks:
+        assert rests_on[risk.recommendation] == risk.figure_key
+        assert labels[risk.figure_key].lower() in risk.recommendation.lower()
+    assert "priority" not in risks[0].recommendation
+    # The figure held to the promise's target has advice of its own, not the headline's.
+    priority = support.figures[-1]
+    assert [a.figure.key for a in advice if a.covers(priority)] == ["support.resolved_priority_target"]

@@ -12,7 +12,9 @@ from reports.document import Document
 from reports.sections import build_document, context_for
 from reports.sections.accounts import registrations_section
 from reports.sections.compliance import compliance_section
+from reports.sources import sla_labels, sla_metrics
 from saypro import periods
+from saypro.sla.promises import promise_for
 
 from .conftest import METRIC, NOW, local, signup
 
@@ -136,7 +138,12 @@ def test_report_totals_reconcile_with_the_raw_tables(q1, area_quarter):
         return {f"{field}__{op}": value for op, value in in_q1.items()}
 
     due_in_q1 = Clock.objects.filter(metric=METRIC, **between("due_at")).count()
-    assert sum(row[3] + row[4] for row in sla.rows if row[1] == METRIC) == due_in_q1 == 4
+    # Clocks are named as people read them: the promise's title, never the metric's key.
+    promise = promise_for(METRIC)
+    assert promise is not None
+    title = promise.title
+    assert sum(row[2] + row[3] for row in sla.rows if row[1] == title) == due_in_q1 == 4
+    assert not {row[1] for row in sla.rows} & set(sla_metrics())
     daily = next(t for t in document.appendices if t.key == "raw_registrations_daily")
     started = Registration.objects.filter(**between("started_at")).count()
     assert sum(row[1] for row in daily.rows) == started == 6
@@ -214,3 +221,10 @@ def test_report_totals_reconcile_with_the_raw_tables(q1, area_quarter):
         ]
         == [5, 4, 1, 3, 1, 2, 0, 0, 0]
     )
+
+
+def test_clocks_without_a_promise_are_named_by_their_default_policy():
+    labels = sla_labels()
+    assert set(labels) == set(sla_metrics())
+    assert labels["chat.first_response"] == "Chat first response within 2 min"
+    assert labels[METRIC] == promise_for(METRIC).title  # type: ignore[union-attr]

@@ -419,3 +419,20 @@ def test_trend_line_shows_weekly_achievement_for_twelve_weeks(as_):
     assert tile["trend_label"] == "Weekly achievement from 24 Nov to 09 Feb"
     week = next(p for p in tile["periods"] if p["key"] == "week")
     assert week["value"] == "66.7 %"
+
+
+def test_the_reports_list_says_to_date_for_a_report_of_a_running_period(as_):
+    """A report generated before its period ended covers it to date; one generated after it covers it whole."""
+
+    def run(slug: str, start: date, end: date, started_at) -> ReportRun:
+        return ReportRun.objects.create(
+            kind="quarterly", period_slug=slug, period_start=start, period_end=end, started_at=started_at
+        )
+
+    running = run("2026-Q2", date(2026, 4, 1), date(2026, 7, 1), local(2026, 5, 10, 9, 0))
+    ended = run("2026-Q1", date(2026, 1, 1), date(2026, 4, 1), local(2026, 4, 1, 0, 30))
+    with time_machine.travel(local(2026, 5, 11, 9, 0), tick=False):
+        page = as_("manager").get("/dashboard/reports/").content.decode()
+    rows = {pk: page.split(f'data-run="{pk}"')[1].split("</tr>")[0] for pk in (running.pk, ended.pk)}
+    assert 'data-testid="to-date">to date</span>' in rows[running.pk]
+    assert "to date" not in rows[ended.pk]

@@ -101,7 +101,7 @@ def test_the_pdf_pages_keep_their_text_inside_and_page_one_is_the_summary(quarte
     everything = " ".join(page_text(words) for *_, words in pages)
     assert "Appendix: SLA clocks per day" not in everything
     # A glossary term its definition opens with is printed once.
-    assert "NPS = % of 9–10" in everything and "NPS: NPS" not in everything
+    assert "NPS = % promoters" in everything and "NPS: NPS" not in everything
     assert "Retention: N-week cohorts" in everything and "Retention: Retention" not in everything
 
 
