@@ -18,6 +18,8 @@ from support.models import Channel, TicketMessage
 
 # The consumer reads the database from a worker thread: the rows must be committed for it to see them.
 pytestmark = pytest.mark.django_db(transaction=True)
+# Seconds a socket waits for a frame: the default second is too short on a loaded machine.
+WAIT = 10
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
@@ -65,7 +67,7 @@ def test_a_message_is_stored_on_the_ticket_and_relayed_to_everyone_in_the_chat(c
         assert (await first.connect())[0] and (await second.connect())[0]
         await first.send_json_to({"type": "message", "body": "  Hello, anyone there?  "})
         for side in (first, second):
-            event = await side.receive_json_from()
+            event = await side.receive_json_from(timeout=WAIT)
             assert (event["type"], event["kind"], event["body"]) == ("message", "requester", "Hello, anyone there?")
         await first.disconnect()
         await second.disconnect()
@@ -82,7 +84,7 @@ def test_typing_reaches_the_other_side_but_not_the_sender(chat, user):
         await typist.connect()
         await other.connect()
         await typist.send_json_to({"type": "typing"})
-        assert await other.receive_json_from() == {"type": "typing", "side": "user"}
+        assert await other.receive_json_from(timeout=WAIT) == {"type": "typing", "side": "user"}
         assert await typist.receive_nothing()
         await typist.disconnect()
         await other.disconnect()
@@ -97,9 +99,9 @@ def test_an_empty_message_or_an_unknown_event_is_answered_with_an_error(chat, us
         client = socket(chat.pk, key)
         await client.connect()
         await client.send_json_to({"type": "message", "body": "   "})
-        assert (await client.receive_json_from()) == {"type": "error", "detail": "Write a message."}
+        assert (await client.receive_json_from(timeout=WAIT)) == {"type": "error", "detail": "Write a message."}
         await client.send_json_to({"type": "dance"})
-        assert (await client.receive_json_from())["type"] == "error"
+        assert (await client.receive_json_from(timeout=WAIT))["type"] == "error"
         await client.disconnect()
 
     run(scenario)
@@ -169,11 +171,11 @@ def test_the_agents_reply_reaches_the_user_and_stops_the_first_response_clock(ch
         customer = socket(chat.pk, key)
         assert (await customer.connect())[0] and (await desk.connect())[0]
         await customer.send_json_to({"type": "typing"})
-        assert await desk.receive_json_from() == {"type": "typing", "side": "user"}
+        assert await desk.receive_json_from(timeout=WAIT) == {"type": "typing", "side": "user"}
         await desk.send_json_to({"type": "read"})
-        assert await customer.receive_json_from() == {"type": "read", "side": "agent"}
+        assert await customer.receive_json_from(timeout=WAIT) == {"type": "read", "side": "agent"}
         await desk.send_json_to({"type": "message", "body": "Hi, I am looking at your payout now."})
-        event = await customer.receive_json_from()
+        event = await customer.receive_json_from(timeout=WAIT)
         assert (event["kind"], event["body"]) == ("reply", "Hi, I am looking at your payout now.")
         await customer.disconnect()
         await desk.disconnect()
