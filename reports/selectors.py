@@ -78,14 +78,19 @@ class Bucket:
 
 
 def buckets(period: Period, today: date) -> list[Bucket]:
-    """Days for a week or a month, weeks (Monday-based, cut to the period) for anything longer; none after today."""
+    """Days for a week or a month, weeks (Monday-based, cut to the period) for anything longer; none after today.
+    The bucket holding today is labelled "to date": its counts are partial, not a fall."""
+
+    def bucket(first: date, end: date) -> Bucket:
+        return Bucket(f"{first:%d %b}" + (" to date" if end > today else ""), first, end)
+
     if period.days <= 45:
-        return [Bucket(f"{day:%d %b}", day, day + timedelta(days=1)) for day in period.day_list() if day <= today]
+        return [bucket(day, day + timedelta(days=1)) for day in period.day_list() if day <= today]
     out = []
     first = period.start
     while first < period.end and first <= today:
         end = min(period.end, first - timedelta(days=first.weekday()) + timedelta(days=7))
-        out.append(Bucket(f"{first:%d %b}", first, end))
+        out.append(bucket(first, end))
         first = end
     return out
 

@@ -18,7 +18,7 @@ from saypro.figures.targets import TargetBook
 from saypro.localtime import local_tz
 from saypro.periods import Period
 
-from ..document import Document, Figure, Section
+from ..document import Document, Figure, Section, Series
 from ..figures import area_figures, area_readings, not_split_by, quarter_trend
 from ..rollups import Reader, reader_shared
 
@@ -29,6 +29,18 @@ AREAS = {
     SUPPORT: "Support",
     MODERATION: "Moderation",
 }
+
+
+def running_series(name: str, readings: list[Reading], *, area: str = "") -> list[Series]:
+    """A line over periods whose last may still be running: the finished periods as the line, a running one as a
+    point of its own named "to date", so that a partial week or quarter is not read as a fall (or a rise)."""
+    values = [reading.value for reading in readings]
+    if not readings or not readings[-1].to_date:
+        return [Series(name, values, area=area)]
+    return [
+        Series(name, [*values[:-1], None], area=area),
+        Series(f"{name}, to date (not final)", [None] * (len(values) - 1) + [values[-1]]),
+    ]
 
 
 @dataclass

@@ -18,7 +18,7 @@ from ..document import PERCENT, SCORE, Chart, Section, Series, Table
 from ..rollups import Reader, Values
 from ..selectors import buckets
 from ..sources import SUPPORT_CREATED, SUPPORT_SOLVED, SUPPORT_SURVEYS
-from . import SUPPORT, Context, section_register
+from . import SUPPORT, Context, running_series, section_register
 
 RESOLVED_24H = "support.resolved_24h"
 
@@ -113,8 +113,8 @@ def support_section(ctx: Context) -> Section:
             "support_weekly",
             "Inquiries resolved within 24 h by week",
             "line",
-            [f"{r.period.start:%d %b}" for r in weeks],
-            [Series("Resolved in 24 h %", [r.value for r in weeks])],
+            [f"{r.period.start:%d %b}" + (" to date" if r.to_date else "") for r in weeks],
+            running_series("Resolved in 24 h %", weeks),
             unit=PERCENT,
             target=weekly_target,
         )

@@ -6,9 +6,9 @@ from __future__ import annotations
 from saypro.figures.registry import figure_spec
 from saypro.sla.promises import promises
 
-from ..document import Chart, Section, Series, Table, dimensions_text, format_value
+from ..document import Chart, Section, Table, dimensions_text, format_value
 from ..figures import not_split_by
-from . import GENERAL, Context, section_register
+from . import GENERAL, Context, running_series, section_register
 
 
 @section_register("trends", area=GENERAL, order=15)
@@ -40,7 +40,7 @@ def trends_section(ctx: Context) -> Section:
                     title=f"{spec.label}, last {len(trend)} quarters",
                     kind="line",
                     labels=labels,
-                    series=[Series(spec.label, [reading.value for _, reading in trend], area=spec.area)],
+                    series=running_series(spec.label, [reading for _, reading in trend], area=spec.area),
                     unit=spec.unit,
                     target=latest.target,
                     area=spec.area,

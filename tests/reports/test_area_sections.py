@@ -28,6 +28,7 @@ from messaging import services as messaging_services
 from reports.sections import context_for
 from reports.sections.messaging import messaging_section
 from reports.sections.support import support_section
+from reports.sections.trends import trends_section
 from saypro import periods
 from tests.factories import UserFactory
 from tests.messaging.conftest import start
@@ -175,3 +176,42 @@ def test_a_running_week_and_month_read_to_date_and_are_not_judged_yet(agent):
     monthly = next(t for t in section.tables if t.key == "support_monthly")
     assert weekly.rows == [["2026-03-02 to date", 2, 2, 1, 50.0, "pending"]]
     assert monthly.rows == [["2026-03 to date", 2, 2, 1, 50.0, "pending"]]
+
+
+def test_a_running_week_is_charted_as_a_point_of_its_own_and_todays_bucket_says_to_date(agent):
+    """Read on Thursday 12 March for the month: the week of 2 March is over (two inquiries in time, two late),
+    the week of 9 March is running (one in time so far). The weekly line holds the finished week only; the running
+    week is a separate "to date" point, so its partial value is not read as the line rising or falling, and the
+    daily tickets chart's last bar, today's, is labelled to date."""
+    monday = at_local(3, 2, 10)
+    for answer, solve in ((1, 10), (2, 20), (4, 30), (None, None)):
+        ticket_at(monday, agent, answer_after=answer, solve_after=solve)
+    ticket_at(at_local(3, 9, 9), agent, answer_after=1, solve_after=5)
+    now = at_local(3, 12, 10)
+    month = periods.containing(periods.MONTH, date(2026, 3, 1))
+    with time_machine.travel(now, tick=False):
+        section = support_section(context_for(month, now))
+    weekly = next(c for c in section.charts if c.key == "support_weekly")
+    # The week holding 1 March (no inquiries) comes first.
+    assert weekly.labels == ["23 Feb", "02 Mar", "09 Mar to date"]
+    assert [(s.name, list(s.values)) for s in weekly.series] == [
+        ("Resolved in 24 h %", [None, 50.0, None]),
+        ("Resolved in 24 h %, to date (not final)", [None, None, 100.0]),
+    ]
+    tickets = next(c for c in section.charts if c.key == "support_tickets")
+    assert tickets.labels[-2:] == ["11 Mar", "12 Mar to date"]
+
+
+def test_the_trend_charts_set_a_running_quarter_apart_as_to_date(db):
+    """Read on 12 March, Q1 is running: each promise's five-quarter line ends with the finished Q4, and Q1 is a
+    point of its own, labelled and named to date."""
+    now = at_local(3, 12, 10)
+    quarter = periods.containing(periods.QUARTER, date(2026, 3, 1))
+    with time_machine.travel(now, tick=False):
+        section = trends_section(context_for(quarter, now))
+    assert len(section.charts) == 4
+    for chart in section.charts:
+        assert chart.labels == ["Q1 2025", "Q2 2025", "Q3 2025", "Q4 2025", "Q1 2026 to date"]
+        line, running = chart.series
+        assert running.name == f"{line.name}, to date (not final)"
+        assert running.values[:4] == [None] * 4 and line.values[4] is None
