@@ -15,14 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+from pagekit import django_on, manager_client
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,39 +32,16 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    os.environ["DATABASE_URL"] = f"{POSTGRES_URL}/{args.database}"
-    os.environ.setdefault("SAYPRO_VAR_DIR", f"/tmp/dashboardbench-{args.database}")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saypro.settings")
-    os.environ.update(
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY="dashboard-bench-" + "x" * 40,
-        DJANGO_ALLOWED_HOSTS="testserver",
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        SAYPRO_STAFF_2FA_REQUIRED="0",
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    django_on(args.database, "dashboardbench")
     from django.conf import settings
-    from django.contrib.auth.models import Group
     from django.core.cache import cache
-    from django.core.management import call_command
     from django.db import connection, connections
     from django.test import Client
 
-    from accounts import roles
-    from accounts.models import User
     from reports import tiles
     from saypro.sla.promises import promises
 
-    call_command("collectstatic", interactive=False, verbosity=0)
-    manager, _ = User.objects.get_or_create(
-        email="dashboard-bench-manager@saypro.example", defaults={"is_staff": True, "full_name": "Bench manager"}
-    )
-    manager.groups.add(Group.objects.get(name=roles.MANAGER))
-    client = Client()
-    client.force_login(manager)
+    manager, client = manager_client("dashboard-bench-manager@saypro.example")
 
     # A manager sees every promise: the one key their tiles are shared under.
     key = f"{tiles.CACHE_PREFIX}:{','.join(sorted(p.metric for p in promises()))}"

@@ -14,13 +14,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+from pagekit import django_on, manager_client
 
 
 def parse_args() -> argparse.Namespace:
@@ -33,36 +30,12 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    os.environ["DATABASE_URL"] = f"{POSTGRES_URL}/{args.database}"
-    os.environ.setdefault("SAYPRO_VAR_DIR", f"/tmp/supportareabench-{args.database}")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saypro.settings")
-    os.environ.update(
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY="support-area-bench-" + "x" * 40,
-        DJANGO_ALLOWED_HOSTS="testserver",
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        SAYPRO_STAFF_2FA_REQUIRED="0",
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
+    django_on(args.database, "supportareabench")
     from django.db import connection
-    from django.test import Client
 
-    from accounts import roles
-    from accounts.models import User
     from saypro import periods
 
-    call_command("collectstatic", interactive=False, verbosity=0)
-    manager, _ = User.objects.get_or_create(
-        email="support-area-bench-manager@saypro.example", defaults={"is_staff": True, "full_name": "Bench manager"}
-    )
-    manager.groups.add(Group.objects.get(name=roles.MANAGER))
-    client = Client()
-    client.force_login(manager)
+    _, client = manager_client("support-area-bench-manager@saypro.example")
     today = periods.today()
     pages = {
         "area page, 90 days": (
@@ -78,7 +51,7 @@ def main() -> int:
     }
     timings: list[tuple[float, str]] = []
 
-    def record(execute, sql, params_, many, context):  # type: ignore[no-untyped-def]
+    def record(execute, sql, params_, many, context):
         started = time.perf_counter()
         try:
             return execute(sql, params_, many, context)

@@ -1,0 +1,48 @@
+"""What the in-process page benchmarks share: Django set up on a scratch database with DEBUG off, and a manager
+signed in to Django's test client."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+
+
+def django_on(database: str, name: str) -> None:
+    """Set Django up on `database` as production runs it (DEBUG off, so no query log grows in memory)."""
+    os.environ["DATABASE_URL"] = f"{POSTGRES_URL}/{database}"
+    os.environ.setdefault("SAYPRO_VAR_DIR", f"/tmp/{name}-{database}")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saypro.settings")
+    os.environ.update(
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=f"{name}-" + "x" * 40,
+        DJANGO_ALLOWED_HOSTS="testserver",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        SAYPRO_STAFF_2FA_REQUIRED="0",
+    )
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def manager_client(email: str) -> tuple[Any, Any]:
+    """A staff user with the manager role (created once) and a test client signed in as them."""
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from accounts import roles
+    from accounts.models import User
+
+    manager, _ = User.objects.get_or_create(email=email, defaults={"is_staff": True, "full_name": "Bench manager"})
+    manager.groups.add(Group.objects.get(name=roles.MANAGER))
+    client = Client()
+    client.force_login(manager)
+    return manager, client
