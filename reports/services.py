@@ -153,7 +153,7 @@ def _replace_file(run: ReportRun, field: str, name: str, content: bytes) -> None
 
 def report_generate(*, run_id: int, now: datetime | None = None) -> ReportRun | None:
     """Build and render one queued run. A second delivery of the same task finds it claimed and does nothing."""
-    from .render.pdf import render_pdf
+    from .render.pdf import ChartsAhead, render_pdf
     from .render.sheets import render_csv, render_xlsx
     from .sections import build_document
 
@@ -166,15 +166,17 @@ def report_generate(*, run_id: int, now: datetime | None = None) -> ReportRun | 
     run = ReportRun.objects.get(pk=run_id)
     period = Period(PERIOD_OF_KIND[ReportKind(run.kind)], run.period_start, run.period_end)
     try:
-        document = build_document(
-            kind=run.kind,
-            period=period,
-            now=now,
-            progress=lambda percent, step: _progress(run_id, percent, step),
-            filters=run.filters,
-        )
-        _progress(run_id, 75, "Drawing the PDF")
-        pdf = render_pdf(document)
+        with ChartsAhead() as charts:
+            document = build_document(
+                kind=run.kind,
+                period=period,
+                now=now,
+                progress=lambda percent, step: _progress(run_id, percent, step),
+                filters=run.filters,
+                section_built=charts.section_built,
+            )
+            _progress(run_id, 75, "Drawing the PDF")
+            pdf = render_pdf(document, charts)
         _progress(run_id, 88, "Writing the spreadsheet and CSV")
         xlsx, csv = render_xlsx(document), render_csv(document)
         run.refresh_from_db()

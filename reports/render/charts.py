@@ -13,6 +13,7 @@ import json
 import math
 import re
 import textwrap
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict
 from functools import lru_cache
@@ -323,8 +324,13 @@ STYLE: dict[Any, Any] = {
 }
 
 
+# One drawing at a time in a process: rc_context changes matplotlib's process-wide settings for the drawing, and
+# a report draws its PDF charts in a thread of its own (reports.render.pdf.ChartsAhead) while a page may draw.
+_DRAWING = threading.RLock()
+
+
 def chart_png(chart: Chart, size: tuple[float, float] = PDF_SIZE, dpi: int = PDF_DPI) -> bytes:
-    with rc_context(STYLE):
+    with _DRAWING, rc_context(STYLE):
         fig = _figure(chart, size)
         buffer = io.BytesIO()
         # Light compression: the PDF compresses the image again, and packing hard costs more than it saves.
@@ -342,7 +348,7 @@ _SVG_OPEN = re.compile(r"<svg\b[^>]*>")
 
 def _svg(fig: Figure, attributes: str, title: str) -> str:
     buffer = io.StringIO()
-    with rc_context(STYLE):
+    with _DRAWING, rc_context(STYLE):
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
     # The XML prologue and the metadata block mean nothing inside an HTML page.
@@ -379,7 +385,7 @@ def chart_svg(chart: Chart) -> str:
 def _chart_svg(content: str) -> str:
     data = json.loads(content)
     chart = Chart(**{**data, "series": [Series(**s) for s in data["series"]]})
-    with rc_context(STYLE):
+    with _DRAWING, rc_context(STYLE):
         fig = _figure(chart, WEB_SIZE)
     key = escape(chart.key)
     return _svg(
@@ -423,7 +429,7 @@ def sparkline_svg(
 
 @lru_cache(maxsize=256)
 def _sparkline_svg(points: tuple[float | None, ...], target: float | None, label: str, area: str) -> str:
-    with rc_context(STYLE):
+    with _DRAWING, rc_context(STYLE):
         fig = _sparkline_figure(points, target, AREA_COLOURS.get(area, AREA_COLOURS["general"]), (2.0, 0.4))
     return _svg(fig, f'class="sparkline" role="img" aria-label="{escape(label)}"', "")
 
@@ -435,7 +441,7 @@ def sparkline_png(
     area: str = "general",
     size: tuple[float, float] = (1.6, 0.4),
 ) -> bytes:
-    with rc_context(STYLE):
+    with _DRAWING, rc_context(STYLE):
         fig = _sparkline_figure(points, target, AREA_COLOURS.get(area, AREA_COLOURS["general"]), size)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=PDF_DPI, pil_kwargs={"compress_level": 1})

@@ -9,7 +9,9 @@ their definitions use (≥, −, ÷, →), where reportlab's own Bitstream Vera,
 from __future__ import annotations
 
 import io
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -213,19 +215,52 @@ def _squeezed(columns: list[str], rows: list[list[Any]], size: float) -> list[fl
     return [TEXT_WIDTH * f / sum(floor) for f in floor]
 
 
-def _chart(chart: Chart, styles: dict[str, ParagraphStyle]) -> Flowable:
-    return KeepTogether(_chart_parts(chart, styles))
-
-
 def _half_width(chart: Chart) -> bool:
     return chart.compact or chart.kind == "pie"
 
 
-def _chart_parts(chart: Chart, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
-    if not chart.labels or not any(v for series in chart.series for v in series.values):
-        # An empty chart would spend a third of a page on saying so.
+def _drawn(chart: Chart) -> bool:
+    # An empty chart would spend a third of a page on saying so: it is a line of text instead.
+    return bool(chart.labels) and any(v for series in chart.series for v in series.values)
+
+
+def _png(chart: Chart) -> bytes:
+    return chart_png(chart, PDF_COMPACT_SIZE if _half_width(chart) else PDF_SIZE)
+
+
+class ChartsAhead:
+    """Draws a report's PDF charts in a thread of its own as each section is built. Reading the figures mostly
+    waits on the database, so the drawing takes the other core meanwhile instead of following the reads; the PDF
+    takes each image when it gets to it, and draws itself any chart it was not handed."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf-charts")
+        self._drawing: dict[int, Future[bytes]] = {}
+
+    def section_built(self, section: Section) -> None:
+        for chart in section.charts:
+            if _drawn(chart):
+                self._drawing[id(chart)] = self._pool.submit(_png, chart)
+
+    def png(self, chart: Chart) -> bytes:
+        drawing = self._drawing.pop(id(chart), None)
+        return _png(chart) if drawing is None else drawing.result()
+
+    def __enter__(self) -> ChartsAhead:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+
+def _chart(chart: Chart, styles: dict[str, ParagraphStyle], charts: ChartsAhead) -> Flowable:
+    return KeepTogether(_chart_parts(chart, styles, charts))
+
+
+def _chart_parts(chart: Chart, styles: dict[str, ParagraphStyle], charts: ChartsAhead) -> list[Flowable]:
+    if not _drawn(chart):
         return [_p(chart.title, styles["h3"]), _p("No data in this period.", styles["small"])]
-    data = chart_png(chart, PDF_COMPACT_SIZE if _half_width(chart) else PDF_SIZE)
+    data = charts.png(chart)
     width, height = png_size(data)
     # Printed at the resolution it was drawn for, so that its type matches the body text's size.
     image = Image(io.BytesIO(data), width=width / PDF_DPI * 72, height=height / PDF_DPI * 72)
@@ -305,7 +340,7 @@ def _summary_page(document: Document, section: Section, styles: dict[str, Paragr
     return KeepInFrame(TEXT_WIDTH, 250 * mm, parts, mode="shrink")
 
 
-def _section(section: Section, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+def _section(section: Section, styles: dict[str, ParagraphStyle], charts: ChartsAhead) -> list[Flowable]:
     story: list[Flowable] = [CondPageBreak(SECTION_ROOM), _p(section.title, styles["h1"])]
     for paragraph in section.paragraphs:
         story.append(_p(paragraph, styles["lead"]))
@@ -338,9 +373,9 @@ def _section(section: Section, styles: dict[str, ParagraphStyle]) -> list[Flowab
     small = [chart for chart in section.charts if _half_width(chart)]
     for chart in section.charts:
         if not _half_width(chart):
-            story.append(_chart(chart, styles))
+            story.append(_chart(chart, styles, charts))
     for i in range(0, len(small), 2):
-        pair = [_chart_parts(chart, styles) for chart in small[i : i + 2]]
+        pair = [_chart_parts(chart, styles, charts) for chart in small[i : i + 2]]
         grid = Grid([pair + [[]] * (2 - len(pair))], colWidths=[TEXT_WIDTH / 2] * 2, hAlign="LEFT")
         grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
         story.append(grid)
@@ -400,7 +435,11 @@ def _glossary_entry(term: str, definition: str) -> str:
     return f"<b>{escape(term)}</b>: {escape(definition)}"
 
 
-def render_pdf(document: Document) -> bytes:
+def render_pdf(document: Document, charts: ChartsAhead | None = None) -> bytes:
+    """The report as a PDF; `charts` holds the charts already drawn while the document was built, if any."""
+    if charts is None:
+        with ChartsAhead() as own:
+            return render_pdf(document, own)
     _fonts()
     styles = _styles()
     buffer = io.BytesIO()
@@ -435,7 +474,7 @@ def render_pdf(document: Document) -> bytes:
         # Sections follow on from one another: a page break would leave the end of a page empty.
         if index:
             story.append(Spacer(1, 6 * mm))
-        story += _section(section, styles)
+        story += _section(section, styles, charts)
     story += [PageBreak(), _p("Glossary", styles["h1"])]
     for term, definition in document.glossary:
         story.append(Paragraph(_glossary_entry(term, definition), styles["body"]))

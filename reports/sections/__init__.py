@@ -162,7 +162,9 @@ def build_document(
     now: datetime | None = None,
     progress: Callable[[int, str], None] | None = None,
     filters: dict[str, str] | None = None,
+    section_built: Callable[[Section], None] | None = None,
 ) -> Document:
+    """The report's document; `section_built` is handed each area section as soon as it is built."""
     from saypro import periods
 
     from ..glossary import glossary
@@ -176,6 +178,8 @@ def build_document(
             if progress:
                 progress(10 + int(60 * index / max(1, len(chosen))), f"Computing {spec.key.replace('_', ' ')}")
             sections.append(build_section(spec, ctx))
+            if section_built:
+                section_built(sections[-1])
     local = timezone.localtime(ctx.now)
     advice = advise(sections, ctx)
     return Document(

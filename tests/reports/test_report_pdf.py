@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from datetime import date
 from html import unescape
 from pathlib import Path
@@ -22,7 +23,8 @@ from openpyxl import load_workbook
 from PIL import Image
 from reportlab.pdfbase.ttfonts import TTFont
 
-from reports.render.pdf import FONT_DIR, FONT_FILES, _aligned, render_pdf
+from reports.render import pdf as pdf_module
+from reports.render.pdf import FONT_DIR, FONT_FILES, ChartsAhead, _aligned, render_pdf
 from reports.render.sheets import render_xlsx, sheet_names
 from reports.sections import build_document
 from saypro import periods
@@ -227,3 +229,26 @@ def test_the_trends_set_each_promise_figure_beside_the_last_four_quarters(quarte
     # One chart per promise, its headline with the target line.
     assert [c.target for c in trends.charts] == [100.0, 90.0, 95.0, 100.0]
     assert all(c.kind == "line" and len(c.labels) == 5 for c in trends.charts)
+
+
+def test_the_charts_are_drawn_in_their_own_thread_while_the_sections_are_built_each_once(
+    quarter_data, area_quarter, monkeypatch
+):
+    """Report generation hands each built section's charts to a drawing thread (ChartsAhead); the PDF then takes
+    those images and draws none of them again on the thread that reads the figures."""
+    drawn: list[tuple[str, str]] = []
+    draw = pdf_module._png
+
+    def counted(chart):
+        drawn.append((chart.key, threading.current_thread().name))
+        return draw(chart)
+
+    monkeypatch.setattr(pdf_module, "_png", counted)
+    with time_machine.travel(NOW, tick=False), ChartsAhead() as charts:
+        document = build_document(kind="quarterly", period=Q1, now=NOW, section_built=charts.section_built)
+        pdf = render_pdf(document, charts)
+    assert pdf.startswith(b"%PDF")
+    keys = [key for key, _ in drawn]
+    with_data = [c.key for s in document.sections for c in s.charts if pdf_module._drawn(c)]
+    assert len(with_data) > 10 and sorted(keys) == sorted(with_data)
+    assert {thread for _, thread in drawn} == {"pdf-charts_0"}
