@@ -191,7 +191,7 @@ def register() -> None:
                 ACTIVITY_SESSIONS: ("sessions",),
             },
             compute=_activity_compute,
-            first_at=_activity_first_at,
+            first_at=_activity_or_session_first_at,
         )
     )
     source_register(
@@ -515,6 +515,12 @@ def _returns_first_at() -> datetime | None:
     joined = User.objects.filter(is_staff=False).aggregate(first=Min("date_joined"))["first"]
     active = _activity_first_at()
     return min((moment for moment in (joined, active) if moment is not None), default=None)
+
+
+def _activity_or_session_first_at() -> datetime | None:
+    """The first activity day or session: the sessions' device mix counts from the first session."""
+    session = AccountSession.objects.aggregate(first=Min("started_at"))["first"]
+    return min((moment for moment in (session, _activity_first_at()) if moment is not None), default=None)
 
 
 def _activity_first_at() -> datetime | None:
