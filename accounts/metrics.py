@@ -321,11 +321,6 @@ def _counts(queryset: QuerySet[Any], field: str) -> dict[str, int]:
     return dict(queryset.values(field).annotate(n=Count("pk")).order_by("-n", field).values_list(field, "n"))
 
 
-def account_updates_by_type(*, start: datetime, end: datetime) -> dict[str, int]:
-    """Account changes by kind (profile, e-mail, password, reset, preferences, privacy, two-factor)."""
-    return _counts(_events(start, end).filter(kind__in=UPDATE_KINDS), "kind")
-
-
 @dataclass(frozen=True)
 class LoginIssues:
     attempts: int
@@ -335,21 +330,55 @@ class LoginIssues:
     by_reason: dict[str, int]
 
 
-def login_issues(*, start: datetime, end: datetime, region: str | None = None, reasons: bool = True) -> LoginIssues:
-    """Sign-in attempts and failures; `reasons=False` leaves out the breakdown by reason (one query fewer)."""
-    events = _events(start, end, region).filter(kind__in=[Kind.SIGN_IN, Kind.SIGN_IN_FAILED])
-    totals = events.aggregate(
-        attempts=Count("pk"),
-        failures=Count("pk", filter=Q(kind=Kind.SIGN_IN_FAILED)),
-        users=Count("user", filter=Q(kind=Kind.SIGN_IN_FAILED), distinct=True),
-    )
-    return LoginIssues(
-        attempts=totals["attempts"],
-        failures=totals["failures"],
-        failure_rate=_share(totals["failures"], totals["attempts"]),
-        users_affected=totals["users"],
-        by_reason=_counts(events.filter(kind=Kind.SIGN_IN_FAILED), "reason") if reasons else {},
-    )
+@dataclass(frozen=True)
+class AccountEvents:
+    """A period's account events counted by kind and reason, and the known accounts with a failed sign-in: what
+    the sign-in, security, privacy and account-change figures and tables count, from two queries."""
+
+    counts: dict[tuple[str, str], int]
+    failed_users: int
+
+    def by_reason(self, kind: str) -> dict[str, int]:
+        """One kind's events by reason, the most frequent first."""
+        rows = [(reason, n) for (k, reason), n in self.counts.items() if k == kind]
+        return dict(sorted(rows, key=lambda row: (-row[1], row[0])))
+
+    def total(self, *kinds: str) -> int:
+        return sum(n for (kind, _), n in self.counts.items() if kind in kinds)
+
+    def by_kind(self, kinds: Sequence[str]) -> dict[str, int]:
+        """The events of the kinds given, per kind, the most frequent first."""
+        rows = [(kind, self.total(kind)) for kind in kinds if self.total(kind)]
+        return dict(sorted(rows, key=lambda row: (-row[1], row[0])))
+
+    @property
+    def login_issues(self) -> LoginIssues:
+        failures = self.total(Kind.SIGN_IN_FAILED)
+        attempts = failures + self.total(Kind.SIGN_IN)
+        return LoginIssues(
+            attempts=attempts,
+            failures=failures,
+            failure_rate=_share(failures, attempts),
+            users_affected=self.failed_users,
+            by_reason=self.by_reason(Kind.SIGN_IN_FAILED),
+        )
+
+
+def account_events(*, start: datetime, end: datetime, region: str | None = None) -> AccountEvents:
+    events = _events(start, end, region)
+    counts = events.values("kind", "reason").annotate(n=Count("pk")).order_by().values_list("kind", "reason", "n")
+    failed = events.filter(kind=Kind.SIGN_IN_FAILED).aggregate(users=Count("user", distinct=True))
+    return AccountEvents({(kind, reason): n for kind, reason, n in counts}, failed["users"])
+
+
+def account_updates_by_type(*, start: datetime, end: datetime) -> dict[str, int]:
+    """Account changes by kind (profile, e-mail, password, reset, preferences, privacy, two-factor)."""
+    return account_events(start=start, end=end).by_kind(UPDATE_KINDS)
+
+
+def login_issues(*, start: datetime, end: datetime, region: str | None = None) -> LoginIssues:
+    """Sign-in attempts and failures, the failures by reason."""
+    return account_events(start=start, end=end, region=region).login_issues
 
 
 @dataclass(frozen=True)
@@ -404,17 +433,17 @@ def recovery(*, start: datetime, end: datetime, region: str | None = None, media
 
 def suspicious_events(*, start: datetime, end: datetime, region: str | None = None) -> dict[str, int]:
     """Suspicious events by reason (new_device, new_network, failure_burst, credential_stuffing, …)."""
-    return _counts(_events(start, end, region).filter(kind=Kind.SUSPICIOUS), "reason")
+    return account_events(start=start, end=end, region=region).by_reason(Kind.SUSPICIOUS)
 
 
 def privacy_changes(*, start: datetime, end: datetime, region: str | None = None) -> dict[str, int]:
     """Privacy-choice changes: marketing_opt_in, marketing_opt_out, consent_given, consent_withdrawn."""
-    return _counts(_events(start, end, region).filter(kind=Kind.PRIVACY_CHANGED), "reason")
+    return account_events(start=start, end=end, region=region).by_reason(Kind.PRIVACY_CHANGED)
 
 
 def preference_changes(*, start: datetime, end: datetime, region: str | None = None) -> int:
     """Changes to the e-mail and notification preferences (what a user is sent, as against consent)."""
-    return _events(start, end, region).filter(kind=Kind.PREFERENCES_CHANGED).count()
+    return account_events(start=start, end=end, region=region).total(Kind.PREFERENCES_CHANGED)
 
 
 def login_problem_users(*, start: datetime, end: datetime, region: str | None = None) -> int:

@@ -13,11 +13,12 @@ one region, the region the user gave (any case).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from accounts import metrics
 from accounts.figures import ACCOUNTS_DOC, ENGAGEMENT
+from accounts.figures.registrations import active_share_of
 from accounts.metrics import local_days
 from saypro.figures.registry import (
     COUNT,
@@ -29,11 +30,23 @@ from saypro.figures.registry import (
     Query,
     Span,
     figure_register,
+    figure_spec,
     shared,
 )
+from saypro.localtime import local_midnight, local_tz
 
-from .rollups import Reader, Values, reader_shared
-from .sources import ACTIVITY_COHORTS, ACTIVITY_JOINED, ACTIVITY_RETURNS, FIRST, MAU_DAYS, RETURN_DAYS, WAU_DAYS
+from .rollups import Reader, Values, reader_shared, source_of
+from .sources import (
+    ACTIVITY_COHORTS,
+    ACTIVITY_JOINED,
+    ACTIVITY_RETURNS,
+    FIRST,
+    MAU_DAYS,
+    PROBLEM_RETURNS,
+    RETURN_DAYS,
+    SIGN_IN_RETURNS,
+    WAU_DAYS,
+)
 
 DIMENSIONS = ("region",)
 
@@ -67,15 +80,52 @@ class Returns:
         return sum(over[(day - first).days] for day, over in self.days.items() if first <= day < end)
 
 
-def returns(now: datetime, first: date, end: date, region: str | None) -> Returns:
-    """The rollup's days [first, end), for all users or one region; read once per page or report (shared)."""
+# How far before a read's first day to read as well: the period before (a month or a quarter of up to three days
+# more) and its own lead (the trailing 30 days of MAU, or churn's period before), so that the figures of the
+# period before find their days in the first read. At most a year, whatever the custom period.
+LEAD_DAYS = MAU_DAYS + 3
+WIDEST_READ = timedelta(days=2 * (RETURN_DAYS + 1))
+
+
+def returns(now: datetime, first: date, end: date, region: str | None, metric: str = ACTIVITY_RETURNS) -> Returns:
+    """The rollup's days [first, end) of one returns metric, for all users or one region. Inside a shared_reads
+    scope a page reads each metric and region once where it can: the first read also takes the days before
+    (twice the span and LEAD_DAYS), and a later read inside the days already read takes them from there."""
     dimension = f"region:{region.lower()}" if region else ""
+    read_so_far: list[tuple[date, date, Returns]] = shared((metric, now, dimension, "reads"), list)
+    for read_first, read_end, rows in read_so_far:
+        if read_first <= first and end <= read_end:
+            return rows
+    wide_first = first - min(2 * (end - first) + timedelta(days=LEAD_DAYS), WIDEST_READ)
+    daily = reader_shared(now).daily(metric, wide_first, end, dimension=dimension)
+    rows = Returns({day: _over(values) for day, values in daily.items()})
+    read_so_far.append((wide_first, end, rows))
+    return rows
 
-    def read() -> Returns:
-        daily = reader_shared(now).daily(ACTIVITY_RETURNS, first, end, dimension=dimension)
-        return Returns({day: _over(values) for day, values in daily.items()})
 
-    return shared((ACTIVITY_RETURNS, now, first, end, dimension), read)
+def distinct_users(span: Span, metric: str) -> float | None:
+    """The distinct users of a returns metric in the instants [span.start, span.end), for the span's region; None
+    for spans longer than the rollup's gaps reach. Whole local days come from the rollup; where the span ends
+    inside a day before now (the period before a running one), that day's part is computed on the spot."""
+    first, last = local_days(span.start, span.end)
+    if (last - first).days > RETURN_DAYS + 1:
+        return None
+    rows = returns(span.now, first, last, _region(span), metric)
+    cut = last - timedelta(days=1)
+    midnight = local_midnight(cut)
+    if span.start <= midnight < span.end < span.now and span.end != local_midnight(last):
+        # The span ends inside its last day: that day counts the users up to span.end, not all day.
+        source = source_of(metric)
+        region = _region(span)
+        dimension = f"region:{region.lower()}" if region else ""
+        part = Returns({})
+        for _, row_dimension, day, values in source.compute(
+            midnight, span.end, local_tz(), span.now, frozenset({metric})
+        ):
+            if row_dimension == dimension:
+                part.days[day] = _over(values)
+        return rows.distinct(first, cut) + part.distinct(first, last)
+    return rows.distinct(first, last)
 
 
 def retention_cohorts(reader: Reader, *, start: datetime, end: datetime, weeks: int) -> list[metrics.Cohort]:
@@ -177,11 +227,41 @@ def retention(span: Span) -> Measure:
     )
 
 
+def active_share(span: Span) -> Measure:
+    """accounts.figures' active-user share, its signed-in users from the sign-in returns rollup."""
+    signed_in = distinct_users(span, SIGN_IN_RETURNS)
+    if signed_in is None:
+        return _declared["accounts.active_share"](span)
+    return active_share_of(span, round(signed_in))
+
+
+def login_problem_users(span: Span) -> Measure:
+    """accounts.figures' users facing sign-in problems, from the problem returns rollup."""
+    n = distinct_users(span, PROBLEM_RETURNS)
+    if n is None:
+        return _declared["account_issues.login_problem_users"](span)
+    return Measure(value=float(round(n)), n=round(n))
+
+
+# The queries the accounts app declares these figures with, over the raw events: for spans longer than the
+# rollup's gaps reach.
+_declared: dict[str, Query] = {}
+ROLLUP_QUERIES: dict[str, Query] = {
+    "accounts.active_share": active_share,
+    "account_issues.login_problem_users": login_problem_users,
+}
+
+
 ACTIVE = " Active: a sign-in, a profile or password change, a message, a listing or a transaction on the day."
 ACTIVE_BEFORE = "users active in the period of the same length just before it"
 
 
 def register() -> None:
+    for key, query in ROLLUP_QUERIES.items():
+        spec = figure_spec(key)
+        if spec.query is not query:
+            _declared[key] = spec.query
+            figure_register(replace(spec, query=query))
     days = "the local days of the period (to date while it runs), a day without activity counting as 0"
     averaged = ACTIVE + " n is the number of days averaged."
     for key, label, definition, order in (

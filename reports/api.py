@@ -50,6 +50,7 @@ class PeriodQuerySerializer(serializers.Serializer):
     region = serializers.CharField(required=False, max_length=100, help_text="The user's region.")
     channel = serializers.CharField(required=False, max_length=20, help_text="Support channel (chat, email, …).")
     priority = serializers.CharField(required=False, max_length=10, help_text="Ticket priority.")
+    department = serializers.CharField(required=False, max_length=40, help_text="Support department (its slug).")
     reason = serializers.CharField(required=False, max_length=20, help_text="Flag reason.")
     content_type = serializers.CharField(
         required=False, max_length=30, help_text="What was flagged: listing, message, profile, …"

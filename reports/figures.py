@@ -40,7 +40,7 @@ from .models import Improvement
 
 # The dimensions the area pages and the metrics API narrow the registered figures to (?region=Gauteng): the
 # documents' custom reports by inquiry type, ad category and region, and support's and moderation's own.
-FIGURE_FILTERS = ("category", "ad_category", "region", "channel", "priority", "reason", "content_type")
+FIGURE_FILTERS = ("category", "ad_category", "region", "channel", "priority", "department", "reason", "content_type")
 
 
 def not_split_by(key: str, filters: Mapping[str, str]) -> list[str]:

@@ -93,17 +93,41 @@ def grouped_counts(
         rollup_day=TruncDate(day_field, tzinfo=tz)
     )
     groups: list[tuple[str, str | models.Expression]] = [("", "")] if total else []
-    rows: list[Row] = []
-    for prefix, field in [*groups, *(dimensions or {}).items()]:
-        queryset_for = base
+    fields: list[tuple[str, str]] = []
+    for index, (prefix, field) in enumerate([*groups, *(dimensions or {}).items()]):
         if isinstance(field, models.Expression):
-            queryset_for = base.annotate(rollup_dimension=field)
-            field = "rollup_dimension"
+            base = base.annotate(**{f"rollup_dimension_{index}": field})
+            field = f"rollup_dimension_{index}"
+        fields.append((prefix, field))
+    if end - start <= SHORT_RANGE:
+        return _grouped_together(metric, base, fields, values)
+    rows: list[Row] = []
+    for prefix, field in fields:
         keys = ["rollup_day", field] if field else ["rollup_day"]
-        for row in queryset_for.values(*keys).annotate(**values).order_by():
+        for row in base.values(*keys).annotate(**values).order_by():
             dimension = f"{prefix}:{'' if row[field] is None else row[field]}" if field else ""
             rows.append((metric, dimension, row["rollup_day"], {name: float(row[name] or 0) for name in values}))
     return rows
+
+
+# A range this short (the part of today a reader computes on the spot) holds few rows: one GROUP BY over every
+# dimension together, added up per dimension here, is one query where a GROUP BY per dimension is several. Exact
+# because every value a source counts is a count or a sum.
+SHORT_RANGE = timedelta(days=2)
+
+
+def _grouped_together(
+    metric: str, base: models.QuerySet[Any], fields: list[tuple[str, str]], values: Mapping[str, Any]
+) -> list[Row]:
+    columns = [field for _, field in fields if field]
+    summed: dict[tuple[str, date], Values] = {}
+    for row in base.values("rollup_day", *columns).annotate(**values).order_by():
+        for prefix, field in fields:
+            dimension = f"{prefix}:{'' if row[field] is None else row[field]}" if field else ""
+            bucket = summed.setdefault((dimension, row["rollup_day"]), dict.fromkeys(values, 0.0))
+            for name in values:
+                bucket[name] += float(row[name] or 0)
+    return [(metric, dimension, day, bucket) for (dimension, day), bucket in summed.items()]
 
 
 def count(**filters: Any) -> Count:
@@ -205,18 +229,23 @@ class Reader:
     def __init__(self, now: datetime | None = None):
         self.now = now or timezone.now()
         self._starts: dict[str, date] = {}
+        self._coverage_read = False
         self._live: dict[str, list[Row]] = {}
         self._daily: dict[tuple[str, date, date, str], dict[date, Values]] = {}
+        self._by_dimension: dict[tuple[str, str, date, date], dict[str, Values]] = {}
 
     def _live_start(self, source: Source) -> date:
         # Once per reader and source: every read of the source splits its days at the same point.
+        if not self._coverage_read:
+            # Every source's coverage in one read: a page reads several sources.
+            self._starts.update(
+                (name, last_day + timedelta(days=1))
+                for name, last_day in RollupCoverage.objects.values_list("source", "last_day")
+            )
+            self._coverage_read = True
         if source.name not in self._starts:
-            coverage = RollupCoverage.objects.filter(source=source.name).first()
-            if coverage is not None:
-                self._starts[source.name] = coverage.last_day + timedelta(days=1)
-            else:
-                earliest = source.first_at()
-                self._starts[source.name] = periods.today(earliest) if earliest else periods.today(self.now)
+            earliest = source.first_at()
+            self._starts[source.name] = periods.today(earliest) if earliest else periods.today(self.now)
         return self._starts[source.name]
 
     def _split(
@@ -291,31 +320,43 @@ class Reader:
         return summed
 
     def by_dimension(self, metric: str, prefix: str, first: date, end: date) -> dict[str, Values]:
-        """Totals over [first, end) per value of one dimension ("country" → {"ZA": {...}, "NG": {...}})."""
+        """Totals over [first, end) per value of one dimension ("country" → {"ZA": {...}, "NG": {...}}); read once
+        per reader, like `daily` (two sections chart the sign-ups' devices)."""
+        key = (metric, prefix, first, end)
+        if key not in self._by_dimension:
+            self._by_dimension[key] = self._by_dimension_read(metric, prefix, first, end)
+        return {name: dict(values) for name, values in self._by_dimension[key].items()}
+
+    def _by_dimension_read(self, metric: str, prefix: str, first: date, end: date) -> dict[str, Values]:
+        """Every dimension's totals of the metric over [first, end) are read together (a section breaks sign-ups
+        down by country, region, age and device), and kept for the other prefixes."""
         source = source_of(metric)
         keys = source.metrics[metric]
         stored, live = self._split(source, first, end)
-        out: dict[str, Values] = defaultdict(lambda: dict.fromkeys(keys, 0.0))
-        marker = f"{prefix}:"
+        out: dict[str, dict[str, Values]] = defaultdict(lambda: defaultdict(lambda: dict.fromkeys(keys, 0.0)))
         if stored:
             sums = {key: Sum(Cast(KT(f"values__{key}"), models.FloatField())) for key in keys}
             for row in (
-                DailyRollup.objects.filter(
-                    metric=metric, dimension__startswith=marker, day__gte=stored[0], day__lt=stored[1]
-                )
+                DailyRollup.objects.filter(metric=metric, day__gte=stored[0], day__lt=stored[1])
+                .exclude(dimension="")
                 .values("dimension")
                 .annotate(**sums)
                 .order_by()
             ):
                 sums_row: dict[str, Any] = dict(row)
-                out[sums_row["dimension"][len(marker) :]] = {key: float(sums_row[key] or 0) for key in keys}
+                name, _, value = sums_row["dimension"].partition(":")
+                out[name][value] = {key: float(sums_row[key] or 0) for key in keys}
         if live:
             for _, dimension, _, values in self._live_rows(source, metric, *live):
-                if dimension.startswith(marker):
-                    bucket = out[dimension[len(marker) :]]
-                    for key, value in values.items():
-                        bucket[key] = bucket.get(key, 0.0) + value
-        return dict(out)
+                name, marked, value = dimension.partition(":")
+                if marked:
+                    bucket = out[name][value]
+                    for key, number in values.items():
+                        bucket[key] = bucket.get(key, 0.0) + number
+        for name, totals in out.items():
+            if name != prefix:
+                self._by_dimension[(metric, name, first, end)] = dict(totals)
+        return dict(out[prefix])
 
     def daily_by_dimension(self, metric: str, prefix: str, first: date, end: date) -> dict[date, dict[str, Values]]:
         """Per local day in [first, end), the values of each value of one dimension."""

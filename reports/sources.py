@@ -9,16 +9,34 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.conf import settings
-from django.db.models import CharField, Count, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, Lower, TruncWeek
+from django.db.models import CharField, Count, DateTimeField, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import (
+    Coalesce,
+    ExtractHour,
+    ExtractIsoWeekDay,
+    Greatest,
+    Lower,
+    TruncDate,
+    TruncWeek,
+)
 from django.utils import timezone
 
 from accounts.metrics import local_days
-from accounts.models import ActivityDay, ActivityHour, Registration, RegistrationStatus, User
+from accounts.models import (
+    AccountEvent,
+    AccountSession,
+    ActivityDay,
+    ActivityHour,
+    Lockout,
+    PasswordReset,
+    Registration,
+    RegistrationStatus,
+    User,
+)
 from messaging.models import Conversation, Initiator, Message, MessageKind
 from moderation.models import Decision, Flag
 from moderation.models import Source as FlagSource
@@ -170,15 +188,22 @@ def register() -> None:
                 ACTIVITY_USERS: ("dau", "wau", "mau"),
                 ACTIVITY_FEATURES: ("active", *FEATURES, *(f"users_{name}" for name in FEATURES)),
                 ACTIVITY_HOURS: ("actions",),
+                ACTIVITY_SESSIONS: ("sessions",),
             },
             compute=_activity_compute,
-            first_at=_activity_first_at,
+            first_at=_activity_or_session_first_at,
         )
     )
     source_register(
         Source(
             name="activity_returns",
-            metrics={ACTIVITY_RETURNS: (FIRST,), ACTIVITY_COHORTS: (FIRST,), ACTIVITY_JOINED: ("joined",)},
+            metrics={
+                ACTIVITY_RETURNS: (FIRST,),
+                ACTIVITY_COHORTS: (FIRST,),
+                ACTIVITY_JOINED: ("joined",),
+                SIGN_IN_RETURNS: (FIRST,),
+                PROBLEM_RETURNS: (FIRST,),
+            },
             compute=_returns_compute,
             first_at=_returns_first_at,
         )
@@ -246,6 +271,8 @@ def register() -> None:
 ACTIVITY_USERS = "activity.users"
 ACTIVITY_FEATURES = "activity.features"
 ACTIVITY_HOURS = "activity.hours"
+# Sessions started per local day by device type: the device mix.
+ACTIVITY_SESSIONS = "activity.sessions"
 FEATURES = ("sign_ins", "profile_updates", "password_changes", "messages_sent", "listings_posted", "transactions")
 # The trailing windows of the definitions: WAU over 7 days and MAU over 30 days, each ending on the day.
 WAU_DAYS, MAU_DAYS = 7, 30
@@ -292,6 +319,19 @@ def _activity_compute(
             "day", "hour", "actions"
         ):
             rows.append((ACTIVITY_HOURS, f"hour:{hour}", day, {"actions": float(actions)}))
+    if ACTIVITY_SESSIONS in wanted:
+        # A session's device type never changes, so its day's counts are final.
+        rows += grouped_counts(
+            metric=ACTIVITY_SESSIONS,
+            queryset=AccountSession.objects.all(),
+            day_field="started_at",
+            values={"sessions": Count("pk")},
+            dimensions={"device": "device_type"},
+            start=start,
+            end=end,
+            tz=tz,
+            total=False,
+        )
     return rows
 
 
@@ -311,6 +351,12 @@ ACTIVITY_JOINED = "activity.joined"
 # which covers the longest span a figure reads (churn's quarter and the quarter before it: 184 days at most).
 RETURN_DAYS = 184
 FIRST = "first"
+# The same counts for narrower meanings of "active", for the figures that count distinct users by them (document
+# 001): the marketplace users who signed in (a sign-in event, not any activity: the active-user share), and the
+# users who faced a sign-in problem (a failed sign-in, a lockout or a password-reset request). These place a
+# user on the local day of the event, as the figures place them, so a span's users follow from the same sum.
+SIGN_IN_RETURNS = "activity.sign_in_returns"
+PROBLEM_RETURNS = "activity.problem_returns"
 
 
 def _returns_compute(
@@ -332,6 +378,10 @@ def _returns_compute(
         week = TruncWeek("user__date_joined", tzinfo=tz)
         for day, cohort, gap_key, n in _gaps(first, last, week, Q(user__is_staff=False)):
             rows.append((ACTIVITY_COHORTS, f"cohort:{cohort.date().isoformat()}", day, {gap_key: n}))
+    if SIGN_IN_RETURNS in wanted:
+        rows += _sign_in_returns(start, end, tz)
+    if PROBLEM_RETURNS in wanted:
+        rows += _problem_returns(start, end, tz)
     if ACTIVITY_JOINED in wanted:
         rows += grouped_counts(
             metric=ACTIVITY_JOINED,
@@ -360,6 +410,96 @@ def _gaps(first: date, last: date, by: Any, users: Q | None = None) -> Iterable[
         yield row["day"], row["group"], str(gap) if gap is not None and gap <= RETURN_DAYS else FIRST, float(row["n"])
 
 
+# (user, the instant of a problem, the user's region, the user's last problem before the problem's local day)
+EventRow = tuple[int, datetime, str | None, datetime | None]
+# Before any data: stands for "none" inside GREATEST, which ignores NULLs on PostgreSQL only.
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _sign_in_returns(start: datetime, end: datetime, tz: tzinfo) -> list[Row]:
+    """SIGN_IN_RETURNS for [start, end): one probe of the (user, at) index per sign-in for the user's last sign-in
+    before its day, which every sign-in of the user that day shares, so distinct users per (day, region, last
+    day) count each user once a day."""
+    sign_ins = AccountEvent.objects.filter(kind=AccountEvent.Kind.SIGN_IN, user__isnull=False)
+    before = _last_before(sign_ins, "at", tz)
+    groups = (
+        sign_ins.filter(at__gte=start, at__lt=end, user__is_staff=False)
+        .annotate(instant=F("at"), event_day=TruncDate("at", tzinfo=tz))
+        .values(
+            day=F("event_day"),
+            region=Lower("user__region"),
+            last=TruncDate(Subquery(before.values("at")[:1], output_field=DateTimeField()), tzinfo=tz),
+        )
+        .annotate(n=Count("user", distinct=True))
+        .order_by()
+    )
+    rows: list[Row] = []
+    for row in groups:
+        key = _gap_key(row["day"], row["last"])
+        rows += [
+            (SIGN_IN_RETURNS, "", row["day"], {key: float(row["n"])}),
+            (SIGN_IN_RETURNS, f"region:{row['region'] or ''}", row["day"], {key: float(row["n"])}),
+        ]
+    return rows
+
+
+def _last_before(rows: QuerySet[Any], field: str, tz: tzinfo) -> QuerySet[Any]:
+    """The outer row's user's rows before its local day (the outer query annotates `instant` and `event_day`),
+    latest first: the index on (user, instant) is walked back from the outer row, past that day's other rows."""
+    return (
+        rows.annotate(row_day=TruncDate(field, tzinfo=tz))
+        .filter(user=OuterRef("user"), **{f"{field}__lt": OuterRef("instant")}, row_day__lt=OuterRef("event_day"))
+        .order_by(f"-{field}")
+    )
+
+
+def _gap_key(day: date, last: date | None) -> str:
+    gap = None if last is None else (day - last).days
+    return str(gap) if gap is not None and gap <= RETURN_DAYS else FIRST
+
+
+def _problems(start: datetime, end: datetime, tz: tzinfo) -> Iterable[EventRow]:
+    """The failed sign-ins, lockouts and password-reset requests of known users in [start, end), each with its
+    user's last problem of any of the three kinds before its day."""
+    failed = AccountEvent.objects.filter(kind=AccountEvent.Kind.SIGN_IN_FAILED, user__isnull=False)
+    locked = Lockout.objects.filter(user__isnull=False)
+    reset = PasswordReset.objects.all()
+    tables: tuple[tuple[QuerySet[Any], str], ...] = ((failed, "at"), (locked, "started_at"), (reset, "requested_at"))
+
+    def last_before(rows: QuerySet[Any], field: str) -> Coalesce:
+        latest = _last_before(rows, field, tz).values(field)[:1]
+        return Coalesce(Subquery(latest), Value(NEVER), output_field=DateTimeField())
+
+    out: list[EventRow] = []
+    for rows, field in tables:
+        previous = Greatest(*(last_before(r, f) for r, f in tables), output_field=DateTimeField())
+        for user, at, region, last in (
+            rows.filter(**{f"{field}__gte": start, f"{field}__lt": end})
+            .annotate(instant=F(field), event_day=TruncDate(field, tzinfo=tz))
+            .values_list("user", field, "user__region", previous)
+        ):
+            out.append((user, at, region, None if last == NEVER else last))
+    return out
+
+
+def _problem_returns(start: datetime, end: datetime, tz: tzinfo) -> list[Row]:
+    """PROBLEM_RETURNS for [start, end): a user with problems of two kinds on one day is one user that day, so
+    the three tables' rows meet here (a small share of the users have any)."""
+    seen: set[tuple[int, date]] = set()
+    rows: list[Row] = []
+    for user, at, region, last in _problems(start, end, tz):
+        day = at.astimezone(tz).date()
+        if (user, day) in seen:
+            continue
+        seen.add((user, day))
+        key = _gap_key(day, None if last is None else last.astimezone(tz).date())
+        rows += [
+            (PROBLEM_RETURNS, "", day, {key: 1.0}),
+            (PROBLEM_RETURNS, f"region:{(region or '').lower()}", day, {key: 1.0}),
+        ]
+    return rows
+
+
 def _merged(rows: list[Row]) -> list[Row]:
     """One row per metric, dimension and day, its values added up."""
     merged: dict[tuple[str, str, date], dict[str, float]] = defaultdict(dict)
@@ -375,6 +515,12 @@ def _returns_first_at() -> datetime | None:
     joined = User.objects.filter(is_staff=False).aggregate(first=Min("date_joined"))["first"]
     active = _activity_first_at()
     return min((moment for moment in (joined, active) if moment is not None), default=None)
+
+
+def _activity_or_session_first_at() -> datetime | None:
+    """The first activity day or session: the sessions' device mix counts from the first session."""
+    session = AccountSession.objects.aggregate(first=Min("started_at"))["first"]
+    return min((moment for moment in (session, _activity_first_at()) if moment is not None), default=None)
 
 
 def _activity_first_at() -> datetime | None:

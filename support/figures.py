@@ -47,13 +47,23 @@ DAY = timedelta(hours=24)
 PLACED_BY = "the day the inquiry was received"
 
 
-def _received(span: Span) -> QuerySet[Ticket]:
-    tickets = Ticket.objects.filter(created_at__gte=span.start, created_at__lt=span.end, merged_into__isnull=True)
-    if span.filters.get("channel"):
-        tickets = tickets.filter(channel=span.filters["channel"])
-    if span.filters.get("priority"):
-        tickets = tickets.filter(priority=span.filters["priority"])
+# A filter's field on the ticket: the department by its slug (the department the ticket is in now, after any
+# transfer: the team that answered and resolved it).
+TICKET_FILTERS = {"channel": "channel", "priority": "priority", "department": "department__slug"}
+
+
+def _narrowed(tickets: QuerySet[Ticket], span: Span) -> QuerySet[Ticket]:
+    """The tickets of the span's filters; a figure gets only the filters of the dimensions it declares."""
+    for name, field in TICKET_FILTERS.items():
+        if span.filters.get(name):
+            tickets = tickets.filter(**{field: span.filters[name]})
     return tickets
+
+
+def _received(span: Span) -> QuerySet[Ticket]:
+    return _narrowed(
+        Ticket.objects.filter(created_at__gte=span.start, created_at__lt=span.end, merged_into__isnull=True), span
+    )
 
 
 def received(span: Span) -> Measure:
@@ -65,10 +75,7 @@ def solved(span: Span) -> Measure:
     """Tickets solved in the period, whenever received; a reopened ticket is solved no more (its solved_at is
     cleared), so it counts again only when solved again."""
     tickets = Ticket.objects.filter(solved_at__gte=span.start, solved_at__lt=span.end, merged_into__isnull=True)
-    for name in ("channel", "priority"):
-        if span.filters.get(name):
-            tickets = tickets.filter(**{name: span.filters[name]})
-    n = tickets.count()
+    n = _narrowed(tickets, span).count()
     return Measure(value=float(n), n=n)
 
 
@@ -407,7 +414,7 @@ def register() -> None:
             placed_by=PLACED_BY,
             direction=UP,
             query=received,
-            dimensions=("channel", "priority"),
+            dimensions=("channel", "priority", "department"),
             order=2,
             area=AREA,
             source=DOC,
@@ -422,7 +429,7 @@ def register() -> None:
             placed_by="the day the ticket was solved",
             direction=UP,
             query=solved,
-            dimensions=("channel", "priority"),
+            dimensions=("channel", "priority", "department"),
             order=4,
             area=AREA,
             source=DOC,
@@ -439,7 +446,7 @@ def register() -> None:
             query=resolved_within_24h,
             target_key="support.resolved_24h",
             kind_targets={periods.WEEK: "support.resolved_24h.weekly"},
-            dimensions=("channel", "priority"),
+            dimensions=("channel", "priority", "department"),
             order=10,
             area=AREA,
             source=DOC,
@@ -470,7 +477,7 @@ def register() -> None:
             direction=DOWN,
             query=first_response_hours,
             target_key="support.first_response_hours",
-            dimensions=("channel", "priority"),
+            dimensions=("channel", "priority", "department"),
             order=30,
             area=AREA,
             source=DOC,
@@ -518,7 +525,7 @@ def register() -> None:
             placed_by=PLACED_BY,
             direction=DOWN,
             query=first_response_median,
-            dimensions=("channel", "priority"),
+            dimensions=("channel", "priority", "department"),
             order=31,
             area=AREA,
             source=DOC,
@@ -533,7 +540,7 @@ def register() -> None:
             placed_by=PLACED_BY,
             direction=DOWN,
             query=first_response_p90,
-            dimensions=("channel", "priority"),
+            dimensions=("channel", "priority", "department"),
             order=32,
             area=AREA,
             source=DOC,

@@ -46,8 +46,14 @@ def session_minutes(span: Span) -> Measure:
     return Measure(value=row.average_minutes, n=row.count)
 
 
+def account_events(span: Span) -> metrics.AccountEvents:
+    """One read of the span's account events for the sign-in, security and privacy figures, and for the tables
+    of the same span beside them (reports' sections ask with the span the figures read)."""
+    return shared(("account_events", *span.key()), lambda: metrics.account_events(**_args(span)))
+
+
 def _login_issues(span: Span) -> metrics.LoginIssues:
-    return shared(("login_issues", *span.key()), lambda: metrics.login_issues(**_args(span), reasons=False))
+    return account_events(span).login_issues
 
 
 def _recovery(span: Span) -> metrics.Recovery:
@@ -101,15 +107,15 @@ def _by_reason(counts: dict[str, int]) -> Measure:
 
 
 def suspicious(span: Span) -> Measure:
-    return _by_reason(metrics.suspicious_events(**_args(span)))
+    return _by_reason(account_events(span).by_reason(metrics.Kind.SUSPICIOUS))
 
 
 def privacy_changes(span: Span) -> Measure:
-    return _by_reason(metrics.privacy_changes(**_args(span)))
+    return _by_reason(account_events(span).by_reason(metrics.Kind.PRIVACY_CHANGED))
 
 
 def preference_changes(span: Span) -> Measure:
-    n = metrics.preference_changes(**_args(span))
+    n = account_events(span).total(metrics.Kind.PREFERENCES_CHANGED)
     return Measure(value=float(n), n=n)
 
 

@@ -13,9 +13,11 @@ from django.db.models import Count, Q
 
 from accounts import metrics as account_metrics
 from accounts.figures import ENGAGEMENT, ISSUES, PRIVACY
+from accounts.figures.activity import account_events
 from accounts.identity import country_name
 from accounts.models import AgeBand, DelayCause, DeviceType
 from saypro import periods
+from saypro.figures.registry import Span
 from saypro.retention.registry import data_kinds
 from saypro.retention.selectors import purged_between
 from support.models import Category as TicketCategory
@@ -24,7 +26,7 @@ from support.selectors import account_tickets
 from ..activity_figures import retention_cohorts
 from ..document import Chart, Section, Series, Table
 from ..selectors import buckets, percent
-from ..sources import ACTIVITY_FEATURES, ACTIVITY_HOURS, ACTIVITY_USERS, REG_DECIDED, REG_STARTED
+from ..sources import ACTIVITY_FEATURES, ACTIVITY_HOURS, ACTIVITY_SESSIONS, ACTIVITY_USERS, REG_DECIDED, REG_STARTED
 from . import ACCOUNTS, Context, section_register
 
 FUNNEL = (
@@ -318,7 +320,12 @@ def engagement_section(ctx: Context) -> Section:
             [Series("User-days", weekday_totals)],
         )
     )
-    mix = account_metrics.device_mix(start=period.start_at, end=ctx.end)
+    # Sign-ups' devices from the registrations rollup (the registrations section reads the same), sessions' from
+    # the activity rollup: the period's days, to date while it runs.
+    mix = account_metrics.DeviceMix(
+        _device_counts(reader.by_dimension(REG_STARTED, "device", period.start, period.end), "started"),
+        _device_counts(reader.by_dimension(ACTIVITY_SESSIONS, "device", period.start, period.end), "sessions"),
+    )
     section.charts.append(
         Chart(
             "engagement_devices",
@@ -367,6 +374,12 @@ def engagement_section(ctx: Context) -> Section:
     return section
 
 
+def _device_counts(breakdown: dict[str, dict[str, float]], key: str) -> dict[str, int]:
+    """Counts per device type, the largest first, as accounts.metrics.device_mix gives them: no blank type."""
+    counts = {device: round(values.get(key, 0.0)) for device, values in breakdown.items() if device}
+    return {device: n for device, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])) if n}
+
+
 # --- Account issues ------------------------------------------------------------------------------------------
 
 
@@ -377,7 +390,9 @@ def account_issues_section(ctx: Context) -> Section:
     # Sign-in problems, lockouts, recovery and the account tickets' times and ratings: the registry's figures.
     section.figures += ctx.registry(ISSUES)
     args: dict[str, Any] = {"start": period.start_at, "end": ctx.end}
-    logins = account_metrics.login_issues(**args)
+    # The span the figures read unfiltered: the tables share their read of the account events.
+    events = account_events(Span(start=period.start_at, end=ctx.end, now=ctx.now))
+    logins = events.login_issues
     section.tables.append(
         Table(
             "account_issues_reasons",
@@ -386,7 +401,7 @@ def account_issues_section(ctx: Context) -> Section:
             [[reason or "unknown", count] for reason, count in logins.by_reason.items()],
         )
     )
-    updates = account_metrics.account_updates_by_type(**args)
+    updates = events.by_kind(account_metrics.UPDATE_KINDS)
     section.tables.append(
         Table(
             "account_issues_updates",
@@ -443,11 +458,17 @@ def security_section(ctx: Context) -> Section:
     section.figures += ctx.registry(PRIVACY)
     args: dict[str, Any] = {"start": period.start_at, "end": ctx.end}
     before: dict[str, Any] = {"start": previous.start_at, "end": previous.end_at}
+    # The figures' reads of the account events where the spans are theirs (the period before, when it is whole).
+    events = account_events(Span(start=period.start_at, end=ctx.end, now=ctx.now))
+    events_before = account_events(Span(start=previous.start_at, end=previous.end_at, now=ctx.now))
     suspicious, suspicious_before = (
-        account_metrics.suspicious_events(**args),
-        account_metrics.suspicious_events(**before),
+        events.by_reason(account_metrics.Kind.SUSPICIOUS),
+        events_before.by_reason(account_metrics.Kind.SUSPICIOUS),
     )
-    privacy, privacy_before = account_metrics.privacy_changes(**args), account_metrics.privacy_changes(**before)
+    privacy, privacy_before = (
+        events.by_reason(account_metrics.Kind.PRIVACY_CHANGED),
+        events_before.by_reason(account_metrics.Kind.PRIVACY_CHANGED),
+    )
     section.tables += [
         Table(
             "security_suspicious",

@@ -1,0 +1,107 @@
+"""Server time and queries of the accounts area page (/dashboard/areas/accounts/) for a quarter, for a manager.
+
+    .venv/bin/python manage.py seed_demo --users 20000 --seed 1 --end 2026-12-06     # DATABASE_URL: the database
+    .venv/bin/python bench/accounts_area_bench.py --database saypro_acct_20k --day 2026-12-06 --rebuild
+
+--rebuild first stores the rollups of every source from the start of the quarter before the page's to yesterday
+(and prints how long that took), as the periodic refresh would have. Each request then runs in this process through
+Django's test client, DEBUG off: one warm-up request, then --requests timed ones (median, fastest, slowest). The
+queries are those of one request, with the time each took in the database; --queries prints the slowest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="saypro_perf")
+    parser.add_argument("--day", type=date.fromisoformat, help="A day of the quarter shown (default: today).")
+    parser.add_argument("--requests", type=int, default=7)
+    parser.add_argument("--queries", type=int, default=0, help="Print this many of the slowest queries.")
+    parser.add_argument("--rebuild", action="store_true", help="Store the rollups first.")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    os.environ["DATABASE_URL"] = f"{POSTGRES_URL}/{args.database}"
+    os.environ.setdefault("SAYPRO_VAR_DIR", f"/tmp/accountsareabench-{args.database}")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saypro.settings")
+    os.environ.update(
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="accounts-area-bench-" + "x" * 40,
+        DJANGO_ALLOWED_HOSTS="testserver",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        SAYPRO_STAFF_2FA_REQUIRED="0",
+    )
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from accounts import roles
+    from accounts.models import User
+    from reports.rollups import rollups_refresh
+    from saypro import periods
+
+    day = args.day or periods.today()
+    quarter = periods.containing(periods.QUARTER, day)
+    if args.rebuild:
+        started = time.perf_counter()
+        written = rollups_refresh(first=quarter.previous().start, last=periods.today() - timedelta(days=1))
+        print(f"rollups rebuilt in {time.perf_counter() - started:.1f} s: {written}", flush=True)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    manager, _ = User.objects.get_or_create(
+        email="accounts-area-bench-manager@saypro.example", defaults={"is_staff": True, "full_name": "Bench manager"}
+    )
+    manager.groups.add(Group.objects.get(name=roles.MANAGER))
+    client = Client()
+    client.force_login(manager)
+    url, params = "/dashboard/areas/accounts/", {"period": "quarter", "day": day.isoformat()}
+    timings: list[tuple[float, str]] = []
+
+    def record(execute, sql, params_, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params_, many, context)
+        finally:
+            timings.append((time.perf_counter() - started, sql))
+
+    assert client.get(url, params).status_code == 200
+    with connection.execute_wrapper(record):
+        client.get(url, params)
+    seconds = []
+    for _ in range(args.requests):
+        started = time.perf_counter()
+        response = client.get(url, params)
+        seconds.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    print(
+        f"accounts area page, {quarter.slug}: median {statistics.median(seconds) * 1000:.0f} ms "
+        f"({min(seconds) * 1000:.0f}–{max(seconds) * 1000:.0f} ms over {len(seconds)}), queries {len(timings)}, "
+        f"in the database {sum(t for t, _ in timings) * 1000:.0f} ms",
+        flush=True,
+    )
+    for took, sql in sorted(timings, reverse=True)[: args.queries]:
+        print(f"    {took * 1000:6.0f} ms  {' '.join(sql.split())[:150]}")
+    print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
