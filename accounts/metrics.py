@@ -317,10 +317,6 @@ def _events(start: datetime, end: datetime, region: str | None = None) -> QueryS
     return _in_region(AccountEvent.objects.filter(at__gte=start, at__lt=end), region)
 
 
-def _counts(queryset: QuerySet[Any], field: str) -> dict[str, int]:
-    return dict(queryset.values(field).annotate(n=Count("pk")).order_by("-n", field).values_list(field, "n"))
-
-
 @dataclass(frozen=True)
 class LoginIssues:
     attempts: int
@@ -489,13 +485,6 @@ class DeviceMix:
     def shares(counts: dict[str, int]) -> dict[str, float]:
         total = sum(counts.values())
         return {name: n / total for name, n in counts.items()} if total else {}
-
-
-def device_mix(*, start: datetime, end: datetime) -> DeviceMix:
-    """Device types of sign-ups started and of sessions started in the period."""
-    signups = Registration.objects.filter(started_at__gte=start, started_at__lt=end).exclude(device_type="")
-    sessions = AccountSession.objects.filter(started_at__gte=start, started_at__lt=end).exclude(device_type="")
-    return DeviceMix(_counts(signups, "device_type"), _counts(sessions, "device_type"))
 
 
 def activity_by_hour(*, start: datetime, end: datetime) -> list[int]:

@@ -14,13 +14,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+from pagekit import django_on, manager_client, time_page
 
 
 def parse_args() -> argparse.Namespace:
@@ -35,27 +32,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    os.environ["DATABASE_URL"] = f"{POSTGRES_URL}/{args.database}"
-    os.environ.setdefault("SAYPRO_VAR_DIR", f"/tmp/accountsareabench-{args.database}")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saypro.settings")
-    os.environ.update(
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY="accounts-area-bench-" + "x" * 40,
-        DJANGO_ALLOWED_HOSTS="testserver",
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        SAYPRO_STAFF_2FA_REQUIRED="0",
-    )
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
-    from django.db import connection
-    from django.test import Client
-
-    from accounts import roles
-    from accounts.models import User
+    django_on(args.database, "accountsareabench")
     from reports.rollups import rollups_refresh
     from saypro import periods
 
@@ -65,32 +42,9 @@ def main() -> int:
         started = time.perf_counter()
         written = rollups_refresh(first=quarter.previous().start, last=periods.today() - timedelta(days=1))
         print(f"rollups rebuilt in {time.perf_counter() - started:.1f} s: {written}", flush=True)
-    call_command("collectstatic", interactive=False, verbosity=0)
-    manager, _ = User.objects.get_or_create(
-        email="accounts-area-bench-manager@saypro.example", defaults={"is_staff": True, "full_name": "Bench manager"}
-    )
-    manager.groups.add(Group.objects.get(name=roles.MANAGER))
-    client = Client()
-    client.force_login(manager)
+    _, client = manager_client("accounts-area-bench-manager@saypro.example")
     url, params = "/dashboard/areas/accounts/", {"period": "quarter", "day": day.isoformat()}
-    timings: list[tuple[float, str]] = []
-
-    def record(execute, sql, params_, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params_, many, context)
-        finally:
-            timings.append((time.perf_counter() - started, sql))
-
-    assert client.get(url, params).status_code == 200
-    with connection.execute_wrapper(record):
-        client.get(url, params)
-    seconds = []
-    for _ in range(args.requests):
-        started = time.perf_counter()
-        response = client.get(url, params)
-        seconds.append(time.perf_counter() - started)
-        assert response.status_code == 200
+    seconds, timings = time_page(client, url, params, args.requests)
     print(
         f"accounts area page, {quarter.slug}: median {statistics.median(seconds) * 1000:.0f} ms "
         f"({min(seconds) * 1000:.0f}–{max(seconds) * 1000:.0f} ms over {len(seconds)}), queries {len(timings)}, "

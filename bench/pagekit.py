@@ -46,3 +46,35 @@ def manager_client(email: str) -> tuple[Any, Any]:
     client = Client()
     client.force_login(manager)
     return manager, client
+
+
+# (seconds, SQL) of each query of a request.
+Timings = list[tuple[float, str]]
+
+
+def time_page(client: Any, url: str, params: dict[str, str], requests: int) -> tuple[list[float], Timings]:
+    """One warm-up request, one with each query's database time recorded, then `requests` timed ones: the
+    seconds of each timed request, and (seconds, SQL) of every query of the recorded one."""
+    import time
+
+    from django.db import connection
+
+    timings: Timings = []
+
+    def record(execute, sql, params_, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params_, many, context)
+        finally:
+            timings.append((time.perf_counter() - started, sql))
+
+    assert client.get(url, params).status_code == 200, url
+    with connection.execute_wrapper(record):
+        client.get(url, params)
+    seconds = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(url, params)
+        seconds.append(time.perf_counter() - started)
+        assert response.status_code == 200, url
+    return seconds, timings

@@ -14,10 +14,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
 from datetime import timedelta
 
-from pagekit import django_on, manager_client
+from pagekit import django_on, manager_client, time_page
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,7 +30,6 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     django_on(args.database, "supportareabench")
-    from django.db import connection
 
     from saypro import periods
 
@@ -49,26 +47,8 @@ def main() -> int:
         "area page, quarter": ("/dashboard/areas/support/", {"period": "quarter", "day": today.isoformat()}),
         "figures page, quarter": ("/dashboard/support/figures/", {"period": "quarter"}),
     }
-    timings: list[tuple[float, str]] = []
-
-    def record(execute, sql, params_, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params_, many, context)
-        finally:
-            timings.append((time.perf_counter() - started, sql))
-
     for name, (url, params) in pages.items():
-        assert client.get(url, params).status_code == 200, name
-        timings.clear()
-        with connection.execute_wrapper(record):
-            client.get(url, params)
-        seconds = []
-        for _ in range(args.requests):
-            started = time.perf_counter()
-            response = client.get(url, params)
-            seconds.append(time.perf_counter() - started)
-            assert response.status_code == 200, name
+        seconds, timings = time_page(client, url, params, args.requests)
         in_database = sum(t for t, _ in timings)
         slowest = max(timings)
         print(
