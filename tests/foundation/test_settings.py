@@ -1,8 +1,9 @@
 """A bad deployment value stops start-up with ImproperlyConfigured and names the variable.
 
 Two tests start Django in a child process (the defaults; the Celery app's broker options with Redis) and one runs
-the deploy checks there; the others evaluate the settings module in this process with a controlled environment (`load_settings`): the module only reads the environment, so
-that proves the same as a child that imports every app first.
+the deploy checks there; the others evaluate the settings module in this process with a controlled environment
+(`load_settings`): the module only reads the environment, so that proves the same as a child that imports every
+app first.
 """
 
 from __future__ import annotations
