@@ -37,14 +37,13 @@ def _isolated_cache(settings):
     """Rate limits live in the cache; each test starts with none spent.
 
     With Redis configured the tests use it (as CI does); otherwise an in-memory cache, so that a developer's
-    file cache is left alone.
+    file cache is left alone. Cleared before each test only: the next test clears it anyway, and each test process
+    has a cache of its own (a Redis database per xdist worker).
     """
     from django.core.cache import cache
 
     if not settings.REDIS_URL:
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    cache.clear()
-    yield
     cache.clear()
 
 

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase
+from django.test import Client, TestCase
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -55,6 +56,9 @@ PERSONAS = ("anonymous", "user", "other_user", "outsider", *STAFF_ROLES)
 class World:
     people: dict[str, User] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+    # Each persona's signed-in session (the session cookie's value), made once: a sign-in costs more than most
+    # requests. A request that changes or ends the session does so in its test's savepoint, undone after it.
+    sessions: dict[str, str] = field(default_factory=dict)
     # URL arguments by name: object ids and link tokens.
     ids: dict[str, Any] = field(default_factory=dict)
 
@@ -192,7 +196,18 @@ def build_world() -> World:
         made_on=timezone.localdate(),
     ).pk
     ids["topic"] = CommentTopic.objects.create(label="Delivery, late, parcel", terms=["delivery", "late", "parcel"]).pk
+    for persona, person in people.items():
+        client = Client()
+        client.force_login(person)
+        world.sessions[persona] = client.cookies[settings.SESSION_COOKIE_NAME].value
     return world
+
+
+def signed_in_client(world: World, persona: str, **options: Any) -> Client:
+    """A test client carrying the persona's session, as after `force_login`."""
+    client = Client(**options)
+    client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[persona]
+    return client
 
 
 def _id_document() -> SimpleUploadedFile:

@@ -35,7 +35,7 @@ from moderation.models import Decision
 from saypro.audit.models import AuditEntry
 from saypro.celery import app as celery_app
 from support.models import TicketMessage
-from tests.foundation.access_world import PERSONAS, World, build_world
+from tests.foundation.access_world import PERSONAS, World, build_world, signed_in_client
 from tests.foundation.test_api import assert_error_shape
 
 # --- Outcomes ---------------------------------------------------------------------------------------------------
@@ -552,13 +552,10 @@ def _outcome(response: Any, *, path: str, method: str) -> str:
 def test_access(name: str, check: Check, persona: str, world: World) -> None:
     path = _path(name, check, world)
     api = path.startswith("/api/")
-    client = Client()
+    client = signed_in_client(world, persona) if persona != "anonymous" and not api else Client()
     headers: dict[str, str] = {}
-    if persona != "anonymous":
-        if api:
-            headers["Authorization"] = f"Token {world.tokens[persona]}"
-        else:
-            client.force_login(world.people[persona])
+    if persona != "anonymous" and api:
+        headers["Authorization"] = f"Token {world.tokens[persona]}"
     expected = check.access[persona]
     before = _footprint() if expected in (SIGN_IN, FORBIDDEN, NOT_FOUND) else None
     if check.method == "get":
@@ -627,9 +624,7 @@ def test_staff_api_through_a_session_with_any_authorization_header(
     settings.STAFF_2FA_REQUIRED = True
     path = _path(name, check, world)
     assert path.startswith("/api/"), path
-    client = Client()
-    if persona != "anonymous":
-        client.force_login(world.people[persona])
+    client = signed_in_client(world, persona) if persona != "anonymous" else Client()
     headers = {"Authorization": header}
     expected, code = _session_expected(check, header, persona)
     before = _footprint() if expected != ALLOWED else None

@@ -1,23 +1,39 @@
-"""A bad deployment value stops start-up with ImproperlyConfigured and names the variable."""
+"""A bad deployment value stops start-up with ImproperlyConfigured and names the variable.
+
+Two tests start Django in a child process (the defaults; the Celery app's broker options with Redis) and one runs
+the deploy checks there; the others evaluate the settings module in this process with a controlled environment
+(`load_settings`): the module only reads the environment, so that proves the same as a child that imports every
+app first.
+"""
 
 from __future__ import annotations
 
+import json
 import secrets
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
-from tests.foundation.support import child_env, run_manage, run_python
+from tests.foundation.support import child_env, load_settings, run_manage, run_python
 
-SETUP = "import django; django.setup()"
 PRODUCTION = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
     "DJANGO_ALLOWED_HOSTS": "ops.saypro.example",
 }
 
+# A started process: its Celery app takes the broker options from the settings (config_from_object).
+START_UP = """
+import json, django
+django.setup()
+from saypro.celery import app
+print(json.dumps({"options": app.conf.broker_transport_options, "acks_late": app.conf.task_acks_late,
+                  "reject_on_worker_lost": app.conf.task_reject_on_worker_lost}))
+"""
+
 
 def test_defaults_start_without_any_variable(tmp_path):
-    result = run_python(SETUP, child_env(tmp_path))
+    result = run_python(START_UP, child_env(tmp_path))
 
     assert result.returncode == 0, result.stderr
 
@@ -52,12 +68,10 @@ def test_defaults_start_without_any_variable(tmp_path):
     ],
 )
 def test_bad_value_stops_start_up_with_a_message_naming_it(tmp_path, overrides, named):
-    result = run_python(SETUP, child_env(tmp_path, **overrides))
+    with pytest.raises(ImproperlyConfigured) as stopped:
+        load_settings(child_env(tmp_path, **overrides))
 
-    assert result.returncode != 0
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: ")
-    assert named in last_line
+    assert named in str(stopped.value)
 
 
 def test_deploy_checks_pass_with_production_variables(tmp_path):
@@ -90,11 +104,9 @@ def test_deploy_checks_pass_with_production_variables(tmp_path):
     ids=["production", "defaults", "production-demo", "production-opted-out", "demo-opted-in"],
 )
 def test_staff_two_factor_is_required_unless_the_demo_runs(tmp_path, overrides, demo_mode, required):
-    code = f"{SETUP}; from django.conf import settings; print(settings.DEMO_MODE, settings.STAFF_2FA_REQUIRED)"
-    result = run_python(code, child_env(tmp_path, **overrides))
+    settings = load_settings(child_env(tmp_path, **overrides))
 
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [str(demo_mode), str(required)]
+    assert (settings["DEMO_MODE"], settings["STAFF_2FA_REQUIRED"]) == (demo_mode, required)
 
 
 @pytest.mark.parametrize(
@@ -102,55 +114,40 @@ def test_staff_two_factor_is_required_unless_the_demo_runs(tmp_path, overrides, 
     [(None, 0), ("0", 0), ("off", 0), ("1", 1), ("true", 1), ("yes", 1), ("2", 2)],
 )
 def test_behind_proxy_is_a_count_of_trusted_proxies_that_drf_follows_too(tmp_path, value, proxies):
-    code = (
-        f"{SETUP}; from django.conf import settings; "
-        "print(settings.BEHIND_PROXY, settings.REST_FRAMEWORK['NUM_PROXIES'], bool(settings.SECURE_PROXY_SSL_HEADER))"
-    )
-    result = run_python(code, child_env(tmp_path, DJANGO_BEHIND_PROXY=value))
+    settings = load_settings(child_env(tmp_path, DJANGO_BEHIND_PROXY=value))
 
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [str(proxies), str(proxies), str(proxies > 0)]
+    assert settings["BEHIND_PROXY"] == proxies
+    assert settings["REST_FRAMEWORK"]["NUM_PROXIES"] == proxies
+    assert bool(settings["SECURE_PROXY_SSL_HEADER"]) is (proxies > 0)
 
 
-VISIBILITY = """
-import json, django
-django.setup()
-from saypro.celery import app
-print(json.dumps({"options": app.conf.broker_transport_options, "acks_late": app.conf.task_acks_late,
-                  "reject_on_worker_lost": app.conf.task_reject_on_worker_lost}))
-"""
-
-
-@pytest.mark.parametrize(("overrides", "timeout"), [({}, 300), ({"CELERY_VISIBILITY_TIMEOUT": "120"}, 120)])
-def test_a_task_reserved_by_a_dead_worker_goes_back_to_the_queue_within_minutes(tmp_path, overrides, timeout):
+def test_a_started_worker_redelivers_a_dead_workers_tasks_within_minutes(tmp_path):
     """With Redis as the broker, a worker killed with kill -9 leaves its reserved tasks unacknowledged: Redis
-    hands them out again after the visibility timeout, which must be minutes (Kombu's default is an hour)."""
-    import json
-
-    env = child_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/7", **overrides)
-    result = run_python(VISIBILITY, env)
+    hands them out again after the visibility timeout, which must be minutes (Kombu's default is an hour). Here
+    in a started process, as the Celery app reads it."""
+    result = run_python(START_UP, child_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/7"))
 
     assert result.returncode == 0, result.stderr
     conf = json.loads(result.stdout.strip().splitlines()[-1])
-    assert conf["options"]["visibility_timeout"] == timeout
+    assert conf["options"]["visibility_timeout"] == 300
     assert conf["options"]["unacked_restore_throttle"] == 1
     assert conf["acks_late"] is True and conf["reject_on_worker_lost"] is True
 
 
+@pytest.mark.parametrize(("overrides", "timeout"), [({}, 300), ({"CELERY_VISIBILITY_TIMEOUT": "120"}, 120)])
+def test_a_task_reserved_by_a_dead_worker_goes_back_to_the_queue_within_minutes(tmp_path, overrides, timeout):
+    settings = load_settings(child_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/7", **overrides))
+
+    assert settings["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == timeout
+    assert settings["CELERY_BROKER_TRANSPORT_OPTIONS"]["unacked_restore_throttle"] == 1
+    assert settings["CELERY_TASK_ACKS_LATE"] is True and settings["CELERY_TASK_REJECT_ON_WORKER_LOST"] is True
+
+
 def test_a_visibility_timeout_below_thirty_seconds_stops_start_up(tmp_path):
     env = child_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/7", CELERY_VISIBILITY_TIMEOUT="5")
-    result = run_python(SETUP, env)
 
-    assert result.returncode != 0
-    assert "CELERY_VISIBILITY_TIMEOUT=5" in result.stderr
-
-
-BROKER_AND_CACHE = """
-import json, django
-django.setup()
-from django.conf import settings
-print(json.dumps([settings.CACHES["default"]["LOCATION"], settings.CELERY_BROKER_URL]))
-"""
+    with pytest.raises(ImproperlyConfigured, match="CELERY_VISIBILITY_TIMEOUT=5"):
+        load_settings(env)
 
 
 @pytest.mark.parametrize(
@@ -158,19 +155,14 @@ print(json.dumps([settings.CACHES["default"]["LOCATION"], settings.CELERY_BROKER
 )
 def test_each_parallel_test_worker_has_a_redis_database_of_its_own(tmp_path, worker, database):
     """The tests flush the cache and run real Celery workers: two pytest-xdist workers must not share a database."""
-    import json
+    settings = load_settings(child_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/3", PYTEST_XDIST_WORKER=worker))
 
-    env = child_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/3", PYTEST_XDIST_WORKER=worker)
-    result = run_python(BROKER_AND_CACHE, env)
-
-    assert result.returncode == 0, result.stderr
     expected = f"redis://127.0.0.1:6379/{database}"
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == [expected, expected]
+    assert [settings["CACHES"]["default"]["LOCATION"], settings["CELERY_BROKER_URL"]] == [expected, expected]
 
 
 def test_a_test_worker_past_the_last_redis_database_stops_start_up(tmp_path):
     env = child_env(tmp_path, REDIS_URL="redis://127.0.0.1:6379/12", PYTEST_XDIST_WORKER="gw4")
-    result = run_python(SETUP, env)
 
-    assert result.returncode != 0
-    assert "would use Redis database 16" in result.stderr.strip().splitlines()[-1]
+    with pytest.raises(ImproperlyConfigured, match="would use Redis database 16"):
+        load_settings(env)

@@ -64,6 +64,10 @@ def signup(
 
 @pytest.fixture
 def quarter_data(db):
+    return make_quarter_data()
+
+
+def make_quarter_data() -> dict[str, Registration]:
     """Q1 2026 (and one sign-up in Q4 2025), seen on 2 April 2026 at noon, local time.
 
     Deadlines due in Q1: two met (R1 automatic after 1 min, R2 after 30 h), two breached (R3 decided after
