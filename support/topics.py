@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-from sklearn.metrics import silhouette_score
-from sklearn.preprocessing import normalize
+
+# scikit-learn is imported where topics are fitted, not here: this module is imported as Django starts (through
+# support's services), and scikit-learn's import costs seconds of CPU in every web, worker and command process.
 
 SEED = 0
 MAX_TOPICS = 8
@@ -73,7 +71,6 @@ FILLER = {
     "way",
     "would",
 }
-STOP_WORDS = sorted(ENGLISH_STOP_WORDS | FILLER)
 # Letters only, three or more: numbers, order ids and "ok" say nothing about a subject.
 TOKENS = r"(?u)\b[^\W\d_]{3,}\b"
 
@@ -117,6 +114,9 @@ def _distinct_terms(ranked: Sequence[str]) -> list[str]:
 def _reduced(rows: Any, seed: int) -> Any:
     """Latent semantic analysis: comments that use different words for one thing land close together. A few
     dozen comments are too few to learn which words go together: they are grouped on their own terms."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.preprocessing import normalize
+
     components = min(LSA_COMPONENTS, rows.shape[1] - 1, rows.shape[0] - 1)
     if rows.shape[0] < LSA_MIN_COMMENTS or components < 2:
         return normalize(rows).toarray()
@@ -124,13 +124,17 @@ def _reduced(rows: Any, seed: int) -> Any:
 
 
 def topics_fit(texts: Sequence[str], *, max_topics: int = MAX_TOPICS, seed: int = SEED) -> TopicFit:
+    from sklearn.cluster import KMeans
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+    from sklearn.metrics import silhouette_score
+
     none = TopicFit(topics=[], assignments=[None] * len(texts), closeness=[0.0] * len(texts))
     kept = [i for i, text in enumerate(texts) if text and text.strip()]
     if len(kept) < MIN_COMMENTS:
         return none
     large = len(kept) >= LSA_MIN_COMMENTS
     vectorizer = TfidfVectorizer(
-        stop_words=STOP_WORDS,
+        stop_words=sorted(ENGLISH_STOP_WORDS | FILLER),
         token_pattern=TOKENS,
         ngram_range=(1, 2),
         # On a small corpus a term seen once may still be the subject; on a large one it is noise.
