@@ -43,7 +43,6 @@ def _with_clock(queryset: QuerySet[Registration], now: datetime) -> QuerySet[Reg
         risk_at=F("open_clock__risk_at"),
         clock_state=F("open_clock__state"),
         breached_at=F("open_clock__breached_at"),
-        breach_unrecorded=sla_selectors.breach_unrecorded("open_clock__"),
         is_breached=Case(
             When(open_clock__breached_at__isnull=False, then=Value(True)),
             When(open_clock__state="running", open_clock__due_at__lte=now, then=Value(True)),
@@ -100,14 +99,10 @@ def registration_queue(
         queryset = queryset.filter(sla_selectors.queue_at_risk_filter(now))
     if breached:
         queryset = queryset.filter(sla_selectors.queue_breached_filter(now))
-    # The breached list: the recorded breaches by deadline, then those whose deadline passed since the sweep's last
-    # minute (the latest deadlines of the list anyway), the order of the index range its filter reads, so a page
-    # stops after its rows instead of sorting every breached registration.
-    ordering = ["breach_unrecorded", "due_at"] if breached else [F("due_at").asc(nulls_last=True)]
     return (
         queryset.select_related("user", "claimed_by", "decided_by")
         .prefetch_related(Prefetch("signals", queryset=RegistrationSignal.objects.order_by("-weight")))
-        .order_by(*ordering, "submitted_at", "pk")
+        .order_by(F("due_at").asc(nulls_last=True), "submitted_at", "pk")
     )
 
 

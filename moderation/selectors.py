@@ -141,7 +141,7 @@ def case_queue(
     if at_risk:
         queryset = queryset.filter(sla_selectors.queue_at_risk_filter(now))
     if breached:
-        queryset = queryset.filter(sla_selectors.queue_breached_filter(now))
+        queryset = queryset.filter(sla_selectors.queue_breached_in_range(now))
     queryset = queryset.annotate(
         author_verified=verified_annotation("author__", at=now), author_strikes=_strike_count("author_id", now)
     ).select_related("author", "decision__by")

@@ -253,9 +253,15 @@ def queue_at_risk_filter(now: datetime) -> Q:
 
 
 def queue_breached_filter(now: datetime) -> Q:
-    """open_breached_filter over a queue annotated as for queue_at_risk_filter and with `breach_unrecorded`
-    (breach_unrecorded() of its open clock): read from the range of clock_open_queue that holds the breached
-    clocks, a queue sorted by ("breach_unrecorded", "due_at") stops after its page however many there are."""
-    return (Q(breached_at__isnull=False) | Q(clock_state=ClockState.RUNNING, due_at__lte=now)) & _breached_range(
-        F("breach_unrecorded"), F("due_at"), now
-    )
+    """open_breached_filter over a queue annotated as for queue_at_risk_filter."""
+    return Q(breached_at__isnull=False) | Q(clock_state=ClockState.RUNNING, due_at__lte=now)
+
+
+def queue_breached_in_range(now: datetime) -> Q:
+    """queue_breached_filter over a queue also annotated with `breach_unrecorded` (breach_unrecorded() of its open
+    clock), read from the range of clock_open_queue that holds the breached clocks: a queue sorted by
+    ("breach_unrecorded", "due_at") stops after its page however many there are. Where most open items are breached the
+    planner may hash the whole range instead (the review and support queues' breached lists on the full backlog,
+    measured so: they read 33,000 and 65,000 rows where the plain condition read 4,000 and 23,000), so each queue
+    uses the form measured faster on it."""
+    return queue_breached_filter(now) & _breached_range(F("breach_unrecorded"), F("due_at"), now)
