@@ -65,7 +65,6 @@ def _inbox_context(request: SignedInRequest) -> dict[str, Any]:
         query.pop(name, None)
     view_query = query.copy()
     view_query.pop("view", None)
-    counts = selectors.view_counts(user=request.user, now=now)
     return {
         "form": form,
         "filters": filters,
@@ -73,7 +72,6 @@ def _inbox_context(request: SignedInRequest) -> dict[str, Any]:
         "now": now,
         "filter_query": query.urlencode(),
         "view_query": view_query.urlencode(),
-        "views": [(key, label, counts.get(key)) for key, label in selectors.View.CHOICES],
         "rows_url": f"{reverse('messaging:inbox-rows')}?{request.GET.urlencode()}",
         "refresh_seconds": INBOX_REFRESH_SECONDS,
     }
@@ -84,8 +82,11 @@ def _inbox_context(request: SignedInRequest) -> dict[str, Any]:
 def home(request: SignedInRequest) -> HttpResponse:
     """The agent inbox: views mine / unassigned / at risk / breached, filters, soonest deadline first."""
     context = _inbox_context(request)
-    # Shared by everyone for a refresh interval: they aggregate the whole open backlog (messaging.tiles).
-    context["tiles"] = tiles.inbox_tiles(now=context["now"])
+    # Shared by everyone for a refresh interval: they aggregate the whole open backlog (messaging.tiles). The
+    # refreshed rows below the tabs show no counts, so only the page reads them.
+    context["tiles"] = shared = tiles.inbox_tiles(now=context["now"])
+    counts = {**shared.view_counts, selectors.View.MINE: selectors.mine_count(user=request.user)}
+    context["views"] = [(key, label, counts.get(key)) for key, label in selectors.View.CHOICES]
     return render(request, "messaging/inbox.html", context)
 
 

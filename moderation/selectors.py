@@ -78,6 +78,7 @@ def _with_open_clock(queryset: QuerySet[Any], metric: str, now: datetime) -> Que
         risk_at=F("open_clock__risk_at"),
         clock_state=F("open_clock__state"),
         breached_at=F("open_clock__breached_at"),
+        breach_unrecorded=sla_selectors.breach_unrecorded("open_clock__"),
         is_breached=SqlCase(
             When(open_clock__breached_at__isnull=False, then=Value(True)),
             When(open_clock__state="running", open_clock__due_at__lte=now, then=Value(True)),
@@ -140,7 +141,7 @@ def case_queue(
     if at_risk:
         queryset = queryset.filter(sla_selectors.queue_at_risk_filter(now))
     if breached:
-        queryset = queryset.filter(sla_selectors.queue_breached_filter(now))
+        queryset = queryset.filter(sla_selectors.queue_breached_in_range(now))
     queryset = queryset.annotate(
         author_verified=verified_annotation("author__", at=now), author_strikes=_strike_count("author_id", now)
     ).select_related("author", "decision__by")
@@ -149,6 +150,11 @@ def case_queue(
     if status == CaseStatus.DECIDED:
         # No open clock to sort by: the latest decision first, read from the decision-time index.
         return queryset.order_by("-decided_at", "-pk")
+    if breached:
+        # The recorded breaches by deadline, then those whose deadline passed since the sweep's last minute (the
+        # latest deadlines of the list anyway): the order of the index range the breached filter reads, so a page
+        # stops after its rows instead of sorting every breached case.
+        return queryset.order_by("breach_unrecorded", "due_at", "-severity", "pk")  # type: ignore[misc]  # annotations
     # Open cases by deadline; decided ones (no open clock) after them, the latest decision first.
     return queryset.order_by(
         F("due_at").asc(nulls_last=True), F("decided_at").desc(nulls_first=True), "-severity", "pk"

@@ -69,6 +69,14 @@ class BoundedCount(int):
     def __str__(self) -> str:
         return f"{int(self):,}" if self.exact else f"{int(self):,}+"
 
+    def __reduce__(self) -> tuple[Any, tuple[int, bool]]:
+        # Kept in the cache with figures shared by everyone (saypro.shared): back as the same count, exact or not.
+        return (_bounded_count, (int(self), self.exact))
+
+
+def _bounded_count(value: int, exact: bool) -> BoundedCount:
+    return BoundedCount(value if exact else value + 1, cap=value)
+
 
 def bounded_count(queryset: QuerySet[Any], *, cap: int | None = None) -> BoundedCount:
     """How many rows, up to `cap` (QUEUE_COUNT_CAP), reading at most cap + 1 of them (unordered: any will do)."""

@@ -14,7 +14,6 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
-    ExpressionWrapper,
     F,
     FilteredRelation,
     IntegerField,
@@ -36,9 +35,10 @@ from saypro.audit.selectors import audit_for_object
 from saypro.paginators import BoundedCount, bounded_counts
 from saypro.search import SearchHit, matching_ids, search_terms
 from saypro.sla import calendars
+from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import OPEN_STATES, Clock
 from saypro.sla.promises import ItemSummary
-from saypro.sla.selectors import at_risk_filter, open_breached_filter, queue_at_risk_filter, queue_breached_filter
+from saypro.sla.selectors import at_risk_filter, open_breached_in_range, queue_at_risk_filter, queue_breached_filter
 
 from .models import (
     FIRST_RESPONSE,
@@ -126,7 +126,7 @@ def _with_clocks(queryset: QuerySet[Ticket], now: datetime) -> QuerySet[Ticket]:
         ),
         # The sort key of the open queues, "breached first": the breach the sweep recorded, read from the clock
         # index in order (sla.Clock's clock_open_queue).
-        breach_unrecorded=ExpressionWrapper(Q(res_clock__breached_at__isnull=True), output_field=BooleanField()),
+        breach_unrecorded=sla_selectors.breach_unrecorded("res_clock__"),
         first_response_breached=Case(
             When(fr_clock__breached_at__isnull=False, then=Value(True)),
             When(fr_clock__state="running", fr_clock__due_at__lte=now, then=Value(True)),
@@ -217,7 +217,7 @@ def queue_view_counts(*, user: User, now: datetime | None = None) -> dict[str, B
         {
             **{view: tickets.filter(_view_filter(view, user)) for view in ("mine", "team", "unassigned", "triage")},
             "at_risk": clocks.filter(at_risk_filter(now)),
-            "breached": clocks.filter(open_breached_filter(now)),
+            "breached": clocks.filter(open_breached_in_range(now)),
             "all": tickets,
         }
     )

@@ -135,7 +135,11 @@ class Clock(models.Model):
             # Live tiles: open clocks per metric by deadline.
             models.Index(fields=["metric", "due_at"], name="clock_open_due", condition=~Q(state="stopped")),
             # The queues, "breached first, then by deadline": an index scan in that order over the open clocks
-            # of one metric, read LIMIT rows at a time, whatever the size of the backlog.
+            # of one metric, read LIMIT rows at a time, whatever the size of the backlog. The breached and
+            # at-risk conditions (state, breached_at, risk_at) are read from the index itself, so a bounded count
+            # of breached or at-risk clocks is an index-only scan that stops after its rows (the planner chose a
+            # bitmap of the whole breached range before). Not the target: with it the moderator queue's join read
+            # the whole metric from this index, in the wrong order, rather than clock_open_due in deadline order.
             models.Index(
                 F("metric"),
                 ExpressionWrapper(Q(breached_at__isnull=True), output_field=models.BooleanField()),
@@ -143,6 +147,7 @@ class Clock(models.Model):
                 name="clock_open_queue",
                 # Spelled as the queues' joins spell an open clock, so the planner sees the index applies.
                 condition=Q(state__in=OPEN_STATES),
+                include=["state", "breached_at", "risk_at"],
             ),
             # The at-risk views and counts: running clocks not yet breached, by their risk point.
             models.Index(

@@ -9,7 +9,8 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Q, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleLessThanOrEqual
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -92,6 +93,27 @@ def open_breached_filter(now: datetime) -> Q:
     return Q(breached_at__isnull=False) | Q(state=ClockState.RUNNING, due_at__lte=now)
 
 
+def breach_unrecorded(prefix: str = "") -> ExpressionWrapper:
+    """Whether the sweep has not recorded a breach on the clock (at `prefix`): the second key of the partial index
+    clock_open_queue, spelled as the index spells it so that the planner matches it."""
+    return ExpressionWrapper(Q(**{f"{prefix}breached_at__isnull": True}), output_field=BooleanField())
+
+
+def _breached_range(unrecorded: Any, due_at: Any, now: datetime) -> Q:
+    """`(breach_unrecorded, due_at) <= (true, now)`: every breached open clock (a recorded breach sorts before
+    true, a running clock past its deadline is at or before (true, now)), so ANDed with the breached condition it
+    changes nothing. It gives PostgreSQL the range of clock_open_queue that holds them: the recorded breaches, then
+    the few seconds of deadlines passed since the last sweep. Without it the OR has no index range, and a count or
+    the last page of breached clocks reads on through every open clock of the metric."""
+    return Q(TupleLessThanOrEqual(Tuple(unrecorded, due_at), [True, now]))
+
+
+def open_breached_in_range(now: datetime) -> Q:
+    """open_breached_filter for a count over the open clocks of one metric: the same clocks, read from the index
+    range that holds them (stops early, whatever the backlog)."""
+    return open_breached_filter(now) & _breached_range(breach_unrecorded(), F("due_at"), now)
+
+
 def compliance(*, metric: str, start: datetime, end: datetime, now: datetime | None = None) -> Compliance:
     """Achieved ÷ (achieved + breached) over clocks due in [start, end); open ones in time are left out."""
     now = now or timezone.now()
@@ -151,7 +173,7 @@ def queue_counts_bounded(*, metric: str, now: datetime | None = None) -> QueueCo
         {
             "open": open_clocks,
             "at_risk": open_clocks.filter(at_risk_filter(now)),
-            "breached": open_clocks.filter(open_breached_filter(now)),
+            "breached": open_clocks.filter(open_breached_in_range(now)),
         }
     )
     return QueueCounts(open=counts["open"], at_risk=counts["at_risk"], breached=counts["breached"])
@@ -233,3 +255,13 @@ def queue_at_risk_filter(now: datetime) -> Q:
 def queue_breached_filter(now: datetime) -> Q:
     """open_breached_filter over a queue annotated as for queue_at_risk_filter."""
     return Q(breached_at__isnull=False) | Q(clock_state=ClockState.RUNNING, due_at__lte=now)
+
+
+def queue_breached_in_range(now: datetime) -> Q:
+    """queue_breached_filter over a queue also annotated with `breach_unrecorded` (breach_unrecorded() of its open
+    clock), read from the range of clock_open_queue that holds the breached clocks: a queue sorted by
+    ("breach_unrecorded", "due_at") stops after its page however many there are. Where most open items are breached the
+    planner may hash the whole range instead (the review and support queues' breached lists on the full backlog,
+    measured so: they read 33,000 and 65,000 rows where the plain condition read 4,000 and 23,000), so each queue
+    uses the form measured faster on it."""
+    return queue_breached_filter(now) & _breached_range(F("breach_unrecorded"), F("due_at"), now)

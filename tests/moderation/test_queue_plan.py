@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -14,8 +15,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from moderation.models import Case
-from moderation.selectors import METRIC
+from moderation.selectors import METRIC, case_queue, queue_page_counts
 from saypro.sla.models import OPEN_STATES, Clock, Policy
+from saypro.sla.selectors import open_breached_in_range
 from saypro.sla.services import clock_build
 from tests.factories import UserFactory
 
@@ -121,3 +123,50 @@ def test_the_planner_knows_how_many_open_clocks_a_metric_holds_among_other_metri
     open_cases = Clock.objects.filter(metric=METRIC, target_type=case_type, state__in=OPEN_STATES)
     assert open_cases.count() == 1000
     assert _estimated_rows(open_cases) >= 500
+
+
+def _scan_rows(sql: str, params: Any, index: str) -> tuple[int, str]:
+    """The rows the plan's scans of `index` returned (actual rows x loops), and the plan."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT TEXT) {sql}", params)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    rows = sum(
+        int(found.group(1)) * int(found.group(2))
+        for found in re.finditer(rf"Index (?:Only )?Scan using {index} [^\n]*rows=(\d+) loops=(\d+)", plan)
+    )
+    return rows, plan
+
+
+def test_the_breached_count_and_list_read_only_the_breached_clocks_a_breach_not_yet_swept_included(moderator):
+    """A breached clock is one the sweep marked, or one still running past its deadline before the sweep came.
+    Among 3,000 open cases, 3 breached (two marked, one not yet swept): the moderator queue counts and lists the 3,
+    and reads them from the range of clock_open_queue that holds them, not every open clock of the metric."""
+    _open_cases(CASES)
+    now = timezone.now()
+    clocks = Clock.objects.filter(metric=METRIC, state__in=OPEN_STATES).order_by("due_at")
+    swept = list(clocks[:2].values_list("pk", flat=True))
+    for hours, pk in zip((3, 2), swept, strict=True):
+        Clock.objects.filter(pk=pk).update(
+            due_at=now - timedelta(hours=hours), breached_at=now - timedelta(hours=hours)
+        )
+    unswept = clocks[2:3].get()
+    Clock.objects.filter(pk=unswept.pk).update(due_at=now - timedelta(seconds=20))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sla_clock")
+
+    counts = queue_page_counts(now=now)
+    assert (int(counts.breached), counts.breached.exact) == (3, True)
+    listed = case_queue(breached=True, now=now)
+    assert [case.pk for case in listed] == [
+        *Clock.objects.filter(pk__in=swept).order_by("due_at").values_list("target_id", flat=True),
+        unswept.target_id,
+    ]
+
+    breached = Clock.objects.filter(metric=METRIC, state__in=OPEN_STATES).filter(open_breached_in_range(now))
+    sql, params = breached.order_by().values("pk")[:1001].query.sql_with_params()
+    rows, plan = _scan_rows(f"SELECT COUNT(*) FROM ({sql}) AS bounded", params, "clock_open_queue")
+    assert "ROW((breached_at IS NULL), due_at) <= ROW(" in plan, plan
+    assert rows <= 3, plan
+    sql, params = case_queue(breached=True, now=now)[:51].query.sql_with_params()
+    rows, plan = _scan_rows(sql, params, "clock_open_queue")
+    assert "ROW((" in plan and rows <= 3, plan

@@ -11,7 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from accounts.models import User
 from saypro.sla import selectors
-from saypro.sla.models import Clock, ClockState
+from saypro.sla.models import OPEN_STATES, Clock, ClockState
 from tests.factories import UserFactory
 from tests.sla.conftest import METRIC
 
@@ -131,6 +131,27 @@ def test_queue_counts_split_open_clocks_into_at_risk_and_breached(clock):
 
     counts = selectors.queue_counts(metric=METRIC, now=NOW)
     assert (counts.open, counts.at_risk, counts.breached) == (7, 2, 3)
+
+
+def test_the_bounded_queue_counts_count_the_same_clocks_a_breach_not_yet_swept_included(clock):
+    clock(due_at=NOW + 4 * HOUR, risk_at=NOW + 2 * HOUR)  # open, in time
+    clock(due_at=NOW + HOUR, risk_at=NOW - HOUR)  # at risk
+    clock(due_at=NOW, risk_at=NOW - 3 * HOUR)  # due this very moment, the sweep not yet run: breached
+    clock(due_at=NOW - HOUR, risk_at=NOW - 3 * HOUR)  # past the deadline, the sweep not yet run
+    clock(due_at=NOW - HOUR, risk_at=NOW - 3 * HOUR, breached_at=NOW - HOUR)  # breached by the sweep
+    # Breached by the sweep, then its deadline moved on (a resume, a new policy): still breached.
+    clock(due_at=NOW + 2 * HOUR, risk_at=NOW + HOUR, breached_at=NOW - 2 * HOUR)
+    clock(due_at=NOW - HOUR, state=ClockState.PAUSED, paused_at=NOW, breached_at=NOW - HOUR)  # breached, paused
+    clock(due_at=NOW - HOUR, state=ClockState.PAUSED, paused_at=NOW)  # paused before its deadline: not breached
+    clock(due_at=NOW - HOUR, **stopped(False))  # closed: not in the queue
+    clock(due_at=NOW - HOUR, metric="test.other")
+
+    exact = selectors.queue_counts(metric=METRIC, now=NOW)
+    bounded = selectors.queue_counts_bounded(metric=METRIC, now=NOW)
+    assert (exact.open, exact.at_risk, exact.breached) == (8, 1, 5)
+    assert (bounded.open, bounded.at_risk, bounded.breached) == (8, 1, 5)
+    breached = Clock.objects.filter(metric=METRIC, state__in=OPEN_STATES)
+    assert breached.filter(selectors.open_breached_in_range(NOW)).count() == 5
 
 
 class TestStopTimeStats:
