@@ -322,6 +322,11 @@ def seed(
         _run_side_by_side(ctx, jobs)
     for path in WORK:
         run_phase(ctx, path)
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Millions of rows just written and no statistics yet: until autovacuum gets to them, the planner would
+        # take the tables for empty and walk indexes row by row (the first rollup refresh, the reports).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     return ctx
 
 
