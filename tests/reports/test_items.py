@@ -272,7 +272,8 @@ def test_live_lists_read_the_open_clock_index_and_period_lists_the_deadline_inde
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE sla_clock")
-    open_clock_indexes = ("clock_open_due", "clock_open_queue", "clock_open_risk")  # each covers open clocks only
+    # Each covers open clocks only (the unique one too: one open clock per metric and target).
+    open_clock_indexes = ("clock_open_due", "clock_open_queue", "clock_open_risk", "clock_one_open_per_target")
     for state in ("open", "at_risk", "breached"):
         plan = _plan(selectors.promise_items(metric=METRIC, state=state, period=None, now=now))
         assert any(index in plan for index in open_clock_indexes), (state, plan)
