@@ -12,12 +12,11 @@ queries are those of one request, with the time each took in the database; --que
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from datetime import date, timedelta
 
-from pagekit import django_on, manager_client, time_page
+from pagekit import django_on, manager_client, print_load, print_slowest, time_page
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,9 +50,8 @@ def main() -> int:
         f"in the database {sum(t for t, _ in timings) * 1000:.0f} ms",
         flush=True,
     )
-    for took, sql in sorted(timings, reverse=True)[: args.queries]:
-        print(f"    {took * 1000:6.0f} ms  {' '.join(sql.split())[:150]}")
-    print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print_slowest(timings, args.queries)
+    print_load()
     return 0
 
 

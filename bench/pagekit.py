@@ -78,3 +78,12 @@ def time_page(client: Any, url: str, params: dict[str, str], requests: int) -> t
         seconds.append(time.perf_counter() - started)
         assert response.status_code == 200, url
     return seconds, timings
+
+
+def print_slowest(timings: Timings, count: int) -> None:
+    for took, sql in sorted(timings, reverse=True)[:count]:
+        print(f"    {took * 1000:6.0f} ms  {' '.join(sql.split())[:150]}")
+
+
+def print_load() -> None:
+    print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")

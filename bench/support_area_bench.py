@@ -12,11 +12,10 @@ Each request runs in this process through Django's test client, DEBUG off; after
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 from datetime import timedelta
 
-from pagekit import django_on, manager_client, time_page
+from pagekit import django_on, manager_client, print_load, print_slowest, time_page
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,10 +56,8 @@ def main() -> int:
             f"slowest query {slowest[0] * 1000:5.0f} ms: {slowest[1][:90]}",
             flush=True,
         )
-        if args.queries:
-            for took, sql in sorted(timings, reverse=True)[: args.queries]:
-                print(f"    {took * 1000:6.0f} ms  {' '.join(sql.split())[:150]}")
-    print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        print_slowest(timings, args.queries)
+    print_load()
     return 0
 
 
