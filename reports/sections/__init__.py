@@ -165,14 +165,10 @@ def build_document(
     section_built: Callable[[Section], None] | None = None,
 ) -> Document:
     """The report's document; `section_built` is handed each area section as soon as it is built."""
-    from saypro import periods
-
-    from ..glossary import glossary
-    from .summary import advise, appendices, executive_summary, recommendations, scorecard
-
     ctx = context_for(period, now, filters)
     chosen = specs()
     sections: list[Section] = []
+    # One scope for the whole document: the summary and the appendices read figures the sections read too.
     with shared_reads():
         for index, spec in enumerate(chosen):
             if progress:
@@ -180,6 +176,15 @@ def build_document(
             sections.append(build_section(spec, ctx))
             if section_built:
                 section_built(sections[-1])
+        return _document(kind, period, ctx, sections)
+
+
+def _document(kind: str, period: Period, ctx: Context, sections: list[Section]) -> Document:
+    from saypro import periods
+
+    from ..glossary import glossary
+    from .summary import advise, appendices, executive_summary, recommendations, scorecard
+
     local = timezone.localtime(ctx.now)
     advice = advise(sections, ctx)
     return Document(
