@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any, cast
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from saypro import periods
 from saypro.figures.registry import (
@@ -42,7 +42,7 @@ from saypro.figures.targets import TargetBook
 from saypro.localtime import local_midnight
 from saypro.periods import Period
 from saypro.sla.models import Clock, ClockState
-from saypro.sla.selectors import clock_outcomes
+from saypro.sla.selectors import Outcomes, clock_outcomes_by
 
 from .models import UNRESOLVED_STATUSES, Conversation, Initiator, Message, MessageKind, Status
 from .selectors import (
@@ -255,18 +255,27 @@ def first_response_closing(span: Span) -> Measure:
 
 
 def _resolution(span: Span, categories: tuple[str, ...] | None) -> Measure:
+    """Among the queries users started in the span, those of `categories` (None: all), met, missed and pending
+    against each one's resolution deadline; one grouped read by category for every group (shared_reads)."""
+    by_category = shared(("messaging.resolution", *span.key()), lambda: _resolution_by_category(span))
+    chosen = [o for category, o in by_category.items() if categories is None or category in categories]
+    met, missed = sum(o.met for o in chosen), sum(o.missed for o in chosen)
+    return Measure(
+        value=_share(met, met + missed),
+        n=met + missed,
+        pending=sum(o.pending for o in chosen),
+        parts={"met": met, "missed": missed},
+    )
+
+
+def _resolution_by_category(span: Span) -> dict[str, Outcomes]:
     conversations = _conversations(span)
     queries = (conversations if conversations is not None else Conversation.objects.all()).filter(
         initiated_by=Initiator.USER, created_at__gte=span.start, created_at__lt=span.end
     )
-    if categories is not None:
-        queries = queries.filter(category__in=categories)
-    outcomes = clock_outcomes(metric=RESOLUTION, model=Conversation, ids=queries.values("pk"), now=span.now)
-    return Measure(
-        value=_share(outcomes.met, outcomes.decided),
-        n=outcomes.decided,
-        pending=outcomes.pending,
-        parts={"met": outcomes.met, "missed": outcomes.missed},
+    category_of = Conversation.objects.filter(pk=OuterRef("target_id")).values("category")[:1]
+    return clock_outcomes_by(
+        metric=RESOLUTION, model=Conversation, ids=queries.values("pk"), now=span.now, by=Subquery(category_of)
     )
 
 

@@ -527,6 +527,34 @@ def first_response_compliance(
     )
 
 
+def first_response_compliance_by_category(
+    *, start: datetime, end: datetime, now: datetime, book: TargetBook | None = None
+) -> dict[str, ResponseCompliance]:
+    """first_response_compliance for each category and "" (uncategorised, or a category no longer offered), by the
+    conversation's current category, in one grouped aggregate over the first-response clocks due in [start, end)."""
+    book = book or TargetBook()
+    category_of = Conversation.objects.filter(pk=OuterRef("target_id")).values("category")[:1]
+    rows = (
+        _clocks(FIRST_RESPONSE, Conversation.objects.all())
+        .filter(due_at__gte=start, due_at__lt=end)
+        .annotate(category=Subquery(category_of))
+        .values("category")
+        .annotate(achieved=Count("pk", filter=sla_selectors.ACHIEVED), breached=Count("pk", filter=_late(now)))
+        .order_by()
+    )
+    target = _share_target("sla.message.first_response", start, book)
+    stretch = _share_target("messaging.first_response_24h.closing", start, book)
+    counts = {value: [0, 0] for value in [*Category.values, ""]}
+    for row in rows:
+        count = counts[row["category"] if row["category"] in counts else ""]
+        count[0] += row["achieved"]
+        count[1] += row["breached"]
+    return {
+        value: ResponseCompliance(achieved=achieved, breached=breached, target=target, stretch_target=stretch)
+        for value, (achieved, breached) in counts.items()
+    }
+
+
 def _late(now: datetime) -> Q:
     # The kernel's definition (saypro.sla.selectors.compliance): breached by the sweep, stopped late, or still
     # running past its deadline.

@@ -81,25 +81,19 @@ def _first_response_by_category(
     start: datetime, end: datetime, now: datetime, book: TargetBook
 ) -> dict[str, tuple[str, messaging.ResponseCompliance]]:
     """First-response achievement per category over the clocks due in [start, end), the uncategorised ones and
-    the total; the selector filters by a category value, so the uncategorised are the total less the others."""
-    total = messaging.first_response_compliance(start=start, end=end, now=now, book=book)
-    out = {
-        value: (
-            str(label),
-            messaging.first_response_compliance(start=start, end=end, category=value, now=now, book=book),
-        )
-        for value, label in Category.choices
-    }
-    out[""] = (
-        "Not categorised",
+    the total."""
+    by_category = messaging.first_response_compliance_by_category(start=start, end=end, now=now, book=book)
+    out = {value: (str(label), by_category[value]) for value, label in [*Category.choices, ("", "Not categorised")]}
+    total = by_category[""]
+    out[ALL] = (
+        "All categories",
         messaging.ResponseCompliance(
-            achieved=total.achieved - sum(c.achieved for _, c in out.values()),
-            breached=total.breached - sum(c.breached for _, c in out.values()),
+            achieved=sum(c.achieved for c in by_category.values()),
+            breached=sum(c.breached for c in by_category.values()),
             target=total.target,
             stretch_target=total.stretch_target,
         ),
     )
-    out[ALL] = ("All categories", total)
     return out
 
 

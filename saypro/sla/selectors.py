@@ -72,15 +72,37 @@ class Outcomes:
 def clock_outcomes(*, metric: str, model: type[models.Model], ids: QuerySet[Any], now: datetime) -> Outcomes:
     """Met, missed and pending among the clocks of `metric` on the objects whose ids `ids` selects (e.g. the
     tickets received in a period): one aggregate, on the clocks' target index."""
-    row = Clock.objects.filter(
-        metric=metric, target_type=ContentType.objects.get_for_model(model), target_id__in=ids
-    ).aggregate(
-        # Not named like the clock's own `met` field, which an aggregate may not shadow.
-        n_met=Count("pk", filter=ACHIEVED),
-        n_missed=Count("pk", filter=breached(now)),
-        n_pending=Count("pk", filter=~Q(state=ClockState.STOPPED) & ~breached(now)),
-    )
+    row = _targets_clocks(metric, model, ids).aggregate(**_outcome_counts(now))
     return Outcomes(met=row["n_met"], missed=row["n_missed"], pending=row["n_pending"])
+
+
+def clock_outcomes_by(
+    *, metric: str, model: type[models.Model], ids: QuerySet[Any], now: datetime, by: Any
+) -> dict[Any, Outcomes]:
+    """clock_outcomes for each value of `by`, an expression over the clock (e.g. a subquery of its target's
+    category): one grouped aggregate. Values without a clock are absent."""
+    rows = (
+        _targets_clocks(metric, model, ids)
+        .annotate(group=by)
+        .values("group")
+        .annotate(**_outcome_counts(now))
+        .values_list("group", "n_met", "n_missed", "n_pending")
+        .order_by()
+    )
+    return {group: Outcomes(met=met, missed=missed, pending=pending) for group, met, missed, pending in rows}
+
+
+def _targets_clocks(metric: str, model: type[models.Model], ids: QuerySet[Any]) -> QuerySet[Clock]:
+    return Clock.objects.filter(metric=metric, target_type=ContentType.objects.get_for_model(model), target_id__in=ids)
+
+
+def _outcome_counts(now: datetime) -> dict[str, Count]:
+    # Not named like the clock's own `met` field, which an aggregate may not shadow.
+    return {
+        "n_met": Count("pk", filter=ACHIEVED),
+        "n_missed": Count("pk", filter=breached(now)),
+        "n_pending": Count("pk", filter=~Q(state=ClockState.STOPPED) & ~breached(now)),
+    }
 
 
 def at_risk_filter(now: datetime) -> Q:
