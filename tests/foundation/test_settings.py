@@ -13,6 +13,7 @@ import secrets
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
 from tests.foundation.support import child_env, load_settings, run_manage, run_python
 
@@ -166,3 +167,27 @@ def test_a_test_worker_past_the_last_redis_database_stops_start_up(tmp_path):
 
     with pytest.raises(ImproperlyConfigured, match="would use Redis database 16"):
         load_settings(env)
+
+
+def test_postgresql_connections_plan_without_jit_compilation(tmp_path):
+    """The figures' aggregates over a quarter cost enough for PostgreSQL to JIT-compile them, which took longer than
+    it saved: every PostgreSQL connection, the replica's too, turns it off. SQLite has no such option."""
+    postgres = load_settings(
+        child_env(
+            tmp_path,
+            DATABASE_URL="postgres://saypro@db.example:5432/saypro",
+            DATABASE_REPLICA_URL="postgres://saypro@replica.example:5432/saypro",
+        )
+    )
+    sqlite = load_settings(child_env(tmp_path))
+
+    assert [db["OPTIONS"]["options"] for db in postgres["DATABASES"].values()] == ["-c jit=off", "-c jit=off"]
+    assert "options" not in sqlite["DATABASES"]["default"]["OPTIONS"]
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+def test_the_live_postgresql_session_has_jit_off():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
