@@ -18,7 +18,17 @@ from functools import partial
 from typing import Any, cast
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from saypro import periods
 from saypro.figures.registry import (
@@ -42,7 +52,7 @@ from saypro.figures.targets import TargetBook
 from saypro.localtime import local_midnight
 from saypro.periods import Period
 from saypro.sla.models import Clock, ClockState
-from saypro.sla.selectors import Outcomes, clock_outcomes_by
+from saypro.sla.selectors import Outcomes, outcome_counts
 
 from .models import UNRESOLVED_STATUSES, Conversation, Initiator, Message, MessageKind, Status
 from .selectors import (
@@ -219,27 +229,27 @@ def first_response_within_24h(span: Span) -> Measure:
     answered_by = Message.objects.filter(
         conversation=OuterRef("conversation"), kind=MessageKind.REPLY, created_at__gt=OuterRef("created_at")
     )
-    row = (
+    # Each message's outcome in one CASE, so that PostgreSQL looks its replies up once (and a second time only for
+    # the few not answered in time): a condition naming a look-up twice runs it twice.
+    outcome = Case(
+        When(Exists(answered_by.filter(created_at__lte=OuterRef("created_at") + DAY)), then=Value("met")),
+        When(Q(Exists(answered_by)) | Q(created_at__lte=span.now - DAY), then=Value("missed")),
+        default=Value("pending"),
+    )
+    counts = dict(
         _messages(span)
         .filter(kind=MessageKind.USER)
-        .annotate(
-            answered_in_time=Exists(answered_by.filter(created_at__lte=OuterRef("created_at") + DAY)),
-            answered=Exists(answered_by),
-        )
-        .aggregate(
-            in_time=Count("pk", filter=Q(answered_in_time=True)),
-            missed=Count(
-                "pk", filter=Q(answered_in_time=False) & (Q(answered=True) | Q(created_at__lte=span.now - DAY))
-            ),
-            pending=Count("pk", filter=Q(answered=False, created_at__gt=span.now - DAY)),
-        )
+        .annotate(outcome=outcome)
+        .values_list("outcome")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
-    n = row["in_time"] + row["missed"]
+    met, missed = counts.get("met", 0), counts.get("missed", 0)
     return Measure(
-        value=_share(row["in_time"], n),
-        n=n,
-        pending=row["pending"],
-        parts={"met": row["in_time"], "missed": row["missed"]},
+        value=_share(met, met + missed),
+        n=met + missed,
+        pending=counts.get("pending", 0),
+        parts={"met": met, "missed": missed},
     )
 
 
@@ -271,12 +281,13 @@ def _resolution(span: Span, categories: tuple[str, ...] | None) -> Measure:
 def _resolution_by_category(span: Span) -> dict[str, Outcomes]:
     conversations = _conversations(span)
     queries = (conversations if conversations is not None else Conversation.objects.all()).filter(
-        initiated_by=Initiator.USER, created_at__gte=span.start, created_at__lt=span.end
+        initiated_by=Initiator.USER, created_at__gte=span.start, created_at__lt=span.end, clocks__metric=RESOLUTION
     )
-    category_of = Conversation.objects.filter(pk=OuterRef("target_id")).values("category")[:1]
-    return clock_outcomes_by(
-        metric=RESOLUTION, model=Conversation, ids=queries.values("pk"), now=span.now, by=Subquery(category_of)
-    )
+    rows = queries.values("category").annotate(**outcome_counts(span.now, "clocks__")).order_by()
+    return {
+        row["category"]: Outcomes(met=row["n_met"], missed=row["n_missed"], pending=row["n_pending"])
+        for row in cast(list[dict[str, Any]], rows)
+    }
 
 
 def _mix(span: Span, categories: tuple[str, ...]) -> Measure:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
@@ -533,25 +533,38 @@ def first_response_compliance_by_category(
     """first_response_compliance for each category and "" (uncategorised, or a category no longer offered), by the
     conversation's current category, in one grouped aggregate over the first-response clocks due in [start, end)."""
     book = book or TargetBook()
-    category_of = Conversation.objects.filter(pk=OuterRef("target_id")).values("category")[:1]
     rows = (
-        _clocks(FIRST_RESPONSE, Conversation.objects.all())
-        .filter(due_at__gte=start, due_at__lt=end)
-        .annotate(category=Subquery(category_of))
+        _with_clocks_due(Conversation.objects.all(), FIRST_RESPONSE, start, end)
         .values("category")
-        .annotate(achieved=Count("pk", filter=sla_selectors.ACHIEVED), breached=Count("pk", filter=_late(now)))
+        .annotate(**_compliance_counts(now))
         .order_by()
     )
     target = _share_target("sla.message.first_response", start, book)
     stretch = _share_target("messaging.first_response_24h.closing", start, book)
     counts = {value: [0, 0] for value in [*Category.values, ""]}
-    for row in rows:
+    for row in cast(list[dict[str, Any]], rows):
         count = counts[row["category"] if row["category"] in counts else ""]
         count[0] += row["achieved"]
         count[1] += row["breached"]
     return {
         value: ResponseCompliance(achieved=achieved, breached=breached, target=target, stretch_target=stretch)
         for value, (achieved, breached) in counts.items()
+    }
+
+
+def _with_clocks_due(
+    conversations: QuerySet[Conversation], metric: str, start: datetime, end: datetime
+) -> QuerySet[Conversation]:
+    """The conversations joined to their clocks of `metric` due in [start, end), one row a clock: grouped by the
+    conversation's category, a join rather than a look-up of each clock's conversation (a third of the time)."""
+    return conversations.filter(clocks__metric=metric, clocks__due_at__gte=start, clocks__due_at__lt=end)
+
+
+def _compliance_counts(now: datetime) -> dict[str, Count]:
+    """Achieved and breached among the clocks of _with_clocks_due."""
+    return {
+        "achieved": Count("clocks", filter=sla_selectors.through_clocks(sla_selectors.ACHIEVED, "clocks__")),
+        "breached": Count("clocks", filter=sla_selectors.through_clocks(_late(now), "clocks__")),
     }
 
 
@@ -592,18 +605,15 @@ def resolution_compliance_by_category(
     in [start, end), grouped by the conversation's current category; "" is the uncategorised."""
     now = now or timezone.now()
     conversations = conversations_filtered(ad_category=ad_category, region=region)
-    category_of = Conversation.objects.filter(pk=OuterRef("target_id")).values("category")[:1]
     rows: dict[str, Mapping[str, Any]] = {
         row["category"]: row
-        for row in _clocks(RESOLUTION, conversations)
-        .filter(due_at__gte=start, due_at__lt=end)
-        .annotate(category=Subquery(category_of))
+        for row in _with_clocks_due(conversations, RESOLUTION, start, end)
         .values("category")
         .annotate(
-            achieved=Count("pk", filter=sla_selectors.ACHIEVED),
-            breached=Count("pk", filter=_late(now)),
-            average=Avg("elapsed_seconds", filter=Q(state=ClockState.STOPPED)),
+            **_compliance_counts(now),
+            average=Avg("clocks__elapsed_seconds", filter=Q(clocks__state=ClockState.STOPPED)),
         )
+        .order_by()
     }
     targets = {
         row.category: row.policy.target.total_seconds() / 3600

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -72,37 +72,36 @@ class Outcomes:
 def clock_outcomes(*, metric: str, model: type[models.Model], ids: QuerySet[Any], now: datetime) -> Outcomes:
     """Met, missed and pending among the clocks of `metric` on the objects whose ids `ids` selects (e.g. the
     tickets received in a period): one aggregate, on the clocks' target index."""
-    row = _targets_clocks(metric, model, ids).aggregate(**_outcome_counts(now))
+    row = _targets_clocks(metric, model, ids).aggregate(**outcome_counts(now))
     return Outcomes(met=row["n_met"], missed=row["n_missed"], pending=row["n_pending"])
-
-
-def clock_outcomes_by(
-    *, metric: str, model: type[models.Model], ids: QuerySet[Any], now: datetime, by: Any
-) -> dict[Any, Outcomes]:
-    """clock_outcomes for each value of `by`, an expression over the clock (e.g. a subquery of its target's
-    category): one grouped aggregate. Values without a clock are absent."""
-    rows = (
-        _targets_clocks(metric, model, ids)
-        .annotate(group=by)
-        .values("group")
-        .annotate(**_outcome_counts(now))
-        .values_list("group", "n_met", "n_missed", "n_pending")
-        .order_by()
-    )
-    return {group: Outcomes(met=met, missed=missed, pending=pending) for group, met, missed, pending in rows}
 
 
 def _targets_clocks(metric: str, model: type[models.Model], ids: QuerySet[Any]) -> QuerySet[Clock]:
     return Clock.objects.filter(metric=metric, target_type=ContentType.objects.get_for_model(model), target_id__in=ids)
 
 
-def _outcome_counts(now: datetime) -> dict[str, Count]:
+def outcome_counts(now: datetime, through: str = "") -> dict[str, Count]:
+    """clock_outcomes' counts as aggregates: over clocks, or with `through` ("clocks__") over the clocks a target
+    model reaches by its GenericRelation, so that a grouped aggregate over the targets (by a conversation's
+    category, say) joins the clocks instead of looking each clock's target up."""
     # Not named like the clock's own `met` field, which an aggregate may not shadow.
+    pk = f"{through}pk"
     return {
-        "n_met": Count("pk", filter=ACHIEVED),
-        "n_missed": Count("pk", filter=breached(now)),
-        "n_pending": Count("pk", filter=~Q(state=ClockState.STOPPED) & ~breached(now)),
+        "n_met": Count(pk, filter=through_clocks(ACHIEVED, through)),
+        "n_missed": Count(pk, filter=through_clocks(breached(now), through)),
+        "n_pending": Count(pk, filter=through_clocks(~Q(state=ClockState.STOPPED) & ~breached(now), through)),
     }
+
+
+def through_clocks(condition: Q, through: str) -> Q:
+    """`condition`, written over a clock's fields, over the clocks reached through `through` ("" leaves it)."""
+    if not through:
+        return condition
+    children = [
+        through_clocks(child, through) if isinstance(child, Q) else (through + child[0], child[1])
+        for child in cast(list[Q | tuple[str, Any]], condition.children)
+    ]
+    return Q(*children, _connector=condition.connector, _negated=condition.negated)
 
 
 def at_risk_filter(now: datetime) -> Q:
