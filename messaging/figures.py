@@ -11,7 +11,6 @@ type (category), ad category and region, which the metrics API, the area pages a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import partial
@@ -23,6 +22,7 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
     OuterRef,
     Q,
     QuerySet,
@@ -50,6 +50,7 @@ from saypro.figures.registry import (
 )
 from saypro.figures.targets import TargetBook
 from saypro.localtime import local_midnight
+from saypro.percentiles import nearest_ranks
 from saypro.periods import Period
 from saypro.sla.models import Clock, ClockState
 from saypro.sla.selectors import Outcomes, outcome_counts
@@ -140,6 +141,8 @@ def _first_answer_clocks(span: Span) -> QuerySet[Clock]:
     )
 
 
+# The percentiles of the times to a first answer the figures give.
+RANKS = (0.5, 0.9)
 # A stopped clock: the message was answered, and its time is set (a reopened clock clears both).
 ANSWERED = Q(state=ClockState.STOPPED, elapsed_seconds__isnull=False)
 
@@ -167,16 +170,20 @@ def first_answer_average(span: Span) -> Measure:
 
 
 def first_answer_percentile(span: Span, fraction: float) -> Measure:
-    """The nearest-rank percentile of the answered clocks' times, read with ORDER BY … OFFSET so it stays in the
-    database on every backend."""
+    """The nearest-rank percentile of the answered clocks' times; the median's and the 90th's in one read."""
     clocks = _first_answer_clocks(span)
     row = _answer_counts(clocks, span.now)
-    n, value = row["n"], None
-    if n:
-        offset = max(0, min(n - 1, math.ceil(fraction * n) - 1))
-        seconds = clocks.filter(ANSWERED).order_by("elapsed_seconds").values_list("elapsed_seconds", flat=True)[offset]
-        value = cast(float, seconds) / 3600
-    return Measure(value=value, n=n, pending=row["pending"], parts={"unanswered": row["unanswered"]})
+    ranks = shared(
+        ("messaging.first_answer_ranks", *span.key()),
+        lambda: nearest_ranks(clocks.filter(ANSWERED), F("elapsed_seconds"), RANKS, row["n"]),
+    )
+    seconds = ranks[RANKS.index(fraction)]
+    return Measure(
+        value=None if seconds is None else seconds / 3600,
+        n=row["n"],
+        pending=row["pending"],
+        parts={"unanswered": row["unanswered"]},
+    )
 
 
 def backlog(span: Span) -> Measure:

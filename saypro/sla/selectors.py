@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any, cast
@@ -15,6 +14,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from saypro.paginators import bounded_counts
+from saypro.percentiles import nearest_ranks
 
 from .models import OPEN_STATES, Clock, ClockState
 
@@ -200,14 +200,6 @@ def queue_counts_bounded(*, metric: str, now: datetime | None = None) -> QueueCo
     return QueueCounts(open=counts["open"], at_risk=counts["at_risk"], breached=counts["breached"])
 
 
-def _percentile(queryset: models.QuerySet[Clock], count: int, fraction: float) -> float | None:
-    """The nearest-rank percentile, read with ORDER BY … OFFSET so it runs in the database on any backend."""
-    if count == 0:
-        return None
-    offset = max(0, min(count - 1, math.ceil(fraction * count) - 1))
-    return queryset.order_by("elapsed_seconds").values_list("elapsed_seconds", flat=True)[offset]
-
-
 @dataclass(frozen=True)
 class StopTimes:
     """Time to stop among the clocks of some objects: how many stopped, the asked percentile of their time in
@@ -234,9 +226,10 @@ def clock_stop_times(
         pending=Count("pk", filter=~Q(state=ClockState.STOPPED) & ~late),
         open_late=Count("pk", filter=~Q(state=ClockState.STOPPED) & late),
     )
+    [percentile] = nearest_ranks(clocks.filter(stopped), F("elapsed_seconds"), [fraction], row["stopped"])
     return StopTimes(
         count=row["stopped"],
-        percentile=_percentile(clocks.filter(stopped), row["stopped"], fraction),
+        percentile=percentile,
         pending=row["pending"],
         open_late=row["open_late"],
     )
@@ -251,13 +244,8 @@ def stop_time_stats(*, metric: str, start: datetime, end: datetime) -> StopStats
         elapsed_seconds__isnull=False,
     )
     row = stopped.aggregate(count=Count("pk"), average=Avg("elapsed_seconds"))
-    count = row["count"]
-    return StopStats(
-        count=count,
-        average=row["average"],
-        median=_percentile(stopped, count, 0.5),
-        p90=_percentile(stopped, count, 0.9),
-    )
+    median, p90 = nearest_ranks(stopped, F("elapsed_seconds"), [0.5, 0.9], row["count"])
+    return StopStats(count=row["count"], average=row["average"], median=median, p90=p90)
 
 
 def open_clocks_by_target(*, metric: str, model: type[models.Model], ids: list[int]) -> dict[int, Clock]:
