@@ -11,6 +11,7 @@ figures here, so a figure has one definition and one target wherever it is shown
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -174,7 +175,7 @@ def target_spec(key: str) -> TargetSpec | None:
 # --- Reading ---------------------------------------------------------------------------------------------------
 
 T = TypeVar("T")
-_shared: ContextVar[dict[Hashable, Any] | None] = ContextVar("figure_shared_reads", default=None)
+_shared: ContextVar[dict[Hashable, Future[Any]] | None] = ContextVar("figure_shared_reads", default=None)
 
 
 @contextmanager
@@ -194,13 +195,22 @@ def shared_reads() -> Iterator[None]:
 
 def shared(key: Hashable, read: Callable[[], T]) -> T:
     """`read()`, once per key inside a shared_reads scope (every time outside one). The key must name everything
-    the result depends on (the rows' range, the filters, the instant read at)."""
+    the result depends on (the rows' range, the filters, the instant read at). Threads sharing the scope (a
+    report's sections built side by side) wait for the one reading a key rather than read it again."""
     store = _shared.get()
     if store is None:
         return read()
-    if key not in store:
-        store[key] = read()
-    result: T = store[key]
+    entry = store.get(key)
+    if entry is None:
+        mine: Future[T] = Future()
+        entry = store.setdefault(key, mine)
+        if entry is mine:
+            try:
+                mine.set_result(read())
+            except BaseException as exc:
+                mine.set_exception(exc)
+                raise
+    result: T = entry.result()
     return result
 
 
