@@ -58,6 +58,7 @@ def time_page(client: Any, url: str, params: dict[str, str], requests: int) -> t
     import time
 
     from django.db import connection
+    from django.db.backends.signals import connection_created
 
     timings: Timings = []
 
@@ -68,9 +69,17 @@ def time_page(client: Any, url: str, params: dict[str, str], requests: int) -> t
         finally:
             timings.append((time.perf_counter() - started, sql))
 
+    def record_new(connection: Any, **kwargs: Any) -> None:
+        connection.execute_wrappers.append(record)
+
     assert client.get(url, params).status_code == 200, url
-    with connection.execute_wrapper(record):
-        client.get(url, params)
+    # The connections a request opens in threads of its own (an area page builds its sections side by side) too.
+    connection_created.connect(record_new)
+    try:
+        with connection.execute_wrapper(record):
+            client.get(url, params)
+    finally:
+        connection_created.disconnect(record_new)
     seconds = []
     for _ in range(requests):
         started = time.perf_counter()
