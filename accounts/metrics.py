@@ -125,10 +125,12 @@ class FeatureAdoption:
     share: float | None  # of the users active in the period
 
 
-def feature_adoption(*, start: datetime, end: datetime) -> list[FeatureAdoption]:
-    """Each feature released before the period's end: who used it in the period, and as a share of active users."""
+def feature_adoption(*, start: datetime, end: datetime, active: int | None = None) -> list[FeatureAdoption]:
+    """Each feature released before the period's end: who used it in the period, and as a share of the users
+    active in the period (`active` when the caller has it from a rollup, else counted here)."""
     first, last = local_days(start, end)
-    active = _days(start, end).values("user").distinct().count()
+    if active is None:
+        active = _days(start, end).values("user").distinct().count()
     in_period = Q(uses__day__gte=first, uses__day__lt=last)
     rows = FeatureRelease.objects.filter(released_on__lt=last).annotate(
         users=Count("uses__user", filter=in_period, distinct=True), total=Sum("uses__uses", filter=in_period)

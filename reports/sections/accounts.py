@@ -23,10 +23,18 @@ from saypro.retention.selectors import purged_between
 from support.models import Category as TicketCategory
 from support.selectors import account_tickets
 
-from ..activity_figures import retention_cohorts
+from ..activity_figures import distinct_users, retention_cohorts
 from ..document import Chart, Section, Series, Table
 from ..selectors import buckets, percent
-from ..sources import ACTIVITY_FEATURES, ACTIVITY_HOURS, ACTIVITY_SESSIONS, ACTIVITY_USERS, REG_DECIDED, REG_STARTED
+from ..sources import (
+    ACTIVITY_FEATURES,
+    ACTIVITY_HOURS,
+    ACTIVITY_RETURNS,
+    ACTIVITY_SESSIONS,
+    ACTIVITY_USERS,
+    REG_DECIDED,
+    REG_STARTED,
+)
 from . import ACCOUNTS, Context, section_register
 
 FUNNEL = (
@@ -277,7 +285,10 @@ def engagement_section(ctx: Context) -> Section:
             ],
         )
     )
-    adoption = account_metrics.feature_adoption(start=period.start_at, end=ctx.end)
+    active = distinct_users(Span(start=period.start_at, end=ctx.end, now=ctx.now), ACTIVITY_RETURNS)
+    adoption = account_metrics.feature_adoption(
+        start=period.start_at, end=ctx.end, active=None if active is None else round(active)
+    )
     section.tables.append(
         Table(
             "engagement_new_features",
