@@ -20,7 +20,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from demo.accounts import HOUR_WEIGHTS, WEEKDAY_WEIGHTS
-from demo.core import DemoContext, DemoUser, Roster, Weighted
+from demo.core import DemoContext, DemoUser, Roster, Weighted, daily_counts
 from demo.photos import photo_key, photos_ensure
 from marketplace.models import Category, Listing, ListingStatus, Transaction, TransactionStatus
 from marketplace.services import LISTING_DURATION, RENEWAL_WINDOW
@@ -31,8 +31,6 @@ RENEWAL_SHARE = 0.25
 # Scammers who post the same scam again days later (moderation holds it when the first was removed by then).
 REPOST_SHARE = 0.012
 REPOST_WITHIN = timedelta(days=12)
-# The days of the quarter's new listings are drawn this many at a time.
-DAY_DRAW_SLICE = 10_000
 CURRENCY = {"ZA": ("ZAR", 1.0), "NG": ("NGN", 85.0), "KE": ("KES", 7.0), "GH": ("GHS", 0.8), "EG": ("EGP", 2.7)}
 SCHEMES = Weighted([("", 946), ("scam", 22), ("spam", 16), ("prohibited", 6), ("duplicate", 10)])
 
@@ -416,12 +414,7 @@ class ListingSimulator:
             WEEKDAY_WEIGHTS[(period.first_day + timedelta(days=d)).weekday()] * (0.85 + 0.3 * d / period.days)
             for d in range(period.days)
         ]
-        counts = [0] * period.days
-        # Drawn in slices, so a list of the quarter's draws is never held at once.
-        for start in range(0, self.total, DAY_DRAW_SLICE):
-            for day in rng.choices(range(period.days), weights=weights, k=min(DAY_DRAW_SLICE, self.total - start)):
-                counts[day] += 1
-        return counts
+        return daily_counts(rng, self.total, weights)
 
     def moments(self, day: date, count: int) -> list[datetime]:
         rng, tz = self.rng, self.ctx.period.tz
