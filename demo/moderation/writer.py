@@ -48,6 +48,9 @@ from saypro.sla.replay import clock_replay
 from saypro.sla.services import spec_for
 
 logger = logging.getLogger(__name__)
+# The retraining learns from the quarter's latest decisions only: its memory grows with its texts (about 24 KiB a
+# decision measured), so all of a large quarter's decisions would take gigabytes in this worker.
+RETRAIN_DECISIONS = 2_000
 # --- Writing ----------------------------------------------------------------------------------------------
 
 
@@ -428,6 +431,6 @@ def moderation_phase(ctx: DemoContext) -> None:
     if training_csv() is not None:
         try:
             # What moderators decided this quarter teaches the classifier what listings look like.
-            spam_model_train(folds=2)
+            spam_model_train(folds=2, latest_decisions=RETRAIN_DECISIONS)
         except InvalidInput as exc:
             logger.warning("Spam model not retrained: %s", exc)
