@@ -2,7 +2,8 @@
 
 Drops and recreates a PostgreSQL database, migrates it, then runs seed_demo under `/usr/bin/time -v` while sampling
 every process of the run every 2 s from `/proc/<pid>/smaps_rollup` (PSS counts the pages a forked worker still
-shares with the main process once, where RSS would count them in each):
+shares with the main process once, where RSS would count them in each), and prints the peaks of the main process,
+of each worker and of all together:
 
     .venv/bin/python bench/seed_memory.py --users 20000
     .venv/bin/python bench/seed_memory.py --users 100000 --root /tmp/before   # another checkout of the project
@@ -84,12 +85,15 @@ def main() -> int:
     started = time.monotonic()
     timer = subprocess.Popen(command, env=env, cwd=args.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak_main = peak_total = 0
+    peaks: dict[int, int] = {}  # pid → its own peak PSS
     loads = []
     while timer.poll() is None:
         pids = children(timer.pid)[1:]  # below /usr/bin/time: seed_demo's main process first, then its workers
         if pids:
             sizes = [pss_kib(pid) for pid in pids]
             peak_main, peak_total = max(peak_main, sizes[0]), max(peak_total, sum(sizes))
+            for pid, size in zip(pids, sizes, strict=True):
+                peaks[pid] = max(peaks.get(pid, 0), size)
         loads.append(os.getloadavg()[0])
         time.sleep(args.interval)
     stdout, stderr = timer.communicate()
@@ -108,6 +112,8 @@ def main() -> int:
         f"peak RSS of the largest process (time -v): {int(timing['Maximum resident set size (kbytes)']) / 1024:.0f} MiB"
     )
     print(f"peak PSS: main process {peak_main / 1024:.0f} MiB, all processes {peak_total / 1024:.0f} MiB")
+    workers = [f"{size / 1024:.0f}" for pid, size in list(peaks.items())[1:]]  # the main process came first
+    print(f"peak PSS of each worker process: {', '.join(workers) or 'none'} MiB")
     print(f"load average (1 min) at start {load_before[0]:.1f}, during min {min(loads):.1f} max {max(loads):.1f}")
     return 0
 

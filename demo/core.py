@@ -38,6 +38,8 @@ T = TypeVar("T")
 
 DEFAULT_BATCH_SIZE = 5000
 PERIOD_DAYS = 91
+# The days of a quarter's items are drawn this many at a time (see daily_counts).
+DAY_DRAW_SLICE = 10_000
 
 # Every other phase builds on the users this one writes.
 SIGNUPS = "demo.accounts.accounts_phase"
@@ -75,6 +77,16 @@ class Weighted:
 
     def pick(self, rng: random.Random) -> Any:
         return rng.choices(self.values, cum_weights=self.cum_weights)[0]
+
+
+def daily_counts(rng: random.Random, total: int, weights: Sequence[float]) -> list[int]:
+    """How many of `total` items fall on each day, a day drawn with `weights` for each item: slice by slice, so
+    that phases planning day by day never hold a list of the quarter's draws."""
+    counts = [0] * len(weights)
+    for start in range(0, total, DAY_DRAW_SLICE):
+        for day in rng.choices(range(len(weights)), weights=weights, k=min(DAY_DRAW_SLICE, total - start)):
+            counts[day] += 1
+    return counts
 
 
 @dataclass(frozen=True)
@@ -267,13 +279,6 @@ class DemoContext:
         while batch := list(islice(iterator, self.batch_size)):
             yield batch
             reset_queries()  # what the batch's bulk updates logged (see insert)
-
-    def drain(self, items: list[T]) -> Iterator[list[T]]:
-        """Batches of `items`, each taken out of the list as it is handed out: what was written is let go."""
-        items.reverse()
-        while items:
-            yield [items.pop() for _ in range(min(self.batch_size, len(items)))]
-            reset_queries()
 
 
 Phase = Callable[[DemoContext], None]

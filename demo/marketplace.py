@@ -4,20 +4,23 @@ Approved users post listings on the product's daily and weekly rhythm, in their 
 around each category's usual range; a small share are abusive (advance-fee scams, spam, prohibited items, the same
 item posted again and again). Listings run 30 days, some are renewed; some sell, and the transactions move through
 paid and completed, a few disputed or refunded. The moderation phase (which runs later) replays detection, flags
-and decisions over the same listings: it reads the plan this phase leaves in `plan_for(ctx)`.
+and decisions over the same listings: it reads them back from the database, with the few facts the rows do
+not keep (which listings were abusive, which scam was a repost) from the plan this phase leaves in `plan_for(ctx)`.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
 
 from demo.accounts import HOUR_WEIGHTS, WEEKDAY_WEIGHTS
-from demo.core import DemoContext, DemoUser, Roster, Weighted
+from demo.core import DemoContext, DemoUser, Roster, Weighted, daily_counts
 from demo.photos import photo_key, photos_ensure
 from marketplace.models import Category, Listing, ListingStatus, Transaction, TransactionStatus
 from marketplace.services import LISTING_DURATION, RENEWAL_WINDOW
@@ -27,6 +30,7 @@ SALE_SHARE = 0.3
 RENEWAL_SHARE = 0.25
 # Scammers who post the same scam again days later (moderation holds it when the first was removed by then).
 REPOST_SHARE = 0.012
+REPOST_WITHIN = timedelta(days=12)
 CURRENCY = {"ZA": ("ZAR", 1.0), "NG": ("NGN", 85.0), "KE": ("KES", 7.0), "GH": ("GHS", 0.8), "EG": ("EGP", 2.7)}
 SCHEMES = Weighted([("", 946), ("scam", 22), ("spam", 16), ("prohibited", 6), ("duplicate", 10)])
 
@@ -353,64 +357,78 @@ class DemoListing:
     renewal_count: int = 0
     pk: int = 0
     repost_of: DemoListing | None = None
-    # Filled in by the moderation phase when it hides or removes the listing.
-    status: str = ""
-    status_reason: str = ""
-    status_changed_at: datetime | None = None
-
-    @property
-    def text(self) -> str:
-        return f"{self.title}\n{self.description}"
 
 
 @dataclass
 class MarketplacePlan:
-    listings: list[DemoListing] = field(default_factory=list)
-    categories: dict[str, int] = field(default_factory=dict)
+    """What the moderation phase needs besides the listing rows: which listings were abusive, and how.
+
+    The listings themselves are read back from the database (ids `first_pk` to `last_pk`, in posting order):
+    the plan keeps only the abusive few, so it does not grow with the texts of the quarter."""
+
+    first_pk: int = 0
+    last_pk: int = 0
+    count: int = 0
+    # Listing id → its scheme, for the abusive listings only (an ordinary one has none).
+    schemes: dict[int, str] = field(default_factory=dict)
+    # A scam posted again: the repost's id → the original's.
+    reposts: dict[int, int] = field(default_factory=dict)
+
+    def add(self, written: Sequence[DemoListing]) -> None:
+        self.first_pk = self.first_pk or written[0].pk
+        self.last_pk, self.count = written[-1].pk, self.count + len(written)
+        for listing in written:
+            if listing.scheme:
+                self.schemes[listing.pk] = listing.scheme
+            if listing.repost_of is not None:
+                self.reposts[listing.pk] = listing.repost_of.pk
 
 
 _plans: dict[int, MarketplacePlan] = {}
 
 
 def plan_for(ctx: DemoContext) -> MarketplacePlan | None:
-    """The listings this phase wrote for `ctx` (the moderation phase replays detection and moderation on them)."""
+    """What this phase wrote for `ctx` (the moderation phase replays detection and moderation on it)."""
     return _plans.get(id(ctx))
 
 
 class ListingSimulator:
+    """The quarter's listings, planned a day at a time.
+
+    A day's listings are drawn, written and let go; what they set off for later days (the copies of a duplicated
+    item over the next hours, a scam posted again days later) waits in a small queue ordered by its moment."""
+
     def __init__(self, ctx: DemoContext):
         self.ctx = ctx
         self.rng = ctx.rng
         self.sellers = ctx.roster()
-        # One record a seller, shared by all their listings (the roster builds a new one at each look-up).
-        self.records: dict[int, DemoUser] = {}
+        self.total = round(len(self.sellers) * LISTINGS_PER_USER)
+        # (moment, order of planning, listing): listings planned for a later day than the one being drawn.
+        self.later: list[tuple[datetime, int, DemoListing]] = []
+        self.order = itertools.count()
 
-    def moments(self, count: int) -> list[datetime]:
+    def day_counts(self) -> list[int]:
+        """How many new listings each day of the quarter gets: the weekly rhythm, rising through the quarter."""
         rng, period = self.rng, self.ctx.period
         weights = [
             WEEKDAY_WEIGHTS[(period.first_day + timedelta(days=d)).weekday()] * (0.85 + 0.3 * d / period.days)
             for d in range(period.days)
         ]
+        return daily_counts(rng, self.total, weights)
+
+    def moments(self, day: date, count: int) -> list[datetime]:
+        rng, tz = self.rng, self.ctx.period.tz
         moments = []
-        for day in rng.choices(range(period.days), weights=weights, k=count):
+        for _ in range(count):
             hour = rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
-            local = datetime.combine(
-                period.first_day + timedelta(days=day),
-                time(hour, rng.randrange(60), rng.randrange(60)),
-                tzinfo=period.tz,
-            )
-            moments.append(local)
+            moments.append(datetime.combine(day, time(hour, rng.randrange(60), rng.randrange(60)), tzinfo=tz))
         return sorted(moments)
 
     def seller_at(self, at: datetime) -> DemoUser | None:
         approved = self.sellers.approved_by(at)
         if not approved:
             return None
-        index = self.rng.randrange(approved)
-        record = self.records.get(index)
-        if record is None:
-            record = self.records[index] = self.sellers[index]
-        return record
+        return self.sellers[self.rng.randrange(approved)]
 
     def phone(self, country: str) -> str:
         rng = self.rng
@@ -479,58 +497,64 @@ class ListingSimulator:
             expires_at=at + LISTING_DURATION,
         )
 
-    def run(self) -> list[DemoListing]:
+    def day(self, index: int, count: int) -> list[DemoListing]:
+        """The listings posted on one day: its new ones, and the copies and reposts planned for it earlier."""
         rng = self.rng
-        total = round(len(self.sellers) * LISTINGS_PER_USER)
-        listings: list[DemoListing] = []
-        for at in self.moments(total):
+        day = self.ctx.period.first_day + timedelta(days=index)
+        for at in self.moments(day, count):
             seller = self.seller_at(at)
             if seller is None:
                 continue
             scheme = SCHEMES.pick(rng)
             listing = self.listing(at, seller, "" if scheme == "duplicate" else scheme)
-            listings.append(listing)
+            self.plan_later(listing)
+            self.renewal(listing)
             if scheme == "duplicate":
                 # The same item posted again, a few times over the next hours.
                 for copy in range(rng.randint(2, 4)):
-                    again = self.listing(at, seller, "")
-                    again.title, again.description = listing.title, listing.description
-                    again.category_slug, again.price = listing.category_slug, listing.price
-                    again.scheme = "duplicate"
-                    again.created_at = at + timedelta(minutes=rng.uniform(20, 300) * (copy + 1))
-                    again.expires_at = again.created_at + LISTING_DURATION
-                    listings.append(again)
-        for listing in [x for x in listings if x.scheme == "scam"]:
-            if rng.random() < REPOST_SHARE:
-                again = self.listing(listing.created_at, listing.seller, "scam")
-                # Copied and pasted: the same words, so the fingerprint matches.
-                again.title, again.description = listing.title, listing.description
-                again.category_slug, again.price = listing.category_slug, listing.price
-                again.created_at = listing.created_at + timedelta(days=rng.uniform(1, 12))
-                again.expires_at = again.created_at + LISTING_DURATION
-                again.repost_of = listing
-                listings.append(again)
-        end = self.ctx.period.end
-        for listing in listings:
-            renew_at = listing.expires_at - timedelta(hours=rng.uniform(1, RENEWAL_WINDOW.total_seconds() / 3600))
-            if not listing.scheme and renew_at < end and rng.random() < RENEWAL_SHARE:
-                listing.renewed_at = renew_at
-                listing.renewal_count = 1
-                listing.expires_at = listing.expires_at + LISTING_DURATION
-        return sorted((x for x in listings if x.created_at < end), key=lambda x: x.created_at)
+                    self.post_again(listing, at + timedelta(minutes=rng.uniform(20, 300) * (copy + 1)), "duplicate")
+            elif scheme == "scam" and rng.random() < REPOST_SHARE:
+                # Copied and pasted days later: the same words, so the fingerprint matches.
+                self.post_again(listing, at + timedelta(days=rng.uniform(1, REPOST_WITHIN.days)), "scam")
+        next_day = datetime.combine(day + timedelta(days=1), time.min, tzinfo=self.ctx.period.tz)
+        posted = []
+        while self.later and self.later[0][0] < next_day:
+            posted.append(heapq.heappop(self.later)[2])
+        return posted
+
+    def plan_later(self, listing: DemoListing) -> None:
+        heapq.heappush(self.later, (listing.created_at, next(self.order), listing))
+
+    def post_again(self, listing: DemoListing, at: datetime, scheme: str) -> None:
+        """The same item, words and price posted again at `at` (a scam's repost remembers its original)."""
+        again = replace(listing, scheme=scheme, created_at=at, expires_at=at + LISTING_DURATION)
+        again.renewed_at, again.renewal_count = None, 0
+        again.repost_of = listing if scheme == "scam" else None
+        self.plan_later(again)
+
+    def renewal(self, listing: DemoListing) -> None:
+        """A quarter of the ordinary listings are renewed in their renewal window (if it opens in the quarter)."""
+        rng = self.rng
+        renew_at = listing.expires_at - timedelta(hours=rng.uniform(1, RENEWAL_WINDOW.total_seconds() / 3600))
+        if not listing.scheme and renew_at < self.ctx.period.end and rng.random() < RENEWAL_SHARE:
+            listing.renewed_at = renew_at
+            listing.renewal_count = 1
+            listing.expires_at = listing.expires_at + LISTING_DURATION
+
+    def run(self) -> Iterator[DemoListing]:
+        """The quarter's listings in posting order, day by day (copies planned past the quarter are dropped)."""
+        for index, count in enumerate(self.day_counts()):
+            yield from self.day(index, count)
 
 
 def _status(listing: DemoListing, end: datetime) -> str:
-    if listing.status:
-        return listing.status
+    # Moderation (a later phase) changes the status of the listings it hides or removes.
     return ListingStatus.ACTIVE if listing.expires_at > end else ListingStatus.EXPIRED
 
 
 def listing_row(listing: DemoListing, categories: dict[str, int], end: datetime) -> Listing:
     status = _status(listing, end)
-    changed = listing.status_changed_at or (
-        listing.expires_at if status == ListingStatus.EXPIRED else listing.created_at
-    )
+    changed = listing.expires_at if status == ListingStatus.EXPIRED else listing.created_at
     return Listing(
         seller_id=listing.seller.pk,
         title=listing.title,
@@ -542,7 +566,6 @@ def listing_row(listing: DemoListing, categories: dict[str, int], end: datetime)
         # Two of the category's demo pictures (demo.photos), chosen by the moment it was posted.
         images=[photo_key(listing.category_slug, int(listing.created_at.timestamp()) + i) for i in range(2)],
         status=status,
-        status_reason=listing.status_reason,
         status_changed_at=changed,
         created_at=listing.created_at,
         updated_at=listing.created_at,
@@ -598,25 +621,20 @@ def _transactions(ctx: DemoContext, listings: Sequence[DemoListing], buyers: Ros
 
 
 def marketplace_phase(ctx: DemoContext) -> None:
-
     simulator = ListingSimulator(ctx)
     if not simulator.sellers:
         return
     categories = dict(Category.objects.values_list("slug", "pk"))
     ctx.created["demo photos"] += photos_ensure(CATALOGUE)
-    with ctx.bar(total=1, desc="marketplace: plan", unit="quarters") as bar:
-        listings = simulator.run()
-        bar.update()
-    plan = MarketplacePlan(listings=listings, categories=categories)
-    _plans[id(ctx)] = plan
+    plan = _plans[id(ctx)] = MarketplacePlan()
     end = ctx.period.end
-    with ctx.bar(total=len(listings), desc="marketplace: listings", unit="listings") as bar:
-        for batch in ctx.batches(listings):
+    # Planned, written and let go a batch at a time, the batch's sales with it: the quarter is never held.
+    with ctx.bar(total=simulator.total, desc="marketplace: listings", unit="listings") as bar:
+        for batch in ctx.batches(simulator.run()):
             with transaction.atomic():
                 rows = ctx.insert(Listing, [listing_row(listing, categories, end) for listing in batch])
-            for listing, row in zip(batch, rows, strict=True):
-                listing.pk = row.pk
+                for listing, row in zip(batch, rows, strict=True):
+                    listing.pk = row.pk
+                ctx.insert(Transaction, list(_transactions(ctx, batch, simulator.sellers)))
+            plan.add(batch)
             bar.update(len(batch))
-    for deals in ctx.batches(_transactions(ctx, listings, simulator.sellers)):
-        with transaction.atomic():
-            ctx.insert(Transaction, deals)

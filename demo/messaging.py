@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from django.db import transaction
 
 from accounts import roles
 from accounts.models import AgentProfile, User
-from demo.core import DemoContext, DemoUser, Weighted, approved_users
+from demo.core import DemoContext, DemoUser, Weighted, approved_users, daily_counts
 from messaging.models import (
     Category,
     CategoryLabel,
@@ -229,20 +230,28 @@ class Simulator:
         self.period = ctx.period
         self.users = ctx.roster()
 
-    def moment(self) -> datetime:
-        """An arrival time: more towards the end of the quarter, by weekday and local hour."""
+    def day_counts(self, count: int) -> list[int]:
+        """How many conversations start on each day: a density rising linearly by GROWTH across the quarter,
+        weighted by the weekday."""
+        period, busiest = self.period, max(WEEKDAY_WEIGHTS)
+
+        def rising(x: float) -> float:  # the share of the rising density before the fraction x of the quarter
+            return x + GROWTH * x * x / 2
+
+        weights = [
+            (rising((d + 1) / period.days) - rising(d / period.days))
+            * WEEKDAY_WEIGHTS[(period.first_day + timedelta(days=d)).weekday()]
+            / busiest
+            for d in range(period.days)
+        ]
+        return daily_counts(self.rng, count, weights)
+
+    def moment(self, day: int) -> datetime:
+        """An arrival time on the quarter's `day`, by local hour."""
         rng, period = self.rng, self.period
-        while True:
-            # Inverse of a linear density rising by GROWTH across the period.
-            u = rng.random()
-            a = GROWTH
-            fraction = u if a == 0 else (math.sqrt(1 + a * (2 + a) * u) - 1) / a
-            day = min(period.days - 1, int(fraction * period.days))
-            local = datetime.combine(period.first_day + timedelta(days=day), datetime.min.time(), tzinfo=period.tz)
-            if rng.random() > WEEKDAY_WEIGHTS[local.weekday()] / max(WEEKDAY_WEIGHTS):
-                continue
-            hour = rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
-            return (local + timedelta(hours=hour, seconds=rng.uniform(0, 3600))).astimezone(period.start.tzinfo)
+        local = datetime.combine(period.first_day + timedelta(days=day), datetime.min.time(), tzinfo=period.tz)
+        hour = rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
+        return (local + timedelta(hours=hour, seconds=rng.uniform(0, 3600))).astimezone(period.start.tzinfo)
 
     def user_at(self, at: datetime) -> DemoUser | None:
         """A user approved before `at`, chosen at random."""
@@ -267,9 +276,8 @@ class Simulator:
             median *= 1.6  # the last campaign of the quarter swamped the team
         return _lognormal(self.rng, median, 1.15)
 
-    def inbound(self) -> Script | None:
+    def inbound(self, at: datetime) -> Script | None:
         rng = self.rng
-        at = self.moment()
         user = self.user_at(at)
         if user is None:
             return None
@@ -307,9 +315,8 @@ class Simulator:
             )
         return script
 
-    def outbound(self) -> Script | None:
+    def outbound(self, at: datetime) -> Script | None:
         rng = self.rng
-        at = self.moment()
         user = self.user_at(at)
         if user is None:
             return None
@@ -405,18 +412,22 @@ class Simulator:
         else:
             s.source, s.confidence = CategorySource.AGENT, None
 
-    def run(self, count_in: int, count_out: int) -> list[Script]:
-        scripts = []
-        with self.ctx.bar(total=count_in + count_out, desc="messaging: conversations", unit="conv") as bar:
-            for index in range(count_in + count_out):
-                script = self.inbound() if index < count_in else self.outbound()
-                bar.update()
-                if script is None:
-                    continue
-                self.classify(script)
-                self.replay(script)
-                scripts.append(script)
-        return sorted(scripts, key=lambda s: s.started_at)
+    def run(self, count_in: int, count_out: int) -> Iterator[Script]:
+        """The quarter's conversations in time order, drawn and replayed a day at a time (never held all at once).
+        Each arrival is inbound or outbound in proportion to what is left of each, so the totals are as asked."""
+        rng, left_in, left = self.rng, count_in, count_in + count_out
+        with self.ctx.bar(total=left, desc="messaging: conversations", unit="conv") as bar:
+            for day, on_day in enumerate(self.day_counts(left)):
+                for at in sorted(self.moment(day) for _ in range(on_day)):
+                    inbound = rng.random() * left < left_in
+                    left, left_in = left - 1, left_in - inbound
+                    script = self.inbound(at) if inbound else self.outbound(at)
+                    bar.update()
+                    if script is None:
+                        continue
+                    self.classify(script)
+                    self.replay(script)
+                    yield script
 
 
 def agents_ensure() -> dict[str, list[User]]:
@@ -454,16 +465,14 @@ def messaging_phase(ctx: DemoContext) -> None:
     inbound = round(ctx.user_count * CONVERSATIONS_PER_USER)
     scripts = Simulator(ctx, agents=agents).run(inbound, round(inbound * OUTBOUND_SHARE))
     writer = _Writer(ctx)
-    with ctx.bar(total=len(scripts), desc="messaging: write", unit="conv") as bar:
-        for batch in ctx.drain(scripts):
-            # Drawn conversation by conversation in time order, so the data does not depend on the batch size;
-            # replayed batch by batch, and let go once written, so a quarter's histories are never held at once.
-            for script in batch:
-                script.clocks = writer.clocks(script, ctx.rng)
-                script.labelled_at = script.started_at + timedelta(minutes=ctx.rng.uniform(5, 90))
-            with transaction.atomic():
-                writer.write(batch)
-            bar.update(len(batch))
+    for batch in ctx.batches(scripts):
+        # Drawn conversation by conversation in time order, replayed and written batch by batch and let go once
+        # written, so a quarter's histories are never held at once.
+        for script in batch:
+            script.clocks = writer.clocks(script, ctx.rng)
+            script.labelled_at = script.started_at + timedelta(minutes=ctx.rng.uniform(5, 90))
+        with transaction.atomic():
+            writer.write(batch)
 
 
 class _Writer:

@@ -39,14 +39,14 @@ def training_csv() -> Path | None:
     return path if path is not None and path.is_file() else None
 
 
-def decision_examples() -> tuple[list[str], list[str]]:
-    """Texts moderators decided on, labelled by the decision that stands."""
+def decision_examples(*, latest: int | None = None) -> tuple[list[str], list[str]]:
+    """Texts moderators decided on, labelled by the decision that stands (only the `latest` decisions, if given)."""
     rows = (
         Decision.objects.filter(Q(action=Action.KEEP) | Q(rule__in=SPAM_RULES) | Q(reversed_at__isnull=False))
         .exclude(case__content_text="")
         .values_list("case__content_text", "action", "reversed_at")
-        .order_by("pk")
     )
+    rows = rows.order_by("pk") if latest is None else rows.order_by("-pk")[:latest]
     texts, labels = [], []
     for text, action, reversed_at in rows.iterator(chunk_size=2000):
         texts.append(text)
@@ -55,10 +55,17 @@ def decision_examples() -> tuple[list[str], list[str]]:
 
 
 def spam_model_train(
-    *, csv: Path | None = None, with_decisions: bool = True, folds: int = 5, only_if_not_worse: bool = False
+    *,
+    csv: Path | None = None,
+    with_decisions: bool = True,
+    latest_decisions: int | None = None,
+    folds: int = 5,
+    only_if_not_worse: bool = False,
 ) -> TextModel:
     """Train the next version and activate it (a refit, `only_if_not_worse`, only when it does at least as well
-    on the validation set as the active one); raises InvalidInput when there is nothing to learn from."""
+    on the validation set as the active one); raises InvalidInput when there is nothing to learn from.
+    `latest_decisions` limits the moderators' decisions learnt from to the most recent ones: training takes
+    memory in proportion to its texts."""
     texts: list[str] = []
     labels: list[str] = []
     sources = []
@@ -67,7 +74,7 @@ def spam_model_train(
         texts, labels = read_labelled_csv(csv, text_column="text", label_column="label")
         sources.append(csv.name)
     if with_decisions:
-        extra_texts, extra_labels = decision_examples()
+        extra_texts, extra_labels = decision_examples(latest=latest_decisions)
         texts += extra_texts
         labels += extra_labels
         sources.append(f"{len(extra_texts)} moderation decisions")

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from array import array
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import cast
+from typing import Any, NamedTuple, cast
 
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
+from django.db.models import Count
 
 from accounts import roles
 from accounts.models import User
 from demo.core import DemoContext, DemoUser, Weighted
-from demo.marketplace import DemoListing
+from demo.marketplace import REPOST_WITHIN, MarketplacePlan
+from marketplace.models import Listing
 from moderation import detection, fingerprints
 from moderation.models import Action, DetectionSignal, KeywordRule, Reason, Rule, Source
 from moderation.registry import Finding
@@ -88,6 +91,84 @@ NEW_ACCOUNT = timedelta(days=7)
 
 
 @dataclass(eq=False, slots=True)
+class PostedListing:
+    """A listing the marketplace phase wrote, as read back for the replay, with its seller's facts at hand."""
+
+    pk: int
+    seller_id: int
+    country: str
+    joined_at: datetime
+    verified_at: datetime | None  # when both the e-mail address and the phone number were verified
+    category_slug: str
+    title: str
+    description: str
+    price: Decimal
+    currency: str
+    created_at: datetime
+    scheme: str
+    repost_of: int | None
+
+    @property
+    def text(self) -> str:
+        return f"{self.title}\n{self.description}"
+
+
+def posted_listings(ctx: DemoContext, plan: MarketplacePlan) -> Iterator[list[PostedListing]]:
+    """The plan's listings in posting order (their ids follow it), read from the database a batch at a time."""
+    after = plan.first_pk - 1
+    while after < plan.last_pk:
+        rows = list(
+            Listing.objects.filter(pk__gt=after, pk__lte=plan.last_pk)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "seller_id",
+                "seller__country",
+                "seller__date_joined",
+                "seller__email_verified_at",
+                "seller__phone_verified_at",
+                "category__slug",
+                "title",
+                "description",
+                "price",
+                "currency",
+                "created_at",
+            )[: ctx.batch_size]
+        )
+        if not rows:
+            return
+        yield [_posted(plan, row) for row in rows]
+        after = rows[-1][0]
+
+
+def _posted(plan: MarketplacePlan, row: tuple[Any, ...]) -> PostedListing:
+    pk, seller_id, country, joined_at, email_at, phone_at, slug, title, description, price, currency, created_at = row
+    return PostedListing(
+        pk=pk,
+        seller_id=seller_id,
+        country=country,
+        joined_at=joined_at,
+        verified_at=max(email_at, phone_at) if email_at and phone_at else None,
+        category_slug=slug,
+        title=title,
+        description=description,
+        price=price,
+        currency=currency,
+        created_at=created_at,
+        scheme=plan.schemes.get(pk, ""),
+        repost_of=plan.reposts.get(pk),
+    )
+
+
+class Recent(NamedTuple):
+    """What the near-duplicate look-up keeps of a listing for DUPLICATE_WINDOW."""
+
+    at: datetime
+    seller_id: int
+    signature: array[int] | None
+
+
+@dataclass(eq=False, slots=True)
 class DemoFlag:
     at: datetime
     source: str
@@ -96,12 +177,12 @@ class DemoFlag:
     reporter: DemoUser | None = None
     comment: str = ""
     brigading: bool = False
-    detection: int | None = None  # index into the phase's detections
+    detection: int | None = None  # the id of the listing whose detection raised it
 
 
 @dataclass(eq=False, slots=True)
 class DemoCase:
-    listing: DemoListing
+    listing: PostedListing
     opened_at: datetime
     source: str
     flags: list[DemoFlag] = field(default_factory=list)
@@ -123,7 +204,7 @@ class DemoCase:
 
 @dataclass(slots=True)
 class DemoDetection:
-    listing: DemoListing
+    listing: PostedListing
     score: int
     level: str
     medium_at: int
@@ -156,30 +237,23 @@ def _spam_model() -> ml.Loaded | None:
 
 
 class ModerationSimulator:
-    def __init__(self, ctx: DemoContext, listings: list[DemoListing], moderators: list[User]):
+    def __init__(self, ctx: DemoContext, plan: MarketplacePlan, moderators: list[User]):
         self.ctx = ctx
         self.rng = ctx.rng
         self.end = ctx.period.end
-        self.listings = listings
+        self.plan = plan
         self.moderators = moderators
-        seller_ids = {listing.seller.pk for listing in listings}
-        self.verified_at: dict[int, datetime] = {}
-        self.joined: dict[int, datetime] = {}
-        for pk, email_at, phone_at, joined_at in User.objects.filter(pk__in=seller_ids).values_list(
-            "pk", "email_verified_at", "phone_verified_at", "date_joined"
-        ):
-            self.joined[pk] = joined_at
-            if email_at and phone_at:
-                self.verified_at[pk] = max(email_at, phone_at)
         self.strikes: dict[int, list[datetime]] = defaultdict(list)
         self.reporters = ctx.roster()
         # Near-duplicate look-ups reach back DUPLICATE_WINDOW only: the signatures (machine integers) and band
-        # buckets of older listings are let go as the replay moves on (forget), so they do not grow with the quarter.
-        self.signatures: dict[int, array[int] | None] = {}
+        # buckets (of listing ids) of older listings are let go as the replay moves on (forget), so they do not
+        # grow with the quarter.
+        self.recent: dict[int, Recent] = {}
         self.buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
         # Each seller's listings of the last VELOCITY_WINDOW, for the new-account velocity rule.
         self.posts: dict[int, list[datetime]] = defaultdict(list)
-        # Listing id → when its removal was decided; the ids of removed listings reposted (first repost's moment).
+        # Listing id → when its removal was decided (for REPOST_WITHIN); the ids of removed listings reposted (first
+        # repost's moment).
         self.removed_at: dict[int, datetime] = {}
         self.recurred: dict[int, datetime] = {}
         days = ctx.period.days
@@ -195,44 +269,44 @@ class ModerationSimulator:
 
     # -- detection --
 
-    def verified(self, user_id: int, at: datetime) -> bool:
-        since = self.verified_at.get(user_id)
+    def verified(self, listing: PostedListing) -> bool:
+        at, since = listing.created_at, listing.verified_at
         if since is None or since > at:
             return False
-        return not any(issued <= at < issued + STRIKE_DURATION for issued in self.strikes[user_id])
+        return not any(issued <= at < issued + STRIKE_DURATION for issued in self.strikes.get(listing.seller_id, ()))
 
-    def probabilities(self, batch: list[DemoListing]) -> list[float | None]:
+    def probabilities(self, batch: list[PostedListing]) -> list[float | None]:
         if self.model is None:
             return [None] * len(batch)
         model = self.model.pipeline
         spam_column = list(model.classes_).index("spam")
         return [float(row[spam_column]) for row in model.predict_proba([listing.text for listing in batch])]
 
-    def detect(self, start: int, batch: list[DemoListing]) -> list[DemoDetection]:
-        """Run the product's rules on a batch of listings (the quarter's from index `start`), in posting order."""
+    def detect(self, batch: list[PostedListing]) -> list[DemoDetection]:
+        """Run the product's rules on a batch of listings, in posting order."""
         probabilities = self.probabilities(batch)
-        joined, posts, version = self.joined, self.posts, self.version
+        posts, version = self.posts, self.version
         found = []
-        for index, listing in enumerate(batch, start):
+        for index, listing in enumerate(batch):
             text = listing.text
             findings = detection.keyword_findings(text, self.rules) + detection.link_findings(text)
-            findings += detection.phone_findings(text, listing.seller.country)
+            findings += detection.phone_findings(text, listing.country)
             findings += self.price_findings(listing, self.price_medians)
             signature = fingerprints.signature(text)
-            self.signatures[index] = array("q", signature) if signature is not None else None
-            findings += self.duplicate_findings(index, signature, self.buckets)
-            seller = listing.seller.pk
+            findings += self.duplicate_findings(listing, signature, self.buckets)
+            self.recent[listing.pk] = Recent(
+                listing.created_at, listing.seller_id, array("q", signature) if signature is not None else None
+            )
+            seller = listing.seller_id
             window_start = listing.created_at - detection.VELOCITY_WINDOW
             posts[seller] = recent = [at for at in posts[seller] if at > window_start] + [listing.created_at]
-            if listing.created_at - joined.get(seller, listing.created_at) < NEW_ACCOUNT and (
-                len(recent) >= detection.VELOCITY_LIMIT
-            ):
+            if listing.created_at - listing.joined_at < NEW_ACCOUNT and (len(recent) >= detection.VELOCITY_LIMIT):
                 findings.append(
                     Finding(Code.VELOCITY, Reason.SPAM, detection.VELOCITY_WEIGHT, f"{len(recent)} listings in an hour")
                 )
-            verified = self.verified(seller, listing.created_at)
+            verified = self.verified(listing)
             medium_at, high_at = detection.thresholds(verified)
-            probability = probabilities[index - start]
+            probability = probabilities[index]
             points = 0
             if probability is not None:
                 points = detection.classifier_points(
@@ -258,24 +332,32 @@ class ModerationSimulator:
             )
         return found
 
-    def forget(self, before: datetime) -> None:
-        """Let go of the near-duplicate state of listings posted before `before` (out of every later window)."""
-        listings, kept = self.listings, {}
-        for key, indexes in self.buckets.items():
-            recent = [i for i in indexes if listings[i].created_at >= before]
-            if recent:
-                kept[key] = recent
-        self.buckets = defaultdict(list, kept)
-        self.signatures = {i: s for i, s in self.signatures.items() if listings[i].created_at >= before}
+    def forget(self, now: datetime) -> None:
+        """Let go of what no listing after `now` looks back to: near-duplicate state older than the window, the
+        velocity rule's older posts, and removals too old for a repost."""
+        before = now - detection.DUPLICATE_WINDOW
+        self.recent = {pk: kept for pk, kept in self.recent.items() if kept.at >= before}
+        kept_buckets = {}
+        for key, pks in self.buckets.items():
+            if recent := [pk for pk in pks if pk in self.recent]:
+                kept_buckets[key] = recent
+        self.buckets = defaultdict(list, kept_buckets)
         self.posts = defaultdict(list, {pk: at for pk, at in self.posts.items() if at[-1] >= before})
+        # A repost comes at most REPOST_WITHIN after its original, which was posted before its removal.
+        self.removed_at = {pk: at for pk, at in self.removed_at.items() if at >= now - REPOST_WITHIN}
 
     def medians(self) -> dict[tuple[str, str], Decimal]:
-        prices: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
-        for listing in self.listings:
-            prices[(listing.category_slug, listing.currency)].append(listing.price)
-        return {key: sorted(values)[len(values) // 2] for key, values in prices.items() if len(values) >= 8}
+        """Each category's median price per currency over the plan's listings (where there are at least 8)."""
+        listings = Listing.objects.filter(pk__gte=self.plan.first_pk, pk__lte=self.plan.last_pk)
+        medians = {}
+        for slug, currency, n in (
+            listings.values_list("category__slug", "currency").annotate(n=Count("pk")).order_by().filter(n__gte=8)
+        ):
+            prices = listings.filter(category__slug=slug, currency=currency).order_by("price")
+            medians[(slug, currency)] = prices.values_list("price", flat=True)[n // 2]
+        return medians
 
-    def price_findings(self, listing: DemoListing, medians: dict[tuple[str, str], Decimal]) -> list[Finding]:
+    def price_findings(self, listing: PostedListing, medians: dict[tuple[str, str], Decimal]) -> list[Finding]:
         from marketplace.moderation import PRICE_HIGH_RATIO, PRICE_HIGH_WEIGHT, PRICE_LOW_RATIO, PRICE_LOW_WEIGHT
 
         median = medians.get((listing.category_slug, listing.currency))
@@ -290,9 +372,8 @@ class ModerationSimulator:
         return []
 
     def duplicate_findings(
-        self, index: int, signature: list[int] | None, buckets: dict[tuple[int, int], list[int]]
+        self, listing: PostedListing, signature: list[int] | None, buckets: dict[tuple[int, int], list[int]]
     ) -> list[Finding]:
-        listing = self.listings[index]
         if signature is None:
             return []
         since = listing.created_at - detection.DUPLICATE_WINDOW
@@ -304,9 +385,9 @@ class ModerationSimulator:
         for band, value in enumerate(band_values):
             # Buckets fill in posting order: read back from the newest and stop at the window's start.
             for other in reversed(buckets[(band, value)]):
-                earlier = self.listings[other]
-                other_signature = self.signatures[other]
-                if earlier.created_at < since or len(compared) >= fingerprints.MAX_CANDIDATES:
+                earlier = self.recent[other]
+                other_signature = earlier.signature
+                if earlier.at < since or len(compared) >= fingerprints.MAX_CANDIDATES:
                     break
                 if other_signature is None or other in compared:
                     continue
@@ -315,11 +396,11 @@ class ModerationSimulator:
                 if share >= fingerprints.MIN_SIMILARITY and (best is None or share > best[0]):
                     best = (share, other)
         for band, value in enumerate(band_values):
-            buckets[(band, value)].append(index)
+            buckets[(band, value)].append(listing.pk)
         if best is None:
             return []
         share, other = best
-        mine = self.listings[other].seller.pk == listing.seller.pk
+        mine = self.recent[other].seller_id == listing.seller_id
         return [
             Finding(
                 Code.DUPLICATE,
@@ -341,18 +422,18 @@ class ModerationSimulator:
                 return user
         return None
 
-    def open_cases(self, start: int, found: list[DemoDetection]) -> list[DemoCase]:
-        """Flags, cases and decisions for a batch of detections (the quarter's from index `start`)."""
+    def open_cases(self, found: list[DemoDetection]) -> list[DemoCase]:
+        """Flags, cases and decisions for a batch of detections."""
         rng = self.rng
         cases = []
-        for index, found_one in enumerate(found, start):
+        for found_one in found:
             listing = found_one.listing
             original = listing.repost_of
-            removed = self.removed_at.get(original.pk) if original is not None else None
+            removed = self.removed_at.get(original) if original is not None else None
             at = listing.created_at + timedelta(seconds=rng.uniform(1, 8))
             case: DemoCase | None = None
             if original is not None and removed is not None and removed < listing.created_at:
-                self.recurred.setdefault(original.pk, at)
+                self.recurred.setdefault(original, at)
                 found_one.score, found_one.level = detection.MAX_SCORE, "high"
                 found_one.findings = [
                     Finding(Code.RECURRENCE, Reason.FRAUD, detection.MAX_SCORE, "matches a removed listing")
@@ -365,10 +446,10 @@ class ModerationSimulator:
                         source=Source.AUTOMATIC,
                         reason=detection.primary_reason(found_one.findings),
                         weight=round(AUTOMATIC_FLAG_WEIGHT * found_one.score / detection.MAX_SCORE, 3),
-                        detection=index,
+                        detection=listing.pk,
                     )
                 )
-                case.detections.append(index)
+                case.detections.append(listing.pk)
                 if found_one.level == "high":
                     case.hidden_at = at
             if not (case and case.hidden_at) and rng.random() < FLAG_SHARE[listing.scheme]:
@@ -382,7 +463,7 @@ class ModerationSimulator:
                     self.removed_at[listing.pk] = case.decided_at
         return cases
 
-    def user_flags(self, listing: DemoListing, case: DemoCase | None) -> DemoCase | None:
+    def user_flags(self, listing: PostedListing, case: DemoCase | None) -> DemoCase | None:
         rng = self.rng
         first = listing.created_at + timedelta(hours=rng.lognormvariate(1.2, 1.1))
         if first >= self.end:
@@ -395,7 +476,7 @@ class ModerationSimulator:
             at = first + timedelta(minutes=rng.uniform(2, 50) if brigade else rng.uniform(10, 600) * number)
             if at >= self.end:
                 break
-            reporter = self.reporter_at(at, exclude=listing.seller.pk)
+            reporter = self.reporter_at(at, exclude=listing.seller_id)
             if reporter is None:
                 continue
             reason = FLAG_REASON[listing.scheme].pick(rng)
@@ -447,7 +528,7 @@ class ModerationSimulator:
             case.rule = Rule.MISLEADING if case.action != Action.KEEP else ""
         case.reason_text = DECISION_REASONS[Rule(case.rule)] if case.rule else rng.choice(KEEP_REASONS)
         if case.action in (Action.REMOVE_WARN, Action.SUSPEND_USER, Action.BAN_USER):
-            self.strikes[case.listing.seller.pk].append(decided)
+            self.strikes[case.listing.seller_id].append(decided)
         if case.action != Action.KEEP:
             self.appeal(case)
 

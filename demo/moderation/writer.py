@@ -12,10 +12,17 @@ from django.db import transaction
 
 from accounts.models import AccountEvent, AccountStatus, User
 from demo.core import DemoContext
-from demo.marketplace import DemoListing, plan_for
-from demo.moderation.simulator import DemoCase, DemoDetection, ModerationSimulator, moderators_ensure
+from demo.marketplace import plan_for
+from demo.moderation.simulator import (
+    DemoCase,
+    DemoDetection,
+    ModerationSimulator,
+    PostedListing,
+    moderators_ensure,
+    posted_listings,
+)
 from marketplace.models import Listing, ListingStatus
-from moderation import detection, fingerprints
+from moderation import fingerprints
 from moderation.models import (
     APPEAL_METRIC,
     Action,
@@ -41,6 +48,9 @@ from saypro.sla.replay import clock_replay
 from saypro.sla.services import spec_for
 
 logger = logging.getLogger(__name__)
+# The retraining learns from the quarter's latest decisions only: its memory grows with its texts (about 24 KiB a
+# decision measured), so all of a large quarter's decisions would take gigabytes in this worker.
+RETRAIN_DECISIONS = 2_000
 # --- Writing ----------------------------------------------------------------------------------------------
 
 
@@ -59,18 +69,18 @@ class _Writer:
         # Listing id → the decision that removed it (and stands).
         self.removals: dict[int, Decision] = {}
 
-    def write(self, start: int, found: list[DemoDetection], cases: list[DemoCase]) -> None:
+    def write(self, found: list[DemoDetection], cases: list[DemoCase]) -> None:
         """A batch of the replay: its detections, cases and fingerprints, and the removals reposted since."""
         end = self.ctx.period.end
         with transaction.atomic():
-            detection_ids = self.detections(start, found)
+            detection_ids = self.detections(found)
             for batch in self.ctx.batches(cases):
                 self.write_cases(batch, detection_ids, end)
-            self.ctx.insert(Fingerprint, [self.fingerprint(index, d.listing) for index, d in enumerate(found, start)])
+            self.ctx.insert(Fingerprint, [self.fingerprint(d.listing) for d in found])
             self.recurrences()
 
-    def detections(self, start: int, found: list[DemoDetection]) -> dict[int, int]:
-        """Detection rows (signals included) for a batch; returns detection index → row id."""
+    def detections(self, found: list[DemoDetection]) -> dict[int, int]:
+        """Detection rows (signals included) for a batch; returns listing id → detection row id."""
         ctx = self.ctx
         rows = ctx.insert(
             Detection,
@@ -79,7 +89,7 @@ class _Writer:
                     content_type=self.listing_type,
                     object_id=d.listing.pk,
                     kind="listing",
-                    author_id=d.listing.seller.pk,
+                    author_id=d.listing.seller_id,
                     digest=text_digest(d.listing.text),
                     ran_at=d.listing.created_at + timedelta(seconds=1),
                     score=d.score,
@@ -102,17 +112,17 @@ class _Writer:
                 for f in d.findings
             ],
         )
-        return {index: row.pk for index, row in enumerate(rows, start)}
+        return {d.listing.pk: row.pk for d, row in zip(found, rows, strict=True)}
 
-    def fingerprint(self, index: int, listing: DemoListing) -> Fingerprint:
+    def fingerprint(self, listing: PostedListing) -> Fingerprint:
         """The listing's fingerprint, marked with its removal (decided, and so written, in the same batch)."""
-        signature = self.sim.signatures[index]
+        signature = self.sim.recent[listing.pk].signature
         removal = self.removals.pop(listing.pk, None)
         return Fingerprint(
             content_type=self.listing_type,
             object_id=listing.pk,
             kind="listing",
-            author_id=listing.seller.pk,
+            author_id=listing.seller_id,
             signature=list(signature) if signature is not None else [],
             created_at=listing.created_at,
             removed_at=removal.at if removal is not None else None,
@@ -207,7 +217,7 @@ class _Writer:
         )
         strikes = [
             Strike(
-                user_id=c.listing.seller.pk,
+                user_id=c.listing.seller_id,
                 decision=decision,
                 rule=c.rule,
                 issued_at=decision.at,
@@ -224,7 +234,7 @@ class _Writer:
                 Appeal(
                     decision=decision,
                     case_id=decision.case_id,
-                    appellant_id=c.listing.seller.pk,
+                    appellant_id=c.listing.seller_id,
                     statement=c.appeal[1],
                     created_at=c.appeal[0],
                     status=(Appeal.Status.REVERSED if c.appeal[4] else Appeal.Status.UPHELD)
@@ -278,7 +288,7 @@ class _Writer:
             content_type=self.listing_type,
             object_id=listing.pk,
             kind="listing",
-            author_id=listing.seller.pk,
+            author_id=listing.seller_id,
             status=CaseStatus.DECIDED if c.decided_at else CaseStatus.OPEN,
             source=c.source,
             reason=max(totals, key=lambda r: totals[r]),
@@ -353,7 +363,7 @@ class _Writer:
         # The simulated users carry no e-mail address (see demo.core.Roster): the entries name it from the rows.
         emails = dict(
             User.objects.filter(
-                pk__in={c.listing.seller.pk for c, _ in decided if c.action in (Action.SUSPEND_USER, Action.BAN_USER)}
+                pk__in={c.listing.seller_id for c, _ in decided if c.action in (Action.SUSPEND_USER, Action.BAN_USER)}
             ).values_list("pk", "email")
         )
         for c, row in decided:
@@ -364,7 +374,7 @@ class _Writer:
             if until is not None and until <= end:
                 continue  # the suspension has run out: the account is active again
             reason = f"Moderation case #{row.pk}: {Rule(c.rule).label}. {c.reason_text}"[:300]
-            User.objects.filter(pk=c.listing.seller.pk, status=AccountStatus.ACTIVE).update(
+            User.objects.filter(pk=c.listing.seller_id, status=AccountStatus.ACTIVE).update(
                 status=AccountStatus.BANNED if banned else AccountStatus.SUSPENDED,
                 is_active=False,
                 status_reason=reason,
@@ -375,7 +385,7 @@ class _Writer:
             data = {"from": "active", "until": until.isoformat() if until else None}
             events.append(
                 AccountEvent(
-                    user_id=c.listing.seller.pk,
+                    user_id=c.listing.seller_id,
                     kind=kind,
                     reason="active",
                     at=c.decided_at,
@@ -391,8 +401,8 @@ class _Writer:
                     actor_label=c.moderator.email if c.moderator else "system",
                     action=f"account.{kind}",
                     target_type=self.user_type,
-                    target_id=str(c.listing.seller.pk),
-                    target_repr=emails[c.listing.seller.pk],
+                    target_id=str(c.listing.seller_id),
+                    target_repr=emails[c.listing.seller_id],
                     reason=reason,
                     data=data,
                 )
@@ -403,26 +413,24 @@ class _Writer:
 
 def moderation_phase(ctx: DemoContext) -> None:
     plan = plan_for(ctx)
-    if plan is None or not plan.listings:
+    if plan is None or not plan.count:
         return
     with transaction.atomic():
         moderators = moderators_ensure()
     policy = Policy.objects.select_related("calendar").get(metric=METRIC, is_default=True)
-    sim = ModerationSimulator(ctx, plan.listings, moderators)
+    sim = ModerationSimulator(ctx, plan, moderators)
     writer = _Writer(ctx, sim, policy)
-    # Batch by batch in posting order: detect, flag and decide, write, then let go of what the later listings'
-    # look-ups no longer reach, so the replay's memory does not grow with the quarter.
-    with ctx.bar(total=len(plan.listings), desc="moderation: replay", unit="listings") as bar:
-        start = 0
-        for batch in ctx.batches(plan.listings):
-            found = sim.detect(start, batch)
-            writer.write(start, found, sim.open_cases(start, found))
-            sim.forget(batch[-1].created_at - detection.DUPLICATE_WINDOW)
-            start += len(batch)
+    # Batch by batch in posting order, read back from the database: detect, flag and decide, write, then let go of
+    # what the later listings' look-ups no longer reach, so the replay's memory does not grow with the quarter.
+    with ctx.bar(total=plan.count, desc="moderation: replay", unit="listings") as bar:
+        for batch in posted_listings(ctx, plan):
+            found = sim.detect(batch)
+            writer.write(found, sim.open_cases(found))
+            sim.forget(batch[-1].created_at)
             bar.update(len(batch))
     if training_csv() is not None:
         try:
             # What moderators decided this quarter teaches the classifier what listings look like.
-            spam_model_train(folds=2)
+            spam_model_train(folds=2, latest_decisions=RETRAIN_DECISIONS)
         except InvalidInput as exc:
             logger.warning("Spam model not retrained: %s", exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ from django.conf import settings
 
 from accounts.models import User
 from demo.accounts import HOUR_WEIGHTS, WEEKDAY_WEIGHTS
-from demo.core import DemoContext, DemoUser
+from demo.core import DemoContext, DemoUser, daily_counts
 from demo.support.vocabulary import (
     CHANNELS,
     DEPARTMENTS,
@@ -87,15 +88,18 @@ class _Simulator:
             self.specs[policy.calendar_id] = spec_for(policy.calendar)
         return self.specs[policy.calendar_id]
 
-    def moments(self, count: int) -> list[datetime]:
-        rng, period = self.rng, self.ctx.period
+    def day_counts(self, count: int) -> list[int]:
+        period = self.ctx.period
         weights = [
             WEEKDAY_WEIGHTS[(period.first_day + timedelta(days=d)).weekday()] * (0.9 + 0.2 * d / period.days)
             for d in range(period.days)
         ]
-        days = rng.choices(range(period.days), weights=weights, k=count)
+        return daily_counts(self.rng, count, weights)
+
+    def moments(self, day: int, count: int) -> list[datetime]:
+        rng, period = self.rng, self.ctx.period
         moments = []
-        for day in days:
+        for _ in range(count):
             hour = rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
             local = datetime.combine(
                 period.first_day + timedelta(days=day),
@@ -203,14 +207,14 @@ class _Simulator:
             if t.rated_at > self.end:
                 t.rating = t.rated_at = None
 
-    def run(self) -> list[DemoTicket]:
+    def run(self) -> Iterator[DemoTicket]:
+        """The quarter's tickets in time order, drawn and worked a day at a time (never held all at once)."""
         count = int(len(self.users) * TICKETS_PER_USER)
-        tickets = []
         with self.ctx.bar(total=count, desc="support: simulate", unit="tickets") as bar:
-            for at in self.moments(count):
-                ticket = self.ticket(at)
-                if ticket is not None:
-                    self.work(ticket)
-                    tickets.append(ticket)
-                bar.update()
-        return tickets
+            for day, on_day in enumerate(self.day_counts(count)):
+                for at in self.moments(day, on_day):
+                    ticket = self.ticket(at)
+                    if ticket is not None:
+                        self.work(ticket)
+                        yield ticket
+                bar.update(on_day)

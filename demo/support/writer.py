@@ -50,17 +50,13 @@ def support_phase(ctx: DemoContext) -> None:
         agents, lead = agents_ensure()
         issues = _known_issues(ctx, lead)
         articles = _help_center(ctx)
-    tickets = _Simulator(ctx, agents).run()
+    guidance = _Guidance(ctx, articles)
     writer = _Writer(ctx, lead=lead, issues=issues)
-    with ctx.bar(total=len(tickets), desc="support: write", unit="tickets") as bar:
-        for batch in ctx.batches(tickets):
-            with transaction.atomic():
-                writer.write(batch)
-            for t in batch:
-                t.clocks = {}  # written: the guidance below needs the tickets, not their clock histories
-            bar.update(len(batch))
-    with transaction.atomic():
-        _guidance(ctx, tickets, articles)
+    # Drawn, written and let go a batch at a time, with the help-center questions asked before those tickets.
+    for batch in ctx.batches(_Simulator(ctx, agents).run()):
+        with transaction.atomic():
+            writer.write(batch)
+            guidance.write(batch)
 
 
 def _known_issues(ctx: DemoContext, lead: User) -> list[KnownIssue]:
@@ -287,28 +283,36 @@ class _Writer:
         ctx.insert(SurveyFollowUp, follow_ups)
 
 
-def _guidance(ctx: DemoContext, tickets: list[DemoTicket], articles: list[Article]) -> None:
-    rng = ctx.rng
-    if not articles or not tickets:
-        return
-    rows = []
-    for _ in range(int(len(tickets) * GUIDANCE_PER_TICKET)):
-        t = rng.choice(tickets)
-        asked = t.created_at - timedelta(minutes=rng.uniform(2, 600))
-        article = rng.choice(articles)
-        read = rng.random() < 0.62
-        rows.append(
-            Guidance(
-                user_id=t.requester.pk,
-                question=t.subject,
-                asked_at=asked,
-                suggested=[[article.pk, round(rng.uniform(0.25, 0.9), 4)]],
-                confidence=round(rng.uniform(0.25, 0.9), 4),
-                read_article=article if read else None,
-                read_at=asked + timedelta(minutes=1) if read else None,
-                # Those who read and still filed link their ticket; most readers found their answer.
-                ticket=t.row if (not read or rng.random() < 0.3) else None,
+class _Guidance:
+    """Questions asked in the help center: GUIDANCE_PER_TICKET of them a ticket, each before a ticket drawn at
+    random from a batch (the batches take their share in turn, so the quarter's total stays the same)."""
+
+    def __init__(self, ctx: DemoContext, articles: list[Article]):
+        self.ctx, self.articles = ctx, articles
+        self.tickets = 0
+
+    def write(self, tickets: list[DemoTicket]) -> None:
+        rng = self.ctx.rng
+        before, self.tickets = self.tickets, self.tickets + len(tickets)
+        if not self.articles:
+            return
+        rows = []
+        for _ in range(int(self.tickets * GUIDANCE_PER_TICKET) - int(before * GUIDANCE_PER_TICKET)):
+            t = rng.choice(tickets)
+            asked = t.created_at - timedelta(minutes=rng.uniform(2, 600))
+            article = rng.choice(self.articles)
+            read = rng.random() < 0.62
+            rows.append(
+                Guidance(
+                    user_id=t.requester.pk,
+                    question=t.subject,
+                    asked_at=asked,
+                    suggested=[[article.pk, round(rng.uniform(0.25, 0.9), 4)]],
+                    confidence=round(rng.uniform(0.25, 0.9), 4),
+                    read_article=article if read else None,
+                    read_at=asked + timedelta(minutes=1) if read else None,
+                    # Those who read and still filed link their ticket; most readers found their answer.
+                    ticket=t.row if (not read or rng.random() < 0.3) else None,
+                )
             )
-        )
-    for batch in ctx.batches(rows):
-        ctx.insert(Guidance, list(batch))
+        self.ctx.insert(Guidance, rows)

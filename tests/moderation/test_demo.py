@@ -95,11 +95,13 @@ def test_the_same_seed_gives_the_same_quarter():
 def test_the_near_duplicate_replay_compares_at_most_as_many_texts_as_the_live_lookup(monkeypatch):
     """Templated demo listings share their buckets; comparing every earlier one would take the square of the
     listings. The replay stops where the live lookup does, at MAX_CANDIDATES, starting from the newest."""
+    from array import array
     from collections import defaultdict
     from datetime import datetime
     from types import SimpleNamespace
 
     from demo.moderation import ModerationSimulator
+    from demo.moderation.simulator import Recent
     from moderation import fingerprints
 
     monkeypatch.setattr(fingerprints, "MAX_CANDIDATES", 5)
@@ -109,20 +111,19 @@ def test_the_near_duplicate_replay_compares_at_most_as_many_texts_as_the_live_lo
 
     text = "Mountain bike, 21 speed, new tyres, collection in Sandton only"
     start = datetime(2025, 6, 1, tzinfo=fingerprints.timezone.get_current_timezone())
+    signature = fingerprints.signature(text)
     sim = ModerationSimulator.__new__(ModerationSimulator)
-    sim.listings = [
-        SimpleNamespace(created_at=start + timedelta(minutes=n), seller=SimpleNamespace(pk=n)) for n in range(20)
-    ]
-    sim.signatures = [fingerprints.signature(text) for _ in range(20)]
+    sim.recent = {n: Recent(start + timedelta(minutes=n), n, array("q", signature)) for n in range(19)}
     buckets: defaultdict = defaultdict(list)
-    for index in range(19):
-        for band, value in enumerate(fingerprints.bands(sim.signatures[index])):
-            buckets[(band, value)].append(index)
+    for pk in range(19):
+        for band, value in enumerate(fingerprints.bands(signature)):
+            buckets[(band, value)].append(pk)
+    listing = SimpleNamespace(pk=19, seller_id=19, created_at=start + timedelta(minutes=19))
 
-    findings = sim.duplicate_findings(19, sim.signatures[19], buckets)
+    findings = sim.duplicate_findings(listing, signature, buckets)
 
     # The five newest earlier listings, each once although it shares every band.
-    assert [id(other) for other in compared] == [id(sim.signatures[index]) for index in (18, 17, 16, 15, 14)]
+    assert [id(other) for other in compared] == [id(sim.recent[pk].signature) for pk in (18, 17, 16, 15, 14)]
     assert [(f.code, f.detail) for f in findings] == [("duplicate", "100% like another user's listing")]
 
 
