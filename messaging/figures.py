@@ -50,7 +50,7 @@ from saypro.figures.registry import (
 )
 from saypro.figures.targets import TargetBook
 from saypro.localtime import local_midnight
-from saypro.percentiles import nearest_ranks
+from saypro.percentiles import MEDIAN_AND_P90, nearest_ranks
 from saypro.periods import Period
 from saypro.sla.models import Clock, ClockState
 from saypro.sla.selectors import Outcomes, outcome_counts
@@ -141,8 +141,6 @@ def _first_answer_clocks(span: Span) -> QuerySet[Clock]:
     )
 
 
-# The percentiles of the times to a first answer the figures give.
-RANKS = (0.5, 0.9)
 # A stopped clock: the message was answered, and its time is set (a reopened clock clears both).
 ANSWERED = Q(state=ClockState.STOPPED, elapsed_seconds__isnull=False)
 
@@ -175,9 +173,9 @@ def first_answer_percentile(span: Span, fraction: float) -> Measure:
     row = _answer_counts(clocks, span.now)
     ranks = shared(
         ("messaging.first_answer_ranks", *span.key()),
-        lambda: nearest_ranks(clocks.filter(ANSWERED), F("elapsed_seconds"), RANKS, row["n"]),
+        lambda: nearest_ranks(clocks.filter(ANSWERED), F("elapsed_seconds"), MEDIAN_AND_P90, row["n"]),
     )
-    seconds = ranks[RANKS.index(fraction)]
+    seconds = ranks[MEDIAN_AND_P90.index(fraction)]
     return Measure(
         value=None if seconds is None else seconds / 3600,
         n=row["n"],

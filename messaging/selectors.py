@@ -517,7 +517,10 @@ def first_response_compliance(
     row = (
         _clocks(FIRST_RESPONSE, conversations)
         .filter(due_at__gte=start, due_at__lt=end)
-        .aggregate(achieved=Count("pk", filter=sla_selectors.ACHIEVED), breached=Count("pk", filter=_late(now)))
+        .aggregate(
+            achieved=Count("pk", filter=sla_selectors.ACHIEVED),
+            breached=Count("pk", filter=sla_selectors.breached(now)),
+        )
     )
     return ResponseCompliance(
         achieved=row["achieved"],
@@ -564,18 +567,8 @@ def _compliance_counts(now: datetime) -> dict[str, Count]:
     """Achieved and breached among the clocks of _with_clocks_due."""
     return {
         "achieved": Count("clocks", filter=sla_selectors.through_clocks(sla_selectors.ACHIEVED, "clocks__")),
-        "breached": Count("clocks", filter=sla_selectors.through_clocks(_late(now), "clocks__")),
+        "breached": Count("clocks", filter=sla_selectors.through_clocks(sla_selectors.breached(now), "clocks__")),
     }
-
-
-def _late(now: datetime) -> Q:
-    # The kernel's definition (saypro.sla.selectors.compliance): breached by the sweep, stopped late, or still
-    # running past its deadline.
-    return (
-        Q(breached_at__isnull=False)
-        | Q(state=ClockState.STOPPED, met=False)
-        | Q(state=ClockState.RUNNING, due_at__lte=now)
-    )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from typing import Any
 from django.db import connections
 from django.db.models import Aggregate, Expression, F, QuerySet
 
+# The percentiles the figures give: the median and the 90th.
+MEDIAN_AND_P90 = (0.5, 0.9)
+
 
 class PercentileDisc(Aggregate):
     """PostgreSQL's PERCENTILE_DISC: the first value whose cumulative share of the rows reaches `fraction`, which

@@ -33,7 +33,7 @@ from saypro.figures.registry import (
     shared,
     target_register,
 )
-from saypro.percentiles import nearest_ranks
+from saypro.percentiles import MEDIAN_AND_P90, nearest_ranks
 from saypro.sla.selectors import clock_outcomes
 
 from .models import CHAT_FIRST_RESPONSE, MISROUTABLE, RESOLUTION, Category, Channel, Guidance, Survey, Ticket
@@ -42,8 +42,6 @@ from .selectors import account_tickets
 DOC = "003 Classified User Support and Help Management"
 ACCOUNTS_DOC = "001 User Accounts Performance Reports"
 AREA = "support"
-# The percentiles of the time to a first response the figures give.
-RANKS = (0.5, 0.9)
 # The report's account-issues section shows the account-related tickets beside the sign-in problems.
 ACCOUNT_ISSUES = "account_issues"
 DAY = timedelta(hours=24)
@@ -144,9 +142,9 @@ def _first_response_percentile(span: Span, fraction: float) -> Measure:
     took = ExpressionWrapper(F("first_responded_at") - F("created_at"), output_field=DurationField())
     ranks = shared(
         ("support.first_response_ranks", *span.key()),
-        lambda: nearest_ranks(tickets.filter(first_responded_at__isnull=False), took, RANKS, row["n"]),
+        lambda: nearest_ranks(tickets.filter(first_responded_at__isnull=False), took, MEDIAN_AND_P90, row["n"]),
     )
-    value = ranks[RANKS.index(fraction)]
+    value = ranks[MEDIAN_AND_P90.index(fraction)]
     return Measure(value=None if value is None else value / timedelta(hours=1), n=row["n"], pending=row["pending"])
 
 

@@ -14,7 +14,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from saypro.paginators import bounded_counts
-from saypro.percentiles import nearest_ranks
+from saypro.percentiles import MEDIAN_AND_P90, nearest_ranks
 
 from .models import OPEN_STATES, Clock, ClockState
 
@@ -244,7 +244,7 @@ def stop_time_stats(*, metric: str, start: datetime, end: datetime) -> StopStats
         elapsed_seconds__isnull=False,
     )
     row = stopped.aggregate(count=Count("pk"), average=Avg("elapsed_seconds"))
-    median, p90 = nearest_ranks(stopped, F("elapsed_seconds"), [0.5, 0.9], row["count"])
+    median, p90 = nearest_ranks(stopped, F("elapsed_seconds"), MEDIAN_AND_P90, row["count"])
     return StopStats(count=row["count"], average=row["average"], median=median, p90=p90)
 
 
