@@ -11,6 +11,7 @@ import importlib
 import pytest
 from django.conf import settings as django_settings
 from django.core import mail
+from pytest_django.plugin import blocking_manager_key
 
 from accounts import roles
 from saypro.celery import app as celery_app
@@ -152,15 +153,44 @@ def django_db_setup(django_db_setup, django_db_blocker, request):
     """With --reuse-db the test database outlives the run, and the last transactional test of the previous run
     flushed it: start from the rows the data migrations insert, as a freshly created database does."""
     if request.config.getoption("reuse_db") and not request.config.getoption("create_db"):
-        from django.db import connections
-
         with django_db_blocker.unblock():
-            restore_reference_data()
-            # The flush gave content types and permissions new ids: what serialized_rollback tests restore (the
-            # browser tests) must be taken again from the restored rows, not from the ones before the flush.
-            for connection in connections.all(initialized_only=True):
-                if getattr(connection, "_test_serialized_contents", None) is not None:
-                    connection._test_serialized_contents = connection.creation.serialize_db_to_string()  # type: ignore[attr-defined]
+            restore_reference_rows()
+
+
+# Whether a transactional test ran in this process since the reference rows were last restored: its tear-down
+# empties every table. pytest-django runs those tests after the others, but a test process that takes over part of
+# another's queue (--dist worksteal) can run ordinary tests, and their module-scoped fixtures, after them.
+_tables_emptied = False
+TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "celery_worker_live"}
+
+
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    marked = marker is not None and marker.kwargs.get("transaction", False)
+    return marked or bool(TRANSACTIONAL_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before any fixture of an ordinary test that follows a transactional one: the reference rows again."""
+    global _tables_emptied
+    if _is_transactional(item):
+        _tables_emptied = True
+    elif _tables_emptied:
+        with item.config.stash[blocking_manager_key].unblock():
+            restore_reference_rows()
+        _tables_emptied = False
+
+
+def restore_reference_rows() -> None:
+    restore_reference_data()
+    # The flush gave content types and permissions new ids: what serialized_rollback tests restore (the browser
+    # tests) must be taken again from the restored rows, not from the ones before the flush.
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if getattr(connection, "_test_serialized_contents", None) is not None:
+            connection._test_serialized_contents = connection.creation.serialize_db_to_string()  # type: ignore[attr-defined]
 
 
 def restore_reference_data() -> None:
@@ -200,11 +230,7 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1):
 @pytest.fixture(autouse=True)
 def _reference_data(request):
     """Re-create what data migrations insert (calendars, policies, roles) after a transactional test flushed it."""
-    marker = request.node.get_closest_marker("django_db")
-    marked_transactional = marker is not None and marker.kwargs.get("transaction", False)
-    if not marked_transactional and not {"transactional_db", "live_server", "celery_worker_live"} & set(
-        request.fixturenames
-    ):
+    if not _is_transactional(request.node):
         return
     request.getfixturevalue("transactional_db")
     from django.apps import apps as django_apps
