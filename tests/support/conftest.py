@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 from channels.layers import channel_layers
-from django.test import TestCase
+from channels.testing import WebsocketCommunicator
+from django.test import Client, TestCase
 
 from support import services
 from support.models import Channel, Department, Ticket
@@ -15,6 +16,34 @@ def make_ticket(
     options.setdefault("channel", Channel.WEB)
     with TestCase.captureOnCommitCallbacks(execute=True):
         return services.ticket_create(requester=requester, subject=subject, body=body, **options)
+
+
+class Socket(WebsocketCommunicator):
+    """A test socket that waits up to 10 s for its handshake and each frame: channels' default second is too short
+    on a loaded machine. `receive_nothing` keeps its short wait, and so does `disconnect`: the consumer's pending
+    channel-layer read is cancelled when that wait ends."""
+
+    WAIT = 10
+
+    async def connect(self, timeout=WAIT):
+        return await super().connect(timeout)
+
+    async def receive_from(self, timeout=WAIT):
+        return await super().receive_from(timeout)
+
+    async def receive_json_from(self, timeout=WAIT):
+        return await super().receive_json_from(timeout)
+
+
+def staff_socket(staff, path: str, origin: bytes = b"http://testserver") -> Socket:
+    """A socket opened from the agents' workspace by a signed-in member of staff (a client of its own per socket:
+    signing another user in on the same client would end the first session)."""
+    from saypro.asgi import application
+
+    client = Client()
+    client.force_login(staff)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    return Socket(application, path, headers=[(b"cookie", cookie), (b"origin", origin)])
 
 
 @pytest.fixture(autouse=True)

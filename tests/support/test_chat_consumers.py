@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -15,11 +14,10 @@ from rest_framework.authtoken.models import Token
 
 from saypro.asgi import application
 from support.models import Channel, TicketMessage
+from tests.support.conftest import Socket, staff_socket
 
 # The consumer reads the database from a worker thread: the rows must be committed for it to see them.
 pytestmark = pytest.mark.django_db(transaction=True)
-# Seconds a socket waits for a frame: the default second is too short on a loaded machine.
-WAIT = 10
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
@@ -29,8 +27,8 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
         thread.submit(async_to_sync(scenario)).result()
 
 
-def socket(ticket_id: int, token: str) -> WebsocketCommunicator:
-    return WebsocketCommunicator(application, f"/ws/support/chats/{ticket_id}/?token={token}")
+def socket(ticket_id: int, token: str) -> Socket:
+    return Socket(application, f"/ws/support/chats/{ticket_id}/?token={token}")
 
 
 @pytest.fixture
@@ -67,7 +65,7 @@ def test_a_message_is_stored_on_the_ticket_and_relayed_to_everyone_in_the_chat(c
         assert (await first.connect())[0] and (await second.connect())[0]
         await first.send_json_to({"type": "message", "body": "  Hello, anyone there?  "})
         for side in (first, second):
-            event = await side.receive_json_from(timeout=WAIT)
+            event = await side.receive_json_from()
             assert (event["type"], event["kind"], event["body"]) == ("message", "requester", "Hello, anyone there?")
         await first.disconnect()
         await second.disconnect()
@@ -84,7 +82,7 @@ def test_typing_reaches_the_other_side_but_not_the_sender(chat, user):
         await typist.connect()
         await other.connect()
         await typist.send_json_to({"type": "typing"})
-        assert await other.receive_json_from(timeout=WAIT) == {"type": "typing", "side": "user"}
+        assert await other.receive_json_from() == {"type": "typing", "side": "user"}
         assert await typist.receive_nothing()
         await typist.disconnect()
         await other.disconnect()
@@ -99,22 +97,16 @@ def test_an_empty_message_or_an_unknown_event_is_answered_with_an_error(chat, us
         client = socket(chat.pk, key)
         await client.connect()
         await client.send_json_to({"type": "message", "body": "   "})
-        assert (await client.receive_json_from(timeout=WAIT)) == {"type": "error", "detail": "Write a message."}
+        assert (await client.receive_json_from()) == {"type": "error", "detail": "Write a message."}
         await client.send_json_to({"type": "dance"})
-        assert (await client.receive_json_from(timeout=WAIT))["type"] == "error"
+        assert (await client.receive_json_from())["type"] == "error"
         await client.disconnect()
 
     run(scenario)
 
 
-def agent_socket(staff, ticket_id: int, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
-    # A client of its own per socket: signing another user in on the same client would end the first session.
-    client = Client()
-    client.force_login(staff)
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    return WebsocketCommunicator(
-        application, f"/ws/support/agent/chats/{ticket_id}/", headers=[(b"cookie", cookie), (b"origin", origin)]
-    )
+def agent_socket(staff, ticket_id: int, origin: bytes = b"http://testserver") -> Socket:
+    return staff_socket(staff, f"/ws/support/agent/chats/{ticket_id}/", origin)
 
 
 def test_only_signed_in_support_staff_from_the_workspace_may_open_the_agents_socket(
@@ -126,9 +118,7 @@ def test_only_signed_in_support_staff_from_the_workspace_may_open_the_agents_soc
         (agent_socket(outsider, chat.pk), 4403),
         (agent_socket(agent, email_ticket.pk), 4404),
     ]
-    anonymous = WebsocketCommunicator(
-        application, f"/ws/support/agent/chats/{chat.pk}/", headers=[(b"origin", b"http://testserver")]
-    )
+    anonymous = Socket(application, f"/ws/support/agent/chats/{chat.pk}/", headers=[(b"origin", b"http://testserver")])
     foreign = agent_socket(agent, chat.pk, origin=b"https://evil.example")
 
     async def scenario():
@@ -149,7 +139,7 @@ def test_staff_who_owe_their_second_factor_get_no_agents_socket_until_they_pass_
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
-    verified = WebsocketCommunicator(
+    verified = Socket(
         application,
         f"/ws/support/agent/chats/{chat.pk}/",
         headers=[(b"cookie", f"sessionid={session.session_key}".encode()), (b"origin", b"http://testserver")],
@@ -171,11 +161,11 @@ def test_the_agents_reply_reaches_the_user_and_stops_the_first_response_clock(ch
         customer = socket(chat.pk, key)
         assert (await customer.connect())[0] and (await desk.connect())[0]
         await customer.send_json_to({"type": "typing"})
-        assert await desk.receive_json_from(timeout=WAIT) == {"type": "typing", "side": "user"}
+        assert await desk.receive_json_from() == {"type": "typing", "side": "user"}
         await desk.send_json_to({"type": "read"})
-        assert await customer.receive_json_from(timeout=WAIT) == {"type": "read", "side": "agent"}
+        assert await customer.receive_json_from() == {"type": "read", "side": "agent"}
         await desk.send_json_to({"type": "message", "body": "Hi, I am looking at your payout now."})
-        event = await customer.receive_json_from(timeout=WAIT)
+        event = await customer.receive_json_from()
         assert (event["kind"], event["body"]) == ("reply", "Hi, I am looking at your payout now.")
         await customer.disconnect()
         await desk.disconnect()

@@ -166,22 +166,14 @@ def test_the_read_endpoint_marks_the_chat_read_up_to_a_message_and_never_back(ch
 
 @pytest.mark.django_db(transaction=True)
 def test_routing_a_chat_to_an_agent_tells_the_agents_queue(agent, user, ticket_for, settings):
-    from channels.testing import WebsocketCommunicator
-    from django.test import Client
-
     from accounts.models import AgentProfile
-    from saypro.asgi import application
+    from tests.support.conftest import staff_socket
 
     settings.SUPPORT_AUTO_ASSIGN = False
     chat = ticket_for(user, subject="Payout", channel=Channel.CHAT, department="billing")
     ticket = ticket_for(user, subject="By e-mail", channel=Channel.EMAIL, department="billing")
     AgentProfile.objects.create(user=agent, languages=[chat.language or "en"])
-    client = Client()
-    client.force_login(agent)
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    desk = WebsocketCommunicator(
-        application, "/ws/support/agent/chats/", headers=[(b"cookie", cookie), (b"origin", b"http://testserver")]
-    )
+    desk = staff_socket(agent, "/ws/support/agent/chats/")
 
     async def scenario():
         from channels.db import database_sync_to_async
@@ -191,7 +183,7 @@ def test_routing_a_chat_to_an_agent_tells_the_agents_queue(agent, user, ticket_f
         await database_sync_to_async(services.ticket_route)(ticket=ticket)
         assert await desk.receive_nothing(timeout=0.5)
         await database_sync_to_async(services.ticket_route)(ticket=chat)
-        assert await desk.receive_json_from(timeout=5) == {"type": "queue"}
+        assert await desk.receive_json_from() == {"type": "queue"}
         await desk.disconnect()
 
     run(scenario)

@@ -325,21 +325,10 @@ def test_two_agents_converting_one_chat_at_once_end_it_once():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_queue_socket_is_for_agents_and_tells_them_when_a_chat_arrives_or_is_answered(agent, user, manager):
-    from channels.testing import WebsocketCommunicator
-    from django.test import Client
-
-    from saypro.asgi import application
+    from tests.support.conftest import staff_socket
     from tests.support.test_chat_consumers import run
 
-    def queue_socket(staff) -> WebsocketCommunicator:
-        client = Client()
-        client.force_login(staff)
-        cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-        return WebsocketCommunicator(
-            application, "/ws/support/agent/chats/", headers=[(b"cookie", cookie), (b"origin", b"http://testserver")]
-        )
-
-    desk, refused = queue_socket(agent), queue_socket(manager)
+    desk, refused = staff_socket(agent, "/ws/support/agent/chats/"), staff_socket(manager, "/ws/support/agent/chats/")
 
     async def scenario():
         from channels.db import database_sync_to_async
@@ -349,13 +338,13 @@ def test_the_queue_socket_is_for_agents_and_tells_them_when_a_chat_arrives_or_is
         chat = await database_sync_to_async(services.ticket_create)(
             requester=user, subject="Hello", body="Anyone there?", channel=Channel.CHAT
         )
-        assert await desk.receive_json_from(timeout=5) == {"type": "queue"}
+        assert await desk.receive_json_from() == {"type": "queue"}
         # A ticket that is not a chat does not disturb the panel.
         await database_sync_to_async(services.ticket_create)(
             requester=user, subject="Hello", body="By e-mail", channel=Channel.EMAIL
         )
         await database_sync_to_async(services.ticket_reply)(ticket=chat, by=agent, body="Hi!")
-        assert await desk.receive_json_from(timeout=5) == {"type": "queue"}
+        assert await desk.receive_json_from() == {"type": "queue"}
         assert await desk.receive_nothing(timeout=0.5)
         await desk.disconnect()
 
