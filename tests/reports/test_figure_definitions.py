@@ -104,6 +104,33 @@ def test_team_time_leaves_out_the_wait_on_the_applicant_as_a_second_figure(regis
     assert reading.n == 3
 
 
+def test_team_time_counts_undecided_registrations_past_48h_of_team_time_and_each_registration_once():
+    """F is undecided, its clock running since Q1 (past 48 h of team time by the reading: missed); G is undecided
+    and waiting on the applicant after 1 h (pending); H was approved after 10 h, its decision undone and taken
+    again an hour later, so it has two review clocks (one registration, met)."""
+
+    def submitted(day: int, status: str, decided_after: float | None = None) -> Registration:
+        at = local(2026, 3, day, 9)
+        decided = at + decided_after * H if decided_after is not None else None
+        registration = RegistrationFactory(status=status, submitted_at=at, decided_at=decided)
+        clock_start(metric="registration.approval", target=registration, at=at)
+        return registration
+
+    submitted(2, RegistrationStatus.NEEDS_REVIEW)
+    waiting = submitted(3, RegistrationStatus.NEEDS_REVIEW)
+    clock_pause(metric="registration.approval", target=waiting, at=waiting.submitted_at + H)
+    twice = submitted(4, RegistrationStatus.APPROVED, decided_after=11)
+    clock_stop(metric="registration.approval", target=twice, at=twice.submitted_at + 10 * H)
+    clock_start(metric="registration.approval", target=twice, at=twice.submitted_at + 10 * H)
+    clock_stop(metric="registration.approval", target=twice, at=twice.decided_at)
+    assert twice.clocks.count() == 2
+
+    reading = read("registrations.team_time_48h").current
+    # One approved in time (H, once), one missed (F), one pending (G).
+    assert (reading.parts["met"], reading.parts["missed"], reading.n, reading.pending) == (1, 1, 2, 1)
+    assert reading.value == pytest.approx(50.0)
+
+
 def test_rejections_are_reported_beside_the_headline(registrations):
     q1 = [r for r, _ in registrations.values() if in_span(r.submitted_at, Q1.start_at, Q1.end_at)]
     rejected = [r for r in q1 if r.status == RegistrationStatus.REJECTED]
