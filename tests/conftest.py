@@ -161,7 +161,7 @@ def _flush_by_delete():
     truncate = DatabaseOperations.sql_flush
 
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
-        if reset_sequences or allow_cascade:
+        if not tables or reset_sequences or allow_cascade:
             return truncate(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
         return [" ".join(f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(t))};" for t in tables)]
 
@@ -204,6 +204,7 @@ def pytest_runtest_setup(item):
 
 
 def restore_reference_rows() -> None:
+    """restore_reference_data, and what the browser tests restore after each of them taken again from its rows."""
     restore_reference_data()
     # The flush gave content types and permissions new ids: what serialized_rollback tests restore (the browser
     # tests) must be taken again from the restored rows, not from the ones before the flush.
