@@ -7,8 +7,10 @@ Wall time on a shared machine says more about the neighbours than about the test
 
 The plugin writes one line per test and phase (set-up, call, tear-down) to `<dir>/<process>.jsonl`: the CPU
 seconds of the test process (all its threads: the live server, an in-process Celery worker) plus those of the
-children it waited for (Django started in a child process), and the wall seconds. PostgreSQL's and Chromium's own
-CPU is not in it (Chromium is reaped only at the end of the session). The summary adds them up by folder and file.
+children it waited for (Django started in a child process), the CPU seconds of the PostgreSQL backend serving the
+test process's connection (read from /proc: the server runs on this machine), and the wall seconds. The backends of
+other connections (a live server's threads) and Chromium's CPU are not in it (Chromium is reaped only at the end of
+the session). The summary adds them up by folder and file.
 """
 
 from __future__ import annotations
@@ -32,25 +34,44 @@ def _cpu() -> float:
     return time.process_time() + times.children_user + times.children_system
 
 
+def _backend_cpu() -> float:
+    """CPU seconds of the PostgreSQL backend behind the default connection; 0 without one."""
+    from django.db import connection
+
+    raw = connection.connection if connection.vendor == "postgresql" else None
+    if raw is None or raw.closed:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{raw.get_backend_pid()}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class _Plugin:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.out: Any = None
 
-    def _record(self, nodeid: str, phase: str, cpu: float, wall: float, at: float) -> None:
+    def _record(self, nodeid: str, phase: str, cpu: float, db: float, wall: float, at: float) -> None:
         if self.out is None:
             # Opened at the first test: under xdist the controller runs none and leaves no file.
             self.folder.mkdir(parents=True, exist_ok=True)
             worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
             self.out = (self.folder / f"{worker}.jsonl").open("a", encoding="utf-8")
-        line = {"test": nodeid, "phase": phase, "cpu": round(cpu, 4), "wall": round(wall, 4), "at": round(at, 3)}
+        line = {"test": nodeid, "phase": phase, "cpu": round(cpu, 4), "db": round(db, 4)}
+        line |= {"wall": round(wall, 4), "at": round(at, 3)}
         self.out.write(json.dumps(line) + "\n")
         self.out.flush()
 
     def _measure(self, item: Any, phase: str) -> Iterator[None]:
-        cpu, wall, at = _cpu(), time.perf_counter(), time.time()
+        # perf_counter, not time.time: tests that travel in time move the latter. On Linux it is one clock for
+        # every process, so the test processes' spans compare.
+        cpu, db, at = _cpu(), _backend_cpu(), time.perf_counter()
         yield
-        self._record(item.nodeid, phase, _cpu() - cpu, time.perf_counter() - wall, at)
+        # A connection opened or closed during the phase: its backend's CPU before or after is not known.
+        db_after = _backend_cpu()
+        self._record(item.nodeid, phase, _cpu() - cpu, max(db_after - db, 0.0), time.perf_counter() - at, at)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_setup(self, item: Any) -> Iterator[None]:
@@ -71,6 +92,14 @@ def pytest_configure(config: Any) -> None:
         config.pluginmanager.register(_Plugin(Path(folder)), "saypro-suite-cpu")
 
 
+def _test_cpu(sums: collections.Counter[str]) -> float:
+    return sums["setup"] + sums["call"] + sums["teardown"]
+
+
+def _figures(sums: collections.Counter[str]) -> str:
+    return f"{_test_cpu(sums):8.1f} {sums['setup']:8.1f} {sums['call']:8.1f} {sums['db']:8.1f} {sums['wall']:8.1f}"
+
+
 def summarize(folder: Path, top: int = 40) -> None:
     files: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     counts: collections.Counter[str] = collections.Counter()
@@ -86,32 +115,31 @@ def summarize(folder: Path, top: int = 40) -> None:
             name = row["test"].split("::")[0]
             files[name][row["phase"]] += row["cpu"]
             files[name]["wall"] += row["wall"]
+            files[name]["db"] += row.get("db", 0.0)
             counts[name] += row["phase"] == "call"
     folders: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for name, sums in files.items():
         folders[name.rsplit("/", 1)[0]].update(sums)
 
-    def cpu(sums: collections.Counter[str]) -> float:
-        return sums["setup"] + sums["call"] + sums["teardown"]
-
     total: collections.Counter[str] = collections.Counter()
     for sums in files.values():
         total.update(sums)
     print(
-        f"{sum(counts.values())} tests: {cpu(total):.1f} s CPU (set-up {total['setup']:.1f}, call "
-        f"{total['call']:.1f}, tear-down {total['teardown']:.1f}), {total['wall']:.1f} s wall summed"
+        f"{sum(counts.values())} tests: {_test_cpu(total):.1f} s CPU (set-up {total['setup']:.1f}, call "
+        f"{total['call']:.1f}, tear-down {total['teardown']:.1f}), {total['db']:.1f} s CPU of PostgreSQL, "
+        f"{total['wall']:.1f} s wall summed"
     )
     if spans:
         start = min(span[0] for span in spans.values())
         for worker, (first, last, used) in sorted(spans.items()):
             print(f"{worker}: tests from {first - start:.0f} s to {last - start:.0f} s, {used:.1f} s CPU")
-    print(f"\n{'CPU s':>8} {'set-up':>8} {'call':>8} {'wall s':>8}  folder")
-    for name, sums in sorted(folders.items(), key=lambda kv: -cpu(kv[1])):
-        print(f"{cpu(sums):8.1f} {sums['setup']:8.1f} {sums['call']:8.1f} {sums['wall']:8.1f}  {name}")
-    print(f"\n{'CPU s':>8} {'set-up':>8} {'call':>8} {'wall s':>8} {'tests':>6}  file")
-    for name, sums in sorted(files.items(), key=lambda kv: -cpu(kv[1]))[:top]:
-        figures = f"{cpu(sums):8.1f} {sums['setup']:8.1f} {sums['call']:8.1f} {sums['wall']:8.1f}"
-        print(f"{figures} {counts[name]:6d}  {name}")
+    header = f"{'CPU s':>8} {'set-up':>8} {'call':>8} {'PG s':>8} {'wall s':>8}"
+    print(f"\n{header}  folder")
+    for name, sums in sorted(folders.items(), key=lambda kv: -_test_cpu(kv[1])):
+        print(f"{_figures(sums)}  {name}")
+    print(f"\n{header} {'tests':>6}  file")
+    for name, sums in sorted(files.items(), key=lambda kv: -_test_cpu(kv[1]) - kv[1]["db"])[:top]:
+        print(f"{_figures(sums)} {counts[name]:6d}  {name}")
 
 
 if __name__ == "__main__":
