@@ -70,7 +70,7 @@ def _strike_count(user_ref: str, at: datetime) -> Coalesce:
 
 def _with_open_clock(queryset: QuerySet[Any], metric: str, now: datetime) -> QuerySet[Any]:
     """Annotate each row with its open clock of `metric` (due_at, risk_at, clock_state, is_breached, is_at_risk),
-    the fields the deadline partial reads: one join, no query per row."""
+    the fields the `{% deadline %}` tag reads: one join, no query per row."""
     return queryset.annotate(
         open_clock=FilteredRelation("clocks", condition=Q(clocks__metric=metric, clocks__state__in=OPEN_STATES)),
     ).annotate(
