@@ -41,6 +41,21 @@ def _key_not_found(*args: Any, **kwargs: Any) -> Any:
 
 
 class DegradingRedisCacheClient(RedisCacheClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        """One redis.Redis per connection pool, made on first use. Django makes a new one for every command, which
+        costs about as much as the command's round trip to a local Redis (it copies the client's table of response
+        callbacks): a rate-limited API request sends several. The client is thread-safe; the pool hands each
+        command a connection, and makes new ones after a fork."""
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
+        return client
+
     add = _degrading("add", lambda *a, **k: False)
     get = _degrading("get", lambda key, default, *a, **k: default)
     set = _degrading("set", lambda *a, **k: None)

@@ -3,6 +3,8 @@ the cache degrades to misses, so pages and the API keep serving."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIClient
@@ -107,6 +109,20 @@ def test_the_cache_reads_as_empty_and_skips_writes_while_redis_is_away():
     assert cache.get_many(["a", "b"]) == {}
     with pytest.raises(ValueError):
         cache.incr("key")
+
+
+def test_the_cache_sends_every_command_through_one_client_per_connection_pool(settings):
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis (REDIS_URL)")
+    cache = DegradingRedisCache(settings.REDIS_URL, {"KEY_PREFIX": "one-client"})
+    client = cache._cache.get_client(write=True)
+    assert cache._cache.get_client(write=True) is client
+
+    # Shared by the threads of a worker (gthread), each command on a connection of its own from the pool.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda n: cache.set(f"key-{n}", n), range(40)))
+    assert cache.get_many([f"key-{n}" for n in range(40)]) == {f"key-{n}": n for n in range(40)}
+    cache.delete_many([f"key-{n}" for n in range(40)])
 
 
 @pytest.mark.django_db
