@@ -50,10 +50,11 @@ class DegradingRedisCacheClient(RedisCacheClient):
         costs about as much as the command's round trip to a local Redis (it copies the client's table of response
         callbacks): a rate-limited API request sends several. The client is thread-safe; the pool hands each
         command a connection, and makes new ones after a fork."""
-        index = self._get_connection_pool_index(write)
+        django: Any = self  # Django's pool helpers are private: not in its type stubs
+        index = django._get_connection_pool_index(write)
         client = self._clients.get(index)
         if client is None:
-            client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
+            client = self._clients[index] = django._client(connection_pool=django._get_connection_pool(write))
         return client
 
     add = _degrading("add", lambda *a, **k: False)
