@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,7 +14,7 @@ from django.db.models import BooleanField, Case, F, FilteredRelation, Prefetch, 
 from django.utils import timezone
 
 from saypro.audit.selectors import audit_for_object
-from saypro.search import SearchHit, matching_ids, search_terms
+from saypro.search import PERSON_COLUMNS, SearchHit, matching_ids, queue_search, search_terms
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.calendars import working_seconds
 from saypro.sla.models import OPEN_STATES, Clock
@@ -87,7 +89,7 @@ def registration_queue(
     if country:
         queryset = queryset.filter(user__country=country.upper())
     if q:
-        queryset = queryset.filter(Q(user__email__icontains=q) | Q(user__full_name__icontains=q))
+        queryset = queryset.filter(queue_search(Registration, q, columns=(), people=("user", user_ids_matching)))
     queryset = _with_clock(queryset, now)
     if not status or status in PENDING_STATUSES:
         # Every pending registration has its open clock (started on submission): an inner join lets the database
@@ -159,7 +161,7 @@ def registration_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
 def user_ids_matching(*, text: str) -> QuerySet[User, int]:
     """Ids of the users whose e-mail, name or phone contains `text`: a subquery the other apps' searches join
     on (served on PostgreSQL by the trigram indexes of migration 0006)."""
-    match = Q(email__icontains=text) | Q(full_name__icontains=text) | Q(phone__icontains=text)
+    match = functools.reduce(operator.or_, (Q(**{f"{column}__icontains": text}) for column in PERSON_COLUMNS))
     return User.objects.filter(match).values_list("pk", flat=True)
 
 

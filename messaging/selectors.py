@@ -34,7 +34,7 @@ from saypro.figures.registry import figure_read
 from saypro.figures.targets import TargetBook, target_for
 from saypro.localtime import local_midnight
 from saypro.paginators import BoundedCount, bounded_count, bounded_counts
-from saypro.search import SearchHit, matching_ids, search_terms
+from saypro.search import SearchHit, matching_ids, queue_search, search_terms
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import Clock, ClockState
 from saypro.sla.promises import ItemSummary
@@ -174,7 +174,7 @@ def inbox(
         queryset = queryset.filter(ad_category__iexact=ad_category)
     if q:
         queryset = queryset.filter(
-            Q(subject__icontains=q) | Q(user__email__icontains=q) | Q(user__full_name__icontains=q)
+            queue_search(Conversation, q, columns=("subject",), people=("user", user_ids_matching))
         )
     queryset = with_clocks(queryset, now).annotate(unread=_unread())
     if at_risk or view == View.AT_RISK:

@@ -31,7 +31,7 @@ from django.utils.text import capfirst
 
 from accounts.models import User
 from accounts.selectors import user_ids_matching
-from saypro.search import SearchHit, matching_ids, search_terms
+from saypro.search import SearchHit, matching_ids, queue_search, search_terms
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import OPEN_STATES, Clock, Policy
 from saypro.sla.promises import ItemSummary
@@ -125,7 +125,7 @@ def case_queue(
         queryset = queryset.filter(source=source)
     if q:
         queryset = queryset.filter(
-            Q(content_title__icontains=q) | Q(author__email__icontains=q) | Q(author__full_name__icontains=q)
+            queue_search(Case, q, columns=("content_title",), people=("author", user_ids_matching))
         )
     if brigading:
         queryset = queryset.filter(brigading=True)

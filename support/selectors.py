@@ -33,7 +33,7 @@ from accounts.selectors import user_ids_matching, user_is_on_duty, with_shifts
 from saypro.audit.models import AuditEntry
 from saypro.audit.selectors import audit_for_object
 from saypro.paginators import BoundedCount, bounded_counts
-from saypro.search import SearchHit, matching_ids, search_terms
+from saypro.search import SearchHit, matching_ids, queue_search, search_terms
 from saypro.sla import calendars
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.models import OPEN_STATES, Clock
@@ -179,11 +179,9 @@ def ticket_queue(
     if channel:
         tickets = tickets.filter(channel=channel)
     if q:
-        term = q.strip().lstrip("#")
-        match = Q(subject__icontains=term) | Q(requester__email__icontains=term)
-        if term.isdigit():
-            match |= Q(pk=int(term))
-        tickets = tickets.filter(match)
+        tickets = tickets.filter(
+            queue_search(Ticket, q, columns=("subject",), people=("requester", user_ids_matching), by_number=True)
+        )
     tickets = _with_clocks(tickets, now)
     listing_open = done is None and (not status or status in OPEN_STATUSES)
     if listing_open:
