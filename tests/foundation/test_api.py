@@ -6,9 +6,12 @@ import re
 
 import pytest
 from django.contrib.staticfiles import finders
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from saypro.api_schema import SchemaView
 
 pytestmark = pytest.mark.urls("tests.foundation.probe_api")
 
@@ -78,6 +81,24 @@ def test_every_operation_documents_the_error_shape(client, db):
         for method, operation in operations.items():
             for status in ("400", "401", "403", "404"):
                 assert status in operation["responses"], f"{method.upper()} {path} does not document {status}"
+
+
+@pytest.mark.urls("saypro.urls")
+def test_the_schema_is_generated_once_and_served_in_either_format_from_that_copy(client, db, monkeypatch):
+    SchemaView._generated.clear()
+    generated = []
+    generate = SchemaGenerator.get_schema
+
+    def counted(self, *args, **kwargs):
+        generated.append(self)
+        return generate(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counted)
+    first = client.get("/api/schema/?format=json").json()
+    assert client.get("/api/schema/?format=json").json() == first
+    yaml = client.get("/api/schema/")
+    assert yaml["Content-Type"].startswith("application/vnd.oai.openapi") and b"openapi: 3" in yaml.content
+    assert len(generated) == 1
 
 
 @pytest.mark.urls("saypro.urls")
