@@ -123,9 +123,10 @@ class KeysetPage:
 
     keyset = True
 
-    def __init__(self, queryset: QuerySet[Any], params: Any, size: int) -> None:
+    def __init__(self, queryset: QuerySet[Any], params: Any, size: int, *, count: BoundedCount | None = None) -> None:
+        """`count`: the queue's bounded count when the page already has it (a tab's count of the same rows)."""
         queryset, self.keys = keyset.ordered(queryset)
-        self.count = bounded_count(queryset)
+        self.count = bounded_count(queryset) if count is None else count
         self.notice = ""
         self._base = params.copy()
         for name in POSITION_PARAMS:

@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import TestCase
+from django.test.utils import CaptureQueriesContext
 
 from accounts import roles
 from saypro import paginators
@@ -123,6 +125,25 @@ def test_queue_counts_stop_at_the_cap_and_say_so(as_, ticket_for, monkeypatch):
     assert 'data-testid="count-mine">0<' in body
     # The count stops at the cap; the pages go on by position past it.
     assert "Showing 1–3 of 2+" in body
+
+
+def test_an_unfiltered_view_shows_its_tabs_count_without_counting_again(as_, ticket_for, agent, billing):
+    billing.members.add(agent)
+    for index in range(5):
+        ticket_for(UserFactory(), department="billing", priority="urgent" if index < 2 else "normal")
+    client = as_("agent")
+    client.get("/dashboard/support/?view=team")  # the session and the cached figures, read once
+
+    def page(url: str) -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as captured:
+            body = client.get(url).content.decode()
+        return body, len(captured)
+
+    filtered, filtered_queries = page("/dashboard/support/?view=team&priority=urgent")
+    unfiltered, unfiltered_queries = page("/dashboard/support/?view=team")
+    assert "Showing 1–2 of 2" in filtered  # a filter narrows the view below its tab: counted
+    assert 'data-testid="count-team">5<' in unfiltered and "Showing 1–5 of 5" in unfiltered
+    assert unfiltered_queries == filtered_queries - 1
 
 
 def test_ticket_page_shows_timeline_deadlines_and_macros(as_, agent, ticket_for):
