@@ -44,9 +44,10 @@ def home(request: SignedInRequest) -> HttpResponse:
     now = timezone.now()
     rows = selectors.ticket_queue(user=request.user, view=view, now=now, **filters)
     counts = selectors.queue_view_counts(user=request.user, now=now)
-    # Unfiltered, these views list exactly the tickets their tab counts: the page takes that count instead of
-    # counting them again (the at-risk and breached tabs count clocks, the solved and closed views are not counted).
-    same_rows = not filters and view in ("mine", "team", "unassigned", "triage", "all")
+    # Unfiltered, a view lists exactly the tickets its tab counts (the at-risk and breached tabs count the open
+    # resolution clocks: one per open ticket): the page takes that count instead of counting them again. The solved
+    # and closed views have no count of their own.
+    same_rows = not filters and view in counts
     page = KeysetPage(rows, request.GET, QUEUE_PAGE_SIZE, count=counts[view] if same_rows else None)
     query = request.GET.copy()
     for name in POSITION_PARAMS:
