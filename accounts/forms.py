@@ -43,7 +43,7 @@ class QueueFilterForm(forms.Form):
         required=False,
         max_length=100,
         label="Search",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "E-mail or name"}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, e-mail or phone"}),
     )
     at_risk = forms.BooleanField(required=False, label="At risk only")
     breached = forms.BooleanField(required=False, label="Breached only")

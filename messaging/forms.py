@@ -44,7 +44,10 @@ class InboxFilterForm(forms.Form):
     region = forms.CharField(required=False, max_length=100)
     ad_category = forms.CharField(required=False, max_length=60, label="Ad category")
     q = forms.CharField(
-        required=False, max_length=100, label="Search", widget=forms.TextInput(attrs={"type": "search"})
+        required=False,
+        max_length=100,
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Subject, name, e-mail or phone"}),
     )
     at_risk = forms.BooleanField(required=False)
     breached = forms.BooleanField(required=False)

@@ -24,7 +24,7 @@ class QueueFilterForm(forms.Form):
         required=False,
         max_length=100,
         label="Search",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title, author e-mail or name"}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title, author's name, e-mail or phone"}),
     )
     at_risk = forms.BooleanField(required=False, label="At risk")
     breached = forms.BooleanField(required=False, label="Breached")

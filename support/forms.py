@@ -19,7 +19,7 @@ class QueueFilterForm(forms.Form):
         required=False,
         max_length=100,
         label="Search",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Subject, e-mail or #id"}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Subject, name, e-mail, phone or #id"}),
     )
     department = forms.ModelChoiceField(
         queryset=Department.objects.filter(is_active=True), required=False, to_field_name="slug", empty_label="Any"
