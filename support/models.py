@@ -12,7 +12,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelatio
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from saypro.files import is_image as is_image_type
@@ -250,20 +250,8 @@ class Ticket(models.Model):
             models.Index(fields=["category", "created_at"], name="ticket_category"),
             models.Index(fields=["solved_at"], name="ticket_solved"),
             models.Index(fields=["closed_at"], name="ticket_closed"),
-            # The solved and closed views list the most recently finished first, a page at a time: read in that
-            # order from these, not sorted from every finished ticket.
-            models.Index(
-                F("solved_at").desc(nulls_last=True),
-                F("id").desc(),
-                name="ticket_solved_view",
-                condition=Q(status="solved"),
-            ),
-            models.Index(
-                F("closed_at").desc(nulls_last=True),
-                F("id").desc(),
-                name="ticket_closed_view",
-                condition=Q(status="closed"),
-            ),
+            # The solved and closed views' indexes (their order, NULLS LAST) are in migration 0010, on PostgreSQL
+            # only: SQLite cannot index NULLS LAST.
             # The chat panel's queue scans live chats still open, oldest first.
             models.Index(
                 fields=["created_at"],
