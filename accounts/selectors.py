@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +12,7 @@ from django.db.models import BooleanField, Case, F, FilteredRelation, Prefetch, 
 from django.utils import timezone
 
 from saypro.audit.selectors import audit_for_object
-from saypro.search import PERSON_COLUMNS, SearchHit, matching_ids, queue_search, search_terms
+from saypro.search import SearchHit, matching_ids, person_match, queue_search, search_terms
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.calendars import working_seconds
 from saypro.sla.models import OPEN_STATES, Clock
@@ -161,8 +159,7 @@ def registration_summaries(*, ids: Sequence[int]) -> dict[int, ItemSummary]:
 def user_ids_matching(*, text: str) -> QuerySet[User, int]:
     """Ids of the users whose e-mail, name or phone contains `text`: a subquery the other apps' searches join
     on (served on PostgreSQL by the trigram indexes of migration 0006)."""
-    match = functools.reduce(operator.or_, (Q(**{f"{column}__icontains": text}) for column in PERSON_COLUMNS))
-    return User.objects.filter(match).values_list("pk", flat=True)
+    return User.objects.filter(person_match(text)).values_list("pk", flat=True)
 
 
 def registration_search(*, q: str, limit: int = 10) -> list[SearchHit]:

@@ -74,6 +74,11 @@ def matching_ids(*branches: QuerySet[Any, Any]) -> QuerySet[Any, Any] | None:
     return first.union(*rest) if rest else first
 
 
+def person_match(text: str, prefix: str = "") -> Q:
+    """A person whose e-mail, name or phone contains `text`; `prefix` reaches them through a relation ("user__")."""
+    return functools.reduce(operator.or_, (Q(**{f"{prefix}{column}__icontains": text}) for column in PERSON_COLUMNS))
+
+
 def queue_search(
     model: type[Model],
     q: str,
@@ -92,16 +97,13 @@ def queue_search(
     terms = search_terms(q)
     field, user_ids = people
     in_row = [Q(**{f"{column}__icontains": terms.text}) for column in columns]
-    of_person = Q(**{f"{field}__in": user_ids(text=terms.text)})
     number = Q(pk=terms.pk) if by_number and terms.pk is not None else None
     if not terms.searches_text:
         # Through the join: with a fragment this short, the subquery would list most users first.
-        of_person = functools.reduce(
-            operator.or_, (Q(**{f"{field}__{column}__icontains": terms.text}) for column in PERSON_COLUMNS)
-        )
+        of_person = person_match(terms.text, prefix=f"{field}__")
         return functools.reduce(operator.or_, [*in_row, of_person, *([number] if number else [])])
     rows = model._default_manager
-    branches = [rows.filter(of_person).values("pk")]
+    branches = [rows.filter(**{f"{field}__in": user_ids(text=terms.text)}).values("pk")]
     if in_row:
         branches.append(rows.filter(functools.reduce(operator.or_, in_row)).values("pk"))
     if number:

@@ -20,21 +20,12 @@ def test_a_new_sqlite_database_takes_every_migration(tmp_path):
         if key not in ("DATABASE_URL", "DATABASE_REPLICA_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
     }
     env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'saypro.sqlite3'}", "SAYPRO_VAR_DIR": str(tmp_path / "var")}
-    done = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+
+    def manage(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "manage.py", *args]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+    done = manage("migrate", "--noinput")
     assert done.returncode == 0, done.stderr[-3000:]
-    applied = subprocess.run(
-        [sys.executable, "manage.py", "showmigrations", "--plan"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    applied = manage("showmigrations", "--plan")
     assert applied.returncode == 0 and "[ ]" not in applied.stdout, applied.stdout[-3000:]
