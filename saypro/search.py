@@ -93,15 +93,19 @@ def queue_search(
 
     A filter on the queue's own query, `pk IN (a UNION of one branch per index)` as in matching_ids: written as one
     OR across the row's columns and the joined user's, it made PostgreSQL read every open row (about 180 ms on a
-    queue of 40,000). A query under MIN_TEXT characters, which no trigram serves, is matched as that OR."""
+    queue of 40,000). A query under MIN_TEXT characters, which no trigram serves, is matched as that OR, and one
+    that is a number that short finds that record only."""
     terms = search_terms(q)
     field, user_ids = people
     in_row = [Q(**{f"{column}__icontains": terms.text}) for column in columns]
     number = Q(pk=terms.pk) if by_number and terms.pk is not None else None
     if not terms.searches_text:
+        if number:
+            # "#12" or "12" is a record's number: one or two digits found in every phone number are not a match.
+            return number
         # Through the join: with a fragment this short, the subquery would list most users first.
         of_person = person_match(terms.text, prefix=f"{field}__")
-        return functools.reduce(operator.or_, [*in_row, of_person, *([number] if number else [])])
+        return functools.reduce(operator.or_, [*in_row, of_person])
     rows = model._default_manager
     branches = [rows.filter(**{f"{field}__in": user_ids(text=terms.text)}).values("pk")]
     if in_row:
