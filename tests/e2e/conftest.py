@@ -40,14 +40,21 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1440, "height": 900}, "timezone_id": "Africa/Johannesburg"}
 
 
+# Screenshots are for people to look at (`make screenshots`): each costs the browser about a tenth of a second of
+# CPU, some ten seconds a run, and a run nobody looks at (CI's) takes none.
+SCREENSHOTS = os.environ.get("SAYPRO_SCREENSHOTS", "") == "1"
+
+
 @pytest.fixture
 def screenshot():
-    """Save what the user sees under test-artifacts/, to look at after the run."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    """Save what the user sees under test-artifacts/ (with SAYPRO_SCREENSHOTS=1), to look at after the run."""
+    if SCREENSHOTS:
+        ARTIFACTS.mkdir(exist_ok=True)
 
     def take(page, name: str, *, full_page: bool = True) -> Path:
         path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+        if SCREENSHOTS:
+            page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take

@@ -9,7 +9,6 @@ import pytest
 from playwright.sync_api import expect
 
 from saypro import periods
-from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_accessibility_walk import problems_on
 from tests.factories import PASSWORD
 
@@ -56,10 +55,9 @@ def test_manager_generates_a_report_for_one_inquiry_type_and_region(page, live_s
     expect(failed.get_by_test_id("sample")).to_contain_text("all, not split by inquiry type")
     assert problems_on(page) == ([], [])
     # The title page only: the whole preview is some 25,000 pixels tall.
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "reports-filtered-preview.png"))
+    screenshot(page, "reports-filtered-preview", full_page=False)
     started.scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "reports-filtered-registrations.png"))
+    screenshot(page, "reports-filtered-registrations", full_page=False)
 
     page.get_by_role("link", name="Reports", exact=True).first.click()
     expect(page.get_by_test_id("run-filters")).to_have_text("Inquiry type: complaint · Region: Gauteng")
