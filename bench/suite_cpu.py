@@ -34,17 +34,18 @@ def _cpu() -> float:
     return time.process_time() + times.children_user + times.children_system
 
 
-def _backend_cpu() -> float:
-    """CPU seconds of the PostgreSQL backend behind the default connection; 0 without one."""
+def _backend_cpu() -> float | None:
+    """CPU seconds of the PostgreSQL backend behind the default connection; None without one (or while a test
+    makes the connection pass for another vendor's)."""
     from django.db import connection
 
     raw = connection.connection if connection.vendor == "postgresql" else None
     if raw is None or raw.closed:
-        return 0.0
+        return None
     try:
         fields = Path(f"/proc/{raw.get_backend_pid()}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
+        return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -71,7 +72,8 @@ class _Plugin:
         yield
         # A connection opened or closed during the phase: its backend's CPU before or after is not known.
         db_after = _backend_cpu()
-        self._record(item.nodeid, phase, _cpu() - cpu, max(db_after - db, 0.0), time.perf_counter() - at, at)
+        db_used = max(db_after - db, 0.0) if db is not None and db_after is not None else 0.0
+        self._record(item.nodeid, phase, _cpu() - cpu, db_used, time.perf_counter() - at, at)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_setup(self, item: Any) -> Iterator[None]:
