@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 
+from saypro.indexes import Step, postgresql_indexes
+
 if TYPE_CHECKING:
-    from django.db.backends.base.schema import BaseDatabaseSchemaEditor
     from django.db.models import Model, QuerySet
 
 # Longer input is cut here: nothing anyone types to find a record is longer, and LIKE patterns grow with it.
@@ -115,26 +116,12 @@ def queue_search(
     return Q(pk__in=matching_ids(*branches))
 
 
-def trigram_indexes(table: str, columns: tuple[str, ...]) -> tuple[object, object]:
+def trigram_indexes(table: str, columns: tuple[str, ...]) -> tuple[Step, Step]:
     """A migration's forward and backward functions for GIN trigram indexes on UPPER(column) (PostgreSQL only).
 
     Django's `icontains` is `UPPER(column) LIKE UPPER('%fragment%')`, which no B-tree serves; a trigram index on
     the same expression does (as accounts' migration 0006 does for users). SQLite, the embedded database, scans."""
-
-    def create(apps: object, schema_editor: BaseDatabaseSchemaEditor) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        # pg_trgm is a trusted extension (PostgreSQL 13+): the database's owner may create it.
-        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        for column in columns:
-            schema_editor.execute(
-                f"CREATE INDEX IF NOT EXISTS {table}_{column}_trgm ON {table} USING gin (UPPER({column}) gin_trgm_ops)"
-            )
-
-    def drop(apps: object, schema_editor: BaseDatabaseSchemaEditor) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for column in columns:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {table}_{column}_trgm")
-
-    return create, drop
+    return postgresql_indexes(
+        {f"{table}_{column}_trgm": f"{table} USING gin (UPPER({column}) gin_trgm_ops)" for column in columns},
+        extension="pg_trgm",
+    )

@@ -7,25 +7,15 @@ user search and for the queues' search, which join the user. SQLite, the embedde
 
 from django.db import migrations
 
-COLUMNS = ("email", "full_name", "phone")
+from saypro.indexes import postgresql_indexes
 
-
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    # pg_trgm is a trusted extension (PostgreSQL 13+): the database's owner may create it.
-    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    for column in COLUMNS:
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS user_{column}_trgm ON accounts_user USING gin (UPPER({column}) gin_trgm_ops)"
-        )
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for column in COLUMNS:
-        schema_editor.execute(f"DROP INDEX IF EXISTS user_{column}_trgm")
+create, drop = postgresql_indexes(
+    {
+        f"user_{column}_trgm": f"accounts_user USING gin (UPPER({column}) gin_trgm_ops)"
+        for column in ("email", "full_name", "phone")
+    },
+    extension="pg_trgm",
+)
 
 
 class Migration(migrations.Migration):

@@ -6,24 +6,14 @@ the views sort, as they did before."""
 
 from django.db import migrations
 
-VIEWS = {"ticket_solved_view": ("solved_at", "solved"), "ticket_closed_view": ("closed_at", "closed")}
+from saypro.indexes import postgresql_indexes
 
-
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, (column, status) in VIEWS.items():
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON support_ticket ({column} DESC NULLS LAST, id DESC) "
-            f"WHERE status = '{status}'"
-        )
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name in VIEWS:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+create, drop = postgresql_indexes(
+    {
+        f"ticket_{status}_view": f"support_ticket ({column} DESC NULLS LAST, id DESC) WHERE status = '{status}'"
+        for column, status in (("solved_at", "solved"), ("closed_at", "closed"))
+    }
+)
 
 
 class Migration(migrations.Migration):
