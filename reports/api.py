@@ -22,7 +22,7 @@ from saypro.permissions import has_perm
 from . import selectors, services
 from .figures import FIGURE_FILTERS, figure_dict
 from .models import ReportKind, ReportRun
-from .sections import build_section, context_for, specs
+from .sections import build_sections, context_for, specs
 
 CanReadMetrics = has_perm("reports.view_metrics")
 
@@ -142,7 +142,6 @@ class MetricsView(APIView):
         query = PeriodQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         ctx = context_for(query.validated_data["chosen"], filters=query.validated_data["filters"])
-        wanted = query.validated_data.get("section")
         sections = [
             {
                 "key": s.key,
@@ -151,9 +150,7 @@ class MetricsView(APIView):
                 "figures": [f.as_dict() for f in s.figures],
                 "tables": s.tables,
             }
-            for spec in specs()
-            if not wanted or spec.key == wanted
-            for s in [build_section(spec, ctx)]
+            for s in build_sections(ctx, key=query.validated_data.get("section"))
         ]
         body = {"period": _period(ctx.period), "previous": _period(ctx.previous), "sections": sections}
         return Response(MetricsSerializer(body).data)

@@ -150,10 +150,12 @@ def build_section(spec: SectionSpec, ctx: Context) -> Section:
     return section
 
 
-def build_sections(ctx: Context, area: str | None = None) -> list[Section]:
+def build_sections(ctx: Context, area: str | None = None, key: str | None = None) -> list[Section]:
+    """The sections of one area (or all), or the one named `key`."""
+    chosen = [spec for spec in specs(area) if key is None or spec.key == key]
     # The sections' figures share what they read (the same rows for several figures, this period and the last).
     with shared_reads():
-        return list(_built(specs(area), ctx))
+        return list(_built(chosen, ctx))
 
 
 def _built(chosen: list[SectionSpec], ctx: Context) -> Iterator[Section]:

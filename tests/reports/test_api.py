@@ -6,9 +6,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Registration, RegistrationStatus
+from reports.sections import specs
 from saypro import periods
 
 from .conftest import METRIC, NOW
@@ -67,6 +70,23 @@ def test_metrics_serve_the_report_figures(api, quarter_data, django_assert_max_n
     )
     assert within["met"] is (value >= 100)
     assert figures["registrations.started"]["value"] == 6
+
+
+def test_the_sections_of_one_response_read_what_they_share_once(api, quarter_data):
+    """The trends and compliance sections show figures the area sections read too, for the same quarter: asked for
+    together, the sections read those rows once, as a report does (asked for one by one, each reads them again)."""
+    client = api("manager")
+    quarter = {"period": "quarter", "day": "2026-02-01"}
+    with time_machine.travel(NOW, tick=False):
+        one_by_one = 0
+        for spec in specs():
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get("/api/v1/metrics/", {**quarter, "section": spec.key}).status_code == 200
+            one_by_one += len(queries)
+        with CaptureQueriesContext(connection) as together:
+            response = client.get("/api/v1/metrics/", quarter)
+    assert [s["key"] for s in response.json()["sections"]] == [spec.key for spec in specs()]
+    assert len(together) <= 0.85 * one_by_one, (len(together), one_by_one)
 
 
 def test_compliance_lists_every_promise_live(api, quarter_data):
