@@ -20,7 +20,7 @@ from accounts.models import Feedback
 from reports.document import NPS, format_value
 from reports.glossary import glossary
 from saypro import periods
-from saypro.figures.registry import figure_read, figure_spec
+from saypro.figures.registry import figure_read, figure_spec, figures_read
 from support import services
 from support.models import MISROUTABLE, Channel, Department, Guidance, Priority, Ticket, TriageSource
 from tests.factories import UserFactory
@@ -207,6 +207,22 @@ def test_the_misroute_rate_reads_the_tickets_once_without_a_look_up_per_ticket(r
         figure_read("support.misroute_rate", Q1, now=AFTER_Q1, compare=False)
     (sql,) = [q["sql"] for q in queries.captured_queries if "support_ticket" in q["sql"]]
     assert "support_departmenttransfer" not in sql and "EXISTS" not in sql.upper()
+
+
+RECEIVED_FIGURES = (
+    "support.created",
+    "support.resolved_24h",
+    "support.first_response_hours",
+    "support.resolution_hours",
+)
+
+
+def test_the_received_ticket_figures_read_the_tickets_once_and_agree_with_reading_each_alone(first_answers):
+    alone = {key: figure_read(key, Q1, now=AFTER_Q1, compare=False).current for key in RECEIVED_FIGURES}
+    with CaptureQueriesContext(connection) as queries:
+        together = figures_read(RECEIVED_FIGURES, Q1, now=AFTER_Q1, compare=False)
+    assert {r.figure.key: r.current for r in together} == alone
+    assert sum('FROM "support_ticket"' in q["sql"] for q in queries.captured_queries) == 1
 
 
 def test_the_transfer_service_records_the_first_misroute_only(agent):
