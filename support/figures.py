@@ -67,8 +67,24 @@ def _received(span: Span) -> QuerySet[Ticket]:
     )
 
 
-def _took(field: str) -> ExpressionWrapper:
-    return ExpressionWrapper(F(field) - F("created_at"), output_field=DurationField())
+def _hours_aggregates(field: str) -> dict[str, Any]:
+    """The count, average time from receipt and pending count of `field` (first_responded_at, solved_at), keyed by
+    the field for _hours_measure."""
+    took = ExpressionWrapper(F(field) - F("created_at"), output_field=DurationField())
+    return {
+        f"{field}_n": Count(field),
+        f"{field}_average": Avg(took),
+        f"{field}_pending": Count("pk", filter=Q(**{f"{field}__isnull": True})),
+    }
+
+
+def _hours_measure(row: dict[str, Any], field: str) -> Measure:
+    average = row[f"{field}_average"]
+    return Measure(
+        value=None if average is None else average / timedelta(hours=1),
+        n=row[f"{field}_n"],
+        pending=row[f"{field}_pending"],
+    )
 
 
 def _received_counts(span: Span) -> dict[str, Any]:
@@ -83,12 +99,8 @@ def _received_counts(span: Span) -> dict[str, Any]:
             late=Count("pk", filter=Q(solved_at__isnull=False, solved_at__gt=F("created_at") + DAY)),
             overdue=Count("pk", filter=unsolved & Q(created_at__lte=span.now - DAY)),
             within_day=Count("pk", filter=unsolved & Q(created_at__gt=span.now - DAY)),
-            first_responded_at_n=Count("first_responded_at"),
-            first_responded_at_average=Avg(_took("first_responded_at")),
-            first_responded_at_pending=Count("pk", filter=Q(first_responded_at__isnull=True)),
-            solved_at_n=Count("solved_at"),
-            solved_at_average=Avg(_took("solved_at")),
-            solved_at_pending=Count("pk", filter=unsolved),
+            **_hours_aggregates("first_responded_at"),
+            **_hours_aggregates("solved_at"),
         ),
     )
 
@@ -136,13 +148,7 @@ def resolved_within_priority_target(span: Span) -> Measure:
 
 
 def _hours(field: str, span: Span) -> Measure:
-    row = _received_counts(span)
-    average = row[f"{field}_average"]
-    return Measure(
-        value=None if average is None else average / timedelta(hours=1),
-        n=row[f"{field}_n"],
-        pending=row[f"{field}_pending"],
-    )
+    return _hours_measure(_received_counts(span), field)
 
 
 def first_response_hours(span: Span) -> Measure:
@@ -306,11 +312,7 @@ def account_ticket_count(span: Span) -> Measure:
 
 
 def _account_hours(field: str, span: Span) -> Measure:
-    row = _account_tickets(span).aggregate(
-        n=Count(field), average=Avg(_took(field)), pending=Count("pk", filter=Q(**{f"{field}__isnull": True}))
-    )
-    average = row["average"]
-    return Measure(value=None if average is None else average / timedelta(hours=1), n=row["n"], pending=row["pending"])
+    return _hours_measure(_account_tickets(span).aggregate(**_hours_aggregates(field)), field)
 
 
 def account_csat(span: Span) -> Measure:
