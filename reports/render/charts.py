@@ -330,12 +330,35 @@ _DRAWING = threading.RLock()
 
 
 def chart_png(chart: Chart, size: tuple[float, float] = PDF_SIZE, dpi: int = PDF_DPI) -> bytes:
+    return _chart_png(_content(chart), size, dpi)
+
+
+# Drawing a chart takes a tenth of a second or more, and the same data is drawn again and again: pages show the
+# same period and tiles, a report generated again (its period closed) or filtered keeps most of its charts, and a
+# report's cards share their trends with the dashboard's. The drawings are kept per process by their content.
+@lru_cache(maxsize=128)
+def _chart_png(content: str, size: tuple[float, float], dpi: int) -> bytes:
     with _DRAWING, rc_context(STYLE):
-        fig = _figure(chart, size)
-        buffer = io.BytesIO()
+        fig = _figure(_chart(content), size)
+    return _png(fig, dpi)
+
+
+def _png(fig: Figure, dpi: int = PDF_DPI) -> bytes:
+    buffer = io.BytesIO()
+    with _DRAWING, rc_context(STYLE):
         # Light compression: the PDF compresses the image again, and packing hard costs more than it saves.
         fig.savefig(buffer, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
+
+
+def _content(chart: Chart) -> str:
+    """The chart as a cache key: everything it shows."""
+    return json.dumps(asdict(chart))
+
+
+def _chart(content: str) -> Chart:
+    data = json.loads(content)
+    return Chart(**{**data, "series": [Series(**s) for s in data["series"]]})
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -376,15 +399,12 @@ def _own_ids(svg: str) -> str:
 
 def chart_svg(chart: Chart) -> str:
     """The chart for a web page: its title for screen readers, the drawing scaled to its box."""
-    return _own_ids(_chart_svg(json.dumps(asdict(chart))))
+    return _own_ids(_chart_svg(_content(chart)))
 
 
-# Drawing a chart takes a tenth of a second or more; pages show the same data again and again (the same period,
-# the same tiles), so the drawings are kept per process by their content.
 @lru_cache(maxsize=256)
 def _chart_svg(content: str) -> str:
-    data = json.loads(content)
-    chart = Chart(**{**data, "series": [Series(**s) for s in data["series"]]})
+    chart = _chart(content)
     with _DRAWING, rc_context(STYLE):
         fig = _figure(chart, WEB_SIZE)
     key = escape(chart.key)
@@ -441,8 +461,13 @@ def sparkline_png(
     area: str = "general",
     size: tuple[float, float] = (1.6, 0.4),
 ) -> bytes:
+    return _sparkline_png(tuple(points), target, area, size)
+
+
+@lru_cache(maxsize=256)
+def _sparkline_png(
+    points: tuple[float | None, ...], target: float | None, area: str, size: tuple[float, float]
+) -> bytes:
     with _DRAWING, rc_context(STYLE):
         fig = _sparkline_figure(points, target, AREA_COLOURS.get(area, AREA_COLOURS["general"]), size)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=PDF_DPI, pil_kwargs={"compress_level": 1})
-    return buffer.getvalue()
+    return _png(fig)

@@ -4,10 +4,12 @@ whole, one colour per area, series told apart without colour, and web charts tha
 from __future__ import annotations
 
 import re
+from unittest import mock
 
 import pytest
 
 from reports.document import PERCENT, Chart, Series
+from reports.render import charts
 from reports.render.charts import (
     AREA_COLOURS,
     PDF_DPI,
@@ -17,6 +19,7 @@ from reports.render.charts import (
     chart_svg,
     png_size,
     series_colours,
+    sparkline_png,
     sparkline_svg,
 )
 
@@ -141,3 +144,22 @@ def test_two_drawings_on_one_page_share_no_id():
     # Every reference points at an id of the same page.
     for ref in re.findall(r'(?:url\(#|href="#)([^")]+)', page):
         assert ref in ids, ref
+
+
+def test_the_pdf_draws_a_chart_or_a_trend_once_per_content_and_again_when_a_value_changes():
+    def chart() -> Chart:  # a title of its own: no other test has drawn it in this process
+        drawing = bar_chart()
+        drawing.title = "Delays by cause, drawn once"
+        return drawing
+
+    changed = chart()
+    changed.series[0].values[0] = 13
+    with mock.patch("reports.render.charts._figure", wraps=_figure) as drawn:
+        first = chart_png(chart())
+        assert chart_png(chart()) == first and drawn.call_count == 1
+        assert chart_png(changed) != first and drawn.call_count == 2
+    trend = [91.5, None, 96.25]
+    with mock.patch("reports.render.charts._sparkline_figure", wraps=charts._sparkline_figure) as drawn:
+        first = sparkline_png(trend, target=95.0, area="support")
+        assert sparkline_png(list(trend), target=95.0, area="support") == first and drawn.call_count == 1
+        assert sparkline_png(trend, target=90.0, area="support") != first and drawn.call_count == 2
