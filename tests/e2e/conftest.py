@@ -1,4 +1,7 @@
-"""Real-browser tests: Playwright drives Debian's Chromium against pytest-django's live server."""
+"""Real-browser tests: Playwright drives Debian's Chromium headless shell against pytest-django's live server.
+
+The shell is Chromium's engine (the same layout, scripts, sockets and downloads) without the browser application
+around it: the 37 browser tests took 125 s of Chromium's CPU with the full browser run headless, 64 s with it."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
+        "executable_path": "/usr/bin/chromium-headless-shell",
         "args": [
             "--no-sandbox",
             "--disable-gpu",
