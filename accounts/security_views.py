@@ -13,6 +13,7 @@ from typing import Any, cast
 import django_otp
 import segno
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -34,8 +35,8 @@ from .landing import home_url
 from .models import AccountSession, User
 
 PENDING_KEY = "sign_in_pending"
-# accounts.security checked the password; the session is Django's model backend's like any other.
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# accounts.security checked the password; the session is the project's one backend's like any other.
+MODEL_BACKEND = settings.AUTHENTICATION_BACKENDS[0]
 # Seconds between a correct password and the code: after that, start again.
 PENDING_SECONDS = 300
 

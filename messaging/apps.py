@@ -48,9 +48,6 @@ class MessagingConfig(AppConfig):
             "messaging.delete_teammembership",
             "messaging.view_resolutionpolicy",
             "messaging.change_resolutionpolicy",
-            "messaging.view_volumetarget",
-            "messaging.add_volumetarget",
-            "messaging.change_volumetarget",
         ],
     }
 

@@ -187,6 +187,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "saypro.urls"
 WSGI_APPLICATION = "saypro.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+# Django's model backend, each user's permissions kept in the cache between requests (accounts.backends).
+AUTHENTICATION_BACKENDS = ["accounts.backends.RoleBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
