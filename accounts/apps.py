@@ -45,14 +45,9 @@ class AccountsConfig(AppConfig):
     }
 
     def ready(self) -> None:
-        from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
-
         from . import backends, figures
 
-        # Any change to roles, permissions or a user's roles retires the cached permission sets.
-        for signal in (m2m_changed, post_save, post_delete):
-            signal.connect(backends.permissions_changed, dispatch_uid="accounts.permissions_changed")
-        post_migrate.connect(backends.permissions_version_replace, dispatch_uid="accounts.permissions_migrated")
+        backends.connect()
 
         figures.register()
         _name_two_factor_devices()

@@ -14,20 +14,11 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 VERSION_KEY = "permissions:version"
 # A bound on how long a set can outlive a change the cache missed (Redis unreachable while a role was taken away).
 TTL = 60
-# The tables that decide what a user may do: a change to any of them replaces the version.
-TABLES = frozenset(
-    {
-        "auth_group",
-        "auth_permission",
-        "auth_group_permissions",
-        "accounts_user_groups",
-        "accounts_user_user_permissions",
-    }
-)
 
 
 class RoleBackend(ModelBackend):
@@ -54,15 +45,32 @@ def _key(user: Any) -> str | None:
     return f"permissions:{version}:{user.pk}:{int(user.is_superuser)}" if version else None
 
 
+def connect() -> None:
+    """Any change to a role, a permission or a user's roles retires the cached sets (and so does `migrate`, which
+    may grant roles new permissions). Each signal is taken from its models only: a model with delete signals
+    loses Django's fast delete, which the purges of old rows rely on."""
+    from django.contrib.auth.models import Group, Permission
+
+    from .models import User
+
+    uid = "accounts.permissions_changed"
+    for model in (Group, Permission):
+        post_save.connect(permissions_changed, sender=model, dispatch_uid=uid)
+        post_delete.connect(permissions_changed, sender=model, dispatch_uid=uid)
+    for through in (User.groups.through, User.user_permissions.through, Group.permissions.through):
+        m2m_changed.connect(permissions_changed, sender=through, dispatch_uid=uid)
+    post_migrate.connect(permissions_version_replace, dispatch_uid="accounts.permissions_migrated")
+
+
 def permissions_changed(sender: Any, **kwargs: Any) -> None:
     """Replace the version now and again when the change commits: a request that read the old rows between the two
     stored them under the first new version, which the second retires."""
-    if sender._meta.db_table not in TABLES or kwargs.get("action", "post_").startswith("pre_"):
+    if kwargs.get("action", "post_").startswith("pre_"):
         return
     permissions_version_replace()
     transaction.on_commit(permissions_version_replace, using=kwargs.get("using"))
 
 
 def permissions_version_replace(**kwargs: Any) -> None:
-    """Retire every cached set (also after `migrate`, which may have granted roles new permissions)."""
+    """Retire every cached set."""
     cache.set(VERSION_KEY, uuid.uuid4().hex, None)

@@ -8,12 +8,15 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models.deletion import Collector
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from accounts import roles
 from accounts.backends import TTL, RoleBackend, _key
 from accounts.models import User
+from saypro.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +91,10 @@ def test_without_a_cache_every_check_reads_the_database(client, reviewer, settin
         assert status == 200 and _reads_permissions(sql)
     reviewer.groups.clear()
     assert _get(client, reviewer)[0] == 403
+
+
+def test_only_the_role_tables_carry_the_signals():
+    # A model with delete signals loses Django's fast delete, which purging old rows relies on.
+    assert Collector(using="default").can_fast_delete(AuditEntry.objects.none())
+    assert not post_save.has_listeners(AuditEntry) and not post_delete.has_listeners(AuditEntry)
+    assert post_delete.has_listeners(Permission) and m2m_changed.has_listeners(User.groups.through)
