@@ -26,23 +26,32 @@ class RoleBackend(ModelBackend):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
-            key = _key(user_obj)
-            cached = cache.get(key) if key else None
+            version, new = _version()
+            key = _key(version, user_obj)
+            cached = cache.get(key) if version and not new else None
             if cached is None:
                 cached = super().get_all_permissions(user_obj)
-                if key:
+                if version:
                     cache.set(key, cached, TTL)
             user_obj._perm_cache = cached
         return user_obj._perm_cache
 
 
-def _key(user: Any) -> str | None:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
-        version = cache.get(VERSION_KEY)
+def _key(version: str | None, user: Any) -> str:
     # A superuser has every permission whatever their roles: the flag is part of the key.
-    return f"permissions:{version}:{user.pk}:{int(user.is_superuser)}" if version else None
+    return f"permissions:{version}:{user.pk}:{int(user.is_superuser)}"
+
+
+def _version() -> tuple[str | None, bool]:
+    """The version in force, and whether this call started it (nothing is stored under a new one yet); None
+    without a cache."""
+    version = cache.get(VERSION_KEY)
+    if version is not None:
+        return version, False
+    started = uuid.uuid4().hex
+    if cache.add(VERSION_KEY, started, None):
+        return started, True
+    return cache.get(VERSION_KEY), False
 
 
 def connect() -> None:

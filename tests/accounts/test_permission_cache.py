@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
 from accounts import roles
-from accounts.backends import TTL, RoleBackend, _key
+from accounts.backends import TTL, RoleBackend, _key, _version
 from accounts.models import User
 from saypro.audit.models import AuditEntry
 
@@ -79,7 +79,7 @@ def test_a_set_read_while_a_change_was_uncommitted_is_retired_when_it_commits(
     had = RoleBackend().get_all_permissions(User.objects.get(pk=reviewer.pk))
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         reviewer.groups.remove(Group.objects.get(name=roles.REVIEWER))
-        cache.set(_key(reviewer), had, TTL)  # what the other request stored
+        cache.set(_key(_version()[0], reviewer), had, TTL)  # what the other request stored
         assert RoleBackend().has_perm(User.objects.get(pk=reviewer.pk), "accounts.review_registration")
     assert not RoleBackend().has_perm(User.objects.get(pk=reviewer.pk), "accounts.review_registration")
 
