@@ -36,7 +36,7 @@ from .models import AccountSession, User
 
 PENDING_KEY = "sign_in_pending"
 # accounts.security checked the password; the session is the project's one backend's like any other.
-MODEL_BACKEND = settings.AUTHENTICATION_BACKENDS[0]
+SIGN_IN_BACKEND = settings.AUTHENTICATION_BACKENDS[0]
 # Seconds between a correct password and the code: after that, start again.
 PENDING_SECONDS = 300
 
@@ -85,7 +85,7 @@ class SignInView(LoginView):
             # The password was right; the session signs in only once the code is too.
             self.request.session[PENDING_KEY] = {"user": user.pk, "at": time.time(), "next": next_url}
             return redirect(f"{reverse('login-verify')}?{urlencode({'next': next_url})}")
-        login(self.request, user, backend=MODEL_BACKEND)
+        login(self.request, user, backend=SIGN_IN_BACKEND)
         security.sign_in_complete(
             user=user,
             client=client_of(self.request, _channel(next_url)),
@@ -144,7 +144,7 @@ def sign_in_verify(request: HttpRequest) -> HttpResponse:
         else:
             request.session.pop(PENDING_KEY, None)
             if not signed_in:
-                login(request, user, backend=MODEL_BACKEND)
+                login(request, user, backend=SIGN_IN_BACKEND)
             django_otp.login(request, device)
             used = "recovery_code" if device.__class__.__name__ == "StaticDevice" else "totp"
             if not signed_in:
