@@ -108,12 +108,19 @@ def _table(
             widths = _widths(columns, rows, size) or _squeezed(columns, rows, size)
     head = ParagraphStyle("head-sized", parent=styles["head"], fontSize=size, leading=size + 2)
     cell = ParagraphStyle("cell-sized", parent=styles["cell"], fontSize=size, leading=size + 2)
-    data = [[_p(c, head) for c in columns]]
-    data += [[_p(cell_text(v), cell) for v in row] for row in rows[:MAX_TABLE_ROWS]]
+    data = [[_cell(c, head, width) for c, width in zip(columns, widths, strict=True)]]
+    data += [
+        [_cell(cell_text(v), cell, width) for v, width in zip(row, widths, strict=False)]
+        for row in rows[:MAX_TABLE_ROWS]
+    ]
     table = LongTable(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
             [
+                # The cells drawn as plain text (see _cell) in the same font, size and colour as the paragraphs.
+                ("FONT", (0, 0), (-1, 0), BOLD, size, size + 2),
+                ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+                ("FONT", (0, 1), (-1, -1), FONT, size, size + 2),
                 ("BACKGROUND", (0, 0), (-1, 0), BRAND),
                 ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f4f6f9")]),
                 ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#dfe3ea")),
@@ -126,6 +133,14 @@ def _table(
         )
     )
     return table
+
+
+def _cell(text: str, style: ParagraphStyle, width: float) -> str | Paragraph:
+    """A cell that fits its column on one line is drawn as plain text, on the baseline a one-line paragraph has:
+    breaking every number of every table into lines was most of the time a report's PDF took."""
+    if "\n" not in text and _width(text, style.fontName, style.fontSize) <= width - PADDING:
+        return text
+    return _p(text, style)
 
 
 # A cell this short (a number, a date, a heading such as "Pending") is never broken across lines.

@@ -22,6 +22,7 @@ import time_machine
 from openpyxl import load_workbook
 from PIL import Image
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Paragraph
 
 from reports.render import pdf as pdf_module
 from reports.render.pdf import FONT_DIR, FONT_FILES, ChartsAhead, _aligned, render_pdf
@@ -68,6 +69,19 @@ def page_text(words: list[tuple[float, float, float, float, str]]) -> str:
 def quarter_report(quarter_data, area_quarter):
     with time_machine.travel(NOW, tick=False):
         return build_document(kind="quarterly", period=Q1, now=NOW)
+
+
+def test_a_table_sets_the_cells_that_fit_as_text_and_wraps_the_others():
+    """Line-breaking each number as a paragraph was most of a PDF's time: only a cell too wide for its column is
+    a paragraph, which wraps it inside the column."""
+    sentence = "A note long enough that no column of a page this wide could hold it on a single line of text " * 2
+    pdf_module._fonts()
+    table = pdf_module._table(["Figure", "Value", "Note"], [["Failed sign-ins", 12, sentence]], pdf_module._styles())
+    head, row = table._cellvalues
+    assert head == ["Figure", "Value", "Note"]
+    assert row[:2] == ["Failed sign-ins", "12"]
+    assert isinstance(row[2], Paragraph) and row[2].getPlainText() == sentence.strip()
+    assert len(row[2].breakLines([table._colWidths[2] - 2 * pdf_module.CELL_PADDING]).lines) > 1
 
 
 @needs_poppler
