@@ -4,6 +4,7 @@ trend lines."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -50,10 +51,11 @@ def percent(part: float, whole: float) -> float | None:
     return 100 * part / whole if whole else None
 
 
-def achievement(reader: Reader, metric: str, first: date, end: date) -> Achievement:
-    """SLA achievement over the clocks due on the local days [first, end)."""
-    values = reader.totals(SLA_DUE, first, end, dimension=f"metric:{metric}")
-    return Achievement(achieved=int(values["achieved"]), breached=int(values["breached"]))
+def achievements(reader: Reader, metric: str, spans: Sequence[Bucket]) -> list[Achievement]:
+    """SLA achievement over the clocks due on each bucket's local days (a chart's days or weeks), from one read of
+    the days they cover."""
+    totals = reader.totals_each(SLA_DUE, [(b.first, b.end) for b in spans], dimension=f"metric:{metric}")
+    return [Achievement(achieved=int(values["achieved"]), breached=int(values["breached"])) for values in totals]
 
 
 def started_total(reader: Reader, metric: str, first: date, end: date) -> float:

@@ -9,7 +9,7 @@ from saypro.sla.promises import Promise, promises
 
 from ..document import PERCENT, Chart, Figure, Section, Series, Table
 from ..figures import COMPLIANCE, as_document_figure, compliance_key
-from ..selectors import achievement, buckets
+from ..selectors import achievements, buckets
 from . import GENERAL, Context, section_register
 
 
@@ -48,7 +48,7 @@ def compliance_section(ctx: Context) -> Section:
         series.append(
             Series(
                 promise.title,
-                [achievement(ctx.reader, promise.metric, b.first, b.end).percent for b in trend],
+                [a.percent for a in achievements(ctx.reader, promise.metric, trend)],
                 area=promise_area(promise),
                 targets=[now.target] * len(trend),
             )

@@ -10,7 +10,7 @@ from saypro import periods
 
 from ..document import PERCENT, Chart, Section, Series, Table
 from ..figures import as_document_figure
-from ..selectors import achievement, buckets
+from ..selectors import achievements, buckets
 from . import MODERATION, Context, section_register
 
 
@@ -74,11 +74,7 @@ def moderation_section(ctx: Context) -> Section:
             "Decided within 12 h by deadline date",
             "line",
             [b.label for b in trend],
-            [
-                Series(
-                    "Achievement %", [achievement(ctx.reader, moderation.METRIC, b.first, b.end).percent for b in trend]
-                )
-            ],
+            [Series("Achievement %", [a.percent for a in achievements(ctx.reader, moderation.METRIC, trend)])],
             unit=PERCENT,
             target=ctx.target("sla.moderation.decision"),
         )

@@ -6,14 +6,19 @@ from datetime import date, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from reports import rollups
 from reports.document import Document
 from reports.sections import build_document, context_for
 from reports.sections.accounts import registrations_section
 from reports.sections.compliance import compliance_section
+from reports.selectors import buckets
 from reports.sources import sla_labels, sla_metrics
 from saypro import periods
+from saypro.localtime import local_midnight
+from saypro.sla import selectors as sla_selectors
 from saypro.sla.promises import promise_for
 
 from .conftest import METRIC, NOW, local, signup
@@ -49,6 +54,35 @@ def test_compliance_is_achieved_over_achieved_plus_breached_by_deadline_date(q1)
     # Stopped in Q1: 1 min, 30 h and 60 h.
     assert row[2:6] == [2, 2, 50.0, 100.0]
     assert row[6] == pytest.approx(round((1 / 60 + 30 + 60) / 3, 2)) and row[7] == 30.0 and row[8] == 60.0
+
+
+def test_the_compliance_trend_gives_each_bucket_the_achievement_of_its_clocks(q1):
+    chart = next(c for c in compliance_section(q1).charts if c.key == "compliance_trend")
+    series = next(s for s in chart.series if s.name == promise_for(METRIC).title)
+    expected = []
+    for bucket in buckets(Q1, periods.today(NOW)):
+        counts = sla_selectors.compliance(
+            metric=METRIC, start=local_midnight(bucket.first), end=local_midnight(bucket.end), now=NOW
+        )
+        decided = counts.achieved + counts.breached
+        expected.append(100 * counts.achieved / decided if decided else None)
+    assert any(value is not None for value in expected)
+    assert series.values == pytest.approx(expected)
+
+
+def test_the_compliance_trend_reads_its_days_once_however_many_buckets_it_has(quarter_data):
+    """A week's trend has 7 daily buckets and a month's 31: the same reads either way, from the stored days."""
+    with time_machine.travel(NOW, tick=False):
+        rollups.rollups_refresh(first=date(2026, 1, 1), last=date(2026, 4, 1), now=NOW, names=["sla"])
+        made = []
+        for period in (
+            periods.containing(periods.WEEK, date(2026, 3, 2)),
+            periods.containing(periods.MONTH, date(2026, 3, 2)),
+        ):
+            with CaptureQueriesContext(connection) as queries:
+                compliance_section(context_for(period, NOW))
+            made.append(len(queries))
+    assert made[0] == made[1]
 
 
 def test_registration_figures(q1):
