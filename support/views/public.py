@@ -100,10 +100,11 @@ def help_article(request: HttpRequest, category: str, slug: str) -> HttpResponse
 def transparency(request: HttpRequest) -> HttpResponse:
     start, end = _fortnight(request)
     months = _public_months(request)
+    monthly, as_of = _monthly_figures(months)
     return render(
         request,
         "support/help/transparency.html",
-        {"summary": _transparency(start, end), "months": months, "monthly": _monthly_figures(months)},
+        {"summary": _transparency(start, end), "months": months, "monthly": monthly, "as_of": as_of},
     )
 
 
@@ -131,7 +132,7 @@ def transparency_csv(request: HttpRequest) -> HttpResponse:
     # The monthly figures follow as their own table, one value per line.
     writer.writerow([])
     writer.writerow(["month", "area", "figure", "value", "n", "target"])
-    for row in _monthly_figures(_public_months(request)):
+    for row in _monthly_figures(_public_months(request))[0]:
         for cell in row["cells"]:
             value = "" if cell["value"] is None else round(cell["value"], 2)
             writer.writerow([cell["month"].slug, row["area"], row["key"], value, cell["n"], cell["target_text"]])

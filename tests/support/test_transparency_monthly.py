@@ -6,15 +6,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from django.test import Client
 from django.utils import timezone
 
 from saypro import periods
 from saypro.figures.registry import figure_read, figure_specs
-from support.views.oversight import PUBLIC_FIGURE_AREAS
+from support.views.oversight import PUBLIC_FIGURE_AREAS, PUBLIC_FIGURES_MAX_AGE
 from tests.factories import UserFactory
 from tests.reports.test_figure_definitions import local, ticket
 
@@ -80,3 +81,25 @@ def test_months_parameter_is_bounded(client):
     with time_machine.travel(NOW, tick=False):
         page = client.get("/help/transparency/", {"months": "1"})
     assert [m.slug for m in page.context["months"]] == ["2026-02"]
+
+
+def test_each_months_figures_are_read_once_per_interval_for_every_visitor(
+    client, requester, django_assert_max_num_queries
+):
+    """Anyone may load the page as often as they like: the months' figures are read once per interval, for everyone,
+    and the page says when they were read; a late row shows once the interval has passed."""
+    with time_machine.travel(NOW, tick=False) as clock:
+        client.get("/help/transparency/")
+        with django_assert_max_num_queries(4):  # the fortnight's summary, not one figure
+            page = Client().get("/help/transparency/")
+        assert "Figures as of 20 Mar, 12:00." in page.content.decode()
+        ticket(local(2026, 2, 12, 9), solved_after=3, user=requester)  # solved in time, in February
+        assert _csv_figures(client.get("/help/transparency.csv").content)[("2026-02", "support.resolved_24h")][3:5] == [
+            "50.0",
+            "2",
+        ]
+        clock.shift(timedelta(seconds=PUBLIC_FIGURES_MAX_AGE + 1))
+        later = Client().get("/help/transparency/")
+        assert "Figures as of 20 Mar, 12:10." in later.content.decode()
+        figures = _csv_figures(client.get("/help/transparency.csv").content)
+    assert figures[("2026-02", "support.resolved_24h")][3:5] == ["66.67", "3"]
