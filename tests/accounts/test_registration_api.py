@@ -9,7 +9,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from accounts import services
+from accounts import selectors, services
 from accounts.models import Registration, RegistrationStatus
 from tests.accounts.helpers import SIGNUP, submitted
 from tests.factories import PASSWORD, UserFactory
@@ -191,6 +191,15 @@ def test_staff_queue_query_count_does_not_grow_with_rows(reviewer, django_assert
         submitted(email=f"q{n}@example.com", phone=f"+278255507{n:02d}")
     with django_assert_max_num_queries(6):
         assert len(client.get(STAFF).json()["results"]) == 30
+
+
+def test_staff_queue_builds_its_queryset_once_a_request(reviewer, monkeypatch):
+    built = []
+    queue = selectors.registration_queue
+    monkeypatch.setattr(selectors, "registration_queue", lambda **kwargs: built.append(kwargs) or queue(**kwargs))
+    submitted(email="once@example.com", phone="+27825550799", country="NG")
+    assert len(as_user(reviewer).get(STAFF, {"country": "NG"}).json()["results"]) == 1
+    assert built == [{"country": "NG"}]
 
 
 def test_staff_queue_pages_by_cursor_and_a_decision_between_pages_shifts_nothing(

@@ -9,7 +9,7 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from moderation import services
+from moderation import selectors, services
 from moderation.models import Case, CaseStatus
 from tests.factories import ListingFactory, UserFactory
 from tests.keyset import walk
@@ -104,6 +104,14 @@ def test_list_endpoints_query_count_does_not_grow_with_the_rows(
     author = listing.seller
     with django_assert_max_num_queries(6):
         assert len(api(author).get("/api/v1/moderation/cases/").json()["results"]) == 1
+
+
+def test_the_staff_queue_builds_its_queryset_once_a_request(moderator, monkeypatch):
+    built = []
+    queue = selectors.case_queue
+    monkeypatch.setattr(selectors, "case_queue", lambda **kwargs: built.append(kwargs) or queue(**kwargs))
+    assert api(moderator).get("/api/v1/staff/moderation/cases/", {"reason": "spam"}).status_code == 200
+    assert built == [{"reason": "spam"}]
 
 
 def test_walking_the_moderator_queue_by_cursor_gives_the_queue_order_in_either_sort(moderator, reporter):
