@@ -176,20 +176,12 @@ def inbox(
         queryset = queryset.filter(
             queue_search(Conversation, q, columns=("subject",), people=("user", user_ids_matching))
         )
-    queryset = with_clocks(queryset, now).annotate(unread=_unread())
+    queryset = with_clocks(queryset, now)
     if at_risk or view == View.AT_RISK:
         # At risk means not yet due: the index is read from now on, past the breached ones ahead in its order.
         queryset = queryset.filter(is_at_risk=True, next_due_at__gt=now)  # type: ignore[misc]  # an annotation
     if breached or view == View.BREACHED:
         queryset = queryset.filter(is_breached=True)  # type: ignore[misc]  # an annotation
-    last = (
-        Message.objects.filter(conversation=OuterRef("pk"), kind__in=PUBLIC_KINDS)
-        .exclude(kind=MessageKind.AUTO)
-        .order_by("-created_at", "-pk")
-    )
-    queryset = queryset.annotate(
-        last_body=Subquery(last.values("body")[:1]), last_kind=Subquery(last.values("kind")[:1])
-    )
     ordering = (
         ["-resolved_at", "-pk"]
         if view == View.RESOLVED or status == Status.RESOLVED
@@ -198,6 +190,20 @@ def inbox(
         else [F("next_due_at").asc(nulls_last=True), "last_message_at", "pk"]
     )
     return queryset.select_related("user", "assigned_to").order_by(*ordering)
+
+
+def with_previews(queryset: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """What the inbox page shows on each row besides the queue's own columns: whether the user wrote since the team
+    last read it (`unread`), and the last public message (`last_body`, `last_kind`). Three subqueries a row, so the
+    API's list, which shows none of them, leaves them out."""
+    last = (
+        Message.objects.filter(conversation=OuterRef("pk"), kind__in=PUBLIC_KINDS)
+        .exclude(kind=MessageKind.AUTO)
+        .order_by("-created_at", "-pk")
+    )
+    return queryset.annotate(
+        unread=_unread(), last_body=Subquery(last.values("body")[:1]), last_kind=Subquery(last.values("kind")[:1])
+    )
 
 
 def view_counts(*, now: datetime | None = None) -> dict[str, BoundedCount]:

@@ -58,7 +58,7 @@ def _inbox_context(request: SignedInRequest) -> dict[str, Any]:
     form = InboxFilterForm(request.GET or None)
     filters = form.selector_kwargs()
     now = timezone.now()
-    rows = selectors.inbox(user=request.user, now=now, **filters)
+    rows = selectors.with_previews(selectors.inbox(user=request.user, now=now, **filters))
     page = KeysetPage(rows, request.GET, INBOX_PAGE_SIZE)
     query = request.GET.copy()
     for name in POSITION_PARAMS:

@@ -241,3 +241,15 @@ def test_unread_turns_on_for_the_team_after_a_user_message_and_off_once_someone_
     assert unread_for_team(conversation) is False
     conversation.refresh_from_db()
     assert conversation.status == Status.OPEN
+
+
+def test_each_inbox_row_previews_the_last_public_message_and_says_when_it_was_the_teams(client, user, agent):
+    signed_in(client, agent)
+    with time_machine.travel(local(2, 9), tick=False):
+        conversation = start(user, body="Where did my ad go?")
+    assert b"Where did my ad go?" in client.get(reverse("messaging:home")).content
+    with time_machine.travel(local(2, 10), tick=False):
+        services.note_add(conversation=conversation, by=agent, body="Internal: check the listing")
+        services.reply_send(conversation=conversation, by=agent, body="It is back online.", then="open")
+    page = client.get(reverse("messaging:home")).content.decode()
+    assert "You: It is back online." in page and "Internal: check the listing" not in page
