@@ -296,11 +296,7 @@ class Reader:
 
     def totals(self, metric: str, first: date, end: date, *, dimension: str = "") -> Values:
         """The values of one metric and dimension added up over [first, end)."""
-        summed: Values = dict.fromkeys(source_of(metric).metrics[metric], 0.0)
-        for values in self.daily(metric, first, end, dimension=dimension).values():
-            for key, value in values.items():
-                summed[key] = summed.get(key, 0.0) + value
-        return summed
+        return self.totals_each(metric, [(first, end)], dimension=dimension)[0]
 
     def totals_each(self, metric: str, spans: Sequence[tuple[date, date]], *, dimension: str = "") -> list[Values]:
         """`totals` over each [first, end) of `spans` (a chart's days or weeks), from one read of the days they

@@ -24,7 +24,6 @@ from saypro.figures.registry import (
     MINUTES,
     PERCENT,
     SCORE,
-    FigureSpec,
     Reading,
     figure_read,
     figure_specs,
@@ -132,13 +131,7 @@ class MonthFigures:
     readings: dict[str, Reading]
 
 
-def _public_specs() -> list[FigureSpec]:
-    return [s for a in PUBLIC_FIGURE_AREAS for s in figure_specs(a) if not s.kinds or periods.MONTH in s.kinds]
-
-
-def _month_figures(month: periods.Period, now: datetime) -> MonthFigures:
-    keys = [spec.key for spec in _public_specs()]
-
+def _month_figures(month: periods.Period, keys: list[str], now: datetime) -> MonthFigures:
     def read(at: datetime) -> MonthFigures:
         book = TargetBook()
         with shared_reads():
@@ -153,9 +146,11 @@ def _month_figures(month: periods.Period, now: datetime) -> MonthFigures:
 def _monthly_figures(months: list[periods.Period]) -> tuple[list[dict[str, Any]], datetime]:
     """The public figures' rows, one cell per month, and when the oldest of the months was read."""
     now = timezone.now()
-    entries = [_month_figures(month, now) for month in months]
+    specs = [s for a in PUBLIC_FIGURE_AREAS for s in figure_specs(a) if not s.kinds or periods.MONTH in s.kinds]
+    keys = [spec.key for spec in specs]
+    entries = [_month_figures(month, keys, now) for month in months]
     rows = []
-    for spec in _public_specs():
+    for spec in specs:
         readings = [entry.readings[spec.key] for entry in entries]
         cells = [
             {"month": r.period, "value": r.value, "text": "–" if r.value is None else _reading_text(r.value, spec.unit)}
