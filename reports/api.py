@@ -13,11 +13,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from messaging.models import Category as MessageCategory
+from moderation.models import Reason
+from moderation.registry import moderatable_kinds
 from saypro import periods
 from saypro.figures.registry import figure_spec, figure_specs, figures_read
 from saypro.figures.targets import TargetBook
 from saypro.localtime import DAYS_AHEAD, EARLIEST_DAY, validate_day
 from saypro.permissions import has_perm
+from support.models import Channel, Priority
+from support.selectors import department_slugs
 
 from . import selectors, services
 from .figures import FIGURE_FILTERS, figure_dict
@@ -28,6 +33,10 @@ CanReadMetrics = has_perm("reports.view_metrics")
 
 
 _DAY_BOUNDS = f" From {EARLIEST_DAY.isoformat()} to {DAYS_AHEAD} days after today."
+
+
+# The filters whose values are a fixed list.
+CLOSED_FILTERS = ("category", "channel", "priority", "reason", "content_type")
 
 
 class PeriodQuerySerializer(serializers.Serializer):
@@ -45,21 +54,44 @@ class PeriodQuerySerializer(serializers.Serializer):
     )
     section = serializers.ChoiceField(choices=[], required=False, help_text="Only this section.")
     # The documents' custom reports: the registry's figures that have the dimension are read for these values only.
-    category = serializers.CharField(required=False, max_length=60, help_text="Inquiry type (messaging category).")
+    # A value outside a filter's choices is refused (a misspelt channel would otherwise read as a quiet period).
+    category = serializers.ChoiceField(
+        choices=MessageCategory.choices, required=False, allow_blank=True, help_text="Inquiry type."
+    )
     ad_category = serializers.CharField(required=False, max_length=60, help_text="The ad's marketplace category.")
     region = serializers.CharField(required=False, max_length=100, help_text="The user's region.")
-    channel = serializers.CharField(required=False, max_length=20, help_text="Support channel (chat, email, …).")
-    priority = serializers.CharField(required=False, max_length=10, help_text="Ticket priority.")
-    department = serializers.CharField(required=False, max_length=40, help_text="Support department (its slug).")
-    reason = serializers.CharField(required=False, max_length=20, help_text="Flag reason.")
-    content_type = serializers.CharField(
-        required=False, max_length=30, help_text="What was flagged: listing, message, profile, …"
+    channel = serializers.ChoiceField(
+        choices=Channel.choices, required=False, allow_blank=True, help_text="Support channel."
+    )
+    priority = serializers.ChoiceField(
+        choices=Priority.choices, required=False, allow_blank=True, help_text="Ticket priority."
+    )
+    department = serializers.SlugField(
+        required=False, allow_blank=True, max_length=40, help_text="Support department (its slug)."
+    )
+    reason = serializers.ChoiceField(choices=Reason.choices, required=False, allow_blank=True, help_text="Flag reason.")
+    content_type = serializers.ChoiceField(
+        choices=[], required=False, allow_blank=True, help_text="What was flagged: listing, message, profile, …"
     )
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        # Sections register at start-up: the choices are read when the serializer is made, not imported.
+        # Sections and moderated kinds register at start-up: the choices are read when the serializer is made.
         self.fields["section"].choices = [s.key for s in specs()]  # type: ignore[attr-defined]
+        self.fields["content_type"].choices = [m.kind for m in moderatable_kinds()]  # type: ignore[attr-defined]
+        for name in CLOSED_FILTERS:
+            field = self.fields[name]
+            values = ", ".join(str(value) for value in field.choices)  # type: ignore[attr-defined]
+            field.error_messages["invalid_choice"] = f'"{{input}}" is not one of: {values}.'
+
+    def validate_department(self, value: str) -> str:
+        if value:
+            known = department_slugs()
+            if value not in known:
+                raise serializers.ValidationError(
+                    f"No support department has that slug: choose one of {', '.join(known)}."
+                )
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["period"] == periods.CUSTOM:

@@ -75,6 +75,11 @@ DONE_VIEWS = {"solved": Status.SOLVED, "closed": Status.CLOSED}
 # --- Macros ---------------------------------------------------------------------------------------------------
 
 
+def department_slugs() -> list[str]:
+    """Every department's slug, the inactive ones' too (figures of past periods may be narrowed to them)."""
+    return list(Department.objects.order_by("slug").values_list("slug", flat=True))
+
+
 def macros_usable(*, surface: str = "ticket", department: Department | None = None) -> QuerySet[Macro]:
     """The active macros an agent may use here: `surface` "ticket" (then those for every department plus the
     ticket's `department`) or "conversation" (those marked for conversations, of any or the given department)."""

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from messaging.models import MessageKind
 from saypro.figures.registry import figure_specs
-from support.models import Channel
+from support.models import Channel, Department
 
 from .test_figure_definitions import conversation, local, message, ticket
 
@@ -73,6 +73,25 @@ def test_a_filter_the_figure_does_not_have_or_an_unknown_figure_is_a_400(manager
     assert "channel" in wrong.json()["error"]["fields"]
     assert client.get(URL, {"key": "nothing.here"}).status_code == 400
     assert client.get(URL, {"period": "year"}).status_code == 400
+
+
+@pytest.mark.parametrize("url", [URL, "/api/v1/metrics/"])
+def test_a_filter_value_outside_its_choices_is_a_400_that_names_them(manager, url):
+    """A misspelt channel or department must not read as a quiet period: it is refused with the values it can be."""
+    assert Department.objects.filter(slug="billing").exists()  # the departments the product starts with
+    client = api(manager)
+    wrong = client.get(url, {"channel": "chta", "priority": "asap", "reason": "rude", "content_type": "poem"})
+    assert wrong.status_code == 400
+    fields = wrong.json()["error"]["fields"]
+    assert set(fields) == {"channel", "priority", "reason", "content_type"}
+    assert fields["channel"] == ['"chta" is not one of: web, email, chat, social, in_app, conversation.']
+    department = client.get(url, {"department": "biling"})
+    assert department.status_code == 400
+    [message] = department.json()["error"]["fields"]["department"]
+    assert message.startswith("No support department has that slug: choose one of ") and "billing" in message
+    assert client.get(url, {"department": "billing", "channel": "chat", "content_type": "listing"}).status_code == 200
+    # A blank filter is no filter, as before.
+    assert client.get(url, {"channel": "", "department": ""}).status_code == 200
 
 
 def test_the_figures_take_a_fixed_number_of_queries(manager, django_assert_max_num_queries):
