@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from saypro.localtime import local_text
-from saypro.sla.models import Clock
+from saypro.sla.models import Clock, OpenClockRow
 
 
 class AgeBand(models.TextChoices):
@@ -147,7 +147,7 @@ def id_document_path(instance: Registration, filename: str) -> str:
     return f"id-documents/{instance.pk}/{filename}"
 
 
-class Registration(models.Model):
+class Registration(OpenClockRow, models.Model):
     """One sign-up of one user, from the first step to the decision."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="registration")

@@ -8,14 +8,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import BooleanField, Case, F, FilteredRelation, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from saypro.audit.selectors import audit_for_object
 from saypro.search import SearchHit, matching_ids, person_match, queue_search, search_terms
 from saypro.sla import selectors as sla_selectors
 from saypro.sla.calendars import working_seconds
-from saypro.sla.models import OPEN_STATES, Clock
+from saypro.sla.models import Clock
 from saypro.sla.promises import ItemSummary
 from saypro.sla.services import spec_for
 
@@ -36,27 +36,7 @@ METRIC = "registration.approval"
 
 def _with_clock(queryset: QuerySet[Registration], now: datetime) -> QuerySet[Registration]:
     """Annotate each registration with its open approval clock (one join, no extra query per row)."""
-    return queryset.annotate(
-        open_clock=FilteredRelation("clocks", condition=Q(clocks__metric=METRIC, clocks__state__in=OPEN_STATES)),
-    ).annotate(
-        due_at=F("open_clock__due_at"),
-        risk_at=F("open_clock__risk_at"),
-        clock_state=F("open_clock__state"),
-        breached_at=F("open_clock__breached_at"),
-        is_breached=Case(
-            When(open_clock__breached_at__isnull=False, then=Value(True)),
-            When(open_clock__state="running", open_clock__due_at__lte=now, then=Value(True)),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
-        is_at_risk=Case(
-            When(
-                open_clock__state="running", open_clock__risk_at__lte=now, open_clock__due_at__gt=now, then=Value(True)
-            ),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
-    )
+    return sla_selectors.with_open_clock(queryset, METRIC, now)
 
 
 def registration_queue(

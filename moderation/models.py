@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from saypro.sla.models import Clock
+from saypro.sla.models import Clock, OpenClockRow
 
 
 class Reason(models.TextChoices):
@@ -73,7 +73,7 @@ class CaseStatus(models.TextChoices):
     DECIDED = "decided", "Decided"
 
 
-class Case(models.Model):
+class Case(OpenClockRow, models.Model):
     """Everything about one flagged object: its flags, detections and decisions, across reopenings."""
 
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
@@ -290,7 +290,7 @@ class Strike(models.Model):
 APPEAL_METRIC = "moderation.appeal"
 
 
-class Appeal(models.Model):
+class Appeal(OpenClockRow, models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         UPHELD = "upheld", "Decision upheld"

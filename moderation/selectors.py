@@ -8,13 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Case as SqlCase
 from django.db.models import (
-    BooleanField,
     CharField,
     Count,
     Exists,
     F,
-    FilteredRelation,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -24,7 +23,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models import Case as SqlCase
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -33,7 +31,7 @@ from accounts.models import User
 from accounts.selectors import user_ids_matching
 from saypro.search import SearchHit, matching_ids, queue_search, search_terms
 from saypro.sla import selectors as sla_selectors
-from saypro.sla.models import OPEN_STATES, Clock, Policy
+from saypro.sla.models import Clock, Policy
 from saypro.sla.promises import ItemSummary
 
 from .badges import active_strikes, verified_annotation
@@ -69,29 +67,10 @@ def _strike_count(user_ref: str, at: datetime) -> Coalesce:
 
 
 def _with_open_clock(queryset: QuerySet[Any], metric: str, now: datetime) -> QuerySet[Any]:
-    """Annotate each row with its open clock of `metric` (due_at, risk_at, clock_state, is_breached, is_at_risk),
-    the fields the `{% deadline %}` tag reads: one join, no query per row."""
-    return queryset.annotate(
-        open_clock=FilteredRelation("clocks", condition=Q(clocks__metric=metric, clocks__state__in=OPEN_STATES)),
-    ).annotate(
-        due_at=F("open_clock__due_at"),
-        risk_at=F("open_clock__risk_at"),
-        clock_state=F("open_clock__state"),
-        breached_at=F("open_clock__breached_at"),
-        breach_unrecorded=sla_selectors.breach_unrecorded("open_clock__"),
-        is_breached=SqlCase(
-            When(open_clock__breached_at__isnull=False, then=Value(True)),
-            When(open_clock__state="running", open_clock__due_at__lte=now, then=Value(True)),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
-        is_at_risk=SqlCase(
-            When(
-                open_clock__state="running", open_clock__risk_at__lte=now, open_clock__due_at__gt=now, then=Value(True)
-            ),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
+    """Annotate each row with its open clock of `metric` (sla.selectors.with_open_clock) and the queue's "breached
+    first" sort key."""
+    return sla_selectors.with_open_clock(queryset, metric, now).annotate(
+        breach_unrecorded=sla_selectors.breach_unrecorded("open_clock__")
     )
 
 

@@ -204,7 +204,7 @@ class StaffTicketSerializer(serializers.ModelSerializer):
     assignee = serializers.EmailField(source="assignee.email", allow_null=True, read_only=True)
     department = serializers.CharField(source="department.slug", allow_null=True, read_only=True)
     due_at = serializers.DateTimeField(allow_null=True)
-    first_response_due = serializers.DateTimeField(allow_null=True)
+    first_response_due = serializers.DateTimeField(source="first_response_due_at", allow_null=True)
     is_at_risk = serializers.BooleanField()
     is_breached = serializers.BooleanField()
 

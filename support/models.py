@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from saypro.files import is_image as is_image_type
-from saypro.sla.models import Clock
+from saypro.sla.models import Clock, OpenClockRow, open_clock_breached
 
 FIRST_RESPONSE = "ticket.first_response"
 RESOLUTION = "ticket.resolution"
@@ -184,7 +184,7 @@ class KnownIssue(models.Model):
         return self.title
 
 
-class Ticket(models.Model):
+class Ticket(OpenClockRow, models.Model):
     # Erasing an account erases its tickets with it, as it does its conversations.
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_tickets")
     subject = models.CharField(max_length=200)
@@ -272,6 +272,11 @@ class Ticket(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def first_response_breached(self) -> bool:
+        """Whether the open first-response clock annotated on the ticket (see support.selectors) is breached."""
+        return open_clock_breached(self, prefix="first_response_")
 
 
 def attachment_path(instance: TicketAttachment, filename: str) -> str:

@@ -11,11 +11,9 @@ from typing import Any
 from django.db import connection
 from django.db.models import (
     Avg,
-    BooleanField,
     Case,
     Count,
     F,
-    FilteredRelation,
     IntegerField,
     Q,
     QuerySet,
@@ -97,47 +95,14 @@ def macros_usable(*, surface: str = "ticket", department: Department | None = No
 
 
 def _with_clocks(queryset: QuerySet[Ticket], now: datetime) -> QuerySet[Ticket]:
-    """Annotate each ticket with its open first-response and resolution clocks (two joins, no query per row).
-
-    At risk and breached follow the resolution clock, the metric of the promise, so a queue filtered with
-    ?at_risk=on or ?breached=on lists exactly the tickets behind the dashboard's counts."""
-    return queryset.annotate(
-        fr_clock=FilteredRelation("clocks", condition=Q(clocks__metric=FIRST_RESPONSE, clocks__state__in=OPEN_STATES)),
-        res_clock=FilteredRelation("clocks", condition=Q(clocks__metric=RESOLUTION, clocks__state__in=OPEN_STATES)),
-    ).annotate(
-        first_response_due=F("fr_clock__due_at"),
-        first_response_state=F("fr_clock__state"),
-        first_response_risk=F("fr_clock__risk_at"),
-        due_at=F("res_clock__due_at"),
-        risk_at=F("res_clock__risk_at"),
-        clock_state=F("res_clock__state"),
-        breached_at=F("res_clock__breached_at"),
-        is_breached=Case(
-            When(res_clock__breached_at__isnull=False, then=Value(True)),
-            When(res_clock__state="running", res_clock__due_at__lte=now, then=Value(True)),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
-        is_at_risk=Case(
-            When(
-                res_clock__state="running",
-                res_clock__breached_at__isnull=True,
-                res_clock__risk_at__lte=now,
-                res_clock__due_at__gt=now,
-                then=Value(True),
-            ),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
+    """Annotate each ticket with its open resolution clock (due_at, …) and first-response clock (first_response_due_at,
+    …): two joins, no query per row. At risk and breached follow the resolution clock, the metric of the promise, so a
+    queue filtered with ?at_risk=on or ?breached=on lists exactly the tickets behind the dashboard's counts."""
+    resolution = sla_selectors.with_open_clock(queryset, RESOLUTION, now)
+    return sla_selectors.with_open_clock(resolution, FIRST_RESPONSE, now, prefix="first_response_").annotate(
         # The sort key of the open queues, "breached first": the breach the sweep recorded, read from the clock
         # index in order (sla.Clock's clock_open_queue).
-        breach_unrecorded=sla_selectors.breach_unrecorded("res_clock__"),
-        first_response_breached=Case(
-            When(fr_clock__breached_at__isnull=False, then=Value(True)),
-            When(fr_clock__state="running", fr_clock__due_at__lte=now, then=Value(True)),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
+        breach_unrecorded=sla_selectors.breach_unrecorded("open_clock__"),
     )
 
 

@@ -92,6 +92,45 @@ class ClockState(models.TextChoices):
 OPEN_STATES = (ClockState.RUNNING, ClockState.PAUSED)
 
 
+class OpenClockRow:
+    """`is_breached` and `is_at_risk` of a row that `sla.selectors.with_open_clock` annotated with its open clock,
+    judged at the instant the queue was read, as `open_breached_filter` and `at_risk_filter` judge a clock in SQL.
+    Judged here rather than by CASE expressions in the queue's SQL: building those cost a queue request more than
+    judging its page of rows. A row read without the annotation is neither."""
+
+    @property
+    def is_breached(self) -> bool:
+        return open_clock_breached(self)
+
+    @property
+    def is_at_risk(self) -> bool:
+        return open_clock_at_risk(self)
+
+
+def open_clock_breached(row: object, prefix: str = "") -> bool:
+    """Whether the open clock annotated on `row` (with_open_clock's columns, under `prefix`) is breached."""
+    now = getattr(row, "clock_now", None)
+    if now is None:
+        return False
+    due_at = getattr(row, f"{prefix}due_at")
+    running_late = getattr(row, f"{prefix}clock_state") == ClockState.RUNNING and due_at is not None and due_at <= now
+    return getattr(row, f"{prefix}breached_at") is not None or running_late
+
+
+def open_clock_at_risk(row: object, prefix: str = "") -> bool:
+    """Whether the open clock annotated on `row` is running past its risk point, not yet due, not breached."""
+    now = getattr(row, "clock_now", None)
+    due_at, risk_at = getattr(row, f"{prefix}due_at", None), getattr(row, f"{prefix}risk_at", None)
+    return (
+        now is not None
+        and getattr(row, f"{prefix}clock_state") == ClockState.RUNNING
+        and getattr(row, f"{prefix}breached_at") is None
+        and due_at is not None
+        and risk_at is not None
+        and risk_at <= now < due_at
+    )
+
+
 class Clock(models.Model):
     """One deadline on one object. At most one clock per metric and object is open at a time."""
 

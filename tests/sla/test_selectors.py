@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
-from accounts.models import User
+from accounts.models import Registration, User
 from saypro.sla import selectors
 from saypro.sla.models import OPEN_STATES, Clock, ClockState
-from tests.factories import UserFactory
+from tests.factories import RegistrationFactory, UserFactory
 from tests.sla.conftest import METRIC
 
 pytestmark = pytest.mark.django_db
@@ -197,3 +197,45 @@ def test_open_clocks_by_target_reads_them_in_one_query(clock, django_assert_num_
     with django_assert_num_queries(1):
         found = selectors.open_clocks_by_target(metric=METRIC, model=User, ids=[user.pk for user in users])
     assert found == {users[0].pk: waiting[0], users[1].pk: waiting[1], users[3].pk: reopened}
+
+
+def test_a_rows_open_clock_flags_are_judged_as_the_queue_filters_judge_them(policy):
+    """OpenClockRow judges is_breached / is_at_risk in Python, at the instant the queue was read: the same rows the
+    queues' SQL filters list as breached and at risk, whatever the clock's state; a row read without its clock
+    annotated is neither."""
+    shapes = {
+        "in time": {"due_at": NOW + 4 * HOUR, "risk_at": NOW + 2 * HOUR},
+        "at risk": {"due_at": NOW + HOUR, "risk_at": NOW - HOUR},
+        "at risk from now": {"due_at": NOW + HOUR, "risk_at": NOW},
+        "due now": {"due_at": NOW, "risk_at": NOW - 2 * HOUR},
+        "overdue, not swept": {"due_at": NOW - HOUR, "risk_at": NOW - 3 * HOUR},
+        "breached": {"due_at": NOW - HOUR, "risk_at": NOW - 3 * HOUR, "breached_at": NOW - HOUR},
+        "paused": {"due_at": NOW - HOUR, "state": ClockState.PAUSED, "paused_at": NOW - 2 * HOUR},
+        "paused, breached": {"due_at": NOW - HOUR, "state": ClockState.PAUSED, "breached_at": NOW - HOUR},
+        "stopped late": {"due_at": NOW - HOUR, **stopped(False)},
+    }
+    registration_type = ContentType.objects.get_for_model(Registration)
+    for fields in shapes.values():
+        fields.setdefault("state", ClockState.RUNNING)
+        Clock.objects.create(
+            metric=METRIC,
+            policy=policy,
+            target_type=registration_type,
+            target_id=RegistrationFactory().pk,
+            started_at=fields["due_at"] - 8 * HOUR,
+            **fields,
+        )
+    no_clock = RegistrationFactory()
+    queue = selectors.with_open_clock(Registration.objects.all(), METRIC, NOW)
+    rows = list(queue)
+    assert len(rows) == len(shapes) + 1
+
+    def pks(chosen) -> set[int]:
+        return {row.pk for row in chosen}
+
+    breached = pks(queue.filter(selectors.queue_breached_filter(NOW)))
+    at_risk = pks(queue.filter(selectors.queue_at_risk_filter(NOW)))
+    assert pks(r for r in rows if r.is_breached) == breached and len(breached) == 4
+    assert pks(r for r in rows if r.is_at_risk) == at_risk and len(at_risk) == 2
+    assert not Registration.objects.get(pk=no_clock.pk).is_breached
+    assert not Registration.objects.get(pk=no_clock.pk).is_at_risk
