@@ -104,6 +104,28 @@ def test_queue_views_and_the_promise_filters(as_, agent, ticket_for, billing):
         assert b"<html" not in fragment.content and queue_ids(fragment) == [mine.pk]
 
 
+def test_queue_rows_count_down_both_deadlines_and_mark_the_row_at_risk(as_, ticket_for):
+    """Each open ticket's row shows its first answer's and its resolution's deadline; the row is marked at risk
+    from three quarters of the resolution time."""
+    with time_machine.travel("2026-03-02 08:00:00Z", tick=False) as traveller:
+        older = ticket_for(UserFactory())
+        traveller.shift(timedelta(hours=20))
+        fresh = ticket_for(UserFactory())
+        page = as_("agent").get("/dashboard/support/").content.decode()
+    rows = {
+        int(pk): (css, cells)
+        for css, pk, cells in re.findall(r'<tr class="([^"]*)" data-ticket="(\d+)">(.*?)</tr>', page, re.S)
+    }
+    assert rows[older.pk][0] == "is-at-risk" and rows[fresh.pk][0] == ""
+    for pk in (older.pk, fresh.pk):
+        first_answer, resolution = re.findall(
+            r'<td[^>]*data-label="(?:First answer|Resolution)">(.*?)</td>', rows[pk][1], re.S
+        )
+        assert 'class="deadline' in first_answer and "data-due=" in first_answer, first_answer
+        assert 'class="deadline' in resolution and "data-due=" in resolution, resolution
+    assert "overdue" in rows[older.pk][1] and "overdue" not in rows[fresh.pk][1]
+
+
 @pytest.mark.parametrize("rows", [4, 40])
 def test_queue_query_count_does_not_grow_with_the_rows(as_, ticket_for, rows, django_assert_max_num_queries, agent):
     for index in range(rows):
