@@ -6,6 +6,8 @@ saypro.sla.services; none computes a deadline itself.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -107,28 +109,31 @@ class OpenClockRow:
         return open_clock_at_risk(self)
 
 
+# The columns with_open_clock annotates a row with, before any prefix.
+OPEN_CLOCK_COLUMNS = ("clock_state", "due_at", "risk_at", "breached_at")
+
+
+def _open_clock_of(row: object, prefix: str) -> tuple[Any, ...]:
+    """The instant `row` was read at and its open clock's state, due, risk and breach instants (Nones when the row
+    was read without them)."""
+    return tuple(getattr(row, name, None) for name in ("clock_now", *(prefix + c for c in OPEN_CLOCK_COLUMNS)))
+
+
 def open_clock_breached(row: object, prefix: str = "") -> bool:
-    """Whether the open clock annotated on `row` (with_open_clock's columns, under `prefix`) is breached."""
-    now = getattr(row, "clock_now", None)
+    """Whether the open clock annotated on `row` (with_open_clock's columns, under `prefix`) is breached: its breach
+    recorded by the sweep, or running past its deadline before the sweep came."""
+    now, state, due_at, _, breached_at = _open_clock_of(row, prefix)
     if now is None:
         return False
-    due_at = getattr(row, f"{prefix}due_at")
-    running_late = getattr(row, f"{prefix}clock_state") == ClockState.RUNNING and due_at is not None and due_at <= now
-    return getattr(row, f"{prefix}breached_at") is not None or running_late
+    return breached_at is not None or (state == ClockState.RUNNING and due_at is not None and due_at <= now)
 
 
 def open_clock_at_risk(row: object, prefix: str = "") -> bool:
     """Whether the open clock annotated on `row` is running past its risk point, not yet due, not breached."""
-    now = getattr(row, "clock_now", None)
-    due_at, risk_at = getattr(row, f"{prefix}due_at", None), getattr(row, f"{prefix}risk_at", None)
-    return (
-        now is not None
-        and getattr(row, f"{prefix}clock_state") == ClockState.RUNNING
-        and getattr(row, f"{prefix}breached_at") is None
-        and due_at is not None
-        and risk_at is not None
-        and risk_at <= now < due_at
-    )
+    now, state, due_at, risk_at, breached_at = _open_clock_of(row, prefix)
+    if now is None or state != ClockState.RUNNING or breached_at is not None or due_at is None or risk_at is None:
+        return False
+    return bool(risk_at <= now < due_at)
 
 
 class Clock(models.Model):
