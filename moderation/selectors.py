@@ -69,9 +69,7 @@ def _strike_count(user_ref: str, at: datetime) -> Coalesce:
 def _with_open_clock(queryset: QuerySet[Any], metric: str, now: datetime) -> QuerySet[Any]:
     """Annotate each row with its open clock of `metric` (sla.selectors.with_open_clock) and the queue's "breached
     first" sort key."""
-    return sla_selectors.with_open_clock(queryset, metric, now).annotate(
-        breach_unrecorded=sla_selectors.breach_unrecorded("open_clock__")
-    )
+    return sla_selectors.with_open_clock(queryset, metric, now, breached_first=True)
 
 
 def with_clock(queryset: QuerySet[Case], now: datetime) -> QuerySet[Case]:

@@ -98,12 +98,8 @@ def _with_clocks(queryset: QuerySet[Ticket], now: datetime) -> QuerySet[Ticket]:
     """Annotate each ticket with its open resolution clock (due_at, …) and first-response clock (first_response_due_at,
     …): two joins, no query per row. At risk and breached follow the resolution clock, the metric of the promise, so a
     queue filtered with ?at_risk=on or ?breached=on lists exactly the tickets behind the dashboard's counts."""
-    resolution = sla_selectors.with_open_clock(queryset, RESOLUTION, now)
-    return sla_selectors.with_open_clock(resolution, FIRST_RESPONSE, now, prefix="first_response_").annotate(
-        # The sort key of the open queues, "breached first": the breach the sweep recorded, read from the clock
-        # index in order (sla.Clock's clock_open_queue).
-        breach_unrecorded=sla_selectors.breach_unrecorded("open_clock__"),
-    )
+    resolution = sla_selectors.with_open_clock(queryset, RESOLUTION, now, breached_first=True)
+    return sla_selectors.with_open_clock(resolution, FIRST_RESPONSE, now, prefix="first_response_")
 
 
 def _view_filter(view: str, user: User) -> Q:

@@ -266,11 +266,14 @@ def open_clocks_by_target(*, metric: str, model: type[models.Model], ids: list[i
     return {clock.target_id: clock for clock in clocks}
 
 
-def with_open_clock(queryset: QuerySet[Any], metric: str, now: datetime, *, prefix: str = "") -> QuerySet[Any]:
+def with_open_clock(
+    queryset: QuerySet[Any], metric: str, now: datetime, *, prefix: str = "", breached_first: bool = False
+) -> QuerySet[Any]:
     """Annotate each row with its open clock of `metric`, through the model's `clocks` relation: one join, no query
     per row. The clock's `{prefix}due_at`, `{prefix}risk_at`, `{prefix}clock_state` and `{prefix}breached_at` (None
     without an open clock), which the `{% deadline %}` tag, the queue filters below and `OpenClockRow` read, and
-    `clock_now`, the instant the row's flags are judged at. A second clock of the same rows takes a prefix."""
+    `clock_now`, the instant the row's flags are judged at. A second clock of the same rows takes a prefix. With
+    `breached_first`, also `breach_unrecorded`, the key that sorts the queue "breached first" from the clock index."""
     relation = f"{prefix}open_clock"
     condition = Q(clocks__metric=metric, clocks__state__in=OPEN_STATES)
     columns: dict[str, Any] = {
@@ -281,6 +284,8 @@ def with_open_clock(queryset: QuerySet[Any], metric: str, now: datetime, *, pref
     }
     if not prefix:
         columns["clock_now"] = Value(now, output_field=DateTimeField())
+    if breached_first:
+        columns["breach_unrecorded"] = breach_unrecorded(f"{relation}__")
     return queryset.annotate(**{relation: FilteredRelation("clocks", condition=condition)}).annotate(**columns)
 
 
