@@ -82,15 +82,25 @@ def activity_record(*, user_id: int, feature: str, at: datetime | None = None) -
     counter = f"activity:{batch}:c:{entry}"
     if cache.add(counter, 1, timeout=TTL):
         # The first count of this entry in the batch: make it findable by the flush.
-        cache.add(f"activity:{batch}:n", 0, timeout=TTL)
-        position = cache.incr(f"activity:{batch}:n")
-        cache.set(f"activity:{batch}:i:{position}", entry, timeout=TTL)
+        cache.set(f"activity:{batch}:i:{_next_position(batch)}", entry, timeout=TTL)
     else:
         try:
             cache.incr(counter)
         except ValueError:
             # The counter expired between add() and incr() (only after TTL): start it again.
             cache.set(counter, 1, timeout=TTL)
+
+
+def _next_position(batch: str) -> int:
+    size = f"activity:{batch}:n"
+    cache.add(size, 0, timeout=TTL)
+    try:
+        return int(cache.incr(size))
+    except ValueError:
+        # Gone between add() and incr() (evicted, or Redis away for a moment): a lost position must not fail the
+        # request that is being counted.
+        cache.set(size, 1, timeout=TTL)
+        return 1
 
 
 def _seal_current(now: float) -> None:

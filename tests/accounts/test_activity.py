@@ -100,6 +100,25 @@ def test_counts_of_a_user_deleted_before_the_flush_are_dropped():
     assert not ActivityDay.objects.exists()
 
 
+def test_an_index_lost_between_its_creation_and_its_increment_still_counts_the_use(monkeypatch):
+    """The batch's index size can vanish from the cache between add() and incr() (evicted, or the cache away for a
+    moment): the use is still counted, and the request that made it does not fail."""
+    user = UserFactory()
+    incr = activity.cache.incr
+
+    def incr_after_eviction(key, *args, **kwargs):
+        if key.endswith(":n"):
+            activity.cache.delete(key)
+        return incr(key, *args, **kwargs)
+
+    monkeypatch.setattr(activity.cache, "incr", incr_after_eviction)
+    activity.activity_record(user_id=user.pk, feature=activity.SIGN_IN, at=at(4, 10))
+    monkeypatch.undo()
+
+    assert activity.activity_flush(settle_seconds=0) == 1
+    assert ActivityDay.objects.get(user=user).sign_ins == 1
+
+
 def test_an_unknown_feature_is_refused():
     with pytest.raises(activity.UnknownFeature):
         activity.activity_record(user_id=1, feature="listing_viewed")
