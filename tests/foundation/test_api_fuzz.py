@@ -1,17 +1,16 @@
 """The whole API fuzzed from its own OpenAPI schema: whatever a client sends, no server error, and every
 response (status, content type, body) is one the schema documents.
 
-Each generated case is sent as an administrator (every staff endpoint open) and, on the operations marketplace users
-may use, as a marketplace user too, against a database holding one object of each kind the API serves. A staff
-operation refuses a marketplace user before it reads any input, whatever the input, and the access table
-(test_access.py) checks that refusal on every one of them; sending each case there too would only repeat it. One test
-sends the cases of an operation (schemathesis' coverage cases, built when the test is collected, and Hypothesis'
-generated ones), so that they are made once per operation instead of once per bearer.
+Each generated case is sent, against a database holding one object of each kind the API serves, as the caller the
+operation is for: a staff operation's as an administrator (every staff endpoint open), any other's as a marketplace
+user (an applicant, with a registration of their own). A staff operation refuses a marketplace user before it reads
+any input, whatever the input, and the access table (test_access.py) checks that refusal on every one of them; the
+operations marketplace users call treat a staff account as one more user of their own things, which a second bearer
+would only repeat (sending both took a fifth of the suite's time). One test sends the cases of an operation
+(schemathesis' coverage cases, built when the test is collected, and Hypothesis' generated ones).
 
-On an operation both kinds of bearer may use, the cases go to them in turn: each kind reaches the operation's input
-handling and its ownership rules with every other case, and the fuzz sends half the requests (it was a fifth of the
-suite's time). A case that differs from one already sent only in its Authorization header is not sent again: the
-bearer's header replaces it (a third of the coverage cases vary only that header).
+A case that differs from one already sent only in its Authorization header is not sent again: the bearer's header
+replaces it (a third of the coverage cases vary only that header).
 """
 
 from __future__ import annotations
@@ -129,10 +128,7 @@ def test_no_input_from_an_administrator_or_a_marketplace_user_breaks_the_api_or_
     key = request_key(case)
     if key in sent:
         return
-    if marketplace_users_refused(case.operation.path, case.method):
-        bearer = "administrator"
-    else:
-        bearer = ("administrator", "marketplace user")[len(sent) % 2]
+    bearer = "administrator" if marketplace_users_refused(case.operation.path, case.method) else "marketplace user"
     call_and_check(case, tokens[bearer], bearer)
     # Only once it passed: Hypothesis replays a failing case to confirm it, and the replay must send it again.
     sent.add(key)
