@@ -42,10 +42,11 @@ ERROR_STATUSES = {
     "404": "No such object (or not one of the caller's own), or an invalid page cursor.",
     "405": "The method is not allowed on this path.",
     "409": "The object's state does not allow this change.",
+    "415": "The body's content type is not one the operation reads (or its multipart boundary is missing).",
     "429": "Too many requests: wait and retry.",
     "503": "A service this call needs is unavailable; retry later.",
 }
-READ_ONLY_SKIP = {"409"}
+READ_ONLY_SKIP = {"409", "415"}
 READ_METHODS = {"get", "head", "options"}
 
 

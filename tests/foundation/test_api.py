@@ -84,6 +84,25 @@ def test_every_operation_documents_the_error_shape(client, db):
 
 
 @pytest.mark.urls("saypro.urls")
+def test_a_body_the_operation_cannot_read_is_a_documented_error(client, db):
+    """A body of a type the operation does not read is a 415, a multipart body without its boundary a 400, both
+    in the error shape; every operation that takes a body says it may answer 415."""
+    path = "/api/v1/account/email/confirm/"
+    response = client.post(path, b"token,abc", content_type="text/csv")
+    assert response.status_code == 415
+    assert_error_shape(response.json(), "unsupported_media_type")
+    response = client.post(path, b"token=abc", content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert_error_shape(response.json(), "bad_request")
+
+    schema = client.get("/api/schema/?format=json").json()
+    for api_path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method in ("post", "put", "patch"):
+                assert "415" in operation["responses"], f"{method.upper()} {api_path} does not document 415"
+
+
+@pytest.mark.urls("saypro.urls")
 def test_the_schema_is_generated_once_and_served_in_either_format_from_that_copy(client, db, monkeypatch):
     SchemaView._generated.clear()
     generated = []
