@@ -526,7 +526,8 @@ def each_persona(personas: Iterable[str], request_as: Callable[[str], None]) -> 
             try:
                 request_as(persona)
             except AssertionError as error:
-                failures.append(str(error).splitlines()[0])
+                line = next(iter(str(error).splitlines()), "assertion failed")
+                failures.append(line if f"as {persona}" in line else f"as {persona}: {line}")
             except Exception as error:
                 error.add_note(f"(as {persona})")
                 raise
