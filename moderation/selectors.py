@@ -66,15 +66,9 @@ def _strike_count(user_ref: str, at: datetime) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def _with_open_clock(queryset: QuerySet[Any], metric: str, now: datetime) -> QuerySet[Any]:
-    """Annotate each row with its open clock of `metric` (sla.selectors.with_open_clock) and the queue's "breached
-    first" sort key."""
-    return sla_selectors.with_open_clock(queryset, metric, now, breached_first=True)
-
-
 def with_clock(queryset: QuerySet[Case], now: datetime) -> QuerySet[Case]:
-    """Annotate each case with its open decision clock."""
-    return _with_open_clock(queryset, METRIC, now)
+    """Annotate each case with its open decision clock and the queue's "breached first" sort key."""
+    return sla_selectors.with_open_clock(queryset, METRIC, now, breached_first=True)
 
 
 def case_queue(
@@ -238,8 +232,11 @@ def queue_page_counts(*, now: datetime | None = None) -> sla_selectors.QueueCoun
 def appeal_queue(*, status: str = Appeal.Status.PENDING, now: datetime | None = None) -> QuerySet[Appeal]:
     """Appeals with their open decision clock; pending ones by deadline, soonest first, like every queue."""
     now = now or timezone.now()
-    queryset = _with_open_clock(
-        Appeal.objects.select_related("case", "decision__by", "appellant", "decided_by"), APPEAL_METRIC, now
+    queryset = sla_selectors.with_open_clock(
+        Appeal.objects.select_related("case", "decision__by", "appellant", "decided_by"),
+        APPEAL_METRIC,
+        now,
+        breached_first=True,
     )
     if status:
         queryset = queryset.filter(status=status)
