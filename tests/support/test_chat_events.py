@@ -7,10 +7,12 @@ import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from django.test import Client
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from saypro.asgi import application
@@ -141,7 +143,9 @@ def test_the_stream_refuses_another_users_chat_a_ticket_that_is_not_a_chat_and_a
 
 
 def test_a_chat_turned_into_a_ticket_tells_its_socket_and_stream_why_and_ends(user, settings):
-    settings.SUPPORT_LIVE_CHAT_HOURS = "00:00-00:01"
+    # Half an hour that starts twelve hours from now: chat is closed whenever the test runs.
+    hour = (timezone.localtime(timezone=ZoneInfo(settings.SUPPORT_LIVE_CHAT_TIME_ZONE)).hour + 12) % 24
+    settings.SUPPORT_LIVE_CHAT_HOURS = f"{hour:02d}:00-{hour:02d}:30"
     ticket, availability = services.chat_open(requester=user, body="Anyone?")
     assert not availability.available and ticket.channel == Channel.EMAIL
     key = Token.objects.create(user=user).key
