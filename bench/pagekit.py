@@ -75,7 +75,7 @@ def time_page(client: Any, url: str, params: dict[str, str], requests: int) -> t
             connection.execute_wrappers.append(record)
 
     assert client.get(url, params).status_code == 200, url
-    # The connections a request opens in threads of its own (an area page builds its sections side by side) too.
+    # The connections a request opens in threads of its own (an area page reads its figures side by side) too.
     connection_created.connect(record_new)
     try:
         with connection.execute_wrapper(record):

@@ -7,27 +7,22 @@ are written from the other sections' figures.
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db import connection, connections
 from django.utils import timezone
 
 from saypro.figures.registry import FigureReading, Reading, shared_reads, spans, target_spec
 from saypro.figures.targets import TargetBook
 from saypro.localtime import local_tz
 from saypro.periods import Period
+from saypro.side_by_side import THREADS, side_by_side
 
 from ..document import Document, Figure, Section, Series
 from ..figures import area_figures, area_readings, not_split_by, quarter_trend
 from ..rollups import Reader, reader_shared
 
-# Sections a report or an area page builds at once on PostgreSQL (see _built): the machines it runs on have two
-# cores for the database.
-SECTION_THREADS = 2
 ACCOUNTS, MESSAGING, SUPPORT, MODERATION, GENERAL = "accounts", "messaging", "support", "moderation", "general"
 AREAS = {
     ACCOUNTS: "Accounts",
@@ -159,27 +154,20 @@ def build_sections(ctx: Context, area: str | None = None, key: str | None = None
 
 
 def _built(chosen: list[SectionSpec], ctx: Context) -> Iterator[Section]:
-    """The sections of `chosen`, in order, built SECTION_THREADS at a time on PostgreSQL: a section's time is mostly
-    the database's, and a second connection puts the database's second core to work. Each thread runs in a copy of
-    the caller's context, so the sections still share the reads of the caller's shared_reads scope. Rows written in
-    the caller's open transaction (a test's) are invisible to other connections, so then they are built here, one
-    after the other; on SQLite too, which serialises its readers anyway."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    """The sections of `chosen`, in order. More sections than side_by_side has threads (a report's eleven, the
+    accounts area's four) are built side by side, each reading its figures in its own thread; fewer (an area whose
+    time is one big section) are built here, and each reads its figures side by side. On the backlog, for a
+    quarter, the support area took 470 ms with its two sections side by side and 380 ms with its figures side by
+    side; the accounts area 215–230 ms with its four sections side by side and about 270 ms with its figures."""
+    if len(chosen) <= THREADS:
         for spec in chosen:
             yield build_section(spec, ctx)
         return
-    with ThreadPoolExecutor(max_workers=SECTION_THREADS, thread_name_prefix="report-sections") as pool:
-        building = [pool.submit(contextvars.copy_context().run, _build_and_close, spec, ctx) for spec in chosen]
-        for future in building:
-            yield future.result()
 
+    def build(spec: SectionSpec) -> Callable[[], Section]:
+        return lambda: build_section(spec, ctx)
 
-def _build_and_close(spec: SectionSpec, ctx: Context) -> Section:
-    try:
-        return build_section(spec, ctx)
-    finally:
-        # The thread's own connections: a pool thread is not a request, which would close them.
-        connections.close_all()
+    yield from side_by_side([build(spec) for spec in chosen])
 
 
 def register() -> None:

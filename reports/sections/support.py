@@ -6,11 +6,13 @@ solved and the CSAT by channel come from the daily rollups."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from saypro import periods
 from saypro.figures.registry import Reading, figure_read
 from saypro.periods import MONTH, WEEK, Period, containing
+from saypro.side_by_side import side_by_side
 from support import metrics as support
 from support.models import Channel
 
@@ -47,12 +49,16 @@ def _csat_by_channel(reader: Reader, first: date, end: date) -> list[support.Csa
 def _readings(ctx: Context, kind: str) -> list[Reading]:
     """The flat-24 h figure for every week or month that starts in the period (and the one containing its start),
     up to now: each held to its own kind's target."""
-    out = []
-    chosen = containing(kind, ctx.period.start)
+    chosen, chosen_periods = containing(kind, ctx.period.start), []
     while chosen.start < ctx.period.end and chosen.start_at < ctx.now:
-        out.append(figure_read(RESOLVED_24H, chosen, now=ctx.now, compare=False, book=ctx.targets).current)
+        chosen_periods.append(chosen)
         chosen = Period(kind, chosen.end, containing(kind, chosen.end).end)
-    return out
+
+    def read(period: Period) -> Callable[[], Reading]:
+        return lambda: figure_read(RESOLVED_24H, period, now=ctx.now, compare=False, book=ctx.targets).current
+
+    # Read side by side: a quarter's thirteen weeks are thirteen reads of its tickets.
+    return list(side_by_side([read(period) for period in chosen_periods]))
 
 
 def _reading_row(label: str, reading: Reading) -> list[object]:

@@ -20,6 +20,7 @@ from typing import Any, Final, Literal, TypeVar
 
 from saypro import periods
 from saypro.periods import Period
+from saypro.side_by_side import side_by_side
 
 from .targets import TargetBook
 
@@ -437,13 +438,15 @@ def figures_read(
     quarters: bool = False,
     book: TargetBook | None = None,
 ) -> list[FigureReading]:
-    """Several figures for one period, with one read of the targets and of the rows they share (shared_reads).
-    Filters apply to the figures that have the dimension; the others are read whole."""
+    """Several figures for one period, with one read of the targets and of the rows they share (shared_reads), read
+    side by side on PostgreSQL (saypro.side_by_side). Filters apply to the figures that have the dimension; the
+    others are read whole."""
     book = book or TargetBook()
-    out = []
+
+    def read(key: str) -> Callable[[], FigureReading]:
+        spec = figure_spec(key)
+        own = {k: v for k, v in (filters or {}).items() if k in spec.dimensions}
+        return lambda: figure_read(key, period, now=now, filters=own, compare=compare, quarters=quarters, book=book)
+
     with shared_reads():
-        for key in keys:
-            spec = figure_spec(key)
-            own = {k: v for k, v in (filters or {}).items() if k in spec.dimensions}
-            out.append(figure_read(key, period, now=now, filters=own, compare=compare, quarters=quarters, book=book))
-    return out
+        return list(side_by_side([read(key) for key in keys]))
