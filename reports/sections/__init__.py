@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 
 from django.utils import timezone
 
@@ -163,11 +164,7 @@ def _built(chosen: list[SectionSpec], ctx: Context) -> Iterator[Section]:
         for spec in chosen:
             yield build_section(spec, ctx)
         return
-
-    def build(spec: SectionSpec) -> Callable[[], Section]:
-        return lambda: build_section(spec, ctx)
-
-    yield from side_by_side([build(spec) for spec in chosen])
+    yield from side_by_side([partial(build_section, spec, ctx) for spec in chosen])
 
 
 def register() -> None:

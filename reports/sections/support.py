@@ -6,8 +6,8 @@ solved and the CSAT by channel come from the daily rollups."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from saypro import periods
 from saypro.figures.registry import Reading, figure_read
@@ -53,12 +53,11 @@ def _readings(ctx: Context, kind: str) -> list[Reading]:
     while chosen.start < ctx.period.end and chosen.start_at < ctx.now:
         chosen_periods.append(chosen)
         chosen = Period(kind, chosen.end, containing(kind, chosen.end).end)
-
-    def read(period: Period) -> Callable[[], Reading]:
-        return lambda: figure_read(RESOLVED_24H, period, now=ctx.now, compare=False, book=ctx.targets).current
-
     # Read side by side: a quarter's thirteen weeks are thirteen reads of its tickets.
-    return list(side_by_side([read(period) for period in chosen_periods]))
+    reads = [
+        partial(figure_read, RESOLVED_24H, p, now=ctx.now, compare=False, book=ctx.targets) for p in chosen_periods
+    ]
+    return [reading.current for reading in side_by_side(reads)]
 
 
 def _reading_row(label: str, reading: Reading) -> list[object]:

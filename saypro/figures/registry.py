@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Final, Literal, TypeVar
 
 from saypro import periods
@@ -442,11 +443,17 @@ def figures_read(
     side by side on PostgreSQL (saypro.side_by_side). Filters apply to the figures that have the dimension; the
     others are read whole."""
     book = book or TargetBook()
-
-    def read(key: str) -> Callable[[], FigureReading]:
-        spec = figure_spec(key)
-        own = {k: v for k, v in (filters or {}).items() if k in spec.dimensions}
-        return lambda: figure_read(key, period, now=now, filters=own, compare=compare, quarters=quarters, book=book)
-
+    reads = [
+        partial(
+            figure_read, key, period, now=now, filters=_own(key, filters), compare=compare, quarters=quarters, book=book
+        )
+        for key in keys
+    ]
     with shared_reads():
-        return list(side_by_side([read(key) for key in keys]))
+        return list(side_by_side(reads))
+
+
+def _own(key: str, filters: Mapping[str, str] | None) -> dict[str, str]:
+    """The filters the figure can be split by."""
+    dimensions = figure_spec(key).dimensions
+    return {name: value for name, value in (filters or {}).items() if name in dimensions}

@@ -164,7 +164,7 @@ def test_a_link_from_before_the_report_was_generated_again_says_so_and_serves_no
 
 
 def test_a_link_whose_file_is_being_replaced_asks_to_try_again(manager, client):
-    run = _generated_quietly(manager)
+    run = generated_quietly(manager)
     path = urlsplit(links.report_pdf_link(run=run, user=manager, now=timezone.now()).url).path
     run.pdf.storage.delete(run.pdf.name)  # the new generation's commit has removed it; this request read the row
 
@@ -173,7 +173,7 @@ def test_a_link_whose_file_is_being_replaced_asks_to_try_again(manager, client):
 
 
 def test_a_link_that_names_no_generation_is_taken_as_the_first(manager, client, django_capture_on_commit_callbacks):
-    run = _generated_quietly(manager)
+    run = generated_quietly(manager)
     token = signing.TimestampSigner(salt=links.LINK_SALT).sign_object({"r": run.pk, "u": manager.pk})
     assert client.get(f"/dashboard/reports/link/{token}/").status_code == 200
 
@@ -185,7 +185,7 @@ def test_a_link_that_names_no_generation_is_taken_as_the_first(manager, client, 
 def test_a_revoked_link_to_a_report_generated_again_is_refused_as_withdrawn(
     manager, client, django_capture_on_commit_callbacks
 ):
-    run = _generated_quietly(manager)
+    run = generated_quietly(manager)
     path = urlsplit(links.report_pdf_link(run=run, user=manager, now=timezone.now()).url).path
     _regenerated(run, django_capture_on_commit_callbacks)
     manager.groups.clear()
@@ -195,7 +195,7 @@ def test_a_revoked_link_to_a_report_generated_again_is_refused_as_withdrawn(
     assert b"generated again" not in response.content
 
 
-def _generated_quietly(user) -> ReportRun:
+def generated_quietly(user) -> ReportRun:
     """A finished report the user subscribes to, its delivery task not run."""
     run = _scheduled_run(user)
     services.report_generate(run_id=run.pk)
@@ -232,7 +232,7 @@ def test_delivery_reads_the_subscribers_in_a_fixed_number_of_queries(
     manager, administrator, django_assert_max_num_queries
 ):
     others = [UserFactory(email=f"manager{n}@saypro.example", roles=[roles.MANAGER]) for n in range(3)]
-    run = _generated_quietly(manager)
+    run = generated_quietly(manager)
     for user in (administrator, *others):
         services.report_subscriptions_set(user=user, kinds=[ReportKind.MONTHLY])
     # Per e-mail: the recipient's preferences, the delivery row in its savepoint, and its outcome; the run, the

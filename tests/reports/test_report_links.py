@@ -24,7 +24,7 @@ from reports import links, services
 from reports.models import ReportKind, ReportRun
 from tests.factories import UserFactory
 
-from .test_report_delivery import MONTH, _generated_quietly
+from .test_report_delivery import MONTH, generated_quietly
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def generated(django_db_setup, django_db_blocker) -> Iterator[Shared]:
     run's row) is undone after it."""
     with django_db_blocker.unblock(), transaction.atomic():
         manager = UserFactory(email="link-manager@saypro.example", roles=[roles.MANAGER])
-        yield Shared(run=_generated_quietly(manager), manager=manager)
+        yield Shared(run=generated_quietly(manager), manager=manager)
         transaction.set_rollback(True)
 
 

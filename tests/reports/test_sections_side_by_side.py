@@ -38,14 +38,14 @@ def test_sections_built_side_by_side_give_the_document_built_one_by_one(area_qua
         return build_section(spec, ctx)
 
     monkeypatch.setattr(sections, "build_section", recorded)
-    side_by_side = sections.build_document(kind="quarterly", period=quarter, now=NOW).as_dict()
+    in_threads = sections.build_document(kind="quarterly", period=quarter, now=NOW).as_dict()
     assert threads and all(name.startswith("side-by-side") for name in threads)
 
     threads.clear()
     with transaction.atomic():  # rows of an open transaction: built here, one after the other
         one_by_one = sections.build_document(kind="quarterly", period=quarter, now=NOW).as_dict()
     assert threads == {threading.current_thread().name}
-    assert side_by_side == one_by_one
+    assert in_threads == one_by_one
 
 
 @pytest.mark.django_db(transaction=True)
@@ -72,7 +72,7 @@ def test_an_area_of_one_big_section_reads_its_figures_side_by_side_and_gets_what
     def support_area() -> list[Section]:
         return sections.build_sections(sections.context_for(quarter, now=NOW), sections.SUPPORT)
 
-    side_by_side = support_area()
+    in_threads = support_area()
     assert threads["sections"] == {threading.current_thread().name}
     # The support section's figures; the comment topics read their one figure where they are built.
     assert {name for name in threads["figures"] if name.startswith("side-by-side")}
@@ -81,7 +81,7 @@ def test_an_area_of_one_big_section_reads_its_figures_side_by_side_and_gets_what
     with transaction.atomic():
         one_by_one = support_area()
     assert threads["figures"] == {threading.current_thread().name}
-    assert side_by_side == one_by_one
+    assert in_threads == one_by_one
 
 
 @pytest.mark.django_db(transaction=True)
