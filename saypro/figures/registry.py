@@ -62,6 +62,8 @@ class Measure:
 
 
 Query = Callable[[Span], Measure]
+# The same query over many disjoint spans with the same filters and instant, in one read: a measure per span.
+QueryMany = Callable[[Sequence[Span]], list[Measure]]
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ class FigureSpec:
     # A band (low and high target keys): the value is judged below, within or above it.
     band: tuple[str, str] | None = None
     order: int = 100
+    # For a figure shown period by period (a quarter's weeks): the query over all the periods in one read.
+    query_many: QueryMany | None = None
 
     def target_key_for(self, kind: str) -> str:
         return self.kind_targets.get(kind, self.target_key)
@@ -214,6 +218,12 @@ def shared(key: Hashable, read: Callable[[], T]) -> T:
                 raise
     result: T = entry.result()
     return result
+
+
+def shared_given(key: Hashable, value: T) -> T:
+    """`value` as the read of `key` inside a shared_reads scope, unless it was read already: a read over many spans
+    gives each span's later reads their rows."""
+    return shared(key, lambda: value)
 
 
 @dataclass(frozen=True)
@@ -310,6 +320,20 @@ def _reading(
     book: TargetBook,
 ) -> Reading:
     measure = _measure(spec, period, start, end, now, filters)
+    return _judged(spec, period, start, end, to_date, measure, filters, book)
+
+
+def _judged(
+    spec: FigureSpec,
+    period: Period,
+    start: datetime,
+    end: datetime,
+    to_date: bool,
+    measure: Measure,
+    filters: Mapping[str, str],
+    book: TargetBook,
+) -> Reading:
+    """The reading of `measure`, held to the target in force for `period`."""
     target, text, met, band = None, "", None, ""
     if spec.band is not None:
         low, high = (book.value(k, period.start) for k in spec.band)
@@ -451,6 +475,42 @@ def figures_read(
     ]
     with shared_reads():
         return list(side_by_side(reads))
+
+
+def figure_series(
+    key: str,
+    chosen: Sequence[Period],
+    *,
+    now: datetime,
+    filters: Mapping[str, str] | None = None,
+    book: TargetBook | None = None,
+) -> list[Reading]:
+    """One figure for each of several disjoint periods (a quarter's weeks), each to date while it runs and held to
+    its own period's target: in one read where the figure has a query over many spans, else one read a period,
+    side by side."""
+    spec = figure_spec(key)
+    filters = dict(filters or {})
+    _check(spec, filters)
+    book = book or TargetBook()
+    if spec.query_many is None:
+        reads = [partial(figure_read, key, p, now=now, filters=filters, compare=False, book=book) for p in chosen]
+        return [reading.current for reading in side_by_side(reads)]
+    windows = [spans(p, now)[0] for p in chosen]
+    counted = [
+        Span(start=start, end=end, now=now, filters=filters)
+        for p, (start, end, _) in zip(chosen, windows, strict=True)
+        if not (spec.kinds and p.kind not in spec.kinds) and start < end
+    ]
+    measured: dict[Hashable, Measure] = {}
+    with shared_reads():
+        for span, measure in zip(counted, spec.query_many(counted) if counted else [], strict=True):
+            # A figure read later for one of these windows (inside the same scope) reads it here.
+            measured[span.key()] = shared_given(("measure", spec.key, *span.key()), measure)
+    empty = Measure(value=None, n=0)
+    return [
+        _judged(spec, p, start, end, to_date, measured.get(Span(start, end, now, filters).key(), empty), filters, book)
+        for p, (start, end, to_date) in zip(chosen, windows, strict=True)
+    ]
 
 
 def _own(key: str, filters: Mapping[str, str] | None) -> dict[str, str]:

@@ -20,7 +20,7 @@ from accounts.models import Feedback
 from reports.document import NPS, format_value
 from reports.glossary import glossary
 from saypro import periods
-from saypro.figures.registry import figure_read, figure_spec, figures_read
+from saypro.figures.registry import figure_read, figure_series, figure_spec, figures_read
 from support import services
 from support.models import MISROUTABLE, Channel, Department, Guidance, Priority, Ticket, TriageSource
 from tests.factories import UserFactory
@@ -215,6 +215,7 @@ RECEIVED_FIGURES = (
     "support.first_response_hours",
     "support.resolution_hours",
 )
+PERCENTILES = ("support.first_response_median", "support.first_response_p90")
 
 
 def test_the_received_ticket_figures_read_the_tickets_once_and_agree_with_reading_each_alone(first_answers):
@@ -223,6 +224,54 @@ def test_the_received_ticket_figures_read_the_tickets_once_and_agree_with_readin
         together = figures_read(RECEIVED_FIGURES, Q1, now=AFTER_Q1, compare=False)
     assert {r.figure.key: r.current for r in together} == alone
     assert sum('FROM "support_ticket"' in q["sql"] for q in queries.captured_queries) == 1
+
+
+def test_the_median_and_p90_take_their_counts_from_the_received_figures_read(first_answers):
+    with CaptureQueriesContext(connection) as queries:
+        figures_read([*RECEIVED_FIGURES, *PERCENTILES], Q1, now=AFTER_Q1, compare=False)
+    # Only the received figures' aggregate counts the tickets answered and not; the other reads are the ranks.
+    counting = [
+        q["sql"] for q in queries.captured_queries if 'COUNT("support_ticket"."first_responded_at")' in q["sql"]
+    ]
+    assert len(counting) == 1 and "PERCENTILE" not in counting[0]
+
+
+def weeks_and_months(period, now) -> list[list[periods.Period]]:
+    series = []
+    for kind in (periods.WEEK, periods.MONTH):
+        chosen, each = periods.containing(kind, period.start), []
+        while chosen.start < period.end and chosen.start_at < now:
+            each.append(chosen)
+            chosen = periods.containing(kind, chosen.end)
+        series.append(each)
+    return series
+
+
+@pytest.mark.parametrize("filters", [{}, {"channel": Channel.EMAIL}])
+def test_a_series_of_weeks_reads_the_tickets_once_and_gives_each_weeks_reading(first_answers, filters):
+    """Q1 read on 10 March at noon: the weeks and months up to now, the last of each to date. Tickets fall on a week's
+    first instant (Monday 2 March, 00:00) and on the instant before it; a ticket merged into another is left out."""
+    now = local(2026, 3, 10, 12)
+    answered(local(2026, 3, 2, 0), 20, solved_after=20, channel=Channel.EMAIL)
+    answered(local(2026, 3, 1, 23, 59, 59), 1, solved_after=30, channel=Channel.EMAIL)
+    answered(local(2026, 3, 10, 2), None, channel=Channel.EMAIL)
+    for chosen in weeks_and_months(Q1, now):
+        one_by_one = [
+            figure_read("support.resolved_24h", p, now=now, filters=filters, compare=False).current for p in chosen
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            series = figure_series("support.resolved_24h", chosen, now=now, filters=filters)
+        assert series == one_by_one
+        assert sum('FROM "support_ticket"' in q["sql"] for q in queries.captured_queries) == 1
+        assert series[-1].to_date and series[-1].pending and not series[0].to_date
+    assert sum(r.n for r in series) == sum(r.n for r in one_by_one) > 0
+
+
+def test_a_series_without_a_query_for_many_periods_reads_each_period(first_answers):
+    chosen = weeks_and_months(Q1, AFTER_Q1)[1]
+    expected = [figure_read("support.created", p, now=AFTER_Q1, compare=False).current for p in chosen]
+    assert figure_series("support.created", chosen, now=AFTER_Q1) == expected
+    assert [r.value for r in expected] == [1.0, 1.0, 4.0]
 
 
 def test_the_transfer_service_records_the_first_misroute_only(agent):
