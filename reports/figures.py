@@ -24,8 +24,8 @@ from saypro.figures.registry import (
     Query,
     Reading,
     Span,
-    figure_read,
     figure_register,
+    figure_series,
     figure_spec,
     figure_specs,
     figures_read,
@@ -149,10 +149,7 @@ def quarter_trend(
         chain.insert(0, chain[0].previous())
     dimensions = figure_spec(key).dimensions
     own = {name: value for name, value in (filters or {}).items() if name in dimensions}
-    return [
-        (quarter, figure_read(key, quarter, now=now, compare=False, book=book, filters=own).current)
-        for quarter in chain
-    ]
+    return list(zip(chain, figure_series(key, chain, now=now, filters=own, book=book), strict=True))
 
 
 def reading_dict(reading: Reading | None) -> dict[str, Any] | None:
