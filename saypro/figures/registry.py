@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from itertools import pairwise
 from typing import Any, Final, Literal, TypeVar
 
 from saypro import periods
@@ -492,10 +493,13 @@ def figure_series(
     filters = dict(filters or {})
     _check(spec, filters)
     book = book or TargetBook()
+    windows = [spans(p, now)[0] for p in chosen]
+    if any(later[0] < earlier[1] for earlier, later in pairwise(sorted(windows))):
+        # A grouped read puts each row in one span.
+        raise ValueError("A figure series reads periods that do not overlap.")
     if spec.query_many is None:
         reads = [partial(figure_read, key, p, now=now, filters=filters, compare=False, book=book) for p in chosen]
         return [reading.current for reading in side_by_side(reads)]
-    windows = [spans(p, now)[0] for p in chosen]
     counted = [
         Span(start=start, end=end, now=now, filters=filters)
         for p, (start, end, _) in zip(chosen, windows, strict=True)

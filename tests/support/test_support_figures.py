@@ -267,6 +267,13 @@ def test_a_series_of_weeks_reads_the_tickets_once_and_gives_each_weeks_reading(f
     assert sum(r.n for r in series) == sum(r.n for r in one_by_one) > 0
 
 
+@pytest.mark.parametrize("key", ["support.resolved_24h", "support.created"])
+def test_a_series_of_periods_that_overlap_is_refused(key):
+    february = periods.containing(periods.MONTH, local(2026, 2, 10).date())
+    with pytest.raises(ValueError, match="do not overlap"):
+        figure_series(key, [Q1, february], now=AFTER_Q1)
+
+
 def test_a_series_without_a_query_for_many_periods_reads_each_period(first_answers):
     chosen = weeks_and_months(Q1, AFTER_Q1)[1]
     expected = [figure_read("support.created", p, now=AFTER_Q1, compare=False).current for p in chosen]
