@@ -298,13 +298,19 @@ def _check(spec: FigureSpec, filters: Mapping[str, str]) -> None:
         raise FigureError(f"{spec.label} cannot be split by {', '.join(sorted(unknown))} (dimensions: {allowed}).")
 
 
+# What a figure gives for a period it is not defined for, or an empty window.
+NOTHING = Measure(value=None, n=0)
+
+
+def _measurable(spec: FigureSpec, period: Period, start: datetime, end: datetime) -> bool:
+    return not (spec.kinds and period.kind not in spec.kinds) and start < end
+
+
 def _measure(
     spec: FigureSpec, period: Period, start: datetime, end: datetime, now: datetime, filters: Mapping[str, str]
 ) -> Measure:
-    if spec.kinds and period.kind not in spec.kinds:
-        return Measure(value=None, n=0)
-    if end <= start:
-        return Measure(value=None, n=0)
+    if not _measurable(spec, period, start, end):
+        return NOTHING
     span = Span(start=start, end=end, now=now, filters=filters)
     # A report asks for one window several times (the quarter is also the last of its trend quarters).
     return shared(("measure", spec.key, *span.key()), lambda: spec.query(span))
@@ -500,20 +506,21 @@ def figure_series(
     if spec.query_many is None:
         reads = [partial(figure_read, key, p, now=now, filters=filters, compare=False, book=book) for p in chosen]
         return [reading.current for reading in side_by_side(reads)]
-    counted = [
-        Span(start=start, end=end, now=now, filters=filters)
-        for p, (start, end, _) in zip(chosen, windows, strict=True)
-        if not (spec.kinds and p.kind not in spec.kinds) and start < end
-    ]
-    measured: dict[Hashable, Measure] = {}
+    # The windows the figure counts, by their place in `chosen`.
+    counted = {
+        index: Span(start=start, end=end, now=now, filters=filters)
+        for index, (p, (start, end, _)) in enumerate(zip(chosen, windows, strict=True))
+        if _measurable(spec, p, start, end)
+    }
+    measured: dict[int, Measure] = {}
     with shared_reads():
-        for span, measure in zip(counted, spec.query_many(counted) if counted else [], strict=True):
+        measures = spec.query_many(list(counted.values())) if counted else []
+        for (index, span), measure in zip(counted.items(), measures, strict=True):
             # A figure read later for one of these windows (inside the same scope) reads it here.
-            measured[span.key()] = shared_given(("measure", spec.key, *span.key()), measure)
-    empty = Measure(value=None, n=0)
+            measured[index] = shared_given(("measure", spec.key, *span.key()), measure)
     return [
-        _judged(spec, p, start, end, to_date, measured.get(Span(start, end, now, filters).key(), empty), filters, book)
-        for p, (start, end, to_date) in zip(chosen, windows, strict=True)
+        _judged(spec, p, start, end, to_date, measured.get(index, NOTHING), filters, book)
+        for index, (p, (start, end, to_date)) in enumerate(zip(chosen, windows, strict=True))
     ]
 
 
