@@ -30,10 +30,10 @@ def test_the_worker_tells_a_banned_user_and_flushes_activity(celery_worker_live,
 
 def test_the_worker_ends_a_suspension_whose_time_is_up(celery_worker_live, moderator):
     user = UserFactory()
-    services.user_suspend(user=user, by=moderator, reason="Spam", until=timezone.now() + timedelta(seconds=2))
+    services.user_suspend(user=user, by=moderator, reason="Spam", until=timezone.now() + timedelta(seconds=0.5))
 
     def expired():
         tasks.suspensions_expire.delay()
         return User.objects.filter(pk=user.pk, status=AccountStatus.ACTIVE).exists()
 
-    wait_for(expired, timeout=30, interval=1)
+    wait_for(expired, timeout=30, interval=0.25)

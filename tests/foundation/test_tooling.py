@@ -197,7 +197,8 @@ def test_run_dev_prints_no_sign_in_address_while_the_web_server_does_not_answer(
         "commands",
         lambda addr: {
             "web": sleeper(),
-            "worker": [sys.executable, "-c", "import time; time.sleep(3); raise SystemExit(3)"],
+            # Long enough for several of run_dev's half-second polls of the web server.
+            "worker": [sys.executable, "-c", "import time; time.sleep(1.5); raise SystemExit(3)"],
             "beat": sleeper(),
         },
     )
