@@ -7,8 +7,12 @@ cases still inside their 12 h are pending. A flag itself (one report) is placed 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from saypro.figures.grouped import aggregate_by_span
 from saypro.figures.registry import (
     COUNT,
     DOWN,
@@ -21,6 +25,7 @@ from saypro.figures.registry import (
     Span,
     TargetSpec,
     figure_register,
+    shared,
     target_register,
 )
 from saypro.sla.selectors import clock_outcomes, clock_stop_times
@@ -64,15 +69,27 @@ def decided_within_12h(span: Span) -> Measure:
     )
 
 
+def _flagged_came_back(span: Span) -> QuerySet[Case]:
+    came_back = Decision.objects.filter(case=OuterRef("pk"), recurred_at__isnull=False)
+    return _flagged(span).annotate(came_back=Exists(came_back))
+
+
+RECURRENCE = {"flagged": Count("pk"), "recurred": Count("pk", filter=Q(came_back=True))}
+
+
 def recurrence_rate(span: Span) -> Measure:
     """Flagged posts that came back after removal (a near-duplicate submission or a new flag on the same object)
     ÷ flagged posts."""
-    came_back = Decision.objects.filter(case=OuterRef("pk"), recurred_at__isnull=False)
-    row = (
-        _flagged(span)
-        .annotate(came_back=Exists(came_back))
-        .aggregate(flagged=Count("pk"), recurred=Count("pk", filter=Q(came_back=True)))
-    )
+    row = shared(("moderation.recurrence", *span.key()), lambda: _flagged_came_back(span).aggregate(**RECURRENCE))
+    return _recurrence(row)
+
+
+def recurrence_rate_many(spans: Sequence[Span]) -> list[Measure]:
+    rows = aggregate_by_span(_flagged_came_back, "created_at", spans, RECURRENCE, "moderation.recurrence")
+    return [_recurrence(row) for row in rows]
+
+
+def _recurrence(row: dict[str, Any]) -> Measure:
     return Measure(value=_share(row["recurred"], row["flagged"]), n=row["flagged"], parts={"recurred": row["recurred"]})
 
 
@@ -189,6 +206,7 @@ def register() -> None:
             placed_by=PLACED_BY,
             direction=DOWN,
             query=recurrence_rate,
+            query_many=recurrence_rate_many,
             source=DOC,
             target_key="moderation.recurrence_rate",
             dimensions=DIMENSIONS,

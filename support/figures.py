@@ -16,20 +16,17 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     Aggregate,
     Avg,
-    Case,
     Count,
     DurationField,
     ExpressionWrapper,
     F,
-    IntegerField,
     Q,
     QuerySet,
-    Value,
-    When,
 )
 
 from accounts.models import User
 from saypro import periods
+from saypro.figures.grouped import aggregate_by_span
 from saypro.figures.registry import (
     COUNT,
     DOWN,
@@ -45,7 +42,6 @@ from saypro.figures.registry import (
     figure_register,
     quarter_before,
     shared,
-    shared_given,
     target_register,
 )
 from saypro.percentiles import MEDIAN_AND_P90, nearest_ranks
@@ -127,20 +123,7 @@ def _received_counts(span: Span) -> dict[str, Any]:
 def _received_counts_many(spans: Sequence[Span]) -> list[dict[str, Any]]:
     """_received_counts for disjoint spans with the same filters and instant (a quarter's weeks), in one read
     grouped by span instead of one read a span."""
-    now, filters = spans[0].now, spans[0].filters
-    whole = Span(start=min(s.start for s in spans), end=max(s.end for s in spans), now=now, filters=filters)
-    span_of = Case(
-        *(When(created_at__gte=s.start, created_at__lt=s.end, then=Value(i)) for i, s in enumerate(spans)),
-        output_field=IntegerField(),
-    )
-    aggregates = _received_aggregates(now)
-    rows: dict[int, dict[str, Any]] = {}
-    for row in _received(whole).annotate(span_of=span_of).values("span_of").annotate(**aggregates).order_by():
-        counts: dict[str, Any] = dict(row)
-        rows[counts.pop("span_of")] = counts
-    # A span without a ticket: what an aggregate over no rows gives.
-    none = {name: None if name.endswith("_average") else 0 for name in aggregates}
-    return [shared_given(("support.received", *s.key()), rows.get(i, none)) for i, s in enumerate(spans)]
+    return aggregate_by_span(_received, "created_at", spans, _received_aggregates(spans[0].now), "support.received")
 
 
 def received(span: Span) -> Measure:

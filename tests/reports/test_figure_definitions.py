@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Registration, RegistrationStatus, User
 from messaging.models import Category as MessageCategory
@@ -21,7 +23,7 @@ from messaging.models import Conversation, Initiator, Message, MessageKind
 from moderation.models import Action, Case, Decision, Reason
 from moderation.models import Source as FlagSource
 from saypro import periods
-from saypro.figures.registry import FigureError, figure_read, figure_specs, spans
+from saypro.figures.registry import FigureError, figure_read, figure_series, figure_specs, shared_reads, spans
 from saypro.sla.models import Policy
 from saypro.sla.services import clock_pause, clock_resume, clock_start, clock_stop
 from support.models import Category as TicketCategory
@@ -152,6 +154,32 @@ def test_a_registration_inside_its_48h_is_pending_and_one_past_it_undecided_is_m
     undecided = Registration.objects.filter(decided_at__isnull=True)
     overdue = [r for r in undecided if submitted + 49 * H - r.submitted_at > 48 * H]
     assert (later.value, later.n, later.pending) == (0.0, len(overdue), 0) == (0.0, 1, 0)
+
+
+def test_a_trend_of_quarters_reads_the_registrations_once_and_gives_each_quarters_reading(registrations):
+    """Q4 to Q2 read on 8 April: Q2 to date, with an undecided registration inside its 48 h (pending) and one past
+    them (missed); D, submitted on Q1's last instant before midnight and approved in Q2, stays Q1's."""
+    RegistrationFactory(status=RegistrationStatus.NEEDS_REVIEW, submitted_at=AFTER_Q1 - 5 * H)
+    RegistrationFactory(status=RegistrationStatus.NEEDS_REVIEW, submitted_at=AFTER_Q1 - 50 * H)
+    chosen = [Q4, Q1, periods.containing(periods.QUARTER, Q1.end)]
+    keys = (
+        "registrations.approved_48h",
+        "registrations.team_time_48h",
+        "registrations.rejected",
+        "registrations.submitted_count",
+    )
+    one_by_one = {key: [figure_read(key, p, now=AFTER_Q1, compare=False).current for p in chosen] for key in keys}
+    with shared_reads(), CaptureQueriesContext(connection) as queries:
+        series = {key: figure_series(key, chosen, now=AFTER_Q1) for key in keys}
+    assert series == one_by_one
+    # The headline's grouped read gives the counts figures theirs; team time has a grouped read of its own.
+    assert sum('FROM "accounts_registration"' in q["sql"] for q in queries.captured_queries) == 2
+    headline = series["registrations.approved_48h"]
+    assert [r.n for r in headline] == [1, 3, 1] and [r.pending for r in headline] == [0, 0, 1]
+    assert headline[-1].to_date and not headline[0].to_date
+    assert [r.value for r in series["registrations.submitted_count"]] == [1.0, 4.0, 2.0]
+    # C waited 60 of its 70 h on the applicant: in time on team time.
+    assert [r.parts["met"] for r in series["registrations.team_time_48h"]] == [1, 3, 0]
 
 
 # --- Support (003) ---------------------------------------------------------------------------------------------
@@ -312,6 +340,34 @@ def test_recurrence_is_recurring_posts_of_flagged_posts():
     # Of the 200 flagged posts, not of the 40 removals: 0.5 %, not 2.5 %.
     assert reading.value == pytest.approx(100 * recurred / len(cases)) == 0.5
     assert (reading.n, reading.target, reading.met) == (200, 0.5, False)
+
+    # A trend of quarters in one read gives each quarter what reading it alone gives, with or without a filter: a
+    # Q4 case that came back and a fraud case first flagged on Q1's first instant.
+    q4_case = Case.objects.create(
+        content_type=listing,
+        object_id=999,
+        kind="listing",
+        source=FlagSource.USER,
+        reason=Reason.SPAM,
+        created_at=Q1.start_at - timedelta(seconds=1),
+    )
+    Decision.objects.create(case=q4_case, round=1, action=Action.REMOVE, reason="spam", recurred_at=local(2026, 1, 5))
+    Case.objects.create(
+        content_type=listing,
+        object_id=1000,
+        kind="listing",
+        source=FlagSource.USER,
+        reason=Reason.FRAUD,
+        created_at=Q1.start_at,
+    )
+    for filters in ({}, {"reason": Reason.SPAM}):
+        chosen = [Q4, Q1]
+        alone = [figure_read("moderation.recurrence_rate", p, now=AFTER_Q1, filters=filters).current for p in chosen]
+        with CaptureQueriesContext(connection) as queries:
+            series = figure_series("moderation.recurrence_rate", chosen, now=AFTER_Q1, filters=filters)
+        assert series == alone
+        assert sum('FROM "moderation_case"' in q["sql"] for q in queries.captured_queries) == 1
+        assert [(r.n, r.parts["recurred"]) for r in series] == [(1, 1), (200 + (not filters), 1)]
 
 
 # --- Messaging (004) -------------------------------------------------------------------------------------------
