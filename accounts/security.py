@@ -229,18 +229,16 @@ def _throttle_check(*, user: User | None, identifier: str, client: Client) -> No
         return
     window, now = _throttle_window(), timezone.now()
     since = now - timedelta(seconds=window)
-    reason, data = "", dict[str, Any]()
-    if ratelimit.count(f"signin-ip:{client.ip}", window=window) >= settings.ACCOUNT_IP_FAILURES:
-        reason, data = Suspicion.ADDRESS_THROTTLED, {"failures": settings.ACCOUNT_IP_FAILURES}
-    elif (
-        client.subnet
-        and ratelimit.count(f"signin-net:{client.subnet}", window=window) >= settings.ACCOUNT_NETWORK_FAILURES
-        and client.subnet in _stuffing_networks(since)
-    ):
-        reason, data = Suspicion.NETWORK_THROTTLED, {"failures": settings.ACCOUNT_NETWORK_FAILURES}
+    reason, data, key, limit = "", dict[str, Any](), f"signin-ip:{client.ip}", settings.ACCOUNT_IP_FAILURES
+    if ratelimit.count(key, window=window) >= limit:
+        reason, data = Suspicion.ADDRESS_THROTTLED, {"failures": limit}
+    elif client.subnet:
+        key, limit = f"signin-net:{client.subnet}", settings.ACCOUNT_NETWORK_FAILURES
+        if ratelimit.count(key, window=window) >= limit and client.subnet in _stuffing_networks(since):
+            reason, data = Suspicion.NETWORK_THROTTLED, {"failures": limit}
     if not reason:
         return
-    seconds = ratelimit.seconds_left(window=window)
+    seconds = ratelimit.seconds_left(key, limit=limit, window=window)
     _record_failure(user=user, identifier=identifier, reason=Reason.THROTTLED, client=client)
     # One record per address (or network) and window, however many attempts it keeps making.
     earlier = AccountEvent.objects.filter(kind=Kind.SUSPICIOUS, reason=reason, at__gte=since)
