@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from messaging.models import Category as MessageCategory
@@ -94,6 +95,11 @@ class PeriodQuerySerializer(serializers.Serializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A misspelt filter (?chanel=chat) must not read as the figures for every channel.
+        unknown = sorted(set(self.initial_data) - set(self.fields) - {api_settings.URL_FORMAT_OVERRIDE})
+        if unknown:
+            known = ", ".join(self.fields)
+            raise serializers.ValidationError({name: [f"Not a parameter here: use {known}."] for name in unknown})
         if attrs["period"] == periods.CUSTOM:
             if not attrs.get("start") or not attrs.get("end"):
                 raise serializers.ValidationError({"start": ["A custom range needs start and end."]})

@@ -109,6 +109,15 @@ def test_bad_periods_get_the_one_error_shape(api):
     assert client.get("/api/v1/metrics/", {"section": "nope"}).status_code == 400
 
 
+def test_a_misspelt_filter_is_refused_rather_than_read_as_no_filter(api):
+    client = api("manager")
+    for path in ("/api/v1/metrics/", "/api/v1/metrics/figures/"):
+        response = client.get(path, {"period": "month", "chanel": "chat"})
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"]["chanel"][0].startswith("Not a parameter here: use period, day")
+    assert client.get("/api/v1/metrics/figures/", {"quarters": "true", "format": "json"}).status_code == 200
+
+
 def test_the_metrics_endpoints_are_in_the_schema(api):
     schema = api("manager").get("/api/schema/", {"format": "json"}).json()
     assert {"/api/v1/metrics/", "/api/v1/metrics/compliance/", "/api/v1/metrics/reports/"} <= set(schema["paths"])
