@@ -174,7 +174,8 @@ class MetricsView(APIView):
         responses=MetricsSerializer,
         summary="Report figures for a period",
         description="Every figure of the report sections (value, previous period, change, target, met) for a week, "
-        "month, quarter or custom range of local days.",
+        "month, quarter or custom range of local days. A parameter not listed here is refused (400), so that a "
+        "misspelt filter is not read as none.",
     )
     def get(self, request: Request) -> Response:
         query = PeriodQuerySerializer(data=request.query_params)
@@ -268,7 +269,8 @@ class FiguresView(APIView):
         description="Every registered figure (or one area's, or one) for a week, month, quarter or custom range: "
         "its definition, the value with its sample size (n) and pending items, the period before over the same "
         "elapsed span, the target in force, and optionally the last four quarters. Filters by inquiry type, ad "
-        "category, region, channel, priority or flag reason apply to the figures that have the dimension.",
+        "category, region, channel, priority or flag reason apply to the figures that have the dimension; a parameter "
+        "not listed here is refused (400).",
     )
     def get(self, request: Request) -> Response:
         query = FiguresQuerySerializer(data=request.query_params)
