@@ -30,7 +30,7 @@ def test_the_worker_tells_a_banned_user_and_flushes_activity(celery_worker_live,
 
 def test_the_worker_ends_a_suspension_whose_time_is_up(celery_worker_live, moderator):
     user = UserFactory()
-    services.user_suspend(user=user, by=moderator, reason="Spam", until=timezone.now() + timedelta(seconds=0.5))
+    services.user_suspend(user=user, by=moderator, reason="Spam", until=timezone.now() + timedelta(seconds=1))
 
     def expired():
         tasks.suspensions_expire.delay()
