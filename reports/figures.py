@@ -29,6 +29,7 @@ from saypro.figures.registry import (
     figure_spec,
     figure_specs,
     figures_read,
+    own_filters,
 )
 from saypro.figures.targets import TargetBook
 from saypro.periods import Period
@@ -147,9 +148,8 @@ def quarter_trend(
     chain = [periods.containing(periods.QUARTER, period.start)]
     while len(chain) < count:
         chain.insert(0, chain[0].previous())
-    dimensions = figure_spec(key).dimensions
-    own = {name: value for name, value in (filters or {}).items() if name in dimensions}
-    return list(zip(chain, figure_series(key, chain, now=now, filters=own, book=book), strict=True))
+    readings = figure_series(key, chain, now=now, filters=own_filters(key, filters), book=book)
+    return list(zip(chain, readings, strict=True))
 
 
 def reading_dict(reading: Reading | None) -> dict[str, Any] | None:

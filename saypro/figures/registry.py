@@ -476,7 +476,14 @@ def figures_read(
     book = book or TargetBook()
     reads = [
         partial(
-            figure_read, key, period, now=now, filters=_own(key, filters), compare=compare, quarters=quarters, book=book
+            figure_read,
+            key,
+            period,
+            now=now,
+            filters=own_filters(key, filters),
+            compare=compare,
+            quarters=quarters,
+            book=book,
         )
         for key in keys
     ]
@@ -524,7 +531,7 @@ def figure_series(
     ]
 
 
-def _own(key: str, filters: Mapping[str, str] | None) -> dict[str, str]:
-    """The filters the figure can be split by."""
+def own_filters(key: str, filters: Mapping[str, str] | None) -> dict[str, str]:
+    """Of `filters`, those the figure can be split by."""
     dimensions = figure_spec(key).dimensions
     return {name: value for name, value in (filters or {}).items() if name in dimensions}
