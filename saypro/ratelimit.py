@@ -55,8 +55,9 @@ def check(key: str, *, limit: int, window: int, message: str) -> None:
 
 def _counts(key: str, window: int, now: float) -> tuple[int, int]:
     index = int(now // window)
-    found = cache.get_many([_bucket(key, window, index - 1), _bucket(key, window, index)])
-    return int(found.get(_bucket(key, window, index - 1)) or 0), int(found.get(_bucket(key, window, index)) or 0)
+    previous, current = _bucket(key, window, index - 1), _bucket(key, window, index)
+    found = cache.get_many([previous, current])
+    return int(found.get(previous) or 0), int(found.get(current) or 0)
 
 
 def count(key: str, *, window: int) -> int:
